@@ -1,0 +1,69 @@
+"""nanomsg_rs: the Python binding for nanomsg (libnanomsg), built in Rust.
+
+``import nanomsg_rs as nn``; ``nn.Socket("pair")``, ``s.bind("tcp://127.0.0.1:5555")``,
+``s.send(b"hi")``, ``s.recv()``. Every nanomsg constant is exported under its C name without
+the ``NN_`` prefix (``nn.SOL_SOCKET``, ``nn.LINGER``, ``nn.POLLIN`` ...).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import _native
+from ._enums import Domain, Protocol, Statistic
+from ._errors import (
+    AddressInUse,
+    Again,
+    BadState,
+    Closed,
+    InvalidArgument,
+    NanomsgError,
+    NotSupported,
+    Terminated,
+    Timeout,
+)
+from ._native import *  # noqa: F403  (the nanomsg constants)
+from ._native import NANOMSG_VERSION, device, poll, strerror, term
+from ._socket import Endpoint, Socket
+
+
+class Symbol(NamedTuple):
+    """One entry of ``nn_symbol_info``: a constant the linked libnanomsg knows."""
+
+    name: str
+    value: int
+    namespace: int
+    type: int
+    unit: int
+
+
+def symbols() -> list[Symbol]:
+    """Every symbol (``nn_symbol_info``) of the linked libnanomsg, in its order."""
+    return [Symbol(*entry) for entry in _native.symbols()]
+
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NANOMSG_VERSION",
+    "AddressInUse",
+    "Again",
+    "BadState",
+    "Closed",
+    "Domain",
+    "Endpoint",
+    "InvalidArgument",
+    "NanomsgError",
+    "NotSupported",
+    "Protocol",
+    "Socket",
+    "Statistic",
+    "Symbol",
+    "Terminated",
+    "Timeout",
+    "device",
+    "poll",
+    "strerror",
+    "symbols",
+    "term",
+]

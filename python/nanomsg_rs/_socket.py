@@ -1,0 +1,214 @@
+"""The public :class:`Socket` and :class:`Endpoint`.
+
+``Socket`` subclasses the native socket: sending and receiving are the native methods
+themselves (no Python frame in between); this module adds the parts that read better in
+Python: argument parsing, endpoints, subscriptions and the option properties, which one
+table drives.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Generic, TypeVar, Union, overload
+
+from . import _native
+from ._enums import Domain, Protocol, Statistic
+
+__all__ = ["Endpoint", "Socket"]
+
+T = TypeVar("T", int, bool, str)
+
+
+class _Option(Generic[T]):
+    """A socket option as a property: reads with ``nn_getsockopt``, writes with
+    ``nn_setsockopt``, checking the Python type first."""
+
+    def __init__(self, level: int, option: int, kind: type[T], doc: str, *, readonly: bool = False):
+        self.level = level
+        self.option = option
+        self.kind = kind
+        self.readonly = readonly
+        self.__doc__ = doc
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: Any = None) -> _Option[T]: ...
+    @overload
+    def __get__(self, obj: Socket, objtype: Any = None) -> T: ...
+    def __get__(self, obj: Socket | None, objtype: Any = None) -> T | _Option[T]:
+        if obj is None:
+            return self
+        if self.kind is str:
+            raw: Any = obj.getsockopt(self.level, self.option, str)
+        else:
+            raw = obj.getsockopt(self.level, self.option, int)
+        result: T = self.kind(raw)
+        return result
+
+    def __set__(self, obj: Socket, value: T) -> None:
+        if self.readonly:
+            raise AttributeError(f"option {self.name!r} is read-only")
+        if self.kind is str:
+            if not isinstance(value, str):
+                raise TypeError(f"{self.name} must be a str, not {type(value).__name__}")
+        elif not isinstance(value, int):
+            raise TypeError(f"{self.name} must be an int, not {type(value).__name__}")
+        obj.setsockopt(self.level, self.option, int(value) if self.kind is not str else value)
+
+
+class Endpoint:
+    """An address a socket is bound or connected to (the result of ``bind``/``connect``)."""
+
+    __slots__ = ("address", "id", "socket")
+
+    def __init__(self, socket: Socket, id: int, address: str) -> None:
+        #: The socket the endpoint belongs to.
+        self.socket = socket
+        #: nanomsg's endpoint id.
+        self.id = id
+        #: The address as given.
+        self.address = address
+
+    def shutdown(self) -> None:
+        """Removes this endpoint from its socket (``nn_shutdown``)."""
+        self.socket.shutdown(self.id)
+
+    def __index__(self) -> int:
+        return self.id
+
+    def __repr__(self) -> str:
+        return f"<Endpoint id={self.id} address={self.address!r}>"
+
+
+_SOL = _native.SOL_SOCKET
+
+
+class Socket(_native.Socket):
+    """A nanomsg socket: ``Socket(protocol, domain="sp")``.
+
+    ``protocol`` is a :class:`Protocol` member or its name (``"pair"``, ``"pub"``, ``"sub"``,
+    ``"push"``, ``"pull"``, ``"req"``, ``"rep"``, ``"surveyor"``, ``"respondent"``,
+    ``"bus"``; any case); ``domain`` is :class:`Domain` ``SP``/``SP_RAW`` or
+    ``"sp"``/``"sp-raw"``. Raises ``ValueError`` for anything else.
+
+    The socket closes when garbage-collected, on ``close()`` and at the end of a ``with``
+    block. Blocking calls release the GIL and can be interrupted (Ctrl-C, or ``close()``
+    from another thread, which makes them raise :class:`nanomsg_rs.Closed`).
+    """
+
+    def __new__(cls, protocol: Union[Protocol, str, int], domain: Union[Domain, str, int] = "sp") -> Socket:
+        proto = Protocol.parse(protocol)
+        dom = Domain.parse(domain)
+        return super().__new__(cls, int(proto), int(dom))
+
+    # -- endpoints ------------------------------------------------------------------------
+    def bind(self, addr: str) -> Endpoint:  # type: ignore[override]
+        """Listens on ``addr`` (``tcp://127.0.0.1:5555``, ``ipc:///tmp/x.ipc``,
+        ``inproc://name``, ``ws://127.0.0.1:5556``; ``*`` binds every interface).
+        Raises :class:`InvalidArgument` for a malformed address, :class:`AddressInUse`,
+        :class:`NotSupported` for an unknown transport."""
+        return Endpoint(self, super().bind(addr), addr)
+
+    def connect(self, addr: str) -> Endpoint:  # type: ignore[override]
+        """Connects to ``addr`` (same forms as :meth:`bind`); the connection is made, and
+        remade, in the background."""
+        return Endpoint(self, super().connect(addr), addr)
+
+    def shutdown(self, endpoint: Union[Endpoint, int]) -> None:  # type: ignore[override]
+        """Removes an endpoint (an :class:`Endpoint` or its id) from the socket."""
+        if isinstance(endpoint, bool) or not isinstance(endpoint, (Endpoint, int)):
+            raise TypeError(f"endpoint must be an Endpoint or int, not {type(endpoint).__name__}")
+        super().shutdown(int(endpoint) if isinstance(endpoint, int) else endpoint.id)
+
+    # -- subscriptions --------------------------------------------------------------------
+    def subscribe(self, prefix: Union[bytes, str] = b"") -> None:
+        """SUB only: receive messages that start with ``prefix`` (bytes, or str as UTF-8);
+        the empty prefix receives everything."""
+        self._topic(_native.SUB_SUBSCRIBE, prefix)
+
+    def unsubscribe(self, prefix: Union[bytes, str]) -> None:
+        """SUB only: removes a subscription made with :meth:`subscribe`."""
+        self._topic(_native.SUB_UNSUBSCRIBE, prefix)
+
+    def _topic(self, option: int, prefix: Union[bytes, str]) -> None:
+        if not isinstance(prefix, (bytes, bytearray, memoryview, str)):
+            raise TypeError(f"prefix must be bytes or str, not {type(prefix).__name__}")
+        self.setsockopt(_native.SUB, option, prefix)
+
+    # -- statistics -----------------------------------------------------------------------
+    def statistic(self, stat: Union[Statistic, str, int]) -> int:  # type: ignore[override]
+        """One statistic (``nn_get_statistic``): a :class:`Statistic` or its dashed name
+        (``"messages-sent"``)."""
+        return super().statistic(int(Statistic.parse(stat)))
+
+    def statistics(self) -> dict[Statistic, int]:
+        """Every statistic of the socket."""
+        return {s: super(Socket, self).statistic(int(s)) for s in Statistic}
+
+    # -- options: each is a property, read and written with nn_getsockopt/nn_setsockopt ---
+    linger = _Option(_SOL, _native.LINGER, int,
+        "Linger time in ms (-1: forever). libnanomsg 1.1.5 accepts it and ignores it "
+        "(reads back 0).")
+    sndbuf = _Option(_SOL, _native.SNDBUF, int, "Send buffer size in bytes (default 128 KiB).")
+    rcvbuf = _Option(_SOL, _native.RCVBUF, int, "Receive buffer size in bytes (default 128 KiB).")
+    sndtimeo = _Option(_SOL, _native.SNDTIMEO, int,
+        "Send timeout in ms (-1: forever, the default); then :class:`Timeout`.")
+    rcvtimeo = _Option(_SOL, _native.RCVTIMEO, int,
+        "Receive timeout in ms (-1: forever, the default); then :class:`Timeout`.")
+    reconnect_ivl = _Option(_SOL, _native.RECONNECT_IVL, int,
+        "Wait before reconnecting, in ms (default 100).")
+    reconnect_ivl_max = _Option(_SOL, _native.RECONNECT_IVL_MAX, int,
+        "Upper bound of the exponential reconnect back-off, in ms (0: no back-off).")
+    sndprio = _Option(_SOL, _native.SNDPRIO, int,
+        "Priority of endpoints added from now on for sending, 1 (highest) to 16; default 8.")
+    rcvprio = _Option(_SOL, _native.RCVPRIO, int,
+        "Priority of endpoints added from now on for receiving, 1 (highest) to 16; default 8.")
+    ipv4only = _Option(_SOL, _native.IPV4ONLY, bool, "Use IPv4 addresses only (default True).")
+    maxttl = _Option(_SOL, _native.MAXTTL, int, "Maximum hops through devices, 1..255 (default 8).")
+    rcvmaxsize = _Option(_SOL, _native.RCVMAXSIZE, int,
+        "Largest message accepted, in bytes (default 1 MiB; -1: no limit). A larger message "
+        "drops its connection.")
+    socket_name = _Option(_SOL, _native.SOCKET_NAME, str,
+        "The socket's name, used in statistics and errors (at most 63 bytes).")
+    sndfd = _Option(_SOL, _native.SNDFD, int,
+        "A file descriptor that polls readable when a message can be sent (read-only; "
+        "absent on receive-only sockets).", readonly=True)
+    rcvfd = _Option(_SOL, _native.RCVFD, int,
+        "A file descriptor that polls readable when a message can be received (read-only; "
+        "absent on send-only sockets).", readonly=True)
+    req_resend_ivl = _Option(_native.REQ, _native.REQ_RESEND_IVL, int,
+        "REQ only: resend an unanswered request after this many ms (default 60000).")
+    surveyor_deadline = _Option(_native.SURVEYOR, _native.SURVEYOR_DEADLINE, int,
+        "SURVEYOR only: how long a survey collects answers, in ms (default 1000).")
+    tcp_nodelay = _Option(_native.TCP, _native.TCP_NODELAY, bool,
+        "TCP_NODELAY on this socket's tcp connections (default False).")
+
+    @property
+    def protocol(self) -> Protocol:
+        """The socket's :class:`Protocol` (read-only)."""
+        return Protocol(self.getsockopt(_SOL, _native.PROTOCOL))
+
+    @property
+    def domain(self) -> Domain:
+        """The socket's :class:`Domain` (read-only)."""
+        return Domain(self.getsockopt(_SOL, _native.DOMAIN))
+
+    # -- context manager and repr ---------------------------------------------------------
+    def __enter__(self) -> Socket:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<nanomsg_rs.Socket closed>"
+        return f"<nanomsg_rs.Socket {self.protocol.name} {self.domain.name} fd={self.fd}>"

@@ -1,0 +1,128 @@
+//! A device: forwards messages between two raw sockets (or back into one), as `nn_device`
+//! does, but built on the guarded sockets of `socket.rs` so that closing either socket, or
+//! `nn_term`, ends it at once and a signal can interrupt it without losing a message.
+
+use std::os::raw::c_int;
+
+use crate::error::{NnError, NnResult};
+use crate::ffi;
+use crate::message::NnMsg;
+use crate::socket::{wait_any, Direction, Guard};
+
+/// One direction of traffic: from `sockets[from]` to `sockets[to]`.
+#[derive(Clone, Copy, Debug)]
+struct Route {
+    from: usize,
+    to: usize,
+    rcvfd: c_int,
+}
+
+/// A message taken from one socket and not yet delivered to the other.
+struct Pending {
+    to: usize,
+    body: NnMsg,
+    header: Option<Vec<u8>>,
+}
+
+/// A running device. [`Device::run`] returns only with an error; `EINTR` means "check
+/// signals and call `run` again": the message in flight is kept.
+pub struct Device<'g, 's> {
+    sockets: Vec<&'g Guard<'s>>,
+    routes: Vec<Route>,
+    pending: Option<Pending>,
+}
+
+fn is_raw(g: &Guard<'_>) -> NnResult<bool> {
+    Ok(g.getsockopt_int(ffi::NN_SOL_SOCKET, ffi::NN_DOMAIN)? == ffi::AF_SP_RAW)
+}
+
+impl<'g, 's> Device<'g, 's> {
+    /// Checks the sockets as `nn_device` does (`EINVAL` unless both are raw sockets of one
+    /// protocol family that can pass messages in at least one direction).
+    pub fn new(a: &'g Guard<'s>, b: Option<&'g Guard<'s>>) -> NnResult<Self> {
+        let einval = NnError::new(libc::EINVAL);
+        if !is_raw(a)? {
+            return Err(einval);
+        }
+        let Some(b) = b else {
+            let rcvfd = a.poll_fd(Direction::Recv)?.ok_or(einval)?;
+            a.poll_fd(Direction::Send)?.ok_or(einval)?;
+            let routes = vec![Route { from: 0, to: 0, rcvfd }];
+            return Ok(Self { sockets: vec![a], routes, pending: None });
+        };
+        if !is_raw(b)? {
+            return Err(einval);
+        }
+        let family = |g: &Guard<'_>| g.getsockopt_int(ffi::NN_SOL_SOCKET, ffi::NN_PROTOCOL);
+        if family(a)? / 16 != family(b)? / 16 {
+            return Err(einval);
+        }
+        let (a_rcv, a_snd) = (a.poll_fd(Direction::Recv)?, a.poll_fd(Direction::Send)?);
+        let (b_rcv, b_snd) = (b.poll_fd(Direction::Recv)?, b.poll_fd(Direction::Send)?);
+        // A socket that receives must have a peer that sends, and the other way round.
+        if a_rcv.is_some() != b_snd.is_some() || b_rcv.is_some() != a_snd.is_some() {
+            return Err(einval);
+        }
+        let mut routes = Vec::new();
+        if let (Some(rcvfd), Some(_)) = (a_rcv, b_snd) {
+            routes.push(Route { from: 0, to: 1, rcvfd });
+        }
+        if let (Some(rcvfd), Some(_)) = (b_rcv, a_snd) {
+            routes.push(Route { from: 1, to: 0, rcvfd });
+        }
+        if routes.is_empty() {
+            return Err(einval);
+        }
+        Ok(Self { sockets: vec![a, b], routes, pending: None })
+    }
+
+    fn wake_fds(&self) -> Vec<c_int> {
+        self.sockets.iter().map(|g| g.wake_fd()).collect()
+    }
+
+    /// Forwards messages until an error: `EBADF` (a socket closed), `ETERM`, or `EINTR`.
+    pub fn run(&mut self) -> NnResult<()> {
+        loop {
+            if let Some(p) = self.pending.take() {
+                self.deliver(p)?;
+            }
+            let mut fds: Vec<(c_int, libc::c_short)> =
+                self.routes.iter().map(|r| (r.rcvfd, 0)).collect();
+            wait_any(&mut fds, &self.wake_fds(), None)?;
+            for (route, &(_, revents)) in self.routes.clone().iter().zip(&fds) {
+                if revents == 0 {
+                    continue;
+                }
+                match self.sockets[route.from].recv_with_header(ffi::NN_DONTWAIT) {
+                    Ok((body, header)) => self.deliver(Pending { to: route.to, body, header })?,
+                    Err(e) if e.errno() == libc::EAGAIN => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
+    /// Sends `p` on, waiting while the destination cannot take it.
+    fn deliver(&mut self, p: Pending) -> NnResult<()> {
+        let Pending { to, mut body, header } = p;
+        let dst = self.sockets[to];
+        let sndfd = dst.poll_fd(Direction::Send)?.ok_or(NnError::new(libc::EINVAL))?;
+        loop {
+            match dst.send_with_header(body, header.as_deref(), ffi::NN_DONTWAIT) {
+                Ok(_) => return Ok(()),
+                Err((e, back)) if e.errno() == libc::EAGAIN => body = back,
+                // A message the destination refuses (e.g. a reply whose route is gone) is
+                // dropped, as nn_device drops it; the device goes on.
+                Err((e, _)) if e.errno() != libc::EBADF && e.errno() != ffi::ETERM => return Ok(()),
+                Err((e, _)) => return Err(e),
+            }
+            let mut fds = [(sndfd, 0)];
+            if let Err(e) = wait_any(&mut fds, &self.wake_fds(), None) {
+                if e.errno() == libc::EINTR {
+                    self.pending = Some(Pending { to, body, header });
+                }
+                return Err(e);
+            }
+        }
+    }
+}

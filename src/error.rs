@@ -1,0 +1,88 @@
+//! The error value of the safe layer: a raw errno, as `nn_errno` reported it.
+
+use std::ffi::CStr;
+use std::fmt;
+
+use crate::ffi;
+
+/// A failed libnanomsg call. Keeps the raw errno; any code, known or not, is representable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct NnError {
+    errno: i32,
+}
+
+/// Result of a safe-layer call.
+pub type NnResult<T> = Result<T, NnError>;
+
+impl NnError {
+    /// An error with the given errno.
+    pub const fn new(errno: i32) -> Self {
+        Self { errno }
+    }
+
+    /// The error libnanomsg reported for the call that just failed on this thread.
+    pub fn last() -> Self {
+        // SAFETY: nn_errno only reads the calling thread's errno.
+        Self::new(unsafe { ffi::nn_errno() })
+    }
+
+    /// The raw error code.
+    pub const fn errno(self) -> i32 {
+        self.errno
+    }
+
+    /// libnanomsg's text for this code (`nn_strerror`).
+    pub fn strerror(self) -> String {
+        strerror(self.errno)
+    }
+}
+
+/// `nn_strerror`: libnanomsg's text for any error code.
+pub fn strerror(errno: i32) -> String {
+    if errno == EFORKED {
+        return "nanomsg cannot be used in a child process after fork(): its worker threads \
+                did not survive; use the 'spawn' start method, or fork and exec"
+            .to_owned();
+    }
+    // SAFETY: nn_strerror returns a pointer to a static NUL-terminated string (or the
+    // libc's strerror buffer), valid for any code; it is copied out at once.
+    let ptr = unsafe { ffi::nn_strerror(errno) };
+    if ptr.is_null() {
+        return format!("Unknown error {errno}");
+    }
+    // SAFETY: non-null and NUL-terminated, as checked and documented above.
+    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+}
+
+impl fmt::Debug for NnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NnError({}, {:?})", self.errno, self.strerror())
+    }
+}
+
+impl fmt::Display for NnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[errno {}] {}", self.errno, self.strerror())
+    }
+}
+
+impl std::error::Error for NnError {}
+
+/// Turns a C return code into a result: negative means "look at nn_errno".
+pub(crate) fn check(rc: i32) -> NnResult<i32> {
+    if rc < 0 {
+        Err(NnError::last())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// Not an errno of any system: the code of [`NnError::forked`].
+pub const EFORKED: i32 = ffi::NN_HAUSNUMERO + 1000;
+
+impl NnError {
+    /// The error of every call in a child process after `fork()`.
+    pub const fn forked() -> Self {
+        Self::new(EFORKED)
+    }
+}

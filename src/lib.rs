@@ -1,0 +1,43 @@
+//! nanomsg-rs: the Python binding for libnanomsg.
+//!
+//! Three layers, each ignorant of the one above:
+//! - `ffi`: raw C declarations, nothing else;
+//! - `error`, `message`, `socket`, `device`, `library`, `constants`: safe Rust, no PyO3;
+//! - `py_*`: the thin Python-facing layer, gathered into the `_native` module below.
+
+mod constants;
+mod device;
+mod error;
+mod ffi;
+mod library;
+mod message;
+mod py_blocking;
+mod py_errors;
+mod py_functions;
+mod py_socket;
+mod socket;
+
+use pyo3::prelude::*;
+
+/// The native core of `nanomsg_rs`; import `nanomsg_rs`, not this module.
+#[pymodule]
+mod _native {
+    use super::*;
+
+    #[pymodule_export]
+    use crate::py_socket::PySocket;
+
+    #[pymodule_export]
+    use crate::py_functions::{device, poll, strerror, symbols, term};
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        socket::install_fork_guard();
+        for (name, value) in constants::CONSTANTS {
+            m.add(name.strip_prefix("NN_").unwrap_or(name), value)?;
+        }
+        m.add("EFORKED", error::EFORKED)?;
+        m.add("NANOMSG_VERSION", library::version())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! `NnMsg`: a buffer that libnanomsg allocated (`nn_allocmsg`, or `NN_MSG` on receive), owned
+//! here and freed with `nn_freemsg` exactly once.
+
+use std::os::raw::c_void;
+use std::ptr::NonNull;
+
+use crate::error::{NnError, NnResult};
+use crate::ffi;
+
+/// An owned libnanomsg message buffer.
+pub struct NnMsg {
+    ptr: NonNull<c_void>,
+    len: usize,
+}
+
+// SAFETY: the buffer is plain heap memory owned by this value alone; libnanomsg's allocator
+// is thread-safe, so it may be freed from any thread.
+unsafe impl Send for NnMsg {}
+// SAFETY: shared access only reads the bytes.
+unsafe impl Sync for NnMsg {}
+
+impl NnMsg {
+    /// `nn_allocmsg(len, 0)`: a fresh buffer of `len` bytes (contents unspecified).
+    pub fn alloc(len: usize) -> NnResult<Self> {
+        // SAFETY: nn_allocmsg has no preconditions; it returns NULL (errno set) on failure.
+        let ptr = unsafe { ffi::nn_allocmsg(len, 0) };
+        NonNull::new(ptr)
+            .map(|ptr| Self { ptr, len })
+            .ok_or_else(NnError::last)
+    }
+
+    /// A buffer holding a copy of `data`.
+    pub fn from_slice(data: &[u8]) -> NnResult<Self> {
+        let mut msg = Self::alloc(data.len())?;
+        msg.as_mut_slice().copy_from_slice(data);
+        Ok(msg)
+    }
+
+    /// Takes ownership of a buffer that libnanomsg handed out (`NN_MSG` receive).
+    ///
+    /// # Safety
+    /// `ptr` must come from libnanomsg's allocator, hold `len` bytes, and have no other owner.
+    pub unsafe fn from_raw(ptr: NonNull<c_void>, len: usize) -> Self {
+        Self { ptr, len }
+    }
+
+    /// Gives up ownership (for a zero-copy send that succeeded).
+    pub fn into_raw(self) -> *mut c_void {
+        let ptr = self.ptr.as_ptr();
+        std::mem::forget(self);
+        ptr
+    }
+
+    /// `nn_reallocmsg`: grows or shrinks the buffer, keeping its first bytes.
+    pub fn resize(&mut self, len: usize) -> NnResult<()> {
+        // SAFETY: self.ptr is a live libnanomsg buffer that this value owns.
+        let ptr = unsafe { ffi::nn_reallocmsg(self.ptr.as_ptr(), len) };
+        self.ptr = NonNull::new(ptr).ok_or_else(NnError::last)?;
+        self.len = len;
+        Ok(())
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for an empty message.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Start of the buffer.
+    pub fn as_ptr(&self) -> *mut c_void {
+        self.ptr.as_ptr()
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: the buffer holds self.len initialised bytes and lives as long as self.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().cast::<u8>(), self.len) }
+    }
+
+    /// The bytes, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in as_slice, and &mut self makes this the only access.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for NnMsg {
+    fn drop(&mut self) {
+        // SAFETY: this value owns the buffer, and into_raw forgets self, so it is freed once.
+        unsafe { ffi::nn_freemsg(self.ptr.as_ptr()) };
+    }
+}
+
+impl std::fmt::Debug for NnMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NnMsg({} bytes)", self.len)
+    }
+}

@@ -1,0 +1,40 @@
+//! The one place where calls that may block leave the GIL: try at once with `NN_DONTWAIT`,
+//! and only when that would block, wait with the GIL released. A signal (`EINTR`) runs the
+//! Python handlers; if they return, the wait goes on with the time that is left (PEP 475).
+
+use std::time::Instant;
+
+use pyo3::prelude::*;
+
+use crate::error::NnResult;
+use crate::socket::{Direction, Guard};
+
+/// Runs `f` without the GIL, again after every `EINTR` whose signal handlers returned.
+pub fn retry_detached<T: Send>(
+    py: Python<'_>,
+    mut f: impl FnMut() -> NnResult<T> + Send,
+) -> PyResult<T> {
+    loop {
+        match py.detach(&mut f) {
+            Err(e) if e.errno() == libc::EINTR => py.check_signals()?,
+            other => return other.map_err(PyErr::from),
+        }
+    }
+}
+
+/// Runs `op` (a call with `NN_DONTWAIT`) on `guard`'s socket. With `block`, waits while it
+/// fails with `EAGAIN`, up to the socket's own timeout for `dir`.
+pub fn blocking_call<T: Send>(
+    py: Python<'_>,
+    guard: &Guard<'_>,
+    dir: Direction,
+    block: bool,
+    mut op: impl FnMut() -> NnResult<T> + Send,
+) -> PyResult<T> {
+    match op() {
+        Err(e) if block && e.errno() == libc::EAGAIN => {}
+        other => return other.map_err(PyErr::from),
+    }
+    let deadline = guard.timeout(dir)?.map(|t| Instant::now() + t);
+    retry_detached(py, || guard.blocking(dir, deadline, &mut op))
+}

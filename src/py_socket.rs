@@ -1,0 +1,203 @@
+//! `_native.Socket`: the thin Python face of [`crate::socket::Socket`]. Argument parsing and
+//! conversions only; the package's `nanomsg_rs.Socket` subclasses it in Python.
+
+use std::ffi::CString;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyInt, PyString, PyType};
+use pyo3::buffer::PyUntypedBuffer;
+
+use crate::ffi;
+use crate::py_blocking::blocking_call;
+use crate::socket::{Direction, Socket};
+
+/// Bytes to send, borrowed from a Python object for the length of the call.
+enum Payload<'py> {
+    Bytes(Bound<'py, PyBytes>),
+    Buffer(PyUntypedBuffer),
+}
+
+impl<'py> Payload<'py> {
+    fn extract(data: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(b) = data.cast::<PyBytes>() {
+            return Ok(Payload::Bytes(b.clone()));
+        }
+        if let Ok(s) = data.cast::<PyString>() {
+            return Ok(Payload::Bytes(s.encode_utf8()?));
+        }
+        let buf = PyUntypedBuffer::get(data).map_err(|_| {
+            PyTypeError::new_err(format!(
+                "data must be bytes, str or a buffer, not {}",
+                data.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string())
+            ))
+        })?;
+        if buf.is_c_contiguous() {
+            return Ok(Payload::Buffer(buf));
+        }
+        let copy = data.py().import("builtins")?.getattr("memoryview")?.call1((data,))?;
+        Ok(Payload::Bytes(copy.call_method0("tobytes")?.cast_into::<PyBytes>()?))
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Bytes(b) => b.as_bytes(),
+            // SAFETY: the export keeps the C-contiguous memory alive and unresizable while
+            // `self` lives; len_bytes is its size.
+            Payload::Buffer(buf) => unsafe {
+                std::slice::from_raw_parts(buf.buf_ptr().cast::<u8>(), buf.len_bytes())
+            },
+        }
+    }
+}
+
+fn c_address(addr: &str) -> PyResult<CString> {
+    CString::new(addr).map_err(|_| PyValueError::new_err("address must not contain NUL"))
+}
+
+fn c_int_value(value: &Bound<'_, PyAny>) -> PyResult<i32> {
+    let v: i64 = value.extract()?;
+    i32::try_from(v).map_err(|_| PyValueError::new_err(format!("{v} is out of range for an int option")))
+}
+
+/// A nanomsg socket (the native part; use `nanomsg_rs.Socket`).
+#[pyclass(frozen, subclass, weakref, module = "nanomsg_rs._native", name = "Socket")]
+pub struct PySocket {
+    inner: Socket,
+}
+
+#[pymethods]
+impl PySocket {
+    /// `nn_socket(domain, protocol)` with the numeric protocol and domain.
+    #[new]
+    #[pyo3(signature = (protocol, domain = ffi::AF_SP))]
+    fn new(protocol: i32, domain: i32) -> PyResult<Self> {
+        Ok(Self { inner: Socket::new(domain, protocol)? })
+    }
+
+    /// Closes the socket (`nn_close`); idempotent. Calls blocked on it in other threads
+    /// raise `nn.Closed`.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.close()).map_err(PyErr::from)
+    }
+
+    /// True once the socket is closed (or detached).
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Gives up ownership and returns the raw socket number; this object is closed
+    /// afterwards, the nanomsg socket is not.
+    fn detach(&self) -> PyResult<i32> {
+        Ok(self.inner.detach()?)
+    }
+
+    /// The raw nanomsg socket number (read-only). Raises `nn.Closed` once closed.
+    #[getter]
+    fn fd(&self) -> PyResult<i32> {
+        Ok(self.inner.acquire()?.id())
+    }
+
+    /// `nn_bind`: listens on `addr`; returns the endpoint id.
+    fn bind(&self, addr: &str) -> PyResult<i32> {
+        let addr = c_address(addr)?;
+        Ok(self.inner.acquire()?.bind(&addr)?)
+    }
+
+    /// `nn_connect`: connects to `addr`; returns the endpoint id.
+    fn connect(&self, addr: &str) -> PyResult<i32> {
+        let addr = c_address(addr)?;
+        Ok(self.inner.acquire()?.connect(&addr)?)
+    }
+
+    /// `nn_shutdown`: removes the endpoint with the given id.
+    fn shutdown(&self, py: Python<'_>, endpoint: i32) -> PyResult<()> {
+        let guard = self.inner.acquire()?;
+        py.detach(|| guard.shutdown(endpoint)).map_err(PyErr::from)
+    }
+
+    /// Sends one message (bytes, str as UTF-8, or any buffer); returns its size in bytes.
+    #[pyo3(signature = (data, *, block = true))]
+    fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
+        let payload = Payload::extract(data)?;
+        let bytes = payload.as_slice();
+        let guard = self.inner.acquire()?;
+        blocking_call(py, &guard, Direction::Send, block, || guard.send(bytes, ffi::NN_DONTWAIT))
+    }
+
+    /// Receives one whole message as bytes.
+    #[pyo3(signature = (*, block = true))]
+    fn recv<'py>(&self, py: Python<'py>, block: bool) -> PyResult<Bound<'py, PyBytes>> {
+        let guard = self.inner.acquire()?;
+        let msg =
+            blocking_call(py, &guard, Direction::Recv, block, || guard.recv_msg(ffi::NN_DONTWAIT))?;
+        Ok(PyBytes::new(py, msg.as_slice()))
+    }
+
+    /// Receives one message into a writable buffer; returns the message's full size (bytes
+    /// past the end of the buffer are dropped, as `nn_recv` does).
+    #[pyo3(signature = (buffer, *, block = true))]
+    fn recv_into(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
+        let buf = PyUntypedBuffer::get(buffer)?;
+        if buf.readonly() {
+            return Err(PyTypeError::new_err("recv_into() needs a writable buffer"));
+        }
+        if !buf.is_c_contiguous() {
+            return Err(PyValueError::new_err("recv_into() needs a C-contiguous buffer"));
+        }
+        // SAFETY: the export keeps the writable, C-contiguous memory alive and unresizable
+        // until `buf` is dropped at the end of this call.
+        let target =
+            unsafe { std::slice::from_raw_parts_mut(buf.buf_ptr().cast::<u8>(), buf.len_bytes()) };
+        let guard = self.inner.acquire()?;
+        blocking_call(py, &guard, Direction::Recv, block, || {
+            guard.recv_into(target, ffi::NN_DONTWAIT)
+        })
+    }
+
+    /// `nn_getsockopt`: `type` is `int` (the default), `str` or `bytes`.
+    #[pyo3(signature = (level, option, r#type = None))]
+    fn getsockopt<'py>(
+        &self,
+        py: Python<'py>,
+        level: i32,
+        option: i32,
+        r#type: Option<&Bound<'py, PyType>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let guard = self.inner.acquire()?;
+        let Some(kind) = r#type.filter(|t| !t.is(py.get_type::<PyInt>())) else {
+            return Ok(guard.getsockopt_int(level, option)?.into_pyobject(py)?.into_any());
+        };
+        let raw = guard.getsockopt_bytes(level, option)?;
+        if kind.is(py.get_type::<PyBytes>()) {
+            Ok(PyBytes::new(py, &raw).into_any())
+        } else if kind.is(py.get_type::<PyString>()) {
+            Ok(PyString::new(py, &String::from_utf8_lossy(&raw)).into_any())
+        } else {
+            Err(PyTypeError::new_err("type must be int, str or bytes"))
+        }
+    }
+
+    /// `nn_setsockopt`: an int value for int options; str (UTF-8) or bytes for the others.
+    fn setsockopt(&self, level: i32, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let guard = self.inner.acquire()?;
+        if value.is_instance_of::<PyInt>() {
+            return Ok(guard.setsockopt_int(level, option, c_int_value(value)?)?);
+        }
+        let payload = Payload::extract(value)?;
+        Ok(guard.setsockopt_bytes(level, option, payload.as_slice())?)
+    }
+
+    /// `nn_get_statistic` with the numeric statistic.
+    fn statistic(&self, stat: i32) -> PyResult<u64> {
+        Ok(self.inner.acquire()?.statistic(stat)?)
+    }
+}
+
+impl PySocket {
+    /// The safe socket behind this object.
+    pub fn socket(&self) -> &Socket {
+        &self.inner
+    }
+}

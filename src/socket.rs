@@ -1,0 +1,524 @@
+//! `Socket`: the one owner of a libnanomsg socket number, closed in `Drop`.
+//!
+//! libnanomsg hands a freed socket number to the next `nn_socket` at once, so a stale number
+//! would act on somebody else's socket. Every call therefore goes through a [`Guard`]: taking
+//! one fails with `EBADF` once the socket is closed, and the real `nn_close` is deferred until
+//! the last guard is gone. Blocking calls never block inside libnanomsg: they try with
+//! `NN_DONTWAIT` and otherwise `poll()` the socket's `NN_RCVFD`/`NN_SNDFD` together with an
+//! eventfd that `close` signals, so a close from another thread wakes them at once.
+
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::raw::{c_int, c_void};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::error::{check, NnError, NnResult};
+use crate::ffi;
+use crate::message::NnMsg;
+
+const CLOSED: u64 = 1 << 63;
+const DETACHED: u64 = 1 << 62;
+const USERS: u64 = DETACHED - 1;
+
+/// Set in the child after `fork()`: libnanomsg's worker threads did not survive it.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn mark_forked() {
+    FORKED.store(true, Ordering::SeqCst);
+}
+
+/// Registers the `fork()` child handler once per process.
+pub fn install_fork_guard() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic; async-signal-safe.
+        unsafe { libc::pthread_atfork(None, None, Some(mark_forked)) };
+    });
+}
+
+/// True in a child process forked after this module was loaded.
+pub fn forked() -> bool {
+    FORKED.load(Ordering::Relaxed)
+}
+
+/// Which way a blocking call waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Wait until a message can be received (`NN_RCVFD`).
+    Recv,
+    /// Wait until a message can be sent (`NN_SNDFD`).
+    Send,
+}
+
+impl Direction {
+    fn fd_option(self) -> c_int {
+        match self {
+            Direction::Recv => ffi::NN_RCVFD,
+            Direction::Send => ffi::NN_SNDFD,
+        }
+    }
+
+    fn timeout_option(self) -> c_int {
+        match self {
+            Direction::Recv => ffi::NN_RCVTIMEO,
+            Direction::Send => ffi::NN_SNDTIMEO,
+        }
+    }
+}
+
+/// An open libnanomsg socket, owned.
+#[derive(Debug)]
+pub struct Socket {
+    id: c_int,
+    /// CLOSED and DETACHED flags, and the number of guards alive.
+    state: AtomicU64,
+    /// Signalled (and never reset) by `close`, to wake every waiter.
+    wake: OwnedFd,
+}
+
+/// A socket in use: while one exists the socket number cannot be released.
+#[derive(Debug)]
+pub struct Guard<'a> {
+    socket: &'a Socket,
+}
+
+impl Socket {
+    /// `nn_socket(domain, protocol)`.
+    pub fn new(domain: c_int, protocol: c_int) -> NnResult<Self> {
+        if forked() {
+            return Err(NnError::forked());
+        }
+        // SAFETY: eventfd has no memory preconditions; it returns -1 on failure.
+        let wake = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if wake < 0 {
+            return Err(NnError::new(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)));
+        }
+        // SAFETY: wake is a fresh descriptor that nothing else owns.
+        let wake = unsafe { OwnedFd::from_raw_fd(wake) };
+        // SAFETY: nn_socket takes plain ints and reports failure with -1.
+        let id = check(unsafe { ffi::nn_socket(domain, protocol) })?;
+        Ok(Self { id, state: AtomicU64::new(0), wake })
+    }
+
+    /// The socket number (valid only while the socket is open).
+    pub fn raw_id(&self) -> c_int {
+        self.id
+    }
+
+    /// True once `close` or `detach` ran.
+    pub fn is_closed(&self) -> bool {
+        self.state.load(Ordering::SeqCst) & CLOSED != 0
+    }
+
+    /// Marks the socket in use; fails with `EBADF` once it is closed.
+    pub fn acquire(&self) -> NnResult<Guard<'_>> {
+        if forked() {
+            return Err(NnError::forked());
+        }
+        let mut cur = self.state.load(Ordering::SeqCst);
+        loop {
+            if cur & CLOSED != 0 {
+                return Err(NnError::new(libc::EBADF));
+            }
+            match self.state.compare_exchange_weak(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return Ok(Guard { socket: self }),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Closes the socket; idempotent. Calls in flight on other threads wake with `EBADF`,
+    /// and the number goes back to libnanomsg when the last of them has returned.
+    pub fn close(&self) -> NnResult<()> {
+        self.shut(0)
+    }
+
+    /// Gives up ownership: this value acts closed, the libnanomsg socket stays open and its
+    /// number is returned.
+    pub fn detach(&self) -> NnResult<c_int> {
+        let prev = self.state.load(Ordering::SeqCst);
+        if prev & CLOSED != 0 {
+            return Err(NnError::new(libc::EBADF));
+        }
+        self.shut(DETACHED)?;
+        Ok(self.id)
+    }
+
+    fn shut(&self, extra: u64) -> NnResult<()> {
+        let prev = self.state.fetch_or(CLOSED | extra, Ordering::SeqCst);
+        if prev & CLOSED != 0 {
+            return Ok(());
+        }
+        self.signal_wake();
+        if prev & USERS == 0 && extra & DETACHED == 0 {
+            return self.release_number();
+        }
+        Ok(())
+    }
+
+    fn signal_wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our own eventfd; failure (counter full)
+        // still leaves it readable, which is all that matters.
+        unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// The real `nn_close`, reached exactly once by whoever leaves the socket last.
+    fn release_number(&self) -> NnResult<()> {
+        if forked() {
+            // The child's libnanomsg has no worker threads: calling it would hang.
+            return Ok(());
+        }
+        loop {
+            // SAFETY: the number is still ours: CLOSED is set and no guard is alive.
+            let rc = unsafe { ffi::nn_close(self.id) };
+            match check(rc) {
+                Err(e) if e.errno() == libc::EINTR => continue,
+                other => return other.map(drop),
+            }
+        }
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // Errors cannot be reported from Drop; the number is released either way.
+        let _ = self.close();
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        let prev = self.socket.state.fetch_sub(1, Ordering::SeqCst);
+        if prev == CLOSED | 1 {
+            let _ = self.socket.release_number();
+        }
+    }
+}
+
+/// Converts "-1 and errno" of a size-returning call into a result.
+fn check_len(rc: c_int) -> NnResult<usize> {
+    check(rc).map(|n| n as usize)
+}
+
+impl Guard<'_> {
+    /// The socket number, safe to pass to libnanomsg while this guard lives.
+    pub fn id(&self) -> c_int {
+        self.socket.id
+    }
+
+    /// `nn_bind`; returns the endpoint id.
+    pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
+        // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
+        check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
+    }
+
+    /// `nn_connect`; returns the endpoint id.
+    pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
+        // SAFETY: as in bind.
+        check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
+    }
+
+    /// `nn_shutdown` of one endpoint.
+    pub fn shutdown(&self, endpoint: c_int) -> NnResult<()> {
+        loop {
+            // SAFETY: plain ints; the number is held by self.
+            match check(unsafe { ffi::nn_shutdown(self.id(), endpoint) }) {
+                Err(e) if e.errno() == libc::EINTR => continue,
+                other => return other.map(drop),
+            }
+        }
+    }
+
+    /// `nn_send` of a copy of `data`.
+    pub fn send(&self, data: &[u8], flags: c_int) -> NnResult<usize> {
+        // SAFETY: data is valid for data.len() bytes during the call; libnanomsg copies it.
+        check_len(unsafe { ffi::nn_send(self.id(), data.as_ptr().cast(), data.len(), flags) })
+    }
+
+    /// `nn_send` with `NN_MSG`: hands `msg` over to libnanomsg; on failure it comes back.
+    pub fn send_msg(&self, msg: NnMsg, flags: c_int) -> Result<usize, (NnError, NnMsg)> {
+        let mut ptr = msg.as_ptr();
+        // SAFETY: &mut ptr points at a libnanomsg buffer; with NN_MSG the library takes it
+        // only when the call succeeds.
+        let rc = unsafe {
+            ffi::nn_send(self.id(), (&mut ptr as *mut *mut c_void).cast(), ffi::NN_MSG, flags)
+        };
+        match check_len(rc) {
+            Ok(n) => {
+                let _ = msg.into_raw();
+                Ok(n)
+            }
+            Err(e) => Err((e, msg)),
+        }
+    }
+
+    /// `nn_recv` with `NN_MSG`: the whole message, in libnanomsg's own buffer.
+    pub fn recv_msg(&self, flags: c_int) -> NnResult<NnMsg> {
+        let mut ptr: *mut c_void = std::ptr::null_mut();
+        // SAFETY: with NN_MSG, libnanomsg stores a fresh buffer's address into ptr.
+        let rc = unsafe {
+            ffi::nn_recv(self.id(), (&mut ptr as *mut *mut c_void).cast(), ffi::NN_MSG, flags)
+        };
+        let len = check_len(rc)?;
+        let ptr = NonNull::new(ptr).ok_or(NnError::new(libc::EFAULT))?;
+        // SAFETY: the buffer came from libnanomsg, holds len bytes, and is ours alone.
+        Ok(unsafe { NnMsg::from_raw(ptr, len) })
+    }
+
+    /// `nn_recv` into `buf`; returns the message's full length (bytes past `buf` are dropped).
+    pub fn recv_into(&self, buf: &mut [u8], flags: c_int) -> NnResult<usize> {
+        // SAFETY: buf is writable for buf.len() bytes during the call.
+        check_len(unsafe { ffi::nn_recv(self.id(), buf.as_mut_ptr().cast(), buf.len(), flags) })
+    }
+
+    /// `nn_recvmsg` with `NN_MSG` body and control: the message and its SP header, if any.
+    pub fn recv_with_header(&self, flags: c_int) -> NnResult<(NnMsg, Option<Vec<u8>>)> {
+        let mut body: *mut c_void = std::ptr::null_mut();
+        let mut control: *mut c_void = std::ptr::null_mut();
+        let mut iov = ffi::nn_iovec {
+            iov_base: (&mut body as *mut *mut c_void).cast(),
+            iov_len: ffi::NN_MSG,
+        };
+        let mut hdr = ffi::nn_msghdr {
+            msg_iov: &mut iov,
+            msg_iovlen: 1,
+            msg_control: (&mut control as *mut *mut c_void).cast(),
+            msg_controllen: ffi::NN_MSG,
+        };
+        // SAFETY: hdr, iov, body and control live across the call; with NN_MSG libnanomsg
+        // stores freshly allocated buffers into body and control.
+        let len = check_len(unsafe { ffi::nn_recvmsg(self.id(), &mut hdr, flags) })?;
+        let body = NonNull::new(body).ok_or(NnError::new(libc::EFAULT))?;
+        // SAFETY: body came from libnanomsg with len bytes and is ours alone.
+        let body = unsafe { NnMsg::from_raw(body, len) };
+        let header = NonNull::new(control).map(|c| {
+            // SAFETY: nn_recvmsg set msg_controllen to the control buffer's size.
+            let control = unsafe { NnMsg::from_raw(c, hdr.msg_controllen) };
+            sp_header(control.as_slice())
+        });
+        Ok((body, header.flatten()))
+    }
+
+    /// `nn_sendmsg` of `body` (zero-copy) with `header` as the SP header control data.
+    pub fn send_with_header(
+        &self,
+        body: NnMsg,
+        header: Option<&[u8]>,
+        flags: c_int,
+    ) -> Result<usize, (NnError, NnMsg)> {
+        let mut control = Vec::new();
+        if let Some(h) = header {
+            // The SP header travels as a size_t length followed by its bytes.
+            let mut data = h.len().to_ne_bytes().to_vec();
+            data.extend_from_slice(h);
+            control.resize(ffi::nn_cmsg_space(data.len()), 0);
+            let cmsg = ffi::nn_cmsghdr {
+                cmsg_len: ffi::nn_cmsg_len(data.len()),
+                cmsg_level: ffi::PROTO_SP,
+                cmsg_type: ffi::SP_HDR,
+            };
+            let at = ffi::nn_cmsg_align(std::mem::size_of::<ffi::nn_cmsghdr>());
+            // SAFETY: control is at least size_of::<nn_cmsghdr>() bytes; unaligned write.
+            unsafe { std::ptr::write_unaligned(control.as_mut_ptr().cast(), cmsg) };
+            control[at..at + data.len()].copy_from_slice(&data);
+        }
+        let mut ptr = body.as_ptr();
+        let mut iov = ffi::nn_iovec {
+            iov_base: (&mut ptr as *mut *mut c_void).cast(),
+            iov_len: ffi::NN_MSG,
+        };
+        let hdr = ffi::nn_msghdr {
+            msg_iov: &mut iov,
+            msg_iovlen: 1,
+            msg_control: if control.is_empty() {
+                std::ptr::null_mut()
+            } else {
+                control.as_mut_ptr().cast()
+            },
+            msg_controllen: control.len(),
+        };
+        // SAFETY: hdr, iov, ptr and control live across the call; libnanomsg takes the body
+        // buffer only when the call succeeds and copies the control data.
+        match check_len(unsafe { ffi::nn_sendmsg(self.id(), &hdr, flags) }) {
+            Ok(n) => {
+                let _ = body.into_raw();
+                Ok(n)
+            }
+            Err(e) => Err((e, body)),
+        }
+    }
+
+    /// `nn_getsockopt` of an int option.
+    pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
+        let mut value: c_int = 0;
+        let mut len = std::mem::size_of::<c_int>();
+        // SAFETY: value and len are live and len holds value's size.
+        check(unsafe {
+            ffi::nn_getsockopt(self.id(), level, option, (&mut value as *mut c_int).cast(), &mut len)
+        })?;
+        Ok(value)
+    }
+
+    /// `nn_getsockopt` of a string option (at most `NN_SOCKADDR_MAX` bytes).
+    pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
+        let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
+        let mut len = buf.len();
+        // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and updates it.
+        check(unsafe {
+            ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
+        })?;
+        buf.truncate(len.min(buf.len()));
+        if let Some(nul) = buf.iter().position(|&b| b == 0) {
+            buf.truncate(nul);
+        }
+        Ok(buf)
+    }
+
+    /// `nn_setsockopt` of an int option.
+    pub fn setsockopt_int(&self, level: c_int, option: c_int, value: c_int) -> NnResult<()> {
+        // SAFETY: value is live for the call and the length is its size.
+        check(unsafe {
+            ffi::nn_setsockopt(
+                self.id(),
+                level,
+                option,
+                (&value as *const c_int).cast(),
+                std::mem::size_of::<c_int>(),
+            )
+        })
+        .map(drop)
+    }
+
+    /// `nn_setsockopt` of a string/bytes option.
+    pub fn setsockopt_bytes(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
+        // SAFETY: value is live for the call, with its length.
+        check(unsafe {
+            ffi::nn_setsockopt(self.id(), level, option, value.as_ptr().cast(), value.len())
+        })
+        .map(drop)
+    }
+
+    /// `nn_get_statistic`.
+    pub fn statistic(&self, stat: c_int) -> NnResult<u64> {
+        // SAFETY: plain ints; errors come back as (uint64_t)-1 with errno set.
+        let value = unsafe { ffi::nn_get_statistic(self.id(), stat) };
+        if value == u64::MAX {
+            return Err(NnError::last());
+        }
+        Ok(value)
+    }
+
+    /// The descriptor that polls readable when a message can move in `dir`; `None` for
+    /// a socket that cannot move messages that way.
+    pub fn poll_fd(&self, dir: Direction) -> NnResult<Option<RawFd>> {
+        match self.getsockopt_int(ffi::NN_SOL_SOCKET, dir.fd_option()) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(e) if e.errno() == libc::ENOPROTOOPT => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The socket's own timeout for `dir` (`NN_RCVTIMEO`/`NN_SNDTIMEO`), `None` for forever.
+    pub fn timeout(&self, dir: Direction) -> NnResult<Option<Duration>> {
+        let ms = self.getsockopt_int(ffi::NN_SOL_SOCKET, dir.timeout_option())?;
+        Ok(u64::try_from(ms).ok().map(Duration::from_millis))
+    }
+
+    /// The eventfd that becomes readable when the socket is closed.
+    pub fn wake_fd(&self) -> RawFd {
+        self.socket.wake.as_raw_fd()
+    }
+
+    /// Waits on the socket's fd and runs `op` (a call made with `NN_DONTWAIT`, which just
+    /// failed with `EAGAIN`) until it does not fail with `EAGAIN`. Ends with `ETIMEDOUT` at
+    /// `deadline`, `EBADF` when the socket is closed and `EINTR` when a signal arrives (the
+    /// caller checks for it and calls again: nothing is lost).
+    pub fn blocking<T>(
+        &self,
+        dir: Direction,
+        deadline: Option<Instant>,
+        mut op: impl FnMut() -> NnResult<T>,
+    ) -> NnResult<T> {
+        // No fd to wait on: the call can never proceed, and op said so already.
+        let fd = self.poll_fd(dir)?.ok_or(NnError::new(libc::EAGAIN))?;
+        loop {
+            wait_any(&mut [(fd, 0)], &[self.wake_fd()], deadline)?;
+            match op() {
+                Err(e) if e.errno() == libc::EAGAIN => {}
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Polls `fds` (readable) and the wake descriptors until one is ready or the deadline passes.
+/// Fills in the revents of `fds`; fails with `EBADF` if a wake fd fired, `ETIMEDOUT` at the
+/// deadline, `EINTR` on a signal.
+pub fn wait_any(
+    fds: &mut [(RawFd, libc::c_short)],
+    wakes: &[RawFd],
+    deadline: Option<Instant>,
+) -> NnResult<usize> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&(fd, _)| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
+        .chain(wakes.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }))
+        .collect();
+    let timeout = match deadline {
+        None => -1,
+        Some(d) => {
+            let left = d.saturating_duration_since(Instant::now());
+            // Round up so a wait never ends before the deadline.
+            c_int::try_from(left.as_micros().div_ceil(1000)).unwrap_or(c_int::MAX)
+        }
+    };
+    // SAFETY: pfds is a live array of pfds.len() pollfd structs.
+    let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+    if rc < 0 {
+        return Err(NnError::new(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)));
+    }
+    if pfds[fds.len()..].iter().any(|p| p.revents != 0) {
+        return Err(NnError::new(libc::EBADF));
+    }
+    if rc == 0 {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(NnError::new(libc::ETIMEDOUT));
+        }
+        // Woken early (rounding): let the caller retry.
+        return Ok(0);
+    }
+    for (slot, p) in fds.iter_mut().zip(&pfds) {
+        slot.1 = p.revents;
+    }
+    Ok(rc as usize)
+}
+
+/// Extracts the SP header from a control buffer received with `nn_recvmsg`.
+fn sp_header(control: &[u8]) -> Option<Vec<u8>> {
+    let hdr_size = std::mem::size_of::<ffi::nn_cmsghdr>();
+    let data_at = ffi::nn_cmsg_align(hdr_size);
+    let mut at = 0;
+    while at + hdr_size <= control.len() {
+        // SAFETY: at + hdr_size is within control; the read is unaligned-safe.
+        let cmsg: ffi::nn_cmsghdr =
+            unsafe { std::ptr::read_unaligned(control[at..].as_ptr().cast()) };
+        if cmsg.cmsg_len < data_at || at + cmsg.cmsg_len > control.len() {
+            return None;
+        }
+        if cmsg.cmsg_level == ffi::PROTO_SP && cmsg.cmsg_type == ffi::SP_HDR {
+            // The data is a size_t length followed by the header bytes.
+            let data = &control[at + data_at..at + cmsg.cmsg_len];
+            let word = std::mem::size_of::<usize>();
+            if data.len() < word {
+                return None;
+            }
+            let n = usize::from_ne_bytes(data[..word].try_into().ok()?);
+            return data.get(word..word + n).map(<[u8]>::to_vec);
+        }
+        at += ffi::nn_cmsg_align(cmsg.cmsg_len);
+    }
+    None
+}
