@@ -2,8 +2,17 @@
 
 use std::ffi::CStr;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::ffi;
+
+/// Set once `nn_term` has run in this process.
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+/// Records that `nn_term` ran: from now on `EBADF` from libnanomsg means `ETERM`.
+pub fn mark_terminated() {
+    TERMINATED.store(true, Ordering::SeqCst);
+}
 
 /// A failed libnanomsg call. Keeps the raw errno; any code, known or not, is representable.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,9 +30,16 @@ impl NnError {
     }
 
     /// The error libnanomsg reported for the call that just failed on this thread.
+    ///
+    /// After `nn_term`, libnanomsg 1.1.5 refuses calls on its sockets with `EBADF`; they
+    /// are reported as `ETERM`, which is what happened.
     pub fn last() -> Self {
         // SAFETY: nn_errno only reads the calling thread's errno.
-        Self::new(unsafe { ffi::nn_errno() })
+        let errno = unsafe { ffi::nn_errno() };
+        if errno == libc::EBADF && TERMINATED.load(Ordering::SeqCst) {
+            return Self::new(ffi::ETERM);
+        }
+        Self::new(errno)
     }
 
     /// The raw error code.

@@ -7,6 +7,7 @@ use crate::ffi;
 
 /// `nn_term`: every socket of the process fails with `ETERM` from now on, for good.
 pub fn term() {
+    crate::error::mark_terminated();
     // SAFETY: nn_term takes no arguments and may be called at any time.
     unsafe { ffi::nn_term() }
 }
