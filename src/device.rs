@@ -47,8 +47,16 @@ impl<'g, 's> Device<'g, 's> {
         let Some(b) = b else {
             let rcvfd = a.poll_fd(Direction::Recv)?.ok_or(einval)?;
             a.poll_fd(Direction::Send)?.ok_or(einval)?;
-            let routes = vec![Route { from: 0, to: 0, rcvfd }];
-            return Ok(Self { sockets: vec![a], routes, pending: None });
+            let routes = vec![Route {
+                from: 0,
+                to: 0,
+                rcvfd,
+            }];
+            return Ok(Self {
+                sockets: vec![a],
+                routes,
+                pending: None,
+            });
         };
         if !is_raw(b)? {
             return Err(einval);
@@ -65,15 +73,27 @@ impl<'g, 's> Device<'g, 's> {
         }
         let mut routes = Vec::new();
         if let (Some(rcvfd), Some(_)) = (a_rcv, b_snd) {
-            routes.push(Route { from: 0, to: 1, rcvfd });
+            routes.push(Route {
+                from: 0,
+                to: 1,
+                rcvfd,
+            });
         }
         if let (Some(rcvfd), Some(_)) = (b_rcv, a_snd) {
-            routes.push(Route { from: 1, to: 0, rcvfd });
+            routes.push(Route {
+                from: 1,
+                to: 0,
+                rcvfd,
+            });
         }
         if routes.is_empty() {
             return Err(einval);
         }
-        Ok(Self { sockets: vec![a, b], routes, pending: None })
+        Ok(Self {
+            sockets: vec![a, b],
+            routes,
+            pending: None,
+        })
     }
 
     fn wake_fds(&self) -> Vec<c_int> {
@@ -94,7 +114,11 @@ impl<'g, 's> Device<'g, 's> {
                     continue;
                 }
                 match self.sockets[route.from].recv_with_header(ffi::NN_DONTWAIT) {
-                    Ok((body, header)) => self.deliver(Pending { to: route.to, body, header })?,
+                    Ok((body, header)) => self.deliver(Pending {
+                        to: route.to,
+                        body,
+                        header,
+                    })?,
                     Err(e) if e.errno() == libc::EAGAIN => {}
                     Err(e) => return Err(e),
                 }
@@ -104,9 +128,15 @@ impl<'g, 's> Device<'g, 's> {
 
     /// Sends `p` on, waiting while the destination cannot take it.
     fn deliver(&mut self, p: Pending) -> NnResult<()> {
-        let Pending { to, mut body, header } = p;
+        let Pending {
+            to,
+            mut body,
+            header,
+        } = p;
         let dst = self.sockets[to];
-        let sndfd = dst.poll_fd(Direction::Send)?.ok_or(NnError::new(libc::EINVAL))?;
+        let sndfd = dst
+            .poll_fd(Direction::Send)?
+            .ok_or(NnError::new(libc::EINVAL))?;
         loop {
             match dst.send_with_header(body, header.as_deref(), ffi::NN_DONTWAIT) {
                 Ok(_) => return Ok(()),

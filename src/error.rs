@@ -67,7 +67,9 @@ pub fn strerror(errno: i32) -> String {
         return format!("Unknown error {errno}");
     }
     // SAFETY: non-null and NUL-terminated, as checked and documented above.
-    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 impl fmt::Debug for NnError {

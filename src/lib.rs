@@ -28,7 +28,7 @@ mod _native {
     use crate::py_socket::PySocket;
 
     #[pymodule_export]
-    use crate::py_functions::{device, poll, strerror, symbols, term};
+    use crate::py_functions::{device, poll, strerror, symbol_info, term};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -45,8 +45,16 @@ pub fn symbols() -> Vec<Symbol> {
             break;
         }
         // SAFETY: libnanomsg's symbol names are static NUL-terminated strings.
-        let name = unsafe { CStr::from_ptr(props.name) }.to_string_lossy().into_owned();
-        out.push(Symbol { name, value: props.value, ns: props.ns, type_: props.type_, unit: props.unit });
+        let name = unsafe { CStr::from_ptr(props.name) }
+            .to_string_lossy()
+            .into_owned();
+        out.push(Symbol {
+            name,
+            value: props.value,
+            ns: props.ns,
+            type_: props.type_,
+            unit: props.unit,
+        });
     }
     out
 }
@@ -55,5 +63,9 @@ pub fn symbols() -> Vec<Symbol> {
 pub fn version() -> (c_int, c_int, c_int) {
     let syms = symbols();
     let get = |name: &str| syms.iter().find(|s| s.name == name).map_or(-1, |s| s.value);
-    (get("NN_VERSION_CURRENT"), get("NN_VERSION_REVISION"), get("NN_VERSION_AGE"))
+    (
+        get("NN_VERSION_CURRENT"),
+        get("NN_VERSION_REVISION"),
+        get("NN_VERSION_AGE"),
+    )
 }

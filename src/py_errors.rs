@@ -15,8 +15,14 @@ static CLASSES: PyOnceLock<(Py<PyDict>, Py<PyType>)> = PyOnceLock::new();
 fn classes(py: Python<'_>) -> PyResult<&(Py<PyDict>, Py<PyType>)> {
     CLASSES.get_or_try_init(py, || {
         let module = py.import("nanomsg_rs._errors")?;
-        let table = module.getattr("ERRNO_CLASSES")?.cast_into::<PyDict>()?.unbind();
-        let base = module.getattr("NanomsgError")?.cast_into::<PyType>()?.unbind();
+        let table = module
+            .getattr("ERRNO_CLASSES")?
+            .cast_into::<PyDict>()?
+            .unbind();
+        let base = module
+            .getattr("NanomsgError")?
+            .cast_into::<PyType>()?
+            .unbind();
         Ok::<_, PyErr>((table, base))
     })
 }

@@ -1,4 +1,4 @@
-//! Module-level functions of `_native`: poll, device, term, strerror, symbols.
+//! Module-level functions of `_native`: poll, device, term, strerror, symbol_info.
 
 use std::time::{Duration, Instant};
 
@@ -16,14 +16,24 @@ use crate::socket::{wait_any, Direction, Guard};
 /// ms pass (-1: forever). `items` is a list of `(socket, events)`; returns the ready events
 /// of each, in order (all 0 on timeout). Raises `nn.Closed` if a socket is closed meanwhile.
 #[pyfunction]
-#[pyo3(signature = (items, timeout = -1))]
-pub fn poll(py: Python<'_>, items: Vec<(Bound<'_, PySocket>, i32)>, timeout: i64) -> PyResult<Vec<i32>> {
-    let guards = items.iter().map(|(s, _)| s.get().socket().acquire()).collect::<Result<Vec<Guard<'_>>, NnError>>()?;
+#[pyo3(signature = (items, timeout = -1), text_signature = "(items, timeout=-1)")]
+pub fn poll(
+    py: Python<'_>,
+    items: Vec<(Bound<'_, PySocket>, i32)>,
+    timeout: i64,
+) -> PyResult<Vec<i32>> {
+    let guards = items
+        .iter()
+        .map(|(s, _)| s.get().socket().acquire())
+        .collect::<Result<Vec<Guard<'_>>, NnError>>()?;
     // One pollable fd per (item, event) asked for.
     let mut fds: Vec<(i32, libc::c_short)> = Vec::new();
     let mut owners: Vec<(usize, i32)> = Vec::new();
     for (i, (guard, (_, events))) in guards.iter().zip(&items).enumerate() {
-        for (flag, dir) in [(ffi::NN_POLLIN, Direction::Recv), (ffi::NN_POLLOUT, Direction::Send)] {
+        for (flag, dir) in [
+            (ffi::NN_POLLIN, Direction::Recv),
+            (ffi::NN_POLLOUT, Direction::Send),
+        ] {
             if events & i32::from(flag) != 0 {
                 let fd = guard.poll_fd(dir)?.ok_or(NnError::new(libc::ENOPROTOOPT))?;
                 fds.push((fd, 0));
@@ -32,7 +42,9 @@ pub fn poll(py: Python<'_>, items: Vec<(Bound<'_, PySocket>, i32)>, timeout: i64
         }
     }
     let wakes: Vec<i32> = guards.iter().map(Guard::wake_fd).collect();
-    let deadline = u64::try_from(timeout).ok().map(|ms| Instant::now() + Duration::from_millis(ms));
+    let deadline = u64::try_from(timeout)
+        .ok()
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
     // First a look without waiting, with the GIL held; then wait without it.
     let mut ready = wait_any(&mut fds, &wakes, Some(Instant::now()));
     if matches!(ready, Err(e) if e.errno() == libc::ETIMEDOUT) && timeout != 0 {
@@ -42,7 +54,13 @@ pub fn poll(py: Python<'_>, items: Vec<(Bound<'_, PySocket>, i32)>, timeout: i64
                 other => break other,
             }
         })
-        .or_else(|e| if e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py) { Ok(0) } else { Err(e) })?);
+        .or_else(|e| {
+            if e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py) {
+                Ok(0)
+            } else {
+                Err(e)
+            }
+        })?);
     }
     let mut revents = vec![0; items.len()];
     match ready {
@@ -64,7 +82,11 @@ pub fn poll(py: Python<'_>, items: Vec<(Bound<'_, PySocket>, i32)>, timeout: i64
 /// runs (`nn.Terminated`); Ctrl-C interrupts it.
 #[pyfunction]
 #[pyo3(signature = (s1, s2 = None))]
-pub fn device(py: Python<'_>, s1: &Bound<'_, PySocket>, s2: Option<&Bound<'_, PySocket>>) -> PyResult<()> {
+pub fn device(
+    py: Python<'_>,
+    s1: &Bound<'_, PySocket>,
+    s2: Option<&Bound<'_, PySocket>>,
+) -> PyResult<()> {
     let g1 = s1.get().socket().acquire()?;
     let g2 = s2.map(|s| s.get().socket().acquire()).transpose()?;
     let mut dev = Device::new(&g1, g2.as_ref())?;
@@ -85,6 +107,9 @@ pub fn strerror(errno: i32) -> String {
 
 /// Every `nn_symbol_info` entry as `(name, value, namespace, type, unit)`.
 #[pyfunction]
-pub fn symbols() -> Vec<(String, i32, i32, i32, i32)> {
-    library::symbols().into_iter().map(|s| (s.name, s.value, s.ns, s.type_, s.unit)).collect()
+pub fn symbol_info() -> Vec<(String, i32, i32, i32, i32)> {
+    library::symbols()
+        .into_iter()
+        .map(|s| (s.name, s.value, s.ns, s.type_, s.unit))
+        .collect()
 }

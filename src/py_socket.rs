@@ -3,10 +3,10 @@
 
 use std::ffi::CString;
 
+use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyString, PyType};
-use pyo3::buffer::PyUntypedBuffer;
 
 use crate::ffi;
 use crate::py_blocking::blocking_call;
@@ -29,14 +29,22 @@ impl<'py> Payload<'py> {
         let buf = PyUntypedBuffer::get(data).map_err(|_| {
             PyTypeError::new_err(format!(
                 "data must be bytes, str or a buffer, not {}",
-                data.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string())
+                data.get_type()
+                    .name()
+                    .map_or_else(|_| "?".to_owned(), |n| n.to_string())
             ))
         })?;
         if buf.is_c_contiguous() {
             return Ok(Payload::Buffer(buf));
         }
-        let copy = data.py().import("builtins")?.getattr("memoryview")?.call1((data,))?;
-        Ok(Payload::Bytes(copy.call_method0("tobytes")?.cast_into::<PyBytes>()?))
+        let copy = data
+            .py()
+            .import("builtins")?
+            .getattr("memoryview")?
+            .call1((data,))?;
+        Ok(Payload::Bytes(
+            copy.call_method0("tobytes")?.cast_into::<PyBytes>()?,
+        ))
     }
 
     fn as_slice(&self) -> &[u8] {
@@ -57,11 +65,18 @@ fn c_address(addr: &str) -> PyResult<CString> {
 
 fn c_int_value(value: &Bound<'_, PyAny>) -> PyResult<i32> {
     let v: i64 = value.extract()?;
-    i32::try_from(v).map_err(|_| PyValueError::new_err(format!("{v} is out of range for an int option")))
+    i32::try_from(v)
+        .map_err(|_| PyValueError::new_err(format!("{v} is out of range for an int option")))
 }
 
 /// A nanomsg socket (the native part; use `nanomsg_rs.Socket`).
-#[pyclass(frozen, subclass, weakref, module = "nanomsg_rs._native", name = "Socket")]
+#[pyclass(
+    frozen,
+    subclass,
+    weakref,
+    module = "nanomsg_rs._native",
+    name = "Socket"
+)]
 pub struct PySocket {
     inner: Socket,
 }
@@ -70,9 +85,11 @@ pub struct PySocket {
 impl PySocket {
     /// `nn_socket(domain, protocol)` with the numeric protocol and domain.
     #[new]
-    #[pyo3(signature = (protocol, domain = ffi::AF_SP))]
+    #[pyo3(signature = (protocol, domain = ffi::AF_SP), text_signature = "(protocol, domain=1)")]
     fn new(protocol: i32, domain: i32) -> PyResult<Self> {
-        Ok(Self { inner: Socket::new(domain, protocol)? })
+        Ok(Self {
+            inner: Socket::new(domain, protocol)?,
+        })
     }
 
     /// Closes the socket (`nn_close`); idempotent. Calls blocked on it in other threads
@@ -123,15 +140,18 @@ impl PySocket {
         let payload = Payload::extract(data)?;
         let bytes = payload.as_slice();
         let guard = self.inner.acquire()?;
-        blocking_call(py, &guard, Direction::Send, block, || guard.send(bytes, ffi::NN_DONTWAIT))
+        blocking_call(py, &guard, Direction::Send, block, || {
+            guard.send(bytes, ffi::NN_DONTWAIT)
+        })
     }
 
     /// Receives one whole message as bytes.
     #[pyo3(signature = (*, block = true))]
     fn recv<'py>(&self, py: Python<'py>, block: bool) -> PyResult<Bound<'py, PyBytes>> {
         let guard = self.inner.acquire()?;
-        let msg =
-            blocking_call(py, &guard, Direction::Recv, block, || guard.recv_msg(ffi::NN_DONTWAIT))?;
+        let msg = blocking_call(py, &guard, Direction::Recv, block, || {
+            guard.recv_msg(ffi::NN_DONTWAIT)
+        })?;
         Ok(PyBytes::new(py, msg.as_slice()))
     }
 
@@ -144,7 +164,9 @@ impl PySocket {
             return Err(PyTypeError::new_err("recv_into() needs a writable buffer"));
         }
         if !buf.is_c_contiguous() {
-            return Err(PyValueError::new_err("recv_into() needs a C-contiguous buffer"));
+            return Err(PyValueError::new_err(
+                "recv_into() needs a C-contiguous buffer",
+            ));
         }
         // SAFETY: the export keeps the writable, C-contiguous memory alive and unresizable
         // until `buf` is dropped at the end of this call.
@@ -167,7 +189,10 @@ impl PySocket {
     ) -> PyResult<Bound<'py, PyAny>> {
         let guard = self.inner.acquire()?;
         let Some(kind) = r#type.filter(|t| !t.is(py.get_type::<PyInt>())) else {
-            return Ok(guard.getsockopt_int(level, option)?.into_pyobject(py)?.into_any());
+            return Ok(guard
+                .getsockopt_int(level, option)?
+                .into_pyobject(py)?
+                .into_any());
         };
         let raw = guard.getsockopt_bytes(level, option)?;
         if kind.is(py.get_type::<PyBytes>()) {

@@ -93,13 +93,19 @@ impl Socket {
         // SAFETY: eventfd has no memory preconditions; it returns -1 on failure.
         let wake = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if wake < 0 {
-            return Err(NnError::new(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)));
+            return Err(NnError::new(
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+            ));
         }
         // SAFETY: wake is a fresh descriptor that nothing else owns.
         let wake = unsafe { OwnedFd::from_raw_fd(wake) };
         // SAFETY: nn_socket takes plain ints and reports failure with -1.
         let id = check(unsafe { ffi::nn_socket(domain, protocol) })?;
-        Ok(Self { id, state: AtomicU64::new(0), wake })
+        Ok(Self {
+            id,
+            state: AtomicU64::new(0),
+            wake,
+        })
     }
 
     /// The socket number (valid only while the socket is open).
@@ -122,7 +128,10 @@ impl Socket {
             if cur & CLOSED != 0 {
                 return Err(NnError::new(libc::EBADF));
             }
-            match self.state.compare_exchange_weak(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst) {
+            match self
+                .state
+                .compare_exchange_weak(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
                 Ok(_) => return Ok(Guard { socket: self }),
                 Err(now) => cur = now,
             }
@@ -244,7 +253,12 @@ impl Guard<'_> {
         // SAFETY: &mut ptr points at a libnanomsg buffer; with NN_MSG the library takes it
         // only when the call succeeds.
         let rc = unsafe {
-            ffi::nn_send(self.id(), (&mut ptr as *mut *mut c_void).cast(), ffi::NN_MSG, flags)
+            ffi::nn_send(
+                self.id(),
+                (&mut ptr as *mut *mut c_void).cast(),
+                ffi::NN_MSG,
+                flags,
+            )
         };
         match check_len(rc) {
             Ok(n) => {
@@ -260,7 +274,12 @@ impl Guard<'_> {
         let mut ptr: *mut c_void = std::ptr::null_mut();
         // SAFETY: with NN_MSG, libnanomsg stores a fresh buffer's address into ptr.
         let rc = unsafe {
-            ffi::nn_recv(self.id(), (&mut ptr as *mut *mut c_void).cast(), ffi::NN_MSG, flags)
+            ffi::nn_recv(
+                self.id(),
+                (&mut ptr as *mut *mut c_void).cast(),
+                ffi::NN_MSG,
+                flags,
+            )
         };
         let len = check_len(rc)?;
         let ptr = NonNull::new(ptr).ok_or(NnError::new(libc::EFAULT))?;
@@ -357,7 +376,13 @@ impl Guard<'_> {
         let mut len = std::mem::size_of::<c_int>();
         // SAFETY: value and len are live and len holds value's size.
         check(unsafe {
-            ffi::nn_getsockopt(self.id(), level, option, (&mut value as *mut c_int).cast(), &mut len)
+            ffi::nn_getsockopt(
+                self.id(),
+                level,
+                option,
+                (&mut value as *mut c_int).cast(),
+                &mut len,
+            )
         })?;
         Ok(value)
     }
@@ -464,8 +489,16 @@ pub fn wait_any(
 ) -> NnResult<usize> {
     let mut pfds: Vec<libc::pollfd> = fds
         .iter()
-        .map(|&(fd, _)| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
-        .chain(wakes.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }))
+        .map(|&(fd, _)| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .chain(wakes.iter().map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }))
         .collect();
     let timeout = match deadline {
         None => -1,
@@ -478,7 +511,9 @@ pub fn wait_any(
     // SAFETY: pfds is a live array of pfds.len() pollfd structs.
     let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
     if rc < 0 {
-        return Err(NnError::new(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)));
+        return Err(NnError::new(
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        ));
     }
     if pfds[fds.len()..].iter().any(|p| p.revents != 0) {
         return Err(NnError::new(libc::EBADF));

@@ -39,7 +39,7 @@ class Symbol(NamedTuple):
 
 def symbols() -> list[Symbol]:
     """Every symbol (``nn_symbol_info``) of the linked libnanomsg, in its order."""
-    return [Symbol(*entry) for entry in _native.symbols()]
+    return [Symbol(*entry) for entry in _native.symbol_info()]
 
 
 __version__ = "0.1.0"

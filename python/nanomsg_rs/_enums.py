@@ -4,7 +4,6 @@ can be passed wherever nanomsg expects a number."""
 from __future__ import annotations
 
 import enum
-from typing import Union
 
 from . import _native
 
@@ -19,13 +18,15 @@ class _Named(enum.IntEnum):
         return {m.name.lower(): m for m in cls}
 
     @classmethod
-    def parse(cls, value: Union[_Named, str, int]) -> _Named:
+    def parse(cls, value: _Named | str | int) -> _Named:
         """The member for ``value``: a member, its value, or its name (any case)."""
         if isinstance(value, str):
             member = cls._aliases().get(value.strip().lower())
             if member is None:
                 choices = ", ".join(repr(k) for k in cls._aliases())
-                raise ValueError(f"unknown {cls.__name__.lower()} {value!r}; choose one of {choices}")
+                raise ValueError(
+                    f"unknown {cls.__name__.lower()} {value!r}; choose one of {choices}"
+                )
             return member
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(

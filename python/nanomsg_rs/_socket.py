@@ -9,7 +9,7 @@ table drives.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Generic, TypeVar, Union, overload
+from typing import Any, Generic, TypeVar, overload
 
 from . import _native
 from ._enums import Domain, Protocol, Statistic
@@ -26,7 +26,7 @@ class _Option(Generic[T]):
     def __init__(self, level: int, option: int, kind: type[T], doc: str, *, readonly: bool = False):
         self.level = level
         self.option = option
-        self.kind = kind
+        self.kind: type[T] = kind
         self.readonly = readonly
         self.__doc__ = doc
         self.name = ""
@@ -41,12 +41,12 @@ class _Option(Generic[T]):
     def __get__(self, obj: Socket | None, objtype: Any = None) -> T | _Option[T]:
         if obj is None:
             return self
+        raw: int | str
         if self.kind is str:
-            raw: Any = obj.getsockopt(self.level, self.option, str)
+            raw = obj.getsockopt(self.level, self.option, str)
         else:
             raw = obj.getsockopt(self.level, self.option, int)
-        result: T = self.kind(raw)
-        return result
+        return self.kind(raw)
 
     def __set__(self, obj: Socket, value: T) -> None:
         if self.readonly:
@@ -99,7 +99,7 @@ class Socket(_native.Socket):
     from another thread, which makes them raise :class:`nanomsg_rs.Closed`).
     """
 
-    def __new__(cls, protocol: Union[Protocol, str, int], domain: Union[Domain, str, int] = "sp") -> Socket:
+    def __new__(cls, protocol: Protocol | str | int, domain: Domain | str | int = "sp") -> Socket:
         proto = Protocol.parse(protocol)
         dom = Domain.parse(domain)
         return super().__new__(cls, int(proto), int(dom))
@@ -117,29 +117,29 @@ class Socket(_native.Socket):
         remade, in the background."""
         return Endpoint(self, super().connect(addr), addr)
 
-    def shutdown(self, endpoint: Union[Endpoint, int]) -> None:  # type: ignore[override]
+    def shutdown(self, endpoint: Endpoint | int) -> None:
         """Removes an endpoint (an :class:`Endpoint` or its id) from the socket."""
         if isinstance(endpoint, bool) or not isinstance(endpoint, (Endpoint, int)):
             raise TypeError(f"endpoint must be an Endpoint or int, not {type(endpoint).__name__}")
         super().shutdown(int(endpoint) if isinstance(endpoint, int) else endpoint.id)
 
     # -- subscriptions --------------------------------------------------------------------
-    def subscribe(self, prefix: Union[bytes, str] = b"") -> None:
+    def subscribe(self, prefix: bytes | str = b"") -> None:
         """SUB only: receive messages that start with ``prefix`` (bytes, or str as UTF-8);
         the empty prefix receives everything."""
         self._topic(_native.SUB_SUBSCRIBE, prefix)
 
-    def unsubscribe(self, prefix: Union[bytes, str]) -> None:
+    def unsubscribe(self, prefix: bytes | str) -> None:
         """SUB only: removes a subscription made with :meth:`subscribe`."""
         self._topic(_native.SUB_UNSUBSCRIBE, prefix)
 
-    def _topic(self, option: int, prefix: Union[bytes, str]) -> None:
+    def _topic(self, option: int, prefix: bytes | str) -> None:
         if not isinstance(prefix, (bytes, bytearray, memoryview, str)):
             raise TypeError(f"prefix must be bytes or str, not {type(prefix).__name__}")
         self.setsockopt(_native.SUB, option, prefix)
 
     # -- statistics -----------------------------------------------------------------------
-    def statistic(self, stat: Union[Statistic, str, int]) -> int:  # type: ignore[override]
+    def statistic(self, stat: Statistic | str | int) -> int:
         """One statistic (``nn_get_statistic``): a :class:`Statistic` or its dashed name
         (``"messages-sent"``)."""
         return super().statistic(int(Statistic.parse(stat)))
@@ -148,43 +148,43 @@ class Socket(_native.Socket):
         """Every statistic of the socket."""
         return {s: super(Socket, self).statistic(int(s)) for s in Statistic}
 
-    # -- options: each is a property, read and written with nn_getsockopt/nn_setsockopt ---
-    linger = _Option(_SOL, _native.LINGER, int,
-        "Linger time in ms (-1: forever). libnanomsg 1.1.5 accepts it and ignores it "
-        "(reads back 0).")
+    # -- options: one row each; read with nn_getsockopt, written with nn_setsockopt -------
+    # fmt: off
+    linger = _Option(_SOL, _native.LINGER, int, "Linger time in ms (-1: forever). "
+                     "libnanomsg 1.1.5 accepts it and ignores it (reads back 0).")
     sndbuf = _Option(_SOL, _native.SNDBUF, int, "Send buffer size in bytes (default 128 KiB).")
     rcvbuf = _Option(_SOL, _native.RCVBUF, int, "Receive buffer size in bytes (default 128 KiB).")
     sndtimeo = _Option(_SOL, _native.SNDTIMEO, int,
-        "Send timeout in ms (-1: forever, the default); then :class:`Timeout`.")
+                       "Send timeout in ms (-1: forever, the default); then Timeout.")
     rcvtimeo = _Option(_SOL, _native.RCVTIMEO, int,
-        "Receive timeout in ms (-1: forever, the default); then :class:`Timeout`.")
+                       "Receive timeout in ms (-1: forever, the default); then Timeout.")
     reconnect_ivl = _Option(_SOL, _native.RECONNECT_IVL, int,
-        "Wait before reconnecting, in ms (default 100).")
+                            "Wait before reconnecting, in ms (default 100).")
     reconnect_ivl_max = _Option(_SOL, _native.RECONNECT_IVL_MAX, int,
-        "Upper bound of the exponential reconnect back-off, in ms (0: no back-off).")
+                                "Cap of the exponential reconnect back-off, in ms (0: none).")
     sndprio = _Option(_SOL, _native.SNDPRIO, int,
-        "Priority of endpoints added from now on for sending, 1 (highest) to 16; default 8.")
+                      "Send priority of endpoints added later, 1 (highest) to 16; default 8.")
     rcvprio = _Option(_SOL, _native.RCVPRIO, int,
-        "Priority of endpoints added from now on for receiving, 1 (highest) to 16; default 8.")
+                      "Receive priority of endpoints added later, 1 (highest) to 16; default 8.")
     ipv4only = _Option(_SOL, _native.IPV4ONLY, bool, "Use IPv4 addresses only (default True).")
     maxttl = _Option(_SOL, _native.MAXTTL, int, "Maximum hops through devices, 1..255 (default 8).")
-    rcvmaxsize = _Option(_SOL, _native.RCVMAXSIZE, int,
-        "Largest message accepted, in bytes (default 1 MiB; -1: no limit). A larger message "
-        "drops its connection.")
+    rcvmaxsize = _Option(_SOL, _native.RCVMAXSIZE, int, "Largest message accepted, in bytes "
+                         "(default 1 MiB; -1: no limit); a larger one drops its connection.")
     socket_name = _Option(_SOL, _native.SOCKET_NAME, str,
-        "The socket's name, used in statistics and errors (at most 63 bytes).")
-    sndfd = _Option(_SOL, _native.SNDFD, int,
-        "A file descriptor that polls readable when a message can be sent (read-only; "
-        "absent on receive-only sockets).", readonly=True)
-    rcvfd = _Option(_SOL, _native.RCVFD, int,
-        "A file descriptor that polls readable when a message can be received (read-only; "
-        "absent on send-only sockets).", readonly=True)
+                          "The socket's name in statistics and errors (at most 63 bytes).")
+    sndfd = _Option(_SOL, _native.SNDFD, int, "Read-only: an fd that polls readable when a "
+                    "message can be sent (absent on receive-only sockets).", readonly=True)
+    rcvfd = _Option(_SOL, _native.RCVFD, int, "Read-only: an fd that polls readable when a "
+                    "message can be received (absent on send-only sockets).", readonly=True)
     req_resend_ivl = _Option(_native.REQ, _native.REQ_RESEND_IVL, int,
-        "REQ only: resend an unanswered request after this many ms (default 60000).")
+                             "REQ only: resend an unanswered request after this many ms "
+                             "(default 60000).")
     surveyor_deadline = _Option(_native.SURVEYOR, _native.SURVEYOR_DEADLINE, int,
-        "SURVEYOR only: how long a survey collects answers, in ms (default 1000).")
+                                "SURVEYOR only: how long a survey collects answers, in ms "
+                                "(default 1000).")
     tcp_nodelay = _Option(_native.TCP, _native.TCP_NODELAY, bool,
-        "TCP_NODELAY on this socket's tcp connections (default False).")
+                          "TCP_NODELAY on the socket's tcp connections (default False).")
+    # fmt: on
 
     @property
     def protocol(self) -> Protocol:

@@ -1,0 +1,319 @@
+"""Type stubs of the native core, ``nanomsg_rs._native`` (hand-written; checked by stubtest)."""
+
+from typing import Self, overload
+
+from typing_extensions import Buffer, disjoint_base
+
+@disjoint_base
+class Socket:
+    """A nanomsg socket (the native part; use ``nanomsg_rs.Socket``)."""
+
+    def __new__(cls, protocol: int, domain: int = 1) -> Self: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def detach(self) -> int: ...
+    @property
+    def fd(self) -> int: ...
+    def bind(self, addr: str) -> int: ...
+    def connect(self, addr: str) -> int: ...
+    def shutdown(self, endpoint: int) -> None: ...
+    def send(self, data: Buffer | str, *, block: bool = True) -> int: ...
+    def recv(self, *, block: bool = True) -> bytes: ...
+    def recv_into(self, buffer: Buffer, *, block: bool = True) -> int: ...
+    @overload
+    def getsockopt(self, level: int, option: int, type: type[int] | None = None) -> int: ...
+    @overload
+    def getsockopt(self, level: int, option: int, type: type[str]) -> str: ...
+    @overload
+    def getsockopt(self, level: int, option: int, type: type[bytes]) -> bytes: ...
+    def setsockopt(self, level: int, option: int, value: int | str | Buffer) -> None: ...
+    def statistic(self, stat: int) -> int: ...
+
+def poll(items: list[tuple[Socket, int]], timeout: int = -1) -> list[int]: ...
+def device(s1: Socket, s2: Socket | None = None) -> None: ...
+def term() -> None: ...
+def strerror(errno: int) -> str: ...
+def symbol_info() -> list[tuple[str, int, int, int, int]]: ...
+
+__all__ = [
+    "AF_SP",
+    "AF_SP_RAW",
+    "BUS",
+    "DOMAIN",
+    "DONTWAIT",
+    "EACCES",
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "EAFNOSUPPORT",
+    "EAGAIN",
+    "EBADF",
+    "ECONNABORTED",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "EFAULT",
+    "EFORKED",
+    "EFSM",
+    "EHOSTUNREACH",
+    "EINPROGRESS",
+    "EINTR",
+    "EINVAL",
+    "EISCONN",
+    "EMFILE",
+    "EMSGSIZE",
+    "ENAMETOOLONG",
+    "ENETDOWN",
+    "ENETRESET",
+    "ENETUNREACH",
+    "ENOBUFS",
+    "ENODEV",
+    "ENOMEM",
+    "ENOPROTOOPT",
+    "ENOTCONN",
+    "ENOTSOCK",
+    "ENOTSUP",
+    "EPROTO",
+    "EPROTONOSUPPORT",
+    "ESOCKTNOSUPPORT",
+    "ETERM",
+    "ETIMEDOUT",
+    "INPROC",
+    "IPC",
+    "IPC_INBUFSZ",
+    "IPC_OUTBUFSZ",
+    "IPC_SEC_ATTR",
+    "IPV4ONLY",
+    "LINGER",
+    "MAXTTL",
+    "NANOMSG_VERSION",
+    "NS_DOMAIN",
+    "NS_ERROR",
+    "NS_EVENT",
+    "NS_FLAG",
+    "NS_LIMIT",
+    "NS_NAMESPACE",
+    "NS_OPTION_LEVEL",
+    "NS_OPTION_TYPE",
+    "NS_OPTION_UNIT",
+    "NS_PROTOCOL",
+    "NS_SOCKET_OPTION",
+    "NS_STATISTIC",
+    "NS_TRANSPORT",
+    "NS_TRANSPORT_OPTION",
+    "NS_VERSION",
+    "PAIR",
+    "POLLIN",
+    "POLLOUT",
+    "PROTOCOL",
+    "PROTO_BUS",
+    "PROTO_PAIR",
+    "PROTO_PIPELINE",
+    "PROTO_PUBSUB",
+    "PROTO_REQREP",
+    "PROTO_SP",
+    "PROTO_SURVEY",
+    "PUB",
+    "PULL",
+    "PUSH",
+    "RCVBUF",
+    "RCVFD",
+    "RCVMAXSIZE",
+    "RCVPRIO",
+    "RCVTIMEO",
+    "RECONNECT_IVL",
+    "RECONNECT_IVL_MAX",
+    "REP",
+    "REQ",
+    "REQ_RESEND_IVL",
+    "RESPONDENT",
+    "SNDBUF",
+    "SNDFD",
+    "SNDPRIO",
+    "SNDTIMEO",
+    "SOCKADDR_MAX",
+    "SOCKET_NAME",
+    "SOL_SOCKET",
+    "SP_HDR",
+    "STAT_ACCEPTED_CONNECTIONS",
+    "STAT_ACCEPT_ERRORS",
+    "STAT_BIND_ERRORS",
+    "STAT_BROKEN_CONNECTIONS",
+    "STAT_BYTES_RECEIVED",
+    "STAT_BYTES_SENT",
+    "STAT_CONNECT_ERRORS",
+    "STAT_CURRENT_CONNECTIONS",
+    "STAT_CURRENT_EP_ERRORS",
+    "STAT_CURRENT_SND_PRIORITY",
+    "STAT_DROPPED_CONNECTIONS",
+    "STAT_ESTABLISHED_CONNECTIONS",
+    "STAT_INPROGRESS_CONNECTIONS",
+    "STAT_MESSAGES_RECEIVED",
+    "STAT_MESSAGES_SENT",
+    "SUB",
+    "SUB_SUBSCRIBE",
+    "SUB_UNSUBSCRIBE",
+    "SURVEYOR",
+    "SURVEYOR_DEADLINE",
+    "Socket",
+    "TCP",
+    "TCP_NODELAY",
+    "TYPE_INT",
+    "TYPE_NONE",
+    "TYPE_STR",
+    "UNIT_BOOLEAN",
+    "UNIT_BYTES",
+    "UNIT_COUNTER",
+    "UNIT_MESSAGES",
+    "UNIT_MILLISECONDS",
+    "UNIT_NONE",
+    "UNIT_PRIORITY",
+    "VERSION_AGE",
+    "VERSION_CURRENT",
+    "VERSION_REVISION",
+    "WS",
+    "WS_MSG_TYPE",
+    "WS_MSG_TYPE_BINARY",
+    "WS_MSG_TYPE_TEXT",
+    "device",
+    "poll",
+    "strerror",
+    "symbol_info",
+    "term",
+]
+
+NANOMSG_VERSION: tuple[int, int, int]
+AF_SP: int
+AF_SP_RAW: int
+BUS: int
+DOMAIN: int
+DONTWAIT: int
+EACCES: int
+EADDRINUSE: int
+EADDRNOTAVAIL: int
+EAFNOSUPPORT: int
+EAGAIN: int
+EBADF: int
+ECONNABORTED: int
+ECONNREFUSED: int
+ECONNRESET: int
+EFAULT: int
+EFORKED: int
+EFSM: int
+EHOSTUNREACH: int
+EINPROGRESS: int
+EINTR: int
+EINVAL: int
+EISCONN: int
+EMFILE: int
+EMSGSIZE: int
+ENAMETOOLONG: int
+ENETDOWN: int
+ENETRESET: int
+ENETUNREACH: int
+ENOBUFS: int
+ENODEV: int
+ENOMEM: int
+ENOPROTOOPT: int
+ENOTCONN: int
+ENOTSOCK: int
+ENOTSUP: int
+EPROTO: int
+EPROTONOSUPPORT: int
+ESOCKTNOSUPPORT: int
+ETERM: int
+ETIMEDOUT: int
+INPROC: int
+IPC: int
+IPC_INBUFSZ: int
+IPC_OUTBUFSZ: int
+IPC_SEC_ATTR: int
+IPV4ONLY: int
+LINGER: int
+MAXTTL: int
+NS_DOMAIN: int
+NS_ERROR: int
+NS_EVENT: int
+NS_FLAG: int
+NS_LIMIT: int
+NS_NAMESPACE: int
+NS_OPTION_LEVEL: int
+NS_OPTION_TYPE: int
+NS_OPTION_UNIT: int
+NS_PROTOCOL: int
+NS_SOCKET_OPTION: int
+NS_STATISTIC: int
+NS_TRANSPORT: int
+NS_TRANSPORT_OPTION: int
+NS_VERSION: int
+PAIR: int
+POLLIN: int
+POLLOUT: int
+PROTOCOL: int
+PROTO_BUS: int
+PROTO_PAIR: int
+PROTO_PIPELINE: int
+PROTO_PUBSUB: int
+PROTO_REQREP: int
+PROTO_SP: int
+PROTO_SURVEY: int
+PUB: int
+PULL: int
+PUSH: int
+RCVBUF: int
+RCVFD: int
+RCVMAXSIZE: int
+RCVPRIO: int
+RCVTIMEO: int
+RECONNECT_IVL: int
+RECONNECT_IVL_MAX: int
+REP: int
+REQ: int
+REQ_RESEND_IVL: int
+RESPONDENT: int
+SNDBUF: int
+SNDFD: int
+SNDPRIO: int
+SNDTIMEO: int
+SOCKADDR_MAX: int
+SOCKET_NAME: int
+SOL_SOCKET: int
+SP_HDR: int
+STAT_ACCEPTED_CONNECTIONS: int
+STAT_ACCEPT_ERRORS: int
+STAT_BIND_ERRORS: int
+STAT_BROKEN_CONNECTIONS: int
+STAT_BYTES_RECEIVED: int
+STAT_BYTES_SENT: int
+STAT_CONNECT_ERRORS: int
+STAT_CURRENT_CONNECTIONS: int
+STAT_CURRENT_EP_ERRORS: int
+STAT_CURRENT_SND_PRIORITY: int
+STAT_DROPPED_CONNECTIONS: int
+STAT_ESTABLISHED_CONNECTIONS: int
+STAT_INPROGRESS_CONNECTIONS: int
+STAT_MESSAGES_RECEIVED: int
+STAT_MESSAGES_SENT: int
+SUB: int
+SUB_SUBSCRIBE: int
+SUB_UNSUBSCRIBE: int
+SURVEYOR: int
+SURVEYOR_DEADLINE: int
+TCP: int
+TCP_NODELAY: int
+TYPE_INT: int
+TYPE_NONE: int
+TYPE_STR: int
+UNIT_BOOLEAN: int
+UNIT_BYTES: int
+UNIT_COUNTER: int
+UNIT_MESSAGES: int
+UNIT_MILLISECONDS: int
+UNIT_NONE: int
+UNIT_PRIORITY: int
+VERSION_AGE: int
+VERSION_CURRENT: int
+VERSION_REVISION: int
+WS: int
+WS_MSG_TYPE: int
+WS_MSG_TYPE_BINARY: int
+WS_MSG_TYPE_TEXT: int
