@@ -2,7 +2,10 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    if let Err(err) = pkg_config::Config::new().atleast_version("1.0").probe("nanomsg") {
+    if let Err(err) = pkg_config::Config::new()
+        .atleast_version("1.0")
+        .probe("nanomsg")
+    {
         // One line, naming what to install; cargo prints it as the build error.
         eprintln!("{err}");
         panic!(
