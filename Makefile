@@ -1,18 +1,20 @@
-# nanomsg-rs: the table of contents.
+# nanomsg-rs: the table of contents. `make help` lists the targets.
 PY ?= python3
+PIP_QUIET = 2>&1 | grep -v "Running pip as the 'root' user" || true
 
 .PHONY: help deps dev demo test test-all bench lint fmt wheel clean
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-deps:            ## system and Python packages (Debian; needs root)
-	bash .ci/install-deps
+deps:            ## apt and pip packages (skipped when present; apt needs root or sudo)
+	@bash .ci/install-deps
 
-dev:             ## build the extension in place (editable install)
-	$(PY) -m pip install -q --no-build-isolation -e '.[test,dev]'
+dev: deps        ## build the extension in place (editable install, release profile)
+	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check -e . $(PIP_QUIET)
+	@$(PY) -c "import nanomsg_rs"
 
-demo: dev        ## the Chicken egg's sample: a REP server answered by nanocat
+demo: dev        ## the Chicken egg's sample: a REP server answered by nncat
 	$(PY) examples/demo.py
 
 test: dev        ## the test suite (soak tests excluded)
@@ -24,18 +26,19 @@ test-all: dev    ## every test, soak tests included
 bench: dev       ## benchmarks: table and plot
 	$(PY) benchmarks/run.py
 
-lint:            ## every style gate
+lint: dev        ## every style gate
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	ruff check .
 	ruff format --check .
 	$(PY) -m mypy --strict python/nanomsg_rs
+	$(PY) -m mypy.stubtest nanomsg_rs._native
 
 fmt:             ## reformat Rust and Python
 	cargo fmt
 	ruff format .
 
-wheel:           ## release wheel (abi3, auditwheel-repaired) into dist/
+wheel: deps      ## release wheel (abi3, auditwheel-repaired) into dist/
 	maturin build --release --out dist
 
 clean:
