@@ -12,8 +12,10 @@ mod ffi;
 mod library;
 mod message;
 mod py_blocking;
+mod py_data;
 mod py_errors;
 mod py_functions;
+mod py_message;
 mod py_socket;
 mod socket;
 
@@ -26,6 +28,9 @@ mod _native {
 
     #[pymodule_export]
     use crate::py_socket::PySocket;
+
+    #[pymodule_export]
+    use crate::py_message::PyMessage;
 
     #[pymodule_export]
     use crate::py_functions::{device, poll, strerror, symbol_info, term};

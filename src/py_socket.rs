@@ -10,54 +10,9 @@ use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 
 use crate::ffi;
 use crate::py_blocking::blocking_call;
+use crate::py_data::Payload;
+use crate::py_message::PyMessage;
 use crate::socket::{Direction, Socket};
-
-/// Bytes to send, borrowed from a Python object for the length of the call.
-enum Payload<'py> {
-    Bytes(Bound<'py, PyBytes>),
-    Buffer(PyUntypedBuffer),
-}
-
-impl<'py> Payload<'py> {
-    fn extract(data: &Bound<'py, PyAny>) -> PyResult<Self> {
-        if let Ok(b) = data.cast::<PyBytes>() {
-            return Ok(Payload::Bytes(b.clone()));
-        }
-        if let Ok(s) = data.cast::<PyString>() {
-            return Ok(Payload::Bytes(s.encode_utf8()?));
-        }
-        let buf = PyUntypedBuffer::get(data).map_err(|_| {
-            PyTypeError::new_err(format!(
-                "data must be bytes, str or a buffer, not {}",
-                data.get_type()
-                    .name()
-                    .map_or_else(|_| "?".to_owned(), |n| n.to_string())
-            ))
-        })?;
-        if buf.is_c_contiguous() {
-            return Ok(Payload::Buffer(buf));
-        }
-        let copy = data
-            .py()
-            .import("builtins")?
-            .getattr("memoryview")?
-            .call1((data,))?;
-        Ok(Payload::Bytes(
-            copy.call_method0("tobytes")?.cast_into::<PyBytes>()?,
-        ))
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            Payload::Bytes(b) => b.as_bytes(),
-            // SAFETY: the export keeps the C-contiguous memory alive and unresizable while
-            // `self` lives; len_bytes is its size.
-            Payload::Buffer(buf) => unsafe {
-                std::slice::from_raw_parts(buf.buf_ptr().cast::<u8>(), buf.len_bytes())
-            },
-        }
-    }
-}
 
 fn c_address(addr: &str) -> PyResult<CString> {
     CString::new(addr).map_err(|_| PyValueError::new_err("address must not contain NUL"))
@@ -175,6 +130,64 @@ impl PySocket {
         let guard = self.inner.acquire()?;
         blocking_call(py, &guard, Direction::Recv, block, || {
             guard.recv_into(target, ffi::NN_DONTWAIT)
+        })
+    }
+
+    /// Receives one message without a copy: it stays in nanomsg's buffer, inside the
+    /// returned `Message` (with its SP header on raw sockets).
+    #[pyo3(signature = (*, block = true))]
+    fn recv_msg(&self, py: Python<'_>, block: bool) -> PyResult<PyMessage> {
+        let guard = self.inner.acquire()?;
+        let (msg, header) = if self.inner.is_raw() {
+            blocking_call(py, &guard, Direction::Recv, block, || {
+                guard.recv_with_header(ffi::NN_DONTWAIT)
+            })?
+        } else {
+            let msg = blocking_call(py, &guard, Direction::Recv, block, || {
+                guard.recv_msg(ffi::NN_DONTWAIT)
+            })?;
+            (msg, None)
+        };
+        Ok(PyMessage::from_parts(msg, header))
+    }
+
+    /// Sends a `Message` without a copy (with its header, if set); the message is empty
+    /// afterwards. On failure it is left as it was.
+    #[pyo3(signature = (msg, *, block = true))]
+    fn send_msg(&self, py: Python<'_>, msg: &Bound<'_, PyMessage>, block: bool) -> PyResult<usize> {
+        let guard = self.inner.acquire()?;
+        let (body, header) = msg.get().take()?;
+        let mut slot = Some(body);
+        let sent = blocking_call(py, &guard, Direction::Send, block, || {
+            let Some(body) = slot.take() else {
+                return Err(crate::error::NnError::new(libc::EFAULT));
+            };
+            let result = match &header {
+                Some(h) => guard.send_with_header(body, Some(h), ffi::NN_DONTWAIT),
+                None => guard.send_msg(body, ffi::NN_DONTWAIT),
+            };
+            result.map_err(|(err, back)| {
+                slot = Some(back);
+                err
+            })
+        });
+        if let Some(body) = slot {
+            msg.get().restore((body, header));
+        }
+        sent
+    }
+
+    /// Sends several buffers as one message (gathered by `nn_sendmsg`); returns its size.
+    #[pyo3(signature = (parts, *, block = true))]
+    fn send_parts(&self, py: Python<'_>, parts: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
+        let payloads = parts
+            .try_iter()?
+            .map(|p| Payload::extract(&p?))
+            .collect::<PyResult<Vec<_>>>()?;
+        let slices: Vec<&[u8]> = payloads.iter().map(Payload::as_slice).collect();
+        let guard = self.inner.acquire()?;
+        blocking_call(py, &guard, Direction::Send, block, || {
+            guard.send_parts(&slices, ffi::NN_DONTWAIT)
         })
     }
 

@@ -72,6 +72,8 @@ impl Direction {
 #[derive(Debug)]
 pub struct Socket {
     id: c_int,
+    /// True for an `AF_SP_RAW` socket, whose messages carry SP headers.
+    raw: bool,
     /// CLOSED and DETACHED flags, and the number of guards alive.
     state: AtomicU64,
     /// Signalled (and never reset) by `close`, to wake every waiter.
@@ -103,9 +105,15 @@ impl Socket {
         let id = check(unsafe { ffi::nn_socket(domain, protocol) })?;
         Ok(Self {
             id,
+            raw: domain == ffi::AF_SP_RAW,
             state: AtomicU64::new(0),
             wake,
         })
+    }
+
+    /// True for a raw (`AF_SP_RAW`) socket.
+    pub fn is_raw(&self) -> bool {
+        self.raw
     }
 
     /// The socket number (valid only while the socket is open).
@@ -245,6 +253,26 @@ impl Guard<'_> {
     pub fn send(&self, data: &[u8], flags: c_int) -> NnResult<usize> {
         // SAFETY: data is valid for data.len() bytes during the call; libnanomsg copies it.
         check_len(unsafe { ffi::nn_send(self.id(), data.as_ptr().cast(), data.len(), flags) })
+    }
+
+    /// `nn_sendmsg` of several buffers gathered into one message (copied by libnanomsg).
+    pub fn send_parts(&self, parts: &[&[u8]], flags: c_int) -> NnResult<usize> {
+        let mut iov: Vec<ffi::nn_iovec> = parts
+            .iter()
+            .map(|p| ffi::nn_iovec {
+                iov_base: p.as_ptr() as *mut c_void,
+                iov_len: p.len(),
+            })
+            .collect();
+        let hdr = ffi::nn_msghdr {
+            msg_iov: iov.as_mut_ptr(),
+            msg_iovlen: c_int::try_from(iov.len()).map_err(|_| NnError::new(libc::EINVAL))?,
+            msg_control: std::ptr::null_mut(),
+            msg_controllen: 0,
+        };
+        // SAFETY: every iovec points at a live slice of its length; libnanomsg only reads
+        // them (copying into a new message) during the call.
+        check_len(unsafe { ffi::nn_sendmsg(self.id(), &hdr, flags) })
     }
 
     /// `nn_send` with `NN_MSG`: hands `msg` over to libnanomsg; on failure it comes back.

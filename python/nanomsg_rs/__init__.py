@@ -23,7 +23,7 @@ from ._errors import (
     Timeout,
 )
 from ._native import *  # noqa: F403  (the nanomsg constants)
-from ._native import NANOMSG_VERSION, device, poll, strerror, term
+from ._native import NANOMSG_VERSION, Message, device, poll, strerror, term
 from ._socket import Endpoint, Socket
 
 
@@ -53,6 +53,7 @@ __all__ = [
     "Domain",
     "Endpoint",
     "InvalidArgument",
+    "Message",
     "NanomsgError",
     "NotSupported",
     "Protocol",

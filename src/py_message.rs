@@ -1,0 +1,209 @@
+//! `nanomsg_rs.Message`: a message in a libnanomsg buffer, readable and writable through the
+//! buffer protocol without a copy, sent without a copy by `Socket.send_msg`.
+
+use std::os::raw::c_int;
+use std::sync::{Mutex, MutexGuard};
+
+use pyo3::exceptions::{PyBufferError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::pyclass::CompareOp;
+use pyo3::types::{PyBytes, PyInt};
+
+use crate::message::NnMsg;
+use crate::py_data::Payload;
+
+#[derive(Default)]
+struct State {
+    /// The buffer; `None` once the message has been sent.
+    msg: Option<NnMsg>,
+    /// The SP header (routing backtrace on raw sockets).
+    header: Option<Vec<u8>>,
+    /// Buffer-protocol views alive; while any is, the buffer may not move or go.
+    exports: usize,
+}
+
+/// A message in a nanomsg buffer: ``Message(data)`` copies bytes-like data or a str (UTF-8)
+/// into it, ``Message(size)`` makes a zero-filled one. ``memoryview(m)`` reads and writes it in
+/// place; ``Socket.send_msg(m)`` sends it without a copy and leaves it empty.
+#[pyclass(frozen, module = "nanomsg_rs._native", name = "Message")]
+pub struct PyMessage {
+    state: Mutex<State>,
+}
+
+/// A sendable message taken out of its Python object.
+pub type Parts = (NnMsg, Option<Vec<u8>>);
+
+impl PyMessage {
+    /// A message around a received buffer.
+    pub fn from_parts(msg: NnMsg, header: Option<Vec<u8>>) -> Self {
+        Self {
+            state: Mutex::new(State {
+                msg: Some(msg),
+                header,
+                exports: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes the buffer out for a zero-copy send. `BufferError` while a view of it is alive,
+    /// `ValueError` if it was sent already.
+    pub fn take(&self) -> PyResult<Parts> {
+        let mut st = self.lock();
+        if st.exports > 0 {
+            return Err(PyBufferError::new_err(
+                "cannot send a Message while a memoryview of it is alive",
+            ));
+        }
+        let msg = st
+            .msg
+            .take()
+            .ok_or_else(|| PyValueError::new_err("Message was already sent"))?;
+        Ok((msg, st.header.take()))
+    }
+
+    /// Puts the buffer back after a send that failed.
+    pub fn restore(&self, (msg, header): Parts) {
+        let mut st = self.lock();
+        st.msg = Some(msg);
+        st.header = header;
+    }
+
+    fn with_bytes<T>(&self, f: impl FnOnce(&[u8]) -> T) -> T {
+        let st = self.lock();
+        f(st.msg.as_ref().map_or(&[][..], NnMsg::as_slice))
+    }
+}
+
+#[pymethods]
+impl PyMessage {
+    #[new]
+    fn new(data_or_size: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let msg = if data_or_size.is_instance_of::<PyInt>()
+            && !data_or_size.is_instance_of::<pyo3::types::PyBool>()
+        {
+            let size: i64 = data_or_size.extract()?;
+            let size =
+                usize::try_from(size).map_err(|_| PyValueError::new_err("size must be >= 0"))?;
+            let mut msg = NnMsg::alloc(size)?;
+            msg.as_mut_slice().fill(0);
+            msg
+        } else {
+            NnMsg::from_slice(Payload::extract(data_or_size)?.as_slice())?
+        };
+        Ok(Self::from_parts(msg, None))
+    }
+
+    fn __len__(&self) -> usize {
+        self.with_bytes(<[u8]>::len)
+    }
+
+    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        self.with_bytes(|b| PyBytes::new(py, b))
+    }
+
+    fn __richcmp__(&self, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        let py = other.py();
+        let equal = if let Ok(m) = other.cast::<PyMessage>() {
+            if std::ptr::eq(m.get(), self) {
+                true
+            } else {
+                let theirs = m.get().with_bytes(<[u8]>::to_vec);
+                self.with_bytes(|b| b == theirs.as_slice())
+            }
+        } else if let Ok(p) = Payload::extract(other) {
+            self.with_bytes(|b| b == p.as_slice())
+        } else {
+            return Ok(py.NotImplemented());
+        };
+        match op {
+            CompareOp::Eq => Ok(equal.into_pyobject(py)?.to_owned().into_any().unbind()),
+            CompareOp::Ne => Ok((!equal).into_pyobject(py)?.to_owned().into_any().unbind()),
+            _ => Ok(py.NotImplemented()),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        let st = self.lock();
+        match (&st.msg, &st.header) {
+            (None, _) => "<Message sent>".to_owned(),
+            (Some(m), None) => format!("<Message {} bytes>", m.len()),
+            (Some(m), Some(h)) => format!("<Message {} bytes, header {} bytes>", m.len(), h.len()),
+        }
+    }
+
+    /// Changes the size in bytes (``nn_reallocmsg``), keeping the leading bytes; new bytes are
+    /// zero. ``BufferError`` while a memoryview of the message is alive.
+    fn resize(&self, size: i64) -> PyResult<()> {
+        let size = usize::try_from(size).map_err(|_| PyValueError::new_err("size must be >= 0"))?;
+        let mut st = self.lock();
+        if st.exports > 0 {
+            return Err(PyBufferError::new_err(
+                "cannot resize a Message while a memoryview of it is alive",
+            ));
+        }
+        let msg = st
+            .msg
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("Message was already sent"))?;
+        let old = msg.len();
+        msg.resize(size)?;
+        if size > old {
+            msg.as_mut_slice()[old..].fill(0);
+        }
+        Ok(())
+    }
+
+    /// The SP header (bytes) received with the message, or ``None``: on ``sp-raw`` sockets it
+    /// is the routing backtrace; ``send_msg`` sends it back with the message.
+    #[getter]
+    fn header<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.lock().header.as_deref().map(|h| PyBytes::new(py, h))
+    }
+
+    #[setter]
+    fn set_header(&self, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let header = match value {
+            None => None,
+            Some(v) if v.is_none() => None,
+            Some(v) => Some(Payload::extract(v)?.as_slice().to_vec()),
+        };
+        self.lock().header = header;
+        Ok(())
+    }
+
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        let this = slf.get();
+        let mut st = this.lock();
+        let (ptr, len) = match st.msg.as_ref() {
+            Some(m) => (m.as_ptr(), m.len()),
+            None => (std::ptr::NonNull::<u8>::dangling().as_ptr().cast(), 0),
+        };
+        let len = ffi::Py_ssize_t::try_from(len)
+            .map_err(|_| PyBufferError::new_err("message too large"))?;
+        // SAFETY: view is the caller's Py_buffer to fill; ptr/len describe memory that lives
+        // while st.exports > 0 (the buffer cannot be sent, resized or freed meanwhile);
+        // FillInfo takes a new reference to slf for view.obj.
+        let rc = unsafe { ffi::PyBuffer_FillInfo(view, slf.as_ptr(), ptr, len, 0, flags) };
+        if rc < 0 {
+            return Err(PyErr::fetch(slf.py()));
+        }
+        st.exports += 1;
+        Ok(())
+    }
+
+    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {
+        let mut st = self.lock();
+        st.exports = st.exports.saturating_sub(1);
+    }
+}
