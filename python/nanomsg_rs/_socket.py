@@ -9,10 +9,15 @@ table drives.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from . import _native
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+from . import _asyncio, _native
 from ._enums import Domain, Protocol, Statistic
+from ._errors import Closed
+from ._native import Message
 
 __all__ = ["Endpoint", "Socket"]
 
@@ -195,6 +200,48 @@ class Socket(_native.Socket):
     def domain(self) -> Domain:
         """The socket's :class:`Domain` (read-only)."""
         return Domain(self.getsockopt(_SOL, _native.DOMAIN))
+
+    def close(self) -> None:
+        """Closes the socket (idempotent). Calls waiting on it in other threads and asyncio
+        tasks waiting on it raise :class:`Closed`."""
+        _asyncio.notify_closed(self)
+        super().close()
+
+    # -- asyncio ------------------------------------------------------------------------
+    async def arecv(self) -> bytes:
+        """Receives one message in the running asyncio loop (see :meth:`recv`). Cancelling
+        the task never loses a message; ``rcvtimeo`` applies (then :class:`Timeout`)."""
+        return await _asyncio.run(self, _asyncio.RECV, lambda: self.recv(block=False))
+
+    async def arecv_msg(self) -> Message:
+        """Like :meth:`arecv`, returning a zero-copy :class:`Message`."""
+        return await _asyncio.run(self, _asyncio.RECV, lambda: self.recv_msg(block=False))
+
+    async def asend(self, data: Buffer | str) -> int:
+        """Sends one message in the running asyncio loop (see :meth:`send`); ``sndtimeo``
+        applies (then :class:`Timeout`)."""
+        return await _asyncio.run(self, _asyncio.SEND, lambda: self.send(data, block=False))
+
+    async def __aenter__(self) -> Socket:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __aiter__(self) -> Socket:
+        return self
+
+    async def __anext__(self) -> bytes:
+        """``async for msg in sock``: each message until the socket is closed."""
+        try:
+            return await self.arecv()
+        except Closed:
+            raise StopAsyncIteration from None
 
     # -- context manager and repr ---------------------------------------------------------
     def __enter__(self) -> Socket:

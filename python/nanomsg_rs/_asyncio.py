@@ -1,0 +1,141 @@
+"""asyncio support: ``await sock.arecv()``, ``await sock.asend(data)``, ``await sock.arecv_msg()``.
+
+Built on each socket's ``rcvfd``/``sndfd`` and the running loop's ``add_reader``: no thread
+per call and no busy polling. A call first tries without waiting; otherwise it queues a
+future on the socket's fd. When the fd fires, one waiter is woken and retries the
+non-blocking call itself, so a task cancelled at any point never takes a message with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from . import _native
+from ._errors import Again, Closed, Timeout
+
+if TYPE_CHECKING:
+    from ._socket import Socket
+
+__all__ = ["notify_closed", "run"]
+
+T = TypeVar("T")
+
+RECV = _native.RCVFD
+SEND = _native.SNDFD
+
+
+class _Waiters:
+    """Futures of one event loop waiting on one of a socket's fds, woken first-come first."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
+        self.loop = loop
+        self.fd = fd
+        self.queue: deque[asyncio.Future[None]] = deque()
+        self.reading = False
+
+    def wait(self) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = self.loop.create_future()
+        self.queue.append(fut)
+        if not self.reading:
+            self.loop.add_reader(self.fd, self.wake_one)
+            self.reading = True
+        return fut
+
+    def wake_one(self) -> None:
+        """The fd is ready: wake the first waiter still waiting; stop reading if none is."""
+        while self.queue:
+            fut = self.queue.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.stop()
+
+    def stop(self) -> None:
+        if self.reading:
+            self.reading = False
+            self.loop.remove_reader(self.fd)
+
+    def fail_all(self, exc: BaseException) -> None:
+        self.stop()
+        while self.queue:
+            fut = self.queue.popleft()
+            if not fut.done():
+                fut.set_exception(exc)
+
+
+def _waiters(sock: Socket, loop: asyncio.AbstractEventLoop, which: int) -> _Waiters:
+    table: dict[tuple[asyncio.AbstractEventLoop, int], _Waiters] = sock.__dict__.setdefault(
+        "_aio_waiters", {}
+    )
+    waiters = table.get((loop, which))
+    if waiters is None:
+        fd = sock.getsockopt(_native.SOL_SOCKET, which)
+        waiters = table[(loop, which)] = _Waiters(loop, fd)
+    return waiters
+
+
+def _closed_error() -> Closed:
+    return Closed(errno.EBADF, _native.strerror(errno.EBADF))
+
+
+async def run(sock: Socket, which: int, op: Callable[[], T]) -> T:
+    """Runs the non-blocking ``op`` until it stops raising :class:`Again`, waiting on the
+    socket's ``which`` fd (``RECV``/``SEND``) in the running loop, within the socket's own
+    ``rcvtimeo``/``sndtimeo``."""
+    try:
+        return op()
+    except Again:
+        pass
+    loop = asyncio.get_running_loop()
+    timeout_ms = sock.rcvtimeo if which == RECV else sock.sndtimeo
+    deadline = None if timeout_ms < 0 else loop.time() + timeout_ms / 1000
+    waiters = _waiters(sock, loop, which)
+    while True:
+        fut = waiters.wait()
+        timer = None
+        if deadline is not None:
+            timer = loop.call_at(deadline, _expire, fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                # Woken, then cancelled before retrying: pass the wake-up on.
+                loop.call_soon(waiters.wake_one)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if sock.closed:
+            raise _closed_error()
+        try:
+            return op()
+        except Again:
+            continue
+
+
+def _expire(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_exception(Timeout(errno.ETIMEDOUT, _native.strerror(errno.ETIMEDOUT)))
+
+
+def notify_closed(sock: Socket) -> None:
+    """Wakes every asyncio waiter of ``sock`` with :class:`Closed` (from any thread)."""
+    table: dict[tuple[asyncio.AbstractEventLoop, int], _Waiters] = sock.__dict__.get(
+        "_aio_waiters", {}
+    )
+    for (loop, _), waiters in list(table.items()):
+        if loop.is_closed():
+            continue
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            waiters.fail_all(_closed_error())
+        else:
+            loop.call_soon_threadsafe(waiters.fail_all, _closed_error())
+    table.clear()
