@@ -22,11 +22,16 @@ const CLOSED: u64 = 1 << 63;
 const DETACHED: u64 = 1 << 62;
 const USERS: u64 = DETACHED - 1;
 
-/// Set in the child after `fork()`: libnanomsg's worker threads did not survive it.
+/// Set in the child after `fork()` of a process that had started libnanomsg: its worker
+/// threads did not survive the fork.
 static FORKED: AtomicBool = AtomicBool::new(false);
+/// Set once this process has created a socket (and so started libnanomsg's threads).
+static STARTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn mark_forked() {
-    FORKED.store(true, Ordering::SeqCst);
+    if STARTED.load(Ordering::SeqCst) {
+        FORKED.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Registers the `fork()` child handler once per process.
@@ -101,6 +106,7 @@ impl Socket {
         }
         // SAFETY: wake is a fresh descriptor that nothing else owns.
         let wake = unsafe { OwnedFd::from_raw_fd(wake) };
+        STARTED.store(true, Ordering::SeqCst);
         // SAFETY: nn_socket takes plain ints and reports failure with -1.
         let id = check(unsafe { ffi::nn_socket(domain, protocol) })?;
         Ok(Self {
