@@ -1,0 +1,742 @@
+"""Blocking calls, threads and signals: the GIL is released while a call waits, closing a
+socket from another thread wakes the call with ``nn.Closed``, Ctrl-C (SIGINT) interrupts it,
+a signal handler that returns neither breaks the call nor stretches its timeout, and a
+handler's exception comes out of the call. A stale handle never acts on a reused socket
+number.
+
+Everything about signals runs in a child interpreter (``subprocess``) that prints its timings
+as JSON: a failure there cannot wedge pytest, and pytest-timeout's own SIGALRM is left alone.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from conftest import make_address
+
+import nanomsg_rs as nn
+
+# Slack for a loaded 2-core machine.
+PROMPT = 0.3  # a signal or close must take effect within this many seconds
+CLOSE_PROMPT = 1.0
+
+
+@pytest.fixture
+def cleanup() -> Iterator[list[nn.Socket]]:
+    """A list; every socket put in it is closed at the end of the test."""
+    made: list[nn.Socket] = []
+    yield made
+    for s in made:
+        s.close()
+
+
+def run_in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    """Starts ``call`` in a daemon thread; the dict gets ``result`` or ``exc``, and the
+    monotonic times ``start`` (just before the call) and ``end``."""
+    box: dict[str, Any] = {}
+    started = threading.Event()
+
+    def body() -> None:
+        box["start"] = time.monotonic()
+        started.set()
+        try:
+            box["result"] = call()
+        except BaseException as e:
+            box["exc"] = e
+        box["end"] = time.monotonic()
+
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    assert started.wait(5)
+    return t, box
+
+
+# --------------------------------------------------------------------------------------------
+# The GIL is released while a call waits
+# --------------------------------------------------------------------------------------------
+
+
+def _blocked_recv(cleanup: list[nn.Socket]) -> Callable[[], Any]:
+    s = nn.Socket("pull")
+    cleanup.append(s)
+    s.bind(make_address("inproc"))
+    s.rcvtimeo = 500
+    return s.recv
+
+
+def _blocked_send(cleanup: list[nn.Socket]) -> Callable[[], Any]:
+    s = nn.Socket("push")  # no peer: send waits
+    cleanup.append(s)
+    s.sndtimeo = 500
+    return lambda: s.send(b"nobody listens")
+
+
+def _blocked_poll(cleanup: list[nn.Socket]) -> Callable[[], Any]:
+    s = nn.Socket("pull")
+    cleanup.append(s)
+    return lambda: nn.poll([(s, nn.POLLIN)], 500)
+
+
+@pytest.mark.parametrize(
+    "make", [_blocked_recv, _blocked_send, _blocked_poll], ids=["recv", "send", "poll"]
+)
+def test_blocked_call_leaves_main_thread_running(
+    cleanup: list[nn.Socket], make: Callable[[list[nn.Socket]], Callable[[], Any]]
+) -> None:
+    call = make(cleanup)
+    t, box = run_in_thread(call)
+    count = 0
+    # Counting needs the GIL: if the blocked call held it, nothing would be counted until it
+    # returned, 0.5 s later.
+    while t.is_alive() and count < 50_000_000:
+        count += 1
+    t.join(5)
+    assert not t.is_alive()
+    assert box["end"] - box["start"] >= 0.45, f"the call did not block: {box}"
+    if "exc" in box:
+        assert isinstance(box["exc"], nn.Timeout)
+    else:
+        assert box["result"] == [0]  # poll: nothing happened
+    assert count > 200_000, f"main thread counted only {count} while the call blocked"
+
+
+def test_threads_blocked_in_recv_proceed_concurrently(cleanup: list[nn.Socket]) -> None:
+    n = 4
+    pairs = []
+    for _ in range(n):
+        a, b = nn.Socket("pair"), nn.Socket("pair")
+        cleanup += [a, b]
+        address = make_address("inproc")
+        a.bind(address)
+        b.connect(address)
+        a.rcvtimeo = 5000
+        pairs.append((a, b))
+    runs = [run_in_thread(a.recv) for a, _ in pairs]
+    time.sleep(0.3)
+    assert all(t.is_alive() for t, _ in runs), "a recv returned with nothing to receive"
+    t_send = time.monotonic()
+    for i, (_, b) in enumerate(pairs):
+        b.send(b"msg %d" % i)
+    for t, _ in runs:
+        t.join(5)
+    for i, (t, box) in enumerate(runs):
+        assert not t.is_alive()
+        assert box.get("result") == b"msg %d" % i, box
+        assert box["start"] < t_send < box["end"] < t_send + PROMPT
+
+
+def test_concurrent_timeouts_overlap(cleanup: list[nn.Socket]) -> None:
+    # Four 0.5 s timeouts in four threads take 0.5 s in all, not 2 s.
+    socks = []
+    for _ in range(4):
+        s = nn.Socket("pull")
+        cleanup.append(s)
+        s.rcvtimeo = 500
+        socks.append(s)
+    t0 = time.monotonic()
+    runs = [run_in_thread(s.recv) for s in socks]
+    for t, _ in runs:
+        t.join(5)
+    elapsed = time.monotonic() - t0
+    for t, box in runs:
+        assert not t.is_alive()
+        assert isinstance(box.get("exc"), nn.Timeout), box
+        assert box["end"] - box["start"] >= 0.45
+    assert elapsed < 0.5 + 2 * PROMPT, f"the timeouts ran one after another ({elapsed:.2f} s)"
+
+
+# --------------------------------------------------------------------------------------------
+# close() from another thread wakes a blocked call
+# --------------------------------------------------------------------------------------------
+
+ITERATIONS = 50
+
+
+def _close_wakes(
+    cleanup: list[nn.Socket],
+    setup: Callable[[list[nn.Socket]], tuple[nn.Socket, Callable[[], Any]]],
+) -> None:
+    """``setup`` makes a socket and a call that blocks on it; closing the socket from this
+    thread must make the call raise nn.Closed at once. Even iterations close surely after the
+    call is waiting; odd ones at a random moment around its start."""
+    for i in range(ITERATIONS):
+        s, call = setup(cleanup)
+        t, box = run_in_thread(call)
+        time.sleep(0.03 if i % 2 == 0 else random.uniform(0, 0.003))
+        t_close = time.monotonic()
+        s.close()
+        t.join(CLOSE_PROMPT + 1)
+        assert not t.is_alive(), f"iteration {i}: close did not wake the call"
+        assert s.closed
+        exc = box.get("exc")
+        assert isinstance(exc, nn.Closed), f"iteration {i}: {box}"
+        assert exc.errno == 9  # EBADF
+        assert box["end"] - t_close < CLOSE_PROMPT, f"iteration {i}: woke late"
+        for other in cleanup:
+            other.close()
+        cleanup.clear()
+
+
+def _recv_setup(cleanup: list[nn.Socket]) -> tuple[nn.Socket, Callable[[], Any]]:
+    s = nn.Socket("pull")
+    cleanup.append(s)
+    s.bind(make_address("inproc"))
+    s.rcvtimeo = 10_000
+    return s, s.recv
+
+
+def _recv_msg_setup(cleanup: list[nn.Socket]) -> tuple[nn.Socket, Callable[[], Any]]:
+    s = nn.Socket("sub")
+    cleanup.append(s)
+    s.subscribe(b"")
+    s.rcvtimeo = 10_000
+    return s, s.recv_msg
+
+
+def _send_no_peer_setup(cleanup: list[nn.Socket]) -> tuple[nn.Socket, Callable[[], Any]]:
+    s = nn.Socket("push")
+    cleanup.append(s)
+    s.sndtimeo = 10_000
+    return s, lambda: s.send(b"x")
+
+
+def _send_full_setup(cleanup: list[nn.Socket]) -> tuple[nn.Socket, Callable[[], Any]]:
+    s, peer = nn.Socket("push"), nn.Socket("pull")
+    cleanup += [s, peer]
+    s.sndbuf = 1024
+    peer.rcvbuf = 1024
+    address = make_address("inproc")
+    s.bind(address)
+    peer.connect(address)
+    for _ in range(10_000):
+        try:
+            s.send(b"f" * 1024, block=False)
+        except nn.Again:
+            break
+    else:
+        pytest.fail("the send buffer never filled up")
+    s.sndtimeo = 10_000
+    return s, lambda: s.send(b"f" * 1024)
+
+
+def _poll_setup(cleanup: list[nn.Socket]) -> tuple[nn.Socket, Callable[[], Any]]:
+    s, other = nn.Socket("pull"), nn.Socket("pair")
+    cleanup += [s, other]
+    return s, lambda: nn.poll([(other, nn.POLLIN), (s, nn.POLLIN)], 10_000)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [_recv_setup, _recv_msg_setup, _send_no_peer_setup, _send_full_setup, _poll_setup],
+    ids=["recv", "recv_msg", "send-no-peer", "send-buffer-full", "poll"],
+)
+def test_close_from_other_thread_wakes_call(
+    cleanup: list[nn.Socket],
+    setup: Callable[[list[nn.Socket]], tuple[nn.Socket, Callable[[], Any]]],
+) -> None:
+    _close_wakes(cleanup, setup)
+
+
+# --------------------------------------------------------------------------------------------
+# Child interpreters for everything that involves a device or a signal
+# --------------------------------------------------------------------------------------------
+
+PRELUDE = """
+import json, os, signal, sys, threading, time
+import nanomsg_rs as nn
+
+def report(**kw):
+    print(json.dumps(kw), flush=True)
+"""
+
+
+def run_child(body: str, timeout: float = 30) -> dict[str, Any]:
+    """Runs ``body`` (after PRELUDE) in a fresh interpreter; returns the JSON it reported
+    last."""
+    code = PRELUDE + textwrap.dedent(body)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{proc.stderr}"
+    lines = proc.stdout.strip().splitlines()
+    assert lines, f"child reported nothing:\n{proc.stderr}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def test_close_from_other_thread_wakes_device() -> None:
+    # In a child: a device that kept the GIL would hang the process for good.
+    result = run_child(
+        f"""
+        import random
+        out = []
+        for i in range({ITERATIONS}):
+            a, b = nn.Socket("rep", "sp-raw"), nn.Socket("req", "sp-raw")
+            a.bind("inproc://front%d" % i)
+            b.bind("inproc://back%d" % i)
+            box = {{}}
+            def run():
+                try:
+                    nn.device(a, b)
+                except BaseException as e:
+                    box["exc"] = type(e).__name__
+                box["end"] = time.monotonic()
+            t = threading.Thread(target=run, daemon=True)
+            t.start()
+            time.sleep(0.03 if i % 2 == 0 else random.uniform(0, 0.003))
+            t_close = time.monotonic()
+            # closing either socket (or both) ends the device
+            if i % 3 == 0:
+                a.close()
+            elif i % 3 == 1:
+                b.close()
+            else:
+                a.close(); b.close()
+            t.join(5)
+            out.append([box.get("exc"), box["end"] - t_close if "end" in box else None])
+            if t.is_alive():
+                break
+            a.close(); b.close()
+        report(out=out)
+        """
+    )
+    out = result["out"]
+    assert len(out) == ITERATIONS, f"a device never woke: {out[-1]}"
+    for i, (exc, delay) in enumerate(out):
+        assert exc == "Closed", f"iteration {i}: {exc}"
+        assert delay < CLOSE_PROMPT, f"iteration {i}: woke after {delay:.2f} s"
+
+
+# One snippet per blocking call. Each defines `sockets`, `op()` (blocks for >= 5 s unless
+# interrupted) and `after()`, which shows the socket still works once the call is interrupted.
+BLOCKING = {
+    "recv": """
+        s, peer = nn.Socket("pair"), nn.Socket("pair")
+        s.bind("inproc://x"); peer.connect("inproc://x")
+        s.rcvtimeo = 5000
+        sockets = [s, peer]
+        op = s.recv
+        def after():
+            peer.send(b"after")
+            return s.recv() == b"after"
+        """,
+    "send": """
+        s = nn.Socket("push")
+        s.sndtimeo = 5000
+        s.bind("inproc://x")
+        sockets = [s]
+        op = lambda: s.send(b"x")
+        def after():
+            p = nn.Socket("pull"); p.rcvtimeo = 5000; p.connect("inproc://x")
+            sockets.append(p)
+            return s.send(b"after") == 5 and p.recv() == b"after"
+        """,
+    "poll": """
+        s, peer = nn.Socket("pair"), nn.Socket("pair")
+        s.bind("inproc://x"); peer.connect("inproc://x")
+        sockets = [s, peer]
+        op = lambda: nn.poll([(s, nn.POLLIN)], 5000)
+        def after():
+            peer.send(b"after")
+            return nn.poll([(s, nn.POLLIN)], 5000) == [nn.POLLIN]
+        """,
+    "device": """
+        a, b = nn.Socket("rep", "sp-raw"), nn.Socket("req", "sp-raw")
+        a.bind("inproc://front"); b.bind("inproc://back")
+        sockets = [a, b]
+        op = lambda: nn.device(a, b)
+        def after():
+            # the device can run again and forwards a request and its reply
+            req, rep = nn.Socket("req"), nn.Socket("rep")
+            sockets.extend([req, rep])
+            req.connect("inproc://front"); rep.connect("inproc://back")
+            req.rcvtimeo = rep.rcvtimeo = 5000
+            dev = threading.Thread(target=lambda: nn.device(a, b), daemon=True)
+            try:
+                dev.start()
+            except Exception:
+                return False
+            req.send(b"ping")
+            ok = rep.recv() == b"ping"
+            rep.send(b"pong")
+            ok = ok and req.recv() == b"pong"
+            a.close(); b.close()
+            dev.join(5)
+            return ok and not dev.is_alive()
+        """,
+}
+
+SIGINT_BODY = """
+{setup}
+def watchdog():
+    # Ends the call if the signal did not: the report then shows what happened.
+    time.sleep(5)
+    for x in sockets:
+        x.close()
+threading.Thread(target=watchdog, daemon=True).start()
+sent = {{}}
+def killer():
+    time.sleep(0.2)
+    sent["t"] = time.monotonic()
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=killer, daemon=True).start()
+t0 = time.monotonic()
+try:
+    op()
+    exc = None
+except BaseException as e:
+    exc = type(e).__name__
+t1 = time.monotonic()
+works = after() if exc == "KeyboardInterrupt" else None
+report(exc=exc, blocked=t1 - t0, delay=t1 - sent["t"] if "t" in sent else None, works=works)
+"""
+
+
+@pytest.mark.parametrize("op", sorted(BLOCKING))
+def test_sigint_interrupts_blocked_call(op: str) -> None:
+    r = run_child(SIGINT_BODY.format(setup=textwrap.dedent(BLOCKING[op])))
+    assert r["exc"] == "KeyboardInterrupt", r
+    assert r["blocked"] >= 0.15, f"the call did not block before the signal: {r}"
+    assert r["delay"] < PROMPT, f"KeyboardInterrupt came {r['delay']:.3f} s after SIGINT"
+    assert r["works"], f"the socket is broken after the interrupt: {r}"
+
+
+def test_sigint_interrupts_recv_via_setitimer() -> None:
+    # The same with the signal from a timer, Ctrl-C style, with no helper thread at all.
+    r = run_child(
+        """
+        s = nn.Socket("pull"); s.rcvtimeo = 5000
+        s.bind("inproc://x")
+        signal.signal(signal.SIGALRM, lambda *a: os.kill(os.getpid(), signal.SIGINT))
+        t0 = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        try:
+            s.recv()
+            exc = None
+        except BaseException as e:
+            exc = type(e).__name__
+        report(exc=exc, elapsed=time.monotonic() - t0)
+        """
+    )
+    assert r["exc"] == "KeyboardInterrupt", r
+    assert 0.19 <= r["elapsed"] < 0.2 + PROMPT, r
+
+
+# A SIGALRM handler that returns, every 50 ms, while the call waits.
+TICKING_BODY = """
+{setup}
+ticks = []
+class Stuck(Exception):
+    pass
+def on_alarm(signum, frame):
+    ticks.append(time.monotonic())
+    if len(ticks) >= 60:  # 3 s: the call is not ending by itself
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        raise Stuck
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+t0 = time.monotonic()
+try:
+    result = op()
+    exc = None
+except BaseException as e:
+    result, exc = None, type(e).__name__
+t1 = time.monotonic()
+signal.setitimer(signal.ITIMER_REAL, 0)
+report(exc=exc, result=repr(result), elapsed=t1 - t0, ticks=sum(t0 <= t <= t1 for t in ticks))
+"""
+
+TICKING = {
+    # name: (setup, expected exception, expected repr of the result)
+    "recv-message": (
+        """
+        s, peer = nn.Socket("pair"), nn.Socket("pair")
+        s.bind("inproc://x"); peer.connect("inproc://x")
+        s.rcvtimeo = 5000
+        def late():
+            time.sleep(0.5)
+            peer.send(b"late")
+        threading.Thread(target=late, daemon=True).start()
+        op = s.recv
+        """,
+        None,
+        repr(b"late"),
+    ),
+    "recv-timeout": (
+        """
+        s = nn.Socket("pull"); s.rcvtimeo = 500
+        op = s.recv
+        """,
+        "Timeout",
+        "None",
+    ),
+    "send-message": (
+        """
+        s = nn.Socket("push"); s.sndtimeo = 5000
+        s.bind("inproc://x")
+        p = nn.Socket("pull")
+        def late():
+            time.sleep(0.5)
+            p.connect("inproc://x")
+        threading.Thread(target=late, daemon=True).start()
+        op = lambda: s.send(b"late")
+        """,
+        None,
+        "4",
+    ),
+    "send-timeout": (
+        """
+        s = nn.Socket("push"); s.sndtimeo = 500
+        op = lambda: s.send(b"x")
+        """,
+        "Timeout",
+        "None",
+    ),
+    "poll-message": (
+        """
+        s, peer = nn.Socket("pair"), nn.Socket("pair")
+        s.bind("inproc://x"); peer.connect("inproc://x")
+        def late():
+            time.sleep(0.5)
+            peer.send(b"late")
+        threading.Thread(target=late, daemon=True).start()
+        op = lambda: nn.poll([(s, nn.POLLIN)], 5000)
+        """,
+        None,
+        repr([nn.POLLIN]),
+    ),
+    "poll-timeout": (
+        """
+        s = nn.Socket("pull")
+        op = lambda: nn.poll([(s, nn.POLLIN)], 500)
+        """,
+        None,
+        "[0]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TICKING))
+def test_returning_signal_handler_neither_breaks_nor_stretches(case: str) -> None:
+    setup, exc, result = TICKING[case]
+    r = run_child(TICKING_BODY.format(setup=textwrap.dedent(setup)))
+    assert r["exc"] == exc, r
+    assert r["result"] == result, r
+    # 0.5 s either way (the message at 0.5 s, or the 500 ms timeout): not 0.5 s plus a bit
+    # per signal, and not restarted at each signal (then it would never end: "Stuck").
+    assert 0.48 <= r["elapsed"] < 0.5 + PROMPT, r
+    assert r["ticks"] >= 5, f"the handler hardly ran during the call: {r}"
+
+
+def test_returning_signal_handler_does_not_stop_device() -> None:
+    r = run_child(
+        """
+        a, b = nn.Socket("rep", "sp-raw"), nn.Socket("req", "sp-raw")
+        a.bind("inproc://front"); b.bind("inproc://back")
+        req, rep = nn.Socket("req"), nn.Socket("rep")
+        req.connect("inproc://front"); rep.connect("inproc://back")
+        req.rcvtimeo = rep.rcvtimeo = 3000
+        box = {}
+        def client():
+            try:
+                time.sleep(0.3)
+                for i in range(5):
+                    req.send(b"ping%d" % i)
+                    box.setdefault("got", []).append(rep.recv())
+                    rep.send(b"pong%d" % i)
+                    box.setdefault("got", []).append(req.recv())
+                    time.sleep(0.05)
+            except BaseException as e:
+                box["client"] = repr(e)
+            a.close()
+            b.close()
+        ticks = []
+        signal.signal(signal.SIGALRM, lambda *args: ticks.append(1))
+        signal.setitimer(signal.ITIMER_REAL, 0.02, 0.02)
+        threading.Thread(target=client, daemon=True).start()
+        try:
+            nn.device(a, b)
+            exc = None
+        except BaseException as e:
+            exc = type(e).__name__
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        report(exc=exc, got=[g.decode() for g in box.get("got", [])],
+               client=box.get("client"), ticks=len(ticks))
+        """
+    )
+    expected = [f"{w}{i}" for i in range(5) for w in ("ping", "pong")]
+    assert r["client"] is None, r
+    assert r["got"] == expected, r
+    assert r["exc"] == "Closed", r
+    assert r["ticks"] >= 10, r
+
+
+@pytest.mark.parametrize("message", [False, True], ids=["timeout", "message"])
+def test_signals_aimed_at_a_worker_thread_do_not_disturb_its_recv(message: bool) -> None:
+    # A signal that lands on a thread other than the main one interrupts that thread's
+    # poll(); the handler can only run in the main thread, so the call must just go on.
+    r = run_child(
+        f"""
+        s, peer = nn.Socket("pair"), nn.Socket("pair")
+        s.bind("inproc://x"); peer.connect("inproc://x")
+        s.rcvtimeo = {2000 if message else 500}
+        ticks = []
+        signal.signal(signal.SIGALRM, lambda *args: ticks.append(1))
+        box = {{}}
+        def worker():
+            t0 = time.monotonic()
+            try:
+                box["result"] = repr(s.recv())
+            except BaseException as e:
+                box["exc"] = type(e).__name__
+            box["elapsed"] = time.monotonic() - t0
+        w = threading.Thread(target=worker)
+        w.start()
+        t0 = time.monotonic()
+        sent = False
+        while w.is_alive() and time.monotonic() - t0 < 5:
+            signal.pthread_kill(w.ident, signal.SIGALRM)
+            if {message} and not sent and time.monotonic() - t0 >= 0.45:
+                peer.send(b"late")
+                sent = True
+            time.sleep(0.02)
+        w.join(5)
+        report(alive=w.is_alive(), ticks=len(ticks), **box)
+        """
+    )
+    assert not r["alive"], r
+    if message:
+        assert r.get("result") == repr(b"late"), r
+        assert 0.44 <= r["elapsed"] < 0.5 + PROMPT, r
+    else:
+        assert r.get("exc") == "Timeout", r
+        assert 0.48 <= r["elapsed"] < 0.5 + PROMPT, r
+    assert r["ticks"] >= 10, r
+
+
+RAISING_BODY = """
+{setup}
+class MyError(Exception):
+    pass
+fired = {{}}
+def on_alarm(signum, frame):
+    fired["t"] = time.monotonic()
+    raise MyError("from the handler")
+def watchdog():
+    time.sleep(5)
+    for x in sockets:
+        x.close()
+threading.Thread(target=watchdog, daemon=True).start()
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.2)
+t0 = time.monotonic()
+try:
+    op()
+    exc = msg = None
+except BaseException as e:
+    exc, msg = type(e).__name__, str(e)
+t1 = time.monotonic()
+report(exc=exc, msg=msg, delay=t1 - fired["t"] if "t" in fired else None, elapsed=t1 - t0)
+"""
+
+
+@pytest.mark.parametrize("op", sorted(BLOCKING))
+def test_handler_exception_propagates(op: str) -> None:
+    r = run_child(RAISING_BODY.format(setup=textwrap.dedent(BLOCKING[op])))
+    assert r["exc"] == "MyError", r
+    assert r["msg"] == "from the handler"
+    assert r["delay"] < PROMPT, r
+    assert r["elapsed"] >= 0.19, r
+
+
+# --------------------------------------------------------------------------------------------
+# Socket numbers are reused at once: a stale call must not touch the new socket
+# --------------------------------------------------------------------------------------------
+
+
+def _reuse_race(cleanup: list[nn.Socket], make_call: Callable[[nn.Socket], Any]) -> int:
+    """A call on socket A runs in a thread; A is closed and B (which libnanomsg may give
+    A's number) is made, connected and sent to at once. The call must end with nn.Closed and
+    B must get its message. Returns how often B had A's number."""
+    same = 0
+    for i in range(ITERATIONS):
+        address = make_address("inproc")
+        sender = nn.Socket("pair")
+        cleanup.append(sender)
+        sender.bind(address)
+        sender.sndtimeo = 5000
+        a = nn.Socket("pair")
+        cleanup.append(a)
+        a_number = a.fd
+        t, box = run_in_thread(make_call(a))
+        time.sleep(0.02 if i % 2 == 0 else random.uniform(0, 0.002))
+        a.close()
+        b = nn.Socket("pair")
+        cleanup.append(b)
+        same += b.fd == a_number
+        b.rcvtimeo = 5000
+        b.connect(address)
+        sender.send(b"for B %d" % i)
+        sender.send(b"for B again %d" % i)
+        t.join(CLOSE_PROMPT + 1)
+        assert not t.is_alive(), f"iteration {i}: the call on the closed socket goes on"
+        assert "result" not in box, f"iteration {i}: the closed socket received {box['result']!r}"
+        assert isinstance(box.get("exc"), nn.Closed), f"iteration {i}: {box}"
+        assert b.recv() == b"for B %d" % i
+        assert b.recv() == b"for B again %d" % i
+        with pytest.raises(nn.Closed):
+            a.recv(block=False)
+        for s in cleanup:
+            s.close()
+        cleanup.clear()
+    return same
+
+
+def test_blocked_recv_never_gets_messages_of_reused_number(cleanup: list[nn.Socket]) -> None:
+    def call(a: nn.Socket) -> Callable[[], Any]:
+        a.rcvtimeo = 10_000
+        return a.recv
+
+    _reuse_race(cleanup, call)
+
+
+def test_spinning_recv_never_gets_messages_of_reused_number(cleanup: list[nn.Socket]) -> None:
+    def call(a: nn.Socket) -> Callable[[], Any]:
+        def spin() -> bytes:
+            while True:
+                try:
+                    return a.recv(block=False)
+                except nn.Again:
+                    pass
+
+        return spin
+
+    _reuse_race(cleanup, call)
+
+
+def test_socket_numbers_are_reused(cleanup: list[nn.Socket]) -> None:
+    # The premise of the two tests above: with no call in flight, a closed socket's number
+    # goes to the next socket at once; the old object must not reach the new socket.
+    gc.collect()  # no garbage socket may be freed in between
+    a = nn.Socket("pair")
+    number = a.fd
+    a.close()
+    b = nn.Socket("pair")
+    cleanup.append(b)
+    assert b.fd == number
+    with pytest.raises(nn.Closed):
+        a.send(b"x", block=False)
+    with pytest.raises(nn.Closed):
+        _ = a.rcvtimeo
+    b.rcvtimeo = 1234
+    assert b.rcvtimeo == 1234
