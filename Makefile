@@ -39,7 +39,9 @@ fmt:             ## reformat Rust and Python
 	ruff format .
 
 wheel: deps      ## release wheel (abi3, auditwheel-repaired) into dist/
-	maturin build --release --out dist
+	# A target dir of its own: the repair step patches the built library in place, which
+	# would leak into the editable install's build.
+	CARGO_TARGET_DIR=target/wheel maturin build --release --out dist
 
 clean:
 	cargo clean
