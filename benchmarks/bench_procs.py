@@ -1,0 +1,165 @@
+"""Worker processes: starting them, talking to them line by line, building the C floor.
+
+Every workload party, whether a Python library's (``bench_worker.py``) or the C program's
+(``c/nnbench.c``), is a process that prints ``ready``, answers ``run COUNT SIZE MODE`` with
+``ok ELAPSED_NS`` or ``err TEXT``, and exits on ``quit``.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+C_SOURCE = BENCH_DIR / "c" / "nnbench.c"
+WORKER = BENCH_DIR / "bench_worker.py"
+
+#: The name the C program's results go under.
+C_LIB = "C"
+
+
+class WorkerError(RuntimeError):
+    """A worker failed: it died, timed out, or answered ``err``."""
+
+
+class Proc:
+    """One worker process, with its stdout read by a thread so replies can time out."""
+
+    def __init__(self, argv: list[str], name: str) -> None:
+        self.name = name
+        self.ready = False
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self.popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            bufsize=1,
+            cwd=BENCH_DIR,
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, name=f"read-{name}", daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self._lines.put(line.strip())
+        self._lines.put(None)
+
+    def stderr_tail(self, lines: int = 3) -> str:
+        """The last lines the process wrote to stderr, on one line."""
+        self._stderr.seek(0)
+        tail = [ln.strip() for ln in self._stderr.read().splitlines() if ln.strip()][-lines:]
+        return " | ".join(tail)
+
+    def send(self, line: str) -> None:
+        """Writes one command line."""
+        assert self.popen.stdin is not None
+        try:
+            self.popen.stdin.write(line + "\n")
+            self.popen.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise WorkerError(f"{self.name} is gone: {self.stderr_tail() or exc}") from exc
+
+    def reply(self, timeout: float) -> str:
+        """The next line the process prints; WorkerError if it dies, times out, or says
+        ``err``."""
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise WorkerError(f"{self.name} did not answer within {timeout:.0f} s") from None
+        if line is None:
+            self.popen.wait()
+            detail = self.stderr_tail() or f"exit status {self.popen.returncode}"
+            raise WorkerError(f"{self.name} died: {detail}")
+        if line.startswith("err"):
+            raise WorkerError(f"{self.name}: {line[4:]}")
+        return line
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Waits for the ``ready`` line (at once if it came already)."""
+        if self.ready:
+            return
+        line = self.reply(timeout)
+        if line != "ready":
+            raise WorkerError(f"{self.name} said {line!r} instead of ready")
+        self.ready = True
+
+    def stop(self) -> None:
+        """Asks the process to quit, and kills it if it does not."""
+        if self.popen.poll() is None:
+            try:
+                self.send("quit")
+                self.popen.wait(timeout=3)
+            except (WorkerError, subprocess.TimeoutExpired):
+                self.popen.kill()
+                self.popen.wait()
+        for pipe in (self.popen.stdin, self.popen.stdout):
+            if pipe is not None:
+                pipe.close()
+        self._stderr.close()
+
+    def kill(self) -> None:
+        """Ends the process at once (the rep role never reads its stdin)."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+        self.stop()
+
+
+def worker_argv(lib: str, c_binary: Path | None, args: list[str]) -> list[str]:
+    """The command line of a worker for ``lib`` (a Python library or :data:`C_LIB`)."""
+    if lib == C_LIB:
+        assert c_binary is not None
+        return [str(c_binary), *args]
+    return [sys.executable, str(WORKER), lib, *args]
+
+
+def build_c(out_dir: Path) -> tuple[Path | None, str]:
+    """Compiles the C program with gcc; returns (binary, "") or (None, why not)."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        return None, "gcc not found: the C floor (and every ratio to C) is left out"
+    flags = ["-lnanomsg"]
+    if shutil.which("pkg-config"):
+        probe = subprocess.run(
+            ["pkg-config", "--cflags", "--libs", "nanomsg"], capture_output=True, text=True
+        )
+        if probe.returncode == 0 and probe.stdout.strip():
+            flags = probe.stdout.split()
+    binary = out_dir / "nnbench"
+    cmd = [gcc, "-O2", "-std=c11", "-Wall", "-o", str(binary), str(C_SOURCE), *flags]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        return None, f"gcc failed to build the C floor: {done.stderr.strip()[-300:]}"
+    return binary, ""
+
+
+def gcc_version() -> str:
+    """gcc's version line, or "" without gcc."""
+    if shutil.which("gcc") is None:
+        return ""
+    out = subprocess.run(["gcc", "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else ""
+
+
+def import_problem(module: str) -> str | None:
+    """None if ``module`` imports in a fresh interpreter; otherwise the error's last line."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        cwd=BENCH_DIR,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    if done.returncode == 0:
+        return None
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit status {done.returncode}"

@@ -1,0 +1,284 @@
+"""The benchmark report: the text table and the PNG plot, both drawn from the results record
+that ``run.py`` writes as JSON (so ``run.py --report results.json`` can redraw them)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+#: Row order of the table and legend order of the plot.
+LIB_ORDER = ("C", "nanomsg_rs", "nnpy", "nanomsg", "pynng", "pyzmq")
+LIB_LABELS = {"C": "C (libnanomsg)"}
+LIB_COLORS = {
+    "C": "#222222",
+    "nanomsg_rs": "#d62728",
+    "nnpy": "#1f77b4",
+    "nanomsg": "#9467bd",
+    "pynng": "#2ca02c",
+    "pyzmq": "#ff7f0e",
+}
+#: The headline panel's y limit; taller bars are cut there and labelled with their value.
+HEADLINE_TOP = 2.5
+REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
+
+
+def si(value: float) -> str:
+    """``1234567`` -> ``"1.23M"``; three significant digits."""
+    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def figure(value: float, metric: str) -> str:
+    """A median or bound as the table shows it."""
+    return f"{value:.1f}" if metric == "latency" else si(value)
+
+
+def ordered(libs: dict[str, Any]) -> list[str]:
+    """The libraries of a record, in report order."""
+    return [lib for lib in LIB_ORDER if lib in libs] + [lib for lib in libs if lib not in LIB_ORDER]
+
+
+def target_text(record: dict[str, Any]) -> str:
+    """``">= 0.80 met"`` for the subject's row, or ``""``."""
+    target = record.get("target")
+    if target is None:
+        return ""
+    met = record.get("target_met")
+    verdict = "n/a" if met is None else ("met" if met else "MISSED")
+    return f"{target['op']} {target['value']:.2f} {verdict}"
+
+
+def table(data: dict[str, Any]) -> str:
+    """The whole text report: a header, one block per variant, the targets, the notes."""
+    meta = data["meta"]
+    subject = meta.get("subject", "nanomsg_rs")
+    versions = meta.get("versions", {})
+    mach = meta.get("machine", {})
+    lines = [
+        "nanomsg-rs benchmarks"
+        + (" (--quick: a smoke test, not for quoting)" if meta.get("quick") else ""),
+        f"  {meta.get('date', '')}  {mach.get('cpu', '')}, {mach.get('cores', '?')} cores, "
+        f"load {format_load(mach)}; Python {versions.get('python', '?')}, "
+        f"libnanomsg {versions.get('libnanomsg', '?')}, commit {mach.get('commit', '?')}",
+        "  versions: "
+        + ", ".join(f"{k} {v}" for k, v in versions.items() if k not in ("python", "gcc")),
+        f"  rounds: {format_repeats(meta.get('repeats') or {})}; about "
+        f"{meta.get('sample_time_s')} s a sample; the libraries run in each round, in a new "
+        "random order",
+        "  median: of the samples; min - max: their spread; vs C: median / C's median "
+        "(latency: lower is better, elsewhere higher); rounds: min - max of the per-round "
+        "ratios to C",
+        "",
+    ]
+    header = f"  {'library':<15} {'median':>9} {'min - max':>19} {'vs C':>6} {'rounds':>13}  target"
+    for record in data["variants"]:
+        metric = record["metric"]
+        better = "lower" if metric == "latency" else "higher"
+        lines.append(f"{record['title']}   [{record['unit']}, {better} is better]")
+        lines.append(header)
+        results = record["results"]
+        for lib in ordered(results):
+            r = results[lib]
+            spread = f"{figure(r['min'], metric)} - {figure(r['max'], metric)}"
+            ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+            rounds = ""
+            if r["round_ratios"] and lib != "C":
+                rounds = f"{min(r['round_ratios']):.2f} - {max(r['round_ratios']):.2f}"
+            mark = target_text(record) if lib == subject else ""
+            label = LIB_LABELS.get(lib, lib)
+            lines.append(
+                f"  {label:<15} {figure(r['median'], metric):>9} {spread:>19} {ratio:>6} "
+                f"{rounds:>13}  {mark:<14}".rstrip()
+            )
+        lines.append("")
+    targets = [r for r in data["variants"] if r.get("target")]
+    if targets:
+        lines.append(f"Targets ({subject} / C, each within this run):")
+        for record in targets:
+            ratio = record["results"].get(subject, {}).get("ratio")
+            shown = "n/a" if ratio is None else f"{ratio:.2f}"
+            lines.append(f"  {record['name']:<28} {shown:>5}  {target_text(record)}")
+        lines.append("")
+    notes = data.get("notes") or []
+    if notes:
+        lines.append("Notes:")
+        lines.extend(f"  - {note}" for note in notes)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def format_repeats(repeats: dict[str, int]) -> str:
+    """``{"pingpong": 21, ...}`` -> ``"pingpong 21, ..."``."""
+    return ", ".join(f"{name} {n}" for name, n in repeats.items())
+
+
+def format_load(mach: dict[str, Any]) -> str:
+    """The 1-minute load average at the start and the end of the run."""
+    start = mach.get("loadavg_start") or [math.nan]
+    end = mach.get("loadavg_end") or [math.nan]
+    return f"{start[0]:.2f} -> {end[0]:.2f}"
+
+
+def speed_vs_c(record: dict[str, Any], value: float) -> float:
+    """A ratio turned into 'how fast against C' (higher is better for every workload)."""
+    return 1.0 / value if record["metric"] == "latency" and value else value
+
+
+def plot(data: dict[str, Any], path: Path) -> str:
+    """Draws the PNG: the headline ratios, the size sweep and the fan-out. Returns a line
+    saying where it went, or why there is no plot."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return f"plot skipped: matplotlib is not installed ({REQUIREMENTS_HINT})"
+    variants = data["variants"]
+    meta = data["meta"]
+    headline = [r for r in variants if r["workload"] in ("pingpong", "throughput", "latency")]
+    sweep = [r for r in variants if r["workload"] == "sweep"]
+    fanout = [r for r in variants if r["workload"] == "fanout"]
+    panels = [p for p in (headline, sweep, fanout) if p]
+    if not panels:
+        return "plot skipped: no results"
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.2), squeeze=False)
+    axis_iter = iter(axes[0])
+    if headline:
+        _headline(next(axis_iter), headline)
+    if sweep:
+        _curve(
+            next(axis_iter),
+            sweep,
+            "message size",
+            "µs per message",
+            "size sweep: PUSH -> PULL over ipc",
+            size_tick,
+        )
+    if fanout:
+        _curve(
+            next(axis_iter),
+            fanout,
+            "SUB sockets (N)",
+            "µs per published message",
+            f"PUB -> N SUB over ipc, bursts of {meta.get('fanout_burst', '?')}",
+            lambda x: f"{x:g}",
+        )
+    mach = meta.get("machine", {})
+    fig.suptitle(
+        f"nanomsg-rs vs other bindings and C, {meta.get('date', '')[:10]}, "
+        f"{mach.get('cpu', '')} ({mach.get('cores', '?')} cores)"
+        + ("  [--quick]" if meta.get("quick") else ""),
+        fontsize=11,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return f"plot: {path}"
+
+
+def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
+    """Grouped bars: each library's speed relative to C per headline workload, with the
+    per-round spread and the target."""
+    libs = [lib for lib in LIB_ORDER if lib != "C" and any(lib in r["results"] for r in records)]
+    width = 0.8 / max(1, len(libs))
+    for i, lib in enumerate(libs):
+        xs, heights, lows, highs = [], [], [], []
+        for j, record in enumerate(records):
+            r = record["results"].get(lib)
+            if r is None or r["ratio"] is None:
+                continue
+            h = speed_vs_c(record, r["ratio"])
+            spread = [speed_vs_c(record, x) for x in r["round_ratios"]] or [h]
+            xs.append(j - 0.4 + width * (i + 0.5))
+            heights.append(h)
+            lows.append(max(0.0, h - min(spread)))
+            highs.append(max(0.0, max(spread) - h))
+        ax.bar(
+            xs,
+            heights,
+            width,
+            yerr=[lows, highs],
+            capsize=2,
+            color=LIB_COLORS.get(lib),
+            label=lib,
+            error_kw={"elinewidth": 0.8},
+        )
+    for j, record in enumerate(records):
+        target = record.get("target")
+        if target:
+            level = speed_vs_c(record, target["value"])
+            ax.hlines(level, j - 0.45, j + 0.45, colors="#d62728", linestyles=":", linewidth=1.5)
+    ax.axhline(1.0, color="#222222", linewidth=1, linestyle="--", label="C = 1")
+    ax.set_xticks(range(len(records)))
+    ax.set_xticklabels([r["name"].replace(" ", "\n", 1) for r in records], fontsize=8)
+    ax.set_ylabel("speed relative to C (higher is better)")
+    ax.set_title("per-call workloads (red dotted: nanomsg_rs target)", fontsize=10)
+    top = HEADLINE_TOP
+    ax.set_ylim(0, top)
+    for bar in ax.patches:
+        if bar.get_height() > top:
+            ax.annotate(
+                f"{bar.get_height():.1f}",
+                (bar.get_x() + bar.get_width() / 2, top),
+                xytext=(0, -9),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+                color="white",
+                fontweight="bold",
+            )
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def size_tick(size: float) -> str:
+    """An axis label for a message size: ``16 B``, ``64 KiB``, ``1 MiB``."""
+    for factor, unit in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+        if size >= factor:
+            return f"{size / factor:g} {unit}"
+    return f"{size:g} B"
+
+
+def _curve(
+    ax: Any,
+    records: list[dict[str, Any]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    tick: Callable[[float], str],
+) -> None:
+    """Log-log lines of µs per message against the records' x, shaded min-max."""
+    from matplotlib.ticker import NullLocator
+
+    libs = [lib for lib in LIB_ORDER if any(lib in r["results"] for r in records)]
+    for lib in libs:
+        points = [(r["x"], r["results"][lib]) for r in records if lib in r["results"] and r["x"]]
+        if not points:
+            continue
+        xs = [x for x, _ in points]
+        mid = [1e6 / r["median"] for _, r in points]
+        lo = [1e6 / r["max"] for _, r in points]
+        hi = [1e6 / r["min"] for _, r in points]
+        color = LIB_COLORS.get(lib)
+        style = "--" if lib == "C" else "-"
+        ax.plot(
+            xs, mid, style, marker="o", markersize=3, color=color, label=LIB_LABELS.get(lib, lib)
+        )
+        ax.fill_between(xs, lo, hi, color=color, alpha=0.15, linewidth=0)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ticks = sorted({r["x"] for r in records if r["x"]})
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([tick(x) for x in ticks], fontsize=8)
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel + " (lower is better)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")

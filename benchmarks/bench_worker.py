@@ -1,0 +1,199 @@
+"""One side of one benchmark workload, for one Python library, in its own process.
+
+``python bench_worker.py LIB ROLE ADDRESS [NSUBS BURST]`` speaks the same line protocol as the
+C program (``c/nnbench.c``), which documents the roles:
+
+* prints ``ready`` once its sockets are set up;
+* ``run COUNT SIZE MODE`` runs the measured loop and answers ``ok ELAPSED_NS`` or
+  ``err TEXT``;
+* ``quit`` exits.
+
+The measured loops call the library's own bound methods; nothing else runs per message.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from itertools import repeat
+from typing import Any
+
+from bench_libs import Adapter, load
+
+#: How long a SUB waits for a published message before the run counts it as dropped.
+FANOUT_TIMEOUT_MS = 5000
+
+
+class Worker:
+    """The sockets of one role, set up once, and its measured loop."""
+
+    def __init__(self, lib: Adapter, role: str, address: str, nsubs: int, burst: int) -> None:
+        self.lib = lib
+        self.role = role
+        self.burst = burst
+        self.socks: list[Any] = []
+        self.subs: list[Any] = []
+        if role == "pingpong":
+            receiver = self._sock("pair")
+            lib.bind(receiver, address)
+            sender = self._sock("pair")
+            lib.connect(sender, address)
+            self.sender, self.receiver = sender, receiver
+        elif role in ("push", "req"):
+            self.sender = self._sock(role)
+            lib.connect(self.sender, address)
+        elif role in ("pull", "rep"):
+            self.receiver = self._sock(role)
+            lib.bind(self.receiver, address)
+        elif role == "fanout":
+            self.sender = self._sock("pub")
+            lib.bind(self.sender, address)
+            for _ in range(nsubs):
+                sub = self._sock("sub")
+                lib.subscribe_all(sub)
+                lib.connect(sub, address)
+                self.subs.append(sub)
+            self._warm_up_fanout()
+            for sub in self.subs:
+                lib.set_recv_timeout(sub, FANOUT_TIMEOUT_MS)
+        else:
+            raise SystemExit(f"unknown role {role!r}")
+
+    def _sock(self, kind: str) -> Any:
+        sock = self.lib.socket(kind)
+        self.socks.append(sock)
+        return sock
+
+    def _drain(self, sub: Any) -> int:
+        """Receives whatever ``sub`` holds right now; returns how many messages."""
+        recv = self.lib.receiver(sub)
+        self.lib.set_recv_timeout(sub, 1)
+        got = 0
+        while True:
+            try:
+                recv()
+            except Exception as exc:
+                if self.lib.is_timeout(exc):
+                    return got
+                raise
+            got += 1
+
+    def _warm_up_fanout(self) -> None:
+        """Publishes probes until every SUB has received one (connections and, for pyzmq,
+        subscriptions take a while), then drains the probes."""
+        send = self.lib.sender(self.sender)
+        waiting = set(range(len(self.subs)))
+        deadline = time.monotonic() + 10
+        while waiting:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{len(waiting)} SUB sockets never connected")
+            send(b"W")
+            time.sleep(0.001)
+            for i in list(waiting):
+                if self._drain(self.subs[i]):
+                    waiting.discard(i)
+        time.sleep(0.05)
+        for sub in self.subs:
+            self._drain(sub)
+
+    def serve(self) -> None:
+        """The rep role: echoes every request until the process is killed."""
+        recv = self.lib.receiver(self.receiver)
+        send = self.lib.sender(self.receiver)
+        while True:
+            send(recv())
+
+    def run(self, count: int, size: int, mode: str) -> int:
+        """The measured loop; returns elapsed nanoseconds."""
+        payload = b"B" + b"x" * (size - 1)
+        role = self.role
+        clock = time.perf_counter_ns
+        if role == "pingpong":
+            send = self.lib.sender(self.sender)
+            recv = self.lib.receiver(self.receiver, mode)
+            t0 = clock()
+            for _ in repeat(None, count):
+                send(payload)
+                recv()
+            return clock() - t0
+        if role == "push":
+            send = self.lib.sender(self.sender)
+            t0 = clock()
+            for _ in repeat(None, count):
+                send(payload)
+            return clock() - t0
+        if role == "pull":
+            recv = self.lib.receiver(self.receiver, mode)
+            last = recv()
+            t0 = clock()
+            for _ in repeat(None, count - 1):
+                last = recv()
+            elapsed = clock() - t0
+            if len(last) != size:
+                raise RuntimeError(f"received {len(last)} bytes, expected {size}")
+            return elapsed
+        if role == "req":
+            send = self.lib.sender(self.sender)
+            recv = self.lib.receiver(self.sender, mode)
+            t0 = clock()
+            for _ in repeat(None, count):
+                send(payload)
+                recv()
+            return clock() - t0
+        if role == "fanout":
+            return self._run_fanout(count, payload)
+        raise RuntimeError(f"role {role} takes no run command")
+
+    def _run_fanout(self, count: int, payload: bytes) -> int:
+        send = self.lib.sender(self.sender)
+        recvs: list[Callable[[], Any]] = [self.lib.receiver(s) for s in self.subs]
+        burst = self.burst
+        t0 = time.perf_counter_ns()
+        for _ in repeat(None, count // burst):
+            for _ in repeat(None, burst):
+                send(payload)
+            for recv in recvs:
+                for _ in repeat(None, burst):
+                    recv()
+        return time.perf_counter_ns() - t0
+
+    def close(self) -> None:
+        """Closes every socket."""
+        for sock in self.socks:
+            self.lib.close(sock)
+
+
+def main(argv: list[str]) -> int:
+    """Sets up the role, answers ``ready``, then serves commands from stdin."""
+    if len(argv) < 3:
+        print("usage: bench_worker.py LIB ROLE ADDRESS [NSUBS BURST]", file=sys.stderr)
+        return 2
+    lib = load(argv[0])
+    nsubs = int(argv[3]) if len(argv) > 3 else 0
+    burst = int(argv[4]) if len(argv) > 4 else 1
+    worker = Worker(lib, argv[1], argv[2], nsubs, burst)
+    print("ready", flush=True)
+    if argv[1] == "rep":
+        worker.serve()
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            break
+        try:
+            count, size = int(words[1]), int(words[2])
+            mode = words[3] if len(words) > 3 else "recv"
+            elapsed = worker.run(count, size, mode)
+        except Exception as exc:
+            if lib.is_timeout(exc):
+                print("err a receive timed out (a message was dropped)", flush=True)
+            else:
+                print(f"err {type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
+            continue
+        print(f"ok {elapsed}", flush=True)
+    worker.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,699 @@
+"""The nanomsg-rs benchmark suite: ``python benchmarks/run.py`` (``make bench``).
+
+Runs every workload for nanomsg_rs, nnpy, nanomsg, pynng, pyzmq and a C program on libnanomsg
+(compiled here with gcc: the floor), prints a table of medians, min-max spreads and ratios to C
+with the team's targets, and writes ``benchmarks/results.json`` and ``benchmarks/results.png``.
+
+Workloads (``--only NAME``, repeatable or comma-separated):
+
+* ``pingpong``: one thread, PAIR over inproc, send then recv of 64 B: per-call overhead;
+* ``throughput``: PUSH to PULL over ipc between two processes, 64 B and 64 KiB (the latter
+  with ``recv`` and with nanomsg_rs's zero-copy ``recv_msg``);
+* ``latency``: REQ/REP round trips of 64 B over tcp loopback between two processes;
+* ``sweep``: the throughput set-up at message sizes from 16 B to 1 MiB;
+* ``fanout``: one PUB to N SUB sockets (N = 1, 4, 16, 64) over ipc, published in bursts and
+  received by every SUB, in one process and one thread.
+
+The machine is shared and noisy, so every library runs in the same rounds, in a new random
+order each round, each sample a fixed slice of time; a library's figure is the median of its
+samples, its spread their min-max, and its ratio to C the ratio of the medians (with the range
+of the per-round ratios, each from samples taken seconds apart, as the ratio's spread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bench_report
+from bench_libs import MODULES, PYTHON_LIBS
+from bench_procs import (
+    BENCH_DIR,
+    C_LIB,
+    Proc,
+    WorkerError,
+    build_c,
+    gcc_version,
+    import_problem,
+    worker_argv,
+)
+
+KiB = 1024
+MiB = 1024 * KiB
+
+WORKLOADS = ("pingpong", "throughput", "latency", "sweep", "fanout")
+SWEEP_SIZES = (16, 64, 256, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB)
+QUICK_SWEEP_SIZES = (16, KiB, 64 * KiB, MiB)
+FANOUT_SUBS = (1, 4, 16, 64)
+#: Messages the publisher sends before every SUB drains them (PUB drops what does not fit).
+FANOUT_BURST = 8
+#: The library whose ratios the targets judge.
+SUBJECT = "nanomsg_rs"
+REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A team target: the subject's ratio to C must be ``op`` ``value``."""
+
+    op: str
+    value: float
+
+    def met(self, ratio: float) -> bool:
+        """Whether ``ratio`` meets the target."""
+        return ratio >= self.value if self.op == ">=" else ratio <= self.value
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How a variant's processes are wired; variants with equal set-ups share processes."""
+
+    kind: str  # "pingpong", "pipeline" (PUSH -> PULL), "reqrep" or "fanout"
+    transport: str  # "inproc", "ipc" or "tcp"
+    nsubs: int = 0
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One measured configuration of a workload (one row group of the table)."""
+
+    workload: str
+    name: str
+    title: str
+    setup: Setup
+    size: int
+    mode: str = "recv"
+    metric: str = "rate"  # "rate": messages/s, higher is better; "latency": µs, lower is better
+    unit: str = "msg/s"
+    only_libs: tuple[str, ...] | None = None
+    target: Target | None = None
+    x: float | None = None  # position on the workload's plot axis (size, or N subscribers)
+
+
+@dataclass
+class Config:
+    """How hard to measure."""
+
+    repeats: dict[str, int]
+    sample_time: float
+    sweep_sizes: tuple[int, ...]
+    fanout_subs: tuple[int, ...]
+    seed: int
+
+
+def size_label(size: int) -> str:
+    """``65536`` -> ``"64 KiB"``."""
+    if size >= MiB and size % MiB == 0:
+        return f"{size // MiB} MiB"
+    if size >= KiB and size % KiB == 0:
+        return f"{size // KiB} KiB"
+    return f"{size} B"
+
+
+def variants_for(workload: str, cfg: Config) -> list[Variant]:
+    """The variants of ``workload``."""
+    ipc_pipe = Setup("pipeline", "ipc")
+    if workload == "pingpong":
+        return [
+            Variant(
+                "pingpong",
+                "pingpong 64 B",
+                "pingpong: PAIR over inproc, one thread, send then recv of 64 B",
+                Setup("pingpong", "inproc"),
+                64,
+                target=Target(">=", 0.8),
+            )
+        ]
+    if workload == "throughput":
+        title = "throughput: PUSH -> PULL over ipc, two processes"
+        return [
+            Variant(
+                "throughput",
+                "throughput 64 B",
+                f"{title}, 64 B, recv",
+                ipc_pipe,
+                64,
+                target=Target(">=", 0.9),
+            ),
+            Variant(
+                "throughput", "throughput 64 KiB", f"{title}, 64 KiB, recv", ipc_pipe, 64 * KiB
+            ),
+            Variant(
+                "throughput",
+                "throughput 64 KiB recv_msg",
+                f"{title}, 64 KiB, nanomsg_rs recv_msg (zero-copy); C copies as always",
+                ipc_pipe,
+                64 * KiB,
+                mode="msg",
+                only_libs=(C_LIB, "nanomsg_rs"),
+                target=Target(">=", 0.9),
+            ),
+        ]
+    if workload == "latency":
+        return [
+            Variant(
+                "latency",
+                "latency 64 B",
+                "latency: REQ/REP round trip over tcp loopback, two processes, 64 B",
+                Setup("reqrep", "tcp"),
+                64,
+                metric="latency",
+                unit="µs",
+                target=Target("<=", 1.1),
+            )
+        ]
+    if workload == "sweep":
+        return [
+            Variant(
+                "sweep",
+                f"sweep {size_label(size)}",
+                f"size sweep: PUSH -> PULL over ipc, two processes, {size_label(size)}",
+                ipc_pipe,
+                size,
+                x=size,
+            )
+            for size in cfg.sweep_sizes
+        ]
+    if workload == "fanout":
+        return [
+            Variant(
+                "fanout",
+                f"fanout N={n}",
+                f"fan-out: PUB -> {n} SUB over ipc, one thread, 64 B in bursts of "
+                f"{FANOUT_BURST} (published msg/s)",
+                Setup("fanout", "ipc", n),
+                64,
+                x=n,
+            )
+            for n in cfg.fanout_subs
+        ]
+    raise ValueError(workload)
+
+
+class Addresses:
+    """Fresh addresses for every set-up: ipc files in a private folder, free tcp ports."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.counter = 0
+
+    def make(self, transport: str) -> str:
+        """A new address on ``transport``."""
+        self.counter += 1
+        tag = f"nnbench-{os.getpid()}-{self.counter}"
+        if transport == "inproc":
+            return f"inproc://{tag}"
+        if transport == "ipc":
+            return f"ipc://{self.folder}/{tag}.ipc"
+        if transport == "tcp":
+            import socket
+
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+        raise ValueError(transport)
+
+
+class Session:
+    """One library's processes for one set-up; :meth:`run` takes one sample."""
+
+    def __init__(self, lib: str, setup: Setup, address: str, c_binary: Path | None) -> None:
+        self.lib = lib
+        self.setup = setup
+        self.address = address
+        self.c_binary = c_binary
+        self.procs: dict[str, Proc] = {}
+
+    def _spawn(self, role: str, *extra: str) -> None:
+        argv = worker_argv(self.lib, self.c_binary, [role, self.address, *extra])
+        self.procs[role] = Proc(argv, f"{self.lib} {role}")
+
+    def start_servers(self) -> None:
+        """Phase 1: the processes that bind (and the one-process set-ups)."""
+        kind = self.setup.kind
+        if kind == "pingpong":
+            self._spawn("pingpong")
+        elif kind == "pipeline":
+            self._spawn("pull")
+        elif kind == "reqrep":
+            self._spawn("rep")
+        elif kind == "fanout":
+            self._spawn("fanout", str(self.setup.nsubs), str(FANOUT_BURST))
+
+    def start_clients(self) -> None:
+        """Phase 2, once the servers are ready: the processes that connect."""
+        if self.setup.kind == "pipeline":
+            self._spawn("push")
+        elif self.setup.kind == "reqrep":
+            self._spawn("req")
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Waits until every process has said ``ready``."""
+        for proc in self.procs.values():
+            proc.wait_ready(timeout)
+
+    def run(self, count: int, variant: Variant, timeout: float) -> int:
+        """One measured run; returns the elapsed nanoseconds."""
+        command = f"run {count} {variant.size} {variant.mode}"
+        kind = self.setup.kind
+        if kind == "pipeline":
+            pull, push = self.procs["pull"], self.procs["push"]
+            pull.send(command)
+            push.send(command)
+            push.reply(timeout)
+            line = pull.reply(timeout)
+        else:
+            driver = self.procs["req" if kind == "reqrep" else kind]
+            driver.send(command)
+            line = driver.reply(timeout)
+        return int(line.split()[1])
+
+    def close(self) -> None:
+        """Ends every process (clients first)."""
+        for role in ("push", "req", "pingpong", "fanout", "pull"):
+            if role in self.procs:
+                self.procs[role].stop()
+        if "rep" in self.procs:
+            self.procs["rep"].kill()
+
+
+def messages_in(variant: Variant, count: int) -> int:
+    """How many messages a run of ``count`` times: the PULL's clock starts at the first."""
+    if variant.setup.kind == "pipeline":
+        return count - 1
+    if variant.setup.kind == "fanout":
+        return count // FANOUT_BURST * FANOUT_BURST
+    return count
+
+
+def value_of(variant: Variant, count: int, elapsed_ns: int) -> float:
+    """A sample's figure: messages/s, or µs per round trip for latency."""
+    if variant.metric == "latency":
+        return elapsed_ns / count / 1000.0
+    return messages_in(variant, count) / (max(elapsed_ns, 1) / 1e9)
+
+
+def round_count(variant: Variant, count: int) -> int:
+    """The smallest count that the variant's set-up can run, at or above ``count``."""
+    if variant.setup.kind == "fanout":
+        return max(FANOUT_BURST, count // FANOUT_BURST * FANOUT_BURST)
+    if variant.setup.kind == "pipeline":
+        return max(10, count)
+    return max(1, count)
+
+
+def calibrate(session: Session, variant: Variant, sample_time: float) -> int:
+    """A count that makes one run last about ``sample_time``: one warm-up run (connections,
+    caches), then runs five times longer until one lasts a fifth of the slice."""
+    count = round_count(variant, max(4, min(1000, (4 * MiB) // variant.size)))
+    session.run(count, variant, timeout=120)
+    limit = 50_000_000
+    while True:
+        elapsed = session.run(count, variant, timeout=120)
+        if elapsed >= sample_time * 1e9 / 5 or count >= limit:
+            break
+        count = round_count(variant, count * 5)
+    per_message = elapsed / count
+    return round_count(variant, min(limit, int(sample_time * 1e9 / max(per_message, 1.0))))
+
+
+def start_sessions(
+    libs: list[str],
+    setup: Setup,
+    addresses: Addresses,
+    c_binary: Path | None,
+    notes: list[str],
+    label: str,
+) -> dict[str, Session]:
+    """Starts every library's processes for ``setup`` (servers first); a library whose
+    processes fail to start is left out with a note."""
+    sessions = {lib: Session(lib, setup, addresses.make(setup.transport), c_binary) for lib in libs}
+    for phase in ("servers", "clients"):
+        for lib, session in list(sessions.items()):
+            try:
+                if phase == "servers":
+                    session.start_servers()
+                else:
+                    session.start_clients()
+            except OSError as exc:
+                notes.append(f"{lib} left out of {label}: {exc}")
+                session.close()
+                del sessions[lib]
+        for lib, session in list(sessions.items()):
+            try:
+                session.wait_ready()
+            except WorkerError as exc:
+                notes.append(f"{lib} left out of {label}: {exc}")
+                session.close()
+                del sessions[lib]
+    return sessions
+
+
+def grouped(variants: list[Variant]) -> Iterator[tuple[Setup, list[Variant]]]:
+    """The variants, grouped by set-up, in order of first appearance."""
+    order: dict[Setup, list[Variant]] = {}
+    for v in variants:
+        order.setdefault(v.setup, []).append(v)
+    yield from order.items()
+
+
+def measure_workload(
+    workload: str,
+    libs: list[str],
+    cfg: Config,
+    addresses: Addresses,
+    c_binary: Path | None,
+    notes: list[str],
+    rng: random.Random,
+) -> list[dict[str, Any]]:
+    """Runs one workload's variants for every library; returns one result record per variant
+    (see :func:`summarise`)."""
+    records: list[dict[str, Any]] = []
+    for setup, variants in grouped(variants_for(workload, cfg)):
+        wanted = [
+            lib for lib in libs if any(v.only_libs is None or lib in v.only_libs for v in variants)
+        ]
+        label = variants[0].name if len(variants) == 1 else workload
+        progress(f"[{label}] starting {len(wanted)} libraries' processes")
+        sessions = start_sessions(wanted, setup, addresses, c_binary, notes, label)
+        try:
+            samples, counts = measure_group(
+                label, variants, sessions, cfg.repeats[workload], cfg.sample_time, notes, rng
+            )
+        finally:
+            for session in sessions.values():
+                session.close()
+        records += [summarise(v, samples, counts) for v in variants]
+    return records
+
+
+def measure_group(
+    label: str,
+    variants: list[Variant],
+    sessions: dict[str, Session],
+    repeats: int,
+    sample_time: float,
+    notes: list[str],
+    rng: random.Random,
+) -> tuple[dict[tuple[str, str], list[float | None]], dict[tuple[str, str], int]]:
+    """Calibrates, then takes ``repeats`` rounds of samples of variants sharing one set-up:
+    in each round every library runs every variant once, the libraries in a new random order.
+    Returns the samples (one per round, ``None`` where a library had failed) and the run
+    counts, both keyed by (variant name, library). A library that fails is closed, removed
+    from ``sessions`` and noted."""
+    samples: dict[tuple[str, str], list[float | None]] = {}
+    counts: dict[tuple[str, str], int] = {}
+
+    def drop(lib: str, exc: WorkerError, where: str) -> None:
+        notes.append(f"{lib} left out of {where}: {exc}")
+        sessions.pop(lib).close()
+
+    for v in variants:
+        for lib in [lib for lib in sessions if v.only_libs is None or lib in v.only_libs]:
+            progress(f"[{v.name}] calibrating {lib}")
+            try:
+                counts[(v.name, lib)] = calibrate(sessions[lib], v, sample_time)
+                samples[(v.name, lib)] = []
+            except WorkerError as exc:
+                drop(lib, exc, v.name)
+    for rnd in range(repeats):
+        progress(f"[{label}] round {rnd + 1}/{repeats}")
+        order = list(sessions)
+        rng.shuffle(order)
+        for v in variants:
+            for lib in order:
+                key = (v.name, lib)
+                if key not in counts or lib not in sessions:
+                    continue
+                try:
+                    elapsed = sessions[lib].run(counts[key], v, timeout=60 + 20 * sample_time)
+                except WorkerError as exc:
+                    drop(lib, exc, v.name)
+                    continue
+                samples[key].append(value_of(v, counts[key], elapsed))
+        # one entry per round in every list, so per-round ratios pair the right samples
+        for values in samples.values():
+            while len(values) < rnd + 1:
+                values.append(None)
+    return samples, counts
+
+
+def summarise(
+    v: Variant,
+    samples: dict[tuple[str, str], list[float | None]],
+    counts: dict[tuple[str, str], int],
+) -> dict[str, Any]:
+    """The JSON record of one variant: per library its samples (one per round, ``None`` where
+    it failed), median, min, max, ratio of medians to C, and the per-round ratios."""
+    results: dict[str, Any] = {}
+    c_values = samples.get((v.name, C_LIB), [])
+    c_median = median_of(c_values)
+    for (name, lib), values in samples.items():
+        if name != v.name:
+            continue
+        present = [x for x in values if x is not None]
+        if not present:
+            continue
+        med = statistics.median(present)
+        rounds = [
+            x / c
+            for x, c in zip(values, c_values, strict=False)
+            if x is not None and c is not None and c > 0
+        ]
+        results[lib] = {
+            "samples": values,
+            "count": counts[(name, lib)],
+            "median": med,
+            "min": min(present),
+            "max": max(present),
+            "ratio": med / c_median if c_median else None,
+            "round_ratios": rounds,
+        }
+    subject = results.get(SUBJECT)
+    met = None
+    if v.target is not None and subject is not None and subject["ratio"] is not None:
+        met = v.target.met(subject["ratio"])
+    return {
+        "workload": v.workload,
+        "name": v.name,
+        "title": v.title,
+        "metric": v.metric,
+        "unit": v.unit,
+        "size": v.size,
+        "mode": v.mode,
+        "x": v.x,
+        "target": None if v.target is None else {"op": v.target.op, "value": v.target.value},
+        "target_met": met,
+        "results": results,
+    }
+
+
+def median_of(values: list[float | None]) -> float | None:
+    """The median of the values that are present."""
+    present = [x for x in values if x is not None]
+    return statistics.median(present) if present else None
+
+
+def progress(text: str) -> None:
+    """A progress line on stderr (the table goes to stdout)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def available_libs(requested: list[str], notes: list[str]) -> list[str]:
+    """The requested Python libraries that import; a note for each one that does not."""
+    found = []
+    for lib in requested:
+        problem = import_problem(MODULES[lib])
+        if problem is None:
+            found.append(lib)
+        elif lib == SUBJECT:
+            raise SystemExit(f"nanomsg_rs does not import ({problem}): run `make dev` first")
+        else:
+            notes.append(
+                f"{lib} left out: it does not import ({problem}); "
+                f"to include it: {REQUIREMENTS_HINT}"
+            )
+    return found
+
+
+def versions() -> dict[str, str]:
+    """Versions of everything measured."""
+    out: dict[str, str] = {}
+    for lib, dist in (
+        ("nanomsg_rs", "nanomsg-rs"),
+        ("nnpy", "nnpy"),
+        ("nanomsg", "nanomsg"),
+        ("pynng", "pynng"),
+        ("pyzmq", "pyzmq"),
+    ):
+        try:
+            out[lib] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    probe = subprocess.run(
+        ["pkg-config", "--modversion", "nanomsg"], capture_output=True, text=True, check=False
+    )
+    if probe.returncode == 0:
+        out["libnanomsg"] = probe.stdout.strip()
+    out["gcc"] = gcc_version()
+    out["python"] = platform.python_version()
+    return out
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were taken on."""
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    commit = subprocess.run(
+        ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "loadavg_start": list(os.getloadavg()),
+        "commit": commit,
+    }
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description="Benchmarks nanomsg_rs against nnpy, nanomsg, pynng, pyzmq and C.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run (a few seconds a workload): smoke test"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="WORKLOAD",
+        help=f"run only these workloads (repeatable or comma-separated): {', '.join(WORKLOADS)}",
+    )
+    parser.add_argument(
+        "--libs",
+        help=f"comma-separated Python libraries (default all: {','.join(PYTHON_LIBS)}); "
+        "C always runs",
+    )
+    parser.add_argument("--repeats", type=int, help="rounds per workload (overrides defaults)")
+    parser.add_argument("--sample-time", type=float, help="seconds per sample (default 0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the per-round order")
+    parser.add_argument("--json", type=Path, help="where the raw numbers go")
+    parser.add_argument("--plot", type=Path, help="where the PNG goes")
+    parser.add_argument("--no-plot", action="store_true", help="skip the plot")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="measure nothing: print the table (and plot) of an earlier results file",
+    )
+    args = parser.parse_args(argv)
+    chosen: list[str] = []
+    for item in args.only or []:
+        for name in item.split(","):
+            name = name.strip()
+            if name not in WORKLOADS:
+                parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+            if name not in chosen:
+                chosen.append(name)
+    args.workloads = [w for w in WORKLOADS if w in chosen] if chosen else list(WORKLOADS)
+    libs = PYTHON_LIBS if not args.libs else tuple(x.strip() for x in args.libs.split(","))
+    for lib in libs:
+        if lib not in PYTHON_LIBS:
+            parser.error(f"unknown library {lib!r}; choose from {', '.join(PYTHON_LIBS)}")
+    args.lib_list = [lib for lib in PYTHON_LIBS if lib in libs]
+    if SUBJECT not in args.lib_list:
+        args.lib_list.insert(0, SUBJECT)
+    suffix = "-quick" if args.quick else ""
+    args.json = args.json or BENCH_DIR / f"results{suffix}.json"
+    args.plot = args.plot or BENCH_DIR / f"results{suffix}.png"
+    return args
+
+
+def config_for(args: argparse.Namespace) -> Config:
+    """Repetitions and sample lengths for a full or a quick run."""
+    if args.quick:
+        repeats = dict.fromkeys(WORKLOADS, 3)
+        cfg = Config(repeats, 0.03, QUICK_SWEEP_SIZES, FANOUT_SUBS, args.seed)
+    else:
+        repeats = {"pingpong": 21, "throughput": 15, "latency": 21, "sweep": 7, "fanout": 7}
+        cfg = Config(repeats, 0.2, SWEEP_SIZES, FANOUT_SUBS, args.seed)
+    if args.repeats:
+        cfg.repeats = dict.fromkeys(WORKLOADS, args.repeats)
+    if args.sample_time:
+        cfg.sample_time = args.sample_time
+    return cfg
+
+
+def main(argv: list[str]) -> int:
+    """Measures, prints the table, writes the JSON and the plot."""
+    args = parse_args(argv)
+    if args.report:
+        data = json.loads(args.report.read_text())
+        print(bench_report.table(data))
+        if not args.no_plot:
+            print(bench_report.plot(data, args.plot))
+        return 0
+    cfg = config_for(args)
+    notes: list[str] = []
+    started = time.monotonic()
+    libs = available_libs(args.lib_list, notes)
+    with tempfile.TemporaryDirectory(prefix="nnbench-") as tmp:
+        c_binary, why = build_c(Path(tmp))
+        if c_binary is None:
+            notes.append(why)
+        all_libs = ([C_LIB] if c_binary else []) + libs
+        addresses = Addresses(Path(tmp))
+        rng = random.Random(cfg.seed)
+        records: list[dict[str, Any]] = []
+        for workload in args.workloads:
+            records += measure_workload(workload, all_libs, cfg, addresses, c_binary, notes, rng)
+    data = {
+        "meta": {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "quick": args.quick,
+            "repeats": cfg.repeats,
+            "sample_time_s": cfg.sample_time,
+            "seed": cfg.seed,
+            "fanout_burst": FANOUT_BURST,
+            "subject": SUBJECT,
+            "duration_s": round(time.monotonic() - started, 1),
+            "versions": versions(),
+            "machine": {**machine(), "loadavg_end": list(os.getloadavg())},
+        },
+        "notes": notes,
+        "variants": records,
+    }
+    args.json.write_text(json.dumps(data, indent=1) + "\n")
+    print(bench_report.table(data))
+    print(f"raw numbers: {args.json}")
+    if not args.no_plot:
+        print(bench_report.plot(data, args.plot))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
