@@ -18,6 +18,8 @@ pub fn mark_terminated() {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NnError {
     errno: i32,
+    /// A text of our own that replaces `nn_strerror`'s, where the code alone misleads.
+    detail: Option<&'static str>,
 }
 
 /// Result of a safe-layer call.
@@ -26,7 +28,18 @@ pub type NnResult<T> = Result<T, NnError>;
 impl NnError {
     /// An error with the given errno.
     pub const fn new(errno: i32) -> Self {
-        Self { errno }
+        Self {
+            errno,
+            detail: None,
+        }
+    }
+
+    /// `ENOTSUP` with a text that says what the linked library lacks.
+    pub const fn unsupported(detail: &'static str) -> Self {
+        Self {
+            errno: libc::ENOTSUP,
+            detail: Some(detail),
+        }
     }
 
     /// The error libnanomsg reported for the call that just failed on this thread.
@@ -47,9 +60,12 @@ impl NnError {
         self.errno
     }
 
-    /// libnanomsg's text for this code (`nn_strerror`).
+    /// libnanomsg's text for this code (`nn_strerror`), or our own more precise one.
     pub fn strerror(self) -> String {
-        strerror(self.errno)
+        match self.detail {
+            Some(detail) => detail.to_owned(),
+            None => strerror(self.errno),
+        }
     }
 }
 

@@ -2,6 +2,10 @@
 //! headers), written by hand. Nothing but `extern "C"` items, constants and `#[repr(C)]`
 //! structs lives here; every safe wrapper is in another module.
 //!
+//! With the `nng` feature the same declarations link nng's nanomsg-compatible library
+//! (`nng/compat/nanomsg/nn.h`), which has the same functions and option numbers but for
+//! symbol introspection, and its own values of `ETERM` and `EFSM`.
+//!
 //! The constant values are checked at run time against `nn_symbol_info` by the test suite.
 
 #![allow(non_camel_case_types, dead_code)]
@@ -17,8 +21,17 @@ pub const NN_VERSION_AGE: c_int = 0;
 // ---------------------------------------------------------------------------------------------
 // Errors. On Linux the POSIX codes are the platform's own (see `libc`); nanomsg adds two.
 pub const NN_HAUSNUMERO: c_int = 156384712;
+#[cfg(not(feature = "nng"))]
 pub const ETERM: c_int = NN_HAUSNUMERO + 53;
+#[cfg(not(feature = "nng"))]
 pub const EFSM: c_int = NN_HAUSNUMERO + 54;
+/// nng's base for the codes the platform lacks (`NN_ERRBASE` in its compat header).
+#[cfg(feature = "nng")]
+pub const NN_ERRBASE: c_int = 0x1000_0000;
+#[cfg(feature = "nng")]
+pub const ETERM: c_int = NN_ERRBASE + 29;
+#[cfg(feature = "nng")]
+pub const EFSM: c_int = NN_ERRBASE + 30;
 
 // ---------------------------------------------------------------------------------------------
 // Symbol introspection (nn_symbol_info): namespaces, option types and units.
@@ -199,15 +212,11 @@ pub const NN_WS_MSG_TYPE_BINARY: c_int = 0x02;
 unsafe extern "C" {
     pub fn nn_errno() -> c_int;
     pub fn nn_strerror(errnum: c_int) -> *const c_char;
-    pub fn nn_symbol(i: c_int, value: *mut c_int) -> *const c_char;
-    pub fn nn_symbol_info(i: c_int, buf: *mut nn_symbol_properties, buflen: c_int) -> c_int;
     pub fn nn_term();
 
     pub fn nn_allocmsg(size: usize, type_: c_int) -> *mut c_void;
     pub fn nn_reallocmsg(msg: *mut c_void, size: usize) -> *mut c_void;
     pub fn nn_freemsg(msg: *mut c_void) -> c_int;
-    /// Behind the `NN_CMSG_FIRSTHDR` / `NN_CMSG_NXTHDR` macros.
-    pub fn nn_cmsg_nxthdr_(mhdr: *const nn_msghdr, cmsg: *const nn_cmsghdr) -> *mut nn_cmsghdr;
 
     pub fn nn_socket(domain: c_int, protocol: c_int) -> c_int;
     pub fn nn_close(s: c_int) -> c_int;
@@ -236,6 +245,24 @@ unsafe extern "C" {
     pub fn nn_poll(fds: *mut nn_pollfd, nfds: c_int, timeout: c_int) -> c_int;
     pub fn nn_device(s1: c_int, s2: c_int) -> c_int;
     pub fn nn_get_statistic(s: c_int, stat: c_int) -> u64;
+}
+
+// Only in libnanomsg.
+#[cfg(not(feature = "nng"))]
+unsafe extern "C" {
+    pub fn nn_symbol(i: c_int, value: *mut c_int) -> *const c_char;
+    pub fn nn_symbol_info(i: c_int, buf: *mut nn_symbol_properties, buflen: c_int) -> c_int;
+    /// Behind the `NN_CMSG_FIRSTHDR` / `NN_CMSG_NXTHDR` macros.
+    pub fn nn_cmsg_nxthdr_(mhdr: *const nn_msghdr, cmsg: *const nn_cmsghdr) -> *mut nn_cmsghdr;
+}
+
+// Only in nng.
+#[cfg(feature = "nng")]
+unsafe extern "C" {
+    /// nng's counterpart of `nn_cmsg_nxthdr_`.
+    pub fn nn_cmsg_next(mhdr: *mut nn_msghdr, cmsg: *mut nn_cmsghdr) -> *mut nn_cmsghdr;
+    /// nng's own version string, e.g. `"1.5.2"`.
+    pub fn nng_version() -> *const c_char;
 }
 
 // The NN_CMSG_* macros of nn.h, as const functions.

@@ -5,6 +5,7 @@
 //! - `error`, `message`, `socket`, `device`, `library`, `constants`: safe Rust, no PyO3;
 //! - `py_*`: the thin Python-facing layer, gathered into the `_native` module below.
 
+mod backend;
 mod constants;
 mod device;
 mod error;
@@ -42,7 +43,10 @@ mod _native {
             m.add(name.strip_prefix("NN_").unwrap_or(name), value)?;
         }
         m.add("EFORKED", error::EFORKED)?;
-        m.add("NANOMSG_VERSION", library::version())?;
+        // nng has no libtool ABI version to report: None there (see LIBRARY_VERSION).
+        m.add("NANOMSG_VERSION", library::version().ok())?;
+        m.add("BACKEND", backend::NAME)?;
+        m.add("LIBRARY_VERSION", backend::library_version())?;
         Ok(())
     }
 }

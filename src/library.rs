@@ -1,8 +1,12 @@
 //! Safe wrappers of libnanomsg's process-wide calls: `nn_term` and `nn_symbol_info`.
 
+#[cfg(not(feature = "nng"))]
 use std::ffi::CStr;
 use std::os::raw::c_int;
 
+#[cfg(feature = "nng")]
+use crate::error::NnError;
+use crate::error::NnResult;
 use crate::ffi;
 
 /// `nn_term`: every socket of the process fails with `ETERM` from now on, for good.
@@ -27,8 +31,18 @@ pub struct Symbol {
     pub unit: c_int,
 }
 
+/// Every symbol the linked libnanomsg knows, in its order (`ENOTSUP` on nng, which has no
+/// `nn_symbol_info`).
+#[cfg(feature = "nng")]
+pub fn symbols() -> NnResult<Vec<Symbol>> {
+    Err(NnError::unsupported(
+        "nn_symbol_info is not supported by the nng backend",
+    ))
+}
+
 /// Every symbol the linked libnanomsg knows, in its order.
-pub fn symbols() -> Vec<Symbol> {
+#[cfg(not(feature = "nng"))]
+pub fn symbols() -> NnResult<Vec<Symbol>> {
     let mut out = Vec::new();
     for i in 0.. {
         let mut props = ffi::nn_symbol_properties {
@@ -56,16 +70,16 @@ pub fn symbols() -> Vec<Symbol> {
             unit: props.unit,
         });
     }
-    out
+    Ok(out)
 }
 
 /// The linked library's ABI version `(current, revision, age)`, as its symbols report it.
-pub fn version() -> (c_int, c_int, c_int) {
-    let syms = symbols();
+pub fn version() -> NnResult<(c_int, c_int, c_int)> {
+    let syms = symbols()?;
     let get = |name: &str| syms.iter().find(|s| s.name == name).map_or(-1, |s| s.value);
-    (
+    Ok((
         get("NN_VERSION_CURRENT"),
         get("NN_VERSION_REVISION"),
         get("NN_VERSION_AGE"),
-    )
+    ))
 }

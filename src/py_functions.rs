@@ -105,11 +105,14 @@ pub fn strerror(errno: i32) -> String {
     error::strerror(errno)
 }
 
+/// One `nn_symbol_info` entry: `(name, value, namespace, type, unit)`.
+type SymbolTuple = (String, i32, i32, i32, i32);
+
 /// Every `nn_symbol_info` entry as `(name, value, namespace, type, unit)`.
 #[pyfunction]
-pub fn symbol_info() -> Vec<(String, i32, i32, i32, i32)> {
-    library::symbols()
+pub fn symbol_info() -> PyResult<Vec<SymbolTuple>> {
+    Ok(library::symbols()?
         .into_iter()
         .map(|s| (s.name, s.value, s.ns, s.type_, s.unit))
-        .collect()
+        .collect())
 }

@@ -14,6 +14,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::backend;
 use crate::error::{check, NnError, NnResult};
 use crate::ffi;
 use crate::message::NnMsg;
@@ -406,6 +407,7 @@ impl Guard<'_> {
 
     /// `nn_getsockopt` of an int option.
     pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
+        backend::check_option(level, option)?;
         let mut value: c_int = 0;
         let mut len = std::mem::size_of::<c_int>();
         // SAFETY: value and len are live and len holds value's size.
@@ -423,6 +425,7 @@ impl Guard<'_> {
 
     /// `nn_getsockopt` of a string option (at most `NN_SOCKADDR_MAX` bytes).
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
+        backend::check_option(level, option)?;
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
         let mut len = buf.len();
         // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and updates it.
@@ -438,6 +441,7 @@ impl Guard<'_> {
 
     /// `nn_setsockopt` of an int option.
     pub fn setsockopt_int(&self, level: c_int, option: c_int, value: c_int) -> NnResult<()> {
+        backend::check_option(level, option)?;
         // SAFETY: value is live for the call and the length is its size.
         check(unsafe {
             ffi::nn_setsockopt(
@@ -453,6 +457,7 @@ impl Guard<'_> {
 
     /// `nn_setsockopt` of a string/bytes option.
     pub fn setsockopt_bytes(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
+        backend::check_option(level, option)?;
         // SAFETY: value is live for the call, with its length.
         check(unsafe {
             ffi::nn_setsockopt(self.id(), level, option, value.as_ptr().cast(), value.len())
@@ -462,6 +467,7 @@ impl Guard<'_> {
 
     /// `nn_get_statistic`.
     pub fn statistic(&self, stat: c_int) -> NnResult<u64> {
+        backend::check_statistics()?;
         // SAFETY: plain ints; errors come back as (uint64_t)-1 with errno set.
         let value = unsafe { ffi::nn_get_statistic(self.id(), stat) };
         if value == u64::MAX {

@@ -23,7 +23,16 @@ from ._errors import (
     Timeout,
 )
 from ._native import *  # noqa: F403  (the nanomsg constants)
-from ._native import NANOMSG_VERSION, Message, device, poll, strerror, term
+from ._native import (
+    BACKEND,
+    LIBRARY_VERSION,
+    NANOMSG_VERSION,
+    Message,
+    device,
+    poll,
+    strerror,
+    term,
+)
 from ._socket import Endpoint, Socket
 
 
@@ -45,6 +54,8 @@ def symbols() -> list[Symbol]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "BACKEND",
+    "LIBRARY_VERSION",
     "NANOMSG_VERSION",
     "AddressInUse",
     "Again",

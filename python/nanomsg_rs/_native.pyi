@@ -63,6 +63,7 @@ def symbol_info() -> list[tuple[str, int, int, int, int]]: ...
 __all__ = [
     "AF_SP",
     "AF_SP_RAW",
+    "BACKEND",
     "BUS",
     "DOMAIN",
     "DONTWAIT",
@@ -107,6 +108,7 @@ __all__ = [
     "IPC_OUTBUFSZ",
     "IPC_SEC_ATTR",
     "IPV4ONLY",
+    "LIBRARY_VERSION",
     "LINGER",
     "MAXTTL",
     "NANOMSG_VERSION",
@@ -206,7 +208,12 @@ __all__ = [
     "term",
 ]
 
-NANOMSG_VERSION: tuple[int, int, int]
+#: The linked libnanomsg's ABI version (current, revision, age); None on the nng backend.
+NANOMSG_VERSION: tuple[int, int, int] | None
+#: "nanomsg" or "nng": the C library this build links.
+BACKEND: str
+#: The linked library and its version, e.g. "nanomsg ABI 5.1.0" or "nng 1.5.2".
+LIBRARY_VERSION: str
 AF_SP: int
 AF_SP_RAW: int
 BUS: int

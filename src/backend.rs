@@ -1,0 +1,81 @@
+//! What the linked C library is, and what of the nanomsg API it lacks. libnanomsg has it all;
+//! nng's compatibility layer (the `nng` feature) lacks symbol introspection and statistics,
+//! and some options, which it refuses or answers with values that mean something else.
+
+use std::os::raw::c_int;
+
+use crate::error::{NnError, NnResult};
+use crate::ffi;
+
+/// The backend's name: `"nanomsg"` or `"nng"`.
+pub const NAME: &str = if cfg!(feature = "nng") {
+    "nng"
+} else {
+    "nanomsg"
+};
+
+#[cfg(feature = "nng")]
+const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[
+    (
+        ffi::NN_SNDBUF,
+        "the sndbuf option (bytes) is not supported by the nng backend",
+    ),
+    (
+        ffi::NN_RCVBUF,
+        "the rcvbuf option (bytes) is not supported by the nng backend",
+    ),
+    (
+        ffi::NN_SNDPRIO,
+        "the sndprio option is not supported by the nng backend",
+    ),
+    (
+        ffi::NN_RCVPRIO,
+        "the rcvprio option is not supported by the nng backend",
+    ),
+    (
+        ffi::NN_IPV4ONLY,
+        "the ipv4only option is not supported by the nng backend",
+    ),
+    (
+        ffi::NN_MAXTTL,
+        "the maxttl option is not supported by the nng backend",
+    ),
+];
+#[cfg(not(feature = "nng"))]
+const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[];
+
+/// Fails with `ENOTSUP` (naming the backend) for a socket-level option it lacks.
+pub fn check_option(level: c_int, option: c_int) -> NnResult<()> {
+    if level != ffi::NN_SOL_SOCKET {
+        return Ok(());
+    }
+    match UNSUPPORTED_OPTIONS.iter().find(|(o, _)| *o == option) {
+        Some((_, why)) => Err(NnError::unsupported(why)),
+        None => Ok(()),
+    }
+}
+
+/// Fails with `ENOTSUP` where the backend keeps no statistics (nng returns 0 for all).
+pub fn check_statistics() -> NnResult<()> {
+    if cfg!(feature = "nng") {
+        return Err(NnError::unsupported(
+            "statistics are not supported by the nng backend",
+        ));
+    }
+    Ok(())
+}
+
+/// The linked library's own version string.
+pub fn library_version() -> String {
+    #[cfg(feature = "nng")]
+    {
+        // SAFETY: nng_version returns a static NUL-terminated string.
+        let v = unsafe { std::ffi::CStr::from_ptr(ffi::nng_version()) };
+        format!("nng {}", v.to_string_lossy())
+    }
+    #[cfg(not(feature = "nng"))]
+    {
+        let (current, revision, age) = crate::library::version().unwrap_or((-1, -1, -1));
+        format!("nanomsg ABI {current}.{revision}.{age}")
+    }
+}
