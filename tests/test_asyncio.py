@@ -1,0 +1,823 @@
+"""asyncio (issue 4): ``arecv``/``asend``/``arecv_msg`` on every protocol in one event loop,
+many tasks on one socket, cancellation that loses nothing, timeouts (asyncio's and the
+socket's own), close waking waiters, ``async with`` / ``async for``, a loop that stays
+responsive, the SURVEYOR quirk, and the same under uvloop when it is installed.
+
+Each test runs its coroutine under both the default asyncio loop and uvloop (the uvloop runs
+are skipped when uvloop is not importable), inside an overall ``asyncio.timeout`` so a hang
+fails the test instead of reaching pytest-timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+from conftest import make_address
+
+import nanomsg_rs as nn
+
+SockFactory = Callable[..., nn.Socket]
+T = TypeVar("T")
+Runner = Callable[..., Any]
+
+# Slack for a loaded 2-core machine.
+PROMPT = 1.0  # seconds within which a wake-up (close, message) must take effect
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request: pytest.FixtureRequest) -> Runner:
+    """``run(coro_fn, *args, timeout=20)``: runs ``coro_fn(*args)`` in a fresh event loop
+    (the default one, or uvloop's) and fails if it takes longer than ``timeout``."""
+    if request.param == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    else:
+        factory = asyncio.new_event_loop
+
+    def runner(coro_fn: Callable[..., Awaitable[T]], *args: Any, timeout: float = 20) -> T:
+        async def guarded() -> T:
+            async with asyncio.timeout(timeout):
+                return await coro_fn(*args)
+
+        with asyncio.Runner(loop_factory=factory) as r:
+            return r.run(guarded())
+
+    return runner
+
+
+def timeouts(*socks: nn.Socket, ms: int = 5000) -> None:
+    for s in socks:
+        s.rcvtimeo = ms
+        s.sndtimeo = ms
+
+
+def connected(
+    sock: SockFactory, a: str, b: str, transport: str = "inproc"
+) -> tuple[nn.Socket, nn.Socket]:
+    """``a`` bound, ``b`` connected to it."""
+    x, y = sock(a), sock(b)
+    address = make_address(transport)
+    x.bind(address)
+    y.connect(address)
+    return x, y
+
+
+async def wait_connections(s: nn.Socket, n: int, timeout: float = 5.0) -> None:
+    """Waits (without blocking the loop) until ``s`` has ``n`` live connections."""
+    deadline = time.monotonic() + timeout
+    while s.statistic(nn.Statistic.CURRENT_CONNECTIONS) < n:
+        assert time.monotonic() < deadline, f"{n} connections never came up"
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition never came true"
+        await asyncio.sleep(0.005)
+
+
+def later(delay: float, call: Callable[[], Any]) -> threading.Thread:
+    """Runs ``call`` in another thread after ``delay`` seconds."""
+    t = threading.Thread(target=lambda: (time.sleep(delay), call()), daemon=True)
+    t.start()
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# Every protocol, both ends in one loop
+# --------------------------------------------------------------------------------------------
+
+
+async def req_rep(rep: nn.Socket, req: nn.Socket, n: int = 200) -> None:
+    async def server() -> None:
+        for _ in range(n):
+            request = await rep.arecv()
+            assert await rep.asend(b"reply to " + request) == 9 + len(request)
+
+    task = asyncio.create_task(server())
+    for i in range(n):
+        assert await req.asend(b"request %d" % i) == len(b"request %d" % i)
+        assert await req.arecv() == b"reply to request %d" % i
+    await task
+
+
+async def pub_sub(pub: nn.Socket, sub_a: nn.Socket, sub_all: nn.Socket) -> None:
+    sub_a.subscribe(b"a")
+    sub_all.subscribe(b"")
+    # The slow-joiner problem: publish a marker until both subscribers have one.
+    seen = [False, False]
+
+    async def first_marker(k: int, s: nn.Socket) -> None:
+        while True:
+            msg = await s.arecv()
+            if msg == b"a-sync":
+                seen[k] = True
+                return
+
+    waiting = [asyncio.create_task(first_marker(k, s)) for k, s in enumerate((sub_a, sub_all))]
+    while not all(seen):
+        await pub.asend(b"a-sync")
+        await asyncio.sleep(0.01)
+    await asyncio.gather(*waiting)
+
+    async def collect(s: nn.Socket, n: int) -> list[bytes]:
+        out: list[bytes] = []
+        while len(out) < n:
+            msg = await s.arecv()
+            if msg != b"a-sync":
+                out.append(msg)
+        return out
+
+    tasks = [asyncio.create_task(collect(sub_a, 50)), asyncio.create_task(collect(sub_all, 100))]
+    await asyncio.sleep(0)
+    for i in range(50):
+        await pub.asend(b"a:%d" % i)
+        await pub.asend(b"b:%d" % i)
+    got_a, got_all = await asyncio.gather(*tasks)
+    assert got_a == [b"a:%d" % i for i in range(50)]
+    assert got_all == [m for i in range(50) for m in (b"a:%d" % i, b"b:%d" % i)]
+
+
+async def push_pull(push: nn.Socket, pull: nn.Socket, n: int = 1000) -> None:
+    async def receiver() -> list[bytes]:
+        return [await pull.arecv() for _ in range(n)]
+
+    task = asyncio.create_task(receiver())
+    for i in range(n):
+        await push.asend(b"item %d" % i)
+    assert await task == [b"item %d" % i for i in range(n)]
+
+
+async def surveyor_respondent(surveyor: nn.Socket, respondents: list[nn.Socket]) -> None:
+    surveyor.surveyor_deadline = 500
+    await wait_connections(surveyor, len(respondents))
+
+    async def answer(k: int, r: nn.Socket) -> None:
+        for _ in range(2):
+            question = await r.arecv()
+            await r.asend(b"%s from %d" % (question, k))
+
+    tasks = [asyncio.create_task(answer(k, r)) for k, r in enumerate(respondents)]
+    loop = asyncio.get_running_loop()
+    for round_ in range(2):
+        question = b"survey %d" % round_
+        await surveyor.asend(question)
+        sent = loop.time()
+        answers = {await surveyor.arecv() for _ in respondents}
+        assert answers == {b"%s from %d" % (question, k) for k in range(len(respondents))}
+        with pytest.raises(nn.Timeout):
+            await surveyor.arecv()  # the deadline ends the survey
+        assert loop.time() - sent >= 0.4
+    await asyncio.gather(*tasks)
+
+
+def test_req_rep(run: Runner, sock: SockFactory, transport: str) -> None:
+    rep, req = connected(sock, "rep", "req", transport)
+    run(req_rep, rep, req)
+
+
+def test_pub_sub(run: Runner, sock: SockFactory) -> None:
+    address = make_address("tcp")
+    pub, sub_a, sub_all = sock("pub"), sock("sub"), sock("sub")
+    pub.bind(address)
+    sub_a.connect(address)
+    sub_all.connect(address)
+    run(pub_sub, pub, sub_a, sub_all)
+
+
+def test_push_pull(run: Runner, sock: SockFactory, transport: str) -> None:
+    pull, push = connected(sock, "pull", "push", transport)
+    run(push_pull, push, pull)
+
+
+def test_surveyor_respondent(run: Runner, sock: SockFactory) -> None:
+    address = make_address("tcp")
+    surveyor = sock("surveyor")
+    surveyor.bind(address)
+    respondents = [sock("respondent") for _ in range(3)]
+    for r in respondents:
+        r.connect(address)
+    run(surveyor_respondent, surveyor, respondents)
+
+
+def test_all_protocols_at_once(run: Runner, sock: SockFactory) -> None:
+    rep, req = connected(sock, "rep", "req", "tcp")
+    pull, push = connected(sock, "pull", "push", "ipc")
+    address = make_address("tcp")
+    pub, sub_a, sub_all = sock("pub"), sock("sub"), sock("sub")
+    pub.bind(address)
+    sub_a.connect(address)
+    sub_all.connect(address)
+    address = make_address("inproc")
+    surveyor = sock("surveyor")
+    surveyor.bind(address)
+    respondents = [sock("respondent") for _ in range(3)]
+    for r in respondents:
+        r.connect(address)
+
+    async def main() -> None:
+        await asyncio.gather(
+            req_rep(rep, req),
+            push_pull(push, pull),
+            pub_sub(pub, sub_a, sub_all),
+            surveyor_respondent(surveyor, respondents),
+        )
+
+    run(main)
+
+
+def test_arecv_msg_and_asend_types(run: Runner, sock: SockFactory) -> None:
+    a, b = connected(sock, "pair", "pair")
+    xrep, req = sock("rep", "sp-raw"), sock("req")
+    address = make_address("inproc")
+    xrep.bind(address)
+    req.connect(address)
+
+    async def main() -> None:
+        assert await a.asend("str as UTF-8 \u2603") == len("str as UTF-8 \u2603".encode())
+        assert await b.arecv() == "str as UTF-8 \u2603".encode()
+        assert await a.asend(bytearray(b"bytearray")) == 9
+        m = await b.arecv_msg()
+        assert isinstance(m, nn.Message)
+        assert m == b"bytearray"
+        assert m.header is None
+        assert await a.asend(memoryview(b"xxviewxx")[2:6]) == 4
+        assert await b.arecv() == b"view"
+        with pytest.raises(TypeError):
+            await a.asend(12345)  # type: ignore[arg-type]
+        # arecv_msg on a raw REP carries the backtrace; send the message back zero-copy.
+        await req.asend(b"question")
+        q = await xrep.arecv_msg()
+        assert q == b"question"
+        assert q.header is not None and len(q.header) == 8
+        with memoryview(q) as mv:
+            mv[:1] = b"Q"
+        xrep.send_msg(q)
+        assert await req.arecv() == b"Question"
+
+    run(main)
+
+
+def test_asend_waits_for_a_peer_and_for_room(run: Runner, sock: SockFactory) -> None:
+    address = make_address("tcp")
+    push = sock("push")
+    push.connect(address)
+    pull = sock("pull")
+
+    async def main() -> None:
+        sending = asyncio.create_task(push.asend(b"first"))
+        await asyncio.sleep(0.1)
+        assert not sending.done()  # no peer yet: the task waits, the loop runs
+        pull.bind(address)
+        assert await asyncio.wait_for(sending, 5) == 5
+        assert await pull.arecv() == b"first"
+        # A slow reader: the sender fills the buffers and waits for room, many times over.
+        payload = b"x" * 64 * 1024
+        n = 200
+
+        async def slow_reader() -> int:
+            total = 0
+            for _ in range(n):
+                total += len(await pull.arecv())
+                await asyncio.sleep(0)
+            return total
+
+        reader = asyncio.create_task(slow_reader())
+        for _ in range(n):
+            await push.asend(payload)
+        assert await reader == n * len(payload)
+
+    run(main)
+
+
+# --------------------------------------------------------------------------------------------
+# Many tasks on one socket
+# --------------------------------------------------------------------------------------------
+
+
+def test_10000_messages_across_100_tasks(run: Runner, sock: SockFactory) -> None:
+    address = make_address("tcp")
+    pull = sock("pull")
+    pull.bind(address)
+    pushes = [sock("push"), sock("push")]
+    for p in pushes:
+        p.connect(address)
+    n, receivers, senders = 10_000, 100, 4
+    got: dict[int, list[bytes]] = {k: [] for k in range(receivers)}
+
+    async def main() -> None:
+        count = 0
+        done = asyncio.Event()
+
+        async def receiver(k: int) -> None:
+            nonlocal count
+            async for msg in pull:
+                got[k].append(msg)
+                count += 1
+                if count >= n:
+                    done.set()
+                await asyncio.sleep(0)
+
+        async def sender(j: int) -> None:
+            push = pushes[j % len(pushes)]
+            for i in range(j, n, senders):
+                await push.asend(b"%d" % i)
+
+        tasks = [asyncio.create_task(receiver(k)) for k in range(receivers)]
+        await asyncio.gather(*(sender(j) for j in range(senders)))
+        await asyncio.wait_for(done.wait(), 15)
+        await asyncio.sleep(0.2)  # a duplicate would arrive now
+        pull.close()
+        await asyncio.wait_for(asyncio.gather(*tasks), PROMPT * 5)
+
+    run(main, timeout=40)
+    everything = [m for msgs in got.values() for m in msgs]
+    assert len(everything) == n, f"{len(everything)} messages received, {n} sent"
+    assert sorted(int(m) for m in everything) == list(range(n))
+    assert sum(1 for msgs in got.values() if msgs) > 1, "one task took every message"
+
+
+def test_many_waiters_each_get_a_different_message(run: Runner, sock: SockFactory) -> None:
+    pull, push = connected(sock, "pull", "push", "ipc")
+    n = 50
+
+    async def main() -> None:
+        threads_before = threading.active_count()
+        tasks = [asyncio.create_task(pull.arecv()) for _ in range(n)]
+        await asyncio.sleep(0.1)
+        assert not any(t.done() for t in tasks)
+        # Waiting costs no thread per call.
+        assert threading.active_count() == threads_before
+        for i in range(n):
+            await push.asend(b"message %d" % i)
+        results = await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        assert sorted(results) == sorted(b"message %d" % i for i in range(n))
+        with pytest.raises(nn.Again):
+            pull.recv(block=False)
+
+    run(main)
+
+
+# --------------------------------------------------------------------------------------------
+# Cancellation loses nothing
+# --------------------------------------------------------------------------------------------
+
+
+def test_cancelling_arecv_loses_no_message(run: Runner, sock: SockFactory) -> None:
+    """A thread sends 0..N-1 at an uneven pace; the loop receives them with arecv tasks that
+    it cancels at every kind of moment (before they start, while they wait, right after a
+    wake-up). Every number arrives exactly once, in order."""
+    pull, push = connected(sock, "pull", "push", "tcp")
+    pull.rcvtimeo = 10_000  # so the socket-timeout timer is in play too
+    push.sndtimeo = 10_000
+    n = 1500
+    sender_errors: list[BaseException] = []
+
+    def send_all() -> None:
+        rng = random.Random(7)
+        try:
+            for i in range(n):
+                push.send(b"%d" % i)
+                if rng.random() < 0.3:
+                    time.sleep(rng.uniform(0, 0.002))
+        except BaseException as e:
+            sender_errors.append(e)
+
+    async def main() -> tuple[list[bytes], int]:
+        rng = random.Random(11)
+        received: list[bytes] = []
+        cancelled = 0
+        sender = threading.Thread(target=send_all, daemon=True)
+        sender.start()
+        while len(received) < n:
+            task = asyncio.create_task(pull.arecv())
+            mode = rng.randrange(5)
+            if mode == 1:
+                await asyncio.sleep(0)
+            elif mode == 2:
+                for _ in range(rng.randrange(1, 6)):
+                    await asyncio.sleep(0)
+            elif mode == 3:
+                await asyncio.wait({task}, timeout=rng.uniform(0, 0.003))
+            elif mode == 4:
+                received.append(await asyncio.wait_for(task, 10))
+                continue
+            task.cancel()
+            try:
+                received.append(await task)
+            except asyncio.CancelledError:
+                cancelled += 1
+        sender.join(10)
+        return received, cancelled
+
+    received, cancelled = run(main, timeout=40)
+    assert not sender_errors, sender_errors
+    assert cancelled > n // 10
+    assert [int(m) for m in received] == list(range(n))
+    with pytest.raises(nn.Again):
+        pull.recv(block=False)
+
+
+def test_cancel_right_after_the_wakeup_passes_it_on(run: Runner, sock: SockFactory) -> None:
+    """Two tasks wait; one message comes; the first task is cancelled after 0..9 loop
+    iterations (before, at and after its wake-up). The message goes to exactly one of the
+    two, and the other is not left hanging."""
+    pull, push = connected(sock, "pull", "push")
+
+    async def main() -> None:
+        for k in range(10):
+            first = asyncio.create_task(pull.arecv())
+            second = asyncio.create_task(pull.arecv())
+            await asyncio.sleep(0.02)
+            assert not first.done() and not second.done()
+            push.send(b"m%d" % k)
+            for _ in range(k):
+                await asyncio.sleep(0)
+            first.cancel()
+            try:
+                got_first = await first
+            except asyncio.CancelledError:
+                assert await asyncio.wait_for(second, PROMPT * 2) == b"m%d" % k, k
+            else:
+                assert got_first == b"m%d" % k
+                assert not second.done()
+                push.send(b"extra%d" % k)
+                assert await asyncio.wait_for(second, PROMPT * 2) == b"extra%d" % k
+            with pytest.raises(nn.Again):
+                pull.recv(block=False)
+
+    run(main)
+
+
+def test_cancelled_asend_and_socket_still_works(run: Runner, sock: SockFactory) -> None:
+    address = make_address("inproc")
+    push = sock("push")
+    push.connect(address)
+
+    async def main() -> None:
+        task = asyncio.create_task(push.asend(b"never"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        pull = sock("pull")
+        pull.bind(address)
+        await push.asend(b"after")
+        assert await asyncio.wait_for(pull.arecv(), 5) == b"after"
+        with pytest.raises(nn.Again):
+            pull.recv(block=False)  # the cancelled send sent nothing
+
+    run(main)
+
+
+# --------------------------------------------------------------------------------------------
+# Timeouts
+# --------------------------------------------------------------------------------------------
+
+
+def test_asyncio_timeout(run: Runner, sock: SockFactory) -> None:
+    pull, push = connected(sock, "pull", "push")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await pull.arecv()
+        elapsed = loop.time() - start
+        assert 0.15 <= elapsed < 0.2 + PROMPT
+        # Nothing was left waiting on the socket: the next message goes to the next call.
+        push.send(b"after the timeout")
+        assert await asyncio.wait_for(pull.arecv(), 5) == b"after the timeout"
+
+    run(main)
+
+
+def test_asyncio_wait_for(run: Runner, sock: SockFactory) -> None:
+    pull, push = connected(sock, "pull", "push")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for _ in range(5):
+            start = loop.time()
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(pull.arecv(), 0.05)
+            assert loop.time() - start >= 0.04
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pull.arecv_msg(), 0.05)
+        push.send(b"one")
+        push.send(b"two")
+        assert await asyncio.wait_for(pull.arecv(), 5) == b"one"
+        assert await asyncio.wait_for(pull.arecv_msg(), 5) == b"two"
+
+    run(main)
+
+
+def test_socket_rcvtimeo_and_sndtimeo(run: Runner, sock: SockFactory) -> None:
+    pull = sock("pull")
+    pull.bind(make_address("inproc"))
+    push = sock("push")  # no peer
+    pull.rcvtimeo = 200
+    push.sndtimeo = 200
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for call in (pull.arecv, pull.arecv_msg, lambda: push.asend(b"nowhere")):
+            start = loop.time()
+            with pytest.raises(nn.Timeout) as info:
+                await call()
+            elapsed = loop.time() - start
+            assert isinstance(info.value, TimeoutError)
+            assert 0.15 <= elapsed < 0.2 + PROMPT, elapsed
+        # rcvtimeo 0: fail at once when nothing is there.
+        pull.rcvtimeo = 0
+        start = loop.time()
+        with pytest.raises((nn.Timeout, nn.Again)):
+            await pull.arecv()
+        assert loop.time() - start < PROMPT
+
+    run(main)
+
+
+def test_rcvtimeo_is_a_deadline_across_wakeups(run: Runner, sock: SockFactory) -> None:
+    """Two tasks wait with a 400 ms rcvtimeo; a message at 200 ms wakes one of them; the other
+    still gives up at about 400 ms, not 400 ms after the wake-up."""
+    pull, push = connected(sock, "pull", "push")
+    pull.rcvtimeo = 400
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tasks = [asyncio.create_task(pull.arecv()) for _ in range(2)]
+        await asyncio.sleep(0.2)
+        push.send(b"one")
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        elapsed = loop.time() - start
+        assert b"one" in results
+        assert sum(isinstance(r, nn.Timeout) for r in results) == 1, results
+        assert 0.35 <= elapsed < 0.4 + PROMPT, elapsed
+
+    run(main)
+
+
+# --------------------------------------------------------------------------------------------
+# Closing wakes waiters; async with; async for
+# --------------------------------------------------------------------------------------------
+
+
+def test_close_from_the_loop_wakes_waiters(run: Runner, sock: SockFactory) -> None:
+    pull = sock("pull")
+    pull.bind(make_address("inproc"))
+    push = sock("push")  # no peer: asend waits
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        receivers = [asyncio.create_task(pull.arecv()) for _ in range(5)]
+        receivers.append(asyncio.create_task(pull.arecv_msg()))
+        sender = asyncio.create_task(push.asend(b"stuck"))
+        await asyncio.sleep(0.05)
+        assert not any(t.done() for t in [*receivers, sender])
+        start = loop.time()
+        pull.close()
+        push.close()
+        results = await asyncio.wait_for(
+            asyncio.gather(*receivers, sender, return_exceptions=True), PROMPT * 2
+        )
+        assert loop.time() - start < PROMPT
+        assert all(isinstance(r, nn.Closed) for r in results), results
+        # On a closed socket the calls fail at once.
+        with pytest.raises(nn.Closed):
+            await asyncio.wait_for(pull.arecv(), PROMPT)
+        with pytest.raises(nn.Closed):
+            await asyncio.wait_for(push.asend(b"x"), PROMPT)
+
+    run(main)
+
+
+def test_close_from_another_thread_wakes_waiters(run: Runner, sock: SockFactory) -> None:
+    pull = sock("pull")
+    pull.bind(make_address("ipc"))
+    push = sock("push")  # no peer
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        receivers = [asyncio.create_task(pull.arecv()) for _ in range(5)]
+        sender = asyncio.create_task(push.asend(b"stuck"))
+        closed_at: list[float] = []
+
+        def close_both() -> None:
+            closed_at.append(loop.time())
+            pull.close()
+            push.close()
+
+        await asyncio.sleep(0.05)
+        closer = later(0.2, close_both)
+        results = await asyncio.wait_for(
+            asyncio.gather(*receivers, sender, return_exceptions=True), 5
+        )
+        assert closed_at and loop.time() - closed_at[0] < PROMPT
+        assert all(isinstance(r, nn.Closed) for r in results), results
+        closer.join(5)
+
+    run(main)
+
+
+def test_close_from_another_thread_then_new_sockets(run: Runner, sock: SockFactory) -> None:
+    """A socket closed from another thread while the loop watches its fd; new sockets made
+    right afterwards (which may get the same fd numbers) work in the same loop."""
+
+    async def main() -> None:
+        for _ in range(20):
+            pull = sock("pull")
+            address = make_address("inproc")
+            pull.bind(address)
+            waiter = asyncio.create_task(pull.arecv())
+            await asyncio.sleep(0.01)
+            closer = later(0, pull.close)
+            with pytest.raises(nn.Closed):
+                await asyncio.wait_for(waiter, 5)
+            closer.join(5)
+            fresh_pull, fresh_push = sock("pull"), sock("push")
+            address = make_address("inproc")
+            fresh_pull.bind(address)
+            fresh_push.connect(address)
+            receiving = asyncio.create_task(fresh_pull.arecv())
+            await asyncio.sleep(0.01)
+            await fresh_push.asend(b"fresh")
+            assert await asyncio.wait_for(receiving, 5) == b"fresh"
+            fresh_pull.close()
+            fresh_push.close()
+
+    run(main, timeout=30)
+
+
+def test_async_with_closes(run: Runner) -> None:
+    async def main() -> None:
+        async with nn.Socket("pair") as s:
+            assert isinstance(s, nn.Socket)
+            assert not s.closed
+            s.bind(make_address("inproc"))
+        assert s.closed
+        with pytest.raises(RuntimeError, match="boom"):
+            async with nn.Socket("pull") as t:
+                t.bind(make_address("inproc"))
+                waiter = asyncio.create_task(t.arecv())
+                await asyncio.sleep(0.02)
+                raise RuntimeError("boom")
+        assert t.closed
+        with pytest.raises(nn.Closed):
+            await asyncio.wait_for(waiter, PROMPT)
+
+    run(main)
+
+
+def test_async_for_ends_when_the_socket_closes(run: Runner, sock: SockFactory) -> None:
+    pull, push = connected(sock, "pull", "push", "ipc")
+
+    async def main() -> None:
+        got: list[bytes] = []
+
+        async def consume() -> None:
+            async for msg in pull:
+                assert isinstance(msg, bytes)
+                got.append(msg)
+
+        task = asyncio.create_task(consume())
+        for i in range(20):
+            await push.asend(b"msg %d" % i)
+        await wait_until(lambda: len(got) == 20)
+        assert not task.done()  # still waiting for more
+        pull.close()
+        await asyncio.wait_for(task, PROMPT * 2)
+        assert got == [b"msg %d" % i for i in range(20)]
+
+    run(main)
+
+
+def test_async_for_ends_when_closed_from_another_thread(run: Runner, sock: SockFactory) -> None:
+    pull, push = connected(sock, "pull", "push")
+
+    async def main() -> None:
+        got: list[bytes] = []
+        push.send(b"before")
+        closer = later(0.2, pull.close)
+        async for msg in pull:
+            got.append(msg)
+        assert got == [b"before"]
+        closer.join(5)
+
+    run(main)
+
+
+# --------------------------------------------------------------------------------------------
+# The loop stays responsive
+# --------------------------------------------------------------------------------------------
+
+
+def test_loop_stays_responsive_while_waiting(run: Runner, sock: SockFactory) -> None:
+    pull, push = connected(sock, "pull", "push", "tcp")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        ticks: list[float] = []
+
+        async def ticker() -> None:
+            while True:
+                ticks.append(loop.time())
+                await asyncio.sleep(0.01)
+
+        tick_task = asyncio.create_task(ticker())
+        await asyncio.sleep(0.02)
+        try:
+            # 1: an arecv that waits 0.5 s for nothing (rcvtimeo).
+            pull.rcvtimeo = 500
+            start = loop.time()
+            with pytest.raises(nn.Timeout):
+                await pull.arecv()
+            end = loop.time()
+            during = [t for t in ticks if start <= t <= end]
+            assert end - start >= 0.45
+            assert len(during) >= 20, f"{len(during)} ticks in {end - start:.2f} s"
+            gaps = [b - a for a, b in itertools.pairwise(during)]
+            assert max(gaps) < 0.25, max(gaps)
+            # 2: an arecv that waits 0.5 s for a message from another thread.
+            pull.rcvtimeo = -1
+            sender = later(0.5, lambda: push.send(b"late"))
+            start = loop.time()
+            assert await pull.arecv() == b"late"
+            end = loop.time()
+            during = [t for t in ticks if start <= t <= end]
+            assert end - start >= 0.4
+            assert len(during) >= 20, f"{len(during)} ticks in {end - start:.2f} s"
+            sender.join(5)
+        finally:
+            tick_task.cancel()
+
+    run(main)
+
+
+# --------------------------------------------------------------------------------------------
+# The SURVEYOR quirk
+# --------------------------------------------------------------------------------------------
+
+
+def test_surveyor_quirk(run: Runner, sock: SockFactory) -> None:
+    surveyor, respondent = connected(sock, "surveyor", "respondent")
+    surveyor.surveyor_deadline = 300
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        # No survey in flight: the rcvfd says ready, and recv fails with EFSM at once.
+        start = loop.time()
+        with pytest.raises(nn.BadState):
+            await asyncio.wait_for(surveyor.arecv(), PROMPT * 2)
+        assert loop.time() - start < PROMPT
+        await wait_connections(surveyor, 1)
+        await surveyor.asend(b"survey")
+        sent = loop.time()
+        assert await respondent.arecv() == b"survey"
+        await respondent.asend(b"answer")
+        assert await surveyor.arecv() == b"answer"
+        with pytest.raises(nn.Timeout):
+            await asyncio.wait_for(surveyor.arecv(), 5)
+        waited = loop.time() - sent
+        assert 0.25 <= waited < 0.3 + PROMPT, waited
+        # The survey is over: back to EFSM.
+        with pytest.raises(nn.BadState):
+            await asyncio.wait_for(surveyor.arecv(), PROMPT * 2)
+
+    run(main)
+
+
+# --------------------------------------------------------------------------------------------
+# One socket, several loops in turn
+# --------------------------------------------------------------------------------------------
+
+
+def test_socket_used_by_successive_loops(run: Runner, sock: SockFactory) -> None:
+    pull, push = connected(sock, "pull", "push")
+
+    async def round_trip(k: int) -> None:
+        waiter = asyncio.create_task(pull.arecv())
+        await asyncio.sleep(0.01)
+        await push.asend(b"loop %d" % k)
+        assert await asyncio.wait_for(waiter, 5) == b"loop %d" % k
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pull.arecv(), 0.02)  # leaves a cancelled waiter behind
+
+    for k in range(3):
+        run(round_trip, k)
+    for k in range(3, 5):
+        asyncio.run(round_trip(k))
+    pull.rcvtimeo = 5000
+    push.send(b"sync")
+    assert pull.recv() == b"sync"
