@@ -71,10 +71,14 @@ def table(data: dict[str, Any]) -> str:
         "random order",
         "  median: of the samples; min - max: their spread; vs C: median / C's median "
         "(latency: lower is better, elsewhere higher); rounds: min - max of the per-round "
-        "ratios to C",
+        "ratios to C; cpu: CPU µs per message (per round trip for latency) of the measuring "
+        "process, all its threads, median",
         "",
     ]
-    header = f"  {'library':<15} {'median':>9} {'min - max':>19} {'vs C':>6} {'rounds':>13}  target"
+    header = (
+        f"  {'library':<15} {'median':>9} {'min - max':>19} {'vs C':>6} {'rounds':>13} "
+        f"{'cpu':>7}  target"
+    )
     for record in data["variants"]:
         metric = record["metric"]
         better = "lower" if metric == "latency" else "higher"
@@ -90,9 +94,10 @@ def table(data: dict[str, Any]) -> str:
                 rounds = f"{min(r['round_ratios']):.2f} - {max(r['round_ratios']):.2f}"
             mark = target_text(record) if lib == subject else ""
             label = LIB_LABELS.get(lib, lib)
+            cpu = "" if r.get("cpu_us") is None else f"{r['cpu_us']:.2f}"
             lines.append(
                 f"  {label:<15} {figure(r['median'], metric):>9} {spread:>19} {ratio:>6} "
-                f"{rounds:>13}  {mark:<14}".rstrip()
+                f"{rounds:>13} {cpu:>7}  {mark}".rstrip()
             )
         lines.append("")
     targets = [r for r in data["variants"] if r.get("target")]

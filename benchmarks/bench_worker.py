@@ -4,8 +4,8 @@
 C program (``c/nnbench.c``), which documents the roles:
 
 * prints ``ready`` once its sockets are set up;
-* ``run COUNT SIZE MODE`` runs the measured loop and answers ``ok ELAPSED_NS`` or
-  ``err TEXT``;
+* ``run COUNT SIZE MODE`` runs the measured loop and answers ``ok ELAPSED_NS CPU_NS`` (the
+  process's CPU time over the same span, every thread included) or ``err TEXT``;
 * ``quit`` exits.
 
 The measured loops call the library's own bound methods; nothing else runs per message.
@@ -23,6 +23,17 @@ from bench_libs import Adapter, load
 
 #: How long a SUB waits for a published message before the run counts it as dropped.
 FANOUT_TIMEOUT_MS = 5000
+
+
+def stopwatch() -> tuple[int, int]:
+    """Now, on the wall clock and on the process's CPU clock (every thread), in ns."""
+    return time.perf_counter_ns(), time.process_time_ns()
+
+
+def since(start: tuple[int, int]) -> tuple[int, int]:
+    """Wall and CPU nanoseconds since ``start`` (from :func:`stopwatch`)."""
+    wall, cpu = stopwatch()
+    return wall - start[0], cpu - start[1]
 
 
 class Worker:
@@ -104,59 +115,58 @@ class Worker:
         while True:
             send(recv())
 
-    def run(self, count: int, size: int, mode: str) -> int:
-        """The measured loop; returns elapsed nanoseconds."""
+    def run(self, count: int, size: int, mode: str) -> tuple[int, int]:
+        """The measured loop; returns elapsed and process CPU nanoseconds."""
         payload = b"B" + b"x" * (size - 1)
         role = self.role
-        clock = time.perf_counter_ns
         if role == "pingpong":
             send = self.lib.sender(self.sender)
             recv = self.lib.receiver(self.receiver, mode)
-            t0 = clock()
+            start = stopwatch()
             for _ in repeat(None, count):
                 send(payload)
                 recv()
-            return clock() - t0
+            return since(start)
         if role == "push":
             send = self.lib.sender(self.sender)
-            t0 = clock()
+            start = stopwatch()
             for _ in repeat(None, count):
                 send(payload)
-            return clock() - t0
+            return since(start)
         if role == "pull":
             recv = self.lib.receiver(self.receiver, mode)
             last = recv()
-            t0 = clock()
+            start = stopwatch()
             for _ in repeat(None, count - 1):
                 last = recv()
-            elapsed = clock() - t0
+            spent = since(start)
             if len(last) != size:
                 raise RuntimeError(f"received {len(last)} bytes, expected {size}")
-            return elapsed
+            return spent
         if role == "req":
             send = self.lib.sender(self.sender)
             recv = self.lib.receiver(self.sender, mode)
-            t0 = clock()
+            start = stopwatch()
             for _ in repeat(None, count):
                 send(payload)
                 recv()
-            return clock() - t0
+            return since(start)
         if role == "fanout":
             return self._run_fanout(count, payload)
         raise RuntimeError(f"role {role} takes no run command")
 
-    def _run_fanout(self, count: int, payload: bytes) -> int:
+    def _run_fanout(self, count: int, payload: bytes) -> tuple[int, int]:
         send = self.lib.sender(self.sender)
         recvs: list[Callable[[], Any]] = [self.lib.receiver(s) for s in self.subs]
         burst = self.burst
-        t0 = time.perf_counter_ns()
+        start = stopwatch()
         for _ in repeat(None, count // burst):
             for _ in repeat(None, burst):
                 send(payload)
             for recv in recvs:
                 for _ in repeat(None, burst):
                     recv()
-        return time.perf_counter_ns() - t0
+        return since(start)
 
     def close(self) -> None:
         """Closes every socket."""
@@ -183,14 +193,14 @@ def main(argv: list[str]) -> int:
         try:
             count, size = int(words[1]), int(words[2])
             mode = words[3] if len(words) > 3 else "recv"
-            elapsed = worker.run(count, size, mode)
+            elapsed, cpu = worker.run(count, size, mode)
         except Exception as exc:
             if lib.is_timeout(exc):
                 print("err a receive timed out (a message was dropped)", flush=True)
             else:
                 print(f"err {type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
             continue
-        print(f"ok {elapsed}", flush=True)
+        print(f"ok {elapsed} {cpu}", flush=True)
     worker.close()
     return 0
 

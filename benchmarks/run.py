@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -266,8 +266,9 @@ class Session:
         for proc in self.procs.values():
             proc.wait_ready(timeout)
 
-    def run(self, count: int, variant: Variant, timeout: float) -> int:
-        """One measured run; returns the elapsed nanoseconds."""
+    def run(self, count: int, variant: Variant, timeout: float) -> tuple[int, int]:
+        """One measured run; returns the elapsed nanoseconds and the CPU nanoseconds of the
+        measuring process (the PULL, the REQ, or the only one)."""
         command = f"run {count} {variant.size} {variant.mode}"
         kind = self.setup.kind
         if kind == "pipeline":
@@ -280,7 +281,8 @@ class Session:
             driver = self.procs["req" if kind == "reqrep" else kind]
             driver.send(command)
             line = driver.reply(timeout)
-        return int(line.split()[1])
+        words = line.split()
+        return int(words[1]), int(words[2])
 
     def close(self) -> None:
         """Ends every process (clients first)."""
@@ -323,7 +325,7 @@ def calibrate(session: Session, variant: Variant, sample_time: float) -> int:
     session.run(count, variant, timeout=120)
     limit = 50_000_000
     while True:
-        elapsed = session.run(count, variant, timeout=120)
+        elapsed, _ = session.run(count, variant, timeout=120)
         if elapsed >= sample_time * 1e9 / 5 or count >= limit:
             break
         count = round_count(variant, count * 5)
@@ -391,14 +393,28 @@ def measure_workload(
         progress(f"[{label}] starting {len(wanted)} libraries' processes")
         sessions = start_sessions(wanted, setup, addresses, c_binary, notes, label)
         try:
-            samples, counts = measure_group(
+            series = measure_group(
                 label, variants, sessions, cfg.repeats[workload], cfg.sample_time, notes, rng
             )
         finally:
             for session in sessions.values():
                 session.close()
-        records += [summarise(v, samples, counts) for v in variants]
+        records += [summarise(v, series) for v in variants]
     return records
+
+
+@dataclass
+class Series:
+    """One library's samples of one variant: one entry per round (``None`` once it failed)."""
+
+    count: int
+    values: list[float | None] = field(default_factory=list)
+    cpu_us: list[float | None] = field(default_factory=list)
+
+    def pad(self, rounds: int) -> None:
+        """Fills the rounds a failed library missed with ``None``."""
+        for seq in (self.values, self.cpu_us):
+            seq.extend([None] * (rounds - len(seq)))
 
 
 def measure_group(
@@ -409,14 +425,12 @@ def measure_group(
     sample_time: float,
     notes: list[str],
     rng: random.Random,
-) -> tuple[dict[tuple[str, str], list[float | None]], dict[tuple[str, str], int]]:
+) -> dict[tuple[str, str], Series]:
     """Calibrates, then takes ``repeats`` rounds of samples of variants sharing one set-up:
     in each round every library runs every variant once, the libraries in a new random order.
-    Returns the samples (one per round, ``None`` where a library had failed) and the run
-    counts, both keyed by (variant name, library). A library that fails is closed, removed
-    from ``sessions`` and noted."""
-    samples: dict[tuple[str, str], list[float | None]] = {}
-    counts: dict[tuple[str, str], int] = {}
+    Returns the series keyed by (variant name, library). A library that fails is closed,
+    removed from ``sessions`` and noted."""
+    series: dict[tuple[str, str], Series] = {}
 
     def drop(lib: str, exc: WorkerError, where: str) -> None:
         notes.append(f"{lib} left out of {where}: {exc}")
@@ -426,8 +440,7 @@ def measure_group(
         for lib in [lib for lib in sessions if v.only_libs is None or lib in v.only_libs]:
             progress(f"[{v.name}] calibrating {lib}")
             try:
-                counts[(v.name, lib)] = calibrate(sessions[lib], v, sample_time)
-                samples[(v.name, lib)] = []
+                series[(v.name, lib)] = Series(calibrate(sessions[lib], v, sample_time))
             except WorkerError as exc:
                 drop(lib, exc, v.name)
     for rnd in range(repeats):
@@ -436,52 +449,52 @@ def measure_group(
         rng.shuffle(order)
         for v in variants:
             for lib in order:
-                key = (v.name, lib)
-                if key not in counts or lib not in sessions:
+                one = series.get((v.name, lib))
+                if one is None or lib not in sessions:
                     continue
                 try:
-                    elapsed = sessions[lib].run(counts[key], v, timeout=60 + 20 * sample_time)
+                    elapsed, cpu = sessions[lib].run(one.count, v, timeout=60 + 20 * sample_time)
                 except WorkerError as exc:
                     drop(lib, exc, v.name)
                     continue
-                samples[key].append(value_of(v, counts[key], elapsed))
+                one.values.append(value_of(v, one.count, elapsed))
+                one.cpu_us.append(cpu / 1000 / max(1, messages_in(v, one.count)))
         # one entry per round in every list, so per-round ratios pair the right samples
-        for values in samples.values():
-            while len(values) < rnd + 1:
-                values.append(None)
-    return samples, counts
+        for one in series.values():
+            one.pad(rnd + 1)
+    return series
 
 
-def summarise(
-    v: Variant,
-    samples: dict[tuple[str, str], list[float | None]],
-    counts: dict[tuple[str, str], int],
-) -> dict[str, Any]:
+def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, Any]:
     """The JSON record of one variant: per library its samples (one per round, ``None`` where
-    it failed), median, min, max, ratio of medians to C, and the per-round ratios."""
+    it failed), median, min, max, ratio of medians to C, the per-round ratios, and the
+    measuring process's CPU µs per message (median)."""
     results: dict[str, Any] = {}
-    c_values = samples.get((v.name, C_LIB), [])
+    c_series = series.get((v.name, C_LIB))
+    c_values = c_series.values if c_series else []
     c_median = median_of(c_values)
-    for (name, lib), values in samples.items():
+    for (name, lib), one in series.items():
         if name != v.name:
             continue
-        present = [x for x in values if x is not None]
+        present = [x for x in one.values if x is not None]
         if not present:
             continue
         med = statistics.median(present)
         rounds = [
             x / c
-            for x, c in zip(values, c_values, strict=False)
+            for x, c in zip(one.values, c_values, strict=False)
             if x is not None and c is not None and c > 0
         ]
         results[lib] = {
-            "samples": values,
-            "count": counts[(name, lib)],
+            "samples": one.values,
+            "count": one.count,
             "median": med,
             "min": min(present),
             "max": max(present),
             "ratio": med / c_median if c_median else None,
             "round_ratios": rounds,
+            "cpu_us_samples": one.cpu_us,
+            "cpu_us": median_of(one.cpu_us),
         }
     subject = results.get(SUBJECT)
     met = None
@@ -639,7 +652,7 @@ def config_for(args: argparse.Namespace) -> Config:
         repeats = dict.fromkeys(WORKLOADS, 3)
         cfg = Config(repeats, 0.03, QUICK_SWEEP_SIZES, FANOUT_SUBS, args.seed)
     else:
-        repeats = {"pingpong": 21, "throughput": 15, "latency": 21, "sweep": 7, "fanout": 7}
+        repeats = {"pingpong": 31, "throughput": 21, "latency": 31, "sweep": 9, "fanout": 9}
         cfg = Config(repeats, 0.2, SWEEP_SIZES, FANOUT_SUBS, args.seed)
     if args.repeats:
         cfg.repeats = dict.fromkeys(WORKLOADS, args.repeats)

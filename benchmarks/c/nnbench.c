@@ -9,18 +9,21 @@
  *   nnbench ROLE ADDRESS [NSUBS BURST]
  *
  *   -> prints "ready" once its sockets are set up;
- *   <- "run COUNT SIZE MODE"  -> "ok ELAPSED_NS" or "err TEXT"
+ *   <- "run COUNT SIZE MODE"  -> "ok ELAPSED_NS CPU_NS" or "err TEXT"
  *   <- "quit"                 -> exits
  *
  * ROLE is one of
  *   pingpong  one thread, two PAIR sockets over ADDRESS: COUNT times send SIZE bytes, recv
  *   push      connects PUSH to ADDRESS, sends COUNT messages of SIZE bytes
- *   pull      binds PULL on ADDRESS, receives COUNT messages; ELAPSED_NS runs from the first
- *             message to the last
+ *   pull      binds PULL on ADDRESS, receives COUNT messages; ELAPSED_NS (and CPU_NS) run
+ *             from the first message to the last
  *   req       connects REQ to ADDRESS, COUNT round trips of SIZE bytes
  *   rep       binds REP on ADDRESS and echoes every request until it is killed
  *   fanout    binds PUB on ADDRESS, connects NSUBS SUB sockets in this process, publishes
  *             COUNT messages in bursts of BURST, each received by every SUB
+ *
+ * CPU_NS is the CPU time of the whole process (every thread, libnanomsg's own included) over
+ * the same span as ELAPSED_NS.
  *
  * Every message received is copied once into fresh memory (malloc + memcpy), as a binding must
  * when it hands the bytes to its language; MODE is accepted and ignored.
@@ -60,11 +63,21 @@ static void die(const char *what)
     exit(1);
 }
 
-static int64_t now_ns(void)
+static int64_t clock_ns(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+static int64_t cpu_ns(void)
+{
+    return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static void sleep_ms(long ms)
@@ -255,13 +268,15 @@ static void serve_rep(struct bench *bn)
 }
 
 /*
- * One "run": the measured loop. Returns the elapsed nanoseconds, or -1 with a message in err.
+ * One "run": the measured loop. Returns the elapsed nanoseconds and stores the process's CPU
+ * nanoseconds in *cpu, or returns -1 with a message in err.
  */
-static int64_t run(struct bench *bn, long count, size_t size, char *err, size_t errlen)
+static int64_t run(struct bench *bn, long count, size_t size, int64_t *cpu, char *err,
+                   size_t errlen)
 {
     unsigned char *payload = malloc(size > 0 ? size : 1);
     const char *role = bn->role;
-    int64_t t0, t1;
+    int64_t t0, t1, c0;
     long i;
     if (payload == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -270,6 +285,7 @@ static int64_t run(struct bench *bn, long count, size_t size, char *err, size_t 
     memset(payload, 'x', size);
     payload[0] = 'B';
     t0 = now_ns();
+    c0 = cpu_ns();
     if (strcmp(role, "pingpong") == 0) {
         for (i = 0; i < count; i++) {
             send_all(bn->a, payload, size);
@@ -284,6 +300,7 @@ static int64_t run(struct bench *bn, long count, size_t size, char *err, size_t 
         if (got < 0)
             die("nn_recv");
         t0 = now_ns();
+        c0 = cpu_ns();
         for (i = 1; i < count; i++) {
             got = recv_drop(bn->a);
             if (got < 0)
@@ -318,6 +335,7 @@ static int64_t run(struct bench *bn, long count, size_t size, char *err, size_t 
         }
     }
     t1 = now_ns();
+    *cpu = cpu_ns() - c0;
     free(payload);
     return t1 - t0;
 }
@@ -344,7 +362,7 @@ int main(int argc, char **argv)
         size_t size = 0;
         char mode[32];
         char err[200] = "";
-        int64_t elapsed;
+        int64_t elapsed, cpu = 0;
         if (strncmp(line, "quit", 4) == 0)
             break;
         if (sscanf(line, "run %ld %zu %31s", &count, &size, mode) < 2 || count < 1) {
@@ -352,11 +370,11 @@ int main(int argc, char **argv)
             fflush(stdout);
             continue;
         }
-        elapsed = run(&bn, count, size, err, sizeof err);
+        elapsed = run(&bn, count, size, &cpu, err, sizeof err);
         if (elapsed < 0)
             printf("err %s\n", err);
         else
-            printf("ok %lld\n", (long long)elapsed);
+            printf("ok %lld %lld\n", (long long)elapsed, (long long)cpu);
         fflush(stdout);
     }
     return 0;
