@@ -1,0 +1,257 @@
+"""The exported constants agree with what the linked libnanomsg reports (nn_symbol_info)."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+import nanomsg_rs as nn
+
+SYMBOLS = nn.symbols()
+BY_NAME = {s.name: s for s in SYMBOLS}
+
+
+def exported_name(c_name: str) -> str:
+    """The module-level name of a nanomsg symbol: without ``NN_`` (``AF_SP``, ``E*`` keep
+    their names)."""
+    return c_name[3:] if c_name.startswith("NN_") else c_name
+
+
+def namespace(ns_name: str) -> list[nn.Symbol]:
+    ns = BY_NAME[f"NN_NS_{ns_name}"].value
+    return [s for s in SYMBOLS if s.namespace == ns and not s.name.startswith("NN_NS_")]
+
+
+def exported_constants() -> dict[str, int]:
+    return {
+        name: value
+        for name, value in vars(nn).items()
+        if name.isupper() and isinstance(value, int) and not isinstance(value, bool)
+    }
+
+
+# Constants of nanomsg's headers that nn_symbol_info does not list, with their values.
+HEADER_ONLY = {
+    "PROTO_SP": 1,
+    "SP_HDR": 1,
+    "PROTO_PAIR": 1,
+    "PROTO_PUBSUB": 2,
+    "PROTO_REQREP": 3,
+    "PROTO_PIPELINE": 5,
+    "PROTO_SURVEY": 6,
+    "PROTO_BUS": 7,
+    "IPC_SEC_ATTR": 1,
+    "IPC_OUTBUFSZ": 2,
+    "IPC_INBUFSZ": 3,
+}
+
+
+# -- nn.symbols() ---------------------------------------------------------------------------
+
+
+def test_symbols_are_symbol_tuples() -> None:
+    assert isinstance(SYMBOLS, list)
+    assert len(SYMBOLS) > 100
+    for s in SYMBOLS:
+        assert isinstance(s, nn.Symbol)
+        assert isinstance(s.name, str)
+        for field in (s.value, s.namespace, s.type, s.unit):
+            assert isinstance(field, int)
+    assert nn.Symbol._fields == ("name", "value", "namespace", "type", "unit")
+
+
+def test_symbols_are_stable_and_unique() -> None:
+    assert nn.symbols() == SYMBOLS
+    names = [s.name for s in SYMBOLS]
+    assert len(names) == len(set(names))
+
+
+def test_symbols_start_with_the_namespaces() -> None:
+    assert SYMBOLS[0].name == "NN_NS_NAMESPACE"
+    ns_names = [s for s in SYMBOLS if s.name.startswith("NN_NS_")]
+    assert all(s.namespace == 0 for s in ns_names)
+    assert {s.name for s in ns_names} >= {
+        "NN_NS_NAMESPACE",
+        "NN_NS_VERSION",
+        "NN_NS_DOMAIN",
+        "NN_NS_TRANSPORT",
+        "NN_NS_PROTOCOL",
+        "NN_NS_OPTION_LEVEL",
+        "NN_NS_SOCKET_OPTION",
+        "NN_NS_TRANSPORT_OPTION",
+        "NN_NS_OPTION_TYPE",
+        "NN_NS_OPTION_UNIT",
+        "NN_NS_FLAG",
+        "NN_NS_ERROR",
+        "NN_NS_LIMIT",
+        "NN_NS_EVENT",
+        "NN_NS_STATISTIC",
+    }
+
+
+def test_symbol_namespaces_are_known() -> None:
+    known = {s.value for s in SYMBOLS if s.name.startswith("NN_NS_")}
+    for s in SYMBOLS:
+        assert s.namespace in known, s
+
+
+def test_option_symbols_have_types_and_units() -> None:
+    assert BY_NAME["NN_LINGER"].type == nn.TYPE_INT
+    assert BY_NAME["NN_LINGER"].unit == nn.UNIT_MILLISECONDS
+    assert BY_NAME["NN_SNDBUF"].unit == nn.UNIT_BYTES
+    assert BY_NAME["NN_SOCKET_NAME"].type == nn.TYPE_STR
+    assert BY_NAME["NN_SNDPRIO"].unit == nn.UNIT_PRIORITY
+    assert BY_NAME["NN_IPV4ONLY"].unit == nn.UNIT_BOOLEAN
+    assert BY_NAME["NN_SUB_SUBSCRIBE"].type == nn.TYPE_STR
+    assert BY_NAME["NN_STAT_MESSAGES_SENT"].unit == nn.UNIT_MESSAGES
+    assert BY_NAME["NN_STAT_BYTES_SENT"].unit == nn.UNIT_BYTES
+
+
+# -- every symbol is exported with its value ------------------------------------------------
+
+
+@pytest.mark.parametrize("symbol", SYMBOLS, ids=[s.name for s in SYMBOLS])
+def test_every_symbol_is_exported(symbol: nn.Symbol) -> None:
+    name = exported_name(symbol.name)
+    assert hasattr(nn, name), f"nn.{name} is missing"
+    value = getattr(nn, name)
+    assert value == symbol.value
+    assert isinstance(value, int)
+    assert not isinstance(value, bool)
+
+
+def test_prefix_rules() -> None:
+    assert nn.AF_SP == BY_NAME["AF_SP"].value
+    assert nn.AF_SP_RAW == BY_NAME["AF_SP_RAW"].value
+    assert nn.EFSM == BY_NAME["EFSM"].value == 156384766
+    assert nn.ETERM == BY_NAME["ETERM"].value == 156384765
+    assert nn.SOL_SOCKET == BY_NAME["NN_SOL_SOCKET"].value
+    assert nn.LINGER == BY_NAME["NN_LINGER"].value
+    assert not hasattr(nn, "NN_LINGER")
+    assert not hasattr(nn, "SP")  # AF_SP keeps its prefix
+
+
+def test_every_exported_constant_matches_nanomsg() -> None:
+    """Every upper-case int of the module is a nanomsg symbol with that value, a constant of
+    nanomsg's headers that nn_symbol_info does not list, or a system errno."""
+    symbol_values = {exported_name(s.name): s.value for s in SYMBOLS}
+    unexplained = {}
+    for name, value in exported_constants().items():
+        if name in symbol_values:
+            assert value == symbol_values[name], name
+        elif name in HEADER_ONLY:
+            assert value == HEADER_ONLY[name], name
+        elif name.startswith("E") and hasattr(errno, name):
+            assert value == getattr(errno, name), name
+        elif name == "EFORKED":
+            assert value not in errno.errorcode
+            assert value > nn.ETERM  # in nanomsg's private range, past its own codes
+        else:
+            unexplained[name] = value
+    assert unexplained == {}
+
+
+@pytest.mark.parametrize("symbol", namespace("ERROR"), ids=lambda s: s.name)
+def test_error_symbols_are_platform_errnos(symbol: nn.Symbol) -> None:
+    if symbol.name in ("ETERM", "EFSM"):
+        return
+    assert symbol.value == getattr(errno, symbol.name)
+
+
+# -- version --------------------------------------------------------------------------------
+
+
+def test_nanomsg_version() -> None:
+    v = nn.NANOMSG_VERSION
+    assert isinstance(v, tuple)
+    assert len(v) == 3
+    assert all(type(x) is int for x in v)
+    assert v == (
+        BY_NAME["NN_VERSION_CURRENT"].value,
+        BY_NAME["NN_VERSION_REVISION"].value,
+        BY_NAME["NN_VERSION_AGE"].value,
+    )
+    assert v == (nn.VERSION_CURRENT, nn.VERSION_REVISION, nn.VERSION_AGE)
+    assert v[0] >= 5  # libnanomsg 1.0 or newer
+
+
+# -- enums ----------------------------------------------------------------------------------
+
+
+def test_statistic_members_match_symbols() -> None:
+    stats = {s.name[len("NN_STAT_") :]: s.value for s in namespace("STATISTIC")}
+    assert {m.name: m.value for m in nn.Statistic} == stats
+    assert len(nn.Statistic) == 15
+
+
+def test_statistic_members_are_the_contract() -> None:
+    assert [m.name for m in nn.Statistic] == [
+        "ESTABLISHED_CONNECTIONS",
+        "ACCEPTED_CONNECTIONS",
+        "DROPPED_CONNECTIONS",
+        "BROKEN_CONNECTIONS",
+        "CONNECT_ERRORS",
+        "BIND_ERRORS",
+        "ACCEPT_ERRORS",
+        "CURRENT_CONNECTIONS",
+        "INPROGRESS_CONNECTIONS",
+        "CURRENT_EP_ERRORS",
+        "MESSAGES_SENT",
+        "MESSAGES_RECEIVED",
+        "BYTES_SENT",
+        "BYTES_RECEIVED",
+        "CURRENT_SND_PRIORITY",
+    ]
+
+
+def test_protocol_members_match_symbols() -> None:
+    protocols = {s.name[len("NN_") :]: s.value for s in namespace("PROTOCOL")}
+    assert {m.name: m.value for m in nn.Protocol} == protocols
+    assert len(nn.Protocol) == 10
+
+
+def test_protocol_numbers_encode_their_family() -> None:
+    families = {
+        "PAIR": nn.PROTO_PAIR,
+        "PUB": nn.PROTO_PUBSUB,
+        "SUB": nn.PROTO_PUBSUB,
+        "REQ": nn.PROTO_REQREP,
+        "REP": nn.PROTO_REQREP,
+        "PUSH": nn.PROTO_PIPELINE,
+        "PULL": nn.PROTO_PIPELINE,
+        "SURVEYOR": nn.PROTO_SURVEY,
+        "RESPONDENT": nn.PROTO_SURVEY,
+        "BUS": nn.PROTO_BUS,
+    }
+    for m in nn.Protocol:
+        assert m.value // 16 == families[m.name], m
+        assert m == getattr(nn, m.name)
+
+
+def test_domain_members_match_symbols() -> None:
+    domains = {s.name: s.value for s in namespace("DOMAIN")}
+    assert domains == {"AF_SP": nn.Domain.SP.value, "AF_SP_RAW": nn.Domain.SP_RAW.value}
+    assert len(nn.Domain) == 2
+
+
+def test_enum_members_are_ints() -> None:
+    for enum in (nn.Statistic, nn.Protocol, nn.Domain):
+        for m in enum:
+            assert isinstance(m, int)
+            assert int(m) == m.value
+
+
+def test_transport_and_option_symbols() -> None:
+    transports = {s.name: s.value for s in namespace("TRANSPORT")}
+    assert transports == {
+        "NN_INPROC": nn.INPROC,
+        "NN_IPC": nn.IPC,
+        "NN_TCP": nn.TCP,
+        "NN_WS": nn.WS,
+    }
+    for s in namespace("SOCKET_OPTION"):
+        assert getattr(nn, exported_name(s.name)) == s.value
+    assert nn.POLLIN == 1
+    assert nn.POLLOUT == 2
+    assert nn.DONTWAIT == 1

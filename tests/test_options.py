@@ -1,0 +1,529 @@
+"""Socket options: the properties of the contract, their defaults, round trips, read-only
+ones, protocol-level ones, type and range checks, and the generic getsockopt/setsockopt."""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import nanomsg_rs as nn
+
+SockFactory = Callable[..., nn.Socket]
+AddrFactory = Callable[[str], str]
+
+# -- defaults -------------------------------------------------------------------------------
+
+DEFAULTS = {
+    "sndbuf": 131072,
+    "rcvbuf": 131072,
+    "rcvmaxsize": 1048576,
+    "reconnect_ivl": 100,
+    "reconnect_ivl_max": 0,
+    "maxttl": 8,
+    "sndprio": 8,
+    "rcvprio": 8,
+    "ipv4only": True,
+    "sndtimeo": -1,
+    "rcvtimeo": -1,
+    "linger": 0,
+    "tcp_nodelay": False,
+}
+
+
+@pytest.mark.parametrize(("name", "value"), sorted(DEFAULTS.items()))
+@pytest.mark.parametrize("protocol", ["pair", "pub", "req", "surveyor", "bus"])
+def test_defaults(sock: SockFactory, protocol: str, name: str, value: object) -> None:
+    s = sock(protocol)
+    got = getattr(s, name)
+    assert got == value
+    assert type(got) is type(value)
+
+
+def test_req_resend_ivl_default(sock: SockFactory) -> None:
+    assert sock("req").req_resend_ivl == 60000
+
+
+def test_surveyor_deadline_default(sock: SockFactory) -> None:
+    assert sock("surveyor").surveyor_deadline == 1000
+
+
+def test_socket_name_default_is_the_socket_number(sock: SockFactory) -> None:
+    s = sock("pair")
+    assert isinstance(s.socket_name, str)
+    assert s.socket_name == str(s.fd)
+
+
+def test_linger_is_accepted_and_reads_zero(sock: SockFactory) -> None:
+    s = sock("pair")
+    for value in (1000, -1, 0, 5):
+        s.linger = value
+        assert s.linger == 0
+    assert "ignore" in (type(s).linger.__doc__ or "").lower()
+
+
+# -- round trips ----------------------------------------------------------------------------
+
+ROUND_TRIPS: dict[str, list[Any]] = {
+    "sndbuf": [1, 4096, 1 << 20, 131072],
+    "rcvbuf": [1, 4096, 1 << 20, 131072],
+    "sndtimeo": [0, 1, 250, 2**31 - 1, -1],
+    "rcvtimeo": [0, 1, 250, 2**31 - 1, -1],
+    "reconnect_ivl": [0, 1, 5000, 100],
+    "reconnect_ivl_max": [0, 1, 60000],
+    "sndprio": [1, 16, 8],
+    "rcvprio": [1, 16, 8],
+    "ipv4only": [False, True],
+    "maxttl": [1, 255, 8],
+    "rcvmaxsize": [-1, 0, 1, 5000, 1048576],
+    "socket_name": ["x", "my socket", "é€", "n" * 63, ""],
+    "tcp_nodelay": [True, False],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
+def test_round_trip(sock: SockFactory, name: str) -> None:
+    s = sock("pair")
+    for value in ROUND_TRIPS[name]:
+        setattr(s, name, value)
+        got = getattr(s, name)
+        assert got == value
+        assert type(got) is type(value)
+
+
+def test_options_are_per_socket(sock: SockFactory) -> None:
+    a, b = sock("pair"), sock("pair")
+    a.rcvtimeo = 123
+    a.socket_name = "a"
+    assert b.rcvtimeo == -1
+    assert b.socket_name == str(b.fd)
+
+
+def test_bool_options_accept_ints(sock: SockFactory) -> None:
+    s = sock("pair")
+    s.ipv4only = 0
+    assert s.ipv4only is False
+    s.ipv4only = 1
+    assert s.ipv4only is True
+
+
+def test_req_resend_ivl_round_trip(sock: SockFactory) -> None:
+    s = sock("req")
+    for value in (1, 100, 300000):
+        s.req_resend_ivl = value
+        assert s.req_resend_ivl == value
+
+
+def test_surveyor_deadline_round_trip(sock: SockFactory) -> None:
+    s = sock("surveyor")
+    for value in (1, 250, 100000):
+        s.surveyor_deadline = value
+        assert s.surveyor_deadline == value
+
+
+def test_rcvtimeo_setting_takes_effect(sock: SockFactory) -> None:
+    s = sock("pull")
+    s.rcvtimeo = 100
+    started = time.monotonic()
+    with pytest.raises(nn.Timeout):
+        s.recv()
+    assert time.monotonic() - started < 1.0
+
+
+# -- read-only options ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["sndfd", "rcvfd", "protocol", "domain"])
+def test_read_only_options_reject_assignment(sock: SockFactory, name: str) -> None:
+    s = sock("pair")
+    before = getattr(s, name)
+    with pytest.raises(AttributeError):
+        setattr(s, name, 1)
+    assert getattr(s, name) == before
+
+
+@pytest.mark.parametrize("protocol", list(nn.Protocol))
+def test_protocol_and_domain_types(sock: SockFactory, protocol: nn.Protocol) -> None:
+    s = sock(protocol, "sp-raw")
+    assert s.protocol is protocol
+    assert isinstance(s.protocol, nn.Protocol)
+    assert s.domain is nn.Domain.SP_RAW
+    assert isinstance(s.domain, nn.Domain)
+    assert s.getsockopt(nn.SOL_SOCKET, nn.PROTOCOL) == int(protocol)
+    assert s.getsockopt(nn.SOL_SOCKET, nn.DOMAIN) == nn.AF_SP_RAW
+
+
+@pytest.mark.parametrize("protocol", ["pair", "bus", "push", "pub", "req", "rep"])
+def test_sndfd_is_a_real_descriptor(sock: SockFactory, protocol: str) -> None:
+    s = sock(protocol)
+    fd = s.sndfd
+    assert isinstance(fd, int)
+    assert fd >= 0
+    os.fstat(fd)  # a live descriptor
+    assert s.sndfd == fd
+
+
+@pytest.mark.parametrize("protocol", ["pair", "bus", "pull", "sub", "req", "rep"])
+def test_rcvfd_is_a_real_descriptor(sock: SockFactory, protocol: str) -> None:
+    s = sock(protocol)
+    fd = s.rcvfd
+    assert isinstance(fd, int)
+    assert fd >= 0
+    os.fstat(fd)
+    assert s.rcvfd == fd
+
+
+def test_rcvfd_signals_waiting_message(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("inproc")
+    pull, push = sock("pull"), sock("push")
+    pull.bind(address)
+    push.connect(address)
+    push.sndtimeo = 3000
+    pull.rcvtimeo = 3000
+    fd = pull.rcvfd
+    assert select.select([fd], [], [], 0)[0] == []
+    push.send(b"wake up")
+    assert select.select([fd], [], [], 3)[0] == [fd]
+    assert pull.recv() == b"wake up"
+    assert select.select([fd], [], [], 0.05)[0] == []
+
+
+def test_sndfd_signals_ready_to_send(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("inproc")
+    push = sock("push")
+    fd = push.sndfd
+    assert select.select([fd], [], [], 0)[0] == []  # no peer: cannot send
+    pull = sock("pull")
+    pull.bind(address)
+    push.connect(address)
+    assert select.select([fd], [], [], 3)[0] == [fd]
+
+
+@pytest.mark.parametrize("protocol", ["pull", "sub"])
+def test_sndfd_absent_on_receive_only(sock: SockFactory, protocol: str) -> None:
+    s = sock(protocol)
+    with pytest.raises(nn.NanomsgError) as info:
+        _ = s.sndfd
+    assert info.value.errno == errno.ENOPROTOOPT
+    assert info.value.errno == nn.ENOPROTOOPT
+
+
+@pytest.mark.parametrize("protocol", ["push", "pub"])
+def test_rcvfd_absent_on_send_only(sock: SockFactory, protocol: str) -> None:
+    s = sock(protocol)
+    with pytest.raises(nn.NanomsgError) as info:
+        _ = s.rcvfd
+    assert info.value.errno == errno.ENOPROTOOPT
+
+
+# -- protocol-level options on the wrong protocol -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "protocols"),
+    [
+        ("req_resend_ivl", ["pair", "rep", "pub", "sub", "push", "surveyor", "respondent", "bus"]),
+        ("surveyor_deadline", ["pair", "respondent", "req", "rep", "pub", "pull", "bus"]),
+    ],
+)
+def test_protocol_option_on_wrong_protocol(
+    sock: SockFactory, name: str, protocols: list[str]
+) -> None:
+    for protocol in protocols:
+        s = sock(protocol)
+        with pytest.raises(nn.NanomsgError) as info:
+            getattr(s, name)
+        assert info.value.errno == errno.ENOPROTOOPT, protocol
+        with pytest.raises(nn.NanomsgError) as info:
+            setattr(s, name, 100)
+        assert info.value.errno == errno.ENOPROTOOPT, protocol
+
+
+def test_sub_subscribe_cannot_be_read_back(sock: SockFactory) -> None:
+    s = sock("sub")
+    s.subscribe(b"topic")
+    with pytest.raises(nn.NanomsgError) as info:
+        s.getsockopt(nn.SUB, nn.SUB_SUBSCRIBE, bytes)
+    assert info.value.errno == errno.ENOPROTOOPT
+
+
+@pytest.mark.parametrize("protocol", ["pub", "pair", "push", "req"])
+def test_subscribe_on_non_sub_socket(sock: SockFactory, protocol: str) -> None:
+    with pytest.raises(nn.NanomsgError) as info:
+        sock(protocol).subscribe(b"x")
+    assert info.value.errno == errno.ENOPROTOOPT
+
+
+# -- wrong types and out-of-range values ----------------------------------------------------
+
+INT_OPTIONS = [
+    "sndbuf",
+    "rcvbuf",
+    "sndtimeo",
+    "rcvtimeo",
+    "reconnect_ivl",
+    "reconnect_ivl_max",
+    "sndprio",
+    "rcvprio",
+    "maxttl",
+    "rcvmaxsize",
+    "linger",
+]
+
+
+@pytest.mark.parametrize("name", INT_OPTIONS)
+@pytest.mark.parametrize("bad", ["100", 1.5, 100.0, None, b"\x01\x00\x00\x00", [1], object()])
+def test_int_option_wrong_type(sock: SockFactory, name: str, bad: Any) -> None:
+    s = sock("pair")
+    before = getattr(s, name)
+    with pytest.raises(TypeError):
+        setattr(s, name, bad)
+    assert getattr(s, name) == before
+
+
+@pytest.mark.parametrize("name", ["ipv4only", "tcp_nodelay"])
+@pytest.mark.parametrize("bad", ["yes", "", 1.0, None, b"\x01"])
+def test_bool_option_wrong_type(sock: SockFactory, name: str, bad: Any) -> None:
+    s = sock("pair")
+    with pytest.raises(TypeError):
+        setattr(s, name, bad)
+
+
+@pytest.mark.parametrize("bad", [5, 1.5, None, ["x"], object()])
+def test_socket_name_wrong_type(sock: SockFactory, bad: Any) -> None:
+    s = sock("pair")
+    with pytest.raises(TypeError):
+        s.socket_name = bad
+
+
+def test_protocol_options_wrong_type(sock: SockFactory) -> None:
+    with pytest.raises(TypeError):
+        sock("req").req_resend_ivl = "100"  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        sock("surveyor").surveyor_deadline = 1.5  # type: ignore[assignment]
+
+
+OUT_OF_RANGE: list[tuple[str, int]] = [
+    ("sndbuf", 0),
+    ("sndbuf", -5),
+    ("rcvbuf", 0),
+    ("rcvbuf", -1),
+    ("reconnect_ivl", -1),
+    ("reconnect_ivl_max", -1),
+    ("sndprio", 0),
+    ("sndprio", 17),
+    ("rcvprio", 0),
+    ("rcvprio", 17),
+    ("maxttl", 0),
+    ("maxttl", 256),
+    ("ipv4only", 2),
+    ("ipv4only", -1),
+    ("rcvmaxsize", -2),
+    ("tcp_nodelay", 2),
+    ("sndbuf", 2**31),
+    ("rcvtimeo", 2**40),
+    ("sndtimeo", -(2**31) - 1),
+    ("maxttl", 2**64),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), OUT_OF_RANGE)
+def test_out_of_range_value(sock: SockFactory, name: str, value: int) -> None:
+    s = sock("pair")
+    before = getattr(s, name)
+    with pytest.raises(ValueError) as info:
+        setattr(s, name, value)
+    assert isinstance(info.value, (nn.InvalidArgument, ValueError))
+    assert getattr(s, name) == before
+
+
+def test_out_of_range_reports_invalid_argument(sock: SockFactory) -> None:
+    s = sock("pair")
+    with pytest.raises(nn.InvalidArgument) as info:
+        s.maxttl = 0
+    assert info.value.errno == errno.EINVAL
+
+
+def test_socket_name_too_long(sock: SockFactory) -> None:
+    s = sock("pair")
+    s.socket_name = "ok"
+    with pytest.raises(ValueError):
+        s.socket_name = "n" * 64
+    with pytest.raises(ValueError):
+        s.socket_name = "é" * 32  # 64 bytes in UTF-8
+    assert s.socket_name == "ok"
+
+
+def test_socket_name_with_nul_does_not_crash(sock: SockFactory) -> None:
+    s = sock("pair")
+    try:
+        s.socket_name = "a\x00b"
+    except ValueError:
+        return
+    assert s.socket_name in ("a", "a\x00b")
+
+
+# -- generic getsockopt / setsockopt --------------------------------------------------------
+
+
+def test_generic_int_round_trip(sock: SockFactory) -> None:
+    s = sock("pair")
+    s.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, 8192)
+    assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF) == 8192
+    assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF, int) == 8192
+    assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF, type=int) == 8192
+    assert s.sndbuf == 8192
+    s.rcvtimeo = 777
+    assert s.getsockopt(nn.SOL_SOCKET, nn.RCVTIMEO) == 777
+
+
+@pytest.mark.parametrize(
+    ("option", "name"),
+    [
+        ("LINGER", "linger"),
+        ("SNDBUF", "sndbuf"),
+        ("RCVBUF", "rcvbuf"),
+        ("SNDTIMEO", "sndtimeo"),
+        ("RCVTIMEO", "rcvtimeo"),
+        ("RECONNECT_IVL", "reconnect_ivl"),
+        ("RECONNECT_IVL_MAX", "reconnect_ivl_max"),
+        ("SNDPRIO", "sndprio"),
+        ("RCVPRIO", "rcvprio"),
+        ("IPV4ONLY", "ipv4only"),
+        ("MAXTTL", "maxttl"),
+        ("RCVMAXSIZE", "rcvmaxsize"),
+        ("SNDFD", "sndfd"),
+        ("RCVFD", "rcvfd"),
+        ("PROTOCOL", "protocol"),
+        ("DOMAIN", "domain"),
+    ],
+)
+def test_generic_agrees_with_properties(sock: SockFactory, option: str, name: str) -> None:
+    s = sock("pair")
+    assert s.getsockopt(nn.SOL_SOCKET, getattr(nn, option)) == int(getattr(s, name))
+
+
+def test_generic_str_and_bytes_types(sock: SockFactory) -> None:
+    s = sock("pair")
+    s.setsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, "via str")
+    assert s.getsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, str) == "via str"
+    assert s.getsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, bytes) == b"via str"
+    assert s.socket_name == "via str"
+    s.setsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, b"via bytes")
+    assert s.socket_name == "via bytes"
+    s.setsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, bytearray(b"via bytearray"))
+    assert s.getsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, str) == "via bytearray"
+    s.setsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, memoryview(b"via memoryview"))
+    assert s.getsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, bytes) == b"via memoryview"
+    s.setsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, "ünï")
+    assert s.getsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, bytes) == "ünï".encode()
+    assert isinstance(s.getsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, str), str)
+
+
+def test_generic_int_option_read_as_bytes_is_raw(sock: SockFactory) -> None:
+    """Like ``socket.getsockopt`` with a buffer length: the option's raw bytes (a C int)."""
+    s = sock("pair")
+    s.sndbuf = 131072  # 00 00 02 00 in little-endian: NUL bytes inside
+    assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF, bytes) == struct.pack("=i", 131072)
+
+
+def test_generic_set_int_option_from_bytes(sock: SockFactory) -> None:
+    s = sock("pair")
+    s.setsockopt(nn.SOL_SOCKET, nn.RCVBUF, struct.pack("=i", 4096))
+    assert s.rcvbuf == 4096
+
+
+def test_generic_protocol_level(sock: SockFactory) -> None:
+    req = sock("req")
+    req.setsockopt(nn.REQ, nn.REQ_RESEND_IVL, 4321)
+    assert req.getsockopt(nn.REQ, nn.REQ_RESEND_IVL) == 4321
+    assert req.req_resend_ivl == 4321
+    surveyor = sock("surveyor")
+    surveyor.setsockopt(nn.SURVEYOR, nn.SURVEYOR_DEADLINE, 1234)
+    assert surveyor.surveyor_deadline == 1234
+    s = sock("pair")
+    s.setsockopt(nn.TCP, nn.TCP_NODELAY, 1)
+    assert s.getsockopt(nn.TCP, nn.TCP_NODELAY) == 1
+    assert s.tcp_nodelay is True
+
+
+def test_generic_subscribe(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("inproc")
+    pub, sub = sock("pub"), sock("sub")
+    pub.bind(address)
+    sub.connect(address)
+    sub.setsockopt(nn.SUB, nn.SUB_SUBSCRIBE, b"yes")
+    sub.setsockopt(nn.SUB, nn.SUB_SUBSCRIBE, "oui")
+    sub.rcvtimeo = 50
+    got: list[bytes] = []
+    deadline = time.monotonic() + 5
+    while not {b"yes", b"oui"} <= set(got):
+        assert time.monotonic() < deadline, got
+        for m in (b"no", b"yes", b"oui"):
+            pub.send(m)
+        try:
+            while True:
+                got.append(sub.recv())
+        except nn.Timeout:
+            pass
+    assert b"no" not in got
+
+
+@pytest.mark.parametrize(
+    ("level", "option"),
+    [(nn.SOL_SOCKET, 999), (nn.SOL_SOCKET, -5), (12345, 1), (-99, 1), (nn.REQ, 77)],
+)
+def test_generic_unknown_option(sock: SockFactory, level: int, option: int) -> None:
+    s = sock("req")
+    with pytest.raises(nn.NanomsgError) as info:
+        s.getsockopt(level, option)
+    assert info.value.errno == errno.ENOPROTOOPT
+    with pytest.raises(nn.NanomsgError) as info:
+        s.setsockopt(level, option, 1)
+    assert info.value.errno == errno.ENOPROTOOPT
+
+
+@pytest.mark.parametrize("bad", [float, list, dict, "int", 1, None])
+def test_generic_getsockopt_bad_type_argument(sock: SockFactory, bad: Any) -> None:
+    s = sock("pair")
+    if bad is None:
+        # None is the default: an int.
+        assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF, bad) == 131072
+        return
+    with pytest.raises(TypeError):
+        s.getsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, bad)
+
+
+@pytest.mark.parametrize("bad", ["0", None, 1.5, b"x"])
+def test_generic_level_and_option_must_be_ints(sock: SockFactory, bad: Any) -> None:
+    s = sock("pair")
+    with pytest.raises(TypeError):
+        s.getsockopt(bad, nn.LINGER)
+    with pytest.raises(TypeError):
+        s.getsockopt(nn.SOL_SOCKET, bad)
+    with pytest.raises(TypeError):
+        s.setsockopt(bad, nn.LINGER, 0)
+    with pytest.raises(TypeError):
+        s.setsockopt(nn.SOL_SOCKET, bad, 0)
+
+
+@pytest.mark.parametrize("bad", [1.5, None, object(), [1], {"a": 1}])
+def test_generic_setsockopt_bad_value(sock: SockFactory, bad: Any) -> None:
+    s = sock("pair")
+    with pytest.raises(TypeError):
+        s.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, bad)
+    assert s.sndbuf == 131072
+
+
+def test_generic_setsockopt_out_of_range_int(sock: SockFactory) -> None:
+    s = sock("pair")
+    with pytest.raises(ValueError):
+        s.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, 2**40)
+    with pytest.raises(ValueError):
+        s.setsockopt(nn.SOL_SOCKET, nn.MAXTTL, 0)

@@ -1,0 +1,397 @@
+"""nn.poll over several sockets, and nn.device between raw sockets."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+import nanomsg_rs as nn
+
+SockFactory = Callable[..., nn.Socket]
+AddrFactory = Callable[[str], str]
+
+
+def timeouts(*socks: nn.Socket, ms: int = 3000) -> None:
+    for s in socks:
+        s.rcvtimeo = ms
+        s.sndtimeo = ms
+
+
+def poll_until(items: list[tuple[nn.Socket, int]], want: list[int], timeout: float = 3) -> None:
+    """Polls until the result is ``want`` (connections come up in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = nn.poll(items, 100)
+        if got == want:
+            return
+        assert time.monotonic() < deadline, f"poll gave {got}, expected {want}"
+
+
+# -- poll -----------------------------------------------------------------------------------
+
+
+def test_poll_pollin_when_message_waits(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    address = addr(transport)
+    a, b = sock("pair"), sock("pair")
+    a.bind(address)
+    b.connect(address)
+    timeouts(a, b)
+    assert nn.poll([(a, nn.POLLIN), (b, nn.POLLIN)], 0) == [0, 0]
+    b.send(b"hello")
+    assert nn.poll([(a, nn.POLLIN), (b, nn.POLLIN)], 3000) == [nn.POLLIN, 0]
+    assert nn.poll([(a, nn.POLLIN)], 0) == [nn.POLLIN]  # still there until received
+    assert a.recv() == b"hello"
+    assert nn.poll([(a, nn.POLLIN), (b, nn.POLLIN)], 0) == [0, 0]
+
+
+def test_poll_pollout_on_sender(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("inproc")
+    push = sock("push")
+    # No peer: a PUSH cannot send.
+    assert nn.poll([(push, nn.POLLOUT)], 0) == [0]
+    pull = sock("pull")
+    pull.bind(address)
+    push.connect(address)
+    poll_until([(push, nn.POLLOUT)], [nn.POLLOUT])
+    assert nn.poll([(push, nn.POLLOUT), (pull, nn.POLLIN)], 0) == [nn.POLLOUT, 0]
+
+
+def test_poll_both_events(pair: tuple[nn.Socket, nn.Socket]) -> None:
+    a, b = pair
+    both = nn.POLLIN | nn.POLLOUT
+    b.send(b"x")
+    poll_until([(a, both), (b, both)], [both, nn.POLLOUT])
+    a.recv()
+    assert nn.poll([(a, both), (b, both)], 0) == [nn.POLLOUT, nn.POLLOUT]
+
+
+def test_poll_several_sockets_picks_the_ready_one(sock: SockFactory, addr: AddrFactory) -> None:
+    pulls, pushes = [], []
+    for _ in range(4):
+        address = addr("ipc")
+        pull, push = sock("pull"), sock("push")
+        pull.bind(address)
+        push.connect(address)
+        timeouts(pull, push)
+        pulls.append(pull)
+        pushes.append(push)
+    items = [(p, nn.POLLIN) for p in pulls]
+    assert nn.poll(items, 0) == [0, 0, 0, 0]
+    pushes[2].send(b"for the third")
+    assert nn.poll(items, 3000) == [0, 0, nn.POLLIN, 0]
+    pushes[0].send(b"for the first")
+    poll_until(items, [nn.POLLIN, 0, nn.POLLIN, 0])
+    assert pulls[2].recv() == b"for the third"
+    assert nn.poll(items, 0) == [nn.POLLIN, 0, 0, 0]
+
+
+def test_poll_wakes_when_message_arrives(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("tcp")
+    pull, push = sock("pull"), sock("push")
+    pull.bind(address)
+    push.connect(address)
+    timeouts(pull, push)
+
+    def later() -> None:
+        time.sleep(0.2)
+        push.send(b"wake")
+
+    t = threading.Thread(target=later, daemon=True)
+    started = time.monotonic()
+    t.start()
+    assert nn.poll([(pull, nn.POLLIN)], 5000) == [nn.POLLIN]
+    elapsed = time.monotonic() - started
+    t.join(5)
+    assert 0.15 <= elapsed < 3
+
+
+@pytest.mark.parametrize("ms", [100, 300])
+def test_poll_timeout_returns_zeros(sock: SockFactory, ms: int) -> None:
+    a, b = sock("pull"), sock("sub")
+    started = time.monotonic()
+    assert nn.poll([(a, nn.POLLIN), (b, nn.POLLIN)], ms) == [0, 0]
+    elapsed = time.monotonic() - started
+    assert ms / 1000 - 0.01 <= elapsed <= ms / 1000 + 0.15
+
+
+def test_poll_timeout_zero_returns_at_once(sock: SockFactory) -> None:
+    socks = [sock("pull") for _ in range(5)]
+    started = time.monotonic()
+    for _ in range(20):
+        assert nn.poll([(s, nn.POLLIN) for s in socks], 0) == [0] * 5
+    assert time.monotonic() - started < 0.2
+
+
+def test_poll_default_timeout_blocks_until_ready(pair: tuple[nn.Socket, nn.Socket]) -> None:
+    a, b = pair
+    b.send(b"x")
+    assert nn.poll([(a, nn.POLLIN)]) == [nn.POLLIN]
+
+
+def test_poll_empty_list_with_zero_timeout(sock: SockFactory) -> None:
+    assert nn.poll([], 0) == []
+
+
+def test_poll_no_events_asked(sock: SockFactory) -> None:
+    s = sock("pair")
+    assert nn.poll([(s, 0)], 0) == [0]
+
+
+def test_poll_closed_socket_raises_closed() -> None:
+    s = nn.Socket("pull")
+    s.close()
+    with pytest.raises(nn.Closed):
+        nn.poll([(s, nn.POLLIN)], 0)
+
+
+def test_poll_woken_by_close_from_another_thread(sock: SockFactory) -> None:
+    s = nn.Socket("pull")
+    other = sock("pull")
+
+    def close_later() -> None:
+        time.sleep(0.2)
+        s.close()
+
+    t = threading.Thread(target=close_later, daemon=True)
+    t.start()
+    started = time.monotonic()
+    try:
+        result = nn.poll([(s, nn.POLLIN), (other, nn.POLLIN)], 5000)
+    except nn.Closed:
+        result = None
+    elapsed = time.monotonic() - started
+    t.join(5)
+    assert result in (None, [0, 0])
+    assert elapsed < 2, "closing the socket should end the poll"
+
+
+def test_poll_pollin_on_send_only_socket(sock: SockFactory) -> None:
+    with pytest.raises(nn.NanomsgError) as info:
+        nn.poll([(sock("push"), nn.POLLIN)], 0)
+    assert info.value.errno == nn.ENOPROTOOPT
+
+
+def test_poll_releases_the_gil(sock: SockFactory) -> None:
+    s = sock("pull")
+    counter = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal counter
+        while not stop.is_set():
+            counter += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=spin, daemon=True)
+    t.start()
+    try:
+        nn.poll([(s, nn.POLLIN)], 300)
+    finally:
+        stop.set()
+        t.join(5)
+    assert counter > 20
+
+
+# -- device ---------------------------------------------------------------------------------
+
+
+class DeviceThread:
+    """Runs nn.device in a daemon thread and keeps what it raised."""
+
+    def __init__(self, s1: nn.Socket, s2: nn.Socket | None = None) -> None:
+        self.error: BaseException | None = None
+        self.returned = False
+        self.thread = threading.Thread(target=self._run, args=(s1, s2), daemon=True)
+        self.thread.start()
+
+    def _run(self, s1: nn.Socket, s2: nn.Socket | None) -> None:
+        try:
+            if s2 is None:
+                nn.device(s1)
+            else:
+                nn.device(s1, s2)
+            self.returned = True
+        except BaseException as e:
+            self.error = e
+
+    def join(self, timeout: float = 5) -> None:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the device did not stop"
+
+
+@pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
+def test_device_forwards_request_and_reply(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    front_addr, back_addr = addr(transport), addr(transport)
+    front = nn.Socket("rep", "sp-raw")  # faces the clients
+    back = nn.Socket("req", "sp-raw")  # faces the servers
+    front.bind(front_addr)
+    back.bind(back_addr)
+    device = DeviceThread(front, back)
+    try:
+        client, server = sock("req"), sock("rep")
+        client.connect(front_addr)
+        server.connect(back_addr)
+        timeouts(client, server)
+        for i in range(5):
+            client.send(b"request %d" % i)
+            assert server.recv() == b"request %d" % i
+            server.send(b"reply %d" % i)
+            assert client.recv() == b"reply %d" % i
+        assert device.thread.is_alive()
+    finally:
+        front.close()
+        back.close()
+    device.join()
+    assert not device.returned
+    assert isinstance(device.error, nn.Closed), device.error
+
+
+def test_device_routes_replies_to_the_right_client(sock: SockFactory, addr: AddrFactory) -> None:
+    front_addr, back_addr = addr("inproc"), addr("inproc")
+    front = nn.Socket("rep", "sp-raw")
+    back = nn.Socket("req", "sp-raw")
+    front.bind(front_addr)
+    back.bind(back_addr)
+    device = DeviceThread(front, back)
+    try:
+        clients = [sock("req") for _ in range(3)]
+        server = sock("rep")
+        for c in clients:
+            c.connect(front_addr)
+        server.connect(back_addr)
+        timeouts(server, *clients)
+        for i, c in enumerate(clients):
+            c.send(b"client %d" % i)
+        for _ in clients:
+            request = server.recv()
+            server.send(b"answer to " + request)
+        for i, c in enumerate(clients):
+            assert c.recv() == b"answer to client %d" % i
+    finally:
+        front.close()
+        back.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed)
+
+
+def test_device_pipeline_one_way(sock: SockFactory, addr: AddrFactory) -> None:
+    in_addr, out_addr = addr("inproc"), addr("tcp")
+    inbound = nn.Socket("pull", "sp-raw")
+    outbound = nn.Socket("push", "sp-raw")
+    inbound.bind(in_addr)
+    outbound.bind(out_addr)
+    device = DeviceThread(inbound, outbound)
+    try:
+        push, pull = sock("push"), sock("pull")
+        push.connect(in_addr)
+        pull.connect(out_addr)
+        timeouts(push, pull)
+        for i in range(20):
+            push.send(b"item %d" % i)
+        assert [pull.recv() for _ in range(20)] == [b"item %d" % i for i in range(20)]
+    finally:
+        inbound.close()
+        outbound.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed)
+
+
+def test_device_ends_when_its_sockets_close(sock: SockFactory) -> None:
+    a = nn.Socket("bus", "sp-raw")
+    b = nn.Socket("bus", "sp-raw")
+    device = DeviceThread(a, b)
+    time.sleep(0.1)
+    assert device.thread.is_alive()
+    a.close()
+    b.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed)
+
+
+@pytest.mark.parametrize(
+    ("p1", "d1", "p2", "d2"),
+    [
+        ("rep", "sp", "req", "sp"),
+        ("rep", "sp-raw", "req", "sp"),
+        ("rep", "sp", "req", "sp-raw"),
+        ("bus", "sp", None, None),
+        ("pair", "sp", "pair", "sp"),
+    ],
+)
+def test_device_on_non_raw_sockets_is_invalid(
+    sock: SockFactory, p1: str, d1: str, p2: str | None, d2: str | None
+) -> None:
+    s1 = sock(p1, d1)
+    s2 = sock(p2, d2) if p2 is not None and d2 is not None else None
+    started = time.monotonic()
+    with pytest.raises(nn.InvalidArgument) as info:
+        if s2 is None:
+            nn.device(s1)
+        else:
+            nn.device(s1, s2)
+    assert info.value.errno == nn.EINVAL
+    assert time.monotonic() - started < 1
+
+
+def test_device_on_mismatched_raw_protocols_is_invalid(sock: SockFactory) -> None:
+    with pytest.raises(nn.InvalidArgument):
+        nn.device(sock("rep", "sp-raw"), sock("pull", "sp-raw"))
+
+
+def test_device_on_closed_socket_raises_closed(sock: SockFactory) -> None:
+    a = nn.Socket("bus", "sp-raw")
+    a.close()
+    with pytest.raises(nn.Closed):
+        nn.device(a)
+    with pytest.raises(nn.Closed):
+        nn.device(sock("bus", "sp-raw"), a)
+
+
+def test_loopback_device_with_one_raw_bus(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("inproc")
+    hub = nn.Socket("bus", "sp-raw")
+    hub.bind(address)
+    device = DeviceThread(hub)
+    try:
+        buses = [sock("bus") for _ in range(3)]
+        for b in buses:
+            b.connect(address)
+        timeouts(*buses)
+        deadline = time.monotonic() + 5
+        while hub.statistic(nn.Statistic.CURRENT_CONNECTIONS) < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.05)
+        for i, sender in enumerate(buses):
+            sender.send(b"from %d" % i)
+            for j, other in enumerate(buses):
+                if j != i:
+                    assert other.recv() == b"from %d" % i
+        for b in buses:
+            b.rcvtimeo = 100
+            with pytest.raises(nn.Timeout):
+                b.recv()  # the device never echoes a message to its sender
+    finally:
+        hub.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed)
+
+
+def test_device_ends_when_one_socket_closes(sock: SockFactory) -> None:
+    """The contract: the device runs until "a socket closes" (libnanomsg's own nn_device
+    would wait for both)."""
+    a = nn.Socket("bus", "sp-raw")
+    b = sock("bus", "sp-raw")
+    device = DeviceThread(a, b)
+    time.sleep(0.1)
+    a.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed)
+    assert not b.closed

@@ -1,0 +1,983 @@
+"""Each scalability protocol behaves as libnanomsg's own C test suite (tests/*.c) expects."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+import pytest
+
+import nanomsg_rs as nn
+
+SockFactory = Callable[..., nn.Socket]
+AddrFactory = Callable[[str], str]
+
+
+def timeouts(*socks: nn.Socket, rcv: int = 3000, snd: int = 3000) -> None:
+    for s in socks:
+        s.rcvtimeo = rcv
+        s.sndtimeo = snd
+
+
+def wait_connections(s: nn.Socket, n: int, timeout: float = 5.0) -> None:
+    """Waits until ``s`` has ``n`` live connections, then a little more so the pipes are
+    ready to carry messages."""
+    deadline = time.monotonic() + timeout
+    while s.statistic(nn.Statistic.CURRENT_CONNECTIONS) < n:
+        assert time.monotonic() < deadline, f"{n} connections never came up"
+        time.sleep(0.01)
+    time.sleep(0.1)
+
+
+def recv_any(socks: Sequence[nn.Socket], timeout: float = 3.0) -> tuple[int, bytes]:
+    """The first message any of ``socks`` receives, and which socket got it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for i, s in enumerate(socks):
+            try:
+                return i, s.recv(block=False)
+            except nn.Again:
+                pass
+        if time.monotonic() > deadline:
+            raise AssertionError("no message arrived")
+        time.sleep(0.002)
+
+
+def drain(s: nn.Socket) -> list[bytes]:
+    out = []
+    while True:
+        try:
+            out.append(s.recv(block=False))
+        except nn.Again:
+            return out
+
+
+def sync_pubsub(pub: nn.Socket, subs: Sequence[nn.Socket]) -> None:
+    """Publishes a marker until every subscriber gets it (the slow-joiner problem), then
+    clears the markers away."""
+    marker = b"\x00sync"
+    for sub in subs:
+        sub.subscribe(marker)
+    pending = set(range(len(subs)))
+    deadline = time.monotonic() + 5
+    while pending:
+        assert time.monotonic() < deadline, "subscribers never connected"
+        pub.send(marker)
+        time.sleep(0.02)
+        for i in list(pending):
+            if marker in drain(subs[i]):
+                pending.discard(i)
+    time.sleep(0.05)
+    for sub in subs:
+        drain(sub)
+        sub.unsubscribe(marker)
+
+
+# -- REQ/REP --------------------------------------------------------------------------------
+
+
+def test_recv_on_req_before_send_is_bad_state(sock: SockFactory) -> None:
+    req = sock("req")
+    timeouts(req, rcv=100)
+    with pytest.raises(nn.BadState):
+        req.recv()
+    with pytest.raises(nn.BadState):
+        req.recv(block=False)
+
+
+def test_send_on_rep_before_recv_is_bad_state(sock: SockFactory) -> None:
+    rep = sock("rep")
+    timeouts(rep, snd=100)
+    with pytest.raises(nn.BadState):
+        rep.send(b"answer to nothing")
+
+
+def test_reqrep_round_trip(sock: SockFactory, addr: AddrFactory, transport: str) -> None:
+    address = addr(transport)
+    rep, req = sock("rep"), sock("req")
+    rep.bind(address)
+    req.connect(address)
+    timeouts(rep, req)
+    for i in range(5):
+        req.send(b"question %d" % i)
+        assert rep.recv() == b"question %d" % i
+        # A reply can go only once per request.
+        rep.send(b"answer %d" % i)
+        with pytest.raises(nn.BadState):
+            rep.send(b"second answer")
+        assert req.recv() == b"answer %d" % i
+        # And a request gets only one reply.
+        with pytest.raises(nn.BadState):
+            req.recv()
+
+
+def test_reqrep_serves_several_clients(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("tcp")
+    rep = sock("rep")
+    rep.bind(address)
+    clients = [sock("req") for _ in range(3)]
+    for c in clients:
+        c.connect(address)
+    timeouts(rep, *clients)
+    for i, c in enumerate(clients):
+        c.send(b"from %d" % i)
+    for _ in clients:
+        request = rep.recv()
+        rep.send(b"re: " + request)
+    for i, c in enumerate(clients):
+        assert c.recv() == b"re: from %d" % i
+
+
+def test_req_resend_ivl_resends_to_same_rep(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("tcp")
+    req, rep = sock("req"), sock("rep")
+    req.bind(address)
+    rep.connect(address)
+    timeouts(req, rep)
+    req.req_resend_ivl = 300
+    req.send(b"lost?")
+    assert rep.recv() == b"lost?"
+    started = time.monotonic()
+    assert rep.recv() == b"lost?"  # nobody answered: REQ sent it again
+    elapsed = time.monotonic() - started
+    assert 0.15 <= elapsed <= 1.5
+    rep.send(b"finally")
+    assert req.recv() == b"finally"
+
+
+@pytest.mark.parametrize("transport", ["inproc", "tcp"])
+def test_req_resend_ivl_resends_lost_request_to_another_rep(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    """Two REPs; the one that gets the request never answers. After req_resend_ivl the
+    request goes to the other, whose reply reaches the client."""
+    address = addr(transport)
+    req = sock("req")
+    req.bind(address)
+    reps = [sock("rep"), sock("rep")]
+    for r in reps:
+        r.connect(address)
+    timeouts(req, *reps)
+    req.req_resend_ivl = 300
+    wait_connections(req, 2)
+    started = time.monotonic()
+    req.send(b"work")
+    first, msg = recv_any(reps)
+    assert msg == b"work"
+    second, msg = recv_any(reps)
+    assert msg == b"work"
+    assert second != first, "the resend should go to the other REP"
+    assert 0.15 <= time.monotonic() - started <= 2.0
+    reps[second].send(b"done")
+    assert req.recv() == b"done"
+
+
+def test_request_to_vanished_rep_is_resent_to_new_rep(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("tcp")
+    req = sock("req")
+    req.bind(address)
+    req.req_resend_ivl = 300
+    timeouts(req)
+    rep1 = nn.Socket("rep")
+    rep1.connect(address)
+    timeouts(rep1)
+    req.send(b"request")
+    assert rep1.recv() == b"request"
+    rep1.close()  # the request is lost with this server
+    rep2 = sock("rep")
+    rep2.connect(address)
+    timeouts(rep2)
+    assert rep2.recv() == b"request"
+    rep2.send(b"reply")
+    assert req.recv() == b"reply"
+
+
+def test_new_request_cancels_old_one(sock: SockFactory, addr: AddrFactory, transport: str) -> None:
+    address = addr(transport)
+    req, rep = sock("req"), sock("rep")
+    rep.bind(address)
+    req.connect(address)
+    timeouts(req, rep)
+    req.send(b"A")
+    assert rep.recv() == b"A"
+    req.send(b"B")  # cancels A
+    rep.send(b"reply to A")  # arrives after A was cancelled: must be dropped
+    assert rep.recv() == b"B"
+    rep.send(b"reply to B")
+    assert req.recv() == b"reply to B"
+    req.rcvtimeo = 300
+    with pytest.raises(nn.BadState):
+        req.recv()
+
+
+# -- SURVEYOR/RESPONDENT --------------------------------------------------------------------
+
+
+def _survey_setup(
+    sock: SockFactory, addr: AddrFactory, transport: str, n: int, deadline_ms: int
+) -> tuple[nn.Socket, list[nn.Socket]]:
+    address = addr(transport)
+    surveyor = sock("surveyor")
+    surveyor.bind(address)
+    surveyor.surveyor_deadline = deadline_ms
+    respondents = [sock("respondent") for _ in range(n)]
+    for r in respondents:
+        r.connect(address)
+    timeouts(surveyor, *respondents)
+    wait_connections(surveyor, n)
+    return surveyor, respondents
+
+
+def test_surveyor_recv_without_survey_is_bad_state(sock: SockFactory) -> None:
+    s = sock("surveyor")
+    timeouts(s, rcv=100)
+    with pytest.raises(nn.BadState):
+        s.recv()
+
+
+def test_respondent_send_before_survey_is_bad_state(sock: SockFactory) -> None:
+    r = sock("respondent")
+    timeouts(r, snd=100)
+    with pytest.raises(nn.BadState):
+        r.send(b"unasked")
+
+
+def test_survey_answers_then_timeout_then_bad_state(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    surveyor, respondents = _survey_setup(sock, addr, transport, 3, 300)
+    surveyor.send(b"what time is it?")
+    for i, r in enumerate(respondents):
+        assert r.recv() == b"what time is it?"
+        r.send(b"answer %d" % i)
+    answers = {surveyor.recv() for _ in respondents}
+    assert answers == {b"answer 0", b"answer 1", b"answer 2"}
+    started = time.monotonic()
+    with pytest.raises(nn.Timeout):
+        surveyor.recv()
+    assert time.monotonic() - started <= 1.0  # the deadline, not rcvtimeo (3 s), ended it
+    with pytest.raises(nn.BadState):
+        surveyor.recv()
+
+
+def test_survey_deadline_timing(sock: SockFactory, addr: AddrFactory) -> None:
+    surveyor, _ = _survey_setup(sock, addr, "inproc", 1, 300)
+    started = time.monotonic()
+    surveyor.send(b"anyone?")
+    with pytest.raises(nn.Timeout):
+        surveyor.recv()
+    assert 0.25 <= time.monotonic() - started <= 0.6
+
+
+def test_late_answers_never_leak_into_next_survey(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    surveyor, (quick, slow) = _survey_setup(sock, addr, transport, 2, 200)
+    surveyor.send(b"survey 1")
+    assert quick.recv() == b"survey 1"
+    assert slow.recv() == b"survey 1"
+    quick.send(b"quick 1")
+    assert surveyor.recv() == b"quick 1"
+    with pytest.raises(nn.Timeout):
+        surveyor.recv()
+    slow.send(b"late 1")  # the survey is over
+    time.sleep(0.05)
+    surveyor.send(b"survey 2")
+    assert quick.recv() == b"survey 2"
+    assert slow.recv() == b"survey 2"
+    quick.send(b"quick 2")
+    slow.send(b"slow 2")
+    got = []
+    with pytest.raises(nn.Timeout):
+        while True:
+            got.append(surveyor.recv())
+    assert sorted(got) == [b"quick 2", b"slow 2"]
+
+
+def test_new_survey_cancels_old_one(sock: SockFactory, addr: AddrFactory) -> None:
+    surveyor, (r,) = _survey_setup(sock, addr, "inproc", 1, 2000)
+    surveyor.send(b"first")
+    assert r.recv() == b"first"
+    surveyor.send(b"second")
+    r.send(b"answer to first")
+    assert r.recv() == b"second"
+    r.send(b"answer to second")
+    assert surveyor.recv() == b"answer to second"
+
+
+# -- PUB/SUB --------------------------------------------------------------------------------
+
+
+def _pubsub(
+    sock: SockFactory, addr: AddrFactory, transport: str, nsubs: int = 1
+) -> tuple[nn.Socket, list[nn.Socket]]:
+    address = addr(transport)
+    pub = sock("pub")
+    pub.bind(address)
+    subs = [sock("sub") for _ in range(nsubs)]
+    for s in subs:
+        s.connect(address)
+    timeouts(pub, *subs, rcv=300)
+    sync_pubsub(pub, subs)
+    return pub, subs
+
+
+def expect(s: nn.Socket, messages: Sequence[bytes], quiet: float = 0.1) -> None:
+    """``s`` receives exactly ``messages``, in order, and then nothing for ``quiet`` s."""
+    s.rcvtimeo = 3000
+    got = [s.recv() for _ in messages]
+    assert got == list(messages)
+    s.rcvtimeo = int(quiet * 1000)
+    with pytest.raises(nn.Timeout):
+        extra = s.recv()
+        raise AssertionError(f"unexpected message {extra!r}")
+
+
+def test_sub_without_subscription_gets_nothing(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    pub, (sub,) = _pubsub(sock, addr, transport)
+    pub.send(b"anything")
+    pub.send(b"")
+    expect(sub, [])
+
+
+def test_sub_prefix_filtering(sock: SockFactory, addr: AddrFactory, transport: str) -> None:
+    pub, (sub,) = _pubsub(sock, addr, transport)
+    sub.subscribe(b"foo")
+    for msg in (b"bar1", b"foo1", b"fo", b"foobar", b"xfoo", b"foo", b"FOO2"):
+        pub.send(msg)
+    expect(sub, [b"foo1", b"foobar", b"foo"])
+
+
+def test_sub_str_prefix_is_utf8(sock: SockFactory, addr: AddrFactory) -> None:
+    pub, (sub,) = _pubsub(sock, addr, "inproc")
+    sub.subscribe("é")
+    pub.send("été")
+    pub.send("ete")
+    pub.send("é".encode())
+    expect(sub, ["été".encode(), "é".encode()])
+
+
+def test_sub_empty_prefix_gets_everything(sock: SockFactory, addr: AddrFactory) -> None:
+    pub, (sub,) = _pubsub(sock, addr, "tcp")
+    sub.subscribe()
+    msgs = [b"", b"a", b"\x00\xff", b"x" * 5000]
+    for m in msgs:
+        pub.send(m)
+    expect(sub, msgs)
+
+
+def test_sub_multiple_subscriptions_and_unsubscribe(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    pub, (sub,) = _pubsub(sock, addr, transport)
+    sub.subscribe(b"a")
+    sub.subscribe(b"b")
+    for m in (b"a1", b"b1", b"c1", b"ab"):
+        pub.send(m)
+    expect(sub, [b"a1", b"b1", b"ab"])
+    sub.unsubscribe(b"a")
+    for m in (b"a2", b"b2", b"c2"):
+        pub.send(m)
+    expect(sub, [b"b2"])
+    sub.unsubscribe(b"b")
+    pub.send(b"b3")
+    expect(sub, [])
+
+
+def test_overlapping_subscriptions_deliver_once(sock: SockFactory, addr: AddrFactory) -> None:
+    pub, (sub,) = _pubsub(sock, addr, "inproc")
+    sub.subscribe(b"a")
+    sub.subscribe(b"ab")
+    pub.send(b"abc")
+    expect(sub, [b"abc"])
+    sub.unsubscribe(b"a")
+    pub.send(b"abd")
+    pub.send(b"ac")
+    expect(sub, [b"abd"])
+
+
+UNSUBSCRIBE_UNKNOWN = """
+import nanomsg_rs as nn
+s = nn.Socket("sub")
+{setup}
+try:
+    {call}
+except nn.NanomsgError as e:
+    print("error", e.errno)
+else:
+    print("ok")
+"""
+
+
+@pytest.mark.parametrize(
+    ("setup", "call"),
+    [
+        ("", "s.unsubscribe(b'never subscribed')"),
+        ("", "s.unsubscribe(b'')"),
+        ("", "s.setsockopt(nn.SUB, nn.SUB_UNSUBSCRIBE, b'never')"),
+        ("s.subscribe(b'a'); s.unsubscribe(b'a')", "s.unsubscribe(b'a')"),
+    ],
+)
+def test_unsubscribe_unknown_prefix_does_not_crash(setup: str, call: str) -> None:
+    """libnanomsg 1.1.5 dereferences an empty subscription trie on NN_SUB_UNSUBSCRIBE; the
+    binding must not let that take the interpreter down."""
+    code = UNSUBSCRIBE_UNKNOWN.format(setup=setup, call=call)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr}"
+    assert result.stdout.strip() in ("ok", f"error {nn.EINVAL}")
+
+
+def test_unsubscribe_unknown_prefix_keeps_other_subscriptions(
+    sock: SockFactory, addr: AddrFactory
+) -> None:
+    pub, (sub,) = _pubsub(sock, addr, "inproc")
+    sub.subscribe(b"keep")
+    try:
+        sub.unsubscribe(b"other")
+    except nn.InvalidArgument:
+        pass
+    pub.send(b"keep this")
+    pub.send(b"other")
+    expect(sub, [b"keep this"])
+
+
+def test_pub_reaches_every_subscriber(sock: SockFactory, addr: AddrFactory) -> None:
+    pub, subs = _pubsub(sock, addr, "tcp", nsubs=3)
+    for i, s in enumerate(subs):
+        s.subscribe(b"all")
+        s.subscribe(b"to%d" % i)
+    pub.send(b"all: hello")
+    pub.send(b"to1: just you")
+    expect(subs[0], [b"all: hello"])
+    expect(subs[1], [b"all: hello", b"to1: just you"])
+    expect(subs[2], [b"all: hello"])
+
+
+def test_pub_cannot_recv_and_sub_cannot_send(sock: SockFactory) -> None:
+    with pytest.raises(nn.NotSupported):
+        sock("pub").recv(block=False)
+    with pytest.raises(nn.NotSupported):
+        sock("sub").send(b"x", block=False)
+
+
+# -- PUSH/PULL ------------------------------------------------------------------------------
+
+
+def test_push_load_balances_round_robin(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    address = addr(transport)
+    push = sock("push")
+    push.bind(address)
+    pulls = [sock("pull") for _ in range(3)]
+    for p in pulls:
+        p.connect(address)
+    timeouts(push, *pulls)
+    wait_connections(push, 3)
+    n = 30
+    for i in range(n):
+        push.send(b"%d" % i)
+    got = [[int(p.recv()) for _ in range(n // 3)] for p in pulls]
+    for p in pulls:
+        p.rcvtimeo = 100
+        with pytest.raises(nn.Timeout):
+            p.recv()
+    # Each puller got every third message, in order: strict round robin.
+    for received in got:
+        assert received == list(range(received[0], n, 3))
+    assert sorted(r[0] for r in got) == [0, 1, 2]
+
+
+def test_pull_fair_queues_between_pushers(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("inproc")
+    pull = sock("pull")
+    pull.bind(address)
+    pushers = [sock("push"), sock("push")]
+    for p in pushers:
+        p.connect(address)
+    timeouts(pull, *pushers)
+    wait_connections(pull, 2)
+    for i in range(10):
+        pushers[0].send(b"a%d" % i)
+    for i in range(10):
+        pushers[1].send(b"b%d" % i)
+    time.sleep(0.1)
+    got = [pull.recv() for _ in range(20)]
+    sources = [m[:1] for m in got]
+    # Strictly alternating between the two pushers, each in its own order.
+    assert all(sources[i] != sources[i + 1] for i in range(19)), got
+    assert [m for m in got if m.startswith(b"a")] == [b"a%d" % i for i in range(10)]
+    assert [m for m in got if m.startswith(b"b")] == [b"b%d" % i for i in range(10)]
+
+
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_pull_fair_queues_over_stream_transports(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    address = addr(transport)
+    pull = sock("pull")
+    pull.bind(address)
+    pushers = [sock("push"), sock("push")]
+    for p in pushers:
+        p.connect(address)
+    timeouts(pull, *pushers)
+    wait_connections(pull, 2)
+    for i in range(10):
+        pushers[0].send(b"a%d" % i)
+    for i in range(10):
+        pushers[1].send(b"b%d" % i)
+    time.sleep(0.2)
+    got = [pull.recv() for _ in range(20)]
+    first_half = [m[:1] for m in got[:10]]
+    # Neither pusher is starved while the other has messages waiting.
+    assert first_half.count(b"a") >= 3
+    assert first_half.count(b"b") >= 3
+    assert [m for m in got if m.startswith(b"a")] == [b"a%d" % i for i in range(10)]
+    assert [m for m in got if m.startswith(b"b")] == [b"b%d" % i for i in range(10)]
+
+
+def test_push_cannot_recv_and_pull_cannot_send(sock: SockFactory) -> None:
+    with pytest.raises(nn.NotSupported):
+        sock("push").recv(block=False)
+    with pytest.raises(nn.NotSupported):
+        sock("pull").send(b"x", block=False)
+
+
+# -- BUS ------------------------------------------------------------------------------------
+
+
+def test_bus_reaches_all_peers_and_never_echoes(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    # A full mesh of three: BUS delivers only to direct peers.
+    a0, a1 = addr(transport), addr(transport)
+    buses = [sock("bus") for _ in range(3)]
+    buses[0].bind(a0)
+    buses[1].bind(a1)
+    buses[1].connect(a0)
+    buses[2].connect(a0)
+    buses[2].connect(a1)
+    timeouts(*buses)
+    for b in buses:
+        wait_connections(b, 2)
+    for i, sender in enumerate(buses):
+        sender.send(b"from %d" % i)
+        for j, other in enumerate(buses):
+            if j != i:
+                assert other.recv() == b"from %d" % i
+    for b in buses:
+        b.rcvtimeo = 100
+        with pytest.raises(nn.Timeout):
+            b.recv()  # no echo, and nothing twice
+
+
+def test_bus_does_not_forward_beyond_direct_peers(sock: SockFactory, addr: AddrFactory) -> None:
+    # A line: left - middle - right. A message from left reaches middle only.
+    a_mid = addr("inproc")
+    left, middle, right = sock("bus"), sock("bus"), sock("bus")
+    middle.bind(a_mid)
+    left.connect(a_mid)
+    right.connect(a_mid)
+    timeouts(left, middle, right)
+    wait_connections(middle, 2)
+    left.send(b"hi")
+    assert middle.recv() == b"hi"
+    right.rcvtimeo = left.rcvtimeo = 100
+    with pytest.raises(nn.Timeout):
+        right.recv()
+    with pytest.raises(nn.Timeout):
+        left.recv()
+
+
+# -- PAIR -----------------------------------------------------------------------------------
+
+
+def test_pair_round_trip(pair: tuple[nn.Socket, nn.Socket]) -> None:
+    a, b = pair
+    a.send(b"ping")
+    assert b.recv() == b"ping"
+    b.send(b"pong")
+    assert a.recv() == b"pong"
+
+
+# On inproc, libnanomsg 1.1.5 aborts (mutex.c:89) or segfaults in nn_close of the refused
+# second peer, so the in-process check runs on ipc and tcp; inproc is checked in a child
+# process below.
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_pair_accepts_only_one_peer(sock: SockFactory, addr: AddrFactory, transport: str) -> None:
+    address = addr(transport)
+    server, first = sock("pair"), sock("pair")
+    server.bind(address)
+    first.connect(address)
+    timeouts(server, first)
+    wait_connections(server, 1)
+    second = sock("pair")
+    second.connect(address)
+    timeouts(second, rcv=100, snd=100)
+    time.sleep(0.2)
+    assert server.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 1
+    for i in range(3):
+        server.send(b"to the peer %d" % i)
+        assert first.recv() == b"to the peer %d" % i
+    with pytest.raises(nn.Timeout):
+        second.recv()
+    try:
+        second.send(b"from the intruder")
+    except nn.Timeout:
+        pass  # no peer took it: fine
+    first.send(b"from the peer")
+    assert server.recv() == b"from the peer"
+    server.rcvtimeo = 100
+    with pytest.raises(nn.Timeout):
+        server.recv()  # the intruder's message never arrives
+    # Closing the first lets the second in.
+    first.close()
+    second.rcvtimeo = 200
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            server.send(b"now you", block=False)
+        except nn.Again:
+            pass  # not connected yet
+        try:
+            assert second.recv() == b"now you"
+            break
+        except nn.Timeout:
+            assert time.monotonic() < deadline, "the second peer never got in"
+
+
+INPROC_SECOND_PAIR_PEER = """
+import time
+import nanomsg_rs as nn
+server, first, second = nn.Socket("pair"), nn.Socket("pair"), nn.Socket("pair")
+server.bind("inproc://second-peer")
+first.connect("inproc://second-peer")
+time.sleep(0.1)
+second.connect("inproc://second-peer")
+time.sleep(0.2)
+for s in (server, first, second):
+    s.rcvtimeo = s.sndtimeo = 1000
+server.send(b"hi")
+assert first.recv() == b"hi"
+for s in {order}:
+    s.close()
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("order", ["(server, first, second)", "(first, second, server)"])
+def test_inproc_pair_refusing_second_peer_does_not_crash(order: str) -> None:
+    code = INPROC_SECOND_PAIR_PEER.format(order=order)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr[-500:]}"
+    assert result.stdout.strip() == "ok"
+
+
+# -- mismatched protocols -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
+def test_mismatched_pub_to_pull_is_refused(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    address = addr(transport)
+    pub, pull = sock("pub"), sock("pull")
+    pub.bind(address)
+    pull.connect(address)
+    timeouts(pub, pull, rcv=200)
+    time.sleep(0.2)
+    for _ in range(3):
+        pub.send(b"not for you")
+    with pytest.raises(nn.Timeout):
+        pull.recv()
+    assert pub.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0
+    assert pull.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0
+
+
+@pytest.mark.parametrize(
+    ("sender", "receiver"),
+    [("push", "sub"), ("pub", "pull"), ("req", "pull"), ("pair", "pull"), ("push", "bus")],
+)
+def test_mismatched_protocols_refused_at_handshake(
+    sock: SockFactory, addr: AddrFactory, sender: str, receiver: str
+) -> None:
+    address = addr("tcp")
+    s, r = sock(sender), sock(receiver)
+    s.bind(address)
+    r.connect(address)
+    if receiver == "sub":
+        r.subscribe(b"")
+    timeouts(s, r, rcv=200, snd=100)
+    time.sleep(0.2)
+    try:
+        s.send(b"hello?")
+    except nn.Timeout:
+        pass  # senders that need a peer (PUSH, REQ, PAIR) find none
+    with pytest.raises(nn.Timeout):
+        r.recv()
+    assert r.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0
+
+
+def test_matched_push_pull_over_tcp_control(sock: SockFactory, addr: AddrFactory) -> None:
+    """The control for the mismatch tests: the same set-up with matching protocols works."""
+    address = addr("tcp")
+    push, pull = sock("push"), sock("pull")
+    push.bind(address)
+    pull.connect(address)
+    timeouts(push, pull)
+    push.send(b"hello")
+    assert pull.recv() == b"hello"
+    assert pull.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 1
+
+
+# -- back-pressure and size limits ----------------------------------------------------------
+
+
+def test_inproc_back_pressure(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("inproc")
+    receiver, sender = sock("pair"), sock("pair")
+    receiver.rcvbuf = 4096
+    sender.sndbuf = 4096
+    receiver.bind(address)
+    sender.connect(address)
+    timeouts(receiver, sender)
+    sender.send(b"hello")  # waits for the connection
+    assert receiver.recv() == b"hello"
+    chunk = b"x" * 1000
+    sent = 0
+    with pytest.raises(nn.Again):
+        while sent < 10_000:
+            sender.send(chunk, block=False)
+            sent += 1
+    assert 0 < sent < 1000
+    # A blocking send with a short timeout times out instead.
+    sender.sndtimeo = 200
+    with pytest.raises(nn.Timeout):
+        sender.send(chunk)
+    # Draining the receiver lets the sender go on, and nothing was lost.
+    for _ in range(sent):
+        assert receiver.recv() == chunk
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            sender.send(b"again", block=False)
+            break
+        except nn.Again:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    assert receiver.recv() == b"again"
+
+
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_rcvmaxsize_drops_large_message(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    address = addr(transport)
+    receiver, sender = sock("pair"), sock("pair")
+    receiver.rcvmaxsize = 1024
+    receiver.bind(address)
+    sender.connect(address)
+    timeouts(receiver, sender, rcv=300)
+    sender.send(b"s" * 1024)  # exactly the limit passes
+    assert receiver.recv() == b"s" * 1024
+    sender.send(b"L" * 2000)  # over the limit: the connection is dropped
+    with pytest.raises(nn.Timeout):
+        receiver.recv()
+    # After the reconnect, smaller messages pass again (some may be lost meanwhile).
+    deadline = time.monotonic() + 5
+    while True:
+        sender.send(b"small")
+        try:
+            msg = receiver.recv()
+        except nn.Timeout:
+            assert time.monotonic() < deadline, "never reconnected"
+            continue
+        assert msg == b"small"
+        break
+    assert receiver.statistic(nn.Statistic.BROKEN_CONNECTIONS) >= 1
+
+
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_rcvmaxsize_unlimited_passes_large_message(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    address = addr(transport)
+    receiver, sender = sock("pair"), sock("pair")
+    receiver.rcvmaxsize = -1
+    receiver.bind(address)
+    sender.connect(address)
+    timeouts(receiver, sender, rcv=5000, snd=5000)
+    big = bytes(range(256)) * (5 * 4096)  # 5 MiB, over the default 1 MiB
+    sender.send(big)
+    assert receiver.recv() == big
+
+
+# -- timeouts -------------------------------------------------------------------------------
+
+TOLERANCE = 0.15
+
+
+@pytest.mark.parametrize("protocol", ["pair", "pull", "sub", "rep", "bus"])
+def test_rcvtimeo(sock: SockFactory, protocol: str) -> None:
+    s = sock(protocol)
+    s.rcvtimeo = 200
+    started = time.monotonic()
+    with pytest.raises(nn.Timeout):
+        s.recv()
+    elapsed = time.monotonic() - started
+    assert 0.2 - 0.01 <= elapsed <= 0.2 + TOLERANCE
+
+
+@pytest.mark.parametrize("protocol", ["pair", "push"])
+def test_sndtimeo(sock: SockFactory, protocol: str) -> None:
+    s = sock(protocol)
+    s.sndtimeo = 200
+    started = time.monotonic()
+    with pytest.raises(nn.Timeout):
+        s.send(b"nobody is listening")
+    elapsed = time.monotonic() - started
+    assert 0.2 - 0.01 <= elapsed <= 0.2 + TOLERANCE
+
+
+def test_recv_into_timeout(sock: SockFactory) -> None:
+    s = sock("pull")
+    s.rcvtimeo = 200
+    started = time.monotonic()
+    with pytest.raises(nn.Timeout):
+        s.recv_into(bytearray(10))
+    assert 0.19 <= time.monotonic() - started <= 0.2 + TOLERANCE
+
+
+def test_zero_timeout_fails_at_once(sock: SockFactory) -> None:
+    s = sock("pair")
+    s.rcvtimeo = 0
+    s.sndtimeo = 0
+    started = time.monotonic()
+    with pytest.raises((nn.Timeout, nn.Again)):
+        s.recv()
+    with pytest.raises((nn.Timeout, nn.Again)):
+        s.send(b"x")
+    assert time.monotonic() - started < 0.1
+
+
+def test_nonblocking_calls_raise_again_at_once(sock: SockFactory) -> None:
+    s = sock("pair")
+    s.rcvtimeo = 5000
+    s.sndtimeo = 5000
+    started = time.monotonic()
+    with pytest.raises(nn.Again):
+        s.recv(block=False)
+    with pytest.raises(nn.Again):
+        s.send(b"x", block=False)
+    with pytest.raises(nn.Again):
+        s.recv_into(bytearray(4), block=False)
+    assert time.monotonic() - started < 0.1
+
+
+def test_timeout_then_message_still_arrives(pair: tuple[nn.Socket, nn.Socket]) -> None:
+    a, b = pair
+    b.rcvtimeo = 100
+    with pytest.raises(nn.Timeout):
+        b.recv()
+    a.send(b"later")
+    b.rcvtimeo = 3000
+    assert b.recv() == b"later"
+
+
+# -- statistics -----------------------------------------------------------------------------
+
+
+def test_exact_message_and_byte_statistics(pair: tuple[nn.Socket, nn.Socket]) -> None:
+    a, b = pair
+    sizes = [0, 1, 10, 100, 1000, 65536]
+    for n in sizes:
+        assert a.send(b"z" * n) == n
+    for n in sizes:
+        assert len(b.recv()) == n
+    total = sum(sizes)
+    assert a.statistic(nn.Statistic.MESSAGES_SENT) == len(sizes)
+    assert a.statistic(nn.Statistic.BYTES_SENT) == total
+    assert b.statistic(nn.Statistic.MESSAGES_RECEIVED) == len(sizes)
+    assert b.statistic(nn.Statistic.BYTES_RECEIVED) == total
+    assert a.statistic("messages-sent") == len(sizes)
+    assert a.statistic("bytes-sent") == total
+    assert b.statistic("messages-received") == len(sizes)
+    assert b.statistic("bytes-received") == total
+    assert a.statistic(nn.STAT_MESSAGES_SENT) == len(sizes)
+    # Nothing went the other way.
+    assert a.statistic(nn.Statistic.MESSAGES_RECEIVED) == 0
+    assert a.statistic(nn.Statistic.BYTES_RECEIVED) == 0
+    assert b.statistic(nn.Statistic.MESSAGES_SENT) == 0
+    assert b.statistic(nn.Statistic.BYTES_SENT) == 0
+
+
+def test_statistics_count_str_as_utf8_and_recv_into(pair: tuple[nn.Socket, nn.Socket]) -> None:
+    a, b = pair
+    a.send("€uro")  # 6 bytes in UTF-8
+    a.send(b"0123456789")
+    buf = bytearray(4)
+    assert b.recv() == "€uro".encode()
+    assert b.recv_into(buf) == 10  # the full size, truncated into the buffer
+    assert bytes(buf) == b"0123"
+    assert a.statistic("bytes-sent") == 16
+    assert b.statistic("bytes-received") == 16
+    assert b.statistic("messages-received") == 2
+
+
+def test_statistics_returns_all_fifteen(pair: tuple[nn.Socket, nn.Socket]) -> None:
+    a, b = pair
+    for i in range(3):
+        a.send(b"%03d" % i)
+        b.recv()
+    stats = a.statistics()
+    assert isinstance(stats, dict)
+    assert set(stats) == set(nn.Statistic)
+    assert len(stats) == 15
+    for key, value in stats.items():
+        assert isinstance(key, nn.Statistic)
+        assert isinstance(value, int)
+        assert value >= 0
+    assert stats[nn.Statistic.MESSAGES_SENT] == 3
+    assert stats[nn.Statistic.BYTES_SENT] == 9
+    assert stats[nn.Statistic.CURRENT_CONNECTIONS] == 1
+    assert b.statistics()[nn.Statistic.MESSAGES_RECEIVED] == 3
+
+
+@pytest.mark.parametrize("stat", list(nn.Statistic))
+def test_statistic_by_member_name_and_dashed_name_agree(
+    pair: tuple[nn.Socket, nn.Socket], stat: nn.Statistic
+) -> None:
+    a, b = pair
+    a.send(b"abc")
+    b.recv()
+    dashed = stat.name.lower().replace("_", "-")
+    assert a.statistic(stat) == a.statistic(dashed) == a.statistic(int(stat))
+
+
+def test_connection_statistics_over_tcp(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("tcp")
+    server, client = sock("pair"), sock("pair")
+    server.bind(address)
+    client.connect(address)
+    timeouts(server, client)
+    client.send(b"x")
+    server.recv()
+    assert server.statistic("accepted-connections") == 1
+    assert server.statistic("current-connections") == 1
+    assert client.statistic("established-connections") == 1
+    assert client.statistic("current-connections") == 1
+    assert client.statistic("connect-errors") == 0
+
+
+def test_statistic_unknown_name_is_value_error(sock: SockFactory) -> None:
+    s = sock("pair")
+    with pytest.raises(ValueError, match="messages-sent"):
+        s.statistic("messages_snt")

@@ -1,0 +1,526 @@
+"""Socket lifecycle: construction, close, detach, endpoints, closed-socket safety, the
+512-socket limit and garbage collection."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import nanomsg_rs as nn
+
+SockFactory = Callable[..., nn.Socket]
+AddrFactory = Callable[[str], str]
+
+PROTOCOL_NAMES = [
+    "pair",
+    "pub",
+    "sub",
+    "req",
+    "rep",
+    "push",
+    "pull",
+    "surveyor",
+    "respondent",
+    "bus",
+]
+
+
+def _libnanomsg() -> ctypes.CDLL:
+    name = ctypes.util.find_library("nanomsg") or "libnanomsg.so.5"
+    return ctypes.CDLL(name, use_errno=True)
+
+
+# -- construction ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", list(nn.Protocol))
+@pytest.mark.parametrize("domain", list(nn.Domain))
+def test_every_protocol_by_enum(protocol: nn.Protocol, domain: nn.Domain) -> None:
+    with nn.Socket(protocol, domain) as s:
+        assert s.protocol is protocol
+        assert s.domain is domain
+        assert isinstance(s.protocol, nn.Protocol)
+        assert isinstance(s.domain, nn.Domain)
+        assert not s.closed
+
+
+@pytest.mark.parametrize("name", PROTOCOL_NAMES)
+@pytest.mark.parametrize("spelling", [str.lower, str.upper, str.title])
+@pytest.mark.parametrize(
+    ("domain", "expected"), [("sp", nn.Domain.SP), ("sp-raw", nn.Domain.SP_RAW)]
+)
+def test_every_protocol_by_name(
+    name: str, spelling: Callable[[str], str], domain: str, expected: nn.Domain
+) -> None:
+    with nn.Socket(spelling(name), spelling(domain)) as s:
+        assert s.protocol is nn.Protocol[name.upper()]
+        assert s.domain is expected
+
+
+def test_default_domain_is_sp(sock: SockFactory) -> None:
+    assert sock("pair").domain is nn.Domain.SP
+
+
+def test_protocol_values_match_nanomsg_numbers(sock: SockFactory) -> None:
+    assert sock(nn.PUSH).protocol is nn.Protocol.PUSH
+    assert sock(nn.BUS, nn.AF_SP_RAW).domain is nn.Domain.SP_RAW
+
+
+@pytest.mark.parametrize("bad", ["bogus", "", "pairs", "raw", "reply", "sp"])
+def test_bad_protocol_name_is_value_error_naming_choices(bad: str) -> None:
+    with pytest.raises(ValueError) as info:
+        nn.Socket(bad)
+    message = str(info.value)
+    for name in PROTOCOL_NAMES:
+        assert name in message.lower()
+
+
+@pytest.mark.parametrize("bad", [0, 17, 999, -1])
+def test_bad_protocol_number_is_value_error(bad: int) -> None:
+    with pytest.raises(ValueError, match="pair"):
+        nn.Socket(bad)
+
+
+@pytest.mark.parametrize("bad", ["bogus", "", "raw", "tcp", 0, 3, 99])
+def test_bad_domain_is_value_error_naming_choices(bad: Any) -> None:
+    with pytest.raises(ValueError) as info:
+        nn.Socket("pair", bad)
+    message = str(info.value).lower()
+    assert "sp" in message
+    assert "sp-raw" in message
+
+
+@pytest.mark.parametrize("bad", [None, 1.5, b"pair", ["pair"], object(), True])
+def test_wrong_protocol_type_is_type_error(bad: Any) -> None:
+    with pytest.raises(TypeError):
+        nn.Socket(bad)
+
+
+@pytest.mark.parametrize("bad", [None, 1.0, b"sp", ("sp",), object()])
+def test_wrong_domain_type_is_type_error(bad: Any) -> None:
+    with pytest.raises(TypeError):
+        nn.Socket("pair", bad)
+
+
+# -- close, closed, context manager ---------------------------------------------------------
+
+
+def test_close_is_idempotent() -> None:
+    s = nn.Socket("pair")
+    assert s.closed is False
+    s.close()
+    assert s.closed is True
+    s.close()
+    s.close()
+    assert s.closed is True
+
+
+def test_close_releases_the_address(addr: AddrFactory) -> None:
+    address = addr("tcp")
+    s = nn.Socket("pair")
+    s.bind(address)
+    s.close()
+    with nn.Socket("pair") as t:
+        t.bind(address)  # would be AddressInUse if the first socket were still open
+
+
+def test_context_manager_closes() -> None:
+    with nn.Socket("pair") as s:
+        assert isinstance(s, nn.Socket)
+        assert not s.closed
+    assert s.closed
+
+
+def test_context_manager_closes_on_exception() -> None:
+    with pytest.raises(RuntimeError), nn.Socket("pair") as s:
+        raise RuntimeError("boom")
+    assert s.closed
+
+
+def test_context_manager_returns_self() -> None:
+    s = nn.Socket("pair")
+    with s as entered:
+        assert entered is s
+    assert s.closed
+
+
+# -- fd and detach --------------------------------------------------------------------------
+
+
+def test_fd_is_the_socket_number() -> None:
+    with nn.Socket("pair") as a, nn.Socket("pair") as b:
+        assert isinstance(a.fd, int)
+        assert a.fd >= 0
+        assert b.fd >= 0
+        assert a.fd != b.fd
+
+
+def test_fd_is_read_only(sock: SockFactory) -> None:
+    s = sock("pair")
+    with pytest.raises(AttributeError):
+        s.fd = 3  # type: ignore[misc]
+
+
+def test_fd_of_closed_socket_raises_closed() -> None:
+    s = nn.Socket("pair")
+    s.close()
+    with pytest.raises(nn.Closed):
+        _ = s.fd
+
+
+def test_detach_returns_raw_number_and_acts_closed(addr: AddrFactory) -> None:
+    address = addr("inproc")
+    s = nn.Socket("pair")
+    s.bind(address)
+    number = s.fd
+    raw = s.detach()
+    try:
+        assert raw == number
+        assert s.closed
+        with pytest.raises(nn.Closed):
+            _ = s.fd
+        with pytest.raises(nn.Closed):
+            s.send(b"x")
+        with pytest.raises(nn.Closed):
+            s.detach()
+        s.close()  # harmless: the object is already closed; the socket must stay open
+        # The nanomsg socket itself is still open: its address is still taken ...
+        with nn.Socket("pair") as other:
+            with pytest.raises(nn.AddressInUse):
+                other.bind(address)
+            # ... and its number is not handed out again.
+            assert other.fd != raw
+    finally:
+        lib = _libnanomsg()
+        assert lib.nn_close(raw) == 0, "the detached socket should still have been open"
+    with nn.Socket("pair") as again:
+        again.bind(address)
+
+
+def test_detached_socket_is_not_closed_by_gc(addr: AddrFactory) -> None:
+    address = addr("inproc")
+    s = nn.Socket("pair")
+    s.bind(address)
+    raw = s.detach()
+    del s
+    gc.collect()
+    try:
+        with nn.Socket("pair") as other, pytest.raises(nn.AddressInUse):
+            other.bind(address)
+    finally:
+        assert _libnanomsg().nn_close(raw) == 0
+
+
+# -- endpoints ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp", "ws"])
+def test_bind_and_connect_return_endpoints(
+    sock: SockFactory, addr: AddrFactory, transport: str
+) -> None:
+    a, b = sock("pair"), sock("pair")
+    address = addr(transport)
+    ep_bind = a.bind(address)
+    ep_conn = b.connect(address)
+    for ep, owner in ((ep_bind, a), (ep_conn, b)):
+        assert isinstance(ep, nn.Endpoint)
+        assert isinstance(ep.id, int)
+        assert ep.id >= 0
+        assert ep.address == address
+        assert ep.socket is owner
+    for s in (a, b):
+        s.rcvtimeo = 5000
+        s.sndtimeo = 5000
+    b.send(b"through the endpoint")
+    assert a.recv() == b"through the endpoint"
+
+
+def test_endpoint_ids_are_distinct(sock: SockFactory, addr: AddrFactory) -> None:
+    s = sock("bus")
+    ids = {s.bind(addr("inproc")).id for _ in range(3)}
+    ids.add(s.connect(addr("tcp")).id)
+    assert len(ids) == 4
+
+
+def _shutdown_endpoint(s: nn.Socket, ep: nn.Endpoint, how: str) -> None:
+    if how == "method":
+        ep.shutdown()
+    elif how == "endpoint":
+        s.shutdown(ep)
+    else:
+        s.shutdown(ep.id)
+
+
+@pytest.mark.parametrize("how", ["method", "endpoint", "id"])
+@pytest.mark.parametrize("transport", ["inproc", "tcp"])
+def test_shutdown_bound_endpoint_frees_the_address(
+    sock: SockFactory, addr: AddrFactory, how: str, transport: str
+) -> None:
+    s = sock("pair")
+    address = addr(transport)
+    ep = s.bind(address)
+    with pytest.raises(nn.AddressInUse):
+        sock("pair").bind(address)
+    _shutdown_endpoint(s, ep, how)
+    # The endpoint is gone: the same socket, or another one, can take the address again.
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            sock("pair").bind(address)
+            break
+        except nn.AddressInUse:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("how", ["method", "endpoint", "id"])
+def test_shutdown_connected_endpoint_stops_delivery(
+    sock: SockFactory, addr: AddrFactory, how: str
+) -> None:
+    address = addr("inproc")
+    server, client = sock("pair"), sock("pair")
+    server.bind(address)
+    ep = client.connect(address)
+    for s in (server, client):
+        s.rcvtimeo = 3000
+        s.sndtimeo = 3000
+    client.send(b"before")
+    assert server.recv() == b"before"
+    _shutdown_endpoint(client, ep, how)
+    client.sndtimeo = 300
+    with pytest.raises(nn.Timeout):
+        client.send(b"after")
+    server.rcvtimeo = 300
+    with pytest.raises(nn.Timeout):
+        server.recv()
+
+
+def test_shutdown_twice_is_invalid(sock: SockFactory, addr: AddrFactory) -> None:
+    s = sock("pair")
+    ep = s.bind(addr("inproc"))
+    ep.shutdown()
+    with pytest.raises(nn.InvalidArgument):
+        ep.shutdown()
+    with pytest.raises(nn.InvalidArgument):
+        s.shutdown(12345)
+
+
+@pytest.mark.parametrize("bad", ["1", 1.0, None, b"\x01", True, [1]])
+def test_shutdown_wrong_type(sock: SockFactory, bad: Any) -> None:
+    s = sock("pair")
+    with pytest.raises(TypeError):
+        s.shutdown(bad)
+
+
+# -- closed sockets -------------------------------------------------------------------------
+
+
+def _calls_on(s: nn.Socket, address: str) -> dict[str, Callable[[], object]]:
+    buf = bytearray(16)
+    return {
+        "send": lambda: s.send(b"x"),
+        "send_nonblocking": lambda: s.send(b"x", block=False),
+        "recv": lambda: s.recv(),
+        "recv_nonblocking": lambda: s.recv(block=False),
+        "recv_into": lambda: s.recv_into(buf),
+        "bind": lambda: s.bind(address),
+        "connect": lambda: s.connect(address),
+        "shutdown": lambda: s.shutdown(0),
+        "getsockopt": lambda: s.getsockopt(nn.SOL_SOCKET, nn.LINGER),
+        "setsockopt": lambda: s.setsockopt(nn.SOL_SOCKET, nn.RCVTIMEO, 10),
+        "option_get": lambda: s.rcvtimeo,
+        "option_set": lambda: setattr(s, "rcvtimeo", 10),
+        "socket_name": lambda: s.socket_name,
+        "protocol": lambda: s.protocol,
+        "domain": lambda: s.domain,
+        "statistic": lambda: s.statistic(nn.Statistic.MESSAGES_SENT),
+        "statistics": lambda: s.statistics(),
+        "fd": lambda: s.fd,
+        "detach": lambda: s.detach(),
+        "rcvfd": lambda: s.rcvfd,
+        "sndfd": lambda: s.sndfd,
+    }
+
+
+CALL_NAMES = [
+    "send",
+    "send_nonblocking",
+    "recv",
+    "recv_nonblocking",
+    "recv_into",
+    "bind",
+    "connect",
+    "shutdown",
+    "getsockopt",
+    "setsockopt",
+    "option_get",
+    "option_set",
+    "socket_name",
+    "protocol",
+    "domain",
+    "statistic",
+    "statistics",
+    "fd",
+    "detach",
+    "rcvfd",
+    "sndfd",
+]
+
+
+@pytest.mark.parametrize("call", CALL_NAMES)
+def test_calls_on_closed_socket_raise_closed(addr: AddrFactory, call: str) -> None:
+    s = nn.Socket("pair")
+    s.close()
+    with pytest.raises(nn.Closed) as info:
+        _calls_on(s, addr("inproc"))[call]()
+    assert info.value.errno == errno.EBADF
+
+
+def test_subscribe_on_closed_socket_raises_closed() -> None:
+    s = nn.Socket("sub")
+    s.close()
+    with pytest.raises(nn.Closed):
+        s.subscribe(b"x")
+    with pytest.raises(nn.Closed):
+        s.unsubscribe(b"x")
+
+
+@pytest.mark.parametrize("call", CALL_NAMES)
+def test_stale_handle_never_reaches_reused_number(
+    sock: SockFactory, addr: AddrFactory, call: str
+) -> None:
+    """Close A; B gets A's number (nanomsg reuses it at once); nothing done through A may
+    act on B."""
+    gc.collect()
+    gc.disable()  # no collection may free another number in between
+    try:
+        a = nn.Socket("pair")
+        number = a.fd
+        a.close()
+        b = sock("pair")
+    finally:
+        gc.enable()
+    assert b.fd == number, "nanomsg hands the freed number to the next socket"
+    address = addr("inproc")
+    b.bind(address)
+    peer = sock("pair")
+    peer.connect(address)
+    for s in (b, peer):
+        s.rcvtimeo = 200
+        s.sndtimeo = 2000
+    b.socket_name = "B"
+    peer.send(b"for B")  # a message waiting on B: a stale recv must not take it
+
+    with pytest.raises(nn.Closed):
+        _calls_on(a, addr("inproc"))[call]()
+
+    # B is untouched: its message is still there, its options unchanged, its peer hears
+    # nothing from A, and it is still open under the same number.
+    assert not b.closed
+    assert b.fd == number
+    assert b.recv() == b"for B"
+    assert b.rcvtimeo == 200
+    assert b.socket_name == "B"
+    with pytest.raises(nn.Timeout):
+        peer.recv()
+    b.send(b"from B")
+    assert peer.recv() == b"from B"
+
+
+def test_stale_send_does_not_reach_reused_socket_peer(sock: SockFactory, addr: AddrFactory) -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        a = sock("pair")
+        number = a.fd
+        a.close()
+        b = sock("pair")
+    finally:
+        gc.enable()
+    assert b.fd == number
+    address = addr("tcp")
+    b.bind(address)
+    peer = sock("pair")
+    peer.connect(address)
+    peer.rcvtimeo = 300
+    b.sndtimeo = 3000
+    b.send(b"hello")
+    assert peer.recv() == b"hello"
+    with pytest.raises(nn.Closed):
+        a.send(b"stale")
+    with pytest.raises(nn.Closed):
+        a.send(b"stale", block=False)
+    with pytest.raises(nn.Timeout):
+        peer.recv()
+    assert b.statistic(nn.Statistic.MESSAGES_SENT) == 1
+
+
+# -- the 512-socket limit and garbage collection --------------------------------------------
+
+
+def test_socket_limit_gives_an_error_and_recovers() -> None:
+    made: list[nn.Socket] = []
+    try:
+        with pytest.raises(nn.NanomsgError) as info:
+            for _ in range(600):
+                made.append(nn.Socket("pair"))
+        assert info.value.errno == errno.EMFILE
+        assert 0 < len(made) <= 512
+    finally:
+        for s in made:
+            s.close()
+    with nn.Socket("pair") as s:
+        assert not s.closed
+
+
+def test_gc_closes_dropped_sockets() -> None:
+    for i in range(700):
+        s = nn.Socket("pair")
+        s.rcvtimeo = i
+    del s
+    with nn.Socket("pair") as last:
+        assert last.fd < 512
+
+
+def test_gc_closes_sockets_in_reference_cycles() -> None:
+    for i in range(700):
+        s = nn.Socket("pair")
+        s.myself = s  # type: ignore[attr-defined]  # a cycle: only the collector frees it
+        if i % 100 == 99:
+            gc.collect()
+    del s
+    gc.collect()
+    with nn.Socket("pair") as last:
+        assert last.fd < 512
+
+
+def test_gc_releases_bound_address(addr: AddrFactory) -> None:
+    address = addr("tcp")
+    for _ in range(3):
+        s = nn.Socket("rep")
+        s.bind(address)
+        del s
+        gc.collect()
+
+
+def test_gc_of_socket_with_bound_ipc_endpoint(addr: AddrFactory) -> None:
+    address = addr("ipc")
+    for _ in range(3):
+        s = nn.Socket("pull")
+        s.bind(address)  # AddressInUse if the previous socket still listened
+        del s
+
+
+def test_repr_mentions_state() -> None:
+    s = nn.Socket("push")
+    assert "PUSH" in repr(s)
+    s.close()
+    assert "closed" in repr(s)
