@@ -19,9 +19,9 @@ fn c_address(addr: &str) -> PyResult<CString> {
 }
 
 fn c_int_value(value: &Bound<'_, PyAny>) -> PyResult<i32> {
-    let v: i64 = value.extract()?;
-    i32::try_from(v)
-        .map_err(|_| PyValueError::new_err(format!("{v} is out of range for an int option")))
+    value
+        .extract::<i32>()
+        .map_err(|_| PyValueError::new_err(format!("{value} is out of range for an int option")))
 }
 
 /// A nanomsg socket (the native part; use `nanomsg_rs.Socket`).
@@ -211,7 +211,9 @@ impl PySocket {
         if kind.is(py.get_type::<PyBytes>()) {
             Ok(PyBytes::new(py, &raw).into_any())
         } else if kind.is(py.get_type::<PyString>()) {
-            Ok(PyString::new(py, &String::from_utf8_lossy(&raw)).into_any())
+            // A C string: up to its NUL.
+            let text = raw.split(|&b| b == 0).next().unwrap_or_default();
+            Ok(PyString::new(py, &String::from_utf8_lossy(text)).into_any())
         } else {
             Err(PyTypeError::new_err("type must be int, str or bytes"))
         }

@@ -7,11 +7,13 @@
 //! `NN_DONTWAIT` and otherwise `poll()` the socket's `NN_RCVFD`/`NN_SNDFD` together with an
 //! eventfd that `close` signals, so a close from another thread wakes them at once.
 
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::{c_int, c_void};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::backend;
@@ -84,6 +86,9 @@ pub struct Socket {
     state: AtomicU64,
     /// Signalled (and never reset) by `close`, to wake every waiter.
     wake: OwnedFd,
+    /// SUB prefixes and how often each is subscribed: libnanomsg 1.1.5 crashes when asked to
+    /// unsubscribe a prefix it does not hold, so such a request never reaches it.
+    subscriptions: Mutex<HashMap<Vec<u8>, usize>>,
 }
 
 /// A socket in use: while one exists the socket number cannot be released.
@@ -115,6 +120,7 @@ impl Socket {
             raw: domain == ffi::AF_SP_RAW,
             state: AtomicU64::new(0),
             wake,
+            subscriptions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -423,7 +429,7 @@ impl Guard<'_> {
         Ok(value)
     }
 
-    /// `nn_getsockopt` of a string option (at most `NN_SOCKADDR_MAX` bytes).
+    /// `nn_getsockopt` of a string option: its raw bytes (at most `NN_SOCKADDR_MAX`).
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
         backend::check_option(level, option)?;
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
@@ -433,9 +439,6 @@ impl Guard<'_> {
             ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
         })?;
         buf.truncate(len.min(buf.len()));
-        if let Some(nul) = buf.iter().position(|&b| b == 0) {
-            buf.truncate(nul);
-        }
         Ok(buf)
     }
 
@@ -458,6 +461,41 @@ impl Guard<'_> {
     /// `nn_setsockopt` of a string/bytes option.
     pub fn setsockopt_bytes(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
         backend::check_option(level, option)?;
+        if level == ffi::NN_SUB {
+            return self.subscription(option, value);
+        }
+        self.setsockopt_raw(level, option, value)
+    }
+
+    /// `NN_SUB_SUBSCRIBE` / `NN_SUB_UNSUBSCRIBE`, keeping count of the prefixes held;
+    /// unsubscribing a prefix not held fails with `EINVAL` instead of reaching libnanomsg.
+    fn subscription(&self, option: c_int, prefix: &[u8]) -> NnResult<()> {
+        let mut held = self
+            .socket
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match option {
+            ffi::NN_SUB_SUBSCRIBE => {
+                self.setsockopt_raw(ffi::NN_SUB, option, prefix)?;
+                *held.entry(prefix.to_vec()).or_insert(0) += 1;
+            }
+            ffi::NN_SUB_UNSUBSCRIBE => {
+                let Some(count) = held.get_mut(prefix) else {
+                    return Err(NnError::new(libc::EINVAL));
+                };
+                self.setsockopt_raw(ffi::NN_SUB, option, prefix)?;
+                *count -= 1;
+                if *count == 0 {
+                    held.remove(prefix);
+                }
+            }
+            _ => self.setsockopt_raw(ffi::NN_SUB, option, prefix)?,
+        }
+        Ok(())
+    }
+
+    fn setsockopt_raw(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
         // SAFETY: value is live for the call, with its length.
         check(unsafe {
             ffi::nn_setsockopt(self.id(), level, option, value.as_ptr().cast(), value.len())

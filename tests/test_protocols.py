@@ -672,13 +672,19 @@ print("ok")
 
 
 @pytest.mark.parametrize("order", ["(server, first, second)", "(first, second, server)"])
-def test_inproc_pair_refusing_second_peer_does_not_crash(order: str) -> None:
+def test_inproc_pair_refusing_second_peer_close(order: str) -> None:
+    """A known libnanomsg 1.1.5 bug, pinned: once an inproc PAIR has refused a second peer,
+    closing the sockets aborts the process (mutex.c:89) or segfaults, in plain C as well.
+    The README lists it under "Known libnanomsg crashes"; nng survives it."""
     code = INPROC_SECOND_PAIR_PEER.format(order=order)
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
     )
-    assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr[-500:]}"
-    assert result.stdout.strip() == "ok"
+    if nn.BACKEND == "nanomsg":
+        assert result.returncode < 0, "libnanomsg no longer crashes here: update the README"
+    else:
+        assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr}"
+        assert result.stdout.strip() == "ok"
 
 
 # -- mismatched protocols -------------------------------------------------------------------
