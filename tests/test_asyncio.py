@@ -11,10 +11,12 @@ fails the test instead of reaching pytest-timeout.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import random
 import threading
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -796,6 +798,85 @@ def test_surveyor_quirk(run: Runner, sock: SockFactory) -> None:
             await asyncio.wait_for(surveyor.arecv(), PROMPT * 2)
 
     run(main)
+
+
+# --------------------------------------------------------------------------------------------
+# Nothing is left behind
+# --------------------------------------------------------------------------------------------
+
+
+def test_dropped_socket_leaves_no_stale_watch(run: Runner) -> None:
+    """Sockets that are dropped without close() (they close when garbage-collected) after
+    their waits timed out: a new socket, which may get the same fd numbers, still wakes its
+    waiters in the same loop."""
+
+    async def main() -> None:
+        for i in range(4):
+            pull, push = nn.Socket("pull"), nn.Socket("push")
+            address = make_address("inproc")
+            pull.bind(address)
+            push.connect(address)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(pull.arecv(), 0.02)
+            waiter = asyncio.create_task(pull.arecv())
+            await asyncio.sleep(0.01)
+            push.send(b"m%d" % i)
+            assert await asyncio.wait_for(waiter, PROMPT * 2) == b"m%d" % i, f"socket {i}"
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(pull.arecv(), 0.02)
+            del pull, push, waiter
+            gc.collect()
+
+    run(main)
+
+
+def traced_growth(run: Runner, body: Callable[[], Awaitable[None]]) -> int:
+    """Python memory still allocated after ``body`` ran (after a warm-up run)."""
+
+    async def main() -> int:
+        await body()  # warm-up
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            await body()
+            gc.collect()
+            return tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+
+    growth: int = run(main, timeout=40)
+    return growth
+
+
+def test_timed_out_waits_do_not_pile_up(run: Runner, sock: SockFactory) -> None:
+    """2,000 arecv calls that end with the socket's rcvtimeo in a quiet period keep nothing
+    alive (a service polling with a timeout runs like this for hours)."""
+    pull = sock("pull")
+    pull.bind(make_address("inproc"))
+    pull.rcvtimeo = 0
+
+    async def body() -> None:
+        for _ in range(2000):
+            with pytest.raises(nn.Timeout):
+                await pull.arecv()
+
+    growth = traced_growth(run, body)
+    assert growth < 512 * 1024, f"{growth / 1024:.0f} KiB kept by 2,000 timed-out arecv calls"
+
+
+def test_cancelled_waits_do_not_pile_up(run: Runner, sock: SockFactory) -> None:
+    """2,000 arecv calls cancelled by asyncio.wait_for in a quiet period keep nothing alive."""
+    pull = sock("pull")
+    pull.bind(make_address("inproc"))
+
+    async def body() -> None:
+        for _ in range(2000):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(pull.arecv(), 0.00001)
+
+    growth = traced_growth(run, body)
+    assert growth < 128 * 1024, f"{growth / 1024:.0f} KiB kept by 2,000 cancelled arecv calls"
 
 
 # --------------------------------------------------------------------------------------------

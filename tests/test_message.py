@@ -140,6 +140,19 @@ def test_negative_size_is_value_error(size: int) -> None:
         nn.Message(size)
 
 
+@pytest.mark.parametrize("size", [2**62, 2**63 - 1, 2**64, 2**100])
+def test_impossible_sizes_fail_cleanly(size: int) -> None:
+    # Far beyond any address space: an exception, never a crash or a half-made message.
+    with pytest.raises((MemoryError, OverflowError, ValueError, nn.NanomsgError)):
+        nn.Message(size)
+    m = nn.Message(b"abc")
+    with pytest.raises((MemoryError, OverflowError, ValueError, nn.NanomsgError)):
+        m.resize(size)
+    assert bytes(m) == b"abc" and len(m) == 3
+    m.resize(5)
+    assert bytes(m) == b"abc\x00\x00"
+
+
 @pytest.mark.parametrize(
     "bad", [None, 1.5, object(), [1, 2, 3], {"a": 1}, True, (b"a", b"b")], ids=repr
 )
@@ -910,6 +923,57 @@ def test_backtrace_through_a_chain_of_devices(sock: SockFactory) -> None:
         for t in threads:
             t.join(5)
     assert all(isinstance(e, (nn.Closed, nn.Terminated)) for e in outcomes), outcomes
+
+
+COOKED_PAIRS = [
+    ("req", "rep"),
+    ("rep", "req"),
+    ("surveyor", "respondent"),
+    ("respondent", "surveyor"),
+    ("pair", "pair"),
+    ("push", "pull"),
+    ("pub", "sub"),
+    ("bus", "bus"),
+]
+
+
+@pytest.mark.parametrize(("sender", "peer"), COOKED_PAIRS, ids=[p[0] for p in COOKED_PAIRS])
+def test_received_raw_message_sent_on_a_cooked_socket(sender: str, peer: str) -> None:
+    """A message received on a raw REP carries a header; sending it on with send_msg on an
+    ordinary (cooked) socket must not crash the interpreter, and the peer must not get the
+    header bytes glued to the body: either the header is left out, or send_msg raises and
+    the message stays intact. Runs in a child interpreter (libnanomsg aborts on asserts)."""
+    run_child(
+        f"""
+        import nanomsg_rs as nn
+
+        xrep, client = nn.Socket("rep", "sp-raw"), nn.Socket("req")
+        xrep.bind("inproc://raw"); client.connect("inproc://raw")
+        s, peer = nn.Socket({sender!r}), nn.Socket({peer!r})
+        peer.bind("inproc://cooked"); s.connect("inproc://cooked")
+        for x in (xrep, client, s, peer):
+            x.rcvtimeo = x.sndtimeo = 2000
+        if {peer!r} == "sub":
+            peer.subscribe(b"")
+        if {sender!r} in ("rep", "respondent"):
+            peer.send(b"question")  # a request to answer first
+            assert s.recv() == b"question"
+        client.send(b"body")
+        m = xrep.recv_msg()
+        assert m == b"body" and m.header is not None and len(m.header) == 8, m.header
+        header = m.header
+        try:
+            s.send_msg(m)
+        except (nn.NanomsgError, ValueError, TypeError) as e:
+            print("refused:", type(e).__name__, e)
+            assert m == b"body" and m.header == header, (bytes(m), m.header)
+        else:
+            got = peer.recv()
+            assert got == b"body", f"the peer received {{got!r}}"
+        print("ok")
+        """,
+        timeout=30,
+    )
 
 
 def test_python_device_on_raw_req_rep(sock: SockFactory, addr: AddrFactory) -> None:
