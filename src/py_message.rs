@@ -117,6 +117,9 @@ impl PyMessage {
                 let theirs = m.get().with_bytes(<[u8]>::to_vec);
                 self.with_bytes(|b| b == theirs.as_slice())
             }
+        } else if other.is_instance_of::<pyo3::types::PyString>() {
+            // Like bytes: never equal to a str.
+            return Ok(py.NotImplemented());
         } else if let Ok(p) = Payload::extract(other) {
             self.with_bytes(|b| b == p.as_slice())
         } else {

@@ -151,12 +151,20 @@ impl PySocket {
         Ok(PyMessage::from_parts(msg, header))
     }
 
-    /// Sends a `Message` without a copy (with its header, if set); the message is empty
-    /// afterwards. On failure it is left as it was.
+    /// Sends a `Message` without a copy; the message is empty afterwards. On a raw socket its
+    /// `header` goes with it (the route back); an sp socket makes its own and ignores it.
+    /// On failure the message is left as it was.
     #[pyo3(signature = (msg, *, block = true))]
     fn send_msg(&self, py: Python<'_>, msg: &Bound<'_, PyMessage>, block: bool) -> PyResult<usize> {
         let guard = self.inner.acquire()?;
-        let (body, header) = msg.get().take()?;
+        let (body, mut header) = msg.get().take()?;
+        // Only raw sockets route by header; an sp socket makes its own (libnanomsg would
+        // abort, or send the header as payload).
+        let kept = if self.inner.is_raw() {
+            None
+        } else {
+            header.take()
+        };
         let mut slot = Some(body);
         let sent = blocking_call(py, &guard, Direction::Send, block, || {
             let Some(body) = slot.take() else {
@@ -172,7 +180,7 @@ impl PySocket {
             })
         });
         if let Some(body) = slot {
-            msg.get().restore((body, header));
+            msg.get().restore((body, header.or(kept)));
         }
         sent
     }

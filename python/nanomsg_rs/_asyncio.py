@@ -54,6 +54,16 @@ class _Waiters:
                 return
         self.stop()
 
+    def discard(self, fut: asyncio.Future[None]) -> None:
+        """Forgets a wait that ended; stops watching the fd when nobody waits any more, so a
+        socket that is dropped later leaves no stale watch on a reused fd number."""
+        try:
+            self.queue.remove(fut)
+        except ValueError:
+            pass
+        if not self.queue:
+            self.stop()
+
     def stop(self) -> None:
         if self.reading:
             self.reading = False
@@ -109,6 +119,7 @@ async def run(sock: Socket, which: int, op: Callable[[], T]) -> T:
         finally:
             if timer is not None:
                 timer.cancel()
+            waiters.discard(fut)
         if sock.closed:
             raise _closed_error()
         try:
