@@ -55,18 +55,20 @@ def main() -> int:
     with nn.Socket("rep") as server:
         server.bind(f"tcp://127.0.0.1:{port}")
         threading.Thread(target=serve, args=(server,), daemon=True).start()
-        client = subprocess.Popen([*tool, *client_args], stdout=subprocess.PIPE)
-        assert client.stdout is not None
-        try:
-            lines = 0
-            while lines < args.requests and (line := client.stdout.readline()):
-                print(line.decode(), end="", flush=True)
-                lines += 1
-        finally:
-            client.terminate()
-            client.wait(timeout=5)
+        lines = 0
+        with subprocess.Popen([*tool, *client_args], stdout=subprocess.PIPE) as client:
+            assert client.stdout is not None
+            try:
+                while lines < args.requests and (line := client.stdout.readline()):
+                    print(line.decode(), end="", flush=True)
+                    lines += 1
+            finally:
+                client.terminate()
     return 0 if lines == args.requests else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

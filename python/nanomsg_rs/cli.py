@@ -7,7 +7,10 @@ the same messages and exit statuses, and talks to nanocat over every transport. 
 
 Exit statuses, as nanocat's: 0 when done (a one-shot send is sent, or a receive timed out),
 1 for a bad command line, 2 when ``--file`` cannot be read, 3 when nanomsg refuses something
-(``Can't bind: Address already in use``). Ctrl-C ends nncat with status 130.
+(``Can't bind: Address already in use``). Ctrl-C ends nncat with status 130, a closed stdout
+(``nncat ... | head -1``) quietly with 141, as nanocat's SIGPIPE does. Messages name the program
+as nanocat's name it: ``nncat``, or the name nncat was started as; started as ``nn_pull`` (a
+link), it acts as if given ``--pull``, as nanocat does.
 
 Where nanocat crashes or hangs, nncat does the sensible thing instead: an empty ``--file``
 sends an empty message (nanocat fails an assertion) and a ``--file`` that is a directory is
