@@ -624,3 +624,10 @@ def test_console_script_and_main() -> None:
         assert result.stdout.startswith(b"Usage:\n    nncat {--push|")
     assert main(["--pull", "--recv-timeout", "x", "--bind", "inproc://m"]) == 1
     assert main(["--pull", "--recv-timeout", "0", "--bind", "inproc://m"]) == 0
+
+
+def test_an_address_nanomsg_rs_cannot_take_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    # nanocat binds any bytes; nanomsg_rs takes addresses as str, so nncat refuses non-UTF-8
+    address = b"ipc://" + os.fsencode(tmp_path) + b"/\xff.ipc"
+    result = finish(spawn("nncat", ["--pull", "--bind", address, "--recv-timeout", "0"]))
+    assert (result.status, result.err) == (3, b"Can't bind: Address is not valid UTF-8\n")

@@ -750,6 +750,10 @@ def _setup(o: Options) -> Socket:
                     method(address)
                 except NanomsgError as e:
                     _Runner.fatal(what, e)
+                except UnicodeEncodeError:
+                    # nanomsg takes any bytes; nanomsg_rs takes addresses as str (UTF-8)
+                    _stderr(f"{what}: Address is not valid UTF-8\n")
+                    raise _Exit(3) from None
     except BaseException:
         sock.close()
         raise
