@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO, NoReturn, TextIO
 
 from ._errors import Again, BadState, NanomsgError, Timeout
 from ._native import SOCKET_NAME, SOL_SOCKET
@@ -307,24 +307,30 @@ class _Exit(Exception):
         self.status = status
 
 
-def _write(stream: BinaryIO | None, text: str | bytes) -> None:
+def _emit(stream: TextIO | None, data: bytes) -> None:
+    """Writes ``data`` to ``stream`` (sys.stdout or sys.stderr) byte for byte, and flushes it,
+    as nanocat flushes after every message."""
     if stream is None:
         return
-    stream.write(os.fsencode(text) if isinstance(text, str) else text)
     stream.flush()
+    buffer: BinaryIO | None = getattr(stream, "buffer", None)
+    if buffer is None:  # a replaced stream without bytes underneath
+        stream.write(data.decode("utf-8", "surrogateescape"))
+        stream.flush()
+    else:
+        buffer.write(data)
+        buffer.flush()
 
 
 def _stderr(text: str) -> None:
-    """Writes ``text`` to stderr byte for byte (command-line bytes come back unchanged)."""
-    if sys.stderr is None:
-        return
-    sys.stderr.flush()
-    buffer = getattr(sys.stderr, "buffer", None)
-    if buffer is None:
-        sys.stderr.write(text)
-        sys.stderr.flush()
-    else:
-        _write(buffer, text)
+    """Writes ``text`` to stderr; command-line bytes in it come back unchanged."""
+    _emit(sys.stderr, os.fsencode(text))
+
+
+def _fatal(what: str, error: OSError) -> NoReturn:
+    """nanocat's ``nn_assert_errno``: ``what: strerror`` on stderr, status 3."""
+    _stderr(f"{what}: {error.strerror}\n")
+    raise _Exit(3)
 
 
 def _print_line(text: str, width: int) -> tuple[str, str]:
@@ -499,12 +505,7 @@ class _Parser:
         self.mask |= opt.provides
         o = self.options
         if opt.kind is _Kind.HELP:
-            out = getattr(sys.stdout, "buffer", None)
-            if out is not None:
-                sys.stdout.flush()
-                _write(out, _help_text(self.prog))
-            else:
-                sys.stdout.write(_help_text(self.prog))
+            _emit(sys.stdout, os.fsencode(_help_text(self.prog)))
             raise _Exit(0)
         if opt.kind is _Kind.INCREMENT:
             o.verbose += 1
@@ -609,21 +610,10 @@ class _Runner:
         self.o = options
         self.sock = sock
         self.data = options.data if options.data is not None else b""
-        self.out: BinaryIO | None = getattr(sys.stdout, "buffer", None)
-
-    @staticmethod
-    def fatal(what: str, error: OSError) -> NoReturn:
-        """nanocat's ``nn_assert_errno``: ``what: strerror`` on stderr, status 3."""
-        _stderr(f"{what}: {error.strerror}\n")
-        raise _Exit(3)
 
     def show(self, message: bytes) -> None:
         if self.o.echo != "no":
-            if self.out is None:
-                sys.stdout.write(format_message(self.o.echo, message).decode("latin-1"))
-                sys.stdout.flush()
-            else:
-                _write(self.out, format_message(self.o.echo, message))
+            _emit(sys.stdout, format_message(self.o.echo, message))
 
     def send(self) -> None:
         try:
@@ -631,13 +621,13 @@ class _Runner:
         except Again:
             _stderr("Message not sent (EAGAIN)\n")
         except NanomsgError as e:
-            self.fatal("Can't send", e)
+            _fatal("Can't send", e)
 
     def set_recv_timeout(self, millis: int) -> None:
         try:
             self.sock.rcvtimeo = millis
         except NanomsgError as e:
-            self.fatal("Can't set recv timeout", e)
+            _fatal("Can't set recv timeout", e)
 
     def send_loop(self) -> None:
         """PUB, PUSH: send once, or every interval."""
@@ -659,7 +649,7 @@ class _Runner:
             except (Timeout, BadState):
                 return
             except NanomsgError as e:
-                self.fatal("Can't recv", e)
+                _fatal("Can't recv", e)
             self.show(message)
 
     def rw_loop(self) -> None:
@@ -688,7 +678,7 @@ class _Runner:
                     _sleep_ms(start + interval - _now_ms())
                     continue
                 except NanomsgError as e:
-                    self.fatal("Can't recv", e)
+                    _fatal("Can't recv", e)
                 self.show(message)
 
     def resp_loop(self) -> None:
@@ -699,7 +689,7 @@ class _Runner:
             except Again:
                 continue
             except NanomsgError as e:
-                self.fatal("Can't recv", e)
+                _fatal("Can't recv", e)
             self.show(message)
             self.send()
 
@@ -717,30 +707,30 @@ def _setup(o: Options) -> Socket:
     try:
         sock = Socket(o.socket_type)
     except NanomsgError as e:
-        _Runner.fatal("Can't create socket", e)
+        _fatal("Can't create socket", e)
     try:
         if o.send_timeout >= 0:
             try:
                 sock.sndtimeo = _millis(o.send_timeout)
             except NanomsgError as e:
-                _Runner.fatal("Can't set send timeout", e)
+                _fatal("Can't set send timeout", e)
         if o.recv_timeout >= 0:
             # nanocat truncates to whole seconds here: (int) seconds * 1000.
             try:
                 sock.rcvtimeo = _wrap32(_c_int(o.recv_timeout) * 1000)
             except NanomsgError as e:
-                _Runner.fatal("Can't set recv timeout", e)
+                _fatal("Can't set recv timeout", e)
         if o.socket_name is not None:
             try:
                 sock.setsockopt(SOL_SOCKET, SOCKET_NAME, os.fsencode(o.socket_name))
             except NanomsgError as e:
-                _Runner.fatal("Can't set socket name", e)
+                _fatal("Can't set socket name", e)
         if o.socket_type == "sub":
             for prefix in o.subscriptions or [""]:
                 try:
                     sock.subscribe(os.fsencode(prefix))
                 except NanomsgError as e:
-                    _Runner.fatal("Can't subscribe", e)
+                    _fatal("Can't subscribe", e)
         for what, addresses, method in (
             ("Can't bind", o.bind, sock.bind),
             ("Can't connect", o.connect, sock.connect),
@@ -749,7 +739,7 @@ def _setup(o: Options) -> Socket:
                 try:
                     method(address)
                 except NanomsgError as e:
-                    _Runner.fatal(what, e)
+                    _fatal(what, e)
                 except UnicodeEncodeError:
                     # nanomsg takes any bytes; nanomsg_rs takes addresses as str (UTF-8)
                     _stderr(f"{what}: Address is not valid UTF-8\n")
