@@ -14,8 +14,19 @@ use crate::py_data::Payload;
 use crate::py_message::PyMessage;
 use crate::socket::{Direction, Socket};
 
-fn c_address(addr: &str) -> PyResult<CString> {
-    CString::new(addr).map_err(|_| PyValueError::new_err("address must not contain NUL"))
+/// An address as nanomsg takes it: a str (UTF-8) or raw bytes (e.g. a non-UTF-8 ipc path).
+fn c_address(addr: &Bound<'_, PyAny>) -> PyResult<CString> {
+    let bytes = if let Ok(s) = addr.cast::<PyString>() {
+        s.to_str()?.as_bytes().to_vec()
+    } else if let Ok(b) = addr.cast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "address must be str or bytes, not {}",
+            addr.get_type().name()?
+        )));
+    };
+    CString::new(bytes).map_err(|_| PyValueError::new_err("address must not contain NUL"))
 }
 
 fn c_int_value(value: &Bound<'_, PyAny>) -> PyResult<i32> {
@@ -72,13 +83,13 @@ impl PySocket {
     }
 
     /// `nn_bind`: listens on `addr`; returns the endpoint id.
-    fn bind(&self, addr: &str) -> PyResult<i32> {
+    fn bind(&self, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
         let addr = c_address(addr)?;
         Ok(self.inner.acquire()?.bind(&addr)?)
     }
 
     /// `nn_connect`: connects to `addr`; returns the endpoint id.
-    fn connect(&self, addr: &str) -> PyResult<i32> {
+    fn connect(&self, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
         let addr = c_address(addr)?;
         Ok(self.inner.acquire()?.connect(&addr)?)
     }

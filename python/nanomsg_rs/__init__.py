@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from . import _native
+from . import _native, constants
 from ._enums import Domain, Protocol, Statistic
 from ._errors import (
     AddressInUse,
@@ -22,7 +22,6 @@ from ._errors import (
     Terminated,
     Timeout,
 )
-from ._native import *  # noqa: F403  (the nanomsg constants)
 from ._native import (
     BACKEND,
     LIBRARY_VERSION,
@@ -34,6 +33,7 @@ from ._native import (
     term,
 )
 from ._socket import Endpoint, Socket
+from .constants import *  # noqa: F403  (every nanomsg constant, listed there)
 
 
 class Symbol(NamedTuple):
@@ -78,4 +78,5 @@ __all__ = [
     "strerror",
     "symbols",
     "term",
+    *constants.__all__,
 ]

@@ -8,13 +8,14 @@ table drives.
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-from . import _asyncio, _native
+from . import _native
 from ._enums import Domain, Protocol, Statistic
 from ._errors import Closed
 from ._native import Message
@@ -74,7 +75,7 @@ class Endpoint:
         self.socket = socket
         #: nanomsg's endpoint id.
         self.id = id
-        #: The address as given.
+        #: The address as given (bytes decoded as by ``os.fsdecode``).
         self.address = address
 
     def shutdown(self) -> None:
@@ -89,6 +90,11 @@ class Endpoint:
 
 
 _SOL = _native.SOL_SOCKET
+
+
+def _text(addr: str | bytes) -> str:
+    """An address as text; bytes that are not UTF-8 keep their bytes as surrogates."""
+    return os.fsdecode(addr) if isinstance(addr, bytes) else addr
 
 
 class Socket(_native.Socket):
@@ -110,17 +116,17 @@ class Socket(_native.Socket):
         return super().__new__(cls, int(proto), int(dom))
 
     # -- endpoints ------------------------------------------------------------------------
-    def bind(self, addr: str) -> Endpoint:  # type: ignore[override]
+    def bind(self, addr: str | bytes) -> Endpoint:  # type: ignore[override]
         """Listens on ``addr`` (``tcp://127.0.0.1:5555``, ``ipc:///tmp/x.ipc``,
         ``inproc://name``, ``ws://127.0.0.1:5556``; ``*`` binds every interface).
         Raises :class:`InvalidArgument` for a malformed address, :class:`AddressInUse`,
         :class:`NotSupported` for an unknown transport."""
-        return Endpoint(self, super().bind(addr), addr)
+        return Endpoint(self, super().bind(addr), _text(addr))
 
-    def connect(self, addr: str) -> Endpoint:  # type: ignore[override]
+    def connect(self, addr: str | bytes) -> Endpoint:  # type: ignore[override]
         """Connects to ``addr`` (same forms as :meth:`bind`); the connection is made, and
         remade, in the background."""
-        return Endpoint(self, super().connect(addr), addr)
+        return Endpoint(self, super().connect(addr), _text(addr))
 
     def shutdown(self, endpoint: Endpoint | int) -> None:
         """Removes an endpoint (an :class:`Endpoint` or its id) from the socket."""
@@ -204,22 +210,31 @@ class Socket(_native.Socket):
     def close(self) -> None:
         """Closes the socket (idempotent). Calls waiting on it in other threads and asyncio
         tasks waiting on it raise :class:`Closed`."""
-        _asyncio.notify_closed(self)
+        if self.__dict__.get("_aio_waiters"):
+            from . import _asyncio
+
+            _asyncio.notify_closed(self)
         super().close()
 
     # -- asyncio ------------------------------------------------------------------------
     async def arecv(self) -> bytes:
         """Receives one message in the running asyncio loop (see :meth:`recv`). Cancelling
         the task never loses a message; ``rcvtimeo`` applies (then :class:`Timeout`)."""
+        from . import _asyncio
+
         return await _asyncio.run(self, _asyncio.RECV, lambda: self.recv(block=False))
 
     async def arecv_msg(self) -> Message:
         """Like :meth:`arecv`, returning a zero-copy :class:`Message`."""
+        from . import _asyncio
+
         return await _asyncio.run(self, _asyncio.RECV, lambda: self.recv_msg(block=False))
 
     async def asend(self, data: Buffer | str) -> int:
         """Sends one message in the running asyncio loop (see :meth:`send`); ``sndtimeo``
         applies (then :class:`Timeout`)."""
+        from . import _asyncio
+
         return await _asyncio.run(self, _asyncio.SEND, lambda: self.send(data, block=False))
 
     async def __aenter__(self) -> Socket:
