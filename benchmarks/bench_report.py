@@ -20,7 +20,7 @@ LIB_COLORS = {
     "pyzmq": "#ff7f0e",
 }
 #: The headline panel's y limit; taller bars are cut there and labelled with their value.
-HEADLINE_TOP = 2.5
+HEADLINE_TOP = 3.0
 REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
 
 
@@ -49,6 +49,8 @@ def target_text(record: dict[str, Any]) -> str:
         return ""
     met = record.get("target_met")
     verdict = "n/a" if met is None else ("met" if met else "MISSED")
+    if met is not None and record.get("target_firm") is False:
+        verdict += " (marginal)"
     return f"{target['op']} {target['value']:.2f} {verdict}"
 
 
@@ -66,13 +68,13 @@ def table(data: dict[str, Any]) -> str:
         f"libnanomsg {versions.get('libnanomsg', '?')}, commit {mach.get('commit', '?')}",
         "  versions: "
         + ", ".join(f"{k} {v}" for k, v in versions.items() if k not in ("python", "gcc")),
-        f"  rounds: {format_repeats(meta.get('repeats') or {})}; about "
+        f"  rounds per workload: {format_repeats(meta.get('repeats') or {})}; about "
         f"{meta.get('sample_time_s')} s a sample; the libraries run in each round, in a new "
         "random order",
-        "  median: of the samples; min - max: their spread; vs C: median / C's median "
-        "(latency: lower is better, elsewhere higher); rounds: min - max of the per-round "
-        "ratios to C; cpu: CPU µs per message (per round trip for latency) of the measuring "
-        "process, all its threads, median",
+        "  median: of the samples   min - max: their spread   vs C: median / C's median",
+        "  rounds: the middle half (quartiles) of the per-round ratios to C",
+        "  cpu: CPU µs per message (per round trip for latency) of the measuring process, all",
+        "       its threads, median: much less disturbed by the machine's load than the rates",
         "",
     ]
     header = (
@@ -90,8 +92,9 @@ def table(data: dict[str, Any]) -> str:
             spread = f"{figure(r['min'], metric)} - {figure(r['max'], metric)}"
             ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
             rounds = ""
-            if r["round_ratios"] and lib != "C":
-                rounds = f"{min(r['round_ratios']):.2f} - {max(r['round_ratios']):.2f}"
+            iqr = r.get("round_ratio_iqr")
+            if iqr and lib != "C":
+                rounds = f"{iqr[0]:.2f} - {iqr[1]:.2f}"
             mark = target_text(record) if lib == subject else ""
             label = LIB_LABELS.get(lib, lib)
             cpu = "" if r.get("cpu_us") is None else f"{r['cpu_us']:.2f}"
@@ -104,9 +107,14 @@ def table(data: dict[str, Any]) -> str:
     if targets:
         lines.append(f"Targets ({subject} / C, each within this run):")
         for record in targets:
-            ratio = record["results"].get(subject, {}).get("ratio")
+            result = record["results"].get(subject, {})
+            ratio, cpu = result.get("ratio"), result.get("cpu_ratio")
             shown = "n/a" if ratio is None else f"{ratio:.2f}"
-            lines.append(f"  {record['name']:<28} {shown:>5}  {target_text(record)}")
+            by_cpu = "" if cpu is None else f"   by CPU time per message: {cpu:.2f}"
+            line = f"  {record['name']:<28} {shown:>5}  {target_text(record)}"
+            lines.append(f"{line:<66}{by_cpu}".rstrip())
+        lines.append("  (marginal: the middle half of the per-round ratios straddles the target:")
+        lines.append("  a quarter or more of the rounds went the other way)")
         lines.append("")
     notes = data.get("notes") or []
     if notes:
@@ -199,7 +207,8 @@ def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
             if r is None or r["ratio"] is None:
                 continue
             h = speed_vs_c(record, r["ratio"])
-            spread = [speed_vs_c(record, x) for x in r["round_ratios"]] or [h]
+            iqr = r.get("round_ratio_iqr") or [r["ratio"], r["ratio"]]
+            spread = [speed_vs_c(record, x) for x in iqr]
             xs.append(j - 0.4 + width * (i + 0.5))
             heights.append(h)
             lows.append(max(0.0, h - min(spread)))
@@ -223,7 +232,11 @@ def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
     ax.set_xticks(range(len(records)))
     ax.set_xticklabels([r["name"].replace(" ", "\n", 1) for r in records], fontsize=8)
     ax.set_ylabel("speed relative to C (higher is better)")
-    ax.set_title("per-call workloads (red dotted: nanomsg_rs target)", fontsize=10)
+    ax.set_title(
+        "per-call workloads; whiskers: middle half of the per-round ratios;\n"
+        "red dotted: nanomsg_rs target",
+        fontsize=10,
+    )
     top = HEADLINE_TOP
     ax.set_ylim(0, top)
     for bar in ax.patches:
@@ -238,7 +251,7 @@ def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
                 color="white",
                 fontweight="bold",
             )
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
     ax.grid(axis="y", alpha=0.3)
 
 

@@ -473,6 +473,7 @@ def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, An
     c_series = series.get((v.name, C_LIB))
     c_values = c_series.values if c_series else []
     c_median = median_of(c_values)
+    c_cpu = median_of(c_series.cpu_us) if c_series else None
     for (name, lib), one in series.items():
         if name != v.name:
             continue
@@ -493,13 +494,19 @@ def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, An
             "max": max(present),
             "ratio": med / c_median if c_median else None,
             "round_ratios": rounds,
+            "round_ratio_iqr": quartiles(rounds),
             "cpu_us_samples": one.cpu_us,
             "cpu_us": median_of(one.cpu_us),
+            "cpu_ratio": cpu_ratio(v, median_of(one.cpu_us), c_cpu),
         }
     subject = results.get(SUBJECT)
     met = None
+    firm = None
     if v.target is not None and subject is not None and subject["ratio"] is not None:
         met = v.target.met(subject["ratio"])
+        iqr = subject["round_ratio_iqr"]
+        # firm: at least three rounds in four agree with the verdict
+        firm = iqr is not None and all(v.target.met(q) == met for q in iqr)
     return {
         "workload": v.workload,
         "name": v.name,
@@ -511,8 +518,28 @@ def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, An
         "x": v.x,
         "target": None if v.target is None else {"op": v.target.op, "value": v.target.value},
         "target_met": met,
+        "target_firm": firm,
         "results": results,
     }
+
+
+def cpu_ratio(v: Variant, cpu: float | None, c_cpu: float | None) -> float | None:
+    """The CPU cost per message against C's, read the same way as the variant's ratio: for
+    rates C's CPU over the library's (higher is better), for latency the library's over C's
+    (lower is better)."""
+    if not cpu or not c_cpu:
+        return None
+    return cpu / c_cpu if v.metric == "latency" else c_cpu / cpu
+
+
+def quartiles(values: list[float]) -> list[float] | None:
+    """The first and third quartiles of ``values`` (None when empty)."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return [values[0], values[0]]
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return [q1, q3]
 
 
 def median_of(values: list[float | None]) -> float | None:
