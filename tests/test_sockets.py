@@ -7,8 +7,10 @@ import ctypes
 import ctypes.util
 import errno
 import gc
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -524,3 +526,16 @@ def test_repr_mentions_state() -> None:
     assert "PUSH" in repr(s)
     s.close()
     assert "closed" in repr(s)
+
+
+def test_bytes_address_is_accepted_as_is(sock: Callable[..., nn.Socket], tmp_path: Path) -> None:
+    # nanomsg takes any bytes: an ipc path that is not UTF-8 must be usable.
+    raw = b"ipc://" + bytes(tmp_path) + b"/\xff-sock.ipc"
+    a, b = sock("pair"), sock("pair")
+    ep = a.bind(raw)
+    assert ep.address == os.fsdecode(raw)
+    b.connect(raw)
+    b.sndtimeo = a.rcvtimeo = 2000
+    b.send(b"over a non-UTF-8 path")
+    assert a.recv() == b"over a non-UTF-8 path"
+    assert os.path.exists(bytes(tmp_path) + b"/\xff-sock.ipc")

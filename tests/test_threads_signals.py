@@ -621,7 +621,9 @@ def test_signals_aimed_at_a_worker_thread_do_not_disturb_its_recv(message: bool)
     else:
         assert r.get("exc") == "Timeout", r
         assert 0.48 <= r["elapsed"] < 0.5 + PROMPT, r
-    assert r["ticks"] >= 10, r
+    # Signals did land (the main thread runs each handler when it next gets the GIL; under
+    # load it runs fewer of the ~25 sent).
+    assert r["ticks"] >= 3, r
 
 
 RAISING_BODY = """
