@@ -2,7 +2,7 @@
 PY ?= python3
 PIP_QUIET = 2>&1 | grep -v "Running pip as the 'root' user" || true
 
-.PHONY: help deps dev demo test test-all bench lint fmt wheel clean
+.PHONY: help deps dev install demo test test-all bench lint fmt wheel clean
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -14,33 +14,41 @@ dev: deps        ## build the extension in place (editable install, release prof
 	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check -e . $(PIP_QUIET)
 	@$(PY) -c "import nanomsg_rs"
 
-demo: dev        ## the Chicken egg's sample: a REP server answered by nncat
+demo: install    ## the Chicken egg's sample: a REP server answered by nncat
 	$(PY) examples/demo.py
 
-test: dev        ## the test suite (soak tests excluded)
+install: wheel   ## install the release wheel into the current Python
+	$(PY) -m pip install -q --no-deps --force-reinstall --disable-pip-version-check \
+		dist/nanomsg_rs-*.whl $(PIP_QUIET)
+
+test: install    ## the test suite (soak tests excluded), on the installed release wheel
 	$(PY) -m pytest -q
 
-test-all: dev    ## every test, soak tests included
+test-all: install ## every test, soak tests included
 	$(PY) -m pytest -q -m ''
 
-bench: dev       ## benchmarks: table and plot
+bench: install   ## benchmarks: table and plot
 	$(PY) benchmarks/run.py
 
-lint: dev        ## every style gate
+lint: deps       ## every style gate (on the installed package)
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	ruff check .
 	ruff format --check .
-	$(PY) -m mypy --strict python/nanomsg_rs
+	$(PY) -m mypy --strict python/nanomsg_rs examples
 	$(PY) -m mypy.stubtest nanomsg_rs._native
 
 fmt:             ## reformat Rust and Python
 	cargo fmt
 	ruff format .
 
-wheel: deps      ## release wheel (abi3, auditwheel-repaired) into dist/
-	# A target dir of its own: the repair step patches the built library in place, which
-	# would leak into the editable install's build.
+wheel: deps      ## release wheel (abi3, carrying libnanomsg: auditwheel repair) into dist/
+	# A target dir of its own: maturin's repair step patches cargo's output in place (the
+	# grafted libnanomsg's hashed name), which would leak into other builds; and a patched
+	# output left from the last wheel must be relinked, or the repair cannot find that name.
+	rm -f dist/nanomsg_rs-*.whl
+	@if readelf -d target/wheel/release/deps/lib_native.so 2>/dev/null | grep -q 'libnanomsg-'; \
+		then rm -f target/wheel/release/deps/lib_native.so target/wheel/release/lib_native.so; fi
 	CARGO_TARGET_DIR=target/wheel maturin build --release --out dist
 
 clean:
