@@ -14,7 +14,9 @@ use crate::socket::{wait_any, Direction, Guard};
 
 /// Waits until one of the sockets can receive (`POLLIN`) or send (`POLLOUT`), or `timeout`
 /// ms pass (-1: forever). `items` is a list of `(socket, events)`; returns the ready events
-/// of each, in order (all 0 on timeout). Raises `nn.Closed` if a socket is closed meanwhile.
+/// of each, in order (all 0 on timeout; other event bits are ignored). Raises `nn.Closed`
+/// if a socket is closed meanwhile, `nn.NanomsgError` (`ENOPROTOOPT`) for `POLLIN` on a
+/// send-only socket or `POLLOUT` on a receive-only one.
 #[pyfunction]
 #[pyo3(signature = (items, timeout = -1), text_signature = "(items, timeout=-1)")]
 pub fn poll(
@@ -79,7 +81,8 @@ pub fn poll(
 
 /// Forwards messages between two raw (`sp-raw`) sockets, or back into one, like
 /// `nn_device`. Blocks without the GIL until a socket is closed (`nn.Closed`) or `term()`
-/// runs (`nn.Terminated`); Ctrl-C interrupts it.
+/// runs (`nn.Terminated`); Ctrl-C interrupts it. Raises `nn.InvalidArgument` unless both
+/// are `sp-raw` sockets of one protocol family that can pass messages.
 #[pyfunction]
 #[pyo3(signature = (s1, s2 = None))]
 pub fn device(

@@ -25,7 +25,9 @@ struct State {
 
 /// A message in a nanomsg buffer: ``Message(data)`` copies bytes-like data or a str (UTF-8)
 /// into it, ``Message(size)`` makes a zero-filled one. ``memoryview(m)`` reads and writes it in
-/// place; ``Socket.send_msg(m)`` sends it without a copy and leaves it empty.
+/// place; ``Socket.send_msg(m)`` sends it without a copy and leaves it empty. ``len(m)`` is
+/// in bytes. Raises ``ValueError`` for a negative size, ``TypeError`` for other types,
+/// ``nn.NanomsgError`` (``ENOMEM``) for a size that cannot be allocated.
 #[pyclass(frozen, module = "nanomsg_rs._native", name = "Message")]
 pub struct PyMessage {
     state: Mutex<State>,
@@ -104,6 +106,7 @@ impl PyMessage {
         self.with_bytes(<[u8]>::len)
     }
 
+    /// A copy of the contents.
     fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         self.with_bytes(|b| PyBytes::new(py, b))
     }
@@ -142,7 +145,8 @@ impl PyMessage {
     }
 
     /// Changes the size in bytes (``nn_reallocmsg``), keeping the leading bytes; new bytes are
-    /// zero. ``BufferError`` while a memoryview of the message is alive.
+    /// zero. ``ValueError`` for a negative size or a sent message; ``BufferError`` while a
+    /// memoryview of the message is alive.
     fn resize(&self, size: i64) -> PyResult<()> {
         let size = usize::try_from(size).map_err(|_| PyValueError::new_err("size must be >= 0"))?;
         let mut st = self.lock();
@@ -164,7 +168,8 @@ impl PyMessage {
     }
 
     /// The SP header (bytes) received with the message, or ``None``: on ``sp-raw`` sockets it
-    /// is the routing backtrace; ``send_msg`` sends it back with the message.
+    /// is the routing backtrace; ``send_msg`` on a raw socket sends it back with the message.
+    /// Set it to bytes, str or None (``TypeError`` otherwise).
     #[getter]
     fn header<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         self.lock().header.as_deref().map(|h| PyBytes::new(py, h))

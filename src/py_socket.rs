@@ -71,7 +71,7 @@ impl PySocket {
     }
 
     /// Gives up ownership and returns the raw socket number; this object is closed
-    /// afterwards, the nanomsg socket is not.
+    /// afterwards, the nanomsg socket is not. Raises `nn.Closed` if already closed.
     fn detach(&self) -> PyResult<i32> {
         Ok(self.inner.detach()?)
     }
@@ -82,25 +82,34 @@ impl PySocket {
         Ok(self.inner.acquire()?.id())
     }
 
-    /// `nn_bind`: listens on `addr`; returns the endpoint id.
+    /// `nn_bind`: listens on `addr` (str, or bytes passed as they are); returns the endpoint
+    /// id. Raises `nn.InvalidArgument` (malformed), `nn.AddressInUse`, `nn.NotSupported`
+    /// (unknown transport), `nn.Closed`; `TypeError` for other types.
     fn bind(&self, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
         let addr = c_address(addr)?;
         Ok(self.inner.acquire()?.bind(&addr)?)
     }
 
-    /// `nn_connect`: connects to `addr`; returns the endpoint id.
+    /// `nn_connect`: connects to `addr` (str, or bytes), in the background and again after
+    /// every disconnect; returns the endpoint id. Raises `nn.InvalidArgument` (malformed),
+    /// `nn.NotSupported` (unknown transport), `nn.Closed`; `TypeError` for other types.
     fn connect(&self, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
         let addr = c_address(addr)?;
         Ok(self.inner.acquire()?.connect(&addr)?)
     }
 
-    /// `nn_shutdown`: removes the endpoint with the given id.
+    /// `nn_shutdown`: removes the endpoint with the given id. Raises `nn.InvalidArgument`
+    /// for an unknown id, `nn.Closed`.
     fn shutdown(&self, py: Python<'_>, endpoint: i32) -> PyResult<()> {
         let guard = self.inner.acquire()?;
         py.detach(|| guard.shutdown(endpoint)).map_err(PyErr::from)
     }
 
     /// Sends one message (bytes, str as UTF-8, or any buffer); returns its size in bytes.
+    /// Waits (GIL released) while it cannot be sent; `block=False` raises `nn.Again`
+    /// instead. Raises `nn.Timeout` after `sndtimeo` ms, `nn.BadState` (e.g. REP with no
+    /// request to answer), `nn.NotSupported` (SUB, PULL), `nn.Closed` (also when closed from
+    /// another thread meanwhile), `nn.Terminated`; `TypeError` for other types.
     #[pyo3(signature = (data, *, block = true))]
     fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
         let payload = Payload::extract(data)?;
@@ -111,7 +120,11 @@ impl PySocket {
         })
     }
 
-    /// Receives one whole message as bytes.
+    /// Receives one whole message as bytes. Waits (GIL released) until one arrives;
+    /// `block=False` raises `nn.Again` instead. Raises `nn.Timeout` after `rcvtimeo` ms,
+    /// `nn.BadState` (REQ before `send`; SURVEYOR with no survey or past its deadline),
+    /// `nn.NotSupported` (PUB, PUSH), `nn.Closed` (also when closed from another thread
+    /// meanwhile), `nn.Terminated`.
     #[pyo3(signature = (*, block = true))]
     fn recv<'py>(&self, py: Python<'py>, block: bool) -> PyResult<Bound<'py, PyBytes>> {
         let guard = self.inner.acquire()?;
@@ -121,8 +134,9 @@ impl PySocket {
         Ok(PyBytes::new(py, msg.as_slice()))
     }
 
-    /// Receives one message into a writable buffer; returns the message's full size (bytes
-    /// past the end of the buffer are dropped, as `nn_recv` does).
+    /// Receives one message into a writable, C-contiguous buffer; returns the message's
+    /// full size in bytes (bytes past the end of the buffer are dropped, as `nn_recv`
+    /// does). Errors as `recv`; `TypeError` for a read-only buffer.
     #[pyo3(signature = (buffer, *, block = true))]
     fn recv_into(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
         let buf = PyUntypedBuffer::get(buffer)?;
@@ -145,7 +159,7 @@ impl PySocket {
     }
 
     /// Receives one message without a copy: it stays in nanomsg's buffer, inside the
-    /// returned `Message` (with its SP header on raw sockets).
+    /// returned `Message` (with its SP header on raw sockets). Errors as `recv`.
     #[pyo3(signature = (*, block = true))]
     fn recv_msg(&self, py: Python<'_>, block: bool) -> PyResult<PyMessage> {
         let guard = self.inner.acquire()?;
@@ -164,7 +178,8 @@ impl PySocket {
 
     /// Sends a `Message` without a copy; the message is empty afterwards. On a raw socket its
     /// `header` goes with it (the route back); an sp socket makes its own and ignores it.
-    /// On failure the message is left as it was.
+    /// On failure the message is left as it was. Errors as `send`; `ValueError` if the
+    /// message was sent already, `BufferError` while a memoryview of it is alive.
     #[pyo3(signature = (msg, *, block = true))]
     fn send_msg(&self, py: Python<'_>, msg: &Bound<'_, PyMessage>, block: bool) -> PyResult<usize> {
         let guard = self.inner.acquire()?;
@@ -196,7 +211,8 @@ impl PySocket {
         sent
     }
 
-    /// Sends several buffers as one message (gathered by `nn_sendmsg`); returns its size.
+    /// Sends several buffers as one message (gathered by `nn_sendmsg`); returns its size
+    /// in bytes. Errors as `send`.
     #[pyo3(signature = (parts, *, block = true))]
     fn send_parts(&self, py: Python<'_>, parts: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
         let payloads = parts
@@ -210,7 +226,9 @@ impl PySocket {
         })
     }
 
-    /// `nn_getsockopt`: `type` is `int` (the default), `str` or `bytes`.
+    /// `nn_getsockopt`: `type` is `int` (the default), `str` or `bytes` (the raw value).
+    /// Times are in ms, sizes in bytes. Raises `nn.NanomsgError` (`ENOPROTOOPT`) for an
+    /// option this socket lacks, `nn.Closed`; `TypeError` for another `type`.
     #[pyo3(signature = (level, option, r#type = None))]
     fn getsockopt<'py>(
         &self,
@@ -239,6 +257,8 @@ impl PySocket {
     }
 
     /// `nn_setsockopt`: an int value for int options; str (UTF-8) or bytes for the others.
+    /// Raises `nn.InvalidArgument` for a value nanomsg refuses, `ValueError` for an int
+    /// outside the C int range, `nn.NanomsgError` (`ENOPROTOOPT`), `nn.Closed`; `TypeError`.
     fn setsockopt(&self, level: i32, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let guard = self.inner.acquire()?;
         if value.is_instance_of::<PyInt>() {

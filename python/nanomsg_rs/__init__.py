@@ -3,6 +3,11 @@
 ``import nanomsg_rs as nn``; ``nn.Socket("pair")``, ``s.bind("tcp://127.0.0.1:5555")``,
 ``s.send(b"hi")``, ``s.recv()``. Every nanomsg constant is exported under its C name without
 the ``NN_`` prefix (``nn.SOL_SOCKET``, ``nn.LINGER``, ``nn.POLLIN`` ...).
+
+``nn.BACKEND`` is ``"nanomsg"`` or ``"nng"`` (the C library this build links);
+``nn.LIBRARY_VERSION`` names it with its version (``"nanomsg ABI 5.1.0"``, ``"nng 1.5.2"``);
+``nn.NANOMSG_VERSION`` is libnanomsg's ABI version ``(current, revision, age)`` -- e.g.
+``(5, 1, 0)`` for release 1.1.5 -- and ``None`` on the nng backend.
 """
 
 from __future__ import annotations
@@ -37,7 +42,10 @@ from .constants import *  # noqa: F403  (every nanomsg constant, listed there)
 
 
 class Symbol(NamedTuple):
-    """One entry of ``nn_symbol_info``: a constant the linked libnanomsg knows."""
+    """One entry of ``nn_symbol_info``: a constant the linked libnanomsg knows.
+
+    ``namespace`` is an ``NS_*`` constant, ``type`` ``TYPE_NONE``/``TYPE_INT``/``TYPE_STR``
+    and ``unit`` a ``UNIT_*`` constant (``UNIT_MILLISECONDS``, ``UNIT_BYTES`` ...)."""
 
     name: str
     value: int
@@ -47,7 +55,8 @@ class Symbol(NamedTuple):
 
 
 def symbols() -> list[Symbol]:
-    """Every symbol (``nn_symbol_info``) of the linked libnanomsg, in its order."""
+    """Every symbol (``nn_symbol_info``) of the linked libnanomsg, in its order. Raises
+    :class:`NotSupported` on the nng backend."""
     return [Symbol(*entry) for entry in _native.symbol_info()]
 
 

@@ -19,7 +19,9 @@ class _Named(enum.IntEnum):
 
     @classmethod
     def parse(cls, value: _Named | str | int) -> _Named:
-        """The member for ``value``: a member, its value, or its name (any case)."""
+        """The member for ``value``: a member, its value, or its name (any case). Raises
+        ``ValueError`` for an unknown name or value (listing the valid names), ``TypeError``
+        for other types."""
         if isinstance(value, str):
             member = cls._aliases().get(value.strip().lower())
             if member is None:
@@ -69,7 +71,10 @@ class Domain(_Named):
 
 
 class Statistic(_Named):
-    """A socket statistic (``nn_get_statistic``); parsed from ``"messages-sent"`` style names."""
+    """A socket statistic (``nn_get_statistic``); parsed from ``"messages-sent"`` style names.
+
+    Counters since the socket was made; ``BYTES_SENT``/``BYTES_RECEIVED`` are in bytes,
+    ``CURRENT_*`` are current values (``CURRENT_SND_PRIORITY`` a priority, 1..16)."""
 
     ESTABLISHED_CONNECTIONS = _native.STAT_ESTABLISHED_CONNECTIONS
     ACCEPTED_CONNECTIONS = _native.STAT_ACCEPTED_CONNECTIONS

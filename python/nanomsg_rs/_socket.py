@@ -68,7 +68,11 @@ class _Option(Generic[T]):
 class Endpoint:
     """An address a socket is bound or connected to (the result of ``bind``/``connect``)."""
 
-    __slots__ = ("address", "id", "socket")
+    __slots__ = {
+        "address": "The address as given (str; bytes decoded as by os.fsdecode).",
+        "id": "nanomsg's endpoint id (int).",
+        "socket": "The Socket the endpoint belongs to.",
+    }
 
     def __init__(self, socket: Socket, id: int, address: str) -> None:
         #: The socket the endpoint belongs to.
@@ -79,7 +83,8 @@ class Endpoint:
         self.address = address
 
     def shutdown(self) -> None:
-        """Removes this endpoint from its socket (``nn_shutdown``)."""
+        """Removes this endpoint from its socket (``nn_shutdown``). Raises
+        :class:`InvalidArgument` if it was removed already."""
         self.socket.shutdown(self.id)
 
     def __index__(self) -> int:
@@ -129,7 +134,8 @@ class Socket(_native.Socket):
         return Endpoint(self, super().connect(addr), _text(addr))
 
     def shutdown(self, endpoint: Endpoint | int) -> None:
-        """Removes an endpoint (an :class:`Endpoint` or its id) from the socket."""
+        """Removes an endpoint (an :class:`Endpoint` or its id) from the socket. Raises
+        :class:`InvalidArgument` for an unknown id, ``TypeError`` for other types."""
         if isinstance(endpoint, bool) or not isinstance(endpoint, (Endpoint, int)):
             raise TypeError(f"endpoint must be an Endpoint or int, not {type(endpoint).__name__}")
         super().shutdown(int(endpoint) if isinstance(endpoint, int) else endpoint.id)
@@ -137,11 +143,13 @@ class Socket(_native.Socket):
     # -- subscriptions --------------------------------------------------------------------
     def subscribe(self, prefix: bytes | str = b"") -> None:
         """SUB only: receive messages that start with ``prefix`` (bytes, or str as UTF-8);
-        the empty prefix receives everything."""
+        the empty prefix receives everything. Raises :class:`NanomsgError` (``ENOPROTOOPT``)
+        on other sockets, ``TypeError`` for other types."""
         self._topic(_native.SUB_SUBSCRIBE, prefix)
 
     def unsubscribe(self, prefix: bytes | str) -> None:
-        """SUB only: removes a subscription made with :meth:`subscribe`."""
+        """SUB only: removes a subscription made with :meth:`subscribe`. Raises
+        :class:`InvalidArgument` for a prefix not subscribed (libnanomsg 1.1.5 would crash)."""
         self._topic(_native.SUB_UNSUBSCRIBE, prefix)
 
     def _topic(self, option: int, prefix: bytes | str) -> None:
@@ -152,11 +160,13 @@ class Socket(_native.Socket):
     # -- statistics -----------------------------------------------------------------------
     def statistic(self, stat: Statistic | str | int) -> int:
         """One statistic (``nn_get_statistic``): a :class:`Statistic` or its dashed name
-        (``"messages-sent"``)."""
+        (``"messages-sent"``). Counts since the socket was made (``BYTES_*`` in bytes).
+        Raises ``ValueError`` for an unknown name, ``TypeError``; :class:`NotSupported` on
+        the nng backend."""
         return super().statistic(int(Statistic.parse(stat)))
 
     def statistics(self) -> dict[Statistic, int]:
-        """Every statistic of the socket."""
+        """Every statistic of the socket, by :class:`Statistic` (see :meth:`statistic`)."""
         return {s: super(Socket, self).statistic(int(s)) for s in Statistic}
 
     # -- options: one row each; read with nn_getsockopt, written with nn_setsockopt -------
@@ -174,25 +184,30 @@ class Socket(_native.Socket):
     reconnect_ivl_max = _Option(_SOL, _native.RECONNECT_IVL_MAX, int,
                                 "Cap of the exponential reconnect back-off, in ms (0: none).")
     sndprio = _Option(_SOL, _native.SNDPRIO, int,
-                      "Send priority of endpoints added later, 1 (highest) to 16; default 8.")
+                      "Send priority of endpoints added later, 1 (highest) to 16; default 8. "
+                      "InvalidArgument outside 1..16.")
     rcvprio = _Option(_SOL, _native.RCVPRIO, int,
-                      "Receive priority of endpoints added later, 1 (highest) to 16; default 8.")
+                      "Receive priority of endpoints added later, 1 (highest) to 16; default 8. "
+                      "InvalidArgument outside 1..16.")
     ipv4only = _Option(_SOL, _native.IPV4ONLY, bool, "Use IPv4 addresses only (default True).")
     maxttl = _Option(_SOL, _native.MAXTTL, int, "Maximum hops through devices, 1..255 (default 8).")
     rcvmaxsize = _Option(_SOL, _native.RCVMAXSIZE, int, "Largest message accepted, in bytes "
                          "(default 1 MiB; -1: no limit); a larger one drops its connection.")
     socket_name = _Option(_SOL, _native.SOCKET_NAME, str,
-                          "The socket's name in statistics and errors (at most 63 bytes).")
-    sndfd = _Option(_SOL, _native.SNDFD, int, "Read-only: an fd that polls readable when a "
-                    "message can be sent (absent on receive-only sockets).", readonly=True)
-    rcvfd = _Option(_SOL, _native.RCVFD, int, "Read-only: an fd that polls readable when a "
-                    "message can be received (absent on send-only sockets).", readonly=True)
+                          "The socket's name in statistics and errors (at most 63 bytes; "
+                          "InvalidArgument if longer).")
+    sndfd = _Option(_SOL, _native.SNDFD, int, "Read-only: an OS fd (not the socket number) "
+                    "that polls readable when a message can be sent (NanomsgError ENOPROTOOPT "
+                    "on receive-only sockets).", readonly=True)
+    rcvfd = _Option(_SOL, _native.RCVFD, int, "Read-only: an OS fd (not the socket number) "
+                    "that polls readable when a message can be received (NanomsgError "
+                    "ENOPROTOOPT on send-only sockets).", readonly=True)
     req_resend_ivl = _Option(_native.REQ, _native.REQ_RESEND_IVL, int,
                              "REQ only: resend an unanswered request after this many ms "
-                             "(default 60000).")
+                             "(default 60000); NanomsgError (ENOPROTOOPT) elsewhere.")
     surveyor_deadline = _Option(_native.SURVEYOR, _native.SURVEYOR_DEADLINE, int,
                                 "SURVEYOR only: how long a survey collects answers, in ms "
-                                "(default 1000).")
+                                "(default 1000); NanomsgError (ENOPROTOOPT) elsewhere.")
     tcp_nodelay = _Option(_native.TCP, _native.TCP_NODELAY, bool,
                           "TCP_NODELAY on the socket's tcp connections (default False).")
     # fmt: on
@@ -238,6 +253,7 @@ class Socket(_native.Socket):
         return await _asyncio.run(self, _asyncio.SEND, lambda: self.send(data, block=False))
 
     async def __aenter__(self) -> Socket:
+        """``async with``: returns the socket, closed on exit."""
         return self
 
     async def __aexit__(
@@ -246,9 +262,11 @@ class Socket(_native.Socket):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Closes the socket at the end of ``async with``."""
         self.close()
 
     def __aiter__(self) -> Socket:
+        """``async for msg in sock``: each message until the socket is closed."""
         return self
 
     async def __anext__(self) -> bytes:
@@ -260,6 +278,7 @@ class Socket(_native.Socket):
 
     # -- context manager and repr ---------------------------------------------------------
     def __enter__(self) -> Socket:
+        """Returns the socket; leaving the ``with`` block closes it."""
         return self
 
     def __exit__(
@@ -268,6 +287,7 @@ class Socket(_native.Socket):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Closes the socket at the end of ``with``."""
         self.close()
 
     def __repr__(self) -> str:
