@@ -102,6 +102,11 @@ def table(data: dict[str, Any]) -> str:
                 f"  {label:<15} {figure(r['median'], metric):>9} {spread:>19} {ratio:>6} "
                 f"{rounds:>13} {cpu:>7}  {mark}".rstrip()
             )
+        for lib in meta.get("libraries", []):
+            only = record.get("only_libs")
+            if lib not in results and (only is None or lib in only):
+                label = LIB_LABELS.get(lib, lib)
+                lines.append(f"  {label:<15} {'-':>9}  left out: see the notes below")
         lines.append("")
     targets = [r for r in data["variants"] if r.get("target")]
     if targets:
@@ -251,7 +256,7 @@ def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
                 color="white",
                 fontweight="bold",
             )
-    ax.legend(fontsize=8, loc="upper center", ncol=3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=6)
     ax.grid(axis="y", alpha=0.3)
 
 

@@ -515,6 +515,7 @@ def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, An
         "unit": v.unit,
         "size": v.size,
         "mode": v.mode,
+        "only_libs": None if v.only_libs is None else list(v.only_libs),
         "x": v.x,
         "target": None if v.target is None else {"op": v.target.op, "value": v.target.value},
         "target_met": met,
@@ -594,7 +595,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def machine() -> dict[str, Any]:
+def machine(load_at_start: list[float]) -> dict[str, Any]:
     """What the numbers were taken on."""
     cpu = ""
     try:
@@ -614,7 +615,8 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "platform": platform.platform(),
-        "loadavg_start": list(os.getloadavg()),
+        "loadavg_start": load_at_start,
+        "loadavg_end": list(os.getloadavg()),
         "commit": commit,
     }
 
@@ -700,6 +702,7 @@ def main(argv: list[str]) -> int:
     cfg = config_for(args)
     notes: list[str] = []
     started = time.monotonic()
+    load_at_start = list(os.getloadavg())
     libs = available_libs(args.lib_list, notes)
     with tempfile.TemporaryDirectory(prefix="nnbench-") as tmp:
         c_binary, why = build_c(Path(tmp))
@@ -715,6 +718,7 @@ def main(argv: list[str]) -> int:
         "meta": {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "quick": args.quick,
+            "libraries": [C_LIB, *args.lib_list],
             "repeats": cfg.repeats,
             "sample_time_s": cfg.sample_time,
             "seed": cfg.seed,
@@ -722,7 +726,7 @@ def main(argv: list[str]) -> int:
             "subject": SUBJECT,
             "duration_s": round(time.monotonic() - started, 1),
             "versions": versions(),
-            "machine": {**machine(), "loadavg_end": list(os.getloadavg())},
+            "machine": machine(load_at_start),
         },
         "notes": notes,
         "variants": records,
