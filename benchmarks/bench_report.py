@@ -67,7 +67,9 @@ def table(data: dict[str, Any]) -> str:
         f"load {format_load(mach)}; Python {versions.get('python', '?')}, "
         f"libnanomsg {versions.get('libnanomsg', '?')}, commit {mach.get('commit', '?')}",
         "  versions: "
-        + ", ".join(f"{k} {v}" for k, v in versions.items() if k not in ("python", "gcc")),
+        + ", ".join(
+            f"{k} {v}" for k, v in versions.items() if k not in ("python", "gcc", "nanomsg_rs_from")
+        ),
         f"  rounds per workload: {format_repeats(meta.get('repeats') or {})}; about "
         f"{meta.get('sample_time_s')} s a sample; the libraries run in each round, in a new "
         "random order",

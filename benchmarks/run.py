@@ -590,6 +590,19 @@ def versions() -> dict[str, str]:
     )
     if probe.returncode == 0:
         out["libnanomsg"] = probe.stdout.strip()
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import nanomsg_rs as nn; print(nn.__file__, getattr(nn, 'LIBRARY_VERSION', ''))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=BENCH_DIR,
+        check=False,
+    ).stdout.strip()
+    if where:
+        out["nanomsg_rs_from"] = where
     out["gcc"] = gcc_version()
     out["python"] = platform.python_version()
     return out
