@@ -1,0 +1,824 @@
+"""Hostile peers: what a server built on nanomsg-rs survives, and what kills it.
+
+Every server runs in a child process, so that a crash is observed here, not suffered. The
+attacks speak the wire protocols by hand with plain Python sockets:
+
+- tcp and ipc open with ``00 53 50 00``, the protocol id (u16 big-endian) and two zero bytes;
+  tcp frames are a u64 big-endian length and the payload, ipc frames put a type byte (1) first;
+- ws is an HTTP/1.1 upgrade (``Sec-WebSocket-Protocol: <server's protocol>.sp.nanomsg.org``)
+  and then masked binary frames (RFC 6455).
+
+Each case in ``CASES`` says what must happen: the server lives (and still answers a fresh
+legitimate client on the attacked address), or libnanomsg 1.1.5 aborts the whole process
+(``SIGABRT``, with the text of the assertion that fires). A change in either direction fails
+a test: a crash that appears, or a known crash that no longer happens (then the README's
+table of hostile inputs must be updated). The crashes are libnanomsg's own, in its C code;
+nanomsg-rs cannot catch them, only document them.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from conftest import make_address
+
+import nanomsg_rs as nn
+
+pytestmark = pytest.mark.skipif(nn.BACKEND != "nanomsg", reason="libnanomsg 1.1.5's behaviour")
+
+# The server: the attacked socket (``protocol`` bound at ``address``) does what its protocol
+# does (REP and RESPONDENT echo), and a REP "probe" socket on a second address answers a
+# health check for protocols that cannot echo.
+SERVER = r"""
+import sys, threading, time
+import nanomsg_rs as nn
+
+protocol, address, maxsize, probe_address = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+probe = nn.Socket("rep")
+probe.bind(probe_address)
+
+
+def serve_probe():
+    while True:
+        try:
+            probe.send(probe.recv())
+        except nn.NanomsgError:
+            pass
+
+
+threading.Thread(target=serve_probe, daemon=True).start()
+
+s = nn.Socket(protocol)
+s.rcvmaxsize = maxsize
+s.rcvtimeo = 100
+if protocol == "sub":
+    s.subscribe(b"")
+if protocol == "surveyor":
+    s.surveyor_deadline = 100
+s.bind(address)
+print("ready", flush=True)
+sends = protocol in ("req", "surveyor", "pub", "push", "pair", "bus")
+recvs = protocol not in ("pub", "push")
+while True:
+    if sends:
+        try:
+            s.send(b"from the server", block=False)
+        except nn.NanomsgError:
+            pass
+    if not recvs:
+        time.sleep(0.05)
+        continue
+    try:
+        m = s.recv()
+    except nn.NanomsgError:
+        continue
+    if protocol in ("rep", "respondent"):
+        try:
+            s.send(m, block=False)
+        except nn.NanomsgError:
+            pass
+"""
+
+DEFAULT_MAX = 64 * 1024  # the servers' rcvmaxsize, unless a case says otherwise
+IO_TIMEOUT = 5.0  # every socket operation of an attack
+
+PROTOCOL_IDS = {
+    "pair": 0x10,
+    "pub": 0x20,
+    "sub": 0x21,
+    "req": 0x30,
+    "rep": 0x31,
+    "push": 0x50,
+    "pull": 0x51,
+    "surveyor": 0x62,
+    "respondent": 0x63,
+    "bus": 0x70,
+}
+PEER = {
+    "pair": "pair",
+    "pub": "sub",
+    "sub": "pub",
+    "req": "rep",
+    "rep": "req",
+    "push": "pull",
+    "pull": "push",
+    "surveyor": "respondent",
+    "respondent": "surveyor",
+    "bus": "bus",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The server process
+# --------------------------------------------------------------------------------------------
+
+
+class Server:
+    """A server child process; its stderr goes to a file, read when it dies."""
+
+    def __init__(self, protocol: str, transport: str, maxsize: int = DEFAULT_MAX) -> None:
+        self.protocol = protocol
+        self.transport = transport
+        self.maxsize = maxsize
+        self.address = make_address(transport)
+        self.probe_address = make_address("ipc")
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                SERVER,
+                protocol,
+                self.address,
+                str(maxsize),
+                self.probe_address,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line == b"ready\n", f"server did not start: {line!r} {self.error_text()}"
+
+    def error_text(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_death(self, timeout: float = 10.0) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def healthy(self) -> bool:
+        """A fresh legitimate client gets an answer: from the attacked socket itself when it
+        echoes (REP), else from the probe socket of the same process."""
+        target = self.address if self.protocol == "rep" else self.probe_address
+        return self.alive() and roundtrip(target)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait(10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        self.stderr.close()
+
+
+def roundtrip(address: str, timeout_ms: int = 5000) -> bool:
+    """A legitimate REQ client sends a fresh token and gets it back."""
+    with nn.Socket("req") as client:
+        client.sndtimeo = client.rcvtimeo = timeout_ms
+        client.connect(address)
+        token = os.urandom(16)
+        client.send(token)
+        try:
+            return client.recv() == token
+        except nn.Timeout:
+            return False
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[Callable[[str, str, int], Server]]:
+    """``servers(protocol, transport, maxsize)``: a live server of that kind, shared by the
+    survival cases; a dead one (an unexpected crash) is replaced for the next test."""
+    pool: dict[tuple[str, str, int], Server] = {}
+
+    def get(protocol: str, transport: str, maxsize: int) -> Server:
+        key = (protocol, transport, maxsize)
+        srv = pool.get(key)
+        if srv is None or not srv.alive():
+            if srv is not None:
+                srv.stop()
+            srv = pool[key] = Server(protocol, transport, maxsize)
+        return srv
+
+    yield get
+    for srv in pool.values():
+        srv.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Speaking the wire protocols by hand
+# --------------------------------------------------------------------------------------------
+
+
+def sp_header(protocol: str | int) -> bytes:
+    pid = PROTOCOL_IDS[protocol] if isinstance(protocol, str) else protocol
+    return b"\x00SP\x00" + struct.pack(">H", pid) + b"\x00\x00"
+
+
+def frame(payload: bytes, transport: str, *, length: int | None = None, kind: int = 1) -> bytes:
+    """One SP frame: u64 length and payload (ipc: a type byte first)."""
+    n = len(payload) if length is None else length
+    head = struct.pack(">Q", n)
+    if transport == "ipc":
+        head = bytes([kind]) + head
+    return head + payload
+
+
+def raw_connect(address: str) -> socket.socket:
+    """A plain stream socket connected to a tcp, ws or ipc address."""
+    scheme, rest = address.split("://", 1)
+    if scheme == "ipc":
+        deadline = time.monotonic() + IO_TIMEOUT
+        while True:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(IO_TIMEOUT)
+            try:
+                s.connect(rest)
+                break
+            except BlockingIOError:
+                # The listen backlog is full until the server's worker accepts: a unix
+                # socket says so at once where tcp would wait.
+                s.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+    else:
+        host, port = rest.rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=IO_TIMEOUT)
+    return s
+
+
+def send_quietly(s: socket.socket, data: bytes) -> None:
+    """Sends ``data``; the server may hang up half-way, which is fine."""
+    try:
+        s.sendall(data)
+    except OSError:
+        pass
+
+
+def recv_exact(s: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def sp_session(address: str, transport: str, claim: str | int) -> socket.socket:
+    """Connects, exchanges SP headers claiming to be ``claim``; returns the socket."""
+    s = raw_connect(address)
+    s.sendall(sp_header(claim))
+    reply = recv_exact(s, 8)
+    assert reply[:4] == b"\x00SP\x00", f"server answered {reply!r}"
+    return s
+
+
+def hung_up(s: socket.socket, timeout: float = IO_TIMEOUT) -> bool:
+    """True once the peer closes or resets the connection (reading everything it sends)."""
+    s.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not s.recv(65536):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+    return False
+
+
+def ws_request(protocol: str, *, version: str = "13", extra: str = "") -> bytes:
+    """The HTTP upgrade request of a ws client that wants to talk to a ``protocol`` server."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        "GET / HTTP/1.1\r\n"
+        "Host: 127.0.0.1\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\n"
+        f"Sec-WebSocket-Version: {version}\r\n"
+        f"Sec-WebSocket-Protocol: {protocol}.sp.nanomsg.org\r\n"
+        f"{extra}\r\n"
+    ).encode()
+
+
+def ws_response(s: socket.socket) -> bytes:
+    """Reads the server's HTTP response (up to the empty line)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def ws_session(address: str, server_protocol: str) -> socket.socket:
+    """A ws connection past a successful upgrade to a ``server_protocol`` server."""
+    s = raw_connect(address)
+    s.sendall(ws_request(server_protocol))
+    response = ws_response(s)
+    assert response.startswith(b"HTTP/1.1 101 "), response
+    return s
+
+
+def ws_frame(
+    payload: bytes,
+    *,
+    opcode: int = 2,
+    fin: bool = True,
+    rsv: int = 0,
+    mask: bool = True,
+    length: int | None = None,
+) -> bytes:
+    """One WebSocket frame as a client sends it (masked unless told otherwise)."""
+    n = len(payload) if length is None else length
+    head = bytes([(0x80 if fin else 0) | rsv << 4 | opcode])
+    bit = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([bit | n])
+    elif n < 1 << 16:
+        head += bytes([bit | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([bit | 127]) + struct.pack(">Q", n)
+    if mask:
+        key = os.urandom(4)
+        head += key
+        stream = (key * (len(payload) // 4 + 1))[: len(payload)]
+        payload = (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(
+            len(payload), "big"
+        )
+    return head + payload
+
+
+def rand_bytes(n: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(n)
+
+
+# --------------------------------------------------------------------------------------------
+# The attacks. Each takes the server and does its worst; the verdict is checked afterwards.
+# --------------------------------------------------------------------------------------------
+
+Attack = Callable[[Server], None]
+
+
+def just_send(data: bytes, *, linger: float = 0.05) -> Attack:
+    """Connects, sends ``data``, waits a little, hangs up."""
+
+    def attack(srv: Server) -> None:
+        with raw_connect(srv.address) as s:
+            send_quietly(s, data)
+            time.sleep(linger)
+
+    return attack
+
+
+def after_header(data: bytes | Callable[[str], bytes], claim: str | int = "req") -> Attack:
+    """A valid SP handshake (claiming ``claim``), then ``data`` (or ``data(transport)``)."""
+
+    def attack(srv: Server) -> None:
+        with sp_session(srv.address, srv.transport, claim) as s:
+            send_quietly(s, data(srv.transport) if callable(data) else data)
+            time.sleep(0.05)
+
+    return attack
+
+
+def after_upgrade(data: bytes) -> Attack:
+    """A successful ws upgrade, then ``data``."""
+
+    def attack(srv: Server) -> None:
+        with ws_session(srv.address, srv.protocol) as s:
+            send_quietly(s, data)
+            time.sleep(0.05)
+
+    return attack
+
+
+def must_hang_up(data: Callable[[Server], bytes], session: str) -> Attack:
+    """After a valid handshake, ``data`` must make the server drop the connection."""
+
+    def attack(srv: Server) -> None:
+        if session == "ws":
+            s = ws_session(srv.address, srv.protocol)
+        else:
+            s = sp_session(srv.address, srv.transport, "req")
+        with s:
+            send_quietly(s, data(srv))
+            assert hung_up(s), "the server kept a connection that broke the rules"
+
+    return attack
+
+
+def silent_peers(count: int, how: str) -> Attack:
+    """``count`` peers complete the handshake (``how``: "sp", "ws") or only connect ("tcp"),
+    then say nothing; meanwhile a legitimate client is served."""
+
+    def attack(srv: Server) -> None:
+        held: list[socket.socket] = []
+        try:
+            for _ in range(count):
+                if how == "sp":
+                    held.append(sp_session(srv.address, srv.transport, "req"))
+                elif how == "ws":
+                    held.append(ws_session(srv.address, srv.protocol))
+                else:
+                    held.append(raw_connect(srv.address))
+            assert roundtrip(srv.address), "silent peers starved a legitimate client"
+        finally:
+            for s in held:
+                s.close()
+
+    return attack
+
+
+def storm(count: int, seed: int) -> Attack:
+    """``count`` connections opened and dropped as fast as possible, in mixed ways: closed at
+    once, reset (RST), after half a handshake, after a handshake and half a frame."""
+
+    def attack(srv: Server) -> None:
+        rng = random.Random(seed)
+        for i in range(count):
+            try:
+                s = raw_connect(srv.address)
+            except OSError:
+                continue  # the listen backlog is full for a moment: that is fine
+            with s:
+                style = i % 4
+                if style == 1 and srv.transport != "ipc":
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                if srv.transport == "ws":
+                    opening = ws_request(srv.protocol)
+                else:
+                    opening = sp_header("req") + frame(b"x" * 100, srv.transport)
+                if style >= 2:
+                    send_quietly(s, opening[: rng.randrange(1, len(opening))])
+
+    return attack
+
+
+def one_byte_writes(srv: Server) -> None:
+    """A legitimate request, handshake included, written one byte at a time."""
+    with raw_connect(srv.address) as s:
+        if srv.transport == "tcp":
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        token = os.urandom(8)
+        # REQ messages carry the request id (top bit set) before the body.
+        data = sp_header("req") + frame(b"\x80\x00\x00\x07" + token, srv.transport)
+        for b in data:
+            s.sendall(bytes([b]))
+            time.sleep(0.001)
+        reply = recv_exact(s, 8)
+        assert reply[:4] == b"\x00SP\x00"
+        n = (1 if srv.transport == "ipc" else 0) + 8 + 12
+        body = recv_exact(s, n)
+        assert body.endswith(b"\x80\x00\x00\x07" + token), body
+
+
+def hostile_req_frames(srv: Server) -> None:
+    """Well-framed requests with malformed REQ headers: no request id, 1000 hops of
+    backtrace, an empty message. REP must drop them without answering."""
+    with sp_session(srv.address, srv.transport, "req") as s:
+        for body in [b"abc", b"\x00\x00\x00\x01" * 1000, b"", b"\x80"]:
+            s.sendall(frame(body, srv.transport))
+        s.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            s.recv(1)
+
+
+def ws_over_max(srv: Server) -> bytes:
+    return ws_frame(b"m" * (srv.maxsize + 1))
+
+
+def sp_over_max(srv: Server) -> bytes:
+    return frame(b"\x80\x00\x00\x01" + b"m" * srv.maxsize, srv.transport)
+
+
+def sp_huge_length(n: int) -> Callable[[Server], bytes]:
+    return lambda srv: frame(b"abc", srv.transport, length=n)
+
+
+def http_request(first_line: str, total: int) -> bytes:
+    """An HTTP request of exactly ``total`` bytes, padded with a header, ending CRLF CRLF."""
+    head = first_line + "\r\nX-Pad: "
+    return (head + "p" * (total - len(head) - 4) + "\r\n\r\n").encode()
+
+
+def sub_claim_sends(srv: Server) -> None:
+    """A peer that claims to be SUB and sends one message to the PUB server."""
+    if srv.transport == "ws":
+        with ws_session(srv.address, srv.protocol) as s:
+            send_quietly(s, ws_frame(b"subscribe me"))
+            time.sleep(0.05)
+    else:
+        with sp_session(srv.address, srv.transport, "sub") as s:
+            send_quietly(s, frame(b"subscribe me", srv.transport))
+            time.sleep(0.05)
+
+
+def sub_claim_silent(srv: Server) -> None:
+    """A peer that claims to be SUB, receives, and never sends: an ordinary subscriber."""
+    if srv.transport == "ws":
+        with ws_session(srv.address, srv.protocol) as s:
+            s.settimeout(IO_TIMEOUT)
+            assert s.recv(64), "PUB sent nothing over ws"
+    else:
+        with sp_session(srv.address, srv.transport, "sub") as s:
+            n = 8 + (1 if srv.transport == "ipc" else 0)
+            got = recv_exact(s, n + len(b"from the server"))
+            assert got.endswith(b"from the server"), got
+
+
+def ipc_type_byte(kind: int) -> Attack:
+    return after_header(lambda t: frame(b"\x80\x00\x00\x01abc", t, kind=kind))
+
+
+# --------------------------------------------------------------------------------------------
+# The cases
+# --------------------------------------------------------------------------------------------
+
+ABORT = -signal.SIGABRT
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    transports: tuple[str, ...]
+    attack: Attack
+    #: None: the server survives. Else (returncode, text in stderr) of the kill.
+    kills: tuple[int, str] | None = None
+    protocol: str = "rep"
+    maxsize: int = DEFAULT_MAX
+
+
+SP = ("tcp", "ipc")
+ALL = ("tcp", "ipc", "ws")
+
+CASES = [
+    # -- garbage before any handshake --
+    Case("random 1 byte", ALL, just_send(rand_bytes(1, 1))),
+    Case("random 64 bytes", ALL, just_send(rand_bytes(64, 2))),
+    Case("random 4000 bytes", ALL, just_send(rand_bytes(4000, 3))),
+    Case("random 64 KiB", SP, just_send(rand_bytes(65536, 4))),
+    Case("HTTP request", SP, just_send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")),
+    # -- SP headers: truncated, wrong, then silence --
+    *(
+        Case(f"header truncated to {n} bytes", SP, just_send(sp_header("req")[:n]))
+        for n in (1, 4, 7)
+    ),
+    Case("header with bad magic", SP, just_send(b"\x01SP\x00\x00\x30\x00\x00")),
+    Case("header with reserved bytes set", SP, just_send(b"\x00SP\x00\x00\x30\xff\xff")),
+    Case("header of unknown protocol 0xffff", SP, just_send(sp_header(0xFFFF))),
+    Case("header of a wrong protocol (PUSH to REP)", SP, after_header(b"\x00" * 20, "push")),
+    Case("header claiming REP (REP to REP)", SP, after_header(b"\x00" * 20, "rep")),
+    Case("valid header then silence (20 peers)", SP, silent_peers(20, "sp")),
+    Case("connect then silence (20 peers)", ALL, silent_peers(20, "tcp")),
+    Case("random 64 KiB after a valid header", ("tcp",), after_header(rand_bytes(65536, 5))),
+    # -- frames --
+    Case(
+        "length field 2^63",
+        SP,
+        must_hang_up(sp_huge_length(2**63), "sp"),
+    ),
+    Case("length field 2^64-1", SP, must_hang_up(sp_huge_length(2**64 - 1), "sp")),
+    Case("message over rcvmaxsize", SP, must_hang_up(sp_over_max, "sp")),
+    Case(
+        "frame cut short (length 100, 10 bytes sent)",
+        SP,
+        after_header(lambda t: frame(b"x" * 10, t, length=100)),
+    ),
+    Case("malformed REQ headers in valid frames", SP, hostile_req_frames),
+    Case("ipc frame with type byte 1 (the normal one)", ("ipc",), ipc_type_byte(1)),
+    Case("request written 1 byte at a time", SP, one_byte_writes),
+    # -- storms --
+    Case("connect/close storm (300 connections)", ALL, storm(300, 6)),
+    # -- ws handshakes --
+    Case("request of the wrong protocol", ("ws",), just_send(ws_request("pub"))),
+    Case("request of an unknown protocol", ("ws",), just_send(ws_request("nonsense"))),
+    Case("Sec-WebSocket-Version 14", ("ws",), just_send(ws_request("rep", version="14"))),
+    Case(
+        "Sec-WebSocket-Version of 100 bytes",
+        ("ws",),
+        just_send(ws_request("rep", version="1" * 100)),
+    ),
+    Case(
+        "request without a key",
+        ("ws",),
+        just_send(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: rep.sp.nanomsg.org\r\n\r\n"
+        ),
+    ),
+    Case(
+        "short HTTP/1.0 request (< 153 bytes)",
+        ("ws",),
+        just_send(http_request("GET / HTTP/1.0", 120)),
+    ),
+    Case(
+        "header lines of 3000 bytes",
+        ("ws",),
+        just_send(ws_request("rep", extra="X-Junk: " + "j" * 3000 + "\r\n")),
+    ),
+    Case("valid upgrade then silence (20 peers)", ("ws",), silent_peers(20, "ws")),
+    # -- ws frames --
+    Case("random 4000 bytes after the upgrade", ("ws",), after_upgrade(rand_bytes(4000, 7))),
+    Case(
+        "unmasked frame",
+        ("ws",),
+        must_hang_up(lambda srv: ws_frame(b"\x80\x00\x00\x01abc", mask=False), "ws"),
+    ),
+    Case("reserved opcode 3", ("ws",), must_hang_up(lambda srv: ws_frame(b"x", opcode=3), "ws")),
+    Case("RSV bits set", ("ws",), must_hang_up(lambda srv: ws_frame(b"x", rsv=7), "ws")),
+    Case(
+        "continuation without a start",
+        ("ws",),
+        must_hang_up(lambda srv: ws_frame(b"x", opcode=0), "ws"),
+    ),
+    Case(
+        "fragmented control frame",
+        ("ws",),
+        must_hang_up(lambda srv: ws_frame(b"x", opcode=9, fin=False), "ws"),
+    ),
+    Case(
+        "control frame of 200 bytes",
+        ("ws",),
+        must_hang_up(lambda srv: ws_frame(b"x" * 200, opcode=9), "ws"),
+    ),
+    Case(
+        "text, ping, pong, close frames",
+        ("ws",),
+        after_upgrade(
+            ws_frame(b"text", opcode=1)
+            + ws_frame(b"p", opcode=9)
+            + ws_frame(b"p", opcode=10)
+            + ws_frame(b"\x03\xe8", opcode=8)
+        ),
+    ),
+    Case(
+        "fragmented message with a ping inside",
+        ("ws",),
+        after_upgrade(
+            ws_frame(b"\x80\x00", fin=False)
+            + ws_frame(b"p", opcode=9)
+            + ws_frame(b"\x00\x01ab", opcode=0)
+        ),
+    ),
+    Case(
+        "frame length 2^63",
+        ("ws",),
+        must_hang_up(lambda srv: ws_frame(b"abc", length=2**63), "ws"),
+    ),
+    Case("message over rcvmaxsize", ("ws",), must_hang_up(ws_over_max, "ws")),
+    # -- PUB and its subscribers --
+    Case("SUB peer that never sends", ALL, sub_claim_silent, protocol="pub"),
+    # ================= what kills the server (libnanomsg 1.1.5 aborts) =================
+    Case(
+        "SUB peer sends a message to PUB",
+        ALL,
+        sub_claim_sends,
+        kills=(ABORT, "xpub.c:134"),
+        protocol="pub",
+    ),
+    *(
+        Case(
+            f"ipc frame with type byte {kind:#04x}",
+            ("ipc",),
+            ipc_type_byte(kind),
+            kills=(ABORT, "sipc.c:336"),
+        )
+        for kind in (0, 2, 0xFF)
+    ),
+    # On ipc, random bytes after the header start with a type byte other than 1 (0x7c here).
+    Case(
+        "random 64 KiB after a valid header",
+        ("ipc",),
+        after_header(rand_bytes(65536, 5)),
+        kills=(ABORT, "sipc.c:336"),
+    ),
+    Case(
+        "length field 2^63 with rcvmaxsize -1",
+        SP,
+        after_header(lambda t: frame(b"abc", t, length=2**63)),
+        kills=(ABORT, "chunkref.c:55"),
+        maxsize=-1,
+    ),
+    Case(
+        "frame length 2^63 with rcvmaxsize -1",
+        ("ws",),
+        after_upgrade(ws_frame(b"abc", length=2**63)),
+        kills=(ABORT, "chunkref.c:55"),
+        maxsize=-1,
+    ),
+    Case(
+        "Sec-WebSocket-Version of 1000 bytes",
+        ("ws",),
+        just_send(ws_request("rep", version="1" * 1000)),
+        kills=(ABORT, "buffer overflow detected"),
+    ),
+    Case(
+        "random 8 KiB before the upgrade",
+        ("ws",),
+        just_send(rand_bytes(8192, 8)),
+        kills=(ABORT, "ws_handshake.c:1345"),
+    ),
+    Case(
+        "request of 4095 bytes without its end",
+        ("ws",),
+        just_send(b"GET / HTTP/1.1\r\nX-Pad: " + b"p" * 4072),
+        kills=(ABORT, "ws_handshake.c:1345"),
+    ),
+    Case(
+        "HTTP/1.0 request of 200 bytes",
+        ("ws",),
+        just_send(http_request("GET / HTTP/1.0", 200)),
+        kills=(ABORT, "ws_handshake.c:1340"),
+    ),
+    Case(
+        "POST request of 200 bytes",
+        ("ws",),
+        just_send(http_request("POST / HTTP/1.1", 200)),
+        kills=(ABORT, "ws_handshake.c:1340"),
+    ),
+    Case(
+        "NUL byte in the request line",
+        ("ws",),
+        just_send(b"GET /\x00 HTTP/1.1" + ws_request("rep")[14:]),
+        kills=(ABORT, "ws_handshake.c:500"),
+    ),
+]
+
+PARAMS = [
+    pytest.param(case, transport, id=f"{transport}: {case.name}")
+    for case in CASES
+    for transport in case.transports
+]
+
+
+@pytest.mark.parametrize(("case", "transport"), PARAMS)
+def test_hostile_input(
+    servers: Callable[[str, str, int], Server], case: Case, transport: str
+) -> None:
+    if case.kills is None:
+        srv = servers(case.protocol, transport, case.maxsize)
+        case.attack(srv)
+        code = srv.proc.poll()
+        assert code is None, f"the server died ({code}):\n{srv.error_text()[-2000:]}"
+        assert srv.healthy(), "the server no longer answers a legitimate client"
+        return
+    srv = Server(case.protocol, transport, case.maxsize)
+    try:
+        case.attack(srv)
+        code = srv.wait_death(10)
+        expected_code, text = case.kills
+        assert code is not None, (
+            "libnanomsg no longer crashes on this input: update the README's table"
+        )
+        assert code == expected_code, f"died with {code}, not {expected_code}"
+        assert text in srv.error_text(), srv.error_text()[-2000:]
+    finally:
+        srv.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Every protocol against a peer that claims to be its partner and sends well-framed messages
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOL_IDS))
+def test_every_protocol_against_a_sending_peer(protocol: str) -> None:
+    """Over tcp, a peer claiming the server's partner protocol sends well-framed messages
+    (plain, REQ/SURVEYOR-style headers, empty, random). Only PUB dies: libnanomsg 1.1.5's
+    xpub asserts that a subscriber never sends."""
+    srv = Server(protocol, "tcp")
+    try:
+        with sp_session(srv.address, "tcp", PEER[protocol]) as s:
+            for body in [
+                b"abc",
+                b"\x80\x00\x00\x01abc",
+                b"\x00\x00\x00\x01\x80\x00\x00\x02xyz",
+                b"",
+                rand_bytes(1000, 9),
+            ]:
+                send_quietly(s, frame(body, "tcp"))
+            time.sleep(0.1)
+        if protocol == "pub":
+            assert srv.wait_death(10) == ABORT
+            assert "xpub.c:134" in srv.error_text()
+        else:
+            assert srv.alive(), f"died ({srv.proc.returncode}):\n{srv.error_text()[-2000:]}"
+            assert srv.healthy()
+    finally:
+        srv.stop()
