@@ -12,8 +12,8 @@ use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::{c_int, c_void};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::backend;
@@ -61,6 +61,13 @@ pub enum Direction {
 }
 
 impl Direction {
+    fn index(self) -> usize {
+        match self {
+            Direction::Recv => 0,
+            Direction::Send => 1,
+        }
+    }
+
     fn fd_option(self) -> c_int {
         match self {
             Direction::Recv => ffi::NN_RCVFD,
@@ -89,7 +96,15 @@ pub struct Socket {
     /// SUB prefixes and how often each is subscribed: libnanomsg 1.1.5 crashes when asked to
     /// unsubscribe a prefix it does not hold, so such a request never reaches it.
     subscriptions: Mutex<HashMap<Vec<u8>, usize>>,
+    /// `NN_RCVFD` / `NN_SNDFD` (by [`Direction`]), looked up once: fixed for the socket's life.
+    poll_fds: [OnceLock<Option<RawFd>>; 2],
+    /// `NN_RCVTIMEO` / `NN_SNDTIMEO` in ms, cached; [`UNKNOWN`] until read, and again after
+    /// every set.
+    timeouts: [AtomicI32; 2],
 }
+
+/// A cached timeout not read yet.
+const UNKNOWN: i32 = i32::MIN;
 
 /// A socket in use: while one exists the socket number cannot be released.
 #[derive(Debug)]
@@ -121,6 +136,8 @@ impl Socket {
             state: AtomicU64::new(0),
             wake,
             subscriptions: Mutex::new(HashMap::new()),
+            poll_fds: [OnceLock::new(), OnceLock::new()],
+            timeouts: [AtomicI32::new(UNKNOWN), AtomicI32::new(UNKNOWN)],
         })
     }
 
@@ -445,6 +462,7 @@ impl Guard<'_> {
     /// `nn_setsockopt` of an int option.
     pub fn setsockopt_int(&self, level: c_int, option: c_int, value: c_int) -> NnResult<()> {
         backend::check_option(level, option)?;
+        self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
         check(unsafe {
             ffi::nn_setsockopt(
@@ -496,6 +514,7 @@ impl Guard<'_> {
     }
 
     fn setsockopt_raw(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
+        self.forget_timeout(level, option);
         // SAFETY: value is live for the call, with its length.
         check(unsafe {
             ffi::nn_setsockopt(self.id(), level, option, value.as_ptr().cast(), value.len())
@@ -517,17 +536,38 @@ impl Guard<'_> {
     /// The descriptor that polls readable when a message can move in `dir`; `None` for
     /// a socket that cannot move messages that way.
     pub fn poll_fd(&self, dir: Direction) -> NnResult<Option<RawFd>> {
-        match self.getsockopt_int(ffi::NN_SOL_SOCKET, dir.fd_option()) {
-            Ok(fd) => Ok(Some(fd)),
-            Err(e) if e.errno() == libc::ENOPROTOOPT => Ok(None),
-            Err(e) => Err(e),
+        let cache = &self.socket.poll_fds[dir.index()];
+        if let Some(fd) = cache.get() {
+            return Ok(*fd);
         }
+        let fd = match self.getsockopt_int(ffi::NN_SOL_SOCKET, dir.fd_option()) {
+            Ok(fd) => Some(fd),
+            Err(e) if e.errno() == libc::ENOPROTOOPT => None,
+            Err(e) => return Err(e),
+        };
+        Ok(*cache.get_or_init(|| fd))
     }
 
     /// The socket's own timeout for `dir` (`NN_RCVTIMEO`/`NN_SNDTIMEO`), `None` for forever.
     pub fn timeout(&self, dir: Direction) -> NnResult<Option<Duration>> {
-        let ms = self.getsockopt_int(ffi::NN_SOL_SOCKET, dir.timeout_option())?;
+        let cache = &self.socket.timeouts[dir.index()];
+        let mut ms = cache.load(Ordering::Relaxed);
+        if ms == UNKNOWN {
+            ms = self.getsockopt_int(ffi::NN_SOL_SOCKET, dir.timeout_option())?;
+            cache.store(ms, Ordering::Relaxed);
+        }
         Ok(u64::try_from(ms).ok().map(Duration::from_millis))
+    }
+
+    /// Forgets a cached timeout that an option set may have changed.
+    fn forget_timeout(&self, level: c_int, option: c_int) {
+        if level == ffi::NN_SOL_SOCKET {
+            for dir in [Direction::Recv, Direction::Send] {
+                if option == dir.timeout_option() {
+                    self.socket.timeouts[dir.index()].store(UNKNOWN, Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     /// The eventfd that becomes readable when the socket is closed.
@@ -565,19 +605,30 @@ pub fn wait_any(
     wakes: &[RawFd],
     deadline: Option<Instant>,
 ) -> NnResult<usize> {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|&(fd, _)| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .chain(wakes.iter().map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        }))
-        .collect();
+    const NONE: libc::pollfd = libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    };
+    let entry = |&fd: &RawFd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let all = fds.iter().map(|(fd, _)| fd).chain(wakes).map(entry);
+    // The common waits (a socket fd and its wake fd) need no heap allocation.
+    let mut small = [NONE; 8];
+    let mut large = Vec::new();
+    let pfds: &mut [libc::pollfd] = if fds.len() + wakes.len() <= small.len() {
+        let n = fds.len() + wakes.len();
+        for (slot, p) in small.iter_mut().zip(all) {
+            *slot = p;
+        }
+        &mut small[..n]
+    } else {
+        large.extend(all);
+        &mut large
+    };
     let timeout = match deadline {
         None => -1,
         Some(d) => {
@@ -603,7 +654,7 @@ pub fn wait_any(
         // Woken early (rounding): let the caller retry.
         return Ok(0);
     }
-    for (slot, p) in fds.iter_mut().zip(&pfds) {
+    for (slot, p) in fds.iter_mut().zip(pfds.iter()) {
         slot.1 = p.revents;
     }
     Ok(rc as usize)
