@@ -822,3 +822,25 @@ def test_every_protocol_against_a_sending_peer(protocol: str) -> None:
             assert srv.healthy()
     finally:
         srv.stop()
+
+
+def markdown_table() -> str:
+    """The README's table of hostile inputs, from CASES: ``python tests/test_hostile.py``."""
+    rows: dict[str, dict[str, str]] = {}
+    for case in CASES:
+        row = rows.setdefault(case.name, {})
+        server = case.protocol.upper() + (", rcvmaxsize -1" if case.maxsize == -1 else "")
+        row["server"] = server
+        for transport in case.transports:
+            row[transport] = (
+                f"**killed** (SIGABRT, `{case.kills[1]}`)" if case.kills else "survives"
+            )
+    lines = ["| input | server | tcp | ipc | ws |", "|---|---|---|---|---|"]
+    for name, row in rows.items():
+        cells = [row.get(t, "n/a") for t in ALL]
+        lines.append(f"| {name} | {row['server']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -292,3 +292,21 @@ def test_memcheck_report_attributes_errors(tmp_path: Path, obj: str | None, stat
         timeout=30,
     )
     assert proc.returncode == status, proc.stdout + proc.stderr
+
+
+@pytest.mark.soak
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+@pytest.mark.skipif(nn.BACKEND != "nanomsg", reason="valgrind.supp covers libnanomsg only")
+@pytest.mark.timeout(900)
+def test_memcheck_long() -> None:
+    """``tools/memcheck.sh --rounds 300``: a longer workload, more close races."""
+    proc = subprocess.run(
+        [str(ROOT / "tools" / "memcheck.sh"), "--rounds", "300"],
+        capture_output=True,
+        text=True,
+        timeout=890,
+        env={**os.environ, "PY": sys.executable},
+    )
+    assert proc.returncode == 0, (
+        f"memcheck.sh exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
+    )
