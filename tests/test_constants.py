@@ -1,15 +1,24 @@
-"""The exported constants agree with what the linked libnanomsg reports (nn_symbol_info)."""
+"""The exported constants agree with what the linked libnanomsg reports (nn_symbol_info);
+on the nng backend, which has no nn_symbol_info, with nng's compatibility headers."""
 
 from __future__ import annotations
 
 import errno
+import re
+from pathlib import Path
 
 import pytest
+from conftest import NANOMSG, NNG, NO_SYMBOLS, only_on
 
 import nanomsg_rs as nn
 
-SYMBOLS = nn.symbols()
+# nng has no nn_symbol_info: the symbol tests are skipped there, and the constants are
+# checked against nng's own headers instead (the nng section at the end).
+SYMBOLS = nn.symbols() if NANOMSG else []
 BY_NAME = {s.name: s for s in SYMBOLS}
+# Stands in for the symbol list in parametrized tests on nng, so that the skip shows why.
+NO_SYMBOL_PARAMS = [pytest.param(None, marks=only_on("nanomsg", NO_SYMBOLS), id="no-symbols")]
+nanomsg_only = pytest.mark.backend("nanomsg", reason=NO_SYMBOLS)
 
 
 def exported_name(c_name: str) -> str:
@@ -19,6 +28,8 @@ def exported_name(c_name: str) -> str:
 
 
 def namespace(ns_name: str) -> list[nn.Symbol]:
+    if not SYMBOLS:
+        return []
     ns = BY_NAME[f"NN_NS_{ns_name}"].value
     return [s for s in SYMBOLS if s.namespace == ns and not s.name.startswith("NN_NS_")]
 
@@ -50,6 +61,7 @@ HEADER_ONLY = {
 # -- nn.symbols() ---------------------------------------------------------------------------
 
 
+@nanomsg_only
 def test_symbols_are_symbol_tuples() -> None:
     assert isinstance(SYMBOLS, list)
     assert len(SYMBOLS) > 100
@@ -61,12 +73,14 @@ def test_symbols_are_symbol_tuples() -> None:
     assert nn.Symbol._fields == ("name", "value", "namespace", "type", "unit")
 
 
+@nanomsg_only
 def test_symbols_are_stable_and_unique() -> None:
     assert nn.symbols() == SYMBOLS
     names = [s.name for s in SYMBOLS]
     assert len(names) == len(set(names))
 
 
+@nanomsg_only
 def test_symbols_start_with_the_namespaces() -> None:
     assert SYMBOLS[0].name == "NN_NS_NAMESPACE"
     ns_names = [s for s in SYMBOLS if s.name.startswith("NN_NS_")]
@@ -90,12 +104,14 @@ def test_symbols_start_with_the_namespaces() -> None:
     }
 
 
+@nanomsg_only
 def test_symbol_namespaces_are_known() -> None:
     known = {s.value for s in SYMBOLS if s.name.startswith("NN_NS_")}
     for s in SYMBOLS:
         assert s.namespace in known, s
 
 
+@nanomsg_only
 def test_option_symbols_have_types_and_units() -> None:
     assert BY_NAME["NN_LINGER"].type == nn.TYPE_INT
     assert BY_NAME["NN_LINGER"].unit == nn.UNIT_MILLISECONDS
@@ -111,7 +127,9 @@ def test_option_symbols_have_types_and_units() -> None:
 # -- every symbol is exported with its value ------------------------------------------------
 
 
-@pytest.mark.parametrize("symbol", SYMBOLS, ids=[s.name for s in SYMBOLS])
+@pytest.mark.parametrize(
+    "symbol", SYMBOLS or NO_SYMBOL_PARAMS, ids=[s.name for s in SYMBOLS] or None
+)
 def test_every_symbol_is_exported(symbol: nn.Symbol) -> None:
     name = exported_name(symbol.name)
     assert hasattr(nn, name), f"nn.{name} is missing"
@@ -121,6 +139,7 @@ def test_every_symbol_is_exported(symbol: nn.Symbol) -> None:
     assert not isinstance(value, bool)
 
 
+@nanomsg_only
 def test_prefix_rules() -> None:
     assert nn.AF_SP == BY_NAME["AF_SP"].value
     assert nn.AF_SP_RAW == BY_NAME["AF_SP_RAW"].value
@@ -132,6 +151,7 @@ def test_prefix_rules() -> None:
     assert not hasattr(nn, "SP")  # AF_SP keeps its prefix
 
 
+@nanomsg_only
 def test_every_exported_constant_matches_nanomsg() -> None:
     """Every upper-case int of the module is a nanomsg symbol with that value, a constant of
     nanomsg's headers that nn_symbol_info does not list, or a system errno."""
@@ -152,7 +172,9 @@ def test_every_exported_constant_matches_nanomsg() -> None:
     assert unexplained == {}
 
 
-@pytest.mark.parametrize("symbol", namespace("ERROR"), ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "symbol", namespace("ERROR") or NO_SYMBOL_PARAMS, ids=lambda s: s.name if s else None
+)
 def test_error_symbols_are_platform_errnos(symbol: nn.Symbol) -> None:
     if symbol.name in ("ETERM", "EFSM"):
         return
@@ -162,6 +184,7 @@ def test_error_symbols_are_platform_errnos(symbol: nn.Symbol) -> None:
 # -- version --------------------------------------------------------------------------------
 
 
+@nanomsg_only
 def test_nanomsg_version() -> None:
     v = nn.NANOMSG_VERSION
     assert isinstance(v, tuple)
@@ -176,9 +199,23 @@ def test_nanomsg_version() -> None:
     assert v[0] >= 5  # libnanomsg 1.0 or newer
 
 
+def test_backend_and_library_version() -> None:
+    assert nn.BACKEND in ("nanomsg", "nng")
+    assert isinstance(nn.LIBRARY_VERSION, str)
+    if NANOMSG:
+        # libnanomsg tells only its ABI version.
+        current, revision, age = nn.NANOMSG_VERSION
+        assert nn.LIBRARY_VERSION == f"nanomsg ABI {current}.{revision}.{age}"
+    else:
+        # nng is not libnanomsg: no nanomsg ABI version, its own version string instead.
+        assert nn.NANOMSG_VERSION is None
+        assert re.fullmatch(r"nng \d+\.\d+\.\d+.*", nn.LIBRARY_VERSION), nn.LIBRARY_VERSION
+
+
 # -- enums ----------------------------------------------------------------------------------
 
 
+@nanomsg_only
 def test_statistic_members_match_symbols() -> None:
     stats = {s.name[len("NN_STAT_") :]: s.value for s in namespace("STATISTIC")}
     assert {m.name: m.value for m in nn.Statistic} == stats
@@ -205,6 +242,7 @@ def test_statistic_members_are_the_contract() -> None:
     ]
 
 
+@nanomsg_only
 def test_protocol_members_match_symbols() -> None:
     protocols = {s.name[len("NN_") :]: s.value for s in namespace("PROTOCOL")}
     assert {m.name: m.value for m in nn.Protocol} == protocols
@@ -229,6 +267,7 @@ def test_protocol_numbers_encode_their_family() -> None:
         assert m == getattr(nn, m.name)
 
 
+@nanomsg_only
 def test_domain_members_match_symbols() -> None:
     domains = {s.name: s.value for s in namespace("DOMAIN")}
     assert domains == {"AF_SP": nn.Domain.SP.value, "AF_SP_RAW": nn.Domain.SP_RAW.value}
@@ -242,6 +281,7 @@ def test_enum_members_are_ints() -> None:
             assert int(m) == m.value
 
 
+@nanomsg_only
 def test_transport_and_option_symbols() -> None:
     transports = {s.name: s.value for s in namespace("TRANSPORT")}
     assert transports == {
@@ -255,3 +295,97 @@ def test_transport_and_option_symbols() -> None:
     assert nn.POLLIN == 1
     assert nn.POLLOUT == 2
     assert nn.DONTWAIT == 1
+
+
+# -- nng: the constants against nng's compatibility headers ---------------------------------
+
+NNG_HEADERS = Path("/usr/include/nng/compat/nanomsg")
+no_nng_headers = pytest.mark.skipif(
+    not NNG_HEADERS.is_dir(), reason=f"nng's compatibility headers are not in {NNG_HEADERS}"
+)
+nng_only = pytest.mark.backend("nng", reason="checks nng's own constants and behaviour")
+
+
+def nng_header_defines() -> dict[str, int]:
+    """Every integer ``#define`` of nng's compatibility headers (``nn.h``, the protocols and
+    transports), evaluated."""
+    defines: dict[str, int] = {}
+    pattern = re.compile(r"^#define\s+(\w+)\s+(.+?)\s*(?://.*)?$")
+    for header in sorted(NNG_HEADERS.glob("*.h")):
+        for line in header.read_text().splitlines():
+            m = pattern.match(line.strip())
+            if not m or not re.fullmatch(r"[\w\s()+*-]+", m.group(2)):
+                continue
+            try:
+                value = eval(m.group(2), {"__builtins__": {}}, dict(defines))
+            except (NameError, SyntaxError):
+                continue  # not an integer constant (NN_DECL, include guards ...)
+            if isinstance(value, int):
+                defines[m.group(1)] = value
+    return defines
+
+
+# Read only on nng: on nanomsg the test below is one skipped item, not one per constant.
+NNG_DEFINES = nng_header_defines() if NNG and NNG_HEADERS.is_dir() else {}
+
+
+def nng_expected_constants() -> dict[str, int]:
+    """Exported name -> value in nng's headers, for every constant nng's headers define.
+    POSIX errnos are left out: the headers define them only where the platform lacks them
+    (``#ifndef``), and Linux has them all; ``ETERM`` and ``EFSM`` are nng's own."""
+    expected = {}
+    for name, value in vars(nn).items():
+        if not (name.isupper() and isinstance(value, int)) or isinstance(value, bool):
+            continue
+        if name.startswith("E") and hasattr(errno, name):
+            continue
+        for c_name in (f"NN_{name}", name):
+            if c_name in NNG_DEFINES:
+                expected[name] = NNG_DEFINES[c_name]
+                break
+    return expected
+
+
+NNG_EXPECTED = nng_expected_constants()
+
+
+@nng_only
+@no_nng_headers
+def test_nng_headers_were_read() -> None:
+    assert NNG_DEFINES["NN_SOL_SOCKET"] == 0
+    assert NNG_DEFINES["NN_SUB"] == 33
+    # Most of what the module exports is in nng's headers too (not the nn_symbol_info
+    # namespaces, option types and units, statistics and version numbers).
+    assert len(NNG_EXPECTED) >= 40, sorted(NNG_EXPECTED)
+
+
+@nng_only
+@no_nng_headers
+@pytest.mark.parametrize("name", sorted(NNG_EXPECTED) or ["(not read)"])
+def test_constant_matches_nng_header(name: str) -> None:
+    """What the binding exports is what nng's compatibility layer expects: a constant with
+    another value there (the protocol-level options are numbered differently in nng's
+    headers) makes the calls that use it fail."""
+    assert getattr(nn, name) == NNG_EXPECTED[name], (
+        f"nn.{name} = {getattr(nn, name)}, nng's header says {NNG_EXPECTED[name]}"
+    )
+
+
+@nng_only
+def test_nng_error_codes() -> None:
+    # nng's own numbers for the two codes POSIX lacks (NN_ERRBASE = 0x10000000).
+    assert nn.ETERM == 0x10000000 + 29
+    assert nn.EFSM == 0x10000000 + 30
+    assert nn.EFORKED not in errno.errorcode
+    # Every other exported errno is the platform's.
+    for name, value in vars(nn).items():
+        if name.startswith("E") and name.isupper() and hasattr(errno, name):
+            assert value == getattr(errno, name), name
+
+
+@nng_only
+def test_symbols_not_supported_on_nng() -> None:
+    with pytest.raises(nn.NotSupported) as info:
+        nn.symbols()
+    assert info.value.errno == errno.ENOTSUP
+    assert "nng" in str(info.value)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import NNG, NNG_UNSUPPORTED_OPTIONS, option_param, per_backend
 
 import nanomsg_rs as nn
 
@@ -23,8 +24,10 @@ AddrFactory = Callable[[str], str]
 DEFAULTS = {
     "sndbuf": 131072,
     "rcvbuf": 131072,
-    "rcvmaxsize": 1048576,
-    "reconnect_ivl": 100,
+    # nng sets no size limit by default (-1: unlimited).
+    "rcvmaxsize": per_backend(nanomsg=1048576, nng=-1),
+    # nng's compatibility layer starts reconnecting after a second.
+    "reconnect_ivl": per_backend(nanomsg=100, nng=1000),
     "reconnect_ivl_max": 0,
     "maxttl": 8,
     "sndprio": 8,
@@ -37,7 +40,7 @@ DEFAULTS = {
 }
 
 
-@pytest.mark.parametrize(("name", "value"), sorted(DEFAULTS.items()))
+@pytest.mark.parametrize(("name", "value"), [option_param(*kv) for kv in sorted(DEFAULTS.items())])
 @pytest.mark.parametrize("protocol", ["pair", "pub", "req", "surveyor", "bus"])
 def test_defaults(sock: SockFactory, protocol: str, name: str, value: object) -> None:
     s = sock(protocol)
@@ -87,12 +90,16 @@ ROUND_TRIPS: dict[str, list[Any]] = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
+@pytest.mark.parametrize("name", [option_param(name) for name in sorted(ROUND_TRIPS)])
 def test_round_trip(sock: SockFactory, name: str) -> None:
     s = sock("pair")
     for value in ROUND_TRIPS[name]:
         setattr(s, name, value)
         got = getattr(s, name)
+        if NNG and name == "rcvmaxsize" and value == 0:
+            # nng takes a limit of 0 to mean "no limit", which reads back as -1.
+            assert got == -1
+            continue
         assert got == value
         assert type(got) is type(value)
 
@@ -105,12 +112,13 @@ def test_options_are_per_socket(sock: SockFactory) -> None:
     assert b.socket_name == str(b.fd)
 
 
-def test_bool_options_accept_ints(sock: SockFactory) -> None:
+@pytest.mark.parametrize("name", [option_param("ipv4only"), "tcp_nodelay"])
+def test_bool_options_accept_ints(sock: SockFactory, name: str) -> None:
     s = sock("pair")
-    s.ipv4only = 0
-    assert s.ipv4only is False
-    s.ipv4only = 1
-    assert s.ipv4only is True
+    setattr(s, name, 0)
+    assert getattr(s, name) is False
+    setattr(s, name, 1)
+    assert getattr(s, name) is True
 
 
 def test_req_resend_ivl_round_trip(sock: SockFactory) -> None:
@@ -205,13 +213,18 @@ def test_sndfd_signals_ready_to_send(sock: SockFactory, addr: AddrFactory) -> No
     assert select.select([fd], [], [], 3)[0] == [fd]
 
 
+# libnanomsg has no such option on a socket that cannot send (receive); nng has it, but
+# not for this protocol: NotSupported (ENOTSUP).
+NO_FD_ERRNO = per_backend(nanomsg=errno.ENOPROTOOPT, nng=errno.ENOTSUP)
+
+
 @pytest.mark.parametrize("protocol", ["pull", "sub"])
 def test_sndfd_absent_on_receive_only(sock: SockFactory, protocol: str) -> None:
     s = sock(protocol)
     with pytest.raises(nn.NanomsgError) as info:
         _ = s.sndfd
-    assert info.value.errno == errno.ENOPROTOOPT
-    assert info.value.errno == nn.ENOPROTOOPT
+    assert info.value.errno == NO_FD_ERRNO
+    assert info.value.errno == per_backend(nanomsg=nn.ENOPROTOOPT, nng=nn.ENOTSUP)
 
 
 @pytest.mark.parametrize("protocol", ["push", "pub"])
@@ -219,7 +232,7 @@ def test_rcvfd_absent_on_send_only(sock: SockFactory, protocol: str) -> None:
     s = sock(protocol)
     with pytest.raises(nn.NanomsgError) as info:
         _ = s.rcvfd
-    assert info.value.errno == errno.ENOPROTOOPT
+    assert info.value.errno == NO_FD_ERRNO
 
 
 # -- protocol-level options on the wrong protocol -------------------------------------------
@@ -277,7 +290,7 @@ INT_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("name", INT_OPTIONS)
+@pytest.mark.parametrize("name", [option_param(name) for name in INT_OPTIONS])
 @pytest.mark.parametrize("bad", ["100", 1.5, 100.0, None, b"\x01\x00\x00\x00", [1], object()])
 def test_int_option_wrong_type(sock: SockFactory, name: str, bad: Any) -> None:
     s = sock("pair")
@@ -333,9 +346,17 @@ OUT_OF_RANGE: list[tuple[str, int]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "value"), OUT_OF_RANGE)
+# nng takes a negative reconnect interval (its "infinite" duration is -1).
+NNG_IN_RANGE = {("reconnect_ivl", -1), ("reconnect_ivl_max", -1)}
+
+
+@pytest.mark.parametrize(("name", "value"), [option_param(*nv) for nv in OUT_OF_RANGE])
 def test_out_of_range_value(sock: SockFactory, name: str, value: int) -> None:
     s = sock("pair")
+    if NNG and (name, value) in NNG_IN_RANGE:
+        setattr(s, name, value)
+        assert getattr(s, name) == value
+        return
     before = getattr(s, name)
     with pytest.raises(ValueError) as info:
         setattr(s, name, value)
@@ -343,10 +364,11 @@ def test_out_of_range_value(sock: SockFactory, name: str, value: int) -> None:
     assert getattr(s, name) == before
 
 
-def test_out_of_range_reports_invalid_argument(sock: SockFactory) -> None:
+@pytest.mark.parametrize(("name", "value"), [option_param("maxttl", 0), ("rcvmaxsize", -2)])
+def test_out_of_range_reports_invalid_argument(sock: SockFactory, name: str, value: int) -> None:
     s = sock("pair")
     with pytest.raises(nn.InvalidArgument) as info:
-        s.maxttl = 0
+        setattr(s, name, value)
     assert info.value.errno == errno.EINVAL
 
 
@@ -372,37 +394,45 @@ def test_socket_name_with_nul_does_not_crash(sock: SockFactory) -> None:
 # -- generic getsockopt / setsockopt --------------------------------------------------------
 
 
+# nng has no SNDBUF or RCVBUF: the generic tests use another int option there.
+GENERIC_INT = per_backend(nanomsg=(nn.SNDBUF, "sndbuf"), nng=(nn.RCVMAXSIZE, "rcvmaxsize"))
+
+
 def test_generic_int_round_trip(sock: SockFactory) -> None:
     s = sock("pair")
-    s.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, 8192)
-    assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF) == 8192
-    assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF, int) == 8192
-    assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF, type=int) == 8192
-    assert s.sndbuf == 8192
+    option, name = GENERIC_INT
+    s.setsockopt(nn.SOL_SOCKET, option, 8192)
+    assert s.getsockopt(nn.SOL_SOCKET, option) == 8192
+    assert s.getsockopt(nn.SOL_SOCKET, option, int) == 8192
+    assert s.getsockopt(nn.SOL_SOCKET, option, type=int) == 8192
+    assert getattr(s, name) == 8192
     s.rcvtimeo = 777
     assert s.getsockopt(nn.SOL_SOCKET, nn.RCVTIMEO) == 777
 
 
+GENERIC_PAIRS = [
+    ("LINGER", "linger"),
+    ("SNDBUF", "sndbuf"),
+    ("RCVBUF", "rcvbuf"),
+    ("SNDTIMEO", "sndtimeo"),
+    ("RCVTIMEO", "rcvtimeo"),
+    ("RECONNECT_IVL", "reconnect_ivl"),
+    ("RECONNECT_IVL_MAX", "reconnect_ivl_max"),
+    ("SNDPRIO", "sndprio"),
+    ("RCVPRIO", "rcvprio"),
+    ("IPV4ONLY", "ipv4only"),
+    ("MAXTTL", "maxttl"),
+    ("RCVMAXSIZE", "rcvmaxsize"),
+    ("SNDFD", "sndfd"),
+    ("RCVFD", "rcvfd"),
+    ("PROTOCOL", "protocol"),
+    ("DOMAIN", "domain"),
+]
+
+
 @pytest.mark.parametrize(
     ("option", "name"),
-    [
-        ("LINGER", "linger"),
-        ("SNDBUF", "sndbuf"),
-        ("RCVBUF", "rcvbuf"),
-        ("SNDTIMEO", "sndtimeo"),
-        ("RCVTIMEO", "rcvtimeo"),
-        ("RECONNECT_IVL", "reconnect_ivl"),
-        ("RECONNECT_IVL_MAX", "reconnect_ivl_max"),
-        ("SNDPRIO", "sndprio"),
-        ("RCVPRIO", "rcvprio"),
-        ("IPV4ONLY", "ipv4only"),
-        ("MAXTTL", "maxttl"),
-        ("RCVMAXSIZE", "rcvmaxsize"),
-        ("SNDFD", "sndfd"),
-        ("RCVFD", "rcvfd"),
-        ("PROTOCOL", "protocol"),
-        ("DOMAIN", "domain"),
-    ],
+    [pytest.param(o, n, marks=option_param(n).marks, id=f"{o}-{n}") for o, n in GENERIC_PAIRS],
 )
 def test_generic_agrees_with_properties(sock: SockFactory, option: str, name: str) -> None:
     s = sock("pair")
@@ -429,14 +459,16 @@ def test_generic_str_and_bytes_types(sock: SockFactory) -> None:
 def test_generic_int_option_read_as_bytes_is_raw(sock: SockFactory) -> None:
     """Like ``socket.getsockopt`` with a buffer length: the option's raw bytes (a C int)."""
     s = sock("pair")
-    s.sndbuf = 131072  # 00 00 02 00 in little-endian: NUL bytes inside
-    assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF, bytes) == struct.pack("=i", 131072)
+    option, name = GENERIC_INT
+    setattr(s, name, 131072)  # 00 00 02 00 in little-endian: NUL bytes inside
+    assert s.getsockopt(nn.SOL_SOCKET, option, bytes) == struct.pack("=i", 131072)
 
 
 def test_generic_set_int_option_from_bytes(sock: SockFactory) -> None:
     s = sock("pair")
-    s.setsockopt(nn.SOL_SOCKET, nn.RCVBUF, struct.pack("=i", 4096))
-    assert s.rcvbuf == 4096
+    option, name = per_backend(nanomsg=(nn.RCVBUF, "rcvbuf"), nng=GENERIC_INT)
+    s.setsockopt(nn.SOL_SOCKET, option, struct.pack("=i", 4096))
+    assert getattr(s, name) == 4096
 
 
 def test_generic_protocol_level(sock: SockFactory) -> None:
@@ -494,7 +526,8 @@ def test_generic_getsockopt_bad_type_argument(sock: SockFactory, bad: Any) -> No
     s = sock("pair")
     if bad is None:
         # None is the default: an int.
-        assert s.getsockopt(nn.SOL_SOCKET, nn.SNDBUF, bad) == 131072
+        option, default = per_backend(nanomsg=(nn.SNDBUF, 131072), nng=(nn.RCVTIMEO, -1))
+        assert s.getsockopt(nn.SOL_SOCKET, option, bad) == default
         return
     with pytest.raises(TypeError):
         s.getsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, bad)
@@ -516,14 +549,42 @@ def test_generic_level_and_option_must_be_ints(sock: SockFactory, bad: Any) -> N
 @pytest.mark.parametrize("bad", [1.5, None, object(), [1], {"a": 1}])
 def test_generic_setsockopt_bad_value(sock: SockFactory, bad: Any) -> None:
     s = sock("pair")
+    option, name = GENERIC_INT
+    before = getattr(s, name)
     with pytest.raises(TypeError):
-        s.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, bad)
-    assert s.sndbuf == 131072
+        s.setsockopt(nn.SOL_SOCKET, option, bad)
+    assert getattr(s, name) == before == per_backend(nanomsg=131072, nng=-1)
 
 
 def test_generic_setsockopt_out_of_range_int(sock: SockFactory) -> None:
     s = sock("pair")
     with pytest.raises(ValueError):
-        s.setsockopt(nn.SOL_SOCKET, nn.SNDBUF, 2**40)
+        s.setsockopt(nn.SOL_SOCKET, GENERIC_INT[0], 2**40)
+    # nng has no MAXTTL: a value nng refuses instead.
+    option, value = per_backend(nanomsg=(nn.MAXTTL, 0), nng=(nn.RCVMAXSIZE, -2))
     with pytest.raises(ValueError):
-        s.setsockopt(nn.SOL_SOCKET, nn.MAXTTL, 0)
+        s.setsockopt(nn.SOL_SOCKET, option, value)
+
+
+# -- what nng lacks -------------------------------------------------------------------------
+
+
+@pytest.mark.backend("nng", reason="libnanomsg has every option")
+@pytest.mark.parametrize("name", sorted(NNG_UNSUPPORTED_OPTIONS))
+def test_options_nng_lacks_raise_not_supported(sock: SockFactory, name: str) -> None:
+    """Options nng's compatibility layer lacks (or answers with values that mean something
+    else) fail with NotSupported naming the backend, for reads, writes and the generic
+    calls alike."""
+    s = sock("pair")
+    option = getattr(nn, name.upper())
+    value = True if name == "ipv4only" else 8
+    for call in (
+        lambda: getattr(s, name),
+        lambda: setattr(s, name, value),
+        lambda: s.getsockopt(nn.SOL_SOCKET, option),
+        lambda: s.setsockopt(nn.SOL_SOCKET, option, 8),
+    ):
+        with pytest.raises(nn.NotSupported) as info:
+            call()
+        assert info.value.errno == errno.ENOTSUP
+        assert "nng" in str(info.value) and name in str(info.value)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 
 import pytest
+from conftest import NANOMSG, NNG, NO_STATISTICS, wait_connected
 
 import nanomsg_rs as nn
 
@@ -22,13 +24,18 @@ def timeouts(*socks: nn.Socket, rcv: int = 3000, snd: int = 3000) -> None:
 
 
 def wait_connections(s: nn.Socket, n: int, timeout: float = 5.0) -> None:
-    """Waits until ``s`` has ``n`` live connections, then a little more so the pipes are
-    ready to carry messages."""
-    deadline = time.monotonic() + timeout
-    while s.statistic(nn.Statistic.CURRENT_CONNECTIONS) < n:
-        assert time.monotonic() < deadline, f"{n} connections never came up"
-        time.sleep(0.01)
+    """Waits until ``s`` has ``n`` live connections (on nng, which keeps no statistics, a
+    fixed while), then a little more so the pipes are ready to carry messages."""
+    wait_connected(s, n, timeout)
     time.sleep(0.1)
+
+
+def connections(s: nn.Socket) -> int | None:
+    """How many connections ``s`` has; None on nng, which keeps no statistics."""
+    return s.statistic(nn.Statistic.CURRENT_CONNECTIONS) if NANOMSG else None
+
+
+no_statistics = pytest.mark.backend("nanomsg", reason=NO_STATISTICS)
 
 
 def recv_any(socks: Sequence[nn.Socket], timeout: float = 3.0) -> tuple[int, bytes]:
@@ -43,6 +50,17 @@ def recv_any(socks: Sequence[nn.Socket], timeout: float = 3.0) -> tuple[int, byt
         if time.monotonic() > deadline:
             raise AssertionError("no message arrived")
         time.sleep(0.002)
+
+
+def drain_until_quiet(s: nn.Socket, quiet: float = 0.3) -> list[int]:
+    """The numbers ``s`` receives until nothing comes for ``quiet`` seconds."""
+    s.rcvtimeo = int(quiet * 1000)
+    out = []
+    while True:
+        try:
+            out.append(int(s.recv()))
+        except nn.Timeout:
+            return out
 
 
 def drain(s: nn.Socket) -> list[bytes]:
@@ -481,6 +499,21 @@ def test_push_load_balances_round_robin(
     timeouts(push, *pulls)
     wait_connections(push, 3)
     n = 30
+    if NNG:
+        # nng queues only two messages per idle inproc puller, so the pullers are drained
+        # as the messages go. nng's PUSH sends to whichever connection is ready first, which
+        # is round robin only while every puller keeps up: each message reaches exactly one
+        # puller, in order, and every puller gets some.
+        got = [[] for _ in pulls]
+        for i in range(n):
+            push.send(b"%d" % i)
+            for p, received in zip(pulls, got, strict=True):
+                received.extend(int(m) for m in drain(p))
+        for p, received in zip(pulls, got, strict=True):
+            received.extend(drain_until_quiet(p))
+        assert sorted(m for received in got for m in received) == list(range(n))
+        assert all(received == sorted(received) and received for received in got), got
+        return
     for i in range(n):
         push.send(b"%d" % i)
     got = [[int(p.recv()) for _ in range(n // 3)] for p in pulls]
@@ -494,6 +527,11 @@ def test_push_load_balances_round_robin(
     assert sorted(r[0] for r in got) == [0, 1, 2]
 
 
+@pytest.mark.backend(
+    "nanomsg",
+    reason="nng queues two messages per inproc connection and the binding cannot enlarge "
+    "nng's buffers (no sndbuf/rcvbuf): a pusher cannot queue ten",
+)
 def test_pull_fair_queues_between_pushers(sock: SockFactory, addr: AddrFactory) -> None:
     address = addr("inproc")
     pull = sock("pull")
@@ -621,7 +659,7 @@ def test_pair_accepts_only_one_peer(sock: SockFactory, addr: AddrFactory, transp
     second.connect(address)
     timeouts(second, rcv=100, snd=100)
     time.sleep(0.2)
-    assert server.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 1
+    assert connections(server) in (1, None)  # None: nng cannot tell
     for i in range(3):
         server.send(b"to the peer %d" % i)
         assert first.recv() == b"to the peer %d" % i
@@ -704,8 +742,8 @@ def test_mismatched_pub_to_pull_is_refused(
         pub.send(b"not for you")
     with pytest.raises(nn.Timeout):
         pull.recv()
-    assert pub.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0
-    assert pull.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0
+    assert connections(pub) in (0, None)  # None: nng cannot tell
+    assert connections(pull) in (0, None)
 
 
 @pytest.mark.parametrize(
@@ -729,7 +767,7 @@ def test_mismatched_protocols_refused_at_handshake(
         pass  # senders that need a peer (PUSH, REQ, PAIR) find none
     with pytest.raises(nn.Timeout):
         r.recv()
-    assert r.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0
+    assert connections(r) in (0, None)  # None: nng cannot tell
 
 
 def test_matched_push_pull_over_tcp_control(sock: SockFactory, addr: AddrFactory) -> None:
@@ -741,7 +779,7 @@ def test_matched_push_pull_over_tcp_control(sock: SockFactory, addr: AddrFactory
     timeouts(push, pull)
     push.send(b"hello")
     assert pull.recv() == b"hello"
-    assert pull.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 1
+    assert connections(pull) in (1, None)  # None: nng cannot tell
 
 
 # -- back-pressure and size limits ----------------------------------------------------------
@@ -750,8 +788,9 @@ def test_matched_push_pull_over_tcp_control(sock: SockFactory, addr: AddrFactory
 def test_inproc_back_pressure(sock: SockFactory, addr: AddrFactory) -> None:
     address = addr("inproc")
     receiver, sender = sock("pair"), sock("pair")
-    receiver.rcvbuf = 4096
-    sender.sndbuf = 4096
+    if NANOMSG:  # nng has no byte-sized buffers; its own (a few messages) hold back as well
+        receiver.rcvbuf = 4096
+        sender.sndbuf = 4096
     receiver.bind(address)
     sender.connect(address)
     timeouts(receiver, sender)
@@ -766,6 +805,15 @@ def test_inproc_back_pressure(sock: SockFactory, addr: AddrFactory) -> None:
     assert 0 < sent < 1000
     # A blocking send with a short timeout times out instead.
     sender.sndtimeo = 200
+    if NNG:
+        # nng's Again means "no connection is ready this instant": the connection is still
+        # passing the previous message on, and takes another a moment later, until the
+        # receiver's queue (two messages or so) is full.
+        with pytest.raises(nn.Timeout):
+            for _ in range(10):
+                sender.send(chunk)
+                sent += 1
+        assert sent < 10
     with pytest.raises(nn.Timeout):
         sender.send(chunk)
     # Draining the receiver lets the sender go on, and nothing was lost.
@@ -808,7 +856,8 @@ def test_rcvmaxsize_drops_large_message(
             continue
         assert msg == b"small"
         break
-    assert receiver.statistic(nn.Statistic.BROKEN_CONNECTIONS) >= 1
+    if NANOMSG:  # nng keeps no statistics
+        assert receiver.statistic(nn.Statistic.BROKEN_CONNECTIONS) >= 1
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
@@ -901,6 +950,7 @@ def test_timeout_then_message_still_arrives(pair: tuple[nn.Socket, nn.Socket]) -
 # -- statistics -----------------------------------------------------------------------------
 
 
+@no_statistics
 def test_exact_message_and_byte_statistics(pair: tuple[nn.Socket, nn.Socket]) -> None:
     a, b = pair
     sizes = [0, 1, 10, 100, 1000, 65536]
@@ -925,6 +975,7 @@ def test_exact_message_and_byte_statistics(pair: tuple[nn.Socket, nn.Socket]) ->
     assert b.statistic(nn.Statistic.BYTES_SENT) == 0
 
 
+@no_statistics
 def test_statistics_count_str_as_utf8_and_recv_into(pair: tuple[nn.Socket, nn.Socket]) -> None:
     a, b = pair
     a.send("€uro")  # 6 bytes in UTF-8
@@ -938,6 +989,7 @@ def test_statistics_count_str_as_utf8_and_recv_into(pair: tuple[nn.Socket, nn.So
     assert b.statistic("messages-received") == 2
 
 
+@no_statistics
 def test_statistics_returns_all_fifteen(pair: tuple[nn.Socket, nn.Socket]) -> None:
     a, b = pair
     for i in range(3):
@@ -957,6 +1009,7 @@ def test_statistics_returns_all_fifteen(pair: tuple[nn.Socket, nn.Socket]) -> No
     assert b.statistics()[nn.Statistic.MESSAGES_RECEIVED] == 3
 
 
+@no_statistics
 @pytest.mark.parametrize("stat", list(nn.Statistic))
 def test_statistic_by_member_name_and_dashed_name_agree(
     pair: tuple[nn.Socket, nn.Socket], stat: nn.Statistic
@@ -968,6 +1021,7 @@ def test_statistic_by_member_name_and_dashed_name_agree(
     assert a.statistic(stat) == a.statistic(dashed) == a.statistic(int(stat))
 
 
+@no_statistics
 def test_connection_statistics_over_tcp(sock: SockFactory, addr: AddrFactory) -> None:
     address = addr("tcp")
     server, client = sock("pair"), sock("pair")
@@ -985,5 +1039,24 @@ def test_connection_statistics_over_tcp(sock: SockFactory, addr: AddrFactory) ->
 
 def test_statistic_unknown_name_is_value_error(sock: SockFactory) -> None:
     s = sock("pair")
+    with pytest.raises(ValueError, match="messages-sent"):
+        s.statistic("messages_snt")
+
+
+@pytest.mark.backend("nng", reason="libnanomsg keeps statistics")
+def test_statistics_not_supported_on_nng(sock: SockFactory) -> None:
+    """nng's nn_get_statistic answers 0 for everything: the binding says NotSupported
+    rather than report zeros."""
+    s = sock("pair")
+    for call in (
+        lambda: s.statistic(nn.Statistic.MESSAGES_SENT),
+        lambda: s.statistic("current-connections"),
+        lambda: s.statistics(),
+    ):
+        with pytest.raises(nn.NotSupported) as info:
+            call()
+        assert info.value.errno == errno.ENOTSUP
+        assert "nng" in str(info.value)
+    # The name is still checked first.
     with pytest.raises(ValueError, match="messages-sent"):
         s.statistic("messages_snt")
