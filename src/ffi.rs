@@ -170,13 +170,25 @@ pub const NN_PAIR: c_int = NN_PROTO_PAIR * 16;
 pub const NN_PROTO_PUBSUB: c_int = 2;
 pub const NN_PUB: c_int = NN_PROTO_PUBSUB * 16;
 pub const NN_SUB: c_int = NN_PROTO_PUBSUB * 16 + 1;
+#[cfg(not(feature = "nng"))]
 pub const NN_SUB_SUBSCRIBE: c_int = 1;
+/// nng numbers its protocol options after the protocol (`NN_SUB * 16 + 1`).
+#[cfg(feature = "nng")]
+pub const NN_SUB_SUBSCRIBE: c_int = NN_SUB * 16 + 1;
+#[cfg(not(feature = "nng"))]
 pub const NN_SUB_UNSUBSCRIBE: c_int = 2;
+/// nng numbers its protocol options after the protocol (`NN_SUB * 16 + 2`).
+#[cfg(feature = "nng")]
+pub const NN_SUB_UNSUBSCRIBE: c_int = NN_SUB * 16 + 2;
 
 pub const NN_PROTO_REQREP: c_int = 3;
 pub const NN_REQ: c_int = NN_PROTO_REQREP * 16;
 pub const NN_REP: c_int = NN_PROTO_REQREP * 16 + 1;
+#[cfg(not(feature = "nng"))]
 pub const NN_REQ_RESEND_IVL: c_int = 1;
+/// nng numbers its protocol options after the protocol (`NN_REQ * 16 + 1`).
+#[cfg(feature = "nng")]
+pub const NN_REQ_RESEND_IVL: c_int = NN_REQ * 16 + 1;
 
 pub const NN_PROTO_PIPELINE: c_int = 5;
 pub const NN_PUSH: c_int = NN_PROTO_PIPELINE * 16;
@@ -185,7 +197,11 @@ pub const NN_PULL: c_int = NN_PROTO_PIPELINE * 16 + 1;
 pub const NN_PROTO_SURVEY: c_int = 6;
 pub const NN_SURVEYOR: c_int = NN_PROTO_SURVEY * 16 + 2;
 pub const NN_RESPONDENT: c_int = NN_PROTO_SURVEY * 16 + 3;
+#[cfg(not(feature = "nng"))]
 pub const NN_SURVEYOR_DEADLINE: c_int = 1;
+/// nng numbers its protocol options after the protocol (`NN_SURVEYOR * 16 + 1`).
+#[cfg(feature = "nng")]
+pub const NN_SURVEYOR_DEADLINE: c_int = NN_SURVEYOR * 16 + 1;
 
 pub const NN_PROTO_BUS: c_int = 7;
 pub const NN_BUS: c_int = NN_PROTO_BUS * 16;

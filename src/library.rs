@@ -10,10 +10,15 @@ use crate::error::NnResult;
 use crate::ffi;
 
 /// `nn_term`: every socket of the process fails with `ETERM` from now on, for good.
-pub fn term() {
+/// Refused in a forked child, where libnanomsg would hang.
+pub fn term() -> NnResult<()> {
+    if crate::socket::forked() {
+        return Err(crate::error::NnError::forked());
+    }
     crate::error::mark_terminated();
     // SAFETY: nn_term takes no arguments and may be called at any time.
-    unsafe { ffi::nn_term() }
+    unsafe { ffi::nn_term() };
+    Ok(())
 }
 
 /// One entry of `nn_symbol_info`.

@@ -22,8 +22,14 @@ unsafe impl Sync for NnMsg {}
 impl NnMsg {
     /// `nn_allocmsg(len, 0)`: a fresh buffer of `len` bytes (contents unspecified).
     pub fn alloc(len: usize) -> NnResult<Self> {
+        // nng refuses to allocate 0 bytes: it gets 1, of which none is used.
+        let size = if cfg!(feature = "nng") {
+            len.max(1)
+        } else {
+            len
+        };
         // SAFETY: nn_allocmsg has no preconditions; it returns NULL (errno set) on failure.
-        let ptr = unsafe { ffi::nn_allocmsg(len, 0) };
+        let ptr = unsafe { ffi::nn_allocmsg(size, 0) };
         NonNull::new(ptr)
             .map(|ptr| Self { ptr, len })
             .ok_or_else(NnError::last)
@@ -52,11 +58,23 @@ impl NnMsg {
     }
 
     /// `nn_reallocmsg`: grows or shrinks the buffer, keeping its first bytes.
+    #[cfg(not(feature = "nng"))]
     pub fn resize(&mut self, len: usize) -> NnResult<()> {
         // SAFETY: self.ptr is a live libnanomsg buffer that this value owns.
         let ptr = unsafe { ffi::nn_reallocmsg(self.ptr.as_ptr(), len) };
         self.ptr = NonNull::new(ptr).ok_or_else(NnError::last)?;
         self.len = len;
+        Ok(())
+    }
+
+    /// Grows or shrinks the buffer, keeping its first bytes. nng 1.5's `nn_reallocmsg` loses
+    /// the contents, so this moves them into a fresh buffer itself.
+    #[cfg(feature = "nng")]
+    pub fn resize(&mut self, len: usize) -> NnResult<()> {
+        let mut fresh = Self::alloc(len)?;
+        let keep = len.min(self.len);
+        fresh.as_mut_slice()[..keep].copy_from_slice(&self.as_slice()[..keep]);
+        *self = fresh;
         Ok(())
     }
 

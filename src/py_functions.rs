@@ -98,8 +98,8 @@ pub fn device(
 
 /// `nn_term`: makes every socket of the process fail with `nn.Terminated`, for good.
 #[pyfunction]
-pub fn term() {
-    library::term();
+pub fn term() -> PyResult<()> {
+    Ok(library::term()?)
 }
 
 /// `nn_strerror`: nanomsg's text for an error code.

@@ -307,6 +307,10 @@ impl Guard<'_> {
 
     /// `nn_send` with `NN_MSG`: hands `msg` over to libnanomsg; on failure it comes back.
     pub fn send_msg(&self, msg: NnMsg, flags: c_int) -> Result<usize, (NnError, NnMsg)> {
+        if msg.is_empty() {
+            // nng sizes an NN_MSG send by its buffer, which is never empty there: copy 0 bytes.
+            return self.send(&[], flags).map_err(|e| (e, msg));
+        }
         let mut ptr = msg.as_ptr();
         // SAFETY: &mut ptr points at a libnanomsg buffer; with NN_MSG the library takes it
         // only when the call succeeds.
@@ -403,9 +407,17 @@ impl Guard<'_> {
             control[at..at + data.len()].copy_from_slice(&data);
         }
         let mut ptr = body.as_ptr();
-        let mut iov = ffi::nn_iovec {
-            iov_base: (&mut ptr as *mut *mut c_void).cast(),
-            iov_len: ffi::NN_MSG,
+        // An empty body goes as a copied empty buffer (nng sizes NN_MSG by its buffer).
+        let mut iov = if body.is_empty() {
+            ffi::nn_iovec {
+                iov_base: ptr,
+                iov_len: 0,
+            }
+        } else {
+            ffi::nn_iovec {
+                iov_base: (&mut ptr as *mut *mut c_void).cast(),
+                iov_len: ffi::NN_MSG,
+            }
         };
         let hdr = ffi::nn_msghdr {
             msg_iov: &mut iov,

@@ -562,7 +562,18 @@ class Case:
     kills: tuple[int, str] | None = None
     protocol: str = "rep"
     maxsize: int = DEFAULT_MAX
+    #: Seen to kill only with the system's libnanomsg: the same library grafted into our
+    #: wheel (nanomsg_rs.libs/, patched by patchelf) survives these inputs. Not understood.
+    system_lib_only: bool = False
 
+
+def _wheel_copy_loaded() -> bool:
+    """True when this nanomsg_rs runs on the libnanomsg copy its wheel carries."""
+    with open("/proc/self/maps") as maps:
+        return any("nanomsg_rs.libs/libnanomsg" in line for line in maps)
+
+
+WHEEL_COPY = _wheel_copy_loaded()
 
 SP = ("tcp", "ipc")
 ALL = ("tcp", "ipc", "ws")
@@ -733,12 +744,14 @@ CASES = [
         ("ws",),
         just_send(rand_bytes(8192, 8)),
         kills=(ABORT, "ws_handshake.c:1345"),
+        system_lib_only=True,
     ),
     Case(
         "request of 4095 bytes without its end",
         ("ws",),
         just_send(b"GET / HTTP/1.1\r\nX-Pad: " + b"p" * 4072),
         kills=(ABORT, "ws_handshake.c:1345"),
+        system_lib_only=True,
     ),
     Case(
         "HTTP/1.0 request of 200 bytes",
@@ -771,7 +784,7 @@ PARAMS = [
 def test_hostile_input(
     servers: Callable[[str, str, int], Server], case: Case, transport: str
 ) -> None:
-    if case.kills is None:
+    if case.kills is None or (case.system_lib_only and WHEEL_COPY):
         srv = servers(case.protocol, transport, case.maxsize)
         case.attack(srv)
         code = srv.proc.poll()

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from . import _native
 from ._enums import Domain, Protocol, Statistic
-from ._errors import Closed
+from ._errors import Closed, NanomsgError
 from ._native import Message
 
 __all__ = ["Endpoint", "Socket"]
@@ -293,4 +293,7 @@ class Socket(_native.Socket):
     def __repr__(self) -> str:
         if self.closed:
             return "<nanomsg_rs.Socket closed>"
-        return f"<nanomsg_rs.Socket {self.protocol.name} {self.domain.name} fd={self.fd}>"
+        try:
+            return f"<nanomsg_rs.Socket {self.protocol.name} {self.domain.name} fd={self.fd}>"
+        except NanomsgError as e:  # e.g. in a forked child
+            return f"<nanomsg_rs.Socket unusable: {e.strerror}>"
