@@ -162,6 +162,18 @@ def variants_for(workload: str, cfg: Config) -> list[Variant]:
                 only_libs=(C_LIB, "nanomsg_rs"),
                 target=Target(">=", 0.9),
             ),
+            Variant(
+                "throughput", "throughput 1 MiB", f"{title}, 1 MiB, recv", ipc_pipe, 1024 * KiB
+            ),
+            Variant(
+                "throughput",
+                "throughput 1 MiB recv_msg",
+                f"{title}, 1 MiB, nanomsg_rs recv_msg (zero-copy); C copies as always",
+                ipc_pipe,
+                1024 * KiB,
+                mode="msg",
+                only_libs=(C_LIB, "nanomsg_rs"),
+            ),
         ]
     if workload == "latency":
         return [
