@@ -16,6 +16,7 @@ import socket
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 PAYLOAD = b"x" * 64
 Bench = Callable[[float], Awaitable[float]]
@@ -26,6 +27,28 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+async def round_trips(
+    send: Callable[[bytes], Awaitable[Any]], recv: Callable[[], Awaitable[Any]], seconds: float
+) -> float:
+    """Round trips per second of ``send`` then ``recv`` for about ``seconds``."""
+    n, end = 0, time.perf_counter() + seconds
+    start = time.perf_counter()
+    while time.perf_counter() < end:
+        await send(PAYLOAD)
+        await recv()
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    """Cancels a server task and waits for it to end."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
 
 
 async def nanomsg_rs_rtt(seconds: float) -> float:
@@ -44,13 +67,7 @@ async def nanomsg_rs_rtt(seconds: float) -> float:
                 pass
 
         server = asyncio.create_task(serve())
-        n, end = 0, time.perf_counter() + seconds
-        start = time.perf_counter()
-        while time.perf_counter() < end:
-            await req.asend(PAYLOAD)
-            await req.arecv()
-            n += 1
-        rate = n / (time.perf_counter() - start)
+        rate = await round_trips(req.asend, req.arecv, seconds)
         rep.close()
         await server
     return rate
@@ -67,18 +84,8 @@ async def pynng_rtt(seconds: float) -> float:
                 await rep.asend(await rep.arecv())
 
         server = asyncio.create_task(serve())
-        n, end = 0, time.perf_counter() + seconds
-        start = time.perf_counter()
-        while time.perf_counter() < end:
-            await req.asend(PAYLOAD)
-            await req.arecv()
-            n += 1
-        rate = n / (time.perf_counter() - start)
-        server.cancel()
-        try:
-            await server
-        except asyncio.CancelledError:
-            pass
+        rate = await round_trips(req.asend, req.arecv, seconds)
+        await stop(server)
     return rate
 
 
@@ -98,18 +105,8 @@ async def zmq_rtt(seconds: float) -> float:
             await rep.send(await rep.recv())
 
     server = asyncio.create_task(serve())
-    n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
-    while time.perf_counter() < end:
-        await req.send(PAYLOAD)
-        await req.recv()
-        n += 1
-    rate = n / (time.perf_counter() - start)
-    server.cancel()
-    try:
-        await server
-    except asyncio.CancelledError:
-        pass
+    rate = await round_trips(req.send, req.recv, seconds)
+    await stop(server)
     rep.close(0)
     req.close(0)
     ctx.term()
