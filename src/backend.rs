@@ -55,6 +55,22 @@ pub fn check_option(level: c_int, option: c_int) -> NnResult<()> {
     }
 }
 
+/// The error of an option call as nanomsg reports it. nng's compatibility layer answers an
+/// option of another protocol (e.g. `NN_SUB_SUBSCRIBE` on a PUB socket) with `ENOTSUP`,
+/// where libnanomsg says `ENOPROTOOPT`: "this socket has no such option".
+pub fn option_error(err: NnError) -> NnError {
+    if cfg!(feature = "nng") && err.errno() == libc::ENOTSUP {
+        return NnError::new(libc::ENOPROTOOPT);
+    }
+    err
+}
+
+/// True for an option whose value is a C string on this backend: nng stores `NN_SOCKET_NAME`
+/// NUL-terminated (and refuses it without the NUL); libnanomsg keeps plain bytes.
+pub fn is_c_string_option(level: c_int, option: c_int) -> bool {
+    cfg!(feature = "nng") && level == ffi::NN_SOL_SOCKET && option == ffi::NN_SOCKET_NAME
+}
+
 /// Fails with `ENOTSUP` where the backend keeps no statistics (nng returns 0 for all).
 pub fn check_statistics() -> NnResult<()> {
     if cfg!(feature = "nng") {

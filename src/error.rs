@@ -14,6 +14,11 @@ pub fn mark_terminated() {
     TERMINATED.store(true, Ordering::SeqCst);
 }
 
+/// True once `nn_term` has run in this process (no new socket can be made).
+pub fn terminated() -> bool {
+    TERMINATED.load(Ordering::SeqCst)
+}
+
 /// A failed libnanomsg call. Keeps the raw errno; any code, known or not, is representable.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NnError {
@@ -69,7 +74,9 @@ impl NnError {
     }
 }
 
-/// `nn_strerror`: libnanomsg's text for any error code.
+/// `nn_strerror`: the C library's text for any error code. Where it has none (nng's says
+/// "Unknown error N" for `ETERM` and for many system codes), libnanomsg's text for the two
+/// nanomsg codes, or the system's own.
 pub fn strerror(errno: i32) -> String {
     if errno == EFORKED {
         return "nanomsg cannot be used in a child process after fork(): its worker threads \
@@ -83,9 +90,25 @@ pub fn strerror(errno: i32) -> String {
         return format!("Unknown error {errno}");
     }
     // SAFETY: non-null and NUL-terminated, as checked and documented above.
-    unsafe { CStr::from_ptr(ptr) }
+    let text = unsafe { CStr::from_ptr(ptr) }
         .to_string_lossy()
-        .into_owned()
+        .into_owned();
+    if !text.starts_with("Unknown error") {
+        return text;
+    }
+    match errno {
+        ffi::ETERM => "Nanomsg library was terminated".to_owned(),
+        ffi::EFSM => "Operation cannot be performed in this state".to_owned(),
+        _ if errno > 0 && errno < ffi::NN_HAUSNUMERO => {
+            let text = std::io::Error::from_raw_os_error(errno).to_string();
+            // "<text> (os error N)": keep the text.
+            match text.rfind(" (os error") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            }
+        }
+        _ => text,
+    }
 }
 
 impl fmt::Debug for NnError {

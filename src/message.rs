@@ -11,6 +11,10 @@ use crate::ffi;
 pub struct NnMsg {
     ptr: NonNull<c_void>,
     len: usize,
+    /// True for a buffer that nng handed out on receive: it keeps the message's SP header
+    /// inside, invisible here, and nng would send that header again (or add another to it),
+    /// so such a buffer is sent by copy (see `Guard::send_msg`).
+    carries_header: bool,
 }
 
 // SAFETY: the buffer is plain heap memory owned by this value alone; libnanomsg's allocator
@@ -31,7 +35,11 @@ impl NnMsg {
         // SAFETY: nn_allocmsg has no preconditions; it returns NULL (errno set) on failure.
         let ptr = unsafe { ffi::nn_allocmsg(size, 0) };
         NonNull::new(ptr)
-            .map(|ptr| Self { ptr, len })
+            .map(|ptr| Self {
+                ptr,
+                len,
+                carries_header: false,
+            })
             .ok_or_else(NnError::last)
     }
 
@@ -47,7 +55,17 @@ impl NnMsg {
     /// # Safety
     /// `ptr` must come from libnanomsg's allocator, hold `len` bytes, and have no other owner.
     pub unsafe fn from_raw(ptr: NonNull<c_void>, len: usize) -> Self {
-        Self { ptr, len }
+        Self {
+            ptr,
+            len,
+            carries_header: cfg!(feature = "nng"),
+        }
+    }
+
+    /// True when the buffer cannot be handed back to the C library as it is, because it
+    /// still holds a received message's hidden SP header (nng only).
+    pub fn carries_header(&self) -> bool {
+        self.carries_header
     }
 
     /// Gives up ownership (for a zero-copy send that succeeded).

@@ -2,11 +2,13 @@
 //! and only when that would block, wait with the GIL released. A signal (`EINTR`) runs the
 //! Python handlers; if they return, the wait goes on with the time that is left (PEP 475).
 
+use std::os::raw::c_int;
 use std::time::Instant;
 
 use pyo3::prelude::*;
 
 use crate::error::NnResult;
+use crate::ffi;
 use crate::socket::{Direction, Guard};
 
 /// Runs `f` without the GIL, again after every `EINTR` whose signal handlers returned.
@@ -22,19 +24,26 @@ pub fn retry_detached<T: Send>(
     }
 }
 
-/// Runs `op` (a call with `NN_DONTWAIT`) on `guard`'s socket. With `block`, waits while it
-/// fails with `EAGAIN`, up to the socket's own timeout for `dir`.
+/// Runs `op` (a call taking the flags to pass to the C library) on `guard`'s socket, with
+/// `NN_DONTWAIT`. With `block`, waits while it fails with `EAGAIN`, up to the socket's own
+/// timeout for `dir`. Where the C library cannot take that call without waiting (see
+/// [`Guard::waits_in_library`]), `op` runs once without `NN_DONTWAIT`, the GIL released.
 pub fn blocking_call<T: Send>(
     py: Python<'_>,
     guard: &Guard<'_>,
     dir: Direction,
     block: bool,
-    mut op: impl FnMut() -> NnResult<T> + Send,
+    mut op: impl FnMut(c_int) -> NnResult<T> + Send,
 ) -> PyResult<T> {
-    match op() {
+    if guard.waits_in_library(dir) {
+        return retry_detached(py, || op(0));
+    }
+    match op(ffi::NN_DONTWAIT) {
         Err(e) if block && e.errno() == libc::EAGAIN => {}
         other => return other.map_err(PyErr::from),
     }
     let deadline = guard.timeout(dir)?.map(|t| Instant::now() + t);
-    retry_detached(py, || guard.blocking(dir, deadline, &mut op))
+    retry_detached(py, || {
+        guard.blocking(dir, deadline, || op(ffi::NN_DONTWAIT))
+    })
 }

@@ -115,8 +115,8 @@ impl PySocket {
         let payload = Payload::extract(data)?;
         let bytes = payload.as_slice();
         let guard = self.inner.acquire()?;
-        blocking_call(py, &guard, Direction::Send, block, || {
-            guard.send(bytes, ffi::NN_DONTWAIT)
+        blocking_call(py, &guard, Direction::Send, block, |flags| {
+            guard.send(bytes, flags)
         })
     }
 
@@ -128,8 +128,8 @@ impl PySocket {
     #[pyo3(signature = (*, block = true))]
     fn recv<'py>(&self, py: Python<'py>, block: bool) -> PyResult<Bound<'py, PyBytes>> {
         let guard = self.inner.acquire()?;
-        let msg = blocking_call(py, &guard, Direction::Recv, block, || {
-            guard.recv_msg(ffi::NN_DONTWAIT)
+        let msg = blocking_call(py, &guard, Direction::Recv, block, |flags| {
+            guard.recv_msg(flags)
         })?;
         Ok(PyBytes::new(py, msg.as_slice()))
     }
@@ -153,8 +153,8 @@ impl PySocket {
         let target =
             unsafe { std::slice::from_raw_parts_mut(buf.buf_ptr().cast::<u8>(), buf.len_bytes()) };
         let guard = self.inner.acquire()?;
-        blocking_call(py, &guard, Direction::Recv, block, || {
-            guard.recv_into(target, ffi::NN_DONTWAIT)
+        blocking_call(py, &guard, Direction::Recv, block, |flags| {
+            guard.recv_into(target, flags)
         })
     }
 
@@ -164,12 +164,12 @@ impl PySocket {
     fn recv_msg(&self, py: Python<'_>, block: bool) -> PyResult<PyMessage> {
         let guard = self.inner.acquire()?;
         let (msg, header) = if self.inner.is_raw() {
-            blocking_call(py, &guard, Direction::Recv, block, || {
-                guard.recv_with_header(ffi::NN_DONTWAIT)
+            blocking_call(py, &guard, Direction::Recv, block, |flags| {
+                guard.recv_with_header(flags)
             })?
         } else {
-            let msg = blocking_call(py, &guard, Direction::Recv, block, || {
-                guard.recv_msg(ffi::NN_DONTWAIT)
+            let msg = blocking_call(py, &guard, Direction::Recv, block, |flags| {
+                guard.recv_msg(flags)
             })?;
             (msg, None)
         };
@@ -192,13 +192,13 @@ impl PySocket {
             header.take()
         };
         let mut slot = Some(body);
-        let sent = blocking_call(py, &guard, Direction::Send, block, || {
+        let sent = blocking_call(py, &guard, Direction::Send, block, |flags| {
             let Some(body) = slot.take() else {
                 return Err(crate::error::NnError::new(libc::EFAULT));
             };
             let result = match &header {
-                Some(h) => guard.send_with_header(body, Some(h), ffi::NN_DONTWAIT),
-                None => guard.send_msg(body, ffi::NN_DONTWAIT),
+                Some(h) => guard.send_with_header(body, Some(h), flags),
+                None => guard.send_msg(body, flags),
             };
             result.map_err(|(err, back)| {
                 slot = Some(back);
@@ -221,8 +221,8 @@ impl PySocket {
             .collect::<PyResult<Vec<_>>>()?;
         let slices: Vec<&[u8]> = payloads.iter().map(Payload::as_slice).collect();
         let guard = self.inner.acquire()?;
-        blocking_call(py, &guard, Direction::Send, block, || {
-            guard.send_parts(&slices, ffi::NN_DONTWAIT)
+        blocking_call(py, &guard, Direction::Send, block, |flags| {
+            guard.send_parts(&slices, flags)
         })
     }
 
@@ -271,6 +271,19 @@ impl PySocket {
     /// `nn_get_statistic` with the numeric statistic.
     fn statistic(&self, stat: i32) -> PyResult<u64> {
         Ok(self.inner.acquire()?.statistic(stat)?)
+    }
+}
+
+impl Drop for PySocket {
+    fn drop(&mut self) {
+        // nn_close may wait inside the C library (nng waits for its pipes to stop): never
+        // with the GIL held, so that other Python threads run meanwhile.
+        let inner = &self.inner;
+        Python::attach(|py| {
+            py.detach(|| {
+                let _ = inner.close();
+            })
+        });
     }
 }
 

@@ -7,7 +7,7 @@
 //! `NN_DONTWAIT` and otherwise `poll()` the socket's `NN_RCVFD`/`NN_SNDFD` together with an
 //! eventfd that `close` signals, so a close from another thread wakes them at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::{c_int, c_void};
@@ -23,7 +23,14 @@ use crate::message::NnMsg;
 
 const CLOSED: u64 = 1 << 63;
 const DETACHED: u64 = 1 << 62;
-const USERS: u64 = DETACHED - 1;
+/// `nn_close` has been called (or is being called).
+const RELEASED: u64 = 1 << 61;
+const USERS: u64 = RELEASED - 1;
+
+/// nng never hands a closed socket's number out again (its ids only grow), and a call that
+/// waits inside nng (see [`Guard::waits_in_library`]) ends only when the socket closes: there
+/// `close` calls `nn_close` at once instead of after the last call in flight.
+const CLOSE_AT_ONCE: bool = cfg!(feature = "nng");
 
 /// Set in the child after `fork()` of a process that had started libnanomsg: its worker
 /// threads did not survive the fork.
@@ -89,7 +96,9 @@ pub struct Socket {
     id: c_int,
     /// True for an `AF_SP_RAW` socket, whose messages carry SP headers.
     raw: bool,
-    /// CLOSED and DETACHED flags, and the number of guards alive.
+    /// The protocol (`NN_PAIR`, ...).
+    protocol: c_int,
+    /// CLOSED, DETACHED and RELEASED flags, and the number of guards alive.
     state: AtomicU64,
     /// Signalled (and never reset) by `close`, to wake every waiter.
     wake: OwnedFd,
@@ -98,10 +107,19 @@ pub struct Socket {
     subscriptions: Mutex<HashMap<Vec<u8>, usize>>,
     /// `NN_RCVFD` / `NN_SNDFD` (by [`Direction`]), looked up once: fixed for the socket's life.
     poll_fds: [OnceLock<Option<RawFd>>; 2],
+    /// The ids of the endpoints this socket made (bind/connect) and has not shut down: nng's
+    /// `nn_shutdown` ignores its socket argument and would close any socket's endpoint.
+    endpoints: Mutex<HashSet<c_int>>,
+    /// The name last set, where the C library cannot be trusted to read it back: nng 1.5
+    /// copies a new name over the old without its NUL, so "B" over "71" reads "B1".
+    name: Mutex<Option<Vec<u8>>>,
     /// `NN_RCVTIMEO` / `NN_SNDTIMEO` in ms, cached; [`UNKNOWN`] until read, and again after
     /// every set.
     timeouts: [AtomicI32; 2],
 }
+
+/// How often a wait for a SURVEYOR's responses looks whether the survey ended (nng only).
+const SURVEY_RECHECK: Duration = Duration::from_millis(5);
 
 /// A cached timeout not read yet.
 const UNKNOWN: i32 = i32::MIN;
@@ -118,6 +136,11 @@ impl Socket {
         if forked() {
             return Err(NnError::forked());
         }
+        // libnanomsg refuses new sockets after nn_term; nng's compatibility layer would
+        // start afresh, so the binding refuses for both.
+        if crate::error::terminated() {
+            return Err(NnError::new(ffi::ETERM));
+        }
         // SAFETY: eventfd has no memory preconditions; it returns -1 on failure.
         let wake = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if wake < 0 {
@@ -133,9 +156,12 @@ impl Socket {
         Ok(Self {
             id,
             raw: domain == ffi::AF_SP_RAW,
+            protocol,
             state: AtomicU64::new(0),
             wake,
             subscriptions: Mutex::new(HashMap::new()),
+            endpoints: Mutex::new(HashSet::new()),
+            name: Mutex::new(None),
             poll_fds: [OnceLock::new(), OnceLock::new()],
             timeouts: [AtomicI32::new(UNKNOWN), AtomicI32::new(UNKNOWN)],
         })
@@ -199,7 +225,7 @@ impl Socket {
             return Ok(());
         }
         self.signal_wake();
-        if prev & USERS == 0 && extra & DETACHED == 0 {
+        if (prev & USERS == 0 || CLOSE_AT_ONCE) && extra & DETACHED == 0 {
             return self.release_number();
         }
         Ok(())
@@ -212,8 +238,12 @@ impl Socket {
         unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
-    /// The real `nn_close`, reached exactly once by whoever leaves the socket last.
+    /// The real `nn_close`, reached exactly once: by whoever leaves the socket last, or by
+    /// `close` itself where [`CLOSE_AT_ONCE`].
     fn release_number(&self) -> NnResult<()> {
+        if self.state.fetch_or(RELEASED, Ordering::SeqCst) & RELEASED != 0 {
+            return Ok(());
+        }
         if forked() {
             // The child's libnanomsg has no worker threads: calling it would hang.
             return Ok(());
@@ -239,7 +269,7 @@ impl Drop for Socket {
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
         let prev = self.socket.state.fetch_sub(1, Ordering::SeqCst);
-        if prev == CLOSED | 1 {
+        if prev & (CLOSED | DETACHED | USERS) == CLOSED | 1 {
             let _ = self.socket.release_number();
         }
     }
@@ -256,25 +286,44 @@ impl Guard<'_> {
         self.socket.id
     }
 
+    fn endpoints(&self) -> std::sync::MutexGuard<'_, HashSet<c_int>> {
+        self.socket
+            .endpoints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// `nn_bind`; returns the endpoint id.
     pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
         // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
-        check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
+        let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })?;
+        self.endpoints().insert(ep);
+        Ok(ep)
     }
 
     /// `nn_connect`; returns the endpoint id.
     pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
         // SAFETY: as in bind.
-        check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
+        let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })?;
+        self.endpoints().insert(ep);
+        Ok(ep)
     }
 
-    /// `nn_shutdown` of one endpoint.
+    /// `nn_shutdown` of one of this socket's endpoints (`EINVAL` for any other id).
     pub fn shutdown(&self, endpoint: c_int) -> NnResult<()> {
+        if !self.endpoints().contains(&endpoint) {
+            return Err(NnError::new(libc::EINVAL));
+        }
         loop {
             // SAFETY: plain ints; the number is held by self.
             match check(unsafe { ffi::nn_shutdown(self.id(), endpoint) }) {
                 Err(e) if e.errno() == libc::EINTR => continue,
-                other => return other.map(drop),
+                other => {
+                    if other.is_ok() {
+                        self.endpoints().remove(&endpoint);
+                    }
+                    return other.map(drop);
+                }
             }
         }
     }
@@ -307,9 +356,10 @@ impl Guard<'_> {
 
     /// `nn_send` with `NN_MSG`: hands `msg` over to libnanomsg; on failure it comes back.
     pub fn send_msg(&self, msg: NnMsg, flags: c_int) -> Result<usize, (NnError, NnMsg)> {
-        if msg.is_empty() {
-            // nng sizes an NN_MSG send by its buffer, which is never empty there: copy 0 bytes.
-            return self.send(&[], flags).map_err(|e| (e, msg));
+        if msg.is_empty() || msg.carries_header() {
+            // nng sizes an NN_MSG send by its buffer, which is never empty there, and would
+            // send a received buffer's hidden header along: copy those.
+            return self.send(msg.as_slice(), flags).map_err(|e| (e, msg));
         }
         let mut ptr = msg.as_ptr();
         // SAFETY: &mut ptr points at a libnanomsg buffer; with NN_MSG the library takes it
@@ -407,11 +457,16 @@ impl Guard<'_> {
             control[at..at + data.len()].copy_from_slice(&data);
         }
         let mut ptr = body.as_ptr();
-        // An empty body goes as a copied empty buffer (nng sizes NN_MSG by its buffer).
-        let mut iov = if body.is_empty() {
+        // Sent by copy: an empty body (nng sizes NN_MSG by its buffer), a buffer that holds a
+        // received header (see `NnMsg::carries_header`), and on nng any body with a header,
+        // as nng adds the header to the message itself and keeps it there when the send
+        // fails, so a retry would carry it twice.
+        let copy =
+            body.is_empty() || body.carries_header() || (cfg!(feature = "nng") && header.is_some());
+        let mut iov = if copy {
             ffi::nn_iovec {
                 iov_base: ptr,
-                iov_len: 0,
+                iov_len: body.len(),
             }
         } else {
             ffi::nn_iovec {
@@ -429,11 +484,14 @@ impl Guard<'_> {
             },
             msg_controllen: control.len(),
         };
-        // SAFETY: hdr, iov, ptr and control live across the call; libnanomsg takes the body
-        // buffer only when the call succeeds and copies the control data.
+        // SAFETY: hdr, iov, ptr, body and control live across the call; libnanomsg takes the
+        // body buffer (unless copied) only when the call succeeds and copies the control data.
         match check_len(unsafe { ffi::nn_sendmsg(self.id(), &hdr, flags) }) {
             Ok(n) => {
-                let _ = body.into_raw();
+                if !copy {
+                    // Taken by the library.
+                    let _ = body.into_raw();
+                }
                 Ok(n)
             }
             Err(e) => Err((e, body)),
@@ -454,7 +512,8 @@ impl Guard<'_> {
                 (&mut value as *mut c_int).cast(),
                 &mut len,
             )
-        })?;
+        })
+        .map_err(backend::option_error)?;
         Ok(value)
     }
 
@@ -466,8 +525,17 @@ impl Guard<'_> {
         // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and updates it.
         check(unsafe {
             ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
-        })?;
+        })
+        .map_err(backend::option_error)?;
         buf.truncate(len.min(buf.len()));
+        if backend::is_c_string_option(level, option) {
+            if let Some(name) = self.name().as_ref() {
+                return Ok(name.clone());
+            }
+            if buf.last() == Some(&0) {
+                buf.pop();
+            }
+        }
         Ok(buf)
     }
 
@@ -486,6 +554,7 @@ impl Guard<'_> {
             )
         })
         .map(drop)
+        .map_err(backend::option_error)
     }
 
     /// `nn_setsockopt` of a string/bytes option.
@@ -527,11 +596,28 @@ impl Guard<'_> {
 
     fn setsockopt_raw(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
         self.forget_timeout(level, option);
-        // SAFETY: value is live for the call, with its length.
+        if !backend::is_c_string_option(level, option) {
+            // SAFETY: value is live for the call, with its length.
+            return check(unsafe {
+                ffi::nn_setsockopt(self.id(), level, option, value.as_ptr().cast(), value.len())
+            })
+            .map(drop)
+            .map_err(backend::option_error);
+        }
+        let c_string = std::ffi::CString::new(value).map_err(|_| NnError::new(libc::EINVAL))?;
+        let bytes = c_string.as_bytes_with_nul();
+        let mut name = self.name();
+        // SAFETY: bytes is live for the call, with its length (NUL included).
         check(unsafe {
-            ffi::nn_setsockopt(self.id(), level, option, value.as_ptr().cast(), value.len())
+            ffi::nn_setsockopt(self.id(), level, option, bytes.as_ptr().cast(), bytes.len())
         })
-        .map(drop)
+        .map_err(backend::option_error)?;
+        *name = Some(value.to_vec());
+        Ok(())
+    }
+
+    fn name(&self) -> std::sync::MutexGuard<'_, Option<Vec<u8>>> {
+        self.socket.name.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// `nn_get_statistic`.
@@ -554,6 +640,7 @@ impl Guard<'_> {
         }
         let fd = match self.getsockopt_int(ffi::NN_SOL_SOCKET, dir.fd_option()) {
             Ok(fd) => Some(fd),
+            // libnanomsg says ENOPROTOOPT, nng ENOTSUP (mapped to ENOPROTOOPT as well).
             Err(e) if e.errno() == libc::ENOPROTOOPT => None,
             Err(e) => return Err(e),
         };
@@ -587,6 +674,30 @@ impl Guard<'_> {
         self.socket.wake.as_raw_fd()
     }
 
+    /// True where a call in `dir` must wait inside the C library instead of polling: nng's
+    /// REP and RESPONDENT sockets refuse a reply sent with `NN_DONTWAIT` while the previous
+    /// one is still going out (REP loses the request it answers, RESPONDENT refuses every
+    /// such send). Their replies are sent without it: that waits only while the pipe is busy,
+    /// or fails at once with `EFSM` when there is nothing to answer.
+    pub fn waits_in_library(&self, dir: Direction) -> bool {
+        let s = self.socket;
+        cfg!(feature = "nng")
+            && dir == Direction::Send
+            && !s.raw
+            && (s.protocol == ffi::NN_REP || s.protocol == ffi::NN_RESPONDENT)
+    }
+
+    /// How long a wait in `dir` may last before `op` is tried again regardless: nng does
+    /// not signal a SURVEYOR's `NN_RCVFD` when the survey's deadline passes.
+    fn recheck_interval(&self, dir: Direction) -> Option<Duration> {
+        let s = self.socket;
+        (cfg!(feature = "nng")
+            && dir == Direction::Recv
+            && !s.raw
+            && s.protocol == ffi::NN_SURVEYOR)
+            .then_some(SURVEY_RECHECK)
+    }
+
     /// Waits on the socket's fd and runs `op` (a call made with `NN_DONTWAIT`, which just
     /// failed with `EAGAIN`) until it does not fail with `EAGAIN`. Ends with `ETIMEDOUT` at
     /// `deadline`, `EBADF` when the socket is closed and `EINTR` when a signal arrives (the
@@ -599,10 +710,27 @@ impl Guard<'_> {
     ) -> NnResult<T> {
         // No fd to wait on: the call can never proceed, and op said so already.
         let fd = self.poll_fd(dir)?.ok_or(NnError::new(libc::EAGAIN))?;
+        let recheck = self.recheck_interval(dir);
         loop {
-            wait_any(&mut [(fd, 0)], &[self.wake_fd()], deadline)?;
+            let until = match recheck {
+                None => deadline,
+                Some(every) => {
+                    let next = Instant::now() + every;
+                    Some(deadline.map_or(next, |d| d.min(next)))
+                }
+            };
+            match wait_any(&mut [(fd, 0)], &[self.wake_fd()], until) {
+                Err(e) if e.errno() == libc::ETIMEDOUT && until != deadline => {}
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
             match op() {
                 Err(e) if e.errno() == libc::EAGAIN => {}
+                // The survey (active when the wait began) ended meanwhile: the wait for its
+                // responses timed out, as libnanomsg reports it.
+                Err(e) if e.errno() == ffi::EFSM && recheck.is_some() => {
+                    return Err(NnError::new(libc::ETIMEDOUT))
+                }
                 other => return other,
             }
         }
