@@ -6,6 +6,9 @@ adapter code runs per message.
 
 Socket kinds are the nanomsg names (``pair push pull req rep pub sub``); for pynng they map to
 ``Pair0 Push0 ...`` and for pyzmq to ``zmq.PAIR ...``, each on its own library underneath.
+
+``nanomsg_rs-nng`` is nanomsg_rs again, with the same adapter, built on nng's
+nanomsg-compatible API; its workers run in the private venv that :mod:`bench_nng` makes.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ import errno
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+#: nanomsg_rs built with the cargo feature ``nng`` (see :mod:`bench_nng`).
+NNG_LIB = "nanomsg_rs-nng"
+
 #: The Python libraries, in the order the report lists them.
-PYTHON_LIBS = ("nanomsg_rs", "nnpy", "nanomsg", "pynng", "pyzmq")
+PYTHON_LIBS = ("nanomsg_rs", NNG_LIB, "nnpy", "nanomsg", "pynng", "pyzmq")
 
 #: The module each library is imported as (for availability checks).
 MODULES = {
     "nanomsg_rs": "nanomsg_rs",
+    NNG_LIB: "nanomsg_rs",
     "nnpy": "nnpy",
     "nanomsg": "nanomsg",
     "pynng": "pynng",
@@ -79,7 +86,7 @@ class Adapter:
 
 
 class NanomsgRsAdapter(Adapter):
-    """nanomsg_rs, this project."""
+    """nanomsg_rs, this project (whichever build this interpreter imports)."""
 
     name = "nanomsg_rs"
 
@@ -107,6 +114,20 @@ class NanomsgRsAdapter(Adapter):
 
     def is_timeout(self, exc: BaseException) -> bool:
         return isinstance(exc, self.nn.Timeout)
+
+
+class NanomsgRsNngAdapter(NanomsgRsAdapter):
+    """nanomsg_rs built on nng's nanomsg-compatible API: the same code, and a check that the
+    interpreter imports that build indeed, so a mix-up fails instead of measuring libnanomsg."""
+
+    name = NNG_LIB
+
+    def __init__(self) -> None:
+        super().__init__()
+        if self.nn.BACKEND != "nng":
+            raise RuntimeError(
+                f"{NNG_LIB}: {self.nn.__file__} is a {self.nn.BACKEND} build, not an nng one"
+            )
 
 
 class NnpyAdapter(Adapter):
@@ -228,6 +249,7 @@ class PyzmqAdapter(Adapter):
 
 _ADAPTERS: dict[str, Callable[[], Adapter]] = {
     "nanomsg_rs": NanomsgRsAdapter,
+    NNG_LIB: NanomsgRsNngAdapter,
     "nnpy": NnpyAdapter,
     "nanomsg": NanomsgAdapter,
     "pynng": PynngAdapter,

@@ -1,8 +1,9 @@
-"""Worker processes: starting them, talking to them line by line, building the C floor.
+"""Worker processes: starting them, talking to them line by line, building the C floors.
 
 Every workload party, whether a Python library's (``bench_worker.py``) or the C program's
-(``c/nnbench.c``), is a process that prints ``ready``, answers ``run COUNT SIZE MODE`` with
-``ok ELAPSED_NS`` or ``err TEXT``, and exits on ``quit``.
+(``c/nnbench.c``, built on libnanomsg and on nng's nanomsg-compatible API), is a process that
+prints ``ready``, answers ``run COUNT SIZE MODE`` with ``ok ELAPSED_NS`` or ``err TEXT``, and
+exits on ``quit``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ WORKER = BENCH_DIR / "bench_worker.py"
 
 #: The name the C program's results go under.
 C_LIB = "C"
+#: The same C program built on nng's nanomsg-compatible API: the floor of ``nanomsg_rs-nng``.
+C_NNG_LIB = "C-nng"
+C_LIBS = (C_LIB, C_NNG_LIB)
 
 
 class WorkerError(RuntimeError):
@@ -114,31 +118,35 @@ class Proc:
         self.stop()
 
 
-def worker_argv(lib: str, c_binary: Path | None, args: list[str]) -> list[str]:
-    """The command line of a worker for ``lib`` (a Python library or :data:`C_LIB`)."""
-    if lib == C_LIB:
-        assert c_binary is not None
-        return [str(c_binary), *args]
-    return [sys.executable, str(WORKER), lib, *args]
+def worker_argv(lib: str, programs: dict[str, Path], args: list[str]) -> list[str]:
+    """The command line of a worker for ``lib``: for a C floor (:data:`C_LIBS`) its binary in
+    ``programs``; for a Python library :data:`WORKER` run by ``programs[lib]`` if given (the
+    nng build's venv), else by this interpreter."""
+    if lib in C_LIBS:
+        return [str(programs[lib]), *args]
+    return [str(programs.get(lib, sys.executable)), str(WORKER), lib, *args]
 
 
-def build_c(out_dir: Path) -> tuple[Path | None, str]:
-    """Compiles the C program with gcc; returns (binary, "") or (None, why not)."""
+def build_c(out_dir: Path, nng: bool = False) -> tuple[Path | None, str]:
+    """Compiles the C program with gcc, on libnanomsg or (``nng``) on nng's
+    nanomsg-compatible API; returns (binary, "") or (None, why not)."""
+    floor = "the C floor on nng" if nng else "the C floor"
     gcc = shutil.which("gcc")
     if gcc is None:
-        return None, "gcc not found: the C floor (and every ratio to C) is left out"
-    flags = ["-lnanomsg"]
+        return None, f"gcc not found: {floor} (and every ratio to it) is left out"
+    package, flags = ("nng", ["-lnng"]) if nng else ("nanomsg", ["-lnanomsg"])
     if shutil.which("pkg-config"):
         probe = subprocess.run(
-            ["pkg-config", "--cflags", "--libs", "nanomsg"], capture_output=True, text=True
+            ["pkg-config", "--cflags", "--libs", package], capture_output=True, text=True
         )
         if probe.returncode == 0 and probe.stdout.strip():
             flags = probe.stdout.split()
-    binary = out_dir / "nnbench"
-    cmd = [gcc, "-O2", "-std=c11", "-Wall", "-o", str(binary), str(C_SOURCE), *flags]
+    binary = out_dir / ("nnbench-nng" if nng else "nnbench")
+    defines = ["-DNNBENCH_NNG"] if nng else []
+    cmd = [gcc, "-O2", "-std=c11", "-Wall", *defines, "-o", str(binary), str(C_SOURCE), *flags]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        return None, f"gcc failed to build the C floor: {done.stderr.strip()[-300:]}"
+        return None, f"gcc failed to build {floor}: {done.stderr.strip()[-300:]}"
     return binary, ""
 
 

@@ -8,12 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-#: Row order of the table and legend order of the plot.
-LIB_ORDER = ("C", "nanomsg_rs", "nnpy", "nanomsg", "pynng", "pyzmq")
-LIB_LABELS = {"C": "C (libnanomsg)"}
+#: Row order of the table and legend order of the plot: the floors, then nanomsg_rs on both
+#: backends, then the other bindings.
+LIB_ORDER = ("C", "C-nng", "nanomsg_rs", "nanomsg_rs-nng", "nnpy", "nanomsg", "pynng", "pyzmq")
+LIB_LABELS = {"C": "C (libnanomsg)", "C-nng": "C (nng compat)"}
+#: The C floors (drawn dashed); every "vs C" is against "C".
+FLOOR_LIBS = ("C", "C-nng")
 LIB_COLORS = {
     "C": "#222222",
+    "C-nng": "#8c8c8c",
     "nanomsg_rs": "#d62728",
+    "nanomsg_rs-nng": "#f08a8b",
     "nnpy": "#1f77b4",
     "nanomsg": "#9467bd",
     "pynng": "#2ca02c",
@@ -68,7 +73,9 @@ def table(data: dict[str, Any]) -> str:
         f"libnanomsg {versions.get('libnanomsg', '?')}, commit {mach.get('commit', '?')}",
         "  versions: "
         + ", ".join(
-            f"{k} {v}" for k, v in versions.items() if k not in ("python", "gcc", "nanomsg_rs_from")
+            f"{k} {v}"
+            for k, v in versions.items()
+            if k not in ("python", "gcc") and not k.endswith("_from")
         ),
         f"  rounds per workload: {format_repeats(meta.get('repeats') or {})}; about "
         f"{meta.get('sample_time_s')} s a sample; the libraries run in each round, in a new "
@@ -77,8 +84,13 @@ def table(data: dict[str, Any]) -> str:
         "  rounds: the middle half (quartiles) of the per-round ratios to C",
         "  cpu: CPU µs per message (per round trip for latency) of the measuring process, all",
         "       its threads, median: much less disturbed by the machine's load than the rates",
-        "",
     ]
+    if "C-nng" in meta.get("libraries", []):
+        lines += [
+            "  C (nng compat): the same C program on nng's nanomsg-compatible API;",
+            "  nanomsg_rs-nng: nanomsg_rs built on that API; its row adds its ratio to that floor",
+        ]
+    lines.append("")
     header = (
         f"  {'library':<15} {'median':>9} {'min - max':>19} {'vs C':>6} {'rounds':>13} "
         f"{'cpu':>7}  target"
@@ -97,7 +109,7 @@ def table(data: dict[str, Any]) -> str:
             iqr = r.get("round_ratio_iqr")
             if iqr and lib != "C":
                 rounds = f"{iqr[0]:.2f} - {iqr[1]:.2f}"
-            mark = target_text(record) if lib == subject else ""
+            mark = target_text(record) if lib == subject else floor_text(r)
             label = LIB_LABELS.get(lib, lib)
             cpu = "" if r.get("cpu_us") is None else f"{r['cpu_us']:.2f}"
             lines.append(
@@ -123,12 +135,54 @@ def table(data: dict[str, Any]) -> str:
         lines.append("  (marginal: the middle half of the per-round ratios straddles the target:")
         lines.append("  a quarter or more of the rounds went the other way)")
         lines.append("")
+    lines += floor_summary(data["variants"])
     notes = data.get("notes") or []
     if notes:
         lines.append("Notes:")
         lines.extend(f"  - {note}" for note in notes)
         lines.append("")
     return "\n".join(lines)
+
+
+def floor_text(result: dict[str, Any]) -> str:
+    """``"vs C (nng compat) 0.93"`` for a row with a floor of its own, or ``""``."""
+    floor = result.get("floor")
+    if not floor or floor.get("ratio") is None:
+        return ""
+    return f"vs {LIB_LABELS.get(floor['lib'], floor['lib'])} {floor['ratio']:.2f}"
+
+
+def floor_summary(records: list[dict[str, Any]]) -> list[str]:
+    """Lines comparing each library that has a floor of its own with that floor, variant by
+    variant, with the subject's targets read against it (for information: the team's
+    targets are the subject's against C)."""
+    libs = ordered({lib: 0 for r in records for lib, x in r["results"].items() if "floor" in x})
+    lines: list[str] = []
+    for lib in libs:
+        floor_lib = next(r["results"][lib]["floor"]["lib"] for r in records if lib in r["results"])
+        lines.append(f"{lib} / {LIB_LABELS.get(floor_lib, floor_lib)}, its own floor, each within")
+        lines.append("this run (the targets are nanomsg_rs's against C, shown for comparison):")
+        for record in records:
+            floor = record["results"].get(lib, {}).get("floor")
+            if not floor or floor.get("ratio") is None:
+                continue
+            iqr = floor.get("round_ratio_iqr")
+            rounds = f"rounds {iqr[0]:.2f} - {iqr[1]:.2f}" if iqr else ""
+            mark = ""
+            target = record.get("target")
+            if target and floor.get("target_met") is not None:
+                mark = f"{target['op']} {target['value']:.2f} "
+                mark += "met" if floor["target_met"] else "missed"
+                if floor.get("target_firm") is False:
+                    mark += " (marginal)"
+            cpu = floor.get("cpu_ratio")
+            by_cpu = "" if cpu is None else f"by CPU: {cpu:.2f}"
+            lines.append(
+                f"  {record['name']:<28} {floor['ratio']:>5.2f}  {rounds:<19} {by_cpu:<13} "
+                f"{mark}".rstrip()
+            )
+        lines.append("")
+    return lines
 
 
 def format_repeats(repeats: dict[str, int]) -> str:
@@ -205,7 +259,7 @@ def plot(data: dict[str, Any], path: Path) -> str:
 def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
     """Grouped bars: each library's speed relative to C per headline workload, with the
     per-round spread and the target."""
-    libs = [lib for lib in LIB_ORDER if lib != "C" and any(lib in r["results"] for r in records)]
+    libs = [lib for lib in ordered({lib: 0 for r in records for lib in r["results"]}) if lib != "C"]
     width = 0.8 / max(1, len(libs))
     for i, lib in enumerate(libs):
         xs, heights, lows, highs = [], [], [], []
@@ -227,7 +281,7 @@ def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
             yerr=[lows, highs],
             capsize=2,
             color=LIB_COLORS.get(lib),
-            label=lib,
+            label=LIB_LABELS.get(lib, lib),
             error_kw={"elinewidth": 0.8},
         )
     for j, record in enumerate(records):
@@ -238,7 +292,7 @@ def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
     ax.axhline(1.0, color="#222222", linewidth=1, linestyle="--", label="C = 1")
     ax.set_xticks(range(len(records)))
     ax.set_xticklabels([r["name"].replace(" ", "\n", 1) for r in records], fontsize=8)
-    ax.set_ylabel("speed relative to C (higher is better)")
+    ax.set_ylabel("speed relative to C on libnanomsg (higher is better)")
     ax.set_title(
         "per-call workloads; whiskers: middle half of the per-round ratios;\n"
         "red dotted: nanomsg_rs target",
@@ -258,7 +312,7 @@ def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
                 color="white",
                 fontweight="bold",
             )
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=6)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=5)
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -281,7 +335,7 @@ def _curve(
     """Log-log lines of µs per message against the records' x, shaded min-max."""
     from matplotlib.ticker import NullLocator
 
-    libs = [lib for lib in LIB_ORDER if any(lib in r["results"] for r in records)]
+    libs = ordered({lib: 0 for r in records for lib in r["results"]})
     for lib in libs:
         points = [(r["x"], r["results"][lib]) for r in records if lib in r["results"] and r["x"]]
         if not points:
@@ -291,7 +345,7 @@ def _curve(
         lo = [1e6 / r["max"] for _, r in points]
         hi = [1e6 / r["min"] for _, r in points]
         color = LIB_COLORS.get(lib)
-        style = "--" if lib == "C" else "-"
+        style = "--" if lib in FLOOR_LIBS else "-"
         ax.plot(
             xs, mid, style, marker="o", markersize=3, color=color, label=LIB_LABELS.get(lib, lib)
         )

@@ -4,6 +4,12 @@ Runs every workload for nanomsg_rs, nnpy, nanomsg, pynng, pyzmq and a C program 
 (compiled here with gcc: the floor), prints a table of medians, min-max spreads and ratios to C
 with the team's targets, and writes ``benchmarks/results.json`` and ``benchmarks/results.png``.
 
+Both backends of nanomsg_rs run side by side: ``nanomsg_rs-nng`` is the same binding built on
+nng's nanomsg-compatible API (built from the working tree into a private venv by
+:mod:`bench_nng`; left out with a note when libnng-dev or the build is missing, or with
+``--no-nng``), and ``C-nng`` the same C program compiled on that API, its own floor: its row
+gets a second ratio, to ``C-nng``, besides the ratio to C on libnanomsg that every row has.
+
 Workloads (``--only NAME``, repeatable or comma-separated):
 
 * ``pingpong``: one thread, PAIR over inproc, send then recv of 64 B: per-call overhead;
@@ -39,11 +45,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bench_nng
 import bench_report
-from bench_libs import MODULES, PYTHON_LIBS
+from bench_libs import MODULES, NNG_LIB, PYTHON_LIBS
 from bench_procs import (
     BENCH_DIR,
     C_LIB,
+    C_LIBS,
+    C_NNG_LIB,
     Proc,
     WorkerError,
     build_c,
@@ -63,6 +72,10 @@ FANOUT_SUBS = (1, 4, 16, 64)
 FANOUT_BURST = 8
 #: The library whose ratios the targets judge.
 SUBJECT = "nanomsg_rs"
+#: Libraries with a C floor of their own besides C on libnanomsg: a second ratio, to it.
+FLOORS = {NNG_LIB: C_NNG_LIB}
+#: Who runs the zero-copy ``recv_msg`` variants: nanomsg_rs on either backend, and the floors.
+RECV_MSG_LIBS = (C_LIB, C_NNG_LIB, SUBJECT, NNG_LIB)
 REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
 
 
@@ -159,7 +172,7 @@ def variants_for(workload: str, cfg: Config) -> list[Variant]:
                 ipc_pipe,
                 64 * KiB,
                 mode="msg",
-                only_libs=(C_LIB, "nanomsg_rs"),
+                only_libs=RECV_MSG_LIBS,
                 target=Target(">=", 0.9),
             ),
             Variant(
@@ -172,7 +185,7 @@ def variants_for(workload: str, cfg: Config) -> list[Variant]:
                 ipc_pipe,
                 1024 * KiB,
                 mode="msg",
-                only_libs=(C_LIB, "nanomsg_rs"),
+                only_libs=RECV_MSG_LIBS,
             ),
         ]
     if workload == "latency":
@@ -243,15 +256,15 @@ class Addresses:
 class Session:
     """One library's processes for one set-up; :meth:`run` takes one sample."""
 
-    def __init__(self, lib: str, setup: Setup, address: str, c_binary: Path | None) -> None:
+    def __init__(self, lib: str, setup: Setup, address: str, programs: dict[str, Path]) -> None:
         self.lib = lib
         self.setup = setup
         self.address = address
-        self.c_binary = c_binary
+        self.programs = programs
         self.procs: dict[str, Proc] = {}
 
     def _spawn(self, role: str, *extra: str) -> None:
-        argv = worker_argv(self.lib, self.c_binary, [role, self.address, *extra])
+        argv = worker_argv(self.lib, self.programs, [role, self.address, *extra])
         self.procs[role] = Proc(argv, f"{self.lib} {role}")
 
     def start_servers(self) -> None:
@@ -349,13 +362,13 @@ def start_sessions(
     libs: list[str],
     setup: Setup,
     addresses: Addresses,
-    c_binary: Path | None,
+    programs: dict[str, Path],
     notes: list[str],
     label: str,
 ) -> dict[str, Session]:
     """Starts every library's processes for ``setup`` (servers first); a library whose
-    processes fail to start is left out with a note."""
-    sessions = {lib: Session(lib, setup, addresses.make(setup.transport), c_binary) for lib in libs}
+    processes fail to start is left out with a note. ``programs``: see :func:`worker_argv`."""
+    sessions = {lib: Session(lib, setup, addresses.make(setup.transport), programs) for lib in libs}
     for phase in ("servers", "clients"):
         for lib, session in list(sessions.items()):
             try:
@@ -390,7 +403,7 @@ def measure_workload(
     libs: list[str],
     cfg: Config,
     addresses: Addresses,
-    c_binary: Path | None,
+    programs: dict[str, Path],
     notes: list[str],
     rng: random.Random,
 ) -> list[dict[str, Any]]:
@@ -403,7 +416,7 @@ def measure_workload(
         ]
         label = variants[0].name if len(variants) == 1 else workload
         progress(f"[{label}] starting {len(wanted)} libraries' processes")
-        sessions = start_sessions(wanted, setup, addresses, c_binary, notes, label)
+        sessions = start_sessions(wanted, setup, addresses, programs, notes, label)
         try:
             series = measure_group(
                 label, variants, sessions, cfg.repeats[workload], cfg.sample_time, notes, rng
@@ -480,45 +493,41 @@ def measure_group(
 def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, Any]:
     """The JSON record of one variant: per library its samples (one per round, ``None`` where
     it failed), median, min, max, ratio of medians to C, the per-round ratios, and the
-    measuring process's CPU µs per message (median)."""
+    measuring process's CPU µs per message (median); for a library with a floor of its own
+    (:data:`FLOORS`) the same ratios to that floor under ``floor``, with the subject's target
+    read against it."""
     results: dict[str, Any] = {}
     c_series = series.get((v.name, C_LIB))
-    c_values = c_series.values if c_series else []
-    c_median = median_of(c_values)
-    c_cpu = median_of(c_series.cpu_us) if c_series else None
     for (name, lib), one in series.items():
         if name != v.name:
             continue
         present = [x for x in one.values if x is not None]
         if not present:
             continue
-        med = statistics.median(present)
-        rounds = [
-            x / c
-            for x, c in zip(one.values, c_values, strict=False)
-            if x is not None and c is not None and c > 0
-        ]
         results[lib] = {
             "samples": one.values,
             "count": one.count,
-            "median": med,
+            "median": statistics.median(present),
             "min": min(present),
             "max": max(present),
-            "ratio": med / c_median if c_median else None,
-            "round_ratios": rounds,
-            "round_ratio_iqr": quartiles(rounds),
+            **ratios_to(v, one, c_series),
             "cpu_us_samples": one.cpu_us,
             "cpu_us": median_of(one.cpu_us),
-            "cpu_ratio": cpu_ratio(v, median_of(one.cpu_us), c_cpu),
         }
+        floor = series.get((v.name, FLOORS.get(lib, "")))
+        if floor is not None and median_of(floor.values):
+            against = ratios_to(v, one, floor)
+            met, firm = verdict(v.target, against["ratio"], against["round_ratio_iqr"])
+            results[lib]["floor"] = {
+                "lib": FLOORS[lib],
+                **against,
+                "target_met": met,
+                "target_firm": firm,
+            }
     subject = results.get(SUBJECT)
-    met = None
-    firm = None
-    if v.target is not None and subject is not None and subject["ratio"] is not None:
-        met = v.target.met(subject["ratio"])
-        iqr = subject["round_ratio_iqr"]
-        # firm: at least three rounds in four agree with the verdict
-        firm = iqr is not None and all(v.target.met(q) == met for q in iqr)
+    met, firm = (None, None)
+    if subject is not None:
+        met, firm = verdict(v.target, subject["ratio"], subject["round_ratio_iqr"])
     return {
         "workload": v.workload,
         "name": v.name,
@@ -534,6 +543,40 @@ def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, An
         "target_firm": firm,
         "results": results,
     }
+
+
+def ratios_to(v: Variant, one: Series, floor: Series | None) -> dict[str, Any]:
+    """``one`` against a floor's series: the ratio of the medians, the per-round ratios with
+    their quartiles, and the ratio of CPU time per message (all None or empty without a
+    floor)."""
+    floor_values = floor.values if floor else []
+    floor_median = median_of(floor_values)
+    rounds = [
+        x / c
+        for x, c in zip(one.values, floor_values, strict=False)
+        if x is not None and c is not None and c > 0
+    ]
+    med = median_of(one.values)
+    return {
+        "ratio": med / floor_median if med is not None and floor_median else None,
+        "round_ratios": rounds,
+        "round_ratio_iqr": quartiles(rounds),
+        "cpu_ratio": cpu_ratio(
+            v, median_of(one.cpu_us), median_of(floor.cpu_us) if floor else None
+        ),
+    }
+
+
+def verdict(
+    target: Target | None, ratio: float | None, iqr: list[float] | None
+) -> tuple[bool | None, bool | None]:
+    """Whether ``ratio`` meets ``target``, and whether that is firm: at least three rounds in
+    four (the per-round quartiles ``iqr``) agree with the verdict. (None, None) without a
+    target or a ratio."""
+    if target is None or ratio is None:
+        return None, None
+    met = target.met(ratio)
+    return met, iqr is not None and all(target.met(q) == met for q in iqr)
 
 
 def cpu_ratio(v: Variant, cpu: float | None, c_cpu: float | None) -> float | None:
@@ -567,9 +610,13 @@ def progress(text: str) -> None:
 
 
 def available_libs(requested: list[str], notes: list[str]) -> list[str]:
-    """The requested Python libraries that import; a note for each one that does not."""
+    """The requested Python libraries that import; a note for each one that does not.
+    (The nng build, which imports only in its own venv, is :func:`nng_build`'s.)"""
     found = []
     for lib in requested:
+        if lib == NNG_LIB:
+            found.append(lib)
+            continue
         problem = import_problem(MODULES[lib])
         if problem is None:
             found.append(lib)
@@ -583,7 +630,21 @@ def available_libs(requested: list[str], notes: list[str]) -> list[str]:
     return found
 
 
-def versions() -> dict[str, str]:
+def nng_build(nng_python: Path | None, notes: list[str]) -> bench_nng.NngBuild | None:
+    """nanomsg_rs's nng build: from ``nng_python`` if given, else built now into the private
+    venv (see :mod:`bench_nng`); None, with a note saying why, if there is none."""
+    if nng_python is not None:
+        found = bench_nng.probe(nng_python)
+    else:
+        found = bench_nng.prepare(progress)
+    if isinstance(found, str):
+        notes.append(f"{NNG_LIB} left out: {found}")
+        return None
+    progress(f"[nng] {NNG_LIB}: {found.library}, from {found.where}")
+    return found
+
+
+def versions(nng: bench_nng.NngBuild | None) -> dict[str, str]:
     """Versions of everything measured."""
     out: dict[str, str] = {}
     for lib, dist in (
@@ -615,6 +676,10 @@ def versions() -> dict[str, str]:
     ).stdout.strip()
     if where:
         out["nanomsg_rs_from"] = where
+    if nng is not None:
+        out[NNG_LIB] = nng.version
+        out["nng"] = nng.library.removeprefix("nng ")
+        out[f"{NNG_LIB}_from"] = f"{nng.where} {nng.library}"
     out["gcc"] = gcc_version()
     out["python"] = platform.python_version()
     return out
@@ -663,7 +728,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--libs",
         help=f"comma-separated Python libraries (default all: {','.join(PYTHON_LIBS)}); "
-        "C always runs",
+        f"C always runs, C-nng (C on nng's nanomsg API) whenever {NNG_LIB} does",
+    )
+    parser.add_argument(
+        "--no-nng",
+        action="store_true",
+        help=f"leave out {NNG_LIB} and C-nng (and the nng wheel's build)",
+    )
+    parser.add_argument(
+        "--nng-python",
+        type=Path,
+        metavar="PYTHON",
+        help=f"run {NNG_LIB} with this interpreter, which imports an nng build of nanomsg_rs, "
+        "instead of building one into target/nng-bench/venv",
     )
     parser.add_argument("--repeats", type=int, help="rounds per workload (overrides defaults)")
     parser.add_argument("--sample-time", type=float, help="seconds per sample (default 0.2)")
@@ -694,6 +771,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.lib_list = [lib for lib in PYTHON_LIBS if lib in libs]
     if SUBJECT not in args.lib_list:
         args.lib_list.insert(0, SUBJECT)
+    if args.no_nng and NNG_LIB in args.lib_list:
+        args.lib_list.remove(NNG_LIB)
     suffix = "-quick" if args.quick else ""
     args.json = args.json or BENCH_DIR / f"results{suffix}.json"
     args.plot = args.plot or BENCH_DIR / f"results{suffix}.png"
@@ -727,30 +806,47 @@ def main(argv: list[str]) -> int:
     cfg = config_for(args)
     notes: list[str] = []
     started = time.monotonic()
-    load_at_start = list(os.getloadavg())
     libs = available_libs(args.lib_list, notes)
+    programs: dict[str, Path] = {}
+    nng = nng_build(args.nng_python, notes) if NNG_LIB in libs else None
+    # after the nng build, when the measuring starts (its 1-minute average still shows cargo)
+    load_at_start = list(os.getloadavg())
+    if nng is not None:
+        programs[NNG_LIB] = nng.python
+    elif NNG_LIB in libs:
+        libs.remove(NNG_LIB)
+    floors = [C_LIB, C_NNG_LIB] if nng is not None else [C_LIB]
     with tempfile.TemporaryDirectory(prefix="nnbench-") as tmp:
-        c_binary, why = build_c(Path(tmp))
-        if c_binary is None:
-            notes.append(why)
-        all_libs = ([C_LIB] if c_binary else []) + libs
+        for floor in floors:
+            binary, why = build_c(Path(tmp), nng=floor == C_NNG_LIB)
+            if binary is None:
+                notes.append(why)
+            else:
+                programs[floor] = binary
+        all_libs = [lib for lib in C_LIBS if lib in programs] + libs
         addresses = Addresses(Path(tmp))
         rng = random.Random(cfg.seed)
         records: list[dict[str, Any]] = []
         for workload in args.workloads:
-            records += measure_workload(workload, all_libs, cfg, addresses, c_binary, notes, rng)
+            records += measure_workload(workload, all_libs, cfg, addresses, programs, notes, rng)
+    found = versions(nng)
+    if found.get("nanomsg_rs_from", "").split()[1:2] == ["nng"]:
+        notes.append(
+            "nanomsg_rs: this interpreter imports an nng build, so its row measures nng too "
+            f"({found['nanomsg_rs_from']})"
+        )
     data = {
         "meta": {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "quick": args.quick,
-            "libraries": [C_LIB, *args.lib_list],
+            "libraries": [*floors, *args.lib_list],
             "repeats": cfg.repeats,
             "sample_time_s": cfg.sample_time,
             "seed": cfg.seed,
             "fanout_burst": FANOUT_BURST,
             "subject": SUBJECT,
             "duration_s": round(time.monotonic() - started, 1),
-            "versions": versions(),
+            "versions": found,
             "machine": machine(load_at_start),
         },
         "notes": notes,

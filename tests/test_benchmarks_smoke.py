@@ -1,49 +1,66 @@
 """Smoke test of the benchmark suite: a quick pingpong run prints its table and writes JSON
-with numbers for nanomsg_rs and for the C floor (which the suite compiles with gcc)."""
+with numbers for nanomsg_rs and for the C floor (which the suite compiles with gcc); and the
+nng backend side by side: built into the suite's own venv when libnng-dev is there, left out
+with a note (never a crash) when it cannot run."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+NUMBER = r"[0-9.]+[kMG]?"
+
+
+def quick(tmp_path: Path, *args: str, timeout: float = 50) -> tuple[str, dict[str, Any]]:
+    """Runs ``run.py --quick`` (no plot) with ``args``; returns its stdout and its JSON."""
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--json", str(out), "--no-plot", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    data: dict[str, Any] = json.loads(out.read_text())
+    return done.stdout, data
+
+
+def nng_build_problem() -> str | None:
+    """Why the nng build of nanomsg_rs cannot be made here, or None."""
+    if shutil.which("gcc") is None:
+        return "the C floors need gcc"
+    headers = ("/usr/include", "/usr/local/include")
+    if not any(Path(d, "nng/compat/nanomsg/nn.h").exists() for d in headers):
+        return "libnng-dev (nng's nanomsg compatibility headers) is not installed"
+    if shutil.which("cargo") is None:
+        return "cargo is not installed"
+    if shutil.which("maturin") is None and importlib.util.find_spec("maturin") is None:
+        return "maturin is not installed"
+    return None
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="the C floor needs gcc")
 def test_quick_pingpong_prints_table_and_writes_json(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(RUN),
-            "--quick",
-            "--only",
-            "pingpong",
-            "--json",
-            str(out),
-            "--no-plot",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=50,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    # --no-nng: the nng build has a test of its own (below)
+    stdout, data = quick(tmp_path, "--only", "pingpong", "--no-nng")
 
     # the table: a row with a median, a spread and a ratio for each of C and nanomsg_rs
-    number = r"[0-9.]+[kMG]?"
     for label in ("C (libnanomsg)", "nanomsg_rs"):
-        row = rf"^\s+{re.escape(label)}\s+{number}\s+{number} - {number}\s+[0-9.]+"
-        assert re.search(row, done.stdout, re.MULTILINE), done.stdout
-    assert "pingpong 64 B" in done.stdout  # the targets summary
-    assert re.search(r">= 0\.80 (met|MISSED)", done.stdout), done.stdout
+        row = rf"^\s+{re.escape(label)}\s+{NUMBER}\s+{NUMBER} - {NUMBER}\s+[0-9.]+"
+        assert re.search(row, stdout, re.MULTILINE), stdout
+    assert "pingpong 64 B" in stdout  # the targets summary
+    assert re.search(r">= 0\.80 (met|MISSED)", stdout), stdout
+    assert not {"C-nng", "nanomsg_rs-nng"} & set(data["meta"]["libraries"])
 
-    data = json.loads(out.read_text())
     (record,) = [v for v in data["variants"] if v["workload"] == "pingpong"]
     assert record["target"] == {"op": ">=", "value": 0.8}
     for lib in ("C", "nanomsg_rs"):
@@ -54,3 +71,48 @@ def test_quick_pingpong_prints_table_and_writes_json(tmp_path: Path) -> None:
         assert result["ratio"] > 0
     assert record["results"]["C"]["ratio"] == pytest.approx(1.0)
     assert isinstance(record["target_met"], bool)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="the C floor needs gcc")
+def test_nng_that_cannot_run_is_left_out_with_a_note(tmp_path: Path) -> None:
+    stdout, data = quick(
+        tmp_path,
+        "--only",
+        "pingpong",
+        "--libs",
+        "nanomsg_rs,nanomsg_rs-nng",
+        "--nng-python",
+        str(tmp_path / "no-such-python"),
+    )
+    assert re.search(r"^\s+nanomsg_rs-nng\s+-\s+left out", stdout, re.MULTILINE), stdout
+    assert any(n.startswith("nanomsg_rs-nng left out: ") for n in data["notes"]), data["notes"]
+    (record,) = data["variants"]
+    assert set(record["results"]) == {"C", "nanomsg_rs"}
+
+
+@pytest.mark.timeout(900)  # the first build of the nng wheel compiles every dependency
+@pytest.mark.skipif(nng_build_problem() is not None, reason=str(nng_build_problem()))
+def test_quick_run_measures_both_backends_side_by_side(tmp_path: Path) -> None:
+    stdout, data = quick(
+        tmp_path,
+        "--only",
+        "pingpong,latency",
+        "--libs",
+        "nanomsg_rs,nanomsg_rs-nng",
+        timeout=850,
+    )
+    assert data["meta"]["libraries"] == ["C", "C-nng", "nanomsg_rs", "nanomsg_rs-nng"]
+    assert data["meta"]["versions"]["nng"]
+    for label in ("C (libnanomsg)", "C (nng compat)", "nanomsg_rs", "nanomsg_rs-nng"):
+        row = rf"^\s+{re.escape(label)}\s+{NUMBER}\s+{NUMBER} - {NUMBER}\s+[0-9.]+"
+        assert re.search(row, stdout, re.MULTILINE), stdout
+    assert re.search(r"^\s+nanomsg_rs-nng .* vs C \(nng compat\) [0-9.]+$", stdout, re.M), stdout
+    assert "nanomsg_rs-nng / C (nng compat), its own floor" in stdout
+    for record in data["variants"]:
+        results = record["results"]
+        assert set(results) == {"C", "C-nng", "nanomsg_rs", "nanomsg_rs-nng"}, data["notes"]
+        nng = results["nanomsg_rs-nng"]
+        assert nng["ratio"] > 0  # to C on libnanomsg, like every row
+        assert nng["floor"]["lib"] == "C-nng"
+        assert nng["floor"]["ratio"] == pytest.approx(nng["median"] / results["C-nng"]["median"])
+        assert "floor" not in results["nanomsg_rs"]

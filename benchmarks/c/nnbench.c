@@ -33,6 +33,9 @@
  * message, and the floor would pay page faults (tens of thousands a second at 64 KiB) that
  * are no part of the work, and that a Python process, whose heap is never that empty,
  * mostly avoids.
+ *
+ * Compiled with -DNNBENCH_NNG (and -lnng) the same program runs on nng's nanomsg-compatible
+ * API instead (Debian's libnng-dev): the floor of the binding's nng build.
  */
 
 #define _POSIX_C_SOURCE 200809L
@@ -45,11 +48,19 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef NNBENCH_NNG
+#include <nng/compat/nanomsg/nn.h>
+#include <nng/compat/nanomsg/pair.h>
+#include <nng/compat/nanomsg/pipeline.h>
+#include <nng/compat/nanomsg/pubsub.h>
+#include <nng/compat/nanomsg/reqrep.h>
+#else
 #include <nanomsg/nn.h>
 #include <nanomsg/pair.h>
 #include <nanomsg/pipeline.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
+#endif
 
 #define MAX_SUBS 256
 #define FANOUT_TIMEOUT_MS 5000
