@@ -8,17 +8,22 @@ attacks speak the wire protocols by hand with plain Python sockets:
 - ws is an HTTP/1.1 upgrade (``Sec-WebSocket-Protocol: <server's protocol>.sp.nanomsg.org``)
   and then masked binary frames (RFC 6455).
 
-Each case in ``CASES`` says what must happen: the server lives (and still answers a fresh
-legitimate client on the attacked address), or libnanomsg 1.1.5 aborts the whole process
-(``SIGABRT``, with the text of the assertion that fires). A change in either direction fails
-a test: a crash that appears, or a known crash that no longer happens (then the README's
-table of hostile inputs must be updated). The crashes are libnanomsg's own, in its C code;
-nanomsg-rs cannot catch them, only document them.
+Each case in ``CASES`` says what must happen on each backend. With libnanomsg 1.1.5 (``kills``):
+the server lives (and still answers a fresh legitimate client on the attacked address), or
+libnanomsg aborts the whole process (``SIGABRT``, with the text of the assertion that fires).
+With nng 1.5.2 (``nng``): the server lives and answers (``SURVIVES``), or it lives but its ipc
+listener admits no one any more (``DEAF``, nng issue 1518), or that happens in some runs only
+(``MAYBE_DEAF``, a race). A change in either direction on either backend fails a test: a crash
+that appears, or a known crash or defect that no longer happens (then the README's table of
+hostile inputs must be updated). The crashes are the C library's own; nanomsg-rs cannot catch
+them, only document them. Where nng answers an input differently without harm (it drops a peer
+that libnanomsg keeps, or keeps one that libnanomsg drops), the attack says so itself.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import random
 import signal
@@ -32,11 +37,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from conftest import make_address
+from conftest import NANOMSG, make_address, per_backend
 
 import nanomsg_rs as nn
-
-pytestmark = pytest.mark.skipif(nn.BACKEND != "nanomsg", reason="libnanomsg 1.1.5's behaviour")
 
 # The server: the attacked socket (``protocol`` bound at ``address``) does what its protocol
 # does (REP and RESPONDENT echo), and a REP "probe" socket on a second address answers a
@@ -300,6 +303,16 @@ def hung_up(s: socket.socket, timeout: float = IO_TIMEOUT) -> bool:
     return False
 
 
+def silently_hung_up(s: socket.socket, timeout: float = IO_TIMEOUT) -> bool:
+    """True if the peer closes or resets the connection without sending a byte; False if it
+    sends something first. Raises TimeoutError if it does neither within ``timeout``."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
 def ws_request(protocol: str, *, version: str = "13", extra: str = "") -> bytes:
     """The HTTP upgrade request of a ws client that wants to talk to a ``protocol`` server."""
     key = base64.b64encode(os.urandom(16)).decode()
@@ -423,6 +436,23 @@ def must_hang_up(data: Callable[[Server], bytes], session: str) -> Attack:
     return attack
 
 
+def must_answer_and_keep(data: bytes, reply: bytes) -> Attack:
+    """After a ws upgrade, ``data`` is answered with exactly ``reply``, and the connection goes
+    on working: the request sent next comes back."""
+
+    def attack(srv: Server) -> None:
+        with ws_session(srv.address, srv.protocol) as s:
+            s.sendall(data)
+            s.settimeout(IO_TIMEOUT)
+            assert recv_exact(s, len(reply)) == reply
+            request = b"\x80\x00\x00\x07" + os.urandom(8)
+            s.sendall(ws_frame(request))
+            echo = recv_exact(s, 2 + len(request))
+            assert echo == bytes([0x82, len(request)]) + request, echo
+
+    return attack
+
+
 def silent_peers(count: int, how: str) -> Attack:
     """``count`` peers complete the handshake (``how``: "sp", "ws") or only connect ("tcp"),
     then say nothing; meanwhile a legitimate client is served."""
@@ -470,6 +500,40 @@ def storm(count: int, seed: int) -> Attack:
     return attack
 
 
+@contextlib.contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """Stops process ``pid`` (SIGSTOP), waits until every thread of it has stopped, and lets
+    it go on (SIGCONT) on leaving."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + IO_TIMEOUT
+        while not all(
+            thread_state(pid, tid) in ("T", None) for tid in os.listdir(f"/proc/{pid}/task")
+        ):
+            assert time.monotonic() < deadline, f"process {pid} did not stop"
+            time.sleep(0.001)
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def thread_state(pid: int, tid: str) -> str | None:
+    """The state letter of thread ``tid`` of ``pid`` (``T``: stopped); None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
+def hang_up_unanswered(srv: Server) -> None:
+    """A peer connects and hangs up before the server has sent it a byte. A busy server meets
+    this by chance (the storm's peers sometimes do it); here the server is paused meanwhile, so
+    that the peer is surely gone by the time the server accepts it and greets it."""
+    with paused(srv.proc.pid):
+        raw_connect(srv.address).close()
+
+
 def one_byte_writes(srv: Server) -> None:
     """A legitimate request, handshake included, written one byte at a time."""
     with raw_connect(srv.address) as s:
@@ -489,14 +553,26 @@ def one_byte_writes(srv: Server) -> None:
 
 
 def hostile_req_frames(srv: Server) -> None:
-    """Well-framed requests with malformed REQ headers: no request id, 1000 hops of
-    backtrace, an empty message. REP must drop them without answering."""
-    with sp_session(srv.address, srv.transport, "req") as s:
-        for body in [b"abc", b"\x00\x00\x00\x01" * 1000, b"", b"\x80"]:
+    """Well-framed requests with malformed REQ headers, each on its own connection: no request
+    id, 1000 hops of backtrace, an empty message, a lone byte. REP must drop them without
+    answering. libnanomsg keeps the connection each time. nng's REP hangs up on a request too
+    short to hold a request id (its rep0 "kicks a peer speaking garbage"), and keeps the peer
+    whose backtrace is merely too long (over its TTL of 8 hops), dropping only the message."""
+    for body, nng_hangs_up in [
+        (b"abc", True),
+        (b"\x00\x00\x00\x01" * 1000, False),
+        (b"", True),
+        (b"\x80", True),
+    ]:
+        with sp_session(srv.address, srv.transport, "req") as s:
             s.sendall(frame(body, srv.transport))
-        s.settimeout(0.3)
-        with pytest.raises(TimeoutError):
-            s.recv(1)
+            # nng drops the peer that sent the shortest bodies; libnanomsg drops nobody.
+            if per_backend(nanomsg=False, nng=nng_hangs_up):
+                assert silently_hung_up(s), f"nng answered {body[:8]!r} or kept its sender"
+            else:
+                s.settimeout(0.3)
+                with pytest.raises(TimeoutError):
+                    s.recv(1)
 
 
 def ws_over_max(srv: Server) -> bytes:
@@ -552,19 +628,37 @@ def ipc_type_byte(kind: int) -> Attack:
 
 ABORT = -signal.SIGABRT
 
+# What an input does to a server on nng 1.5.2 (``Case.nng``). No input kills it.
+SURVIVES = "survives"
+# The process lives and serves its other sockets, but the attacked ipc listener admits no one
+# any more: a fresh legitimate client connects and gets no answer, for good. nng 1.5.2's ipc
+# transport hands the error of a failed handshake to the listener itself; when that error is
+# "closed" (the peer hung up before the server could send it the SP header: EPIPE), the
+# listener takes it for its own closing and stops accepting. nng issue 1518, "Disconnect during
+# negotiation breaks listener", fixed upstream after 1.5.2 (nng pull request 1519). tcp and ws
+# are not affected.
+DEAF = "stops accepting"
+# The same, in some runs only: whether one of the peers hangs up before the server greets it
+# is a race (about 7 runs in 10 of the ipc storm, measured on 2 cores). The process must live
+# and serve its other sockets; the attacked address is not checked.
+MAYBE_DEAF = "survives; may stop accepting"
+
 
 @dataclass(frozen=True)
 class Case:
     name: str
     transports: tuple[str, ...]
     attack: Attack
-    #: None: the server survives. Else (returncode, text in stderr) of the kill.
+    #: libnanomsg 1.1.5: None, the server survives; else (returncode, text in stderr) of the
+    #: kill.
     kills: tuple[int, str] | None = None
     protocol: str = "rep"
     maxsize: int = DEFAULT_MAX
     #: Seen to kill only with the system's libnanomsg: the same library grafted into our
     #: wheel (nanomsg_rs.libs/, patched by patchelf) survives these inputs. Not understood.
     system_lib_only: bool = False
+    #: nng 1.5.2: SURVIVES, DEAF or MAYBE_DEAF (above).
+    nng: str = SURVIVES
 
 
 def _wheel_copy_loaded() -> bool:
@@ -614,8 +708,13 @@ CASES = [
     Case("malformed REQ headers in valid frames", SP, hostile_req_frames),
     Case("ipc frame with type byte 1 (the normal one)", ("ipc",), ipc_type_byte(1)),
     Case("request written 1 byte at a time", SP, one_byte_writes),
-    # -- storms --
-    Case("connect/close storm (300 connections)", ALL, storm(300, 6)),
+    # -- storms, and peers that leave before the greeting --
+    Case("connect/close storm (300 connections)", ("tcp", "ws"), storm(300, 6)),
+    # nng: some of these peers may hang up before the server greets them (see MAYBE_DEAF).
+    Case("connect/close storm (300 connections)", ("ipc",), storm(300, 6), nng=MAYBE_DEAF),
+    Case("hang-up before the server's greeting", ("tcp", "ws"), hang_up_unanswered),
+    # nng: what the storm does by chance, for certain (see DEAF).
+    Case("hang-up before the server's greeting", ("ipc",), hang_up_unanswered, nng=DEAF),
     # -- ws handshakes --
     Case("request of the wrong protocol", ("ws",), just_send(ws_request("pub"))),
     Case("request of an unknown protocol", ("ws",), just_send(ws_request("nonsense"))),
@@ -661,7 +760,13 @@ CASES = [
     Case(
         "fragmented control frame",
         ("ws",),
-        must_hang_up(lambda srv: ws_frame(b"x", opcode=9, fin=False), "ws"),
+        # RFC 6455 forbids fragmented control frames. libnanomsg hangs up; nng never looks at
+        # the FIN bit of a control frame, so it answers this ping (FIN=0) with a pong like any
+        # other and goes on.
+        per_backend(
+            nanomsg=must_hang_up(lambda srv: ws_frame(b"x", opcode=9, fin=False), "ws"),
+            nng=must_answer_and_keep(ws_frame(b"x", opcode=9, fin=False), b"\x8a\x01x"),
+        ),
     ),
     Case(
         "control frame of 200 bytes",
@@ -695,12 +800,13 @@ CASES = [
     Case("message over rcvmaxsize", ("ws",), must_hang_up(ws_over_max, "ws")),
     # -- PUB and its subscribers --
     Case("SUB peer that never sends", ALL, sub_claim_silent, protocol="pub"),
-    # ================= what kills the server (libnanomsg 1.1.5 aborts) =================
+    # ============ what kills the server (libnanomsg 1.1.5 aborts; nng survives) ============
     Case(
         "SUB peer sends a message to PUB",
         ALL,
         sub_claim_sends,
         kills=(ABORT, "xpub.c:134"),
+        nng=SURVIVES,
         protocol="pub",
     ),
     *(
@@ -709,6 +815,7 @@ CASES = [
             ("ipc",),
             ipc_type_byte(kind),
             kills=(ABORT, "sipc.c:336"),
+            nng=SURVIVES,
         )
         for kind in (0, 2, 0xFF)
     ),
@@ -718,12 +825,14 @@ CASES = [
         ("ipc",),
         after_header(rand_bytes(65536, 5)),
         kills=(ABORT, "sipc.c:336"),
+        nng=SURVIVES,
     ),
     Case(
         "length field 2^63 with rcvmaxsize -1",
         SP,
         after_header(lambda t: frame(b"abc", t, length=2**63)),
         kills=(ABORT, "chunkref.c:55"),
+        nng=SURVIVES,
         maxsize=-1,
     ),
     Case(
@@ -731,6 +840,7 @@ CASES = [
         ("ws",),
         after_upgrade(ws_frame(b"abc", length=2**63)),
         kills=(ABORT, "chunkref.c:55"),
+        nng=SURVIVES,
         maxsize=-1,
     ),
     Case(
@@ -738,12 +848,14 @@ CASES = [
         ("ws",),
         just_send(ws_request("rep", version="1" * 1000)),
         kills=(ABORT, "buffer overflow detected"),
+        nng=SURVIVES,
     ),
     Case(
         "random 8 KiB before the upgrade",
         ("ws",),
         just_send(rand_bytes(8192, 8)),
         kills=(ABORT, "ws_handshake.c:1345"),
+        nng=SURVIVES,
         system_lib_only=True,
     ),
     Case(
@@ -751,6 +863,7 @@ CASES = [
         ("ws",),
         just_send(b"GET / HTTP/1.1\r\nX-Pad: " + b"p" * 4072),
         kills=(ABORT, "ws_handshake.c:1345"),
+        nng=SURVIVES,
         system_lib_only=True,
     ),
     Case(
@@ -758,18 +871,21 @@ CASES = [
         ("ws",),
         just_send(http_request("GET / HTTP/1.0", 200)),
         kills=(ABORT, "ws_handshake.c:1340"),
+        nng=SURVIVES,
     ),
     Case(
         "POST request of 200 bytes",
         ("ws",),
         just_send(http_request("POST / HTTP/1.1", 200)),
         kills=(ABORT, "ws_handshake.c:1340"),
+        nng=SURVIVES,
     ),
     Case(
         "NUL byte in the request line",
         ("ws",),
         just_send(b"GET /\x00 HTTP/1.1" + ws_request("rep")[14:]),
         kills=(ABORT, "ws_handshake.c:500"),
+        nng=SURVIVES,
     ),
 ]
 
@@ -784,7 +900,10 @@ PARAMS = [
 def test_hostile_input(
     servers: Callable[[str, str, int], Server], case: Case, transport: str
 ) -> None:
-    if case.kills is None or (case.system_lib_only and WHEEL_COPY):
+    kills = case.kills if NANOMSG and not (case.system_lib_only and WHEEL_COPY) else None
+    # libnanomsg's listeners never stop accepting; nng's ipc listener may (see DEAF).
+    outcome = per_backend(nanomsg=SURVIVES, nng=case.nng)
+    if kills is None and outcome == SURVIVES:
         srv = servers(case.protocol, transport, case.maxsize)
         case.attack(srv)
         code = srv.proc.poll()
@@ -794,8 +913,19 @@ def test_hostile_input(
     srv = Server(case.protocol, transport, case.maxsize)
     try:
         case.attack(srv)
+        if kills is None:
+            # nng: the process lives and serves its other socket, whatever the listener does.
+            code = srv.proc.poll()
+            assert code is None, f"the server died ({code}):\n{srv.error_text()[-2000:]}"
+            assert roundtrip(srv.probe_address), "the server no longer answers on its probe"
+            if outcome == DEAF:
+                assert not roundtrip(srv.address, timeout_ms=1000), (
+                    "nng's ipc listener admits a fresh client again after a peer hung up "
+                    "before the greeting: update the README's table"
+                )
+            return
         code = srv.wait_death(10)
-        expected_code, text = case.kills
+        expected_code, text = kills
         assert code is not None, (
             "libnanomsg no longer crashes on this input: update the README's table"
         )
@@ -813,8 +943,8 @@ def test_hostile_input(
 @pytest.mark.parametrize("protocol", list(PROTOCOL_IDS))
 def test_every_protocol_against_a_sending_peer(protocol: str) -> None:
     """Over tcp, a peer claiming the server's partner protocol sends well-framed messages
-    (plain, REQ/SURVEYOR-style headers, empty, random). Only PUB dies: libnanomsg 1.1.5's
-    xpub asserts that a subscriber never sends."""
+    (plain, REQ/SURVEYOR-style headers, empty, random). Only PUB dies, and only with
+    libnanomsg 1.1.5, whose xpub asserts that a subscriber never sends; nng survives it."""
     srv = Server(protocol, "tcp")
     try:
         with sp_session(srv.address, "tcp", PEER[protocol]) as s:
@@ -827,7 +957,8 @@ def test_every_protocol_against_a_sending_peer(protocol: str) -> None:
             ]:
                 send_quietly(s, frame(body, "tcp"))
             time.sleep(0.1)
-        if protocol == "pub":
+        # libnanomsg's xpub aborts on a message from a subscriber; nng survives every protocol.
+        if per_backend(nanomsg=protocol == "pub", nng=False):
             assert srv.wait_death(10) == ABORT
             assert "xpub.c:134" in srv.error_text()
         else:
@@ -838,17 +969,22 @@ def test_every_protocol_against_a_sending_peer(protocol: str) -> None:
 
 
 def markdown_table() -> str:
-    """The README's table of hostile inputs, from CASES: ``python tests/test_hostile.py``."""
+    """The README's table of hostile inputs, from CASES: ``python tests/test_hostile.py``.
+    Each transport's cell says what libnanomsg 1.1.5 does, then what nng 1.5.2 does."""
     rows: dict[str, dict[str, str]] = {}
     for case in CASES:
         row = rows.setdefault(case.name, {})
         server = case.protocol.upper() + (", rcvmaxsize -1" if case.maxsize == -1 else "")
         row["server"] = server
         for transport in case.transports:
-            row[transport] = (
-                f"**killed** (SIGABRT, `{case.kills[1]}`)" if case.kills else "survives"
-            )
-    lines = ["| input | server | tcp | ipc | ws |", "|---|---|---|---|---|"]
+            nanomsg = f"**killed** (SIGABRT, `{case.kills[1]}`)" if case.kills else "survives"
+            nng = f"**{case.nng}**" if case.nng != SURVIVES else SURVIVES
+            row[transport] = f"{nanomsg} / {nng}"
+    lines = [
+        "| input | server | tcp (libnanomsg / nng) | ipc (libnanomsg / nng) "
+        "| ws (libnanomsg / nng) |",
+        "|---|---|---|---|---|",
+    ]
     for name, row in rows.items():
         cells = [row.get(t, "n/a") for t in ALL]
         lines.append(f"| {name} | {row['server']} | " + " | ".join(cells) + " |")
