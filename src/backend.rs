@@ -65,6 +65,15 @@ pub fn option_error(err: NnError) -> NnError {
     err
 }
 
+/// The error of `nn_bind`/`nn_connect` as nanomsg reports it: nng says `ENOTSUP` for an
+/// unknown transport, libnanomsg `EPROTONOSUPPORT`.
+pub fn endpoint_error(err: NnError) -> NnError {
+    if cfg!(feature = "nng") && err.errno() == libc::ENOTSUP {
+        return NnError::new(libc::EPROTONOSUPPORT);
+    }
+    err
+}
+
 /// True for an option whose value is a C string on this backend: nng stores `NN_SOCKET_NAME`
 /// NUL-terminated (and refuses it without the NUL); libnanomsg keeps plain bytes.
 pub fn is_c_string_option(level: c_int, option: c_int) -> bool {

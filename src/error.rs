@@ -74,14 +74,28 @@ impl NnError {
     }
 }
 
-/// `nn_strerror`: the C library's text for any error code. Where it has none (nng's says
-/// "Unknown error N" for `ETERM` and for many system codes), libnanomsg's text for the two
-/// nanomsg codes, or the system's own.
+/// The text for any error code, as libnanomsg's `nn_strerror` gives it: its own for the two
+/// nanomsg codes, the system's for the others. On nng the same texts, so that a program reads
+/// the same messages on either backend (nng's `nn_strerror` has texts of its own, and "Unknown
+/// error N" for `ETERM` and for many system codes).
 pub fn strerror(errno: i32) -> String {
-    if errno == EFORKED {
-        return "nanomsg cannot be used in a child process after fork(): its worker threads \
-                did not survive; use the 'spawn' start method, or fork and exec"
-            .to_owned();
+    match errno {
+        EFORKED => {
+            return "nanomsg cannot be used in a child process after fork(): its worker threads \
+                    did not survive; use the 'spawn' start method, or fork and exec"
+                .to_owned()
+        }
+        ffi::ETERM => return "Nanomsg library was terminated".to_owned(),
+        ffi::EFSM => return "Operation cannot be performed in this state".to_owned(),
+        _ if cfg!(feature = "nng") && errno > 0 && errno < ffi::NN_HAUSNUMERO => {
+            let text = std::io::Error::from_raw_os_error(errno).to_string();
+            // "<text> (os error N)": keep the text.
+            return match text.rfind(" (os error") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            };
+        }
+        _ => {}
     }
     // SAFETY: nn_strerror returns a pointer to a static NUL-terminated string (or the
     // libc's strerror buffer), valid for any code; it is copied out at once.
@@ -90,25 +104,9 @@ pub fn strerror(errno: i32) -> String {
         return format!("Unknown error {errno}");
     }
     // SAFETY: non-null and NUL-terminated, as checked and documented above.
-    let text = unsafe { CStr::from_ptr(ptr) }
+    unsafe { CStr::from_ptr(ptr) }
         .to_string_lossy()
-        .into_owned();
-    if !text.starts_with("Unknown error") {
-        return text;
-    }
-    match errno {
-        ffi::ETERM => "Nanomsg library was terminated".to_owned(),
-        ffi::EFSM => "Operation cannot be performed in this state".to_owned(),
-        _ if errno > 0 && errno < ffi::NN_HAUSNUMERO => {
-            let text = std::io::Error::from_raw_os_error(errno).to_string();
-            // "<text> (os error N)": keep the text.
-            match text.rfind(" (os error") {
-                Some(at) => text[..at].to_owned(),
-                None => text,
-            }
-        }
-        _ => text,
-    }
+        .into_owned()
 }
 
 impl fmt::Debug for NnError {

@@ -19,6 +19,7 @@ mod py_functions;
 mod py_message;
 mod py_socket;
 mod socket;
+mod survey;
 
 use pyo3::prelude::*;
 

@@ -2,6 +2,7 @@
 //! conversions only; the package's `nanomsg_rs.Socket` subclasses it in Python.
 
 use std::ffi::CString;
+use std::time::Instant;
 
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -266,6 +267,18 @@ impl PySocket {
         }
         let payload = Payload::extract(value)?;
         Ok(guard.setsockopt_bytes(level, option, payload.as_slice())?)
+    }
+
+    /// Seconds after which a wait to receive (`recv`) or send must try again although the
+    /// socket's fd did not signal (the end of a survey on nng), or None.
+    fn _retry_after(&self, recv: bool) -> PyResult<Option<f64>> {
+        let dir = if recv {
+            Direction::Recv
+        } else {
+            Direction::Send
+        };
+        let at = self.inner.acquire()?.retry_at(dir);
+        Ok(at.map(|t| t.saturating_duration_since(Instant::now()).as_secs_f64()))
     }
 
     /// `nn_get_statistic` with the numeric statistic.

@@ -20,6 +20,7 @@ use crate::backend;
 use crate::error::{check, NnError, NnResult};
 use crate::ffi;
 use crate::message::NnMsg;
+use crate::survey::SurveyClock;
 
 const CLOSED: u64 = 1 << 63;
 const DETACHED: u64 = 1 << 62;
@@ -110,6 +111,8 @@ pub struct Socket {
     /// The ids of the endpoints this socket made (bind/connect) and has not shut down: nng's
     /// `nn_shutdown` ignores its socket argument and would close any socket's endpoint.
     endpoints: Mutex<HashSet<c_int>>,
+    /// The end of the survey in flight, for a SURVEYOR on nng (see `survey.rs`).
+    survey: Option<SurveyClock>,
     /// The name last set, where the C library cannot be trusted to read it back: nng 1.5
     /// copies a new name over the old without its NUL, so "B" over "71" reads "B1".
     name: Mutex<Option<Vec<u8>>>,
@@ -117,9 +120,6 @@ pub struct Socket {
     /// every set.
     timeouts: [AtomicI32; 2],
 }
-
-/// How often a wait for a SURVEYOR's responses looks whether the survey ended (nng only).
-const SURVEY_RECHECK: Duration = Duration::from_millis(5);
 
 /// A cached timeout not read yet.
 const UNKNOWN: i32 = i32::MIN;
@@ -162,6 +162,8 @@ impl Socket {
             subscriptions: Mutex::new(HashMap::new()),
             endpoints: Mutex::new(HashSet::new()),
             name: Mutex::new(None),
+            survey: (cfg!(feature = "nng") && domain == ffi::AF_SP && protocol == ffi::NN_SURVEYOR)
+                .then(SurveyClock::default),
             poll_fds: [OnceLock::new(), OnceLock::new()],
             timeouts: [AtomicI32::new(UNKNOWN), AtomicI32::new(UNKNOWN)],
         })
@@ -296,7 +298,8 @@ impl Guard<'_> {
     /// `nn_bind`; returns the endpoint id.
     pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
         // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
-        let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })?;
+        let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
+            .map_err(backend::endpoint_error)?;
         self.endpoints().insert(ep);
         Ok(ep)
     }
@@ -304,7 +307,8 @@ impl Guard<'_> {
     /// `nn_connect`; returns the endpoint id.
     pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
         // SAFETY: as in bind.
-        let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })?;
+        let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
+            .map_err(backend::endpoint_error)?;
         self.endpoints().insert(ep);
         Ok(ep)
     }
@@ -331,7 +335,7 @@ impl Guard<'_> {
     /// `nn_send` of a copy of `data`.
     pub fn send(&self, data: &[u8], flags: c_int) -> NnResult<usize> {
         // SAFETY: data is valid for data.len() bytes during the call; libnanomsg copies it.
-        check_len(unsafe { ffi::nn_send(self.id(), data.as_ptr().cast(), data.len(), flags) })
+        self.sent_len(unsafe { ffi::nn_send(self.id(), data.as_ptr().cast(), data.len(), flags) })
     }
 
     /// `nn_sendmsg` of several buffers gathered into one message (copied by libnanomsg).
@@ -351,7 +355,7 @@ impl Guard<'_> {
         };
         // SAFETY: every iovec points at a live slice of its length; libnanomsg only reads
         // them (copying into a new message) during the call.
-        check_len(unsafe { ffi::nn_sendmsg(self.id(), &hdr, flags) })
+        self.sent_len(unsafe { ffi::nn_sendmsg(self.id(), &hdr, flags) })
     }
 
     /// `nn_send` with `NN_MSG`: hands `msg` over to libnanomsg; on failure it comes back.
@@ -372,7 +376,7 @@ impl Guard<'_> {
                 flags,
             )
         };
-        match check_len(rc) {
+        match self.sent_len(rc) {
             Ok(n) => {
                 let _ = msg.into_raw();
                 Ok(n)
@@ -393,7 +397,7 @@ impl Guard<'_> {
                 flags,
             )
         };
-        let len = check_len(rc)?;
+        let len = self.received_len(rc)?;
         let ptr = NonNull::new(ptr).ok_or(NnError::new(libc::EFAULT))?;
         // SAFETY: the buffer came from libnanomsg, holds len bytes, and is ours alone.
         Ok(unsafe { NnMsg::from_raw(ptr, len) })
@@ -402,7 +406,9 @@ impl Guard<'_> {
     /// `nn_recv` into `buf`; returns the message's full length (bytes past `buf` are dropped).
     pub fn recv_into(&self, buf: &mut [u8], flags: c_int) -> NnResult<usize> {
         // SAFETY: buf is writable for buf.len() bytes during the call.
-        check_len(unsafe { ffi::nn_recv(self.id(), buf.as_mut_ptr().cast(), buf.len(), flags) })
+        self.received_len(unsafe {
+            ffi::nn_recv(self.id(), buf.as_mut_ptr().cast(), buf.len(), flags)
+        })
     }
 
     /// `nn_recvmsg` with `NN_MSG` body and control: the message and its SP header, if any.
@@ -421,7 +427,7 @@ impl Guard<'_> {
         };
         // SAFETY: hdr, iov, body and control live across the call; with NN_MSG libnanomsg
         // stores freshly allocated buffers into body and control.
-        let len = check_len(unsafe { ffi::nn_recvmsg(self.id(), &mut hdr, flags) })?;
+        let len = self.received_len(unsafe { ffi::nn_recvmsg(self.id(), &mut hdr, flags) })?;
         let body = NonNull::new(body).ok_or(NnError::new(libc::EFAULT))?;
         // SAFETY: body came from libnanomsg with len bytes and is ours alone.
         let body = unsafe { NnMsg::from_raw(body, len) };
@@ -486,7 +492,7 @@ impl Guard<'_> {
         };
         // SAFETY: hdr, iov, ptr, body and control live across the call; libnanomsg takes the
         // body buffer (unless copied) only when the call succeeds and copies the control data.
-        match check_len(unsafe { ffi::nn_sendmsg(self.id(), &hdr, flags) }) {
+        match self.sent_len(unsafe { ffi::nn_sendmsg(self.id(), &hdr, flags) }) {
             Ok(n) => {
                 if !copy {
                     // Taken by the library.
@@ -687,15 +693,33 @@ impl Guard<'_> {
             && (s.protocol == ffi::NN_REP || s.protocol == ffi::NN_RESPONDENT)
     }
 
-    /// How long a wait in `dir` may last before `op` is tried again regardless: nng does
-    /// not signal a SURVEYOR's `NN_RCVFD` when the survey's deadline passes.
-    fn recheck_interval(&self, dir: Direction) -> Option<Duration> {
-        let s = self.socket;
-        (cfg!(feature = "nng")
-            && dir == Direction::Recv
-            && !s.raw
-            && s.protocol == ffi::NN_SURVEYOR)
-            .then_some(SURVEY_RECHECK)
+    /// When a wait in `dir` must try `op` again although its fd did not signal (see
+    /// `survey.rs`), if ever.
+    pub fn retry_at(&self, dir: Direction) -> Option<Instant> {
+        match (&self.socket.survey, dir) {
+            (Some(clock), Direction::Recv) => clock.retry_at(),
+            _ => None,
+        }
+    }
+
+    /// [`check_len`] of a send, and the bookkeeping after a message went out.
+    fn sent_len(&self, rc: c_int) -> NnResult<usize> {
+        let n = check_len(rc)?;
+        if let Some(clock) = &self.socket.survey {
+            let deadline = self
+                .getsockopt_int(ffi::NN_SURVEYOR, ffi::NN_SURVEYOR_DEADLINE)
+                .unwrap_or(0);
+            clock.started(deadline);
+        }
+        Ok(n)
+    }
+
+    /// [`check_len`] of a receive, with the error as libnanomsg would report it.
+    fn received_len(&self, rc: c_int) -> NnResult<usize> {
+        check_len(rc).map_err(|e| match &self.socket.survey {
+            Some(clock) => clock.recv_error(e),
+            None => e,
+        })
     }
 
     /// Waits on the socket's fd and runs `op` (a call made with `NN_DONTWAIT`, which just
@@ -710,14 +734,11 @@ impl Guard<'_> {
     ) -> NnResult<T> {
         // No fd to wait on: the call can never proceed, and op said so already.
         let fd = self.poll_fd(dir)?.ok_or(NnError::new(libc::EAGAIN))?;
-        let recheck = self.recheck_interval(dir);
         loop {
-            let until = match recheck {
-                None => deadline,
-                Some(every) => {
-                    let next = Instant::now() + every;
-                    Some(deadline.map_or(next, |d| d.min(next)))
-                }
+            let retry = self.retry_at(dir);
+            let until = match (deadline, retry) {
+                (Some(d), Some(r)) => Some(d.min(r)),
+                (d, r) => d.or(r),
             };
             match wait_any(&mut [(fd, 0)], &[self.wake_fd()], until) {
                 Err(e) if e.errno() == libc::ETIMEDOUT && until != deadline => {}
@@ -726,11 +747,6 @@ impl Guard<'_> {
             }
             match op() {
                 Err(e) if e.errno() == libc::EAGAIN => {}
-                // The survey (active when the wait began) ended meanwhile: the wait for its
-                // responses timed out, as libnanomsg reports it.
-                Err(e) if e.errno() == ffi::EFSM && recheck.is_some() => {
-                    return Err(NnError::new(libc::ETIMEDOUT))
-                }
                 other => return other,
             }
         }

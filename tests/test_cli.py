@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import make_address
+from conftest import NNG, make_address
 
 import nanomsg_rs as nn
 from nanomsg_rs.cli import format_message, main
@@ -235,7 +235,7 @@ BAD_COMMAND_LINES = [
 @pytest.fixture(scope="module")
 def compared() -> dict[str, tuple[Result, Result]]:
     """(nncat, nanocat) results of every command line below, run a few at a time."""
-    cases = BAD_COMMAND_LINES + PEERLESS_RUNS
+    cases = [c for c in BAD_COMMAND_LINES + PEERLESS_RUNS if not _differs_on_this_backend(c)]
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(run_both, cases))
     return {repr(args): result for args, result in zip(cases, results, strict=True)}
@@ -273,10 +273,25 @@ PEERLESS_RUNS = [
 ]
 
 
+# Runs that cannot end as nanocat's do on the nng backend, and why.
+NNG_DIFFERENCES = {
+    repr(["--req", "--bind", "inproc://x", "--recv-timeout", "1", "-D", "x", "-A"]): (
+        "nng's REQ takes a request only once a peer is there (the send waits for one; "
+        "test_protocols.py::test_req_send_without_peer); libnanomsg queues it"
+    ),
+}
+
+
+def _differs_on_this_backend(args: list[str]) -> bool:
+    return NNG and repr(args) in NNG_DIFFERENCES
+
+
 @pytest.mark.parametrize("args", PEERLESS_RUNS, ids=repr)
 def test_runs_without_peers_end_the_same(
     compared: dict[str, tuple[Result, Result]], args: list[str]
 ) -> None:
+    if _differs_on_this_backend(args):
+        pytest.skip(NNG_DIFFERENCES[repr(args)])
     mine, theirs = compared[repr(args)]
     assert (mine.status, mine.out, mine.err) == (theirs.status, theirs.out, theirs.err)
 

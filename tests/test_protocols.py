@@ -131,6 +131,25 @@ def test_reqrep_round_trip(sock: SockFactory, addr: AddrFactory, transport: str)
             req.recv()
 
 
+def test_req_send_without_peer(sock: SockFactory, addr: AddrFactory) -> None:
+    """libnanomsg takes a request with no REP there (and sends it when one connects); nng's
+    REQ waits for a peer to take it, so the send times out."""
+    req = sock("req")
+    req.bind(addr("inproc"))
+    req.sndtimeo = req.rcvtimeo = 200
+    if NANOMSG:
+        assert req.send(b"anyone?") == 7
+        with pytest.raises(nn.Timeout):
+            req.recv()  # the request is pending: the wait for its reply times out
+        return
+    start = time.monotonic()
+    with pytest.raises(nn.Timeout):
+        req.send(b"anyone?")
+    assert time.monotonic() - start >= 0.15
+    with pytest.raises(nn.BadState):
+        req.recv()  # no request was sent
+
+
 def test_reqrep_serves_several_clients(sock: SockFactory, addr: AddrFactory) -> None:
     address = addr("tcp")
     rep = sock("rep")

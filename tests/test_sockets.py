@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NANOMSG, NNG, c_library, per_backend
+from conftest import NANOMSG, NNG, c_library
 
 import nanomsg_rs as nn
 

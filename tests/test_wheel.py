@@ -265,9 +265,10 @@ def test_wheel_works_without_system_libnanomsg(venv: Path, tmp_path: Path) -> No
         assert Path(path).parent.name == "nanomsg_rs.libs", report
 
     assert facts["round_trip"] == ["ping", "pong"], report
-    assert facts["library_version"] == nn.LIBRARY_VERSION, report
     assert facts["library_version"].startswith("nanomsg "), report
-    assert tuple(facts["nanomsg_version"]) == nn.NANOMSG_VERSION, report
+    if nn.BACKEND == "nanomsg":  # the same build as this process's (not so under .ci/test-nng)
+        assert facts["library_version"] == nn.LIBRARY_VERSION, report
+        assert tuple(facts["nanomsg_version"]) == nn.NANOMSG_VERSION, report
 
 
 @needs_wheel

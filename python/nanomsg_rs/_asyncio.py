@@ -106,9 +106,12 @@ async def run(sock: Socket, which: int, op: Callable[[], T]) -> T:
     waiters = _waiters(sock, loop, which)
     while True:
         fut = waiters.wait()
-        timer = None
+        timers = []
         if deadline is not None:
-            timer = loop.call_at(deadline, _expire, fut)
+            timers.append(loop.call_at(deadline, _expire, fut))
+        retry = sock._retry_after(which == RECV)
+        if retry is not None:  # the fd will not signal then (see Socket._retry_after)
+            timers.append(loop.call_later(retry, _nudge, fut))
         try:
             await fut
         except asyncio.CancelledError:
@@ -117,7 +120,7 @@ async def run(sock: Socket, which: int, op: Callable[[], T]) -> T:
                 loop.call_soon(waiters.wake_one)
             raise
         finally:
-            if timer is not None:
+            for timer in timers:
                 timer.cancel()
             waiters.discard(fut)
         if sock.closed:
@@ -126,6 +129,11 @@ async def run(sock: Socket, which: int, op: Callable[[], T]) -> T:
             return op()
         except Again:
             continue
+
+
+def _nudge(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _expire(fut: asyncio.Future[None]) -> None:
