@@ -80,6 +80,21 @@ pub fn is_c_string_option(level: c_int, option: c_int) -> bool {
     cfg!(feature = "nng") && level == ffi::NN_SOL_SOCKET && option == ffi::NN_SOCKET_NAME
 }
 
+/// Fails with `ENOTSUP` (naming the backend) for an option value it cannot honour: nng's
+/// websocket transport sends binary frames only, and refuses text frames with `EINVAL`.
+pub fn check_option_value(level: c_int, option: c_int, value: c_int) -> NnResult<()> {
+    if cfg!(feature = "nng")
+        && level == ffi::NN_WS
+        && option == ffi::NN_WS_MSG_TYPE
+        && value == ffi::NN_WS_MSG_TYPE_TEXT
+    {
+        return Err(NnError::unsupported(
+            "websocket text frames (NN_WS_MSG_TYPE_TEXT) are not supported by the nng backend",
+        ));
+    }
+    Ok(())
+}
+
 /// Fails with `ENOTSUP` where the backend keeps no statistics (nng returns 0 for all).
 pub fn check_statistics() -> NnResult<()> {
     if cfg!(feature = "nng") {

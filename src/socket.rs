@@ -548,6 +548,7 @@ impl Guard<'_> {
     /// `nn_setsockopt` of an int option.
     pub fn setsockopt_int(&self, level: c_int, option: c_int, value: c_int) -> NnResult<()> {
         backend::check_option(level, option)?;
+        backend::check_option_value(level, option, value)?;
         self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
         check(unsafe {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import nanomsg_rs as nn
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 NUMBER = r"[0-9.]+[kMG]?"
@@ -90,8 +93,15 @@ def test_nng_that_cannot_run_is_left_out_with_a_note(tmp_path: Path) -> None:
     assert set(record["results"]) == {"C", "nanomsg_rs"}
 
 
+# An nng build made already (CI's, by .ci/test-nng) is used instead of building another.
+NNG_PYTHON = os.environ.get("NANOMSG_RS_NNG_PYTHON")
+
+
 @pytest.mark.timeout(900)  # the first build of the nng wheel compiles every dependency
 @pytest.mark.skipif(nng_build_problem() is not None, reason=str(nng_build_problem()))
+@pytest.mark.skipif(
+    nn.BACKEND != "nanomsg", reason="sets the libnanomsg build beside the nng one: run it there"
+)
 def test_quick_run_measures_both_backends_side_by_side(tmp_path: Path) -> None:
     stdout, data = quick(
         tmp_path,
@@ -99,6 +109,7 @@ def test_quick_run_measures_both_backends_side_by_side(tmp_path: Path) -> None:
         "pingpong,latency",
         "--libs",
         "nanomsg_rs,nanomsg_rs-nng",
+        *(["--nng-python", NNG_PYTHON] if NNG_PYTHON else []),
         timeout=850,
     )
     assert data["meta"]["libraries"] == ["C", "C-nng", "nanomsg_rs", "nanomsg_rs-nng"]

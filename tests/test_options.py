@@ -589,3 +589,34 @@ def test_options_nng_lacks_raise_not_supported(sock: SockFactory, name: str) -> 
             call()
         assert info.value.errno == errno.ENOTSUP
         assert "nng" in str(info.value) and name in str(info.value)
+
+
+# -- websocket frames -------------------------------------------------------------------------
+
+
+def test_ws_msg_type_binary_is_the_default_and_can_be_set(sock: SockFactory) -> None:
+    s = sock("pair")
+    assert s.getsockopt(nn.WS, nn.WS_MSG_TYPE) == nn.WS_MSG_TYPE_BINARY
+    s.setsockopt(nn.WS, nn.WS_MSG_TYPE, nn.WS_MSG_TYPE_BINARY)
+    assert s.getsockopt(nn.WS, nn.WS_MSG_TYPE) == nn.WS_MSG_TYPE_BINARY
+
+
+def test_ws_text_frames(sock: SockFactory, addr: AddrFactory) -> None:
+    """libnanomsg sends text frames when asked; nng's websocket transport has binary frames
+    only (it says EINVAL), which the binding reports as NotSupported naming the backend."""
+    a, b = sock("pair"), sock("pair")
+    if NNG:
+        with pytest.raises(nn.NotSupported) as info:
+            a.setsockopt(nn.WS, nn.WS_MSG_TYPE, nn.WS_MSG_TYPE_TEXT)
+        assert info.value.errno == errno.ENOTSUP
+        assert "nng backend" in str(info.value) and "text" in str(info.value)
+        assert a.getsockopt(nn.WS, nn.WS_MSG_TYPE) == nn.WS_MSG_TYPE_BINARY
+        return
+    a.setsockopt(nn.WS, nn.WS_MSG_TYPE, nn.WS_MSG_TYPE_TEXT)
+    assert a.getsockopt(nn.WS, nn.WS_MSG_TYPE) == nn.WS_MSG_TYPE_TEXT
+    address = addr("ws")
+    b.bind(address)
+    a.connect(address)
+    a.sndtimeo = b.rcvtimeo = 5000
+    a.send("héllo, text")
+    assert b.recv() == "héllo, text".encode()
