@@ -2,7 +2,7 @@
 PY ?= python3
 PIP_QUIET = 2>&1 | grep -v "Running pip as the 'root' user" || true
 
-.PHONY: help deps dev install demo test test-all bench lint fmt wheel clean
+.PHONY: help deps dev install demo test test-nng test-all bench lint fmt wheel clean
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -23,6 +23,9 @@ install: wheel   ## install the release wheel into the current Python
 
 test: install    ## the test suite (soak tests excluded), on the installed release wheel
 	$(PY) -m pytest -q
+
+test-nng: deps   ## the test suite on the nng backend (its own build, in a venv of its own)
+	bash .ci/test-nng
 
 test-all: install ## every test, soak tests included
 	$(PY) -m pytest -q -m ''
