@@ -95,6 +95,15 @@ pub fn check_option_value(level: c_int, option: c_int, value: c_int) -> NnResult
     Ok(())
 }
 
+/// Fails with `ENOPROTOOPT` where a SUB socket has no subscriptions: nng's raw SUB takes every
+/// message (and answers a subscription to the empty prefix with `ENOMEM`).
+pub fn check_subscriptions(raw: bool) -> NnResult<()> {
+    if cfg!(feature = "nng") && raw {
+        return Err(NnError::new(libc::ENOPROTOOPT));
+    }
+    Ok(())
+}
+
 /// Fails with `ENOTSUP` where the backend keeps no statistics (nng returns 0 for all).
 pub fn check_statistics() -> NnResult<()> {
     if cfg!(feature = "nng") {

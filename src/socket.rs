@@ -576,6 +576,7 @@ impl Guard<'_> {
     /// `NN_SUB_SUBSCRIBE` / `NN_SUB_UNSUBSCRIBE`, keeping count of the prefixes held;
     /// unsubscribing a prefix not held fails with `EINVAL` instead of reaching libnanomsg.
     fn subscription(&self, option: c_int, prefix: &[u8]) -> NnResult<()> {
+        backend::check_subscriptions(self.socket.raw)?;
         let mut held = self
             .socket
             .subscriptions

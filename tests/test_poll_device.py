@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import wait_connected
+from conftest import NANOMSG, wait_connected
 
 import nanomsg_rs as nn
 
@@ -301,6 +301,128 @@ def test_device_pipeline_one_way(sock: SockFactory, addr: AddrFactory) -> None:
     finally:
         inbound.close()
         outbound.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed)
+
+
+def test_device_pair_both_ways(sock: SockFactory, addr: AddrFactory) -> None:
+    a_addr, b_addr = addr("inproc"), addr("ipc")
+    a, b = nn.Socket("pair", "sp-raw"), nn.Socket("pair", "sp-raw")
+    a.bind(a_addr)
+    b.bind(b_addr)
+    device = DeviceThread(a, b)
+    try:
+        left, right = sock("pair"), sock("pair")
+        left.connect(a_addr)
+        right.connect(b_addr)
+        timeouts(left, right)
+        wait_connected(a, 1)
+        wait_connected(b, 1)
+        for i in range(5):
+            left.send(b"to the right %d" % i)
+            assert right.recv() == b"to the right %d" % i
+            right.send(b"to the left %d" % i)
+            assert left.recv() == b"to the left %d" % i
+    finally:
+        a.close()
+        b.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed)
+
+
+def test_device_pubsub(sock: SockFactory, addr: AddrFactory) -> None:
+    """A forwarder: publishers connect to a raw SUB, subscribers to a raw PUB; each
+    subscriber's own subscription filters what it gets."""
+    in_addr, out_addr = addr("inproc"), addr("tcp")
+    inbound, outbound = nn.Socket("sub", "sp-raw"), nn.Socket("pub", "sp-raw")
+    if NANOMSG:
+        inbound.subscribe(b"")  # libnanomsg's raw SUB filters by its subscriptions too
+    else:
+        with pytest.raises(nn.NanomsgError) as info:
+            inbound.subscribe(b"")  # nng's raw SUB takes everything: it has no such option
+        assert info.value.errno == nn.ENOPROTOOPT
+    inbound.bind(in_addr)
+    outbound.bind(out_addr)
+    device = DeviceThread(inbound, outbound)
+    try:
+        pub, news, sport = sock("pub"), sock("sub"), sock("sub")
+        news.subscribe(b"news")
+        sport.subscribe(b"sport")
+        pub.connect(in_addr)
+        news.connect(out_addr)
+        sport.connect(out_addr)
+        timeouts(news, sport, ms=200)
+        wait_connected(inbound, 1)
+        wait_connected(outbound, 2)
+        got: dict[bytes, list[bytes]] = {b"news": [], b"sport": []}
+        deadline = time.monotonic() + 5
+        # Until both subscribers hear through the device (their connections settle first).
+        while not (got[b"news"] and got[b"sport"]) and time.monotonic() < deadline:
+            pub.send(b"news: hello")
+            pub.send(b"sport: goal")
+            for name, s in ((b"news", news), (b"sport", sport)):
+                try:
+                    got[name].append(s.recv())
+                except nn.Timeout:
+                    pass
+        assert set(got[b"news"]) == {b"news: hello"}
+        assert set(got[b"sport"]) == {b"sport: goal"}
+    finally:
+        inbound.close()
+        outbound.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed)
+
+
+def test_device_survey(sock: SockFactory, addr: AddrFactory) -> None:
+    front_addr, back_addr = addr("inproc"), addr("inproc")
+    front = nn.Socket("respondent", "sp-raw")  # faces the surveyor
+    back = nn.Socket("surveyor", "sp-raw")  # faces the respondents
+    front.bind(front_addr)
+    back.bind(back_addr)
+    device = DeviceThread(front, back)
+    try:
+        surveyor = sock("surveyor")
+        respondents = [sock("respondent") for _ in range(3)]
+        surveyor.connect(front_addr)
+        for r in respondents:
+            r.connect(back_addr)
+        timeouts(surveyor, *respondents)
+        surveyor.surveyor_deadline = 2000
+        wait_connected(front, 1)
+        wait_connected(back, 3)
+        surveyor.send(b"who is there?")
+        for i, r in enumerate(respondents):
+            assert r.recv() == b"who is there?"
+            r.send(b"respondent %d" % i)
+        answers = {surveyor.recv() for _ in respondents}
+        assert answers == {b"respondent %d" % i for i in range(3)}
+    finally:
+        front.close()
+        back.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed)
+
+
+def test_device_bus_loopback(sock: SockFactory, addr: AddrFactory) -> None:
+    """One raw BUS socket: every message from one node goes to all the others."""
+    hub_addr = addr("inproc")
+    hub = nn.Socket("bus", "sp-raw")
+    hub.bind(hub_addr)
+    device = DeviceThread(hub)
+    try:
+        nodes = [sock("bus") for _ in range(3)]
+        for n in nodes:
+            n.connect(hub_addr)
+        timeouts(*nodes, ms=1000)
+        wait_connected(hub, 3)
+        nodes[0].send(b"from node 0")
+        assert nodes[1].recv() == b"from node 0"
+        assert nodes[2].recv() == b"from node 0"
+        with pytest.raises(nn.Timeout):
+            nodes[0].recv()  # not back to the sender
+    finally:
+        hub.close()
     device.join()
     assert isinstance(device.error, nn.Closed)
 
