@@ -357,3 +357,44 @@ def test_pip_wheel_from_sdist(sdist: Path, tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for required in ("nanomsg_rs/__init__.py", "nanomsg_rs/_native.abi3.so", "nanomsg_rs/py.typed"):
         assert required in names, f"{wheel.name} lacks {required}"
+
+
+@needs_maturin
+@pytest.mark.skipif(
+    os.environ.get("NANOMSG_RS_SLOW") != "1",
+    reason="two more release builds (about a minute each): set NANOMSG_RS_SLOW=1",
+)
+@pytest.mark.skipif(
+    not Path("/usr/include/nng/compat/nanomsg/nn.h").exists(), reason="needs libnng-dev"
+)
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("route", ["environment", "config-settings"])
+def test_pip_chooses_the_nng_backend(sdist: Path, tmp_path: Path, route: str) -> None:
+    """The README's two ways of choosing nng at install time both give an nng build."""
+    out = tmp_path / "wheels"
+    extra_env: dict[str, str] = {"CARGO_TARGET_DIR": str(tmp_path / "target")}
+    extra_args: list[str] = []
+    if route == "environment":
+        extra_env["MATURIN_PEP517_ARGS"] = "--features nng"
+    else:
+        extra_args = ["--config-settings=build-args=--features nng"]
+    run(
+        [
+            *[sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"],
+            *["--no-index", "--disable-pip-version-check", "-q", "-w", str(out)],
+            *extra_args,
+            str(sdist),
+        ],
+        1500,
+        env=clean_env(**extra_env),
+    )
+    (wheel,) = out.glob("nanomsg_rs-*.whl")
+    target = tmp_path / "site"
+    run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "-t", str(target), str(wheel)],
+        300,
+        env=clean_env(),
+    )
+    probe = "import nanomsg_rs as nn; print(nn.BACKEND, nn.LIBRARY_VERSION)"
+    done = run([sys.executable, "-c", probe], 60, env=clean_env(PYTHONPATH=str(target)))
+    assert done.stdout.split()[:2] == ["nng", "nng"], done.stdout
