@@ -13,6 +13,8 @@ from __future__ import annotations
 import gc
 import json
 import random
+import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import NANOMSG, NNG, make_address
+from conftest import NANOMSG, NNG, free_tcp_port, make_address
 
 import nanomsg_rs as nn
 
@@ -253,6 +255,38 @@ def test_close_from_other_thread_wakes_call(
     setup: Callable[[list[nn.Socket]], tuple[nn.Socket, Callable[[], Any]]],
 ) -> None:
     _close_wakes(cleanup, setup)
+
+
+@pytest.mark.backend("nng", reason="only nng's REP waits (inside the library) to send a reply")
+def test_close_from_other_thread_ends_a_reply_waiting_inside_nng(cleanup: list[nn.Socket]) -> None:
+    """On nng a REP reply is sent inside the library, which waits while the previous reply to
+    that peer is still going out. A peer that asks twice and never reads keeps it waiting;
+    close() from another thread must end that wait at once."""
+    rep = nn.Socket("rep")
+    cleanup.append(rep)
+    port = free_tcp_port()
+    rep.bind(f"tcp://127.0.0.1:{port}")
+    rep.rcvtimeo = 5000
+    with socket.create_connection(("127.0.0.1", port)) as peer:
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        peer.sendall(b"\x00SP\x00" + struct.pack(">H", nn.REQ) + b"\x00\x00")
+        for request_id, body in ((1, b"one"), (2, b"two")):
+            payload = struct.pack(">I", 0x8000_0000 | request_id) + body
+            peer.sendall(struct.pack(">Q", len(payload)) + payload)
+        assert rep.recv() == b"one"
+        rep.send(b"r" * (64 << 20))  # handed to the connection, which the peer never drains
+        assert rep.recv() == b"two"
+        t, box = run_in_thread(lambda: rep.send(b"second reply"))
+        time.sleep(0.3)
+        assert t.is_alive(), f"the second reply did not wait: {box}"
+        t_close = time.monotonic()
+        rep.close()
+        t.join(CLOSE_PROMPT + 1)
+        assert not t.is_alive(), "close did not end the wait"
+        # nng reports a reply queued for a connection that closes as sent (it does so for any
+        # peer that goes away), or the close itself: Closed.
+        assert box.get("result") == 12 or isinstance(box.get("exc"), nn.Closed), box
+        assert box["end"] - t_close < CLOSE_PROMPT
 
 
 # --------------------------------------------------------------------------------------------
