@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use pyo3::prelude::*;
 
-use crate::error::NnResult;
+use crate::error::{NnError, NnResult};
 use crate::ffi;
 use crate::socket::{Direction, Guard};
 
@@ -26,8 +26,8 @@ pub fn retry_detached<T: Send>(
 
 /// Runs `op` (a call taking the flags to pass to the C library) on `guard`'s socket, with
 /// `NN_DONTWAIT`. With `block`, waits while it fails with `EAGAIN`, up to the socket's own
-/// timeout for `dir`. Where the C library cannot take that call without waiting (see
-/// [`Guard::waits_in_library`]), `op` runs once without `NN_DONTWAIT`, the GIL released.
+/// timeout for `dir`. Where the C library cannot take that flag (see
+/// [`Guard::sends_replies_without_dontwait`]), `op` runs without it once the socket is ready.
 pub fn blocking_call<T: Send>(
     py: Python<'_>,
     guard: &Guard<'_>,
@@ -35,7 +35,19 @@ pub fn blocking_call<T: Send>(
     block: bool,
     mut op: impl FnMut(c_int) -> NnResult<T> + Send,
 ) -> PyResult<T> {
-    if guard.waits_in_library(dir) {
+    if guard.sends_replies_without_dontwait(dir) {
+        if !guard.reply_ready()? {
+            if !block {
+                return Err(NnError::new(libc::EAGAIN).into());
+            }
+            let deadline = guard.timeout(dir)?.map(|t| Instant::now() + t);
+            retry_detached(py, || {
+                guard.blocking(dir, deadline, || match guard.reply_ready()? {
+                    true => Ok(()),
+                    false => Err(NnError::new(libc::EAGAIN)),
+                })
+            })?;
+        }
         return retry_detached(py, || op(0));
     }
     match op(ffi::NN_DONTWAIT) {

@@ -111,8 +111,8 @@ impl PySocket {
     /// instead. Raises `nn.Timeout` after `sndtimeo` ms, `nn.BadState` (e.g. REP with no
     /// request to answer), `nn.NotSupported` (SUB, PULL), `nn.Closed` (also when closed from
     /// another thread meanwhile), `nn.Terminated`; `TypeError` for other types. On the nng
-    /// backend a REP or RESPONDENT reply is sent inside nng, which may wait (even with
-    /// `block=False`) while the previous reply to that peer is still going out.
+    /// backend a REP or RESPONDENT reply waits while the previous reply to that peer is
+    /// still going out.
     #[pyo3(signature = (data, *, block = true))]
     fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
         let payload = Payload::extract(data)?;

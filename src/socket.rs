@@ -29,8 +29,9 @@ const RELEASED: u64 = 1 << 61;
 const USERS: u64 = RELEASED - 1;
 
 /// nng never hands a closed socket's number out again (its ids only grow), and a call that
-/// waits inside nng (see [`Guard::waits_in_library`]) ends only when the socket closes: there
-/// `close` calls `nn_close` at once instead of after the last call in flight.
+/// waits inside nng (a reply sent without `NN_DONTWAIT`, see
+/// [`Guard::sends_replies_without_dontwait`], should it wait after all) ends only when the
+/// socket closes: there `close` calls `nn_close` at once, not after the last call in flight.
 const CLOSE_AT_ONCE: bool = cfg!(feature = "nng");
 
 /// Set in the child after `fork()` of a process that had started libnanomsg: its worker
@@ -97,8 +98,6 @@ pub struct Socket {
     id: c_int,
     /// True for an `AF_SP_RAW` socket, whose messages carry SP headers.
     raw: bool,
-    /// The protocol (`NN_PAIR`, ...).
-    protocol: c_int,
     /// CLOSED, DETACHED and RELEASED flags, and the number of guards alive.
     state: AtomicU64,
     /// Signalled (and never reset) by `close`, to wake every waiter.
@@ -111,6 +110,9 @@ pub struct Socket {
     /// The ids of the endpoints this socket made (bind/connect) and has not shut down: nng's
     /// `nn_shutdown` ignores its socket argument and would close any socket's endpoint.
     endpoints: Mutex<HashSet<c_int>>,
+    /// For a REP or RESPONDENT on nng: true while a request waits for its reply (see
+    /// [`Guard::sends_replies_without_dontwait`]).
+    reply_due: Option<AtomicBool>,
     /// The end of the survey in flight, for a SURVEYOR on nng (see `survey.rs`).
     survey: Option<SurveyClock>,
     /// The name last set, where the C library cannot be trusted to read it back: nng 1.5
@@ -156,12 +158,15 @@ impl Socket {
         Ok(Self {
             id,
             raw: domain == ffi::AF_SP_RAW,
-            protocol,
             state: AtomicU64::new(0),
             wake,
             subscriptions: Mutex::new(HashMap::new()),
             endpoints: Mutex::new(HashSet::new()),
             name: Mutex::new(None),
+            reply_due: (cfg!(feature = "nng")
+                && domain == ffi::AF_SP
+                && (protocol == ffi::NN_REP || protocol == ffi::NN_RESPONDENT))
+                .then(|| AtomicBool::new(false)),
             survey: (cfg!(feature = "nng") && domain == ffi::AF_SP && protocol == ffi::NN_SURVEYOR)
                 .then(SurveyClock::default),
             poll_fds: [OnceLock::new(), OnceLock::new()],
@@ -682,17 +687,33 @@ impl Guard<'_> {
         self.socket.wake.as_raw_fd()
     }
 
-    /// True where a call in `dir` must wait inside the C library instead of polling: nng's
-    /// REP and RESPONDENT sockets refuse a reply sent with `NN_DONTWAIT` while the previous
-    /// one is still going out (REP loses the request it answers, RESPONDENT refuses every
-    /// such send). Their replies are sent without it: that waits only while the pipe is busy,
-    /// or fails at once with `EFSM` when there is nothing to answer.
-    pub fn waits_in_library(&self, dir: Direction) -> bool {
-        let s = self.socket;
-        cfg!(feature = "nng")
-            && dir == Direction::Send
-            && !s.raw
-            && (s.protocol == ffi::NN_REP || s.protocol == ffi::NN_RESPONDENT)
+    /// True where a send must not use `NN_DONTWAIT`: nng's REP and RESPONDENT sockets refuse
+    /// a reply sent with it while the previous one is still going out (REP even loses the
+    /// request it answers; RESPONDENT refuses every such send). Such a reply is sent without
+    /// the flag once [`Guard::reply_ready`] says so, and then goes out without waiting.
+    pub fn sends_replies_without_dontwait(&self, dir: Direction) -> bool {
+        dir == Direction::Send && self.socket.reply_due.is_some()
+    }
+
+    /// For [`Guard::sends_replies_without_dontwait`] sockets: true when a reply can be sent
+    /// without waiting, or when there is nothing to answer (the send then fails at once
+    /// with `EFSM`); false while the previous reply to that peer is still going out.
+    pub fn reply_ready(&self) -> NnResult<bool> {
+        let due = self.socket.reply_due.as_ref();
+        if !due.is_some_and(|d| d.load(Ordering::SeqCst)) {
+            return Ok(true);
+        }
+        let Some(fd) = self.poll_fd(Direction::Send)? else {
+            return Ok(true);
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: pfd is one live pollfd; a zero timeout never blocks.
+        let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+        Ok(rc > 0)
     }
 
     /// When a wait in `dir` must try `op` again although its fd did not signal (see
@@ -706,7 +727,14 @@ impl Guard<'_> {
 
     /// [`check_len`] of a send, and the bookkeeping after a message went out.
     fn sent_len(&self, rc: c_int) -> NnResult<usize> {
-        let n = check_len(rc)?;
+        let result = check_len(rc);
+        if let Some(due) = &self.socket.reply_due {
+            // Sent, or refused for good: no reply is due any more either way.
+            if result.is_ok() || result.is_err_and(|e| e.errno() != libc::EAGAIN) {
+                due.store(false, Ordering::SeqCst);
+            }
+        }
+        let n = result?;
         if let Some(clock) = &self.socket.survey {
             let deadline = self
                 .getsockopt_int(ffi::NN_SURVEYOR, ffi::NN_SURVEYOR_DEADLINE)
@@ -718,10 +746,14 @@ impl Guard<'_> {
 
     /// [`check_len`] of a receive, with the error as libnanomsg would report it.
     fn received_len(&self, rc: c_int) -> NnResult<usize> {
-        check_len(rc).map_err(|e| match &self.socket.survey {
+        let n = check_len(rc).map_err(|e| match &self.socket.survey {
             Some(clock) => clock.recv_error(e),
             None => e,
-        })
+        })?;
+        if let Some(due) = &self.socket.reply_due {
+            due.store(true, Ordering::SeqCst);
+        }
+        Ok(n)
     }
 
     /// Waits on the socket's fd and runs `op` (a call made with `NN_DONTWAIT`, which just

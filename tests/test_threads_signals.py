@@ -10,9 +10,11 @@ as JSON: a failure there cannot wedge pytest, and pytest-timeout's own SIGALRM i
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import random
+import signal
 import socket
 import struct
 import subprocess
@@ -257,11 +259,10 @@ def test_close_from_other_thread_wakes_call(
     _close_wakes(cleanup, setup)
 
 
-@pytest.mark.backend("nng", reason="only nng's REP waits (inside the library) to send a reply")
-def test_close_from_other_thread_ends_a_reply_waiting_inside_nng(cleanup: list[nn.Socket]) -> None:
-    """On nng a REP reply is sent inside the library, which waits while the previous reply to
-    that peer is still going out. A peer that asks twice and never reads keeps it waiting;
-    close() from another thread must end that wait at once."""
+@contextlib.contextmanager
+def rep_with_reply_going_out(cleanup: list[nn.Socket]) -> Iterator[nn.Socket]:
+    """A REP socket that owes a reply to a peer that asked twice and never reads: the first
+    reply (64 MiB) is still going out, so the second cannot go yet."""
     rep = nn.Socket("rep")
     cleanup.append(rep)
     port = free_tcp_port()
@@ -276,6 +277,17 @@ def test_close_from_other_thread_ends_a_reply_waiting_inside_nng(cleanup: list[n
         assert rep.recv() == b"one"
         rep.send(b"r" * (64 << 20))  # handed to the connection, which the peer never drains
         assert rep.recv() == b"two"
+        yield rep
+
+
+nng_reply_waits = pytest.mark.backend(
+    "nng", reason="nng's REP holds a reply while the last one to that peer goes out"
+)
+
+
+@nng_reply_waits
+def test_reply_waiting_for_its_peer_ends_on_close(cleanup: list[nn.Socket]) -> None:
+    with rep_with_reply_going_out(cleanup) as rep:
         t, box = run_in_thread(lambda: rep.send(b"second reply"))
         time.sleep(0.3)
         assert t.is_alive(), f"the second reply did not wait: {box}"
@@ -283,10 +295,45 @@ def test_close_from_other_thread_ends_a_reply_waiting_inside_nng(cleanup: list[n
         rep.close()
         t.join(CLOSE_PROMPT + 1)
         assert not t.is_alive(), "close did not end the wait"
-        # nng reports a reply queued for a connection that closes as sent (it does so for any
-        # peer that goes away), or the close itself: Closed.
-        assert box.get("result") == 12 or isinstance(box.get("exc"), nn.Closed), box
+        assert isinstance(box.get("exc"), nn.Closed), box
         assert box["end"] - t_close < CLOSE_PROMPT
+
+
+@nng_reply_waits
+def test_reply_waiting_for_its_peer_is_again_timeout_or_a_signal(
+    cleanup: list[nn.Socket],
+) -> None:
+    """The wait is the binding's own (nng would lose the request, or refuse the reply, if
+    asked without waiting): block=False says Again, sndtimeo ends it with Timeout, a signal
+    handler's exception interrupts it, and the reply is still due after each."""
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    with rep_with_reply_going_out(cleanup) as rep:
+        with pytest.raises(nn.Again):
+            rep.send(b"second reply", block=False)
+        rep.sndtimeo = 300
+        start = time.monotonic()
+        with pytest.raises(nn.Timeout):
+            rep.send(b"second reply")
+        assert 0.29 <= time.monotonic() - start < 0.3 + PROMPT
+        rep.sndtimeo = 10_000
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            start = time.monotonic()
+            with pytest.raises(Interrupted):
+                rep.send(b"second reply")
+            assert time.monotonic() - start < 0.2 + PROMPT
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        with pytest.raises(nn.Again):  # still due, and still waiting for the peer
+            rep.send(b"second reply", block=False)
 
 
 # --------------------------------------------------------------------------------------------
