@@ -609,23 +609,22 @@ impl Guard<'_> {
 
     fn setsockopt_raw(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
         self.forget_timeout(level, option);
-        if !backend::is_c_string_option(level, option) {
-            // SAFETY: value is live for the call, with its length.
-            return check(unsafe {
-                ffi::nn_setsockopt(self.id(), level, option, value.as_ptr().cast(), value.len())
-            })
-            .map(drop)
-            .map_err(backend::option_error);
-        }
-        let c_string = std::ffi::CString::new(value).map_err(|_| NnError::new(libc::EINVAL))?;
-        let bytes = c_string.as_bytes_with_nul();
-        let mut name = self.name();
-        // SAFETY: bytes is live for the call, with its length (NUL included).
+        let c_string = if backend::is_c_string_option(level, option) {
+            Some(std::ffi::CString::new(value).map_err(|_| NnError::new(libc::EINVAL))?)
+        } else {
+            None
+        };
+        let bytes = c_string.as_ref().map_or(value, |c| c.as_bytes_with_nul());
+        // Held across the call, so that the name kept is the one the library has last.
+        let mut name = c_string.is_some().then(|| self.name());
+        // SAFETY: bytes is live for the call, with its length.
         check(unsafe {
             ffi::nn_setsockopt(self.id(), level, option, bytes.as_ptr().cast(), bytes.len())
         })
         .map_err(backend::option_error)?;
-        *name = Some(value.to_vec());
+        if let Some(name) = name.as_mut() {
+            **name = Some(value.to_vec());
+        }
         Ok(())
     }
 
@@ -706,14 +705,11 @@ impl Guard<'_> {
         let Some(fd) = self.poll_fd(Direction::Send)? else {
             return Ok(true);
         };
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: pfd is one live pollfd; a zero timeout never blocks.
-        let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
-        Ok(rc > 0)
+        // A look at the fd that does not wait (the deadline is now).
+        match wait_any(&mut [(fd, 0)], &[], Some(Instant::now())) {
+            Err(e) if e.errno() == libc::ETIMEDOUT => Ok(false),
+            other => other.map(|ready| ready > 0),
+        }
     }
 
     /// When a wait in `dir` must try `op` again although its fd did not signal (see
