@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from conftest import NANOMSG, wait_connected
@@ -226,6 +227,21 @@ class DeviceThread:
         assert not self.thread.is_alive(), "the device did not stop"
 
 
+@contextlib.contextmanager
+def running_device(s1: nn.Socket, s2: nn.Socket | None = None) -> Iterator[DeviceThread]:
+    """Runs nn.device on the sockets for the ``with`` block, then closes them: the device
+    must stop, with nn.Closed."""
+    device = DeviceThread(s1, s2)
+    try:
+        yield device
+    finally:
+        s1.close()
+        if s2 is not None:
+            s2.close()
+    device.join()
+    assert isinstance(device.error, nn.Closed), device.error
+
+
 @pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
 def test_device_forwards_request_and_reply(
     sock: SockFactory, addr: AddrFactory, transport: str
@@ -235,8 +251,7 @@ def test_device_forwards_request_and_reply(
     back = nn.Socket("req", "sp-raw")  # faces the servers
     front.bind(front_addr)
     back.bind(back_addr)
-    device = DeviceThread(front, back)
-    try:
+    with running_device(front, back) as device:
         client, server = sock("req"), sock("rep")
         client.connect(front_addr)
         server.connect(back_addr)
@@ -247,12 +262,7 @@ def test_device_forwards_request_and_reply(
             server.send(b"reply %d" % i)
             assert client.recv() == b"reply %d" % i
         assert device.thread.is_alive()
-    finally:
-        front.close()
-        back.close()
-    device.join()
     assert not device.returned
-    assert isinstance(device.error, nn.Closed), device.error
 
 
 def test_device_routes_replies_to_the_right_client(sock: SockFactory, addr: AddrFactory) -> None:
@@ -261,8 +271,7 @@ def test_device_routes_replies_to_the_right_client(sock: SockFactory, addr: Addr
     back = nn.Socket("req", "sp-raw")
     front.bind(front_addr)
     back.bind(back_addr)
-    device = DeviceThread(front, back)
-    try:
+    with running_device(front, back):
         clients = [sock("req") for _ in range(3)]
         server = sock("rep")
         for c in clients:
@@ -276,11 +285,6 @@ def test_device_routes_replies_to_the_right_client(sock: SockFactory, addr: Addr
             server.send(b"answer to " + request)
         for i, c in enumerate(clients):
             assert c.recv() == b"answer to client %d" % i
-    finally:
-        front.close()
-        back.close()
-    device.join()
-    assert isinstance(device.error, nn.Closed)
 
 
 def test_device_pipeline_one_way(sock: SockFactory, addr: AddrFactory) -> None:
@@ -289,8 +293,7 @@ def test_device_pipeline_one_way(sock: SockFactory, addr: AddrFactory) -> None:
     outbound = nn.Socket("push", "sp-raw")
     inbound.bind(in_addr)
     outbound.bind(out_addr)
-    device = DeviceThread(inbound, outbound)
-    try:
+    with running_device(inbound, outbound):
         push, pull = sock("push"), sock("pull")
         push.connect(in_addr)
         pull.connect(out_addr)
@@ -298,11 +301,6 @@ def test_device_pipeline_one_way(sock: SockFactory, addr: AddrFactory) -> None:
         for i in range(20):
             push.send(b"item %d" % i)
         assert [pull.recv() for _ in range(20)] == [b"item %d" % i for i in range(20)]
-    finally:
-        inbound.close()
-        outbound.close()
-    device.join()
-    assert isinstance(device.error, nn.Closed)
 
 
 def test_device_pair_both_ways(sock: SockFactory, addr: AddrFactory) -> None:
@@ -310,8 +308,7 @@ def test_device_pair_both_ways(sock: SockFactory, addr: AddrFactory) -> None:
     a, b = nn.Socket("pair", "sp-raw"), nn.Socket("pair", "sp-raw")
     a.bind(a_addr)
     b.bind(b_addr)
-    device = DeviceThread(a, b)
-    try:
+    with running_device(a, b):
         left, right = sock("pair"), sock("pair")
         left.connect(a_addr)
         right.connect(b_addr)
@@ -323,11 +320,6 @@ def test_device_pair_both_ways(sock: SockFactory, addr: AddrFactory) -> None:
             assert right.recv() == b"to the right %d" % i
             right.send(b"to the left %d" % i)
             assert left.recv() == b"to the left %d" % i
-    finally:
-        a.close()
-        b.close()
-    device.join()
-    assert isinstance(device.error, nn.Closed)
 
 
 def test_device_pubsub(sock: SockFactory, addr: AddrFactory) -> None:
@@ -343,8 +335,7 @@ def test_device_pubsub(sock: SockFactory, addr: AddrFactory) -> None:
         assert info.value.errno == nn.ENOPROTOOPT
     inbound.bind(in_addr)
     outbound.bind(out_addr)
-    device = DeviceThread(inbound, outbound)
-    try:
+    with running_device(inbound, outbound):
         pub, news, sport = sock("pub"), sock("sub"), sock("sub")
         news.subscribe(b"news")
         sport.subscribe(b"sport")
@@ -367,11 +358,6 @@ def test_device_pubsub(sock: SockFactory, addr: AddrFactory) -> None:
                     pass
         assert set(got[b"news"]) == {b"news: hello"}
         assert set(got[b"sport"]) == {b"sport: goal"}
-    finally:
-        inbound.close()
-        outbound.close()
-    device.join()
-    assert isinstance(device.error, nn.Closed)
 
 
 def test_device_survey(sock: SockFactory, addr: AddrFactory) -> None:
@@ -380,8 +366,7 @@ def test_device_survey(sock: SockFactory, addr: AddrFactory) -> None:
     back = nn.Socket("surveyor", "sp-raw")  # faces the respondents
     front.bind(front_addr)
     back.bind(back_addr)
-    device = DeviceThread(front, back)
-    try:
+    with running_device(front, back):
         surveyor = sock("surveyor")
         respondents = [sock("respondent") for _ in range(3)]
         surveyor.connect(front_addr)
@@ -397,11 +382,6 @@ def test_device_survey(sock: SockFactory, addr: AddrFactory) -> None:
             r.send(b"respondent %d" % i)
         answers = {surveyor.recv() for _ in respondents}
         assert answers == {b"respondent %d" % i for i in range(3)}
-    finally:
-        front.close()
-        back.close()
-    device.join()
-    assert isinstance(device.error, nn.Closed)
 
 
 def test_device_bus_loopback(sock: SockFactory, addr: AddrFactory) -> None:
@@ -409,8 +389,7 @@ def test_device_bus_loopback(sock: SockFactory, addr: AddrFactory) -> None:
     hub_addr = addr("inproc")
     hub = nn.Socket("bus", "sp-raw")
     hub.bind(hub_addr)
-    device = DeviceThread(hub)
-    try:
+    with running_device(hub):
         nodes = [sock("bus") for _ in range(3)]
         for n in nodes:
             n.connect(hub_addr)
@@ -421,10 +400,6 @@ def test_device_bus_loopback(sock: SockFactory, addr: AddrFactory) -> None:
         assert nodes[2].recv() == b"from node 0"
         with pytest.raises(nn.Timeout):
             nodes[0].recv()  # not back to the sender
-    finally:
-        hub.close()
-    device.join()
-    assert isinstance(device.error, nn.Closed)
 
 
 def test_device_ends_when_its_sockets_close(sock: SockFactory) -> None:
@@ -482,8 +457,7 @@ def test_loopback_device_with_one_raw_bus(sock: SockFactory, addr: AddrFactory) 
     address = addr("inproc")
     hub = nn.Socket("bus", "sp-raw")
     hub.bind(address)
-    device = DeviceThread(hub)
-    try:
+    with running_device(hub):
         buses = [sock("bus") for _ in range(3)]
         for b in buses:
             b.connect(address)
@@ -499,10 +473,6 @@ def test_loopback_device_with_one_raw_bus(sock: SockFactory, addr: AddrFactory) 
             b.rcvtimeo = 100
             with pytest.raises(nn.Timeout):
                 b.recv()  # the device never echoes a message to its sender
-    finally:
-        hub.close()
-    device.join()
-    assert isinstance(device.error, nn.Closed)
 
 
 def test_device_ends_when_one_socket_closes(sock: SockFactory) -> None:
