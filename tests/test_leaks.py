@@ -248,16 +248,14 @@ def test_socket_limit_is_512_and_dropping_frees_numbers() -> None:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
-@pytest.mark.skipif(nn.BACKEND != "nanomsg", reason="valgrind.supp covers libnanomsg only")
-@pytest.mark.timeout(180)
-def test_memcheck_fast() -> None:
-    """``tools/memcheck.sh --fast``: the workload under valgrind, clean."""
+def memcheck(args: list[str], timeout: float) -> None:
+    """Runs ``tools/memcheck.sh`` with ``args``; it must end clean: the workload ran, and
+    valgrind saw no error through our extension."""
     proc = subprocess.run(
-        [str(ROOT / "tools" / "memcheck.sh"), "--fast"],
+        [str(ROOT / "tools" / "memcheck.sh"), *args],
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=timeout,
         env={**os.environ, "PY": sys.executable},
     )
     assert proc.returncode == 0, (
@@ -265,6 +263,14 @@ def test_memcheck_fast() -> None:
     )
     assert "memcheck workload: ok" in proc.stdout
     assert "0 error(s)" in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+@pytest.mark.skipif(nn.BACKEND != "nanomsg", reason="valgrind.supp covers libnanomsg only")
+@pytest.mark.timeout(180)
+def test_memcheck_fast() -> None:
+    """``tools/memcheck.sh --fast``: the workload under valgrind, clean."""
+    memcheck(["--fast"], timeout=170)
 
 
 REPORT = """<?xml version="1.0"?>
@@ -303,13 +309,4 @@ def test_memcheck_report_attributes_errors(tmp_path: Path, obj: str | None, stat
 @pytest.mark.timeout(900)
 def test_memcheck_long() -> None:
     """``tools/memcheck.sh --rounds 300``: a longer workload, more close races."""
-    proc = subprocess.run(
-        [str(ROOT / "tools" / "memcheck.sh"), "--rounds", "300"],
-        capture_output=True,
-        text=True,
-        timeout=890,
-        env={**os.environ, "PY": sys.executable},
-    )
-    assert proc.returncode == 0, (
-        f"memcheck.sh exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
-    )
+    memcheck(["--rounds", "300"], timeout=890)
