@@ -2,7 +2,8 @@
 //!
 //! Three layers, each ignorant of the one above:
 //! - `ffi`: raw C declarations, nothing else;
-//! - `error`, `message`, `socket`, `device`, `library`, `constants`: safe Rust, no PyO3;
+//! - `error`, `message`, `socket`, `survey`, `device`, `library`, `backend`, `constants`:
+//!   safe Rust, no PyO3;
 //! - `py_*`: the thin Python-facing layer, gathered into the `_native` module below.
 
 mod backend;
@@ -21,7 +22,17 @@ mod py_socket;
 mod socket;
 mod survey;
 
+use std::sync::{Mutex, MutexGuard};
+
 use pyo3::prelude::*;
+
+/// Locks `mutex`, also after a panic elsewhere poisoned it: every critical section here
+/// leaves its data consistent, so the data stays good to use.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// The native core of `nanomsg_rs`; import `nanomsg_rs`, not this module.
 #[pymodule]

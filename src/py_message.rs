@@ -49,9 +49,7 @@ impl PyMessage {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock(&self.state)
     }
 
     /// Takes the buffer out for a zero-copy send. `BufferError` while a view of it is alive,

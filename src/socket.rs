@@ -294,10 +294,7 @@ impl Guard<'_> {
     }
 
     fn endpoints(&self) -> std::sync::MutexGuard<'_, HashSet<c_int>> {
-        self.socket
-            .endpoints
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        crate::lock(&self.socket.endpoints)
     }
 
     /// `nn_bind`; returns the endpoint id.
@@ -582,11 +579,7 @@ impl Guard<'_> {
     /// unsubscribing a prefix not held fails with `EINVAL` instead of reaching libnanomsg.
     fn subscription(&self, option: c_int, prefix: &[u8]) -> NnResult<()> {
         backend::check_subscriptions(self.socket.raw)?;
-        let mut held = self
-            .socket
-            .subscriptions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut held = crate::lock(&self.socket.subscriptions);
         match option {
             ffi::NN_SUB_SUBSCRIBE => {
                 self.setsockopt_raw(ffi::NN_SUB, option, prefix)?;
@@ -629,7 +622,7 @@ impl Guard<'_> {
     }
 
     fn name(&self) -> std::sync::MutexGuard<'_, Option<Vec<u8>>> {
-        self.socket.name.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock(&self.socket.name)
     }
 
     /// `nn_get_statistic`.

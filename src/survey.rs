@@ -24,7 +24,7 @@ pub struct SurveyClock {
 
 impl SurveyClock {
     fn ends(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.ends.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock(&self.ends)
     }
 
     /// A survey was sent, with a deadline of `deadline_ms` (it replaces any earlier one).
