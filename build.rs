@@ -1,18 +1,130 @@
-//! Links the C library behind the nanomsg API: the system libnanomsg, found with
-//! pkg-config, or with the `nng` feature nng's nanomsg-compatible library.
+//! Links the C library behind the nanomsg API. Three choices:
+//!
+//! - by default, our hardened libnanomsg: upstream 1.1.5 (Debian's source package, or a tree or
+//!   tarball named by `NANOMSG_RS_SOURCE`) with the patch series of `nanomsg/patches/`,
+//!   compiled here with the cc crate and linked statically. Without the source it falls back
+//!   to the system library, with a one-line warning;
+//! - the feature `system-libnanomsg`: the system libnanomsg, found with pkg-config (for
+//!   distributions);
+//! - the feature `nng`: nng's nanomsg-compatible library.
+//!
+//! Tells the crate which it got: `cfg(nanomsg_hardened)`, and `NANOMSG_RS_LIBRARY`, the
+//! library's version as `nn.LIBRARY_VERSION` reports it for a hardened build.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo::rustc-check-cfg=cfg(nanomsg_hardened)");
     if std::env::var_os("CARGO_FEATURE_NNG").is_some() {
         link_nng();
-    } else {
-        link_nanomsg();
+    } else if std::env::var_os("CARGO_FEATURE_SYSTEM_LIBNANOMSG").is_some() {
+        link_system_nanomsg();
+    } else if let Err(why) = build_hardened() {
+        println!("cargo:warning=no libnanomsg source ({why}): building on the system libnanomsg, which is not hardened");
+        link_system_nanomsg();
     }
 }
 
-fn link_nanomsg() {
+/// Prepares the patched tree with `nanomsg/prepare-source`, compiles it and links it.
+/// `Err` (with the reason) only when there is no source; any other failure stops the build.
+fn build_hardened() -> Result<(), String> {
+    let manifest = PathBuf::from(env("CARGO_MANIFEST_DIR"));
+    let dir = manifest.join("nanomsg");
+    for watched in [
+        "prepare-source",
+        "source.env",
+        "defines.txt",
+        "patches",
+        "upstream",
+    ] {
+        println!("cargo:rerun-if-changed={}", dir.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=NANOMSG_RS_SOURCE");
+
+    let out = PathBuf::from(env("OUT_DIR")).join("libnanomsg");
+    let prepared = Command::new("bash")
+        .arg(dir.join("prepare-source"))
+        .arg(&out)
+        .output()
+        .expect("cannot run bash for nanomsg/prepare-source");
+    let stderr = String::from_utf8_lossy(&prepared.stderr);
+    match prepared.status.code() {
+        Some(0) => {}
+        Some(3) => return Err(stderr.trim().to_string()),
+        _ => panic!("nanomsg/prepare-source failed:\n{stderr}"),
+    }
+    let tree = PathBuf::from(String::from_utf8_lossy(&prepared.stdout).trim());
+
+    let mut build = cc::Build::new();
+    build
+        .include(tree.join("src"))
+        .warnings(false)
+        .flag_if_supported("-fvisibility=hidden")
+        // Debian's hardening flags, kept as a second line of defence.
+        .flag("-fstack-protector-strong")
+        .define("_FORTIFY_SOURCE", "2")
+        .opt_level(2);
+    let defines = std::fs::read_to_string(dir.join("defines.txt")).expect("nanomsg/defines.txt");
+    for line in defines.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('=') {
+            Some((name, value)) => build.define(name, value),
+            None => build.define(line, None),
+        };
+    }
+    let mut sources = Vec::new();
+    c_sources(&tree.join("src"), &mut sources);
+    sources.sort();
+    build.files(&sources).compile("nanomsg");
+    // getaddrinfo_a: in libc itself since glibc 2.34, in libanl before.
+    println!("cargo:rustc-link-lib=dylib=anl");
+    println!("cargo:rustc-link-lib=dylib=pthread");
+
+    let patches = std::fs::read_dir(dir.join("patches"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "patch"))
+                .count()
+        })
+        .unwrap_or(0);
+    let version = source_setting(&dir, "NN_UPSTREAM_VERSION");
+    println!("cargo:rustc-env=NANOMSG_RS_LIBRARY={version}+nanomsg-rs.{patches}");
+    println!("cargo:rustc-cfg=nanomsg_hardened");
+    Ok(())
+}
+
+/// Every C file of the library: all of `src/` but the stopwatch, which only its tests use.
+fn c_sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read the libnanomsg tree") {
+        let path = entry.expect("read the libnanomsg tree").path();
+        if path.is_dir() {
+            c_sources(&path, out);
+        } else if path.extension().is_some_and(|x| x == "c") && !path.ends_with("utils/stopwatch.c")
+        {
+            out.push(path);
+        }
+    }
+}
+
+/// One `NAME=value` of `nanomsg/source.env`.
+fn source_setting(dir: &Path, name: &str) -> String {
+    let text = std::fs::read_to_string(dir.join("source.env")).expect("nanomsg/source.env");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("{name} missing from nanomsg/source.env"))
+        .trim()
+        .to_string()
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("cargo sets {name}"))
+}
+
+fn link_system_nanomsg() {
     if let Err(err) = pkg_config::Config::new()
         .atleast_version("1.0")
         .probe("nanomsg")

@@ -122,9 +122,17 @@ pub fn library_version() -> String {
         let v = unsafe { std::ffi::CStr::from_ptr(ffi::nng_version()) };
         format!("nng {}", v.to_string_lossy())
     }
-    #[cfg(not(feature = "nng"))]
+    #[cfg(all(not(feature = "nng"), nanomsg_hardened))]
+    {
+        env!("NANOMSG_RS_LIBRARY").to_string()
+    }
+    #[cfg(all(not(feature = "nng"), not(nanomsg_hardened)))]
     {
         let (current, revision, age) = crate::library::version().unwrap_or((-1, -1, -1));
         format!("nanomsg ABI {current}.{revision}.{age}")
     }
 }
+
+/// Whether the library is our hardened libnanomsg (built from source with the patches of
+/// `nanomsg/patches/`, linked statically), not the system's or nng.
+pub const HARDENED: bool = cfg!(nanomsg_hardened);

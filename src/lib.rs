@@ -59,6 +59,7 @@ mod _native {
         m.add("NANOMSG_VERSION", library::version().ok())?;
         m.add("BACKEND", backend::NAME)?;
         m.add("LIBRARY_VERSION", backend::library_version())?;
+        m.add("HARDENED", backend::HARDENED)?;
         Ok(())
     }
 }
