@@ -1,0 +1,515 @@
+/*
+    Wire fuzzer for libnanomsg's stream transports: a plain OS socket plays a
+    hostile peer against listening nanomsg sockets of every protocol.
+
+    Build with exactly one of -DWIRE_TCP, -DWIRE_IPC, -DWIRE_WS.
+
+    Input format (all fields optional, missing bytes read as 0):
+      byte 0   target server (index into servers[], modulo NSERVERS)
+      byte 1   flags
+                 0x01  send a valid greeting first (SP header / ws upgrade)
+                 0x02  abortive close (RST) instead of half-close + wait for EOF
+                 0x04  do not wait for the server's greeting/101 before the chunks
+                 0x08  frame each chunk (tcp: u64 length; ipc: 0x01 + u64 length;
+                       ws: chunk[0] is the opcode byte, masked frame header added)
+                 0x10  greeting uses the next 2 input bytes as protocol id
+                       (otherwise the target's valid peer protocol)
+                 0x20  pump the servers (recv/reply/send) after every chunk, so
+                       that the servers also send to the hostile peer
+                 0x40  ws: use mask key from the next 4 input bytes (else 0)
+                 0x80  ws: upgrade request names the target's own protocol
+                       rather than its peer's
+      then     chunks: u16 little-endian length + that many bytes, until the
+               input ends; each chunk is one write() (framed if 0x08)
+
+    After the chunks the peer half-closes and reads until EOF/RST (bounded),
+    or resets the connection; then every server is pumped and a REQ/REP
+    round trip over the same transport makes sure the library's worker
+    thread has processed everything before the next input.
+*/
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nn.h"
+#include "pair.h"
+#include "pubsub.h"
+#include "reqrep.h"
+#include "pipeline.h"
+#include "survey.h"
+#include "bus.h"
+#include "ws.h"
+
+#if defined(WIRE_TCP) + defined(WIRE_IPC) + defined(WIRE_WS) != 1
+#error "define exactly one of WIRE_TCP, WIRE_IPC, WIRE_WS"
+#endif
+
+#include "common.h"
+
+struct server {
+    int domain;
+    int protocol;
+    int peer;           /*  valid peer protocol id  */
+    int maxsize_unlimited;
+    int ws_text;
+    int s;
+    char addr [128];
+#if defined(WIRE_IPC)
+    char path [108];
+#else
+    int port;
+#endif
+};
+
+static struct server servers [] = {
+    {AF_SP, NN_PAIR, NN_PAIR, 0, 0},
+    {AF_SP, NN_PUB, NN_SUB, 0, 0},
+    {AF_SP, NN_SUB, NN_PUB, 0, 0},
+    {AF_SP, NN_REQ, NN_REP, 0, 0},
+    {AF_SP, NN_REP, NN_REQ, 0, 0},
+    {AF_SP, NN_PUSH, NN_PULL, 0, 0},
+    {AF_SP, NN_PULL, NN_PUSH, 0, 0},
+    {AF_SP, NN_SURVEYOR, NN_RESPONDENT, 0, 0},
+    {AF_SP, NN_RESPONDENT, NN_SURVEYOR, 0, 0},
+    {AF_SP, NN_BUS, NN_BUS, 0, 0},
+    {AF_SP_RAW, NN_REP, NN_REQ, 0, 0},
+    {AF_SP_RAW, NN_RESPONDENT, NN_SURVEYOR, 0, 0},
+    {AF_SP, NN_PAIR, NN_PAIR, 1, 0},     /*  NN_RCVMAXSIZE -1  */
+    {AF_SP_RAW, NN_BUS, NN_BUS, 0, 1},   /*  ws: text messages  */
+    {AF_SP, NN_PULL, NN_PUSH, 1, 1},     /*  NN_RCVMAXSIZE -1, ws text  */
+};
+#define NSERVERS ((int) (sizeof (servers) / sizeof (servers [0])))
+
+/*  The probe: a legitimate REQ client talking to a REP server.  */
+static int probe_rep = -1;
+static int probe_req = -1;
+static char probe_addr [128];
+static unsigned long probe_failures;
+
+#if defined(WIRE_IPC)
+static char tmpdir [64];
+static void cleanup_tmpdir (void)
+{
+    int i;
+    for (i = 0; i < NSERVERS; i++)
+        unlink (servers [i].path);
+    char p [128];
+    snprintf (p, sizeof p, "%s/probe", tmpdir);
+    unlink (p);
+    rmdir (tmpdir);
+}
+#endif
+
+static const char *proto_name (int p)
+{
+    switch (p) {
+    case NN_PAIR: return "pair";
+    case NN_PUB: return "pub";
+    case NN_SUB: return "sub";
+    case NN_REQ: return "req";
+    case NN_REP: return "rep";
+    case NN_PUSH: return "push";
+    case NN_PULL: return "pull";
+    case NN_SURVEYOR: return "surveyor";
+    case NN_RESPONDENT: return "respondent";
+    case NN_BUS: return "bus";
+    }
+    return "x";
+}
+
+static int bind_addr (int s, char *addr, size_t addrsz, int idx, int *port)
+{
+#if defined(WIRE_IPC)
+    (void) port;
+    snprintf (addr, addrsz, "ipc://%s/s%d", tmpdir, idx);
+    return nn_bind (s, addr);
+#else
+    /*  Ports derived from the pid, so that libFuzzer's fork mode (parent and
+        child both run LLVMFuzzerInitialize) and parallel runs do not clash. */
+    static int base = 0;
+    int tries, rc;
+    if (!base)
+        base = 20000 + (getpid () % 1500) * 24;
+    for (tries = 0; tries < 50; tries++) {
+        *port = base + idx;
+        snprintf (addr, addrsz, WIRE_SCHEME "://127.0.0.1:%d", *port);
+        rc = nn_bind (s, addr);
+        if (rc >= 0)
+            return rc;
+        if (nn_errno () != EADDRINUSE)
+            return rc;
+        base = 20000 + (rand () % 1500) * 24;
+    }
+    return -1;
+#endif
+}
+
+int LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+    int i, rc, v;
+    (void) argc; (void) argv;
+
+    signal (SIGPIPE, SIG_IGN);
+#if defined(WIRE_IPC)
+    strcpy (tmpdir, "/tmp/nnfuzz-ipc-XXXXXX");
+    if (!mkdtemp (tmpdir)) {
+        perror ("mkdtemp");
+        abort ();
+    }
+    atexit (cleanup_tmpdir);
+#endif
+    for (i = 0; i < NSERVERS; i++) {
+        struct server *sv = &servers [i];
+        sv->s = nn_socket (sv->domain, sv->protocol);
+        if (sv->s < 0) {
+            fprintf (stderr, "nn_socket: %s\n", nn_strerror (nn_errno ()));
+            abort ();
+        }
+        if (sv->protocol == NN_SUB)
+            nn_setsockopt (sv->s, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
+        if (sv->maxsize_unlimited) {
+            v = -1;
+            nn_setsockopt (sv->s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof v);
+        }
+#if defined(WIRE_WS)
+        if (sv->ws_text) {
+            v = NN_WS_MSG_TYPE_TEXT;
+            nn_setsockopt (sv->s, NN_WS, NN_WS_MSG_TYPE, &v, sizeof v);
+        }
+#endif
+#if defined(WIRE_IPC)
+        snprintf (sv->path, sizeof sv->path, "%s/s%d", tmpdir, i);
+        rc = bind_addr (sv->s, sv->addr, sizeof sv->addr, i, NULL);
+#else
+        rc = bind_addr (sv->s, sv->addr, sizeof sv->addr, i, &sv->port);
+#endif
+        if (rc < 0) {
+            fprintf (stderr, "nn_bind %s: %s\n", sv->addr,
+                nn_strerror (nn_errno ()));
+            abort ();
+        }
+    }
+
+    probe_rep = nn_socket (AF_SP, NN_REP);
+    probe_req = nn_socket (AF_SP, NN_REQ);
+    {
+        int port = 0;
+        rc = bind_addr (probe_rep, probe_addr, sizeof probe_addr, NSERVERS,
+            &port);
+        (void) port;
+    }
+    if (rc < 0 || nn_connect (probe_req, probe_addr) < 0) {
+        fprintf (stderr, "probe setup: %s\n", nn_strerror (nn_errno ()));
+        abort ();
+    }
+    v = 2000;
+    nn_setsockopt (probe_rep, NN_SOL_SOCKET, NN_RCVTIMEO, &v, sizeof v);
+    nn_setsockopt (probe_req, NN_SOL_SOCKET, NN_RCVTIMEO, &v, sizeof v);
+    v = 100;
+    nn_setsockopt (probe_req, NN_SOL_SOCKET, NN_SNDTIMEO, &v, sizeof v);
+    nn_setsockopt (probe_rep, NN_SOL_SOCKET, NN_SNDTIMEO, &v, sizeof v);
+    return 0;
+}
+
+/*  Receive whatever the servers have, answer requests/surveys, and have the
+    sending protocols send something.  */
+static void pump (void)
+{
+    int i, k, rc;
+    for (i = 0; i < NSERVERS; i++) {
+        struct server *sv = &servers [i];
+        for (k = 0; k < 8; k++) {
+            if (sv->domain == AF_SP_RAW) {
+                /*  Raw REP/RESPONDENT/BUS: echo the message with the
+                    (peer-supplied) backtrace header, exercising routing.  */
+                void *body = NULL, *ctrl = NULL;
+                struct nn_iovec iov = {&body, NN_MSG};
+                struct nn_msghdr hdr;
+                memset (&hdr, 0, sizeof hdr);
+                hdr.msg_iov = &iov;
+                hdr.msg_iovlen = 1;
+                hdr.msg_control = &ctrl;
+                hdr.msg_controllen = NN_MSG;
+                rc = nn_recvmsg (sv->s, &hdr, NN_DONTWAIT);
+                if (rc < 0)
+                    break;
+                if (nn_sendmsg (sv->s, &hdr, NN_DONTWAIT) < 0) {
+                    nn_freemsg (body);
+                    if (ctrl)
+                        nn_freemsg (ctrl);
+                }
+                continue;
+            }
+            void *buf = NULL;
+            rc = nn_recv (sv->s, &buf, NN_MSG, NN_DONTWAIT);
+            if (rc < 0)
+                break;
+            if (sv->protocol == NN_REP || sv->protocol == NN_RESPONDENT) {
+                if (nn_send (sv->s, &buf, NN_MSG, NN_DONTWAIT) < 0)
+                    nn_freemsg (buf);
+            }
+            else
+                nn_freemsg (buf);
+        }
+        switch (sv->protocol) {
+        case NN_PUB: case NN_PUSH: case NN_PAIR: case NN_BUS:
+        case NN_SURVEYOR: case NN_REQ:
+            if (sv->domain == AF_SP)
+                nn_send (sv->s, "hello", 5, NN_DONTWAIT);
+            break;
+        }
+    }
+}
+
+static void probe (void)
+{
+    char buf [16];
+    int rc;
+    static unsigned seq;
+    char msg [16];
+    int n = snprintf (msg, sizeof msg, "p%u", ++seq);
+
+    if (nn_send (probe_req, msg, n, 0) < 0) {
+        probe_failures++;
+        return;
+    }
+    rc = nn_recv (probe_rep, buf, sizeof buf, 0);
+    if (rc < 0) {
+        probe_failures++;
+        return;
+    }
+    nn_send (probe_rep, buf, rc, 0);
+    rc = nn_recv (probe_req, buf, sizeof buf, 0);
+    if (rc < 0)
+        probe_failures++;
+}
+
+static int raw_connect (struct server *sv)
+{
+    int fd;
+#if defined(WIRE_IPC)
+    struct sockaddr_un sa;
+    fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    memset (&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    strncpy (sa.sun_path, sv->path, sizeof sa.sun_path - 1);
+#else
+    struct sockaddr_in sa;
+    int one = 1;
+    fd = socket (AF_INET, SOCK_STREAM, 0);
+    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    memset (&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons (sv->port);
+    sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+#endif
+    if (fd < 0)
+        return -1;
+    if (connect (fd, (struct sockaddr*) &sa, sizeof sa) < 0) {
+        close (fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void write_all (int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send (fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0 && errno == EAGAIN) {
+                struct pollfd pfd = {fd, POLLOUT, 0};
+                if (poll (&pfd, 1, 100) <= 0)
+                    return;
+                continue;
+            }
+            return;
+        }
+        p += w;
+        n -= w;
+    }
+}
+
+/*  Read (and discard) until EOF, error, or the deadline. With do_pump, the
+    servers are pumped every 2 ms meanwhile: a server that holds an unread
+    message stops reading from the connection, and so never sees the EOF.  */
+static void drain (int fd, int ms, int until_crlfcrlf, int do_pump)
+{
+    char buf [4096];
+    int matched = 0;
+    struct timespec t0, t;
+    clock_gettime (CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime (CLOCK_MONOTONIC, &t);
+        long el = (t.tv_sec - t0.tv_sec) * 1000 +
+            (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (el >= ms)
+            return;
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int prc = poll (&pfd, 1, do_pump ? (ms - el < 2 ? ms - el : 2) : ms - el);
+        if (prc < 0)
+            return;
+        if (prc == 0) {
+            if (!do_pump)
+                return;
+            pump ();
+            continue;
+        }
+        ssize_t r = recv (fd, buf, until_crlfcrlf ? 1 : sizeof buf, 0);
+        if (r <= 0)
+            return;
+        if (until_crlfcrlf) {
+            /*  Read the HTTP response byte by byte up to the blank line.  */
+            if (buf [0] == "\r\n\r\n" [matched])
+                matched++;
+            else
+                matched = buf [0] == '\r' ? 1 : 0;
+            if (matched == 4)
+                return;
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    struct reader r = {data, size};
+    struct server *sv;
+    uint8_t flags;
+    int fd, proto;
+    uint8_t hdr [16];
+
+    if (size < 1)
+        return 0;
+    sv = &servers [rd_u8 (&r) % NSERVERS];
+    flags = rd_u8 (&r);
+    proto = sv->peer;
+    if (flags & 0x10)
+        proto = rd_u16be (&r);
+
+    fd = raw_connect (sv);
+    if (fd < 0)
+        return 0;
+
+    if (flags & 0x01) {
+#if defined(WIRE_WS)
+        char req [512];
+        int n = snprintf (req, sizeof req,
+            "GET / HTTP/1.1\r\n"
+            "Host: 127.0.0.1:%d\r\n"
+            "Upgrade: websocket\r\n"
+            "Connection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: %s.sp.nanomsg.org\r\n\r\n",
+            sv->port, proto_name ((flags & 0x80) ? sv->protocol : proto));
+        write_all (fd, (const uint8_t*) req, n);
+        if (!(flags & 0x04))
+            drain (fd, 200, 1, 0);
+#else
+        uint8_t g [8] = {0x00, 'S', 'P', 0x00, proto >> 8, proto & 0xff, 0, 0};
+        write_all (fd, g, 8);
+        if (!(flags & 0x04)) {
+            uint8_t rg [8];
+            struct pollfd pfd = {fd, POLLIN, 0};
+            if (poll (&pfd, 1, 200) > 0)
+                recv (fd, rg, sizeof rg, MSG_WAITALL);
+        }
+#endif
+    }
+
+#if defined(WIRE_WS)
+    uint8_t mask [4] = {0, 0, 0, 0};
+    if (flags & 0x40) {
+        mask [0] = rd_u8 (&r); mask [1] = rd_u8 (&r);
+        mask [2] = rd_u8 (&r); mask [3] = rd_u8 (&r);
+    }
+#endif
+
+    while (r.size > 0) {
+        size_t len = rd_u16le (&r);
+        if (len > r.size)
+            len = r.size;
+        const uint8_t *chunk = r.data;
+        r.data += len;
+        r.size -= len;
+        if (flags & 0x08) {
+#if defined(WIRE_TCP)
+            put_u64be (hdr, len);
+            write_all (fd, hdr, 8);
+            write_all (fd, chunk, len);
+#elif defined(WIRE_IPC)
+            hdr [0] = 1;
+            put_u64be (hdr + 1, len);
+            write_all (fd, hdr, 9);
+            write_all (fd, chunk, len);
+#else
+            /*  chunk [0] = FIN/RSV/opcode byte, the rest is the payload.  */
+            uint8_t op = len > 0 ? chunk [0] : 0x82;
+            const uint8_t *pl = len > 0 ? chunk + 1 : chunk;
+            size_t pll = len > 0 ? len - 1 : 0;
+            size_t h = 0;
+            hdr [h++] = op;
+            if (pll < 126)
+                hdr [h++] = 0x80 | pll;
+            else {
+                hdr [h++] = 0x80 | 126;
+                hdr [h++] = pll >> 8;
+                hdr [h++] = pll & 0xff;
+            }
+            memcpy (hdr + h, mask, 4);
+            h += 4;
+            write_all (fd, hdr, h);
+            uint8_t *m = malloc (pll + 1);
+            size_t i;
+            for (i = 0; i < pll; i++)
+                m [i] = pl [i] ^ mask [i & 3];
+            write_all (fd, m, pll);
+            free (m);
+#endif
+        }
+        else
+            write_all (fd, chunk, len);
+        if (flags & 0x20) {
+            /*  Give the worker a moment to take the data in, then let the
+                servers talk to (and reply to) the peer.  */
+            usleep (300);
+            pump ();
+        }
+    }
+
+    if (flags & 0x02) {
+        struct linger lg = {1, 0};
+        setsockopt (fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close (fd);
+    }
+    else {
+        shutdown (fd, SHUT_WR);
+        /*  The library closes the connection on EOF (or earlier, on a
+            protocol error); wait for that, bounded.  A valid connection to
+            a server that never reads ... does not exist: every protocol
+            keeps a receive pending.  */
+        drain (fd, 50, 0, 1);
+        struct linger lg = {1, 0};
+        setsockopt (fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close (fd);
+    }
+    pump ();
+    probe ();
+    return 0;
+}
