@@ -133,6 +133,12 @@ pub fn library_version() -> String {
     }
 }
 
+/// Whether the binding keeps count of each SUB socket's prefixes and answers an unsubscribe of
+/// a prefix not held with `EINVAL` itself. The system libnanomsg 1.1.5 crashes on such a call
+/// (a NULL dereference in its trie), and nng answers it its own way; our hardened libnanomsg
+/// says `EINVAL` itself (nanomsg/patches/0005), so there the call goes straight to it.
+pub const TRACKS_SUBSCRIPTIONS: bool = !HARDENED;
+
 /// Whether the library is our hardened libnanomsg (built from source with the patches of
 /// `nanomsg/patches/`, linked statically), not the system's or nng.
 pub const HARDENED: bool = cfg!(nanomsg_hardened);

@@ -102,8 +102,8 @@ pub struct Socket {
     state: AtomicU64,
     /// Signalled (and never reset) by `close`, to wake every waiter.
     wake: OwnedFd,
-    /// SUB prefixes and how often each is subscribed: libnanomsg 1.1.5 crashes when asked to
-    /// unsubscribe a prefix it does not hold, so such a request never reaches it.
+    /// SUB prefixes and how often each is subscribed, where the library cannot be asked to
+    /// unsubscribe a prefix it does not hold (see [`backend::TRACKS_SUBSCRIPTIONS`]).
     subscriptions: Mutex<HashMap<Vec<u8>, usize>>,
     /// `NN_RCVFD` / `NN_SNDFD` (by [`Direction`]), looked up once: fixed for the socket's life.
     poll_fds: [OnceLock<Option<RawFd>>; 2],
@@ -575,10 +575,14 @@ impl Guard<'_> {
         self.setsockopt_raw(level, option, value)
     }
 
-    /// `NN_SUB_SUBSCRIBE` / `NN_SUB_UNSUBSCRIBE`, keeping count of the prefixes held;
-    /// unsubscribing a prefix not held fails with `EINVAL` instead of reaching libnanomsg.
+    /// `NN_SUB_SUBSCRIBE` / `NN_SUB_UNSUBSCRIBE`. Where the library cannot be trusted with
+    /// it, keeps count of the prefixes held, and unsubscribing a prefix not held fails with
+    /// `EINVAL` without reaching the library.
     fn subscription(&self, option: c_int, prefix: &[u8]) -> NnResult<()> {
         backend::check_subscriptions(self.socket.raw)?;
+        if !backend::TRACKS_SUBSCRIPTIONS {
+            return self.setsockopt_raw(ffi::NN_SUB, option, prefix);
+        }
         let mut held = crate::lock(&self.socket.subscriptions);
         match option {
             ffi::NN_SUB_SUBSCRIBE => {

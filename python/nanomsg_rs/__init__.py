@@ -5,7 +5,9 @@
 the ``NN_`` prefix (``nn.SOL_SOCKET``, ``nn.LINGER``, ``nn.POLLIN`` ...).
 
 ``nn.BACKEND`` is ``"nanomsg"`` or ``"nng"`` (the C library this build links);
-``nn.LIBRARY_VERSION`` names it with its version (``"nanomsg ABI 5.1.0"``, ``"nng 1.5.2"``);
+``nn.LIBRARY_VERSION`` names it with its version: ``"1.1.5+nanomsg-rs.6"`` for our hardened
+libnanomsg (upstream 1.1.5 and six patches of ours, the default), ``"nanomsg ABI 5.1.0"`` for
+the system's, ``"nng 1.5.2"``; ``nn.HARDENED`` is True for the hardened build only;
 ``nn.NANOMSG_VERSION`` is libnanomsg's ABI version ``(current, revision, age)`` -- e.g.
 ``(5, 1, 0)`` for release 1.1.5 -- and ``None`` on the nng backend.
 """
@@ -29,6 +31,7 @@ from ._errors import (
 )
 from ._native import (
     BACKEND,
+    HARDENED,
     LIBRARY_VERSION,
     NANOMSG_VERSION,
     Message,
@@ -64,6 +67,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BACKEND",
+    "HARDENED",
     "LIBRARY_VERSION",
     "NANOMSG_VERSION",
     "AddressInUse",

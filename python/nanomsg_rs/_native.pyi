@@ -103,6 +103,7 @@ __all__ = [
     "ESOCKTNOSUPPORT",
     "ETERM",
     "ETIMEDOUT",
+    "HARDENED",
     "INPROC",
     "IPC",
     "IPC_INBUFSZ",
@@ -112,6 +113,7 @@ __all__ = [
     "LIBRARY_VERSION",
     "LINGER",
     "MAXTTL",
+    "Message",
     "NANOMSG_VERSION",
     "NS_DOMAIN",
     "NS_ERROR",
@@ -181,6 +183,7 @@ __all__ = [
     "SUB_UNSUBSCRIBE",
     "SURVEYOR",
     "SURVEYOR_DEADLINE",
+    "Socket",
     "TCP",
     "TCP_NODELAY",
     "TYPE_INT",
@@ -200,8 +203,6 @@ __all__ = [
     "WS_MSG_TYPE",
     "WS_MSG_TYPE_BINARY",
     "WS_MSG_TYPE_TEXT",
-    "Message",
-    "Socket",
     "device",
     "poll",
     "strerror",
@@ -213,8 +214,11 @@ __all__ = [
 NANOMSG_VERSION: tuple[int, int, int] | None
 #: "nanomsg" or "nng": the C library this build links.
 BACKEND: str
-#: The linked library and its version, e.g. "nanomsg ABI 5.1.0" or "nng 1.5.2".
+#: The linked library and its version: "1.1.5+nanomsg-rs.6" (our hardened libnanomsg:
+#: upstream 1.1.5 and our patches), "nanomsg ABI 5.1.0" (the system's) or "nng 1.5.2".
 LIBRARY_VERSION: str
+#: True when the linked library is our hardened libnanomsg (the default build).
+HARDENED: bool
 AF_SP: int
 AF_SP_RAW: int
 BUS: int
