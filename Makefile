@@ -45,10 +45,12 @@ fmt:             ## reformat Rust and Python
 	cargo fmt
 	ruff format .
 
-wheel: deps      ## release wheel (abi3, carrying libnanomsg: auditwheel repair) into dist/
-	# A target dir of its own: maturin's repair step patches cargo's output in place (the
-	# grafted libnanomsg's hashed name), which would leak into other builds; and a patched
-	# output left from the last wheel must be relinked, or the repair cannot find that name.
+wheel: deps      ## release wheel (abi3, our hardened libnanomsg linked in) into dist/
+	# A target dir of its own. A build on the system library (no source, or the feature
+	# system-libnanomsg) carries that library, grafted by maturin's repair step, which
+	# patches cargo's output in place (the grafted copy's hashed name): that would leak into
+	# other builds, and a patched output left from the last wheel must be relinked, or the
+	# repair cannot find that name.
 	rm -f dist/nanomsg_rs-*.whl
 	@if readelf -d target/wheel/release/deps/lib_native.so 2>/dev/null | grep -q 'libnanomsg-'; \
 		then rm -f target/wheel/release/deps/lib_native.so target/wheel/release/lib_native.so; fi

@@ -19,13 +19,19 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 C_SOURCE = BENCH_DIR / "c" / "nnbench.c"
+#: Where ``make wheel`` builds: the hardened libnanomsg archive the installed wheel links.
+WHEEL_BUILD = BENCH_DIR.parent / "target" / "wheel" / "release" / "build"
 WORKER = BENCH_DIR / "bench_worker.py"
 
-#: The name the C program's results go under.
+#: The name the C program's results go under: on the system libnanomsg 1.1.5, every ratio's
+#: reference.
 C_LIB = "C"
+#: The same C program on our hardened libnanomsg (the very archive the wheel links): it must
+#: run at C's speed.
+C_HARDENED_LIB = "C-hardened"
 #: The same C program built on nng's nanomsg-compatible API: the floor of ``nanomsg_rs-nng``.
 C_NNG_LIB = "C-nng"
-C_LIBS = (C_LIB, C_NNG_LIB)
+C_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB)
 
 
 class WorkerError(RuntimeError):
@@ -127,22 +133,49 @@ def worker_argv(lib: str, programs: dict[str, Path], args: list[str]) -> list[st
     return [str(programs.get(lib, sys.executable)), str(WORKER), lib, *args]
 
 
-def build_c(out_dir: Path, nng: bool = False) -> tuple[Path | None, str]:
-    """Compiles the C program with gcc, on libnanomsg or (``nng``) on nng's
-    nanomsg-compatible API; returns (binary, "") or (None, why not)."""
-    floor = "the C floor on nng" if nng else "the C floor"
+def hardened_archive(out_dir: Path) -> tuple[list[str], str]:
+    """The gcc arguments that link the hardened libnanomsg of the last ``make wheel``: its
+    static archive and its headers (as ``<nanomsg/...>``, through a link made in
+    ``out_dir``); or ([], why not)."""
+    archives = sorted(
+        WHEEL_BUILD.glob("nanomsg-rs-*/out/libnanomsg.a"), key=lambda p: p.stat().st_mtime
+    )
+    if not archives:
+        return [], f"no hardened libnanomsg under {WHEEL_BUILD} (run `make wheel`)"
+    out = archives[-1].parent
+    headers = next(out.glob("libnanomsg/*/src/nn.h"), None)
+    if headers is None:
+        return [], f"no libnanomsg headers under {out}"
+    include = out_dir / "hardened-include"
+    include.mkdir(exist_ok=True)
+    link = include / "nanomsg"
+    if not link.exists():
+        link.symlink_to(headers.parent)
+    return [f"-I{include}", str(archives[-1]), "-lpthread", "-lanl"], ""
+
+
+def build_c(out_dir: Path, floor: str = C_LIB) -> tuple[Path | None, str]:
+    """Compiles the C program with gcc for ``floor``: on the system libnanomsg (``C``), on
+    our hardened one (``C-hardened``) or on nng's nanomsg-compatible API (``C-nng``); returns
+    (binary, "") or (None, why not)."""
     gcc = shutil.which("gcc")
     if gcc is None:
         return None, f"gcc not found: {floor} (and every ratio to it) is left out"
-    package, flags = ("nng", ["-lnng"]) if nng else ("nanomsg", ["-lnanomsg"])
-    if shutil.which("pkg-config"):
-        probe = subprocess.run(
-            ["pkg-config", "--cflags", "--libs", package], capture_output=True, text=True
-        )
-        if probe.returncode == 0 and probe.stdout.strip():
-            flags = probe.stdout.split()
-    binary = out_dir / ("nnbench-nng" if nng else "nnbench")
-    defines = ["-DNNBENCH_NNG"] if nng else []
+    if floor == C_HARDENED_LIB:
+        flags, why = hardened_archive(out_dir)
+        if not flags:
+            return None, f"{floor} left out: {why}"
+    else:
+        nng = floor == C_NNG_LIB
+        package, flags = ("nng", ["-lnng"]) if nng else ("nanomsg", ["-lnanomsg"])
+        if shutil.which("pkg-config"):
+            probe = subprocess.run(
+                ["pkg-config", "--cflags", "--libs", package], capture_output=True, text=True
+            )
+            if probe.returncode == 0 and probe.stdout.strip():
+                flags = probe.stdout.split()
+    binary = out_dir / f"nnbench-{floor}"
+    defines = ["-DNNBENCH_NNG"] if floor == C_NNG_LIB else []
     cmd = [gcc, "-O2", "-std=c11", "-Wall", *defines, "-o", str(binary), str(C_SOURCE), *flags]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:

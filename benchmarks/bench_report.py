@@ -10,12 +10,27 @@ from typing import Any
 
 #: Row order of the table and legend order of the plot: the floors, then nanomsg_rs on both
 #: backends, then the other bindings.
-LIB_ORDER = ("C", "C-nng", "nanomsg_rs", "nanomsg_rs-nng", "nnpy", "nanomsg", "pynng", "pyzmq")
-LIB_LABELS = {"C": "C (libnanomsg)", "C-nng": "C (nng compat)"}
+LIB_ORDER = (
+    "C",
+    "C-hardened",
+    "C-nng",
+    "nanomsg_rs",
+    "nanomsg_rs-nng",
+    "nnpy",
+    "nanomsg",
+    "pynng",
+    "pyzmq",
+)
+LIB_LABELS = {
+    "C": "C (libnanomsg)",
+    "C-hardened": "C (hardened)",
+    "C-nng": "C (nng compat)",
+}
 #: The C floors (drawn dashed); every "vs C" is against "C".
-FLOOR_LIBS = ("C", "C-nng")
+FLOOR_LIBS = ("C", "C-hardened", "C-nng")
 LIB_COLORS = {
     "C": "#222222",
+    "C-hardened": "#555555",
     "C-nng": "#8c8c8c",
     "nanomsg_rs": "#d62728",
     "nanomsg_rs-nng": "#f08a8b",

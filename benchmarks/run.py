@@ -50,6 +50,7 @@ import bench_report
 from bench_libs import MODULES, NNG_LIB, PYTHON_LIBS
 from bench_procs import (
     BENCH_DIR,
+    C_HARDENED_LIB,
     C_LIB,
     C_LIBS,
     C_NNG_LIB,
@@ -75,7 +76,7 @@ SUBJECT = "nanomsg_rs"
 #: Libraries with a C floor of their own besides C on libnanomsg: a second ratio, to it.
 FLOORS = {NNG_LIB: C_NNG_LIB}
 #: Who runs the zero-copy ``recv_msg`` variants: nanomsg_rs on either backend, and the floors.
-RECV_MSG_LIBS = (C_LIB, C_NNG_LIB, SUBJECT, NNG_LIB)
+RECV_MSG_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB, SUBJECT, NNG_LIB)
 REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
 
 
@@ -815,10 +816,10 @@ def main(argv: list[str]) -> int:
         programs[NNG_LIB] = nng.python
     elif NNG_LIB in libs:
         libs.remove(NNG_LIB)
-    floors = [C_LIB, C_NNG_LIB] if nng is not None else [C_LIB]
+    floors = [C_LIB, C_HARDENED_LIB] + ([C_NNG_LIB] if nng is not None else [])
     with tempfile.TemporaryDirectory(prefix="nnbench-") as tmp:
         for floor in floors:
-            binary, why = build_c(Path(tmp), nng=floor == C_NNG_LIB)
+            binary, why = build_c(Path(tmp), floor)
             if binary is None:
                 notes.append(why)
             else:

@@ -57,7 +57,11 @@ def test_quick_pingpong_prints_table_and_writes_json(tmp_path: Path) -> None:
     stdout, data = quick(tmp_path, "--only", "pingpong", "--no-nng")
 
     # the table: a row with a median, a spread and a ratio for each of C and nanomsg_rs
-    for label in ("C (libnanomsg)", "nanomsg_rs"):
+    # and, for a hardened build under test, C on our hardened libnanomsg (linked from the
+    # archive the installed wheel was built with)
+    floors = ["C", "C-hardened"] if nn.HARDENED else ["C"]
+    labels = ["C (libnanomsg)", "nanomsg_rs"] + (["C (hardened)"] if nn.HARDENED else [])
+    for label in labels:
         row = rf"^\s+{re.escape(label)}\s+{NUMBER}\s+{NUMBER} - {NUMBER}\s+[0-9.]+"
         assert re.search(row, stdout, re.MULTILINE), stdout
     assert "pingpong 64 B" in stdout  # the targets summary
@@ -66,7 +70,7 @@ def test_quick_pingpong_prints_table_and_writes_json(tmp_path: Path) -> None:
 
     (record,) = [v for v in data["variants"] if v["workload"] == "pingpong"]
     assert record["target"] == {"op": ">=", "value": 0.8}
-    for lib in ("C", "nanomsg_rs"):
+    for lib in (*floors, "nanomsg_rs"):
         result = record["results"][lib]
         present = [x for x in result["samples"] if x is not None]
         assert present and all(x > 0 for x in present)

@@ -1,11 +1,14 @@
 """The release wheel installs and works where no libnanomsg is installed; the sdist builds.
 
-``make wheel`` puts an auditwheel-repaired abi3 wheel into dist/, with libnanomsg copied into
-``nanomsg_rs.libs/``. These tests install it into a fresh virtual environment (no system site
-packages, no index, no dependencies) and run a smoke test there inside a mount namespace in
-which every system copy of libnanomsg is hidden under an empty file (and the loader's cache is
-rebuilt without it): the import, a PAIR round trip and ``nn.LIBRARY_VERSION`` must work, and
-the libnanomsg mapped into the process must be the wheel's own.
+``make wheel`` puts an abi3 wheel into dist/. By default it carries one shared object, the
+extension, with our hardened libnanomsg linked into it statically; a build on the system
+library (``--features system-libnanomsg``, or no source to build from) carries an
+auditwheel-repaired copy of it in ``nanomsg_rs.libs/`` instead. These tests install the wheel
+into a fresh virtual environment (no system site packages, no index, no dependencies) and run a
+smoke test there inside a mount namespace in which every system copy of libnanomsg is hidden
+under an empty file (and the loader's cache is rebuilt without it): the import, a PAIR round
+trip and ``nn.LIBRARY_VERSION`` must work, and the process must map no libnanomsg file at all
+(hardened) or only the wheel's own copy.
 
 Without a wheel in dist/ the wheel tests skip (run ``make wheel`` first). The sdist tests need
 maturin; building a wheel from the sdist is a second release build, so that one runs only with
@@ -23,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import textwrap
 import zipfile
 from collections.abc import Iterator
@@ -56,6 +60,13 @@ needs_wheel = pytest.mark.skipif(
     reason=f"no nanomsg_rs abi3 wheel for {platform.machine()} in dist/: run `make wheel` first",
 )
 needs_maturin = pytest.mark.skipif(shutil.which("maturin") is None, reason="maturin not found")
+#: Whether the wheel in dist/ links our hardened libnanomsg: as the installed build under test
+#: does (``make test`` installs that wheel), or, under an nng build, as the source at hand says.
+HARDENED_WHEEL = (
+    nn.HARDENED
+    if nn.BACKEND == "nanomsg"
+    else any((ROOT / "nanomsg" / "upstream").glob("nanomsg_*.orig.tar.gz"))
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -81,8 +92,19 @@ def run(cmd: list[str], timeout: float, **kwargs: Any) -> subprocess.CompletedPr
 # -- the wheel's contents ---------------------------------------------------------------------
 
 
+def needed_libraries(wheel: Path) -> list[str]:
+    """The shared libraries the wheel's extension needs (its ELF NEEDED entries)."""
+    with tempfile.NamedTemporaryFile(suffix=".so") as so:
+        so.write(zipfile.ZipFile(wheel).read("nanomsg_rs/_native.abi3.so"))
+        so.flush()
+        dynamic = subprocess.run(
+            ["readelf", "-d", so.name], capture_output=True, text=True, check=True
+        ).stdout
+    return [line.split("[")[1].rstrip("]") for line in dynamic.splitlines() if "(NEEDED)" in line]
+
+
 @needs_wheel
-def test_wheel_bundles_libnanomsg_and_types() -> None:
+def test_wheel_carries_its_library_and_types() -> None:
     assert WHEEL is not None
     assert "-cp311-abi3-" in WHEEL.name, WHEEL.name
     assert "manylinux" in WHEEL.name, f"{WHEEL.name}: not repaired (auditwheel)"
@@ -94,8 +116,15 @@ def test_wheel_bundles_libnanomsg_and_types() -> None:
         "nanomsg_rs/py.typed",
     ):
         assert required in names, f"{WHEEL.name} lacks {required}"
-    bundled = [n for n in names if n.startswith("nanomsg_rs.libs/libnanomsg")]
-    assert bundled, f"{WHEEL.name} carries no libnanomsg in nanomsg_rs.libs/: {names}"
+    shared = [n for n in names if ".so" in n]
+    if HARDENED_WHEEL:
+        # libnanomsg is inside the extension: one shared object, which needs no libnanomsg.
+        assert shared == ["nanomsg_rs/_native.abi3.so"], shared
+        needed = needed_libraries(WHEEL)
+        assert needed and not [n for n in needed if "libnanomsg" in n], needed
+    else:
+        bundled = [n for n in names if n.startswith("nanomsg_rs.libs/libnanomsg")]
+        assert bundled, f"{WHEEL.name} carries no libnanomsg in nanomsg_rs.libs/: {names}"
 
 
 # -- installed in a fresh venv, with the system libnanomsg hidden -----------------------------
@@ -259,13 +288,17 @@ def test_wheel_works_without_system_libnanomsg(venv: Path, tmp_path: Path) -> No
     site = (venv.parent.parent / "lib").resolve()
     assert Path(facts["package"]).resolve().is_relative_to(site), report
     assert Path(facts["native"]).resolve().is_relative_to(site), report
-    assert facts["mapped"], report
+    if HARDENED_WHEEL:
+        assert facts["mapped"] == [], report
+    else:
+        assert facts["mapped"], report
     for path in facts["mapped"]:
         assert Path(path).resolve().is_relative_to(site), report
         assert Path(path).parent.name == "nanomsg_rs.libs", report
 
     assert facts["round_trip"] == ["ping", "pong"], report
-    assert facts["library_version"].startswith("nanomsg "), report
+    expected_start = "1.1.5+nanomsg-rs." if HARDENED_WHEEL else "nanomsg "
+    assert facts["library_version"].startswith(expected_start), report
     if nn.BACKEND == "nanomsg":  # the same build as this process's (not so under .ci/test-nng)
         assert facts["library_version"] == nn.LIBRARY_VERSION, report
         assert tuple(facts["nanomsg_version"]) == nn.NANOMSG_VERSION, report
@@ -319,6 +352,15 @@ def test_sdist_contents(sdist: Path) -> None:
         "python/nanomsg_rs/__init__.py",
         "python/nanomsg_rs/_native.pyi",
         "python/nanomsg_rs/py.typed",
+        "nanomsg/prepare-source",
+        "nanomsg/defines.txt",
+        "nanomsg/source.env",
+        *(f"nanomsg/patches/{p.name}" for p in (ROOT / "nanomsg" / "patches").glob("*.patch")),
+        # what a hardened build from the sdist compiles
+        *(
+            f"nanomsg/upstream/{p.name}"
+            for p in (ROOT / "nanomsg" / "upstream").glob("nanomsg_*.orig.tar.gz")
+        ),
     ):
         assert required in files, f"{sdist.name} lacks {required}"
     assert all(n.startswith(f"{top}/") for n in names)
@@ -357,6 +399,10 @@ def test_pip_wheel_from_sdist(sdist: Path, tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for required in ("nanomsg_rs/__init__.py", "nanomsg_rs/_native.abi3.so", "nanomsg_rs/py.typed"):
         assert required in names, f"{wheel.name} lacks {required}"
+    if HARDENED_WHEEL:
+        # built from the sdist's own copy of libnanomsg's source: linked in, not needed
+        needed = needed_libraries(wheel)
+        assert needed and not [n for n in needed if "libnanomsg" in n], needed
 
 
 @needs_maturin
