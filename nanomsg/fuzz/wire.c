@@ -99,6 +99,14 @@ static int probe_rep = -1;
 static int probe_req = -1;
 static char probe_addr [128];
 static unsigned long probe_failures;
+static unsigned long drain_timeouts, inputs_run;
+
+static void print_stats (void)
+{
+    if (getenv ("NNFUZZ_STATS"))
+        fprintf (stderr, "nnfuzz: inputs %lu, drain timeouts %lu, probe "
+            "failures %lu\n", inputs_run, drain_timeouts, probe_failures);
+}
 
 #if defined(WIRE_IPC)
 static char tmpdir [64];
@@ -164,6 +172,7 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
     (void) argc; (void) argv;
 
     signal (SIGPIPE, SIG_IGN);
+    atexit (print_stats);
 #if defined(WIRE_IPC)
     strcpy (tmpdir, "/tmp/nnfuzz-ipc-XXXXXX");
     if (!mkdtemp (tmpdir)) {
@@ -359,8 +368,11 @@ static void drain (int fd, int ms, int until_crlfcrlf, int do_pump)
         clock_gettime (CLOCK_MONOTONIC, &t);
         long el = (t.tv_sec - t0.tv_sec) * 1000 +
             (t.tv_nsec - t0.tv_nsec) / 1000000;
-        if (el >= ms)
+        if (el >= ms) {
+            if (!until_crlfcrlf)
+                drain_timeouts++;
             return;
+        }
         struct pollfd pfd = {fd, POLLIN, 0};
         int prc = poll (&pfd, 1, do_pump ? (ms - el < 2 ? ms - el : 2) : ms - el);
         if (prc < 0)
@@ -396,6 +408,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
+    inputs_run++;
     sv = &servers [rd_u8 (&r) % NSERVERS];
     flags = rd_u8 (&r);
     proto = sv->peer;
@@ -504,7 +517,14 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             protocol error); wait for that, bounded.  A valid connection to
             a server that never reads ... does not exist: every protocol
             keeps a receive pending.  */
-        drain (fd, 50, 0, 1);
+        unsigned long before = drain_timeouts;
+        /*  PUSH never takes a message off a pipe, so a connection to it
+            that got past the handshake stalls and never sees our EOF.  */
+        drain (fd, sv->protocol == NN_PUSH ? 5 : 50, 0, 1);
+        if (drain_timeouts != before && getenv ("NNFUZZ_STATS") &&
+              atoi (getenv ("NNFUZZ_STATS")) > 1)
+            fprintf (stderr, "nnfuzz: drain timeout: target %d flags %02x\n",
+                (int) (sv - servers), flags);
         struct linger lg = {1, 0};
         setsockopt (fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         close (fd);
