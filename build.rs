@@ -61,7 +61,10 @@ fn build_hardened() -> Result<(), String> {
     build
         .include(tree.join("src"))
         .warnings(false)
-        .flag_if_supported("-fvisibility=hidden")
+        // The C API (NN_EXPORT) is the extension's to export, nothing else of the library:
+        // a detached socket number stays usable from C or ctypes on the extension itself.
+        .flag("-fvisibility=hidden")
+        .define("NN_EXPORT", "extern __attribute__((visibility(\"default\")))")
         // Debian's hardening flags, kept as a second line of defence.
         .flag("-fstack-protector-strong")
         .define("_FORTIFY_SOURCE", "2")
@@ -79,7 +82,21 @@ fn build_hardened() -> Result<(), String> {
     let mut sources = Vec::new();
     c_sources(&tree.join("src"), &mut sources);
     sources.sort();
-    build.files(&sources).compile("nanomsg");
+    // Whole: the exported C API includes what the binding itself never calls (nn_poll).
+    build
+        .link_lib_modifier("+whole-archive")
+        .files(&sources)
+        .compile("nanomsg");
+    // Export the C API from the extension (rustc's own version script would keep it local),
+    // and bind the extension's calls to its own copy: never to another libnanomsg that the
+    // process may have loaded.
+    let exports = PathBuf::from(env("OUT_DIR")).join("nanomsg-exports.map");
+    std::fs::write(&exports, "{ global: nn_*; };\n").expect("write the export list");
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+        exports.display()
+    );
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-Bsymbolic");
     // getaddrinfo_a: in libc itself since glibc 2.34, in libanl before.
     println!("cargo:rustc-link-lib=dylib=anl");
     println!("cargo:rustc-link-lib=dylib=pthread");

@@ -108,8 +108,11 @@ def option_param(name: str, *values: Any) -> Any:
 def c_library() -> ctypes.CDLL:
     """The C library the binding links (libnanomsg, or nng's compatibility layer), for
     ctypes calls such as ``nn_close`` on a detached socket number. It must be the very copy
-    the extension loaded: an installed wheel carries its own (in ``nanomsg_rs.libs``), whose
-    socket numbers mean nothing to the system's."""
+    the extension loaded: the hardened build has it inside the extension, which exports the C
+    API; a wheel on the system library carries its own copy (in ``nanomsg_rs.libs``); the
+    socket numbers of either mean nothing to the system's libnanomsg."""
+    if nn.HARDENED:
+        return ctypes.CDLL(nn._native.__file__, use_errno=True)
     stem = "libnng" if NNG else "libnanomsg"
     with open("/proc/self/maps") as maps:
         mapped = {line.split()[5] for line in maps if len(line.split()) >= 6}

@@ -59,7 +59,6 @@ def test_quick_pingpong_prints_table_and_writes_json(tmp_path: Path) -> None:
     # the table: a row with a median, a spread and a ratio for each of C and nanomsg_rs
     # and, for a hardened build under test, C on our hardened libnanomsg (linked from the
     # archive the installed wheel was built with)
-    floors = ["C", "C-hardened"] if nn.HARDENED else ["C"]
     labels = ["C (libnanomsg)", "nanomsg_rs"] + (["C (hardened)"] if nn.HARDENED else [])
     for label in labels:
         row = rf"^\s+{re.escape(label)}\s+{NUMBER}\s+{NUMBER} - {NUMBER}\s+[0-9.]+"
@@ -70,7 +69,7 @@ def test_quick_pingpong_prints_table_and_writes_json(tmp_path: Path) -> None:
 
     (record,) = [v for v in data["variants"] if v["workload"] == "pingpong"]
     assert record["target"] == {"op": ">=", "value": 0.8}
-    for lib in (*floors, "nanomsg_rs"):
+    for lib in (*FLOORS, "nanomsg_rs"):
         result = record["results"][lib]
         present = [x for x in result["samples"] if x is not None]
         assert present and all(x > 0 for x in present)
@@ -94,8 +93,12 @@ def test_nng_that_cannot_run_is_left_out_with_a_note(tmp_path: Path) -> None:
     assert re.search(r"^\s+nanomsg_rs-nng\s+-\s+left out", stdout, re.MULTILINE), stdout
     assert any(n.startswith("nanomsg_rs-nng left out: ") for n in data["notes"]), data["notes"]
     (record,) = data["variants"]
-    assert set(record["results"]) == {"C", "nanomsg_rs"}
+    assert set(record["results"]) == {*FLOORS, "nanomsg_rs"}
 
+
+# The C floors of a run: C on the system libnanomsg, and for a hardened build under test, C
+# on our hardened libnanomsg, linked from the archive the installed wheel was built with.
+FLOORS = ["C", "C-hardened"] if nn.HARDENED else ["C"]
 
 # An nng build made already (CI's, by .ci/test-nng) is used instead of building another.
 NNG_PYTHON = os.environ.get("NANOMSG_RS_NNG_PYTHON")
@@ -116,7 +119,7 @@ def test_quick_run_measures_both_backends_side_by_side(tmp_path: Path) -> None:
         *(["--nng-python", NNG_PYTHON] if NNG_PYTHON else []),
         timeout=850,
     )
-    assert data["meta"]["libraries"] == ["C", "C-nng", "nanomsg_rs", "nanomsg_rs-nng"]
+    assert data["meta"]["libraries"] == [*FLOORS, "C-nng", "nanomsg_rs", "nanomsg_rs-nng"]
     assert data["meta"]["versions"]["nng"]
     for label in ("C (libnanomsg)", "C (nng compat)", "nanomsg_rs", "nanomsg_rs-nng"):
         row = rf"^\s+{re.escape(label)}\s+{NUMBER}\s+{NUMBER} - {NUMBER}\s+[0-9.]+"
@@ -125,7 +128,7 @@ def test_quick_run_measures_both_backends_side_by_side(tmp_path: Path) -> None:
     assert "nanomsg_rs-nng / C (nng compat), its own floor" in stdout
     for record in data["variants"]:
         results = record["results"]
-        assert set(results) == {"C", "C-nng", "nanomsg_rs", "nanomsg_rs-nng"}, data["notes"]
+        assert set(results) == {*FLOORS, "C-nng", "nanomsg_rs", "nanomsg_rs-nng"}, data["notes"]
         nng = results["nanomsg_rs-nng"]
         assert nng["ratio"] > 0  # to C on libnanomsg, like every row
         assert nng["floor"]["lib"] == "C-nng"

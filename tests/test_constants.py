@@ -12,6 +12,8 @@ from conftest import NANOMSG, NNG, NO_SYMBOLS, only_on
 
 import nanomsg_rs as nn
 
+PATCHES = Path(__file__).resolve().parent.parent / "nanomsg" / "patches"
+
 # nng has no nn_symbol_info: the symbol tests are skipped there, and the constants are
 # checked against nng's own headers instead (the nng section at the end).
 SYMBOLS = nn.symbols() if NANOMSG else []
@@ -202,13 +204,21 @@ def test_nanomsg_version() -> None:
 def test_backend_and_library_version() -> None:
     assert nn.BACKEND in ("nanomsg", "nng")
     assert isinstance(nn.LIBRARY_VERSION, str)
-    if NANOMSG:
-        # libnanomsg tells only its ABI version.
+    if NANOMSG and nn.HARDENED:
+        # Our hardened build: upstream 1.1.5 (ABI 5.1.0) and one "+nanomsg-rs" step a patch.
+        assert nn.NANOMSG_VERSION == (5, 1, 0)
+        patches = sorted(PATCHES.glob("*.patch"))
+        assert patches
+        assert nn.LIBRARY_VERSION == f"1.1.5+nanomsg-rs.{len(patches)}"
+    elif NANOMSG:
+        # The system libnanomsg tells only its ABI version.
+        assert not nn.HARDENED
         current, revision, age = nn.NANOMSG_VERSION
         assert nn.LIBRARY_VERSION == f"nanomsg ABI {current}.{revision}.{age}"
     else:
         # nng is not libnanomsg: no nanomsg ABI version, its own version string instead.
         assert nn.NANOMSG_VERSION is None
+        assert not nn.HARDENED
         assert re.fullmatch(r"nng \d+\.\d+\.\d+.*", nn.LIBRARY_VERSION), nn.LIBRARY_VERSION
 
 
