@@ -1,0 +1,333 @@
+/*  Reproducers of the crashes nanomsg/patches/ fixes, one per case, in plain C against
+    libnanomsg's own API: each sets up a socket and attacks it, from the network (a raw
+    OS socket speaking the wire protocol) or by a call sequence, then checks that the
+    process is alive and the socket still works. On libnanomsg 1.1.5 as released each
+    case kills the process; on the hardened build each prints "survived" and exits 0.
+
+        repro CASE      (repro with no argument lists the cases)
+
+    Fit to send upstream: it needs nothing but libnanomsg and a POSIX system. */
+
+#include <nanomsg/nn.h>
+#include <nanomsg/pair.h>
+#include <nanomsg/pubsub.h>
+#include <nanomsg/reqrep.h>
+#include <nanomsg/ws.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static void die (const char *what)
+{
+    fprintf (stderr, "repro: %s: %s\n", what, nn_strerror (nn_errno ()));
+    exit (2);
+}
+
+/*  A raw stream connection to a tcp://127.0.0.1:PORT, ws://127.0.0.1:PORT or ipc://PATH
+    address of a nanomsg socket. */
+static int raw_connect (const char *addr)
+{
+    int fd;
+    if (strncmp (addr, "ipc://", 6) == 0) {
+        struct sockaddr_un un;
+        memset (&un, 0, sizeof un);
+        un.sun_family = AF_UNIX;
+        strncpy (un.sun_path, addr + 6, sizeof un.sun_path - 1);
+        fd = socket (AF_UNIX, SOCK_STREAM, 0);
+        if (fd < 0 || connect (fd, (struct sockaddr*) &un, sizeof un) != 0)
+            return -1;
+    } else {
+        struct sockaddr_in in;
+        const char *colon = strrchr (addr, ':');
+        memset (&in, 0, sizeof in);
+        in.sin_family = AF_INET;
+        in.sin_port = htons ((uint16_t) atoi (colon + 1));
+        in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        fd = socket (AF_INET, SOCK_STREAM, 0);
+        if (fd < 0 || connect (fd, (struct sockaddr*) &in, sizeof in) != 0)
+            return -1;
+    }
+    return fd;
+}
+
+static void send_all (int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = send (fd, p, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return;  /*  the server hung up: fine  */
+        p += n;
+        len -= (size_t) n;
+    }
+}
+
+/*  Reads until the peer closes (1) or 2 s pass (0); what it sends is dropped. */
+static int hung_up (int fd)
+{
+    char buf [4096];
+    struct timeval tv = { 2, 0 };
+    setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (;;) {
+        ssize_t n = recv (fd, buf, sizeof buf, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET))
+            return 1;
+        if (n < 0)
+            return 0;
+    }
+}
+
+static void sp_greeting (int fd, int protocol)
+{
+    unsigned char hdr [8] = { 0, 'S', 'P', 0, 0, 0, 0, 0 };
+    unsigned char reply [8];
+    hdr [4] = (unsigned char) (protocol >> 8);
+    hdr [5] = (unsigned char) protocol;
+    send_all (fd, hdr, sizeof hdr);
+    if (recv (fd, reply, sizeof reply, MSG_WAITALL) != (ssize_t) sizeof reply)
+        fprintf (stderr, "repro: no SP greeting from the server\n");
+}
+
+static void put64 (unsigned char *p, uint64_t v)
+{
+    int i;
+    for (i = 7; i >= 0; i--, v >>= 8)
+        p [i] = (unsigned char) v;
+}
+
+/*  The server still answers a legitimate request, on a fresh connection. */
+static void check_rep_serves (int rep, const char *addr)
+{
+    char buf [16];
+    int req = nn_socket (AF_SP, NN_REQ);
+    int timeout = 5000;
+    if (req < 0) die ("nn_socket");
+    nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    nn_setsockopt (rep, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    if (nn_connect (req, addr) < 0) die ("nn_connect");
+    if (nn_send (req, "ping", 4, 0) != 4) die ("nn_send");
+    if (nn_recv (rep, buf, sizeof buf, 0) != 4) die ("nn_recv (server)");
+    if (nn_send (rep, "pong", 4, 0) != 4) die ("nn_send (server)");
+    if (nn_recv (req, buf, sizeof buf, 0) != 4) die ("nn_recv (client)");
+    nn_close (req);
+}
+
+static int server (int protocol, const char *addr, int maxsize)
+{
+    int s = nn_socket (AF_SP, protocol);
+    if (s < 0) die ("nn_socket");
+    if (nn_setsockopt (s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &maxsize, sizeof maxsize) < 0)
+        die ("NN_RCVMAXSIZE");
+    if (nn_bind (s, addr) < 0) die ("nn_bind");
+    return s;
+}
+
+static char addr_buf [128];
+
+static const char *ipc (const char *name)
+{
+    snprintf (addr_buf, sizeof addr_buf, "ipc:///tmp/nnrs-repro-%d-%s", (int) getpid (), name);
+    return addr_buf;
+}
+
+/*  A tcp or ws address on a port of this process's own (from its pid), so that runs in
+    parallel do not collide. */
+static const char *inet (const char *scheme)
+{
+    snprintf (addr_buf, sizeof addr_buf, "%s://127.0.0.1:%d", scheme,
+        20000 + (int) (getpid () % 20000));
+    return addr_buf;
+}
+
+/*  --- the cases --- */
+
+/*  0001: a peer that says it is SUB sends a message to a PUB (xpub.c:134). */
+static int xpub_in (void)
+{
+    const char *addr = inet ("tcp");
+    unsigned char frame [8 + 5];
+    char buf [8];
+    int pub = server (NN_PUB, addr, 1024), fd, i;
+    fd = raw_connect (addr);
+    sp_greeting (fd, NN_SUB);
+    put64 (frame, 5);
+    memcpy (frame + 8, "hello", 5);
+    for (i = 0; i < 3; i++)
+        send_all (fd, frame, sizeof frame);
+    usleep (100000);
+    /*  The subscriber still gets what the PUB publishes. */
+    if (nn_send (pub, "news", 4, 0) != 4) die ("nn_send");
+    if (recv (fd, buf, 8 + 4, MSG_WAITALL) != 12) { fprintf (stderr, "no news\n"); return 1; }
+    close (fd);
+    nn_close (pub);
+    return 0;
+}
+
+/*  0002: an ipc frame whose type byte is not 1 (sipc.c:336). */
+static int ipc_frame_type (void)
+{
+    const char *addr = ipc ("type");
+    unsigned char frame [1 + 8 + 4] = { 0x02 };
+    int rep = server (NN_REP, addr, 1024), fd;
+    fd = raw_connect (addr);
+    sp_greeting (fd, NN_REQ);
+    put64 (frame + 1, 4);
+    memcpy (frame + 9, "\x80\0\0\1", 4);
+    send_all (fd, frame, sizeof frame);
+    if (!hung_up (fd)) { fprintf (stderr, "connection kept\n"); return 1; }
+    close (fd);
+    check_rep_serves (rep, addr);
+    nn_close (rep);
+    return 0;
+}
+
+/*  0003: a frame of 2^63 bytes to a socket whose NN_RCVMAXSIZE is -1 (chunkref.c:55). */
+static int huge_frame (const char *addr, int ipc_type)
+{
+    unsigned char frame [9];
+    int rep = server (NN_REP, addr, -1), fd;
+    fd = raw_connect (addr);
+    sp_greeting (fd, NN_REQ);
+    frame [0] = 1;
+    put64 (frame + 1, (uint64_t) 1 << 63);
+    send_all (fd, ipc_type ? frame : frame + 1, ipc_type ? 9 : 8);
+    if (!hung_up (fd)) { fprintf (stderr, "connection kept\n"); return 1; }
+    close (fd);
+    check_rep_serves (rep, addr);
+    nn_close (rep);
+    return 0;
+}
+
+static int huge_frame_tcp (void) { return huge_frame (inet ("tcp"), 0); }
+static int huge_frame_ipc (void) { return huge_frame (ipc ("huge"), 1); }
+
+/*  0004: bad opening handshakes on ws; each must get a 400 and a hang-up. */
+static int ws_request (const char *request, size_t len)
+{
+    const char *addr = inet ("ws");
+    char buf [600];
+    ssize_t n;
+    int rep = server (NN_REP, addr, 1024), fd;
+    fd = raw_connect (addr);
+    send_all (fd, request, len);
+    n = recv (fd, buf, sizeof buf - 1, 0);
+    if (n <= 0 || strncmp (buf, "HTTP/1.1 400 ", 13) != 0) {
+        fprintf (stderr, "no 400 answer\n");
+        return 1;
+    }
+    if (!hung_up (fd)) { fprintf (stderr, "connection kept\n"); return 1; }
+    close (fd);
+    check_rep_serves (rep, addr);
+    nn_close (rep);
+    return 0;
+}
+
+static const char WS_HEAD [] = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Protocol: rep.sp.nanomsg.org\r\n";
+
+static int ws_long_version (void)
+{
+    char req [2048];
+    char version [1001];
+    memset (version, '1', 1000);
+    version [1000] = 0;
+    snprintf (req, sizeof req, "%sSec-WebSocket-Version: %s\r\n\r\n", WS_HEAD, version);
+    return ws_request (req, strlen (req));
+}
+
+static int ws_http10 (void)
+{
+    char req [256];
+    snprintf (req, sizeof req, "GET / HTTP/1.0\r\nX-Pad: %0170d\r\n\r\n", 0);
+    return ws_request (req, strlen (req));
+}
+
+static int ws_nul (void)
+{
+    char req [512];
+    int n = snprintf (req, sizeof req, "GET /_ HTTP/1.1\r\n%sSec-WebSocket-Version: 13\r\n\r\n",
+        WS_HEAD + strlen ("GET / HTTP/1.1\r\n"));
+    req [5] = '\0';
+    return ws_request (req, (size_t) n);
+}
+
+/*  0005: unsubscribing a prefix that was never subscribed (trie.c: NULL dereference). */
+static int unsubscribe (void)
+{
+    int sub = nn_socket (AF_SP, NN_SUB);
+    if (sub < 0) die ("nn_socket");
+    if (nn_setsockopt (sub, NN_SUB, NN_SUB_UNSUBSCRIBE, "never", 5) == 0 || nn_errno () != EINVAL) {
+        fprintf (stderr, "not EINVAL\n");
+        return 1;
+    }
+    nn_close (sub);
+    return 0;
+}
+
+/*  0006: two inproc PAIRs connect to one; closing them all (mutex.c:89, use after free). */
+static int pair_refused (void)
+{
+    int server = nn_socket (AF_SP, NN_PAIR), a = nn_socket (AF_SP, NN_PAIR),
+        b = nn_socket (AF_SP, NN_PAIR);
+    if (nn_bind (server, "inproc://repro") < 0) die ("nn_bind");
+    if (nn_connect (a, "inproc://repro") < 0 || nn_connect (b, "inproc://repro") < 0)
+        die ("nn_connect");
+    usleep (100000);
+    nn_close (server);
+    nn_close (a);
+    nn_close (b);
+    return 0;
+}
+
+/*  0006: one inproc PAIR connects to two (sinproc.c:365: already connected). */
+static int pair_two_binds (void)
+{
+    int x = nn_socket (AF_SP, NN_PAIR), y = nn_socket (AF_SP, NN_PAIR),
+        c = nn_socket (AF_SP, NN_PAIR);
+    if (nn_bind (x, "inproc://repro-x") < 0 || nn_bind (y, "inproc://repro-y") < 0)
+        die ("nn_bind");
+    if (nn_connect (c, "inproc://repro-x") < 0 || nn_connect (c, "inproc://repro-y") < 0)
+        die ("nn_connect");
+    usleep (100000);
+    nn_close (x);
+    nn_close (y);
+    nn_close (c);
+    return 0;
+}
+
+static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
+    { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
+    { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
+    { "huge-frame-tcp", huge_frame_tcp, "chunkref.c:55 errno_assert (ENOMEM)" },
+    { "huge-frame-ipc", huge_frame_ipc, "chunkref.c:55 errno_assert (ENOMEM)" },
+    { "ws-long-version", ws_long_version, "ws_handshake.c:1350 sprintf overflow" },
+    { "ws-http10", ws_http10, "ws_handshake.c:1340 nn_assert (0)" },
+    { "ws-nul", ws_nul, "ws_handshake.c:500 nn_assert (i < TERMSEQ_LEN)" },
+    { "unsubscribe", unsubscribe, "trie.c:492 NULL dereference" },
+    { "pair-refused", pair_refused, "sinproc.c use after free, mutex.c:89" },
+    { "pair-two-binds", pair_two_binds, "sinproc.c:365 errnum_assert (EISCONN)" },
+};
+
+int main (int argc, char **argv)
+{
+    size_t i;
+    if (argc == 2)
+        for (i = 0; i < sizeof CASES / sizeof CASES [0]; i++)
+            if (strcmp (argv [1], CASES [i].name) == 0) {
+                int rc = CASES [i].run ();
+                printf ("%s: %s\n", CASES [i].name, rc == 0 ? "survived" : "FAILED");
+                return rc;
+            }
+    for (i = 0; i < sizeof CASES / sizeof CASES [0]; i++)
+        printf ("%-16s %s\n", CASES [i].name, CASES [i].upstream);
+    return argc == 1 ? 0 : 2;
+}
