@@ -55,7 +55,7 @@ static inline void put_u64be (uint8_t *p, uint64_t v)
     test (nn_assert on NULL), so malloc returns NULL instead of ASan
     reporting "allocation-size-too-big"; and anything over 256 MiB fails, as
     on a machine with little memory (servers with NN_RCVMAXSIZE -1 allocate
-    whatever size a peer announces; the Makefile's -malloc_limit_mb=8192
+    whatever size a peer announces; the Makefile's -malloc_limit_mb=1024
     keeps libFuzzer from calling such an allocation an OOM first).  Leak checking is off: the servers
     live across inputs on background threads, which makes libFuzzer's
     per-input leak check report their buffers.  */
