@@ -437,19 +437,23 @@ def must_hang_up(data: Callable[[Server], bytes], session: str) -> Attack:
 
 
 def must_refuse_upgrade(request: bytes, status: str) -> Attack:
-    """A bad ws opening handshake: the server answers ``HTTP/1.1 <status>...`` and hangs up.
-    A server that stops reading a request too long for it may reset the connection before its
-    answer is read: then only the hang-up is checked. nng words its answers its own way: there
-    only the hang-up is checked."""
+    """A bad ws opening handshake: the hardened libnanomsg answers ``HTTP/1.1 <status>...``
+    and hangs up. A server that stops reading a request too long for it may reset the
+    connection before its answer is read: then only the hang-up is checked. nng has rules of
+    its own (it waits for more of a request it finds short, answers some bad ones and waits
+    for the client to leave): there the attack only sends, and the survival checks apply."""
 
     def attack(srv: Server) -> None:
         with raw_connect(srv.address) as s:
             send_quietly(s, request)
+            if not NANOMSG:
+                time.sleep(0.05)
+                return
             try:
                 response: bytes | None = ws_response(s)
             except ConnectionResetError:
                 response = None
-            if response is not None and NANOMSG:
+            if response is not None:
                 assert response.startswith(b"HTTP/1.1 " + status.encode()), response
             assert hung_up(s), "the server kept a connection after a bad handshake"
 
@@ -614,22 +618,28 @@ def http_request(first_line: str, total: int) -> bytes:
 
 
 def sub_claim_sends(srv: Server) -> None:
-    """A peer that claims to be SUB sends messages to the PUB server, which drops them and
-    goes on publishing to it (the server publishes "from the server" every 50 ms)."""
+    """A peer that claims to be SUB sends messages to the PUB server. The hardened libnanomsg
+    drops them and goes on publishing to it (the server publishes "from the server" every
+    50 ms). nng's PUB hangs up on such a peer (over ws, with a close frame)."""
     published = b"from the server"
-    if srv.transport == "ws":
-        with ws_session(srv.address, srv.protocol) as s:
-            for _ in range(3):
-                s.sendall(ws_frame(b"subscribe me"))
-            s.settimeout(IO_TIMEOUT)
-            assert recv_exact(s, 2 + len(published)) == bytes([0x82, len(published)]) + published
-    else:
-        with sp_session(srv.address, srv.transport, "sub") as s:
-            for _ in range(3):
-                s.sendall(frame(b"subscribe me", srv.transport))
-            s.settimeout(IO_TIMEOUT)
-            expected = frame(published, srv.transport)
-            assert recv_exact(s, len(expected)) == expected
+    ws = srv.transport == "ws"
+    with (
+        ws_session(srv.address, srv.protocol)
+        if ws
+        else sp_session(srv.address, srv.transport, "sub") as s
+    ):
+        for _ in range(3):
+            send_quietly(
+                s, ws_frame(b"subscribe me") if ws else frame(b"subscribe me", srv.transport)
+            )
+        if not NANOMSG:
+            assert hung_up(s), "nng's PUB kept a subscriber that sends"
+            return
+        s.settimeout(IO_TIMEOUT)
+        expected = (
+            bytes([0x82, len(published)]) + published if ws else frame(published, srv.transport)
+        )
+        assert recv_exact(s, len(expected)) == expected
 
 
 def sub_claim_silent(srv: Server) -> None:
