@@ -2,7 +2,7 @@
 PY ?= python3
 PIP_QUIET = 2>&1 | grep -v "Running pip as the 'root' user" || true
 
-.PHONY: help deps dev install demo test test-nng test-all bench lint fmt wheel clean
+.PHONY: help deps dev install demo test test-nng test-all bench lint fmt wheel clean repro
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -55,6 +55,9 @@ wheel: deps      ## release wheel (abi3, our hardened libnanomsg linked in) into
 	@if readelf -d target/wheel/release/deps/lib_native.so 2>/dev/null | grep -q 'libnanomsg-'; \
 		then rm -f target/wheel/release/deps/lib_native.so target/wheel/release/lib_native.so; fi
 	CARGO_TARGET_DIR=target/wheel maturin build --release --out dist
+
+repro: wheel     ## the C reproducers of nanomsg/patches/: system libnanomsg 1.1.5 vs hardened
+	bash nanomsg/repro/run
 
 clean:
 	cargo clean

@@ -56,6 +56,12 @@ fn build_hardened() -> Result<(), String> {
         _ => panic!("nanomsg/prepare-source failed:\n{stderr}"),
     }
     let tree = PathBuf::from(String::from_utf8_lossy(&prepared.stdout).trim());
+    // The headers as C programs include them (<nanomsg/nn.h>), for nanomsg/link-flags.
+    let include = PathBuf::from(env("OUT_DIR")).join("include");
+    std::fs::create_dir_all(&include).expect("create the include directory");
+    let headers = include.join("nanomsg");
+    let _ = std::fs::remove_file(&headers);
+    std::os::unix::fs::symlink(tree.join("src"), &headers).expect("link the headers");
 
     let mut build = cc::Build::new();
     build

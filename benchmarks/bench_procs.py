@@ -19,8 +19,8 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 C_SOURCE = BENCH_DIR / "c" / "nnbench.c"
-#: Where ``make wheel`` builds: the hardened libnanomsg archive the installed wheel links.
-WHEEL_BUILD = BENCH_DIR.parent / "target" / "wheel" / "release" / "build"
+#: Prints how to link the hardened libnanomsg archive the installed wheel links.
+LINK_FLAGS = BENCH_DIR.parent / "nanomsg" / "link-flags"
 WORKER = BENCH_DIR / "bench_worker.py"
 
 #: The name the C program's results go under: on the system libnanomsg 1.1.5, every ratio's
@@ -133,25 +133,13 @@ def worker_argv(lib: str, programs: dict[str, Path], args: list[str]) -> list[st
     return [str(programs.get(lib, sys.executable)), str(WORKER), lib, *args]
 
 
-def hardened_archive(out_dir: Path) -> tuple[list[str], str]:
-    """The gcc arguments that link the hardened libnanomsg of the last ``make wheel``: its
-    static archive and its headers (as ``<nanomsg/...>``, through a link made in
-    ``out_dir``); or ([], why not)."""
-    archives = sorted(
-        WHEEL_BUILD.glob("nanomsg-rs-*/out/libnanomsg.a"), key=lambda p: p.stat().st_mtime
-    )
-    if not archives:
-        return [], f"no hardened libnanomsg under {WHEEL_BUILD} (run `make wheel`)"
-    out = archives[-1].parent
-    headers = next(out.glob("libnanomsg/*/src/nn.h"), None)
-    if headers is None:
-        return [], f"no libnanomsg headers under {out}"
-    include = out_dir / "hardened-include"
-    include.mkdir(exist_ok=True)
-    link = include / "nanomsg"
-    if not link.exists():
-        link.symlink_to(headers.parent)
-    return [f"-I{include}", str(archives[-1]), "-lpthread", "-lanl"], ""
+def hardened_archive() -> tuple[list[str], str]:
+    """The gcc arguments that link the hardened libnanomsg of the last ``make wheel`` (its
+    static archive and headers, from ``nanomsg/link-flags``); or ([], why not)."""
+    done = subprocess.run([str(LINK_FLAGS)], capture_output=True, text=True)
+    if done.returncode != 0:
+        return [], done.stderr.strip()
+    return done.stdout.split(), ""
 
 
 def build_c(out_dir: Path, floor: str = C_LIB) -> tuple[Path | None, str]:
@@ -162,7 +150,7 @@ def build_c(out_dir: Path, floor: str = C_LIB) -> tuple[Path | None, str]:
     if gcc is None:
         return None, f"gcc not found: {floor} (and every ratio to it) is left out"
     if floor == C_HARDENED_LIB:
-        flags, why = hardened_archive(out_dir)
+        flags, why = hardened_archive()
         if not flags:
             return None, f"{floor} left out: {why}"
     else:

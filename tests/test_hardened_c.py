@@ -1,0 +1,73 @@
+"""The hardened libnanomsg in C, below the binding: every reproducer of ``nanomsg/repro/repro.c``
+(one per crash that ``nanomsg/patches/`` fixes, each killing libnanomsg 1.1.5 as released)
+survives the very archive the installed wheel links. ``nanomsg/repro/run`` prints the same
+cases side by side with the system libnanomsg."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import nanomsg_rs as nn
+
+ROOT = Path(__file__).resolve().parent.parent
+REPRO = ROOT / "nanomsg" / "repro" / "repro.c"
+
+pytestmark = pytest.mark.skipif(
+    not nn.HARDENED, reason="the hardened library's own C tests: this build is not hardened"
+)
+
+
+@pytest.fixture(scope="module")
+def repro(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """repro.c compiled on the hardened archive of the last ``make wheel``."""
+    gcc = shutil.which("gcc")
+    assert gcc, "gcc is needed to build the C reproducers"
+    flags = subprocess.run(
+        [str(ROOT / "nanomsg" / "link-flags")], capture_output=True, text=True, check=False
+    )
+    assert flags.returncode == 0, flags.stderr
+    binary = tmp_path_factory.mktemp("repro") / "repro"
+    subprocess.run(
+        [
+            gcc,
+            "-O1",
+            "-g",
+            "-Wall",
+            "-Werror",
+            "-o",
+            str(binary),
+            str(REPRO),
+            *flags.stdout.split(),
+        ],
+        check=True,
+    )
+    return binary
+
+
+def cases() -> list[str]:
+    """The case names, as repro.c lists them (parsed here: collection must not build it)."""
+    text = REPRO.read_text()
+    table = text[text.index("CASES [] = {") :]
+    return [line.split('"')[1] for line in table.splitlines() if line.strip().startswith('{ "')]
+
+
+def test_every_patch_tells_its_story() -> None:
+    """Each patch opens with its symptom, the fix and the test that shows it, before its diff."""
+    patches = sorted((ROOT / "nanomsg" / "patches").glob("*.patch"))
+    assert patches
+    for patch in patches:
+        head = patch.read_text().split("\ndiff --git ", 1)[0]
+        assert head.startswith("Subject: "), patch.name
+        for part in ("Symptom", "Fix:", "Test:"):
+            assert part in head, f"{patch.name} lacks {part!r} before its diff"
+
+
+@pytest.mark.parametrize("case", cases())
+def test_reproducer_survives(repro: Path, case: str) -> None:
+    done = subprocess.run([str(repro), case], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{case}: exit status {done.returncode}\n{done.stderr}"
+    assert done.stdout.strip() == f"{case}: survived"
