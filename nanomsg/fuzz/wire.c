@@ -14,8 +14,9 @@
                        ws: chunk[0] is the opcode byte, masked frame header added)
                  0x10  greeting uses the next 2 input bytes as protocol id
                        (otherwise the target's valid peer protocol)
-                 0x20  pump the servers (recv/reply/send) after every chunk, so
-                       that the servers also send to the hostile peer
+                 0x20  pump the servers (recv/reply/send) after each of the
+                       first 4 chunks, so that the servers also send to the
+                       hostile peer
                  0x40  ws: use mask key from the next 4 input bytes (else 0)
                  0x80  ws: upgrade request names the target's own protocol
                        rather than its peer's
@@ -454,6 +455,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
 #endif
 
+    int pumps = 0;
     while (r.size > 0) {
         size_t len = rd_u16le (&r);
         if (len > r.size)
@@ -498,7 +500,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
         else
             write_all (fd, chunk, len);
-        if (flags & 0x20) {
+        if ((flags & 0x20) && pumps++ < 4) {
             /*  Give the worker a moment to take the data in, then let the
                 servers talk to (and reply to) the peer.  */
             usleep (300);
