@@ -304,6 +304,69 @@ static int pair_two_binds (void)
     return 0;
 }
 
+/*  0006: one inproc PAIR connects twice to the same bound PAIR (both sides refuse). */
+static int pair_connects_twice (void)
+{
+    int x = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
+    if (nn_bind (x, "inproc://repro-twice") < 0) die ("nn_bind");
+    if (nn_connect (c, "inproc://repro-twice") < 0 || nn_connect (c, "inproc://repro-twice") < 0)
+        die ("nn_connect");
+    usleep (100000);
+    nn_close (c);
+    nn_close (x);
+    return 0;
+}
+
+/*  0009: nn_sendmsg fails (REP with no request: EFSM) with an nn_allocmsg'd control
+    buffer; the caller still owns it and frees it (upstream: double free). */
+static int sendmsg_control (void)
+{
+    struct nn_msghdr hdr;
+    struct nn_iovec iov;
+    void *control;
+    int rep = nn_socket (AF_SP, NN_REP);
+    if (rep < 0) die ("nn_socket");
+    control = nn_allocmsg (NN_CMSG_SPACE (0), 0);
+    if (!control) die ("nn_allocmsg");
+    memset (control, 0, NN_CMSG_SPACE (0));
+    iov.iov_base = "x";
+    iov.iov_len = 1;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.msg_iov = &iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = &control;
+    hdr.msg_controllen = NN_MSG;
+    if (nn_sendmsg (rep, &hdr, NN_DONTWAIT) >= 0) { fprintf (stderr, "sent?\n"); return 1; }
+    if (nn_freemsg (control) != 0) die ("nn_freemsg");
+    nn_close (rep);
+    return 0;
+}
+
+/*  0010: a control header whose cmsg_len is 0 (upstream: nn_sendmsg never returns). */
+static int cmsg_len_zero (void)
+{
+    struct nn_msghdr hdr;
+    struct nn_iovec iov;
+    unsigned char control [64];
+    int a = nn_socket (AF_SP, NN_PAIR), b = nn_socket (AF_SP, NN_PAIR);
+    if (nn_bind (a, "inproc://repro-cmsg") < 0 || nn_connect (b, "inproc://repro-cmsg") < 0)
+        die ("nn_bind/nn_connect");
+    memset (control, 0, sizeof control);  /*  a header of cmsg_len 0  */
+    iov.iov_base = "x";
+    iov.iov_len = 1;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.msg_iov = &iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control;
+    hdr.msg_controllen = sizeof control;
+    alarm (10);  /*  upstream loops forever: let the hang show as a death  */
+    if (nn_sendmsg (b, &hdr, NN_DONTWAIT) != 1) die ("nn_sendmsg");
+    alarm (0);
+    nn_close (a);
+    nn_close (b);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -315,6 +378,9 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "unsubscribe", unsubscribe, "trie.c:492 NULL dereference" },
     { "pair-refused", pair_refused, "sinproc.c use after free, mutex.c:89" },
     { "pair-two-binds", pair_two_binds, "sinproc.c:365 errnum_assert (EISCONN)" },
+    { "pair-connects-twice", pair_connects_twice, "sinproc.c:365 errnum_assert (EISCONN)" },
+    { "sendmsg-control", sendmsg_control, "global.c:842 frees the caller's control" },
+    { "cmsg-len-zero", cmsg_len_zero, "global.c:397 nn_cmsg_nxthdr_ loops forever" },
 };
 
 int main (int argc, char **argv)
@@ -323,11 +389,12 @@ int main (int argc, char **argv)
     if (argc == 2)
         for (i = 0; i < sizeof CASES / sizeof CASES [0]; i++)
             if (strcmp (argv [1], CASES [i].name) == 0) {
+                setvbuf (stdout, NULL, _IONBF, 0);
                 int rc = CASES [i].run ();
                 printf ("%s: %s\n", CASES [i].name, rc == 0 ? "survived" : "FAILED");
                 return rc;
             }
     for (i = 0; i < sizeof CASES / sizeof CASES [0]; i++)
-        printf ("%-16s %s\n", CASES [i].name, CASES [i].upstream);
+        printf ("%-20s %s\n", CASES [i].name, CASES [i].upstream);
     return argc == 1 ? 0 : 2;
 }
