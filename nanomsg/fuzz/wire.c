@@ -357,7 +357,7 @@ static void write_all (int fd, const uint8_t *p, size_t n)
 }
 
 /*  Read (and discard) until EOF, error, or the deadline. With do_pump, the
-    servers are pumped every 2 ms meanwhile: a server that holds an unread
+    servers are pumped every 1 ms meanwhile: a server that holds an unread
     message stops reading from the connection, and so never sees the EOF.  */
 static void drain (int fd, int ms, int until_crlfcrlf, int do_pump)
 {
@@ -375,7 +375,7 @@ static void drain (int fd, int ms, int until_crlfcrlf, int do_pump)
             return;
         }
         struct pollfd pfd = {fd, POLLIN, 0};
-        int prc = poll (&pfd, 1, do_pump ? (ms - el < 2 ? ms - el : 2) : ms - el);
+        int prc = poll (&pfd, 1, do_pump ? (ms - el < 1 ? ms - el : 1) : ms - el);
         if (prc < 0)
             return;
         if (prc == 0) {
@@ -410,6 +410,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     inputs_run++;
+    struct timespec tstart;
+    clock_gettime (CLOCK_MONOTONIC, &tstart);
     sv = &servers [rd_u8 (&r) % NSERVERS];
     flags = rd_u8 (&r);
     proto = sv->peer;
@@ -503,7 +505,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         if ((flags & 0x20) && pumps++ < 4) {
             /*  Give the worker a moment to take the data in, then let the
                 servers talk to (and reply to) the peer.  */
-            usleep (300);
+            usleep (100);
             pump ();
         }
     }
@@ -533,5 +535,14 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     pump ();
     probe ();
+    if (getenv ("NNFUZZ_STATS") && atoi (getenv ("NNFUZZ_STATS")) > 2) {
+        struct timespec tend;
+        clock_gettime (CLOCK_MONOTONIC, &tend);
+        long us = (tend.tv_sec - tstart.tv_sec) * 1000000 +
+            (tend.tv_nsec - tstart.tv_nsec) / 1000;
+        if (us > 3000)
+            fprintf (stderr, "nnfuzz: slow input: %ld us target %d flags %02x "
+                "size %zu\n", us, (int) (sv - servers), flags, size);
+    }
     return 0;
 }
