@@ -70,7 +70,10 @@ fn build_hardened() -> Result<(), String> {
         // The C API (NN_EXPORT) is the extension's to export, nothing else of the library:
         // a detached socket number stays usable from C or ctypes on the extension itself.
         .flag("-fvisibility=hidden")
-        .define("NN_EXPORT", "extern __attribute__((visibility(\"default\")))")
+        .define(
+            "NN_EXPORT",
+            "extern __attribute__((visibility(\"default\")))",
+        )
         // Debian's hardening flags, kept as a second line of defence.
         .flag("-fstack-protector-strong")
         .define("_FORTIFY_SOURCE", "2")
