@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora corpus/<harness>/ (small, committed). Re-run after
 changing the input formats of wire.c / api.c:  python3 gen_corpus.py"""
-import hashlib
 import os
 import struct
 
