@@ -13,6 +13,7 @@
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
 #include <nanomsg/ws.h>
+#include <nanomsg/ipc.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -367,6 +368,25 @@ static int cmsg_len_zero (void)
     return 0;
 }
 
+/*  0013: nn_getsockopt of an NN_IPC option into a 1-byte buffer (upstream writes 8 bytes
+    into it, whatever *optvallen says). The guard bytes after the buffer must survive. */
+static int ipc_getsockopt (void)
+{
+    unsigned char buf [16];
+    size_t len = 1;
+    int s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    memset (buf, 0xa5, sizeof buf);
+    if (nn_getsockopt (s, NN_IPC, NN_IPC_OUTBUFSZ, buf, &len) != 0) die ("nn_getsockopt");
+    if (buf [1] != 0xa5 || buf [4] != 0xa5) {
+        fprintf (stderr, "wrote past the 1-byte buffer\n");
+        abort ();
+    }
+    if (len != sizeof (int)) { fprintf (stderr, "size not reported\n"); return 1; }
+    nn_close (s);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -381,6 +401,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "pair-connects-twice", pair_connects_twice, "sinproc.c:365 errnum_assert (EISCONN)" },
     { "sendmsg-control", sendmsg_control, "global.c:842 frees the caller's control" },
     { "cmsg-len-zero", cmsg_len_zero, "global.c:397 nn_cmsg_nxthdr_ loops forever" },
+    { "ipc-getsockopt", ipc_getsockopt, "ipc.c:149 writes past *optvallen" },
 };
 
 int main (int argc, char **argv)
