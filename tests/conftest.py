@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import ci_skips
 import pytest
 
 import nanomsg_rs as nn
@@ -59,6 +60,9 @@ T = TypeVar("T")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Provenance and the skip allow-list: tests/ci_skips.py.
+    ci_skips.check_wheel(nn)
+    config.pluginmanager.register(ci_skips.SkipCheck(BACKEND), "ci_skips")
     config.addinivalue_line(
         "markers",
         "backend(*names, reason): run only on these backends (nanomsg, nng); skipped with the "
@@ -66,8 +70,16 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"nanomsg_rs backend: {BACKEND} ({nn.LIBRARY_VERSION}) from {nn.__file__}"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return ci_skips.header(nn, config.rootpath)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # -q hides the header; which build is under test is worth its lines even then.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and session.config.get_verbosity() < 0:
+        for line in ci_skips.header(nn, session.config.rootpath):
+            reporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
