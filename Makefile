@@ -1,8 +1,13 @@
 # nanomsg-rs: the table of contents. `make help` lists the targets.
 PY ?= python3
-PIP_QUIET = 2>&1 | grep -v "Running pip as the 'root' user" || true
+# pip's warning about running as root (CI is root), silenced without a filter that could hide
+# pip's exit status: a failed install fails the target.
+export PIP_ROOT_USER_ACTION = ignore
+# The wheel `make wheel` just built (it removes older ones first): `make test` checks that
+# the nanomsg_rs it imports is this one (tests/ci_skips.py).
+WHEEL_FILE = $$(ls dist/nanomsg_rs-*.whl)
 
-.PHONY: help deps dev install demo test test-nng test-all bench lint fmt wheel clean repro
+.PHONY: help deps dev install demo test test-nng test-all flake-hunt soak fuzz-smoke bench lint fmt wheel clean repro
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -11,7 +16,7 @@ deps:            ## apt and pip packages (skipped when present; apt needs root o
 	@bash .ci/install-deps
 
 dev: deps        ## build the extension in place (editable install, release profile)
-	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check -e . $(PIP_QUIET)
+	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check -e .
 	@$(PY) -c "import nanomsg_rs"
 
 demo: install    ## the Chicken egg's sample: a REP server answered by nncat
@@ -19,16 +24,22 @@ demo: install    ## the Chicken egg's sample: a REP server answered by nncat
 
 install: wheel   ## install the release wheel into the current Python
 	$(PY) -m pip install -q --no-deps --force-reinstall --disable-pip-version-check \
-		dist/nanomsg_rs-*.whl $(PIP_QUIET)
+		$(WHEEL_FILE)
 
 test: install    ## the test suite (soak tests excluded), on the installed release wheel
-	$(PY) -m pytest -q
+	NANOMSG_RS_EXPECT_WHEEL=$(WHEEL_FILE) $(PY) -m pytest -q
 
 test-nng: deps   ## the test suite on the nng backend (its own build, in a venv of its own)
 	bash .ci/test-nng
 
 test-all: install ## every test, soak tests included
-	$(PY) -m pytest -q -m ''
+	NANOMSG_RS_EXPECT_WHEEL=$(WHEEL_FILE) $(PY) -m pytest -q -m ''
+
+flake-hunt: install ## the whole suite 5 times on each backend under load (stress-ng)
+	PY=$(PY) bash .ci/flake-hunt
+
+soak: install    ## the soak tests and the fuzzers' soak budgets, with a summary table
+	PY=$(PY) bash .ci/soak
 
 bench: install   ## benchmarks: table and plot
 	$(PY) benchmarks/run.py
@@ -55,6 +66,9 @@ wheel: deps      ## release wheel (abi3, our hardened libnanomsg linked in) into
 	@if readelf -d target/wheel/release/deps/lib_native.so 2>/dev/null | grep -q 'libnanomsg-'; \
 		then rm -f target/wheel/release/deps/lib_native.so target/wheel/release/lib_native.so; fi
 	CARGO_TARGET_DIR=target/wheel maturin build --release --out dist
+
+fuzz-smoke:      ## a short run of every fuzz harness of nanomsg/fuzz (ASan, UBSan), as CI does
+	$(MAKE) -C nanomsg/fuzz smoke
 
 repro: wheel     ## the C reproducers of nanomsg/patches/: system libnanomsg 1.1.5 vs hardened
 	bash nanomsg/repro/run

@@ -75,6 +75,9 @@ class TcpProxy:
         self.bytes_down = 0
         #: How many writes forwarded data (one per byte while slicing).
         self.writes = 0
+        # Each write and its bytes are counted together, so that ``counts()`` never sees
+        # one without the other (a peer can have the last byte before its write is counted).
+        self._count_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._start(self._accept_loop)
 
@@ -103,6 +106,19 @@ class TcpProxy:
 
     def resume(self) -> None:
         self._running.set()
+
+    def counts(self) -> tuple[int, int, int]:
+        """``(writes, bytes_up, bytes_down)``, all as of the same moment."""
+        with self._count_lock:
+            return self.writes, self.bytes_up, self.bytes_down
+
+    def _count(self, n: int, up: bool) -> None:
+        with self._count_lock:
+            self.writes += 1
+            if up:
+                self.bytes_up += n
+            else:
+                self.bytes_down += n
 
     def slice(self, on: bool = True) -> None:
         """Forward every byte in a write of its own (and a segment of its own: TCP_NODELAY)."""
@@ -197,14 +213,10 @@ class TcpProxy:
                 if self._slice:
                     for i in range(len(data)):
                         dst.sendall(data[i : i + 1])
-                        self.writes += 1
+                        self._count(1, up)
                 else:
                     dst.sendall(data)
-                    self.writes += 1
-                if up:
-                    self.bytes_up += len(data)
-                else:
-                    self.bytes_down += len(data)
+                    self._count(len(data), up)
         except (OSError, ValueError):
             pass
         link.close()

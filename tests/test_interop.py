@@ -9,6 +9,7 @@ both ways.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NNG, NNG_SETTLE, make_address
+from conftest import CONNECT_DEADLINE, NNG, PROBE, make_address
 
 import nanomsg_rs as nn
 
@@ -50,12 +51,13 @@ def connected(s: nn.Socket) -> bool:
 
 
 def wait_connected(s: nn.Socket) -> None:
-    """Waits until ``s`` has a connection: nanomsg counts them; nng keeps no statistics, so
-    there a fixed while (conftest.NNG_SETTLE)."""
+    """Waits until ``s`` has a connection where libnanomsg counts them. nng keeps no
+    statistics: there this waits for nothing, and what follows must not need the
+    connection up front (a blocking send waits for it, a loop retries, or ``nng_setup``
+    probes it)."""
     if NNG:
-        time.sleep(NNG_SETTLE)
         return
-    assert wait_until(lambda: connected(s)), "our socket never saw the connection"
+    assert wait_until(lambda: connected(s), CONNECT_DEADLINE), "our socket never saw the connection"
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,9 +380,27 @@ def nng_setup(
     else:
         peer = nng_sock(theirs, listen=address)
         s.connect(address)
-    assert wait_until(lambda: len(peer.pipes) >= 1), "nng never saw a connection"
+    assert wait_until(lambda: len(peer.pipes) >= 1, CONNECT_DEADLINE), "nng never connected"
     wait_connected(s)
-    time.sleep(0.05)  # our side may add the pipe a moment after nng did
+    if ours in ("surveyor", "bus"):
+        # Our side may add its pipe a moment after nng did, and these two drop what they send
+        # before: numbered probes until the peer gets the last one sent (earlier ones come
+        # before it, so none is left for the test).
+        import pynng
+
+        peer.recv_timeout = 100
+        deadline = time.monotonic() + CONNECT_DEADLINE
+        for n in itertools.count():
+            token = PROBE + b"%d" % n
+            s.send(token)
+            try:
+                while (got := peer.recv()) != token:
+                    assert got.startswith(PROBE), got
+            except pynng.Timeout:
+                assert time.monotonic() < deadline, "our probes never reached nng"
+                continue
+            break
+        peer.recv_timeout = 2000
     return s, peer
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import NANOMSG, wait_connected
+from conftest import CONNECT_DEADLINE, NANOMSG, best_of, wait_connected, wait_reachable
 
 import nanomsg_rs as nn
 
@@ -22,7 +22,9 @@ def timeouts(*socks: nn.Socket, ms: int = 3000) -> None:
         s.sndtimeo = ms
 
 
-def poll_until(items: list[tuple[nn.Socket, int]], want: list[int], timeout: float = 3) -> None:
+def poll_until(
+    items: list[tuple[nn.Socket, int]], want: list[int], timeout: float = CONNECT_DEADLINE
+) -> None:
     """Polls until the result is ``want`` (connections come up in the background)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -115,18 +117,27 @@ def test_poll_wakes_when_message_arrives(sock: SockFactory, addr: AddrFactory) -
 @pytest.mark.parametrize("ms", [100, 300])
 def test_poll_timeout_returns_zeros(sock: SockFactory, ms: int) -> None:
     a, b = sock("pull"), sock("sub")
-    started = time.monotonic()
-    assert nn.poll([(a, nn.POLLIN), (b, nn.POLLIN)], ms) == [0, 0]
-    elapsed = time.monotonic() - started
-    assert ms / 1000 - 0.01 <= elapsed <= ms / 1000 + 0.15
+
+    def attempt() -> float:
+        started = time.monotonic()
+        assert nn.poll([(a, nn.POLLIN), (b, nn.POLLIN)], ms) == [0, 0]
+        elapsed = time.monotonic() - started
+        assert elapsed >= ms / 1000 - 0.01
+        return elapsed
+
+    best_of(attempt, lambda elapsed: elapsed <= ms / 1000 + 0.15, f"a {ms} ms poll timeout")
 
 
 def test_poll_timeout_zero_returns_at_once(sock: SockFactory) -> None:
     socks = [sock("pull") for _ in range(5)]
-    started = time.monotonic()
-    for _ in range(20):
-        assert nn.poll([(s, nn.POLLIN) for s in socks], 0) == [0] * 5
-    assert time.monotonic() - started < 0.2
+
+    def attempt() -> float:
+        started = time.monotonic()
+        for _ in range(20):
+            assert nn.poll([(s, nn.POLLIN) for s in socks], 0) == [0] * 5
+        return time.monotonic() - started
+
+    best_of(attempt, lambda elapsed: elapsed < 0.2, "20 polls with timeout 0")
 
 
 def test_poll_default_timeout_blocks_until_ready(pair: tuple[nn.Socket, nn.Socket]) -> None:
@@ -315,6 +326,8 @@ def test_device_pair_both_ways(sock: SockFactory, addr: AddrFactory) -> None:
         timeouts(left, right)
         wait_connected(a, 1)
         wait_connected(b, 1)
+        wait_reachable(left, [right])
+        wait_reachable(right, [left])
         for i in range(5):
             left.send(b"to the right %d" % i)
             assert right.recv() == b"to the right %d" % i
@@ -346,7 +359,7 @@ def test_device_pubsub(sock: SockFactory, addr: AddrFactory) -> None:
         wait_connected(inbound, 1)
         wait_connected(outbound, 2)
         got: dict[bytes, list[bytes]] = {b"news": [], b"sport": []}
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + CONNECT_DEADLINE
         # Until both subscribers hear through the device (their connections settle first).
         while not (got[b"news"] and got[b"sport"]) and time.monotonic() < deadline:
             pub.send(b"news: hello")
@@ -376,6 +389,7 @@ def test_device_survey(sock: SockFactory, addr: AddrFactory) -> None:
         surveyor.surveyor_deadline = 2000
         wait_connected(front, 1)
         wait_connected(back, 3)
+        wait_reachable(surveyor, respondents, broadcast=True)
         surveyor.send(b"who is there?")
         for i, r in enumerate(respondents):
             assert r.recv() == b"who is there?"
@@ -395,6 +409,8 @@ def test_device_bus_loopback(sock: SockFactory, addr: AddrFactory) -> None:
             n.connect(hub_addr)
         timeouts(*nodes, ms=1000)
         wait_connected(hub, 3)
+        for i, n in enumerate(nodes):
+            wait_reachable(n, nodes[:i] + nodes[i + 1 :], broadcast=True)
         nodes[0].send(b"from node 0")
         assert nodes[1].recv() == b"from node 0"
         assert nodes[2].recv() == b"from node 0"
@@ -463,7 +479,8 @@ def test_loopback_device_with_one_raw_bus(sock: SockFactory, addr: AddrFactory) 
             b.connect(address)
         timeouts(*buses)
         wait_connected(hub, 3)
-        time.sleep(0.05)
+        for i, b in enumerate(buses):
+            wait_reachable(b, buses[:i] + buses[i + 1 :], broadcast=True)
         for i, sender in enumerate(buses):
             sender.send(b"from %d" % i)
             for j, other in enumerate(buses):

@@ -26,12 +26,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import NANOMSG, NNG, free_tcp_port, make_address
+from conftest import NANOMSG, NNG, best_of, free_tcp_port, make_address
 
 import nanomsg_rs as nn
 
-# Slack for a loaded 2-core machine.
-PROMPT = 0.3  # a signal or close must take effect within this many seconds
+# A signal or a message must take effect within PROMPT seconds. That promise is checked as
+# the best of conftest.TIMING_ATTEMPTS tries (conftest.best_of): a loaded machine can delay
+# one try, not every one. Each try still asserts, every time, what is not a matter of speed.
+PROMPT = 0.3
+# Closing from another thread must wake the call within this, in every one of the
+# ITERATIONS tries below.
 CLOSE_PROMPT = 1.0
 
 
@@ -116,47 +120,58 @@ def test_blocked_call_leaves_main_thread_running(
 
 def test_threads_blocked_in_recv_proceed_concurrently(cleanup: list[nn.Socket]) -> None:
     n = 4
-    pairs = []
-    for _ in range(n):
-        a, b = nn.Socket("pair"), nn.Socket("pair")
-        cleanup += [a, b]
-        address = make_address("inproc")
-        a.bind(address)
-        b.connect(address)
-        a.rcvtimeo = 5000
-        pairs.append((a, b))
-    runs = [run_in_thread(a.recv) for a, _ in pairs]
-    time.sleep(0.3)
-    assert all(t.is_alive() for t, _ in runs), "a recv returned with nothing to receive"
-    t_send = time.monotonic()
-    for i, (_, b) in enumerate(pairs):
-        b.send(b"msg %d" % i)
-    for t, _ in runs:
-        t.join(5)
-    for i, (t, box) in enumerate(runs):
-        assert not t.is_alive()
-        assert box.get("result") == b"msg %d" % i, box
-        assert box["start"] < t_send < box["end"] < t_send + PROMPT
+
+    def attempt() -> float:
+        """How long after the sends the last of the four receivers returned."""
+        pairs = []
+        for _ in range(n):
+            a, b = nn.Socket("pair"), nn.Socket("pair")
+            cleanup.extend([a, b])
+            address = make_address("inproc")
+            a.bind(address)
+            b.connect(address)
+            a.rcvtimeo = 5000
+            pairs.append((a, b))
+        runs = [run_in_thread(a.recv) for a, _ in pairs]
+        time.sleep(0.3)
+        assert all(t.is_alive() for t, _ in runs), "a recv returned with nothing to receive"
+        t_send = time.monotonic()
+        for i, (_, b) in enumerate(pairs):
+            b.send(b"msg %d" % i)
+        for t, _ in runs:
+            t.join(5)
+        for i, (t, box) in enumerate(runs):
+            assert not t.is_alive()
+            assert box.get("result") == b"msg %d" % i, box
+            assert box["start"] < t_send < box["end"]
+        return max(box["end"] for _, box in runs) - t_send
+
+    best_of(attempt, lambda late: late < PROMPT, "the receivers woke after the sends")
 
 
 def test_concurrent_timeouts_overlap(cleanup: list[nn.Socket]) -> None:
     # Four 0.5 s timeouts in four threads take 0.5 s in all, not 2 s.
-    socks = []
-    for _ in range(4):
-        s = nn.Socket("pull")
-        cleanup.append(s)
-        s.rcvtimeo = 500
-        socks.append(s)
-    t0 = time.monotonic()
-    runs = [run_in_thread(s.recv) for s in socks]
-    for t, _ in runs:
-        t.join(5)
-    elapsed = time.monotonic() - t0
-    for t, box in runs:
-        assert not t.is_alive()
-        assert isinstance(box.get("exc"), nn.Timeout), box
-        assert box["end"] - box["start"] >= 0.45
-    assert elapsed < 0.5 + 2 * PROMPT, f"the timeouts ran one after another ({elapsed:.2f} s)"
+    def attempt() -> float:
+        socks = []
+        for _ in range(4):
+            s = nn.Socket("pull")
+            cleanup.append(s)
+            s.rcvtimeo = 500
+            socks.append(s)
+        t0 = time.monotonic()
+        runs = [run_in_thread(s.recv) for s in socks]
+        for t, _ in runs:
+            t.join(5)
+        elapsed = time.monotonic() - t0
+        for t, box in runs:
+            assert not t.is_alive()
+            assert isinstance(box.get("exc"), nn.Timeout), box
+            assert box["end"] - box["start"] >= 0.45
+        return elapsed
+
+    best_of(
+        attempt, lambda elapsed: elapsed < 0.5 + 2 * PROMPT, "the timeouts ran one after another"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,21 +347,31 @@ def test_reply_waiting_for_its_peer_is_again_timeout_or_a_signal(
         with pytest.raises(nn.Again):
             rep.send(b"second reply", block=False)
         rep.sndtimeo = 300
-        start = time.monotonic()
-        with pytest.raises(nn.Timeout):
-            rep.send(b"second reply")
-        assert 0.29 <= time.monotonic() - start < 0.3 + PROMPT
-        rep.sndtimeo = 10_000
-        previous = signal.signal(signal.SIGALRM, interrupt)
-        try:
-            signal.setitimer(signal.ITIMER_REAL, 0.2)
+
+        def timed_out() -> float:
             start = time.monotonic()
-            with pytest.raises(Interrupted):
+            with pytest.raises(nn.Timeout):
                 rep.send(b"second reply")
-            assert time.monotonic() - start < 0.2 + PROMPT
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            elapsed = time.monotonic() - start
+            assert elapsed >= 0.29
+            return elapsed
+
+        best_of(timed_out, lambda elapsed: elapsed < 0.3 + PROMPT, "sndtimeo 300 ms ended it")
+        rep.sndtimeo = 10_000
+
+        def interrupted() -> float:
+            previous = signal.signal(signal.SIGALRM, interrupt)
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0.2)
+                start = time.monotonic()
+                with pytest.raises(Interrupted):
+                    rep.send(b"second reply")
+                return time.monotonic() - start
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+
+        best_of(interrupted, lambda elapsed: elapsed < 0.2 + PROMPT, "the 0.2 s timer's handler")
         with pytest.raises(nn.Again):  # still due, and still waiting for the peer
             rep.send(b"second reply", block=False)
 
@@ -508,32 +533,39 @@ report(exc=exc, blocked=t1 - t0, delay=t1 - sent["t"] if "t" in sent else None, 
 
 @pytest.mark.parametrize("op", sorted(BLOCKING))
 def test_sigint_interrupts_blocked_call(op: str) -> None:
-    r = run_child(SIGINT_BODY.format(setup=textwrap.dedent(BLOCKING[op])))
-    assert r["exc"] == "KeyboardInterrupt", r
-    assert r["blocked"] >= 0.15, f"the call did not block before the signal: {r}"
-    assert r["delay"] < PROMPT, f"KeyboardInterrupt came {r['delay']:.3f} s after SIGINT"
-    assert r["works"], f"the socket is broken after the interrupt: {r}"
+    def attempt() -> dict[str, Any]:
+        r = run_child(SIGINT_BODY.format(setup=textwrap.dedent(BLOCKING[op])))
+        assert r["exc"] == "KeyboardInterrupt", r
+        assert r["blocked"] >= 0.15, f"the call did not block before the signal: {r}"
+        assert r["works"], f"the socket is broken after the interrupt: {r}"
+        return r
+
+    best_of(attempt, lambda r: r["delay"] < PROMPT, "KeyboardInterrupt after SIGINT")
 
 
 def test_sigint_interrupts_recv_via_setitimer() -> None:
     # The same with the signal from a timer, Ctrl-C style, with no helper thread at all.
-    r = run_child(
-        """
-        s = nn.Socket("pull"); s.rcvtimeo = 5000
-        s.bind("inproc://x")
-        signal.signal(signal.SIGALRM, lambda *a: os.kill(os.getpid(), signal.SIGINT))
-        t0 = time.monotonic()
-        signal.setitimer(signal.ITIMER_REAL, 0.2)
-        try:
-            s.recv()
-            exc = None
-        except BaseException as e:
-            exc = type(e).__name__
-        report(exc=exc, elapsed=time.monotonic() - t0)
-        """
-    )
-    assert r["exc"] == "KeyboardInterrupt", r
-    assert 0.19 <= r["elapsed"] < 0.2 + PROMPT, r
+    def attempt() -> dict[str, Any]:
+        r = run_child(
+            """
+            s = nn.Socket("pull"); s.rcvtimeo = 5000
+            s.bind("inproc://x")
+            signal.signal(signal.SIGALRM, lambda *a: os.kill(os.getpid(), signal.SIGINT))
+            t0 = time.monotonic()
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            try:
+                s.recv()
+                exc = None
+            except BaseException as e:
+                exc = type(e).__name__
+            report(exc=exc, elapsed=time.monotonic() - t0)
+            """
+        )
+        assert r["exc"] == "KeyboardInterrupt", r
+        assert r["elapsed"] >= 0.19, r
+        return r
+
+    best_of(attempt, lambda r: r["elapsed"] < 0.2 + PROMPT, "Ctrl-C from a 0.2 s timer")
 
 
 # A SIGALRM handler that returns, every 50 ms, while the call waits.
@@ -633,13 +665,22 @@ TICKING = {
 @pytest.mark.parametrize("case", list(TICKING))
 def test_returning_signal_handler_neither_breaks_nor_stretches(case: str) -> None:
     setup, exc, result = TICKING[case]
-    r = run_child(TICKING_BODY.format(setup=textwrap.dedent(setup)))
-    assert r["exc"] == exc, r
-    assert r["result"] == result, r
+
+    def attempt() -> dict[str, Any]:
+        r = run_child(TICKING_BODY.format(setup=textwrap.dedent(setup)))
+        assert r["exc"] == exc, r
+        assert r["result"] == result, r
+        assert r["elapsed"] >= 0.48, r
+        return r
+
     # 0.5 s either way (the message at 0.5 s, or the 500 ms timeout): not 0.5 s plus a bit
-    # per signal, and not restarted at each signal (then it would never end: "Stuck").
-    assert 0.48 <= r["elapsed"] < 0.5 + PROMPT, r
-    assert r["ticks"] >= 5, f"the handler hardly ran during the call: {r}"
+    # per signal, and not restarted at each signal (then it would never end: "Stuck"); and
+    # the handler did run during the call (a loaded machine may run it less often).
+    best_of(
+        attempt,
+        lambda r: r["elapsed"] < 0.5 + PROMPT and r["ticks"] >= 5,
+        "0.5 s with a handler running every 50 ms (and at least 5 times)",
+    )
 
 
 def test_returning_signal_handler_does_not_stop_device() -> None:
@@ -689,8 +730,7 @@ def test_returning_signal_handler_does_not_stop_device() -> None:
 def test_signals_aimed_at_a_worker_thread_do_not_disturb_its_recv(message: bool) -> None:
     # A signal that lands on a thread other than the main one interrupts that thread's
     # poll(); the handler can only run in the main thread, so the call must just go on.
-    r = run_child(
-        f"""
+    body = f"""
         s, peer = nn.Socket("pair"), nn.Socket("pair")
         s.bind("inproc://x"); peer.connect("inproc://x")
         s.rcvtimeo = {2000 if message else 500}
@@ -717,17 +757,25 @@ def test_signals_aimed_at_a_worker_thread_do_not_disturb_its_recv(message: bool)
         w.join(5)
         report(alive=w.is_alive(), ticks=len(ticks), **box)
         """
+
+    def attempt() -> dict[str, Any]:
+        r = run_child(body)
+        assert not r["alive"], r
+        if message:
+            assert r.get("result") == repr(b"late"), r
+            assert r["elapsed"] >= 0.44, r
+        else:
+            assert r.get("exc") == "Timeout", r
+            assert r["elapsed"] >= 0.48, r
+        return r
+
+    # On time, and signals did land (the main thread runs each handler when it next gets the
+    # GIL; under load it runs fewer of the ~25 sent).
+    best_of(
+        attempt,
+        lambda r: r["elapsed"] < 0.5 + PROMPT and r["ticks"] >= 3,
+        "the worker's recv under signals",
     )
-    assert not r["alive"], r
-    if message:
-        assert r.get("result") == repr(b"late"), r
-        assert 0.44 <= r["elapsed"] < 0.5 + PROMPT, r
-    else:
-        assert r.get("exc") == "Timeout", r
-        assert 0.48 <= r["elapsed"] < 0.5 + PROMPT, r
-    # Signals did land (the main thread runs each handler when it next gets the GIL; under
-    # load it runs fewer of the ~25 sent).
-    assert r["ticks"] >= 3, r
 
 
 RAISING_BODY = """
@@ -758,11 +806,14 @@ report(exc=exc, msg=msg, delay=t1 - fired["t"] if "t" in fired else None, elapse
 
 @pytest.mark.parametrize("op", sorted(BLOCKING))
 def test_handler_exception_propagates(op: str) -> None:
-    r = run_child(RAISING_BODY.format(setup=textwrap.dedent(BLOCKING[op])))
-    assert r["exc"] == "MyError", r
-    assert r["msg"] == "from the handler"
-    assert r["delay"] < PROMPT, r
-    assert r["elapsed"] >= 0.19, r
+    def attempt() -> dict[str, Any]:
+        r = run_child(RAISING_BODY.format(setup=textwrap.dedent(BLOCKING[op])))
+        assert r["exc"] == "MyError", r
+        assert r["msg"] == "from the handler"
+        assert r["elapsed"] >= 0.19, r
+        return r
+
+    best_of(attempt, lambda r: r["delay"] < PROMPT, "the handler's exception after the signal")
 
 
 # --------------------------------------------------------------------------------------------
