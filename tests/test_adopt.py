@@ -161,9 +161,7 @@ def test_adopt_after_fork_raises_eforked() -> None:
         os.waitpid(pid, 0)
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f'["NanomsgError", {nn.EFORKED}]'
 
@@ -180,7 +178,5 @@ def test_adopt_after_term_raises_terminated() -> None:
             print("Terminated")
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert proc.stdout.strip() == "Terminated", proc.stderr
