@@ -7,7 +7,9 @@ properties and the ``set_int_option`` / ``get_string_option`` family, the contex
 :func:`poll` (timeout in seconds), :class:`Device`, :func:`terminate_all`,
 :class:`NanoMsgError` / :class:`NanoMsgAPIError`, :func:`create_writable_buffer`,
 :func:`create_message_buffer` and every constant nanomsg-python exposes (``PAIR``,
-``SOL_SOCKET``, ``DONTWAIT`` ...), with the same values, return values and errors.
+``SOL_SOCKET``, ``DONTWAIT`` ...), with the same values, return values and errors. The API
+is that of nanomsg-python's repository in its last state, whose tests run against this
+module; the 1.0 release on PyPI lacks :func:`poll`.
 
 Differences, each where nanomsg-python crashes, hangs or fails silently (details in the
 docstrings):
