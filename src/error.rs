@@ -39,6 +39,14 @@ impl NnError {
         }
     }
 
+    /// An error whose text is ours, not `nn_strerror`'s.
+    pub const fn with_detail(errno: i32, detail: &'static str) -> Self {
+        Self {
+            errno,
+            detail: Some(detail),
+        }
+    }
+
     /// `ENOTSUP` with a text that says what the linked library lacks.
     pub const fn unsupported(detail: &'static str) -> Self {
         Self {

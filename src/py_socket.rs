@@ -7,8 +7,9 @@ use std::time::Instant;
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyInt, PyString, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyType};
 
+use crate::error::NnError;
 use crate::ffi;
 use crate::py_blocking::blocking_call;
 use crate::py_data::Payload;
@@ -50,13 +51,51 @@ pub struct PySocket {
 
 #[pymethods]
 impl PySocket {
-    /// `nn_socket(domain, protocol)` with the numeric protocol and domain.
+    /// `nn_socket(domain, protocol)` with the numeric protocol and domain. (`_adopt`, for
+    /// `adopt` only: take the open socket with that number instead; the others are ignored.)
     #[new]
-    #[pyo3(signature = (protocol, domain = ffi::AF_SP), text_signature = "(protocol, domain=1)")]
-    fn new(protocol: i32, domain: i32) -> PyResult<Self> {
-        Ok(Self {
-            inner: Socket::new(domain, protocol)?,
-        })
+    #[pyo3(
+        signature = (protocol, domain = ffi::AF_SP, *, _adopt = None),
+        text_signature = "(protocol, domain=1, *, _adopt=None)"
+    )]
+    fn new(protocol: i32, domain: i32, _adopt: Option<i32>) -> PyResult<Self> {
+        let inner = match _adopt {
+            Some(number) => Socket::adopt(number)?,
+            None => Socket::new(domain, protocol)?,
+        };
+        Ok(Self { inner })
+    }
+
+    /// Takes ownership of the open socket with this raw number (of this package's
+    /// library), e.g. one that `detach()` gave up: the inverse of `detach()`. The returned
+    /// socket closes it as any other does. Raises `nn.Closed` if the number is not an open
+    /// socket, `nn.InvalidArgument` if it is negative or another live `Socket` of this
+    /// process owns it (two owners would close it twice), `nn.Terminated` after `nn.term()`.
+    #[classmethod]
+    fn adopt<'py>(
+        cls: &Bound<'py, PyType>,
+        number: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = cls.py();
+        if number.is_instance_of::<PyBool>() || !number.is_instance_of::<PyInt>() {
+            return Err(PyTypeError::new_err(format!(
+                "socket number must be an int, not {}",
+                number.get_type().name()?
+            )));
+        }
+        let number: i32 = number.extract().map_err(|_| {
+            PyErr::from(NnError::with_detail(
+                libc::EINVAL,
+                "out of range for a socket number",
+            ))
+        })?;
+        // The base type's __new__ with `cls` makes an instance of `cls` (a subclass, such as
+        // nanomsg_rs.Socket) without running its own __new__.
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("_adopt", number)?;
+        py.get_type::<PySocket>()
+            .getattr("__new__")?
+            .call((cls, 0, ffi::AF_SP), Some(&kwargs))
     }
 
     /// Closes the socket (`nn_close`); idempotent. Calls blocked on it in other threads

@@ -92,10 +92,39 @@ impl Direction {
     }
 }
 
+/// Which [`Socket`] value owns each open socket number of this process (by its token).
+///
+/// Two owners of one number would both close it, and the second close could hit a socket
+/// that a third party has got the number for since: so `adopt` refuses a number that is in
+/// here. An entry is made under the lock together with the `nn_socket` (or the check of
+/// `adopt`) that gave the number, and removed by its own owner only (by token): after its
+/// `nn_close`, or at `detach`. Between an `nn_close` and that removal the number may already
+/// belong to a new socket, whose entry then replaces the old one and stays.
+fn owners() -> &'static Mutex<HashMap<c_int, u64>> {
+    static OWNERS: OnceLock<Mutex<HashMap<c_int, u64>>> = OnceLock::new();
+    OWNERS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// A fresh token for a [`Socket`] value (never 0, never reused).
+fn next_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Removes `id` from [`owners`] if the entry is still the one of `token`.
+fn disown(id: c_int, token: u64) {
+    let mut owners = crate::lock(owners());
+    if owners.get(&id) == Some(&token) {
+        owners.remove(&id);
+    }
+}
+
 /// An open libnanomsg socket, owned.
 #[derive(Debug)]
 pub struct Socket {
     id: c_int,
+    /// This value's entry in [`owners`].
+    token: u64,
     /// True for an `AF_SP_RAW` socket, whose messages carry SP headers.
     raw: bool,
     /// CLOSED, DETACHED and RELEASED flags, and the number of guards alive.
@@ -135,6 +164,56 @@ pub struct Guard<'a> {
 impl Socket {
     /// `nn_socket(domain, protocol)`.
     pub fn new(domain: c_int, protocol: c_int) -> NnResult<Self> {
+        Self::check_usable()?;
+        let wake = new_wake_fd()?;
+        STARTED.store(true, Ordering::SeqCst);
+        let token = next_token();
+        let mut owners = crate::lock(owners());
+        // SAFETY: nn_socket takes plain ints and reports failure with -1.
+        let id = check(unsafe { ffi::nn_socket(domain, protocol) })?;
+        owners.insert(id, token);
+        drop(owners);
+        Ok(Self::from_parts(id, token, domain, protocol, wake))
+    }
+
+    /// Takes ownership of an open socket number of this library, such as one that
+    /// [`Socket::detach`] gave up. Fails with `EBADF` if `id` is not an open socket, and with
+    /// `EINVAL` if it is negative or another `Socket` value of this process owns it.
+    pub fn adopt(id: c_int) -> NnResult<Self> {
+        Self::check_usable()?;
+        if id < 0 {
+            return Err(NnError::with_detail(
+                libc::EINVAL,
+                "a socket number is never negative",
+            ));
+        }
+        let wake = new_wake_fd()?;
+        let token = next_token();
+        let mut owners = crate::lock(owners());
+        if owners.contains_key(&id) {
+            return Err(NnError::with_detail(
+                libc::EINVAL,
+                "another Socket object of this process owns that socket number: detach() it \
+                 first, or use that object",
+            ));
+        }
+        let not_open = |e: NnError| match e.errno() {
+            libc::EBADF => NnError::with_detail(
+                libc::EBADF,
+                "not an open socket of this process's nanomsg library",
+            ),
+            _ => e,
+        };
+        let domain = raw_int_option(id, ffi::NN_DOMAIN).map_err(not_open)?;
+        let protocol = raw_int_option(id, ffi::NN_PROTOCOL).map_err(not_open)?;
+        owners.insert(id, token);
+        drop(owners);
+        STARTED.store(true, Ordering::SeqCst);
+        Ok(Self::from_parts(id, token, domain, protocol, wake))
+    }
+
+    /// Fails where no socket may be made or taken: after `fork()` or `nn_term`.
+    fn check_usable() -> NnResult<()> {
         if forked() {
             return Err(NnError::forked());
         }
@@ -143,20 +222,13 @@ impl Socket {
         if crate::error::terminated() {
             return Err(NnError::new(ffi::ETERM));
         }
-        // SAFETY: eventfd has no memory preconditions; it returns -1 on failure.
-        let wake = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if wake < 0 {
-            return Err(NnError::new(
-                std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
-            ));
-        }
-        // SAFETY: wake is a fresh descriptor that nothing else owns.
-        let wake = unsafe { OwnedFd::from_raw_fd(wake) };
-        STARTED.store(true, Ordering::SeqCst);
-        // SAFETY: nn_socket takes plain ints and reports failure with -1.
-        let id = check(unsafe { ffi::nn_socket(domain, protocol) })?;
-        Ok(Self {
+        Ok(())
+    }
+
+    fn from_parts(id: c_int, token: u64, domain: c_int, protocol: c_int, wake: OwnedFd) -> Self {
+        Self {
             id,
+            token,
             raw: domain == ffi::AF_SP_RAW,
             state: AtomicU64::new(0),
             wake,
@@ -171,7 +243,7 @@ impl Socket {
                 .then(SurveyClock::default),
             poll_fds: [OnceLock::new(), OnceLock::new()],
             timeouts: [AtomicI32::new(UNKNOWN), AtomicI32::new(UNKNOWN)],
-        })
+        }
     }
 
     /// True for a raw (`AF_SP_RAW`) socket.
@@ -223,6 +295,7 @@ impl Socket {
             return Err(NnError::new(libc::EBADF));
         }
         self.shut(DETACHED)?;
+        disown(self.id, self.token);
         Ok(self.id)
     }
 
@@ -260,7 +333,10 @@ impl Socket {
             let rc = unsafe { ffi::nn_close(self.id) };
             match check(rc) {
                 Err(e) if e.errno() == libc::EINTR => continue,
-                other => return other.map(drop),
+                other => {
+                    disown(self.id, self.token);
+                    return other.map(drop);
+                }
             }
         }
     }
@@ -280,6 +356,37 @@ impl Drop for Guard<'_> {
             let _ = self.socket.release_number();
         }
     }
+}
+
+/// A fresh eventfd for [`Socket::wake`].
+fn new_wake_fd() -> NnResult<OwnedFd> {
+    // SAFETY: eventfd has no memory preconditions; it returns -1 on failure.
+    let wake = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if wake < 0 {
+        return Err(NnError::new(
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        ));
+    }
+    // SAFETY: wake is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(wake) })
+}
+
+/// `nn_getsockopt` of an `NN_SOL_SOCKET` int option of a number no `Socket` owns yet.
+fn raw_int_option(id: c_int, option: c_int) -> NnResult<c_int> {
+    let mut value: c_int = 0;
+    let mut len = std::mem::size_of::<c_int>();
+    // SAFETY: value and len are live and len holds value's size; libnanomsg checks the
+    // number itself (EBADF for one that is not an open socket).
+    check(unsafe {
+        ffi::nn_getsockopt(
+            id,
+            ffi::NN_SOL_SOCKET,
+            option,
+            (&mut value as *mut c_int).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(value)
 }
 
 /// Converts "-1 and errno" of a size-returning call into a result.

@@ -29,6 +29,8 @@ KEY_LINES = {
     "bus": "bus: all 4 nodes heard each other",
     "device": "device: 3 clients answered through the device",
     "asyncio_reqrep": "asyncio_reqrep: the server answered 4 requests",
+    "compat_nnpy": "compat_nnpy: done",
+    "compat_nanomsg": "compat_nanomsg: done",
 }
 #: More of the output, where a single line would not show that the example did its job.
 OTHER_LINES = {
@@ -40,6 +42,12 @@ OTHER_LINES = {
     "device": [f"client {i} got b'answer to request from client {i}'" for i in range(3)]
     + ["device stopped: socket closed"],
     "asyncio_reqrep": ["'question 3' -> '3 noitseuq'"],
+    "compat_nnpy": [
+        "select says readable: True",
+        "subscriber got b'news: nnpy code runs unchanged'",
+        "nothing more: True",
+    ],
+    "compat_nanomsg": ["server bound to ipc://", "20+22 = 42", "1+2 = 3", "nothing waiting: True"],
 }
 NOT_MINE = {"demo"}
 

@@ -13,6 +13,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from typing_extensions import Buffer
 
 from . import _native
@@ -119,6 +121,20 @@ class Socket(_native.Socket):
         proto = Protocol.parse(protocol)
         dom = Domain.parse(domain)
         return super().__new__(cls, int(proto), int(dom))
+
+    @classmethod
+    def adopt(cls, number: int) -> Self:
+        """Takes ownership of the open socket with this raw number, the inverse of
+        :meth:`detach`: ``nn.Socket.adopt(s.detach())`` gives the same nanomsg socket in a
+        new object, which closes it like any other :class:`Socket` (``close()``, ``with``,
+        garbage collection). The number must be a socket of this package's own library (not
+        of another libnanomsg loaded in the process, such as nnpy's).
+
+        Raises :class:`Closed` if the number is not an open socket, :class:`InvalidArgument`
+        if it is negative or another live :class:`Socket` of this process owns it (two owners
+        would close it twice, and libnanomsg hands a closed number to the next socket at
+        once), :class:`Terminated` after :func:`term`, ``TypeError`` for a non-int."""
+        return super().adopt(number)
 
     # -- endpoints ------------------------------------------------------------------------
     def bind(self, addr: str | bytes) -> Endpoint:  # type: ignore[override]
