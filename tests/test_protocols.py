@@ -831,6 +831,34 @@ def test_inproc_pair_connecting_to_two_peers(order: str) -> None:
     assert result.stdout.strip() == "ok"
 
 
+IPV6_ALLOWED_CONNECT = """
+import nanomsg_rs as nn
+with nn.Socket("pair") as server, nn.Socket("pair") as client:
+    server.bind({address!r})
+    client.ipv4only = False
+    client.connect({address!r})
+    for s in (server, client):
+        s.sndtimeo = s.rcvtimeo = 5000
+    import time
+    time.sleep(0.3)  # past the first reconnect, where the unpatched library aborted
+    client.send(b"over IPv4")
+    print(server.recv().decode())
+"""
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ws"])
+def test_ipv6_allowed_socket_connects_to_ipv4(addr: AddrFactory, transport: str) -> None:
+    """``ipv4only = False`` allows IPv6, it does not forbid IPv4: such a socket connects to
+    127.0.0.1. The unpatched libnanomsg 1.1.5 never connected, and killed the process at its
+    first reconnect (usock_posix.inc:195; patch 0015). In a child: a crash is seen, not
+    suffered."""
+    if nn.BACKEND == "nanomsg" and not nn.HARDENED:
+        pytest.skip("kills the unpatched system libnanomsg (usock_posix.inc:195)")
+    result = run_child(IPV6_ALLOWED_CONNECT.format(address=addr(transport)))
+    assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr}"
+    assert result.stdout.strip() == "over IPv4"
+
+
 # -- mismatched protocols -------------------------------------------------------------------
 
 

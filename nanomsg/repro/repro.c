@@ -387,6 +387,28 @@ static int ipc_getsockopt (void)
     return 0;
 }
 
+/*  0015: a socket that allows IPv6 (NN_IPV4ONLY 0) connects to an IPv4 address: upstream
+    never connects, and aborts at its first reconnect (usock_posix.inc:195). */
+static int ipv4only_0_connect (void)
+{
+    char buf [8];
+    int zero = 0, timeout = 5000;
+    int srv = server (NN_PAIR, inet ("tcp"), 1024);
+    int cli = nn_socket (AF_SP, NN_PAIR);
+    if (cli < 0) die ("nn_socket");
+    if (nn_setsockopt (cli, NN_SOL_SOCKET, NN_IPV4ONLY, &zero, sizeof zero) < 0)
+        die ("NN_IPV4ONLY");
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
+    nn_setsockopt (srv, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    if (nn_connect (cli, inet ("tcp")) < 0) die ("nn_connect");
+    usleep (300000);  /*  past the first reconnect  */
+    if (nn_send (cli, "hi", 2, 0) != 2) die ("nn_send");
+    if (nn_recv (srv, buf, sizeof buf, 0) != 2) die ("nn_recv");
+    nn_close (cli);
+    nn_close (srv);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -402,6 +424,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "sendmsg-control", sendmsg_control, "global.c:842 frees the caller's control" },
     { "cmsg-len-zero", cmsg_len_zero, "global.c:397 nn_cmsg_nxthdr_ loops forever" },
     { "ipc-getsockopt", ipc_getsockopt, "ipc.c:149 writes past *optvallen" },
+    { "ipv4only-0-connect", ipv4only_0_connect, "usock_posix.inc:195 nn_assert (IDLE)" },
 };
 
 int main (int argc, char **argv)
