@@ -859,6 +859,23 @@ def test_ipv6_allowed_socket_connects_to_ipv4(addr: AddrFactory, transport: str)
     assert result.stdout.strip() == "over IPv4"
 
 
+def test_reconnect_at_once_keeps_trying(addr: AddrFactory) -> None:
+    """``reconnect_ivl = 0``: a connection that fails is tried again at once, many times
+    while nothing listens (the unpatched backoff's doubling overflowed after 31 attempts:
+    patch 0016), and gets through as soon as something does."""
+    address = addr("tcp")
+    with nn.Socket("pair") as client:
+        client.reconnect_ivl = 0
+        client.sndtimeo = 5000
+        client.connect(address)
+        time.sleep(0.3)  # hundreds of refused attempts
+        with nn.Socket("pair") as server:
+            server.rcvtimeo = 5000
+            server.bind(address)
+            client.send(b"at last")
+            assert server.recv() == b"at last"
+
+
 # -- mismatched protocols -------------------------------------------------------------------
 
 
