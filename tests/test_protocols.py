@@ -846,6 +846,7 @@ with nn.Socket("pair") as server, nn.Socket("pair") as client:
 """
 
 
+@pytest.mark.backend("nanomsg", reason="nng has no ipv4only option: NotSupported")
 @pytest.mark.parametrize("transport", ["tcp", "ws"])
 def test_ipv6_allowed_socket_connects_to_ipv4(addr: AddrFactory, transport: str) -> None:
     """``ipv4only = False`` allows IPv6, it does not forbid IPv4: such a socket connects to
