@@ -328,13 +328,19 @@ def test_close_returns_0_then_every_call_raises_ebadf(nsock: Factory) -> None:
         assert info.value.error_no == nnpy.EBADF
 
 
+@pytest.mark.backend("nanomsg", reason="nng never hands a socket number out again")
 def test_a_closed_socket_never_acts_on_its_numbers_new_owner(nsock: Factory) -> None:
     old = nsock(nnpy.AF_SP, nnpy.PAIR)
     number = old.sock
     old.close()
+    # libnanomsg hands the number freed last out first; a socket that garbage collection
+    # closed meanwhile would come before it: a few more sockets reach it.
     successor = nsock(nnpy.AF_SP, nnpy.PAIR)
-    if successor.sock != number:
-        pytest.skip("the library did not reuse the number this time")
+    for _ in range(16):
+        if successor.sock == number:
+            break
+        successor = nsock(nnpy.AF_SP, nnpy.PAIR)
+    assert successor.sock == number
     successor.setsockopt(nnpy.SOL_SOCKET, nnpy.RCVTIMEO, 77)
     with pytest.raises(nnpy.NNError):
         old.setsockopt(nnpy.SOL_SOCKET, nnpy.RCVTIMEO, 1)
