@@ -863,8 +863,10 @@ def test_ipv6_allowed_socket_connects_to_ipv4(addr: AddrFactory, transport: str)
 def test_reconnect_at_once_keeps_trying(addr: AddrFactory) -> None:
     """``reconnect_ivl = 0``: a connection that fails is tried again at once, many times
     while nothing listens (the unpatched backoff's doubling overflowed after 31 attempts:
-    patch 0016), and gets through as soon as something does."""
-    address = addr("tcp")
+    patch 0016), and gets through as soon as something does. Over ipc: a tcp client that
+    retries at once to a free loopback port may, by the kernel's choice of its own port,
+    connect to itself (TCP's simultaneous open), and then never to the server."""
+    address = addr("ipc")
     with nn.Socket("pair") as client:
         client.reconnect_ivl = 0
         client.sndtimeo = 5000
