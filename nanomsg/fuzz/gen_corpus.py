@@ -1,19 +1,42 @@
 #!/usr/bin/env python3
 """Writes the seed corpora corpus/<harness>/ (small, committed). Re-run after
 changing the input formats of wire.c / api.c:  python3 gen_corpus.py"""
+
 import os
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # wire.c server table order
-SERVERS = ["pair", "pub", "sub", "req", "rep", "push", "pull", "surveyor",
-           "respondent", "bus", "raw-rep", "raw-respondent", "pair-unlimited",
-           "raw-bus-text", "pull-unlimited-text"]
+SERVERS = [
+    "pair",
+    "pub",
+    "sub",
+    "req",
+    "rep",
+    "push",
+    "pull",
+    "surveyor",
+    "respondent",
+    "bus",
+    "raw-rep",
+    "raw-respondent",
+    "pair-unlimited",
+    "raw-bus-text",
+    "pull-unlimited-text",
+]
 IDX = {n: i for i, n in enumerate(SERVERS)}
 
 GREET, RST, NOWAIT, FRAME, PROTO, PUMP, MASK, OWNPROTO = (
-    0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80)
+    0x01,
+    0x02,
+    0x04,
+    0x08,
+    0x10,
+    0x20,
+    0x40,
+    0x80,
+)
 
 
 def chunks(*cs):
@@ -38,7 +61,7 @@ def body_for(target):
     if target in ("rep", "raw-rep", "respondent", "raw-respondent"):
         return reqid(7) + b"hello"
     if target in ("req", "surveyor"):
-        return reqid(1) + b"reply"      # unsolicited reply/response
+        return reqid(1) + b"reply"  # unsolicited reply/response
     return b"hello"
 
 
@@ -57,8 +80,11 @@ def stream_seeds(harness):
         write(harness, f"{t}-greeting-only", wire(t, GREET))
         write(harness, f"{t}-noframe", wire(t, GREET, b"\x00" * 7 + b"\x05hello"))
         write(harness, f"{t}-rst", wire(t, GREET | FRAME | RST, b))
-    write(harness, "raw-rep-hops", wire("raw-rep", GREET | FRAME | PUMP,
-          struct.pack(">III", 1, 2, 0x80000003) + b"x"))
+    write(
+        harness,
+        "raw-rep-hops",
+        wire("raw-rep", GREET | FRAME | PUMP, struct.pack(">III", 1, 2, 0x80000003) + b"x"),
+    )
     write(harness, "rep-no-reqid", wire("rep", GREET | FRAME, b"\x00\x00\x00\x01"))
     write(harness, "bad-header", wire("pair", 0, b"\x00SP\x01\x00\x10\x00\x00"))
     write(harness, "wrong-proto", wire("pair", GREET | FRAME | PROTO, b"x", proto=0x51))
@@ -67,19 +93,33 @@ def stream_seeds(harness):
 
 
 def ws_request(proto, extra=b"", version=b"13", key=b"dGhlIHNhbXBsZSBub25jZQ=="):
-    return (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\n"
-            b"Sec-WebSocket-Version: " + version + b"\r\n"
-            b"Sec-WebSocket-Protocol: " + proto + b".sp.nanomsg.org\r\n" + extra + b"\r\n")
+    return (
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\n"
+        b"Sec-WebSocket-Version: " + version + b"\r\n"
+        b"Sec-WebSocket-Protocol: " + proto + b".sp.nanomsg.org\r\n" + extra + b"\r\n"
+    )
 
 
 def ws_seeds():
     h = "wire-ws"
-    peers = {"pair": "pair", "pub": "sub", "sub": "pub", "req": "rep", "rep": "req",
-             "push": "pull", "pull": "push", "surveyor": "respondent",
-             "respondent": "surveyor", "bus": "bus", "raw-rep": "req",
-             "raw-respondent": "surveyor", "pair-unlimited": "pair",
-             "raw-bus-text": "bus", "pull-unlimited-text": "push"}
+    peers = {
+        "pair": "pair",
+        "pub": "sub",
+        "sub": "pub",
+        "req": "rep",
+        "rep": "req",
+        "push": "pull",
+        "pull": "push",
+        "surveyor": "respondent",
+        "respondent": "surveyor",
+        "bus": "bus",
+        "raw-rep": "req",
+        "raw-respondent": "surveyor",
+        "pair-unlimited": "pair",
+        "raw-bus-text": "bus",
+        "pull-unlimited-text": "push",
+    }
     for t in SERVERS:
         b = body_for(t)
         write(h, f"{t}-binary", wire(t, GREET | FRAME, b"\x82" + b, b"\x82" + b))
@@ -87,18 +127,36 @@ def ws_seeds():
         write(h, f"{t}-text", wire(t, GREET | FRAME, b"\x81" + b))
         # the upgrade sent as raw chunk (so the fuzzer mutates the request)
         write(h, f"{t}-raw-upgrade", wire(t, 0, ws_request(peers[t].encode())))
-    for op, name in [(0x88, "close"), (0x89, "ping"), (0x8a, "pong"), (0x80, "cont"),
-                     (0x83, "reserved"), (0xc2, "rsv1"), (0x8b, "ctl-reserved")]:
+    for op, name in [
+        (0x88, "close"),
+        (0x89, "ping"),
+        (0x8A, "pong"),
+        (0x80, "cont"),
+        (0x83, "reserved"),
+        (0xC2, "rsv1"),
+        (0x8B, "ctl-reserved"),
+    ]:
         write(h, f"op-{name}", wire("pair", GREET | FRAME, bytes([op]) + b"\x03\xe8bye"))
     write(h, "fragmented", wire("pair", GREET | FRAME, b"\x02ab", b"\x00cd", b"\x80ef"))
     write(h, "masked", wire("pair", GREET | FRAME | MASK, b"\x82hello", mask=b"\x12\x34\x56\x78"))
     write(h, "own-proto", wire("pair", GREET | FRAME | OWNPROTO, b"\x82x"))
     write(h, "long-frame", wire("pull", GREET | FRAME, b"\x82" + b"L" * 300))
     write(h, "unmasked-raw", wire("pair", GREET, b"\x82\x05hello"))
-    write(h, "len64-raw", wire("pair-unlimited", GREET, b"\x82\xff" + b"\x7f" + b"\xff" * 7 + b"\0\0\0\0"))
+    write(
+        h,
+        "len64-raw",
+        wire("pair-unlimited", GREET, b"\x82\xff" + b"\x7f" + b"\xff" * 7 + b"\0\0\0\0"),
+    )
     write(h, "bad-version", wire("pair", 0, ws_request(b"pair", version=b"12")))
-    write(h, "no-proto", wire("pair", 0, b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                                          b"Connection: Upgrade\r\n\r\n"))
+    write(
+        h,
+        "no-proto",
+        wire(
+            "pair",
+            0,
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        ),
+    )
     write(h, "garbage", wire("pair", 0, b"POST /x HTTP/1.0\r\n\r\n"))
 
 
@@ -138,26 +196,86 @@ def api_seeds():
             if q == 2:
                 seq += sub(1, b"")
             seq += wait(60) + send(0, b"hello") + send(1, b"world") + wait(60)
-            seq += recv(1) + recv(0) + bytes([14, 0, 0x0f]) + close(0) + close(1)
+            seq += recv(1) + recv(0) + bytes([14, 0, 0x0F]) + close(0) + close(1)
             write(h, f"pair{p}{q}-addr{a}", seq)
     # raw sockets
-    write(h, "raw-rep", sock(0, 4, True) + sock(1, 3) + bind(0, 0) + conn(1, 0) +
-          send(1, b"q") + wait() + bytes([16, 0, 0x2c]) + bytes([15, 0, 0x2c, 5]) + b"\x10\x00\0\0\0\0\0\0\x01\0\0\0\x01\0\0\0\x80")
+    write(
+        h,
+        "raw-rep",
+        sock(0, 4, True)
+        + sock(1, 3)
+        + bind(0, 0)
+        + conn(1, 0)
+        + send(1, b"q")
+        + wait()
+        + bytes([16, 0, 0x2C])
+        + bytes([15, 0, 0x2C, 5])
+        + b"\x10\x00\0\0\0\0\0\0\x01\0\0\0\x01\0\0\0\x80",
+    )
     # sendmsg/recvmsg with iovecs and control
-    write(h, "sendmsg", sock(0, 0) + sock(1, 0) + bind(0, 1) + conn(1, 1) +
-          bytes([15, 0, 0x1a, 3]) + b"abc" + bytes([4]) + b"defg" + bytes([24]) + b"\x18" + b"\0" * 23 +
-          bytes([16, 1, 0x0a, 5, 5, 40]))
+    write(
+        h,
+        "sendmsg",
+        sock(0, 0)
+        + sock(1, 0)
+        + bind(0, 1)
+        + conn(1, 1)
+        + bytes([15, 0, 0x1A, 3])
+        + b"abc"
+        + bytes([4])
+        + b"defg"
+        + bytes([24])
+        + b"\x18"
+        + b"\0" * 23
+        + bytes([16, 1, 0x0A, 5, 5, 40]),
+    )
     # options
-    write(h, "opts", sock(0, 2) + bytes([9, 0, 0, 16, 0, 2]) + bytes([12, 0, 0, 16, 8]) +
-          bytes([10, 0, 2, 1, 3, 3]) + b"abc" + bytes([12, 0, 0, 15, 64]) +
-          bytes([9, 0, 9, 1, 0, 4, 1, 0, 0, 0]))
-    write(h, "alloc", sock(0, 5) + sock(1, 6) + bind(1, 0) + conn(0, 0) +
-          bytes([17, 0, 0, 10, 0]) + bytes([17, 0, 1, 0, 1]) + bytes([17, 0, 2, 0, 0]) + recv(1))
-    write(h, "symbols", bytes([18, 0, 0, 3]) + bytes([18, 0, 1, 4, 5, 0, 0, 0]) + bytes([18, 0, 3, 4, 0xe9, 3, 0, 0]))
+    write(
+        h,
+        "opts",
+        sock(0, 2)
+        + bytes([9, 0, 0, 16, 0, 2])
+        + bytes([12, 0, 0, 16, 8])
+        + bytes([10, 0, 2, 1, 3, 3])
+        + b"abc"
+        + bytes([12, 0, 0, 15, 64])
+        + bytes([9, 0, 9, 1, 0, 4, 1, 0, 0, 0]),
+    )
+    write(
+        h,
+        "alloc",
+        sock(0, 5)
+        + sock(1, 6)
+        + bind(1, 0)
+        + conn(0, 0)
+        + bytes([17, 0, 0, 10, 0])
+        + bytes([17, 0, 1, 0, 1])
+        + bytes([17, 0, 2, 0, 0])
+        + recv(1),
+    )
+    write(
+        h,
+        "symbols",
+        bytes([18, 0, 0, 3])
+        + bytes([18, 0, 1, 4, 5, 0, 0, 0])
+        + bytes([18, 0, 3, 4, 0xE9, 3, 0, 0]),
+    )
     write(h, "shutdown", sock(0, 0) + bind(0, 4) + bytes([4, 0, 0]) + bind(0, 4) + close(0))
     # known crashes of unpatched 1.1.5 (sanity checks)
-    write(h, "known-inproc-pair3", sock(0, 0) + sock(1, 0) + sock(2, 0) + bind(0, 0) +
-          conn(1, 0) + conn(2, 0) + wait() + close(0) + close(1) + close(2))
+    write(
+        h,
+        "known-inproc-pair3",
+        sock(0, 0)
+        + sock(1, 0)
+        + sock(2, 0)
+        + bind(0, 0)
+        + conn(1, 0)
+        + conn(2, 0)
+        + wait()
+        + close(0)
+        + close(1)
+        + close(2),
+    )
     write(h, "known-unsubscribe", sock(0, 2) + sub(0, b"abc", unsub=True))
 
 
