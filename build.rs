@@ -43,10 +43,10 @@ fn build_hardened() -> Result<(), String> {
     }
     println!("cargo:rerun-if-env-changed=NANOMSG_RS_SOURCE");
 
-    let out = PathBuf::from(env("OUT_DIR")).join("libnanomsg");
+    let out_dir = PathBuf::from(env("OUT_DIR"));
     let prepared = Command::new("bash")
         .arg(dir.join("prepare-source"))
-        .arg(&out)
+        .arg(out_dir.join("libnanomsg"))
         .output()
         .expect("cannot run bash for nanomsg/prepare-source");
     let stderr = String::from_utf8_lossy(&prepared.stderr);
@@ -57,7 +57,7 @@ fn build_hardened() -> Result<(), String> {
     }
     let tree = PathBuf::from(String::from_utf8_lossy(&prepared.stdout).trim());
     // The headers as C programs include them (<nanomsg/nn.h>), for nanomsg/link-flags.
-    let include = PathBuf::from(env("OUT_DIR")).join("include");
+    let include = out_dir.join("include");
     std::fs::create_dir_all(&include).expect("create the include directory");
     let headers = include.join("nanomsg");
     let _ = std::fs::remove_file(&headers);
@@ -99,7 +99,7 @@ fn build_hardened() -> Result<(), String> {
     // Export the C API from the extension (rustc's own version script would keep it local),
     // and bind the extension's calls to its own copy: never to another libnanomsg that the
     // process may have loaded.
-    let exports = PathBuf::from(env("OUT_DIR")).join("nanomsg-exports.map");
+    let exports = out_dir.join("nanomsg-exports.map");
     std::fs::write(&exports, "{ global: nn_*; };\n").expect("write the export list");
     println!(
         "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
