@@ -30,8 +30,9 @@ docstrings):
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from .. import _native, constants
 from .._errors import NanomsgError
@@ -172,7 +173,7 @@ class _EndpointBase:
 
     def __init__(self, socket: Socket, endpoint_id: int, address: str | bytes) -> None:
         self._endpoint_id = endpoint_id
-        self._fdocket = socket
+        self._owner = socket
         self._address = address
 
     @property
@@ -183,15 +184,15 @@ class _EndpointBase:
     def shutdown(self) -> None:
         """Removes this endpoint from its socket (``nn_shutdown``). ``ValueError`` if it was
         removed already (as in nanomsg-python, which keeps a list of them)."""
-        self._fdocket._endpoints.remove(self)
+        self._owner._endpoints.remove(self)
         try:
-            self._fdocket.socket.shutdown(self._endpoint_id)
+            self._owner.socket.shutdown(self._endpoint_id)
         except NanomsgError as e:
             raise _error(e) from e
 
     def __repr__(self) -> str:
         return (
-            f"<{type(self).__name__} socket {self._fdocket!r}, id {self._endpoint_id!r}, "
+            f"<{type(self).__name__} socket {self._owner!r}, id {self._endpoint_id!r}, "
             f"address {self._address!r}>"
         )
 
@@ -202,6 +203,9 @@ class _BindEndpoint(_EndpointBase):
 
 class _ConnectEndpoint(_EndpointBase):
     """An endpoint made by :meth:`Socket.connect`."""
+
+
+_E = TypeVar("_E", bound=_EndpointBase)
 
 
 class _NanoconfigEndpoint(_EndpointBase):
@@ -309,22 +313,25 @@ class Socket:
     def bind(self, address: str | bytes) -> _BindEndpoint:
         """Listens on ``address`` (e.g. ``'tcp://127.0.0.1:5555'``); returns its endpoint.
         Also takes bytes (nanomsg-python: str only)."""
-        try:
-            endpoint_id = _native.Socket.bind(self.socket, address)
-        except NanomsgError as e:
-            raise _error(e) from e
-        ep = _BindEndpoint(self, endpoint_id, address)
-        self._endpoints.append(ep)
-        return ep
+        return self._add_endpoint(_BindEndpoint, _native.Socket.bind, address)
 
     def connect(self, address: str | bytes) -> _ConnectEndpoint:
         """Connects to ``address`` (in the background, again after each disconnect); returns
         its endpoint. Also takes bytes (nanomsg-python: str only)."""
+        return self._add_endpoint(_ConnectEndpoint, _native.Socket.connect, address)
+
+    def _add_endpoint(
+        self,
+        kind: type[_E],
+        make: Callable[[_NativeSocket, str | bytes], int],
+        address: str | bytes,
+    ) -> _E:
+        """``make`` (bind or connect) the endpoint, kept as ``kind`` in ``_endpoints``."""
         try:
-            endpoint_id = _native.Socket.connect(self.socket, address)
+            endpoint_id = make(self.socket, address)
         except NanomsgError as e:
             raise _error(e) from e
-        ep = _ConnectEndpoint(self, endpoint_id, address)
+        ep = kind(self, endpoint_id, address)
         self._endpoints.append(ep)
         return ep
 
