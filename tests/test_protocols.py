@@ -466,10 +466,7 @@ def test_unsubscribe_unknown_prefix_is_invalid(setup: str, call: str) -> None:
     its empty subscription trie here (nanomsg/patches/0005 fixes it; the hardened build gets
     the call itself, other builds have the binding refuse it): run in a child, so that a
     crash is seen, not suffered."""
-    code = UNSUBSCRIBE_UNKNOWN.format(setup=setup, call=call)
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
-    )
+    result = run_child(UNSUBSCRIBE_UNKNOWN.format(setup=setup, call=call))
     assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr}"
     assert result.stdout.strip() == f"error {nn.EINVAL}"
 
