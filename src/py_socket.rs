@@ -323,7 +323,7 @@ impl PySocket {
     }
 
     /// `nn_get_statistic` with the numeric statistic.
-    fn statistic(&self, stat: i32) -> PyResult<u64> {
+    fn statistic(&self, stat: i32) -> PyResult<i64> {
         Ok(self.inner.acquire()?.statistic(stat)?)
     }
 }

@@ -737,14 +737,21 @@ impl Guard<'_> {
     }
 
     /// `nn_get_statistic`.
-    pub fn statistic(&self, stat: c_int) -> NnResult<u64> {
+    ///
+    /// `NN_STAT_CURRENT_SND_PRIORITY` is -1 while the socket has no peer to send to: the
+    /// C call returns that as (uint64_t)-1, which is its error value for every other
+    /// statistic.
+    pub fn statistic(&self, stat: c_int) -> NnResult<i64> {
         backend::check_statistics()?;
         // SAFETY: plain ints; errors come back as (uint64_t)-1 with errno set.
         let value = unsafe { ffi::nn_get_statistic(self.id(), stat) };
         if value == u64::MAX {
+            if stat == ffi::NN_STAT_CURRENT_SND_PRIORITY {
+                return Ok(-1);
+            }
             return Err(NnError::last());
         }
-        Ok(value)
+        Ok(i64::try_from(value).unwrap_or(i64::MAX))
     }
 
     /// The descriptor that polls readable when a message can move in `dir`; `None` for

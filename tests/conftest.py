@@ -139,6 +139,15 @@ def c_library() -> ctypes.CDLL:
     return ctypes.CDLL(name, use_errno=True)
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Polls ``condition`` until it holds; fails after ``timeout`` seconds (generous: the
+    condition usually holds within milliseconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened in {timeout} s: {what or condition}"
+        time.sleep(0.005)
+
+
 def wait_connected(s: nn.Socket, n: int = 1, timeout: float = 10.0) -> None:
     """Waits until ``s`` counts ``n`` live connections (``CURRENT_CONNECTIONS``). libnanomsg
     counts a connection a moment before its pipe can carry messages, and nng keeps no

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import os
 import random
+import select
 import signal
 import socket
 import struct
@@ -1000,6 +1002,210 @@ def test_every_protocol_against_a_sending_peer(protocol: str) -> None:
         assert srv.healthy()
     finally:
         srv.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile servers: a REQ client survives the replies of the server it connects to
+# --------------------------------------------------------------------------------------------
+
+# The client: one REQ socket per command line ``<address> <active>``. It connects, sends a
+# request first when ``active`` is 1, waits until the server has hung up (libnanomsg counts
+# the broken connection after it has processed everything the server sent before), closes
+# the socket and says so. ``done`` ends it with a round trip of its own.
+REQ_CLIENT = r"""
+import sys, time
+import nanomsg_rs as nn
+
+for line in sys.stdin:
+    if line.strip() == "done":
+        break
+    address, active = line.split()
+    s = nn.Socket("req")
+    s.sndtimeo = 5000
+    s.connect(address)
+    if active == "1":
+        s.send(b"a request")
+    deadline = time.monotonic() + 10
+    try:
+        while s.statistic(nn.Statistic.BROKEN_CONNECTIONS) < 1:
+            assert time.monotonic() < deadline, f"no hang-up seen: {s.statistics()}"
+            time.sleep(0.005)
+    except nn.NotSupported:
+        time.sleep(0.2)  # nng keeps no statistics
+    s.close()
+    print("closed", flush=True)
+
+with nn.Socket("rep") as rep, nn.Socket("req") as req:
+    rep.bind("inproc://after")
+    req.connect("inproc://after")
+    req.send(b"ping")
+    rep.send(rep.recv())
+    assert req.recv() == b"ping"
+print("alive", flush=True)
+"""
+
+
+def ws_accept(conn: socket.socket, protocol: str) -> None:
+    """Answers a ws client's upgrade request as a ``protocol`` server would."""
+    request = ws_response(conn)  # the same reading: up to the empty line
+    key = next(
+        line.split(b":", 1)[1].strip()
+        for line in request.split(b"\r\n")
+        if line.lower().startswith(b"sec-websocket-key:")
+    )
+    accept = base64.b64encode(
+        hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+    ).decode()
+    conn.sendall(
+        (
+            "HTTP/1.1 101 Switching Protocols\r\n"
+            "Upgrade: websocket\r\n"
+            "Connection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {accept}\r\n"
+            f"Sec-WebSocket-Protocol: {protocol}.sp.nanomsg.org\r\n\r\n"
+        ).encode()
+    )
+
+
+def read_message(conn: socket.socket, transport: str) -> bytes:
+    """One message from a nanomsg peer: an SP frame, or a (masked) ws frame."""
+    if transport != "ws":
+        head = recv_exact(conn, 9 if transport == "ipc" else 8)
+        return recv_exact(conn, struct.unpack(">Q", head[-8:])[0])
+    b1 = recv_exact(conn, 2)[1]
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack(">H", recv_exact(conn, 2))[0]
+    elif n == 127:
+        n = struct.unpack(">Q", recv_exact(conn, 8))[0]
+    key = recv_exact(conn, 4) if b1 & 0x80 else b"\0\0\0\0"
+    data = recv_exact(conn, n)
+    return bytes(c ^ key[i % 4] for i, c in enumerate(data))
+
+
+def hostile_listener(transport: str) -> tuple[socket.socket, str]:
+    """A plain listening socket and the address a nanomsg client connects to it by."""
+    if transport == "ipc":
+        path = make_address("ipc")[len("ipc://") :]
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lsock.bind(path)
+        address = f"ipc://{path}"
+    else:
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsock.bind(("127.0.0.1", 0))
+        address = f"{transport}://127.0.0.1:{lsock.getsockname()[1]}"
+    lsock.listen(4)
+    lsock.settimeout(IO_TIMEOUT)
+    return lsock, address
+
+
+def read_line(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> bytes:
+    """The child's next line of output, or b"" if it ends (or says nothing) first."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline() if ready else b""
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc", "ws"])
+def test_req_client_survives_replies_it_did_not_ask_for(transport: str) -> None:
+    """A server sends a REQ client replies it must drop: before any request (malformed, or
+    well-formed with an id it never used), or with a request in flight but the wrong id,
+    then hangs up; the client closes. libnanomsg 1.1.5 dropped such a reply but kept it as
+    the socket's pending reply, and closing the socket freed it a second time (req.c:108:
+    chunk.c:231 asserts, or the heap is corrupted); patch 0019. Every round's client closes,
+    the process lives, and REQ still works."""
+    body = b"x" * 256  # a heap chunk, not a message small enough to live inline
+    stderr = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", REQ_CLIENT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+    assert proc.stdin is not None
+    try:
+        for active in (0, 1, 0, 1):
+            lsock, address = hostile_listener(transport)
+            proc.stdin.write(f"{address} {active}\n".encode())
+            proc.stdin.flush()
+            conn, _ = lsock.accept()
+            conn.settimeout(IO_TIMEOUT)
+            with conn:
+                if transport == "ws":
+                    ws_accept(conn, "rep")
+                else:
+                    conn.sendall(sp_header("rep"))
+                    assert recv_exact(conn, 8)[:4] == b"\x00SP\x00"
+                replies = [b"\x00\x00\x00\x01" + body, b"\x80\x00\x00\x07" + body]
+                if active:
+                    request_id = struct.unpack(">I", read_message(conn, transport)[:4])[0]
+                    replies.append(struct.pack(">I", request_id ^ 1) + body)
+                for reply in replies:
+                    if transport == "ws":
+                        send_quietly(conn, ws_frame(reply, mask=False))
+                    else:
+                        send_quietly(conn, frame(reply, transport))
+            lsock.close()
+            line = read_line(proc)
+            stderr.seek(0)
+            assert line == b"closed\n", (
+                f"the client died ({proc.poll()}):\n{stderr.read().decode()[-2000:]}"
+            )
+        proc.stdin.write(b"done\n")
+        proc.stdin.flush()
+        assert read_line(proc) == b"alive\n"
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        proc.stdin.close()
+        assert proc.stdout is not None
+        proc.stdout.close()
+        stderr.close()
+
+
+@pytest.mark.parametrize("when", ["during", "after"])
+@pytest.mark.parametrize("transport", ["tcp", "ipc", "ws"])
+def test_client_recovers_from_a_server_that_hangs_up_at_the_greeting(
+    transport: str, when: str
+) -> None:
+    """A server hangs up during the greeting (it read the client's SP header or ws upgrade
+    request and resets the connection) or right after it, then a real server takes its
+    address. The client must notice, reconnect and be served. libnanomsg 1.1.5 wedged the
+    client for good in two ways: it lost the hang-up that came while the greeting handed the
+    connection over (every time on ipc, where the hang-up arrives with the header; patch
+    0020), and a ws client whose opening handshake failed took it for a closing handshake
+    and never connected again (patch 0021)."""
+    lsock, address = hostile_listener(transport)
+    with nn.Socket("req") as client:
+        client.sndtimeo = client.rcvtimeo = 10_000
+        client.connect(address)
+        conn, _ = lsock.accept()
+        conn.settimeout(IO_TIMEOUT)
+        with conn:
+            if transport == "ws":
+                if when == "after":
+                    ws_accept(conn, "rep")
+                else:
+                    ws_response(conn)  # the client's request, unanswered
+            else:
+                if when == "after":
+                    conn.sendall(sp_header("rep"))
+                assert recv_exact(conn, 8)[:4] == b"\x00SP\x00"
+            if transport != "ipc" or when == "during":
+                # A reset (no TIME_WAIT on the port, which the real server binds next:
+                # libnanomsg sets no SO_REUSEADDR); ipc "after" closes plainly.
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        lsock.close()
+        if transport == "ipc":
+            os.unlink(address[len("ipc://") :])
+        with nn.Socket("rep") as server:
+            server.rcvtimeo = 10_000
+            server.bind(address)
+            client.send(b"still there?")
+            server.send(server.recv())
+            assert client.recv() == b"still there?"
 
 
 def markdown_table() -> str:

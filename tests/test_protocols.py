@@ -17,6 +17,7 @@ from conftest import (
     best_of,
     wait_connected,
     wait_reachable,
+    wait_until,
 )
 
 import nanomsg_rs as nn
@@ -1182,6 +1183,24 @@ def test_statistics_returns_all_fifteen(pair: tuple[nn.Socket, nn.Socket]) -> No
     assert stats[nn.Statistic.BYTES_SENT] == 9
     assert stats[nn.Statistic.CURRENT_CONNECTIONS] == 1
     assert b.statistics()[nn.Statistic.MESSAGES_RECEIVED] == 3
+
+
+@no_statistics
+@pytest.mark.parametrize("protocol", ["req", "push"])
+def test_send_priority_is_minus_one_without_a_peer(
+    sock: SockFactory, addr: AddrFactory, protocol: str
+) -> None:
+    """REQ and PUSH report the priority of the peer they send to next, and -1 once no peer
+    is left (the C call returns that as its error value; it is no error)."""
+    s = sock(protocol)
+    peer = sock("rep" if protocol == "req" else "pull")
+    address = addr("inproc")
+    peer.bind(address)
+    s.connect(address)
+    wait_until(lambda: s.statistic(nn.Statistic.CURRENT_SND_PRIORITY) == 8)
+    peer.close()
+    wait_until(lambda: s.statistic(nn.Statistic.CURRENT_SND_PRIORITY) == -1)
+    assert s.statistics()[nn.Statistic.CURRENT_SND_PRIORITY] == -1
 
 
 @no_statistics

@@ -409,6 +409,102 @@ static int ipv4only_0_connect (void)
     return 0;
 }
 
+/*  0019: a REQ client drops a reply it did not ask for (here: one before any request),
+    which left the reply terminated but still owned; closing the REQ freed it a second
+    time (req.c:108 via nn_req_term: double free). The peer needs no privilege: it is the
+    server the client connects to. */
+static int req_stray_reply (void)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    unsigned char frame [8 + 256] = { 0 };
+    unsigned char hdr [8] = { 0, 'S', 'P', 0, NN_REP >> 8 & 0xff, NN_REP & 0xff, 0, 0 };
+    unsigned char peer [8];
+    int round, lfd, one = 1;
+    lfd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0 || listen (lfd, 4) != 0
+          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
+        perror ("repro: listen");
+        return 2;
+    }
+    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", ntohs (in.sin_port));
+    /*  A 256-byte reply (its body a heap chunk, not inline) whose id has no top bit: a
+        malformed reply, and no request was sent anyway.  */
+    put64 (frame, 256);
+    memset (frame + 8, 'x', 256);
+    frame [8] = 0;
+    for (round = 0; round < 3; round++) {  /*  a few times, so a quiet allocator notices  */
+        int fd, req = nn_socket (AF_SP, NN_REQ);
+        if (req < 0) die ("nn_socket");
+        if (nn_connect (req, addr_buf) < 0) die ("nn_connect");
+        fd = accept (lfd, NULL, NULL);
+        if (fd < 0) { perror ("repro: accept"); return 2; }
+        send_all (fd, hdr, sizeof hdr);
+        if (recv (fd, peer, sizeof peer, MSG_WAITALL) != (ssize_t) sizeof peer)
+            fprintf (stderr, "repro: no SP greeting from the client\n");
+        send_all (fd, frame, sizeof frame);
+        usleep (100000);  /*  the client receives and drops it  */
+        nn_close (req);
+        close (fd);
+    }
+    close (lfd);
+    {   /*  REQ still works: a round trip against a real REP  */
+        int rep = server (NN_REP, inet ("tcp"), 1024);
+        check_rep_serves (rep, addr_buf);
+        nn_close (rep);
+    }
+    return 0;
+}
+
+/*  0020: a server hangs up right after the SP greeting. Over ipc the hang-up arrives with
+    the header, while the header exchange hands the connection to the transport; upstream
+    lost that error, and the client stayed connected to nothing for good (no reconnect,
+    requests never answered): not a crash, a wedged client. Fails if the client has not
+    noticed within 5 s. */
+static int ipc_hangup_after_greeting (void)
+{
+    struct sockaddr_un un;
+    unsigned char hdr [8] = { 0, 'S', 'P', 0, NN_REP >> 8 & 0xff, NN_REP & 0xff, 0, 0 };
+    unsigned char peer [8];
+    int i, fd, lfd, req;
+    memset (&un, 0, sizeof un);
+    un.sun_family = AF_UNIX;
+    snprintf (un.sun_path, sizeof un.sun_path, "/tmp/nnrs-repro-%d-hangup", (int) getpid ());
+    unlink (un.sun_path);
+    lfd = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (lfd < 0 || bind (lfd, (struct sockaddr*) &un, sizeof un) != 0 || listen (lfd, 4) != 0) {
+        perror ("repro: listen");
+        return 2;
+    }
+    req = nn_socket (AF_SP, NN_REQ);
+    if (req < 0) die ("nn_socket");
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", un.sun_path);
+    if (nn_connect (req, addr_buf) < 0) die ("nn_connect");
+    fd = accept (lfd, NULL, NULL);
+    if (fd < 0) { perror ("repro: accept"); return 2; }
+    send_all (fd, hdr, sizeof hdr);
+    if (recv (fd, peer, sizeof peer, MSG_WAITALL) != (ssize_t) sizeof peer)
+        fprintf (stderr, "repro: no SP greeting from the client\n");
+    close (fd);
+    for (i = 0; i < 500; i++) {
+        if (nn_get_statistic (req, NN_STAT_BROKEN_CONNECTIONS) > 0)
+            break;
+        usleep (10000);
+    }
+    close (lfd);
+    unlink (un.sun_path);
+    nn_close (req);
+    if (i == 500) {
+        fprintf (stderr, "the client never noticed the hang-up: FAILED\n");
+        return 1;
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -425,6 +521,8 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "cmsg-len-zero", cmsg_len_zero, "global.c:397 nn_cmsg_nxthdr_ loops forever" },
     { "ipc-getsockopt", ipc_getsockopt, "ipc.c:149 writes past *optvallen" },
     { "ipv4only-0-connect", ipv4only_0_connect, "usock_posix.inc:195 nn_assert (IDLE)" },
+    { "req-stray-reply", req_stray_reply, "req.c:108 double free of a dropped reply" },
+    { "ipc-hangup-after-greeting", ipc_hangup_after_greeting, "streamhdr.c ignores the usock error: wedged" },
 };
 
 int main (int argc, char **argv)
@@ -439,6 +537,6 @@ int main (int argc, char **argv)
                 return rc;
             }
     for (i = 0; i < sizeof CASES / sizeof CASES [0]; i++)
-        printf ("%-20s %s\n", CASES [i].name, CASES [i].upstream);
+        printf ("%-26s %s\n", CASES [i].name, CASES [i].upstream);
     return argc == 1 ? 0 : 2;
 }

@@ -176,9 +176,10 @@ class Socket(_native.Socket):
     # -- statistics -----------------------------------------------------------------------
     def statistic(self, stat: Statistic | str | int) -> int:
         """One statistic (``nn_get_statistic``): a :class:`Statistic` or its dashed name
-        (``"messages-sent"``). Counts since the socket was made (``BYTES_*`` in bytes).
-        Raises ``ValueError`` for an unknown name, ``TypeError``; :class:`NotSupported` on
-        the nng backend."""
+        (``"messages-sent"``). Counts since the socket was made (``BYTES_*`` in bytes);
+        ``CURRENT_SND_PRIORITY`` is -1 while the socket has no peer to send to. Raises
+        ``ValueError`` for an unknown name, ``TypeError``; :class:`NotSupported` on the nng
+        backend."""
         return super().statistic(int(Statistic.parse(stat)))
 
     def statistics(self) -> dict[Statistic, int]:
