@@ -25,7 +25,22 @@ SERVERS = [
     "raw-bus-text",
     "pull-unlimited-text",
 ]
-IDX = {n: i for i, n in enumerate(SERVERS)}
+# wire.c client table order (targets after the servers)
+CLIENTS = [
+    "c-pair",
+    "c-pub",
+    "c-sub",
+    "c-req",
+    "c-rep",
+    "c-push",
+    "c-pull",
+    "c-surveyor",
+    "c-respondent",
+    "c-bus",
+    "c-raw-req",
+    "c-raw-surveyor",
+]
+IDX = {n: i for i, n in enumerate(SERVERS + CLIENTS)}
 
 GREET, RST, NOWAIT, FRAME, PROTO, PUMP, MASK, OWNPROTO = (
     0x01,
@@ -58,11 +73,42 @@ def reqid(i=1):
 
 def body_for(target):
     """A valid message from the target's peer."""
-    if target in ("rep", "raw-rep", "respondent", "raw-respondent"):
+    t = target.removeprefix("c-")
+    if t in ("rep", "raw-rep", "respondent", "raw-respondent"):
         return reqid(7) + b"hello"
-    if target in ("req", "surveyor"):
+    if t in ("req", "surveyor", "raw-req", "raw-surveyor"):
         return reqid(1) + b"reply"  # unsolicited reply/response
     return b"hello"
+
+
+def client_seeds(harness, ws=False):
+    """Client targets: the harness is the server they connect to."""
+    for t in CLIENTS:
+        b = body_for(t)
+        framed = (b"\x82" + b) if ws else b
+        write(harness, f"{t}-valid", wire(t, GREET | FRAME, framed, framed))
+        write(harness, f"{t}-valid-pump", wire(t, GREET | FRAME | PUMP, framed, framed))
+        write(harness, f"{t}-greeting-only", wire(t, GREET))  # hangs up after: 0020
+        write(harness, f"{t}-no-greeting", wire(t, 0))  # hangs up during: 0021 on ws
+        write(harness, f"{t}-rst", wire(t, GREET | FRAME | RST, framed))
+    # a reply the REQ drops, then the REQ closes (the 0019 double free)
+    stray = b"\x00\x00\x00\x01" + b"x" * 256
+    for t in ("c-req", "c-raw-req", "c-surveyor"):
+        write(harness, f"{t}-stray", wire(t, GREET | FRAME, (b"\x82" + stray) if ws else stray))
+        write(
+            harness,
+            f"{t}-stray-pump",
+            wire(t, GREET | FRAME | PUMP, (b"\x82" + stray) if ws else stray),
+        )
+    if ws:
+        write(
+            harness, "c-pair-masked", wire("c-pair", GREET | FRAME | MASK, b"\x82x", mask=b"1234")
+        )
+        write(harness, "c-pair-own-proto", wire("c-pair", GREET | FRAME | OWNPROTO, b"\x82x"))
+        write(harness, "c-pair-close", wire("c-pair", GREET | FRAME, b"\x88\x03\xe8bye"))
+    else:
+        write(harness, "c-req-send-early", wire("c-req", GREET | FRAME | OWNPROTO, stray))
+        write(harness, "c-pair-wrong-proto", wire("c-pair", GREET | PROTO, proto=0x51))
 
 
 def write(harness, name, data):
@@ -282,6 +328,9 @@ def api_seeds():
 if __name__ == "__main__":
     stream_seeds("wire-tcp")
     stream_seeds("wire-ipc")
+    client_seeds("wire-tcp")
+    client_seeds("wire-ipc")
+    client_seeds("wire-ws", ws=True)
     write("wire-ipc", "bad-type-byte", wire("pair", GREET, b"\x02" + b"\0" * 7 + b"\x01x"))
     write("wire-tcp", "len-2-63", wire("pair-unlimited", GREET, b"\x80" + b"\0" * 7))
     write("wire-ipc", "len-2-63", wire("pair-unlimited", GREET, b"\x01\x80" + b"\0" * 7))

@@ -1,11 +1,16 @@
 /*
     Wire fuzzer for libnanomsg's stream transports: a plain OS socket plays a
-    hostile peer against listening nanomsg sockets of every protocol.
+    hostile peer against nanomsg sockets of every protocol, both listening
+    ones (the hostile peer connects: "server targets") and connecting ones
+    (the hostile peer is the server they connect to: "client targets").
 
     Build with exactly one of -DWIRE_TCP, -DWIRE_IPC, -DWIRE_WS.
 
     Input format (all fields optional, missing bytes read as 0):
-      byte 0   target server (index into servers[], modulo NSERVERS)
+      byte 0   target, modulo NSERVERS + NCLIENTS: below NSERVERS a server
+               (servers[]), else a client (clients[]): a fresh nanomsg
+               socket of that kind connects to the harness's own listener
+               and is closed at the end of the input
       byte 1   flags
                  0x01  send a valid greeting first (SP header / ws upgrade)
                  0x02  abortive close (RST) instead of half-close + wait for EOF
@@ -17,11 +22,18 @@
                  0x20  pump the servers (recv/reply/send) after each of the
                        first 4 chunks, so that the servers also send to the
                        hostile peer
-                 0x40  ws: use mask key from the next 4 input bytes (else 0)
-                 0x80  ws: upgrade request names the target's own protocol
-                       rather than its peer's
+                 0x40  ws: use mask key from the next 4 input bytes (else 0);
+                       to a client: mask the frames (servers must not)
+                 0x80  ws: upgrade request (to a client: the 101 response)
+                       names the target's own protocol rather than its
+                       peer's; tcp/ipc clients: send a message right after
+                       connecting, before the greeting
       then     chunks: u16 little-endian length + that many bytes, until the
                input ends; each chunk is one write() (framed if 0x08)
+
+    To a client, the greeting is the harness's SP header (tcp, ipc) after
+    reading the client's, or, on ws, the client's upgrade request read and
+    answered with a 101 that is valid but for the fuzzed parts.
 
     After the chunks the peer half-closes and reads until EOF/RST (bounded),
     or resets the connection; then every server is pumped and a REQ/REP
@@ -61,6 +73,13 @@
 
 #include "common.h"
 
+#if defined(WIRE_WS)
+/*  The library's own SHA-1 and base64 (internal, linked statically): only to
+    compute the Sec-WebSocket-Accept of a valid 101 to a client target.  */
+#include "transports/ws/sha1.h"
+#include "transports/utils/base64.h"
+#endif
+
 struct server {
     int domain;
     int protocol;
@@ -95,6 +114,27 @@ static struct server servers [] = {
 };
 #define NSERVERS ((int) (sizeof (servers) / sizeof (servers [0])))
 
+/*  Client targets: {domain, protocol, valid peer protocol}.  */
+static const int clients [][3] = {
+    {AF_SP, NN_PAIR, NN_PAIR},
+    {AF_SP, NN_PUB, NN_SUB},
+    {AF_SP, NN_SUB, NN_PUB},
+    {AF_SP, NN_REQ, NN_REP},
+    {AF_SP, NN_REP, NN_REQ},
+    {AF_SP, NN_PUSH, NN_PULL},
+    {AF_SP, NN_PULL, NN_PUSH},
+    {AF_SP, NN_SURVEYOR, NN_RESPONDENT},
+    {AF_SP, NN_RESPONDENT, NN_SURVEYOR},
+    {AF_SP, NN_BUS, NN_BUS},
+    {AF_SP_RAW, NN_REQ, NN_REP},
+    {AF_SP_RAW, NN_SURVEYOR, NN_RESPONDENT},
+};
+#define NCLIENTS ((int) (sizeof (clients) / sizeof (clients [0])))
+
+/*  The listener client targets connect to.  */
+static int listener = -1;
+static char listener_addr [128];
+
 /*  The probe: a legitimate REQ client talking to a REP server.  */
 static int probe_rep = -1;
 static int probe_req = -1;
@@ -118,6 +158,8 @@ static void cleanup_tmpdir (void)
         unlink (servers [i].path);
     char p [128];
     snprintf (p, sizeof p, "%s/probe", tmpdir);
+    unlink (p);
+    snprintf (p, sizeof p, "%s/listener", tmpdir);
     unlink (p);
     rmdir (tmpdir);
 }
@@ -214,6 +256,40 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
         }
     }
 
+    /*  The listener client targets connect to: a plain OS socket.  */
+    {
+#if defined(WIRE_IPC)
+        struct sockaddr_un sa;
+        memset (&sa, 0, sizeof sa);
+        sa.sun_family = AF_UNIX;
+        snprintf (sa.sun_path, sizeof sa.sun_path, "%s/listener", tmpdir);
+        listener = socket (AF_UNIX, SOCK_STREAM, 0);
+        if (listener < 0 || bind (listener, (struct sockaddr*) &sa, sizeof sa) < 0 ||
+              listen (listener, 16) < 0) {
+            perror ("listener");
+            abort ();
+        }
+        snprintf (listener_addr, sizeof listener_addr, "ipc://%s", sa.sun_path);
+#else
+        struct sockaddr_in sa;
+        socklen_t sl = sizeof sa;
+        int one = 1;
+        memset (&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        listener = socket (AF_INET, SOCK_STREAM, 0);
+        setsockopt (listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (listener < 0 || bind (listener, (struct sockaddr*) &sa, sizeof sa) < 0 ||
+              listen (listener, 16) < 0 ||
+              getsockname (listener, (struct sockaddr*) &sa, &sl) < 0) {
+            perror ("listener");
+            abort ();
+        }
+        snprintf (listener_addr, sizeof listener_addr, WIRE_SCHEME
+            "://127.0.0.1:%d", ntohs (sa.sin_port));
+#endif
+    }
+
     probe_rep = nn_socket (AF_SP, NN_REP);
     probe_req = nn_socket (AF_SP, NN_REQ);
     {
@@ -235,54 +311,66 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
     return 0;
 }
 
-/*  Receive whatever the servers have, answer requests/surveys, and have the
+/*  Receive whatever the socket has, answer requests/surveys, and have the
     sending protocols send something.  */
-static void pump (void)
+static void pump_one (int s, int domain, int protocol)
 {
-    int i, k, rc;
-    for (i = 0; i < NSERVERS; i++) {
-        struct server *sv = &servers [i];
-        for (k = 0; k < 8; k++) {
-            if (sv->domain == AF_SP_RAW) {
-                /*  Raw REP/RESPONDENT/BUS: echo the message with the
-                    (peer-supplied) backtrace header, exercising routing.  */
-                void *body = NULL, *ctrl = NULL;
-                struct nn_iovec iov = {&body, NN_MSG};
-                struct nn_msghdr hdr;
-                memset (&hdr, 0, sizeof hdr);
-                hdr.msg_iov = &iov;
-                hdr.msg_iovlen = 1;
-                hdr.msg_control = &ctrl;
-                hdr.msg_controllen = NN_MSG;
-                rc = nn_recvmsg (sv->s, &hdr, NN_DONTWAIT);
-                if (rc < 0)
-                    break;
-                if (nn_sendmsg (sv->s, &hdr, NN_DONTWAIT) < 0) {
-                    nn_freemsg (body);
-                    if (ctrl)
-                        nn_freemsg (ctrl);
-                }
-                continue;
-            }
-            void *buf = NULL;
-            rc = nn_recv (sv->s, &buf, NN_MSG, NN_DONTWAIT);
+    int k, rc;
+    for (k = 0; k < 8; k++) {
+        if (domain == AF_SP_RAW) {
+            /*  Raw REP/RESPONDENT/BUS: echo the message with the
+                (peer-supplied) backtrace header, exercising routing. Raw
+                REQ/SURVEYOR clients echo too: a request back to the server.  */
+            void *body = NULL, *ctrl = NULL;
+            struct nn_iovec iov = {&body, NN_MSG};
+            struct nn_msghdr hdr;
+            memset (&hdr, 0, sizeof hdr);
+            hdr.msg_iov = &iov;
+            hdr.msg_iovlen = 1;
+            hdr.msg_control = &ctrl;
+            hdr.msg_controllen = NN_MSG;
+            rc = nn_recvmsg (s, &hdr, NN_DONTWAIT);
             if (rc < 0)
                 break;
-            if (sv->protocol == NN_REP || sv->protocol == NN_RESPONDENT) {
-                if (nn_send (sv->s, &buf, NN_MSG, NN_DONTWAIT) < 0)
-                    nn_freemsg (buf);
+            if (nn_sendmsg (s, &hdr, NN_DONTWAIT) < 0) {
+                nn_freemsg (body);
+                if (ctrl)
+                    nn_freemsg (ctrl);
             }
-            else
+            continue;
+        }
+        void *buf = NULL;
+        rc = nn_recv (s, &buf, NN_MSG, NN_DONTWAIT);
+        if (rc < 0)
+            break;
+        if (protocol == NN_REP || protocol == NN_RESPONDENT) {
+            if (nn_send (s, &buf, NN_MSG, NN_DONTWAIT) < 0)
                 nn_freemsg (buf);
         }
-        switch (sv->protocol) {
-        case NN_PUB: case NN_PUSH: case NN_PAIR: case NN_BUS:
-        case NN_SURVEYOR: case NN_REQ:
-            if (sv->domain == AF_SP)
-                nn_send (sv->s, "hello", 5, NN_DONTWAIT);
-            break;
-        }
+        else
+            nn_freemsg (buf);
     }
+    switch (protocol) {
+    case NN_PUB: case NN_PUSH: case NN_PAIR: case NN_BUS:
+    case NN_SURVEYOR: case NN_REQ:
+        if (domain == AF_SP)
+            nn_send (s, "hello", 5, NN_DONTWAIT);
+        break;
+    }
+}
+
+/*  The client target of the current input, if any (-1).  */
+static int cur_client = -1;
+static int cur_client_idx;
+
+static void pump (void)
+{
+    int i;
+    for (i = 0; i < NSERVERS; i++)
+        pump_one (servers [i].s, servers [i].domain, servers [i].protocol);
+    if (cur_client >= 0)
+        pump_one (cur_client, clients [cur_client_idx][0],
+            clients [cur_client_idx][1]);
 }
 
 static void probe (void)
@@ -356,6 +444,11 @@ static void write_all (int fd, const uint8_t *p, size_t n)
     }
 }
 
+/*  How long the peer waits, after its half-close, for the library to close
+    the connection (it usually does within a millisecond; one that does not,
+    e.g. a SURVEYOR that stopped reading, is reset when the wait is over).  */
+#define DRAIN_MS 10
+
 /*  Read (and discard) until EOF, error, or the deadline. With do_pump, the
     servers are pumped every 1 ms meanwhile: a server that holds an unread
     message stops reading from the connection, and so never sees the EOF.  */
@@ -399,44 +492,87 @@ static void drain (int fd, int ms, int until_crlfcrlf, int do_pump)
     }
 }
 
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+/*  Waits (bounded) for a connection on the listener.  */
+static int accept_bounded (int ms)
 {
-    struct reader r = {data, size};
-    struct server *sv;
-    uint8_t flags;
-    int fd, proto;
-    uint8_t hdr [16];
+    struct pollfd pfd = {listener, POLLIN, 0};
+    if (poll (&pfd, 1, ms) <= 0)
+        return -1;
+    return accept (listener, NULL, NULL);
+}
 
-    if (size < 1)
-        return 0;
-    inputs_run++;
-    struct timespec tstart;
-    clock_gettime (CLOCK_MONOTONIC, &tstart);
-    sv = &servers [rd_u8 (&r) % NSERVERS];
-    flags = rd_u8 (&r);
-    proto = sv->peer;
+#if defined(WIRE_WS)
+/*  Reads a ws client's upgrade request (up to the blank line, bounded) and
+    writes the 101 that accepts it, naming protocol `name`.  */
+static void ws_answer_upgrade (int fd, const char *name)
+{
+    char req [2048], resp [512], accept_key [64];
+    size_t n = 0;
+    const char *k, *e;
+    struct nn_sha1 sha;
+    static const char guid [] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    while (n < sizeof req - 1) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll (&pfd, 1, 200) <= 0 || recv (fd, req + n, 1, 0) != 1)
+            return;
+        n++;
+        if (n >= 4 && memcmp (req + n - 4, "\r\n\r\n", 4) == 0)
+            break;
+    }
+    req [n] = 0;
+    k = strstr (req, "Sec-WebSocket-Key: ");
+    if (!k)
+        return;
+    k += strlen ("Sec-WebSocket-Key: ");
+    e = strstr (k, "\r\n");
+    if (!e)
+        return;
+    nn_sha1_init (&sha);
+    for (; k < e; k++)
+        nn_sha1_hashbyte (&sha, (uint8_t) *k);
+    for (k = guid; *k; k++)
+        nn_sha1_hashbyte (&sha, (uint8_t) *k);
+    if (nn_base64_encode (nn_sha1_result (&sha), 20, accept_key,
+          sizeof accept_key) < 0)
+        return;
+    n = (size_t) snprintf (resp, sizeof resp,
+        "HTTP/1.1 101 Switching Protocols\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: %s\r\n"
+        "Sec-WebSocket-Protocol: %s.sp.nanomsg.org\r\n\r\n", accept_key, name);
+    write_all (fd, (const uint8_t*) resp, n);
+}
+#endif
+
+/*  A client target: a fresh nanomsg socket connects to the listener; returns
+    the accepted connection (-1 if none came) and the socket in *sock.  */
+static int client_setup (struct reader *r, uint8_t flags, int idx, int *sock)
+{
+    const int *c = clients [idx];
+    int fd, proto = c [2];
+    int s = nn_socket (c [0], c [1]);
+    if (s < 0) {
+        fprintf (stderr, "nn_socket: %s\n", nn_strerror (nn_errno ()));
+        abort ();
+    }
+    *sock = s;
+    if (c [1] == NN_SUB)
+        nn_setsockopt (s, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
     if (flags & 0x10)
-        proto = rd_u16be (&r);
-
-    fd = raw_connect (sv);
+        proto = rd_u16be (r);
+    if (nn_connect (s, listener_addr) < 0)
+        return -1;
+#if !defined(WIRE_WS)
+    if (flags & 0x80)
+        pump_one (s, c [0], c [1]);   /*  sends before the greeting  */
+#endif
+    fd = accept_bounded (1000);
     if (fd < 0)
-        return 0;
-
+        return -1;
     if (flags & 0x01) {
 #if defined(WIRE_WS)
-        char req [512];
-        int n = snprintf (req, sizeof req,
-            "GET / HTTP/1.1\r\n"
-            "Host: 127.0.0.1:%d\r\n"
-            "Upgrade: websocket\r\n"
-            "Connection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            "Sec-WebSocket-Version: 13\r\n"
-            "Sec-WebSocket-Protocol: %s.sp.nanomsg.org\r\n\r\n",
-            sv->port, proto_name ((flags & 0x80) ? sv->protocol : proto));
-        write_all (fd, (const uint8_t*) req, n);
-        if (!(flags & 0x04))
-            drain (fd, 200, 1, 0);
+        ws_answer_upgrade (fd, proto_name ((flags & 0x80) ? c [1] : proto));
 #else
         uint8_t g [8] = {0x00, 'S', 'P', 0x00, proto >> 8, proto & 0xff, 0, 0};
         write_all (fd, g, 8);
@@ -448,6 +584,72 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
 #endif
     }
+    return fd;
+}
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    struct reader r = {data, size};
+    struct server *sv = NULL;
+    uint8_t flags;
+    int fd, proto, target, client = -1;
+    uint8_t hdr [16];
+
+    if (size < 1)
+        return 0;
+    inputs_run++;
+    struct timespec tstart;
+    clock_gettime (CLOCK_MONOTONIC, &tstart);
+    target = rd_u8 (&r) % (NSERVERS + NCLIENTS);
+    flags = rd_u8 (&r);
+
+    if (target >= NSERVERS) {
+        cur_client_idx = target - NSERVERS;
+        fd = client_setup (&r, flags, cur_client_idx, &client);
+        cur_client = client;
+        if (fd < 0) {
+            nn_close (client);
+            cur_client = -1;
+            return 0;
+        }
+    }
+    else {
+        sv = &servers [target];
+        proto = sv->peer;
+        if (flags & 0x10)
+            proto = rd_u16be (&r);
+
+        fd = raw_connect (sv);
+        if (fd < 0)
+            return 0;
+
+        if (flags & 0x01) {
+#if defined(WIRE_WS)
+            char req [512];
+            int n = snprintf (req, sizeof req,
+                "GET / HTTP/1.1\r\n"
+                "Host: 127.0.0.1:%d\r\n"
+                "Upgrade: websocket\r\n"
+                "Connection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Protocol: %s.sp.nanomsg.org\r\n\r\n",
+                sv->port, proto_name ((flags & 0x80) ? sv->protocol : proto));
+            write_all (fd, (const uint8_t*) req, n);
+            if (!(flags & 0x04))
+                drain (fd, 200, 1, 0);
+#else
+            uint8_t g [8] = {0x00, 'S', 'P', 0x00, proto >> 8, proto & 0xff, 0, 0};
+            write_all (fd, g, 8);
+            if (!(flags & 0x04)) {
+                uint8_t rg [8];
+                struct pollfd pfd = {fd, POLLIN, 0};
+                if (poll (&pfd, 1, 200) > 0)
+                    recv (fd, rg, sizeof rg, MSG_WAITALL);
+            }
+#endif
+        }
+    }
 
 #if defined(WIRE_WS)
     uint8_t mask [4] = {0, 0, 0, 0};
@@ -455,6 +657,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         mask [0] = rd_u8 (&r); mask [1] = rd_u8 (&r);
         mask [2] = rd_u8 (&r); mask [3] = rd_u8 (&r);
     }
+    /*  A client must get unmasked frames; masking them is the hostile part.  */
+    uint8_t mask_bit = (client < 0 || (flags & 0x40)) ? 0x80 : 0;
 #endif
 
     int pumps = 0;
@@ -483,19 +687,21 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             size_t h = 0;
             hdr [h++] = op;
             if (pll < 126)
-                hdr [h++] = 0x80 | pll;
+                hdr [h++] = mask_bit | pll;
             else {
-                hdr [h++] = 0x80 | 126;
+                hdr [h++] = mask_bit | 126;
                 hdr [h++] = pll >> 8;
                 hdr [h++] = pll & 0xff;
             }
-            memcpy (hdr + h, mask, 4);
-            h += 4;
+            if (mask_bit) {
+                memcpy (hdr + h, mask, 4);
+                h += 4;
+            }
             write_all (fd, hdr, h);
             uint8_t *m = malloc (pll + 1);
             size_t i;
             for (i = 0; i < pll; i++)
-                m [i] = pl [i] ^ mask [i & 3];
+                m [i] = mask_bit ? pl [i] ^ mask [i & 3] : pl [i];
             write_all (fd, m, pll);
             free (m);
 #endif
@@ -504,7 +710,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             write_all (fd, chunk, len);
         if ((flags & 0x20) && pumps++ < 4) {
             /*  Give the worker a moment to take the data in, then let the
-                servers talk to (and reply to) the peer.  */
+                targets talk to (and reply to) the peer.  */
             usleep (100);
             pump ();
         }
@@ -524,16 +730,24 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         unsigned long before = drain_timeouts;
         /*  PUSH never takes a message off a pipe, so a connection to it
             that got past the handshake stalls and never sees our EOF.  */
-        drain (fd, sv->protocol == NN_PUSH ? 5 : 50, 0, 1);
+        int push = client < 0 ? sv->protocol == NN_PUSH :
+            clients [cur_client_idx][1] == NN_PUSH;
+        drain (fd, push ? 5 : DRAIN_MS, 0, 1);
         if (drain_timeouts != before && getenv ("NNFUZZ_STATS") &&
               atoi (getenv ("NNFUZZ_STATS")) > 1)
             fprintf (stderr, "nnfuzz: drain timeout: target %d flags %02x\n",
-                (int) (sv - servers), flags);
+                target, flags);
         struct linger lg = {1, 0};
         setsockopt (fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         close (fd);
     }
     pump ();
+    if (client >= 0) {
+        /*  Closing the client is part of the attack (a reply it dropped was
+            freed again here: patch 0019).  */
+        nn_close (client);
+        cur_client = -1;
+    }
     probe ();
     if (getenv ("NNFUZZ_STATS") && atoi (getenv ("NNFUZZ_STATS")) > 2) {
         struct timespec tend;
@@ -542,7 +756,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             (tend.tv_nsec - tstart.tv_nsec) / 1000;
         if (us > 3000)
             fprintf (stderr, "nnfuzz: slow input: %ld us target %d flags %02x "
-                "size %zu\n", us, (int) (sv - servers), flags, size);
+                "size %zu\n", us, target, flags, size);
     }
     return 0;
 }
