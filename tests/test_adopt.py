@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable
 
 import pytest
-from conftest import c_library
+from support import c_library
 
 import nanomsg_rs as nn
 

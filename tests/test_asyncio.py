@@ -21,7 +21,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import pytest
-from conftest import CONNECT_DEADLINE, NNG, best_of, make_address, wait_connected, wait_reachable
+from support import (
+    CONNECT_DEADLINE,
+    NNG,
+    best_of,
+    connected,
+    make_address,
+    wait_connected,
+    wait_reachable,
+)
 
 import nanomsg_rs as nn
 
@@ -54,27 +62,10 @@ def run(request: pytest.FixtureRequest) -> Runner:
     return runner
 
 
-def timeouts(*socks: nn.Socket, ms: int = 5000) -> None:
-    for s in socks:
-        s.rcvtimeo = ms
-        s.sndtimeo = ms
-
-
-def connected(
-    sock: SockFactory, a: str, b: str, transport: str = "inproc"
-) -> tuple[nn.Socket, nn.Socket]:
-    """``a`` bound, ``b`` connected to it."""
-    x, y = sock(a), sock(b)
-    address = make_address(transport)
-    x.bind(address)
-    y.connect(address)
-    return x, y
-
-
 async def wait_surveyed(surveyor: nn.Socket, respondents: Sequence[nn.Socket]) -> None:
     """Waits until surveys reach every respondent: on libnanomsg the connections are
     counted first, then (on either backend) probe surveys must arrive everywhere
-    (conftest.wait_reachable). In a thread, so the loop goes on meanwhile."""
+    (support.wait_reachable). In a thread, so the loop goes on meanwhile."""
     await asyncio.to_thread(wait_connected, surveyor, len(respondents), CONNECT_DEADLINE)
     await asyncio.to_thread(wait_reachable, surveyor, respondents, broadcast=True)
 
@@ -192,7 +183,7 @@ async def surveyor_respondent(surveyor: nn.Socket, respondents: list[nn.Socket])
 
 
 def test_req_rep(run: Runner, sock: SockFactory, transport: str) -> None:
-    rep, req = connected(sock, "rep", "req", transport)
+    rep, req = connected(sock, "rep", "req", transport, ms=None)
     run(req_rep, rep, req)
 
 
@@ -206,7 +197,7 @@ def test_pub_sub(run: Runner, sock: SockFactory) -> None:
 
 
 def test_push_pull(run: Runner, sock: SockFactory, transport: str) -> None:
-    pull, push = connected(sock, "pull", "push", transport)
+    pull, push = connected(sock, "pull", "push", transport, ms=None)
     run(push_pull, push, pull)
 
 
@@ -221,8 +212,8 @@ def test_surveyor_respondent(run: Runner, sock: SockFactory) -> None:
 
 
 def test_all_protocols_at_once(run: Runner, sock: SockFactory) -> None:
-    rep, req = connected(sock, "rep", "req", "tcp")
-    pull, push = connected(sock, "pull", "push", "ipc")
+    rep, req = connected(sock, "rep", "req", "tcp", ms=None)
+    pull, push = connected(sock, "pull", "push", "ipc", ms=None)
     address = make_address("tcp")
     pub, sub_a, sub_all = sock("pub"), sock("sub"), sock("sub")
     pub.bind(address)
@@ -247,7 +238,7 @@ def test_all_protocols_at_once(run: Runner, sock: SockFactory) -> None:
 
 
 def test_arecv_msg_and_asend_types(run: Runner, sock: SockFactory) -> None:
-    a, b = connected(sock, "pair", "pair")
+    a, b = connected(sock, "pair", "pair", ms=None)
     xrep, req = sock("rep", "sp-raw"), sock("req")
     address = make_address("inproc")
     xrep.bind(address)
@@ -358,7 +349,7 @@ def test_10000_messages_across_100_tasks(run: Runner, sock: SockFactory) -> None
 
 
 def test_many_waiters_each_get_a_different_message(run: Runner, sock: SockFactory) -> None:
-    pull, push = connected(sock, "pull", "push", "ipc")
+    pull, push = connected(sock, "pull", "push", "ipc", ms=None)
     n = 50
 
     async def main() -> None:
@@ -387,7 +378,7 @@ def test_cancelling_arecv_loses_no_message(run: Runner, sock: SockFactory) -> No
     """A thread sends 0..N-1 at an uneven pace; the loop receives them with arecv tasks that
     it cancels at every kind of moment (before they start, while they wait, right after a
     wake-up). Every number arrives exactly once, in order."""
-    pull, push = connected(sock, "pull", "push", "tcp")
+    pull, push = connected(sock, "pull", "push", "tcp", ms=None)
     pull.rcvtimeo = 10_000  # so the socket-timeout timer is in play too
     push.sndtimeo = 10_000
     n = 1500
@@ -442,7 +433,7 @@ def test_cancel_right_after_the_wakeup_passes_it_on(run: Runner, sock: SockFacto
     """Two tasks wait; one message comes; the first task is cancelled after 0..9 loop
     iterations (before, at and after its wake-up). The message goes to exactly one of the
     two, and the other is not left hanging."""
-    pull, push = connected(sock, "pull", "push")
+    pull, push = connected(sock, "pull", "push", ms=None)
 
     async def main() -> None:
         for k in range(10):
@@ -496,7 +487,7 @@ def test_cancelled_asend_and_socket_still_works(run: Runner, sock: SockFactory) 
 
 
 def test_asyncio_timeout(run: Runner, sock: SockFactory) -> None:
-    pull, push = connected(sock, "pull", "push")
+    pull, push = connected(sock, "pull", "push", ms=None)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -514,7 +505,7 @@ def test_asyncio_timeout(run: Runner, sock: SockFactory) -> None:
 
 
 def test_asyncio_wait_for(run: Runner, sock: SockFactory) -> None:
-    pull, push = connected(sock, "pull", "push")
+    pull, push = connected(sock, "pull", "push", ms=None)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -562,7 +553,7 @@ def test_socket_rcvtimeo_and_sndtimeo(run: Runner, sock: SockFactory) -> None:
 def test_rcvtimeo_is_a_deadline_across_wakeups(run: Runner, sock: SockFactory) -> None:
     """Two tasks wait with a 400 ms rcvtimeo; a message at 200 ms wakes one of them; the other
     still gives up at about 400 ms, not 400 ms after the wake-up."""
-    pull, push = connected(sock, "pull", "push")
+    pull, push = connected(sock, "pull", "push", ms=None)
     pull.rcvtimeo = 400
 
     async def main() -> None:
@@ -692,7 +683,7 @@ def test_async_with_closes(run: Runner) -> None:
 
 
 def test_async_for_ends_when_the_socket_closes(run: Runner, sock: SockFactory) -> None:
-    pull, push = connected(sock, "pull", "push", "ipc")
+    pull, push = connected(sock, "pull", "push", "ipc", ms=None)
 
     async def main() -> None:
         got: list[bytes] = []
@@ -715,7 +706,7 @@ def test_async_for_ends_when_the_socket_closes(run: Runner, sock: SockFactory) -
 
 
 def test_async_for_ends_when_closed_from_another_thread(run: Runner, sock: SockFactory) -> None:
-    pull, push = connected(sock, "pull", "push")
+    pull, push = connected(sock, "pull", "push", ms=None)
 
     async def main() -> None:
         got: list[bytes] = []
@@ -735,7 +726,7 @@ def test_async_for_ends_when_closed_from_another_thread(run: Runner, sock: SockF
 
 
 def test_loop_stays_responsive_while_waiting(run: Runner, sock: SockFactory) -> None:
-    pull, push = connected(sock, "pull", "push", "tcp")
+    pull, push = connected(sock, "pull", "push", "tcp", ms=None)
 
     async def main() -> dict[str, Any]:
         """The ticks of a 10 ms ticker during each wait, and the longest gap of the first."""
@@ -774,7 +765,7 @@ def test_loop_stays_responsive_while_waiting(run: Runner, sock: SockFactory) -> 
         return {"ticks": len(during), "max_gap": max(gaps), "ticks_message": len(during_message)}
 
     # A loop blocked by the call would tick not at all during the 0.5 s; a loaded machine
-    # may tick less often in one attempt (conftest.best_of), not in every one.
+    # may tick less often in one attempt (support.best_of), not in every one.
     best_of(
         lambda: run(main),
         lambda r: r["ticks"] >= 20 and r["max_gap"] < 0.25 and r["ticks_message"] >= 20,
@@ -788,7 +779,7 @@ def test_loop_stays_responsive_while_waiting(run: Runner, sock: SockFactory) -> 
 
 
 def test_surveyor_quirk(run: Runner, sock: SockFactory) -> None:
-    surveyor, respondent = connected(sock, "surveyor", "respondent")
+    surveyor, respondent = connected(sock, "surveyor", "respondent", ms=None)
     surveyor.surveyor_deadline = 300
 
     async def main() -> None:
@@ -900,7 +891,7 @@ def test_cancelled_waits_do_not_pile_up(run: Runner, sock: SockFactory) -> None:
 
 
 def test_socket_used_by_successive_loops(run: Runner, sock: SockFactory) -> None:
-    pull, push = connected(sock, "pull", "push")
+    pull, push = connected(sock, "pull", "push", ms=None)
 
     async def round_trip(k: int) -> None:
         waiter = asyncio.create_task(pull.arecv())

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import NNG, make_address
+from support import NNG, make_address
 
 import nanomsg_rs as nn
 from nanomsg_rs.cli import format_message, main

@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import make_address
+from support import make_address
 
 import nanomsg_rs.compat.nnpy as compat_nnpy
 from nanomsg_rs.compat import nanomsg as compat_nanomsg

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import NANOMSG, NNG, NO_SYMBOLS, only_on
+from support import NANOMSG, NNG, NO_SYMBOLS, only_on
 
 import nanomsg_rs as nn
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import NNG, per_backend
+from support import NNG, per_backend
 
 import nanomsg_rs as nn
 

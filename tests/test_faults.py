@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import free_tcp_port, make_address
+from support import free_tcp_port, make_address
 from tcpproxy import TcpProxy
 
 import nanomsg_rs as nn

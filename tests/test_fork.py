@@ -12,15 +12,13 @@ every forked grandchild has a deadline and is killed if it hangs.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
-import subprocess
-import sys
-import textwrap
 from typing import Any
 
 import pytest
-from conftest import make_address
+from support import make_address, run_reporting
 
 import nanomsg_rs as nn
 
@@ -72,16 +70,8 @@ def report(**kw):
 """
 
 
-def run(body: str, timeout: float = 60) -> Any:
-    """Runs ``body`` after PRELUDE in a fresh interpreter; returns the JSON it reported."""
-    code = PRELUDE + textwrap.dedent(body)
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
-    )
-    assert proc.returncode == 0, f"parent process failed ({proc.returncode}):\n{proc.stderr}"
-    lines = proc.stdout.strip().splitlines()
-    assert lines, proc.stderr
-    return json.loads(lines[-1])
+# Runs a body after PRELUDE in a fresh interpreter; returns the JSON it reported last.
+run = functools.partial(run_reporting, prelude=PRELUDE)
 
 
 def assert_forked_error(result: dict[str, Any], what: str) -> None:

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from conftest import NANOMSG, make_address, per_backend
+from support import NANOMSG, make_address, per_backend
 
 import nanomsg_rs as nn
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONNECT_DEADLINE, NNG, PROBE, make_address
+from support import CONNECT_DEADLINE, PROBE, make_address, wait_connected, wait_until
 
 import nanomsg_rs as nn
 
@@ -33,31 +33,6 @@ TOPIC = b"topic/"
 
 TRANSPORTS = ["tcp", "ipc"]
 ROLES = ["we-bind", "we-connect"]
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 5.0, step: float = 0.01) -> bool:
-    """Polls ``cond`` until it is true or ``timeout`` passes; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if cond():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(step)
-
-
-def connected(s: nn.Socket) -> bool:
-    return s.statistic(nn.Statistic.CURRENT_CONNECTIONS) >= 1
-
-
-def wait_connected(s: nn.Socket) -> None:
-    """Waits until ``s`` has a connection where libnanomsg counts them. nng keeps no
-    statistics: there this waits for nothing, and what follows must not need the
-    connection up front (a blocking send waits for it, a loop retries, or ``nng_setup``
-    probes it)."""
-    if NNG:
-        return
-    assert wait_until(lambda: connected(s), CONNECT_DEADLINE), "our socket never saw the connection"
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,7 +215,7 @@ def test_nanocat_pub_to_sub(sock: Any, nanocat: Any, nc_transport: str, role: st
         sock, nanocat, "sub", ["--pub", "--interval", "0.05"], nc_transport, role, data=TOPIC + BLOB
     )
     s.subscribe(b"topic/x")  # does not match what nanocat publishes
-    wait_connected(s)
+    wait_connected(s, timeout=CONNECT_DEADLINE)
     time.sleep(0.3)  # several publications pass by, all filtered out
     with pytest.raises(nn.Again):
         s.recv(block=False)
@@ -380,8 +355,8 @@ def nng_setup(
     else:
         peer = nng_sock(theirs, listen=address)
         s.connect(address)
-    assert wait_until(lambda: len(peer.pipes) >= 1, CONNECT_DEADLINE), "nng never connected"
-    wait_connected(s)
+    wait_until(lambda: len(peer.pipes) >= 1, CONNECT_DEADLINE, "nng connected")
+    wait_connected(s, timeout=CONNECT_DEADLINE)
     if ours in ("surveyor", "bus"):
         # Our side may add its pipe a moment after nng did, and these two drop what they send
         # before: numbered probes until the peer gets the last one sent (earlier ones come
@@ -478,46 +453,36 @@ def test_nng_push0_to_pull(sock: Any, nng_sock: Any, nng_transport: str, role: s
     assert [s.recv() for _ in sent] == sent
 
 
-def test_req_to_nng_rep0(sock: Any, nng_sock: Any, nng_transport: str, role: str) -> None:
-    s, peer = nng_setup(sock, nng_sock, "req", "Rep0", nng_transport, role)
-    for m in (BLOB, SHORT, b"third"):
-        s.send(m)
-        assert peer.recv() == m
-        peer.send(REPLY + m)
-        assert s.recv() == REPLY + m
+# Who asks: our REQ/SURVEYOR, or nng's; the other side answers every question.
+QUESTIONS = [
+    pytest.param("req", "Rep0", True, id="req-to-nng-rep0"),
+    pytest.param("rep", "Req0", False, id="nng-req0-to-rep"),
+    pytest.param("surveyor", "Respondent0", True, id="surveyor-to-nng-respondent0"),
+    pytest.param("respondent", "Surveyor0", False, id="nng-surveyor0-to-respondent"),
+]
 
 
-def test_nng_req0_to_rep(sock: Any, nng_sock: Any, nng_transport: str, role: str) -> None:
-    s, peer = nng_setup(sock, nng_sock, "rep", "Req0", nng_transport, role)
-    for m in (BLOB, SHORT, b"third"):
-        peer.send(m)
-        assert s.recv() == m
-        s.send(REPLY + m)
-        assert peer.recv() == REPLY + m
-
-
-def test_surveyor_to_nng_respondent0(
-    sock: Any, nng_sock: Any, nng_transport: str, role: str
+@pytest.mark.parametrize(("ours", "theirs", "we_ask"), QUESTIONS)
+def test_questions_and_answers_with_nng(
+    sock: Any,
+    nng_sock: Any,
+    nng_transport: str,
+    role: str,
+    ours: str,
+    theirs: str,
+    we_ask: bool,
 ) -> None:
-    s, peer = nng_setup(sock, nng_sock, "surveyor", "Respondent0", nng_transport, role)
-    s.surveyor_deadline = 2000
+    s, peer = nng_setup(sock, nng_sock, ours, theirs, nng_transport, role)
+    if ours == "surveyor":
+        s.surveyor_deadline = 2000
+    if theirs == "Surveyor0":
+        peer.survey_time = 2000
+    asker, answerer = (s, peer) if we_ask else (peer, s)
     for m in (BLOB, SHORT, b"third"):
-        s.send(m)
-        assert peer.recv() == m
-        peer.send(REPLY + m)
-        assert s.recv() == REPLY + m
-
-
-def test_nng_surveyor0_to_respondent(
-    sock: Any, nng_sock: Any, nng_transport: str, role: str
-) -> None:
-    s, peer = nng_setup(sock, nng_sock, "respondent", "Surveyor0", nng_transport, role)
-    peer.survey_time = 2000
-    for m in (BLOB, SHORT, b"third"):
-        peer.send(m)
-        assert s.recv() == m
-        s.send(REPLY + m)
-        assert peer.recv() == REPLY + m
+        asker.send(m)
+        assert answerer.recv() == m
+        answerer.send(REPLY + m)
+        assert asker.recv() == REPLY + m
 
 
 def test_bus_with_nng_bus0(sock: Any, nng_sock: Any, nng_transport: str, role: str) -> None:
@@ -545,7 +510,7 @@ def test_nng_pair1_does_not_talk_to_pair(
         s.connect(address)
     # nng may show a pipe for a moment before the handshake fails: it must not stay.
     time.sleep(0.3)
-    assert wait_until(lambda: len(peer.pipes) == 0)
+    wait_until(lambda: len(peer.pipes) == 0, what="nng saw the hang-up")
     with pytest.raises(nn.Timeout):
         s.send(b"to pair1")
     with pytest.raises(pynng.Timeout):
@@ -558,6 +523,6 @@ def test_nng_pair1_does_not_talk_to_pair(
     s2.rcvtimeo = 2000
     s2.bind(address)
     ok = nng_sock("Pair0", dial=address, block_on_dial=False)
-    assert wait_until(lambda: len(ok.pipes) >= 1)
+    wait_until(lambda: len(ok.pipes) >= 1, what="nng connected")
     ok.send(b"pair0")
     assert s2.recv() == b"pair0"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import NNG, NNG_UNSUPPORTED_OPTIONS, option_param, per_backend
+from support import NNG, NNG_UNSUPPORTED_OPTIONS, option_param, per_backend
 
 import nanomsg_rs as nn
 

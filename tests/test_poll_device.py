@@ -8,18 +8,12 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import CONNECT_DEADLINE, NANOMSG, best_of, wait_connected, wait_reachable
+from support import CONNECT_DEADLINE, NANOMSG, best_of, timeouts, wait_connected, wait_reachable
 
 import nanomsg_rs as nn
 
 SockFactory = Callable[..., nn.Socket]
 AddrFactory = Callable[[str], str]
-
-
-def timeouts(*socks: nn.Socket, ms: int = 3000) -> None:
-    for s in socks:
-        s.rcvtimeo = ms
-        s.sndtimeo = ms
 
 
 def poll_until(

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import drain
 
 import nanomsg_rs as nn
 
@@ -50,14 +51,6 @@ def channel(request: pytest.FixtureRequest, sock: SockFactory, addr: AddrFactory
         s.rcvtimeo = 5000
         s.sndtimeo = 5000
     return sender, receiver
-
-
-def drain(s: nn.Socket) -> None:
-    while True:
-        try:
-            s.recv(block=False)
-        except nn.Again:
-            return
 
 
 def transfer(channel: Channel, messages: Sequence[bytes | str]) -> list[bytes]:

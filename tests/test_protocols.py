@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-import errno
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 
 import pytest
-from conftest import (
+from support import (
     NANOMSG,
     NNG,
     NO_STATISTICS,
     PROBE,
     best_of,
+    drain,
+    run_python,
+    timeouts,
     wait_connected,
     wait_reachable,
-    wait_until,
 )
 
 import nanomsg_rs as nn
 
 SockFactory = Callable[..., nn.Socket]
 AddrFactory = Callable[[str], str]
-
-
-def timeouts(*socks: nn.Socket, rcv: int = 3000, snd: int = 3000) -> None:
-    for s in socks:
-        s.rcvtimeo = rcv
-        s.sndtimeo = snd
 
 
 def connections(s: nn.Socket) -> int | None:
@@ -62,15 +55,6 @@ def drain_until_quiet(s: nn.Socket, quiet: float = 0.3) -> list[int]:
         try:
             out.append(int(s.recv()))
         except nn.Timeout:
-            return out
-
-
-def drain(s: nn.Socket) -> list[bytes]:
-    out = []
-    while True:
-        try:
-            out.append(s.recv(block=False))
-        except nn.Again:
             return out
 
 
@@ -467,7 +451,7 @@ def test_unsubscribe_unknown_prefix_is_invalid(setup: str, call: str) -> None:
     its empty subscription trie here (nanomsg/patches/0005 fixes it; the hardened build gets
     the call itself, other builds have the binding refuse it): run in a child, so that a
     crash is seen, not suffered."""
-    result = run_child(UNSUBSCRIBE_UNKNOWN.format(setup=setup, call=call))
+    result = run_python(UNSUBSCRIBE_UNKNOWN.format(setup=setup, call=call))
     assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr}"
     assert result.stdout.strip() == f"error {nn.EINVAL}"
 
@@ -772,12 +756,6 @@ server.bind("inproc://second-peer")
 }
 
 
-def run_child(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 @pytest.mark.parametrize("setup", list(PAIR_SETUPS))
 @pytest.mark.parametrize(
     "order", ["(server, first, second)", "(first, second, server)", "(second, server, first)"]
@@ -788,7 +766,7 @@ def test_inproc_pair_refusing_second_peer_close(setup: str, order: str) -> None:
     libnanomsg 1.1.5 aborted in mutex.c:89 or segfaulted: patch 0006)."""
     if nn.BACKEND == "nanomsg" and not nn.HARDENED:
         pytest.skip("kills the unpatched system libnanomsg (mutex.c:89)")
-    result = run_child(INPROC_SECOND_PAIR_PEER.format(setup=PAIR_SETUPS[setup], order=order))
+    result = run_python(INPROC_SECOND_PAIR_PEER.format(setup=PAIR_SETUPS[setup], order=order))
     assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr}"
     assert result.stdout.strip() == "ok"
 
@@ -825,7 +803,7 @@ def test_inproc_pair_connecting_to_two_peers(order: str) -> None:
     sinproc.c:365; patch 0006)."""
     if nn.BACKEND == "nanomsg" and not nn.HARDENED:
         pytest.skip("kills the unpatched system libnanomsg (sinproc.c:365)")
-    result = run_child(INPROC_PAIR_TWO_SERVERS.format(order=order))
+    result = run_python(INPROC_PAIR_TWO_SERVERS.format(order=order))
     assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr}"
     assert result.stdout.strip() == "ok"
 
@@ -854,7 +832,7 @@ def test_ipv6_allowed_socket_connects_to_ipv4(addr: AddrFactory, transport: str)
     suffered."""
     if nn.BACKEND == "nanomsg" and not nn.HARDENED:
         pytest.skip("kills the unpatched system libnanomsg (usock_posix.inc:195)")
-    result = run_child(IPV6_ALLOWED_CONNECT.format(address=addr(transport)))
+    result = run_python(IPV6_ALLOWED_CONNECT.format(address=addr(transport)))
     assert result.returncode == 0, f"child died with {result.returncode}: {result.stderr}"
     assert result.stdout.strip() == "over IPv4"
 
@@ -1029,228 +1007,3 @@ def test_rcvmaxsize_unlimited_passes_large_message(
     big = bytes(range(256)) * (5 * 4096)  # 5 MiB, over the default 1 MiB
     sender.send(big)
     assert receiver.recv() == big
-
-
-# -- timeouts -------------------------------------------------------------------------------
-
-# How late a 200 ms timeout may end: the best of conftest.TIMING_ATTEMPTS tries must be
-# within this (conftest.best_of); none may end before 0.19 s.
-TOLERANCE = 0.15
-
-
-def timed(
-    call: Callable[[], object], error: type[BaseException] | tuple[type[BaseException], ...]
-) -> Callable[[], float]:
-    """A measurement for best_of: how long ``call`` takes to raise ``error``."""
-
-    def measure() -> float:
-        started = time.monotonic()
-        with pytest.raises(error):
-            call()
-        return time.monotonic() - started
-
-    return measure
-
-
-def timeout_200ms(call: Callable[[], object]) -> None:
-    """``call`` times out (nn.Timeout) after 200 ms: never before 0.19 s, and within
-    TOLERANCE after in the best of the attempts."""
-
-    def measure() -> float:
-        elapsed = timed(call, nn.Timeout)()
-        assert elapsed >= 0.2 - 0.01, elapsed
-        return elapsed
-
-    best_of(measure, lambda elapsed: elapsed <= 0.2 + TOLERANCE, "a 200 ms timeout")
-
-
-@pytest.mark.parametrize("protocol", ["pair", "pull", "sub", "rep", "bus"])
-def test_rcvtimeo(sock: SockFactory, protocol: str) -> None:
-    s = sock(protocol)
-    s.rcvtimeo = 200
-    timeout_200ms(s.recv)
-
-
-@pytest.mark.parametrize("protocol", ["pair", "push"])
-def test_sndtimeo(sock: SockFactory, protocol: str) -> None:
-    s = sock(protocol)
-    s.sndtimeo = 200
-    timeout_200ms(lambda: s.send(b"nobody is listening"))
-
-
-def test_recv_into_timeout(sock: SockFactory) -> None:
-    s = sock("pull")
-    s.rcvtimeo = 200
-    timeout_200ms(lambda: s.recv_into(bytearray(10)))
-
-
-def test_zero_timeout_fails_at_once(sock: SockFactory) -> None:
-    s = sock("pair")
-    s.rcvtimeo = 0
-    s.sndtimeo = 0
-
-    def measure() -> float:
-        return (
-            timed(s.recv, (nn.Timeout, nn.Again))()
-            + timed(lambda: s.send(b"x"), (nn.Timeout, nn.Again))()
-        )
-
-    best_of(measure, lambda elapsed: elapsed < 0.1, "a zero timeout fails at once")
-
-
-def test_nonblocking_calls_raise_again_at_once(sock: SockFactory) -> None:
-    s = sock("pair")
-    s.rcvtimeo = 5000
-    s.sndtimeo = 5000
-
-    def measure() -> float:
-        return (
-            timed(lambda: s.recv(block=False), nn.Again)()
-            + timed(lambda: s.send(b"x", block=False), nn.Again)()
-            + timed(lambda: s.recv_into(bytearray(4), block=False), nn.Again)()
-        )
-
-    best_of(measure, lambda elapsed: elapsed < 0.1, "non-blocking calls fail at once")
-
-
-def test_timeout_then_message_still_arrives(pair: tuple[nn.Socket, nn.Socket]) -> None:
-    a, b = pair
-    b.rcvtimeo = 100
-    with pytest.raises(nn.Timeout):
-        b.recv()
-    a.send(b"later")
-    b.rcvtimeo = 3000
-    assert b.recv() == b"later"
-
-
-# -- statistics -----------------------------------------------------------------------------
-
-
-@no_statistics
-def test_exact_message_and_byte_statistics(pair: tuple[nn.Socket, nn.Socket]) -> None:
-    a, b = pair
-    sizes = [0, 1, 10, 100, 1000, 65536]
-    for n in sizes:
-        assert a.send(b"z" * n) == n
-    for n in sizes:
-        assert len(b.recv()) == n
-    total = sum(sizes)
-    assert a.statistic(nn.Statistic.MESSAGES_SENT) == len(sizes)
-    assert a.statistic(nn.Statistic.BYTES_SENT) == total
-    assert b.statistic(nn.Statistic.MESSAGES_RECEIVED) == len(sizes)
-    assert b.statistic(nn.Statistic.BYTES_RECEIVED) == total
-    assert a.statistic("messages-sent") == len(sizes)
-    assert a.statistic("bytes-sent") == total
-    assert b.statistic("messages-received") == len(sizes)
-    assert b.statistic("bytes-received") == total
-    assert a.statistic(nn.STAT_MESSAGES_SENT) == len(sizes)
-    # Nothing went the other way.
-    assert a.statistic(nn.Statistic.MESSAGES_RECEIVED) == 0
-    assert a.statistic(nn.Statistic.BYTES_RECEIVED) == 0
-    assert b.statistic(nn.Statistic.MESSAGES_SENT) == 0
-    assert b.statistic(nn.Statistic.BYTES_SENT) == 0
-
-
-@no_statistics
-def test_statistics_count_str_as_utf8_and_recv_into(pair: tuple[nn.Socket, nn.Socket]) -> None:
-    a, b = pair
-    a.send("€uro")  # 6 bytes in UTF-8
-    a.send(b"0123456789")
-    buf = bytearray(4)
-    assert b.recv() == "€uro".encode()
-    assert b.recv_into(buf) == 10  # the full size, truncated into the buffer
-    assert bytes(buf) == b"0123"
-    assert a.statistic("bytes-sent") == 16
-    assert b.statistic("bytes-received") == 16
-    assert b.statistic("messages-received") == 2
-
-
-@no_statistics
-def test_statistics_returns_all_fifteen(pair: tuple[nn.Socket, nn.Socket]) -> None:
-    a, b = pair
-    for i in range(3):
-        a.send(b"%03d" % i)
-        b.recv()
-    stats = a.statistics()
-    assert isinstance(stats, dict)
-    assert set(stats) == set(nn.Statistic)
-    assert len(stats) == 15
-    for key, value in stats.items():
-        assert isinstance(key, nn.Statistic)
-        assert isinstance(value, int)
-        assert value >= 0
-    assert stats[nn.Statistic.MESSAGES_SENT] == 3
-    assert stats[nn.Statistic.BYTES_SENT] == 9
-    assert stats[nn.Statistic.CURRENT_CONNECTIONS] == 1
-    assert b.statistics()[nn.Statistic.MESSAGES_RECEIVED] == 3
-
-
-@no_statistics
-@pytest.mark.parametrize("protocol", ["req", "push"])
-def test_send_priority_is_minus_one_without_a_peer(
-    sock: SockFactory, addr: AddrFactory, protocol: str
-) -> None:
-    """REQ and PUSH report the priority of the peer they send to next, and -1 once no peer
-    is left (the C call returns that as its error value; it is no error)."""
-    s = sock(protocol)
-    peer = sock("rep" if protocol == "req" else "pull")
-    address = addr("inproc")
-    peer.bind(address)
-    s.connect(address)
-    wait_until(lambda: s.statistic(nn.Statistic.CURRENT_SND_PRIORITY) == 8)
-    peer.close()
-    wait_until(lambda: s.statistic(nn.Statistic.CURRENT_SND_PRIORITY) == -1)
-    assert s.statistics()[nn.Statistic.CURRENT_SND_PRIORITY] == -1
-
-
-@no_statistics
-@pytest.mark.parametrize("stat", list(nn.Statistic))
-def test_statistic_by_member_name_and_dashed_name_agree(
-    pair: tuple[nn.Socket, nn.Socket], stat: nn.Statistic
-) -> None:
-    a, b = pair
-    a.send(b"abc")
-    b.recv()
-    dashed = stat.name.lower().replace("_", "-")
-    assert a.statistic(stat) == a.statistic(dashed) == a.statistic(int(stat))
-
-
-@no_statistics
-def test_connection_statistics_over_tcp(sock: SockFactory, addr: AddrFactory) -> None:
-    address = addr("tcp")
-    server, client = sock("pair"), sock("pair")
-    server.bind(address)
-    client.connect(address)
-    timeouts(server, client)
-    client.send(b"x")
-    server.recv()
-    assert server.statistic("accepted-connections") == 1
-    assert server.statistic("current-connections") == 1
-    assert client.statistic("established-connections") == 1
-    assert client.statistic("current-connections") == 1
-    assert client.statistic("connect-errors") == 0
-
-
-def test_statistic_unknown_name_is_value_error(sock: SockFactory) -> None:
-    s = sock("pair")
-    with pytest.raises(ValueError, match="messages-sent"):
-        s.statistic("messages_snt")
-
-
-@pytest.mark.backend("nng", reason="libnanomsg keeps statistics")
-def test_statistics_not_supported_on_nng(sock: SockFactory) -> None:
-    """nng's nn_get_statistic answers 0 for everything: the binding says NotSupported
-    rather than report zeros."""
-    s = sock("pair")
-    for call in (
-        lambda: s.statistic(nn.Statistic.MESSAGES_SENT),
-        lambda: s.statistic("current-connections"),
-        lambda: s.statistics(),
-    ):
-        with pytest.raises(nn.NotSupported) as info:
-            call()
-        assert info.value.errno == errno.ENOTSUP
-        assert "nng" in str(info.value)
-    # The name is still checked first.
-    with pytest.raises(ValueError, match="messages-sent"):
-        s.statistic("messages_snt")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONNECT_DEADLINE, NANOMSG, NNG, c_library
+from support import CONNECT_DEADLINE, NANOMSG, NNG, c_library
 
 import nanomsg_rs as nn
 

@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import make_address
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -31,6 +30,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from support import make_address
 
 import nanomsg_rs as nn
 

@@ -11,14 +11,12 @@ as JSON: a failure there cannot wedge pytest, and pytest-timeout's own SIGALRM i
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
-import json
 import random
 import signal
 import socket
 import struct
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -26,12 +24,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import NANOMSG, NNG, best_of, free_tcp_port, make_address
+from support import NANOMSG, NNG, best_of, free_tcp_port, make_address, run_reporting
 
 import nanomsg_rs as nn
 
 # A signal or a message must take effect within PROMPT seconds. That promise is checked as
-# the best of conftest.TIMING_ATTEMPTS tries (conftest.best_of): a loaded machine can delay
+# the best of support.TIMING_ATTEMPTS tries (support.best_of): a loaded machine can delay
 # one try, not every one. Each try still asserts, every time, what is not a matter of speed.
 PROMPT = 0.3
 # Closing from another thread must wake the call within this, in every one of the
@@ -388,19 +386,8 @@ def report(**kw):
     print(json.dumps(kw), flush=True)
 """
 
-
-def run_child(body: str, timeout: float = 30) -> dict[str, Any]:
-    """Runs ``body`` (after PRELUDE) in a fresh interpreter; returns the JSON it reported
-    last."""
-    code = PRELUDE + textwrap.dedent(body)
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
-    )
-    assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{proc.stderr}"
-    lines = proc.stdout.strip().splitlines()
-    assert lines, f"child reported nothing:\n{proc.stderr}"
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+# Runs a body after PRELUDE in a fresh interpreter; returns the JSON it reported last.
+run_child = functools.partial(run_reporting, prelude=PRELUDE)
 
 
 def test_close_from_other_thread_wakes_device() -> None:
