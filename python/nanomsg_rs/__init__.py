@@ -58,8 +58,11 @@ class Symbol(NamedTuple):
 
 
 def symbols() -> list[Symbol]:
-    """Every symbol (``nn_symbol_info``) of the linked libnanomsg, in its order. Raises
-    :class:`NotSupported` on the nng backend."""
+    """Every symbol (``nn_symbol_info``) of the linked libnanomsg, in its order.
+
+    Raises:
+        NotSupported: on the nng backend, which has no ``nn_symbol_info``.
+    """
     return [Symbol(*entry) for entry in _native.symbol_info()]
 
 
@@ -91,5 +94,6 @@ __all__ = [
     "strerror",
     "symbols",
     "term",
-    *constants.__all__,
 ]
+# Every constant too, in a form type checkers follow for ``from nanomsg_rs import *``.
+__all__ += constants.__all__

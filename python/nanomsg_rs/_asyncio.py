@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -20,7 +21,7 @@ from ._errors import Again, Closed, Timeout
 if TYPE_CHECKING:
     from ._socket import Socket
 
-__all__ = ["notify_closed", "run"]
+__all__ = ["notify_closed", "retry_until_done"]
 
 T = TypeVar("T")
 
@@ -77,10 +78,13 @@ class _Waiters:
                 fut.set_exception(exc)
 
 
+# Every socket's waiters, by (event loop, RECV or SEND); an entry goes with its socket.
+_Table = dict[tuple[asyncio.AbstractEventLoop, int], _Waiters]
+_TABLES: weakref.WeakKeyDictionary[Socket, _Table] = weakref.WeakKeyDictionary()
+
+
 def _waiters(sock: Socket, loop: asyncio.AbstractEventLoop, which: int) -> _Waiters:
-    table: dict[tuple[asyncio.AbstractEventLoop, int], _Waiters] = sock.__dict__.setdefault(
-        "_aio_waiters", {}
-    )
+    table = _TABLES.setdefault(sock, {})
     waiters = table.get((loop, which))
     if waiters is None:
         fd = sock.getsockopt(_native.SOL_SOCKET, which)
@@ -92,7 +96,7 @@ def _closed_error() -> Closed:
     return Closed(errno.EBADF, _native.strerror(errno.EBADF))
 
 
-async def run(sock: Socket, which: int, op: Callable[[], T]) -> T:
+async def retry_until_done(sock: Socket, which: int, op: Callable[[], T]) -> T:
     """Runs the non-blocking ``op`` until it stops raising :class:`Again`, waiting on the
     socket's ``which`` fd (``RECV``/``SEND``) in the running loop, within the socket's own
     ``rcvtimeo``/``sndtimeo``."""
@@ -143,9 +147,7 @@ def _expire(fut: asyncio.Future[None]) -> None:
 
 def notify_closed(sock: Socket) -> None:
     """Wakes every asyncio waiter of ``sock`` with :class:`Closed` (from any thread)."""
-    table: dict[tuple[asyncio.AbstractEventLoop, int], _Waiters] = sock.__dict__.get(
-        "_aio_waiters", {}
-    )
+    table = _TABLES.pop(sock, {})
     for (loop, _), waiters in list(table.items()):
         if loop.is_closed():
             continue
@@ -157,4 +159,3 @@ def notify_closed(sock: Socket) -> None:
             waiters.fail_all(_closed_error())
         else:
             loop.call_soon_threadsafe(waiters.fail_all, _closed_error())
-    table.clear()

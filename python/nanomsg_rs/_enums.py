@@ -19,9 +19,12 @@ class _Named(enum.IntEnum):
 
     @classmethod
     def parse(cls, value: _Named | str | int) -> _Named:
-        """The member for ``value``: a member, its value, or its name (any case). Raises
-        ``ValueError`` for an unknown name or value (listing the valid names), ``TypeError``
-        for other types."""
+        """The member for ``value``: a member, its value, or its name (any case).
+
+        Raises:
+            ValueError: an unknown name or value (the message lists the valid names).
+            TypeError: ``value`` is of another type.
+        """
         if isinstance(value, str):
             member = cls._aliases().get(value.strip().lower())
             if member is None:

@@ -9,6 +9,7 @@ table drives.
 from __future__ import annotations
 
 import os
+import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -85,8 +86,11 @@ class Endpoint:
         self.address = address
 
     def shutdown(self) -> None:
-        """Removes this endpoint from its socket (``nn_shutdown``). Raises
-        :class:`InvalidArgument` if it was removed already."""
+        """Removes this endpoint from its socket (``nn_shutdown``).
+
+        Raises:
+            InvalidArgument: it was removed already.
+        """
         self.socket.shutdown(self.id)
 
     def __index__(self) -> int:
@@ -107,14 +111,19 @@ def _text(addr: str | bytes) -> str:
 class Socket(_native.Socket):
     """A nanomsg socket: ``Socket(protocol, domain="sp")``.
 
-    ``protocol`` is a :class:`Protocol` member or its name (``"pair"``, ``"pub"``, ``"sub"``,
-    ``"push"``, ``"pull"``, ``"req"``, ``"rep"``, ``"surveyor"``, ``"respondent"``,
-    ``"bus"``; any case); ``domain`` is :class:`Domain` ``SP``/``SP_RAW`` or
-    ``"sp"``/``"sp-raw"``. Raises ``ValueError`` for anything else.
-
     The socket closes when garbage-collected, on ``close()`` and at the end of a ``with``
     block. Blocking calls release the GIL and can be interrupted (Ctrl-C, or ``close()``
     from another thread, which makes them raise :class:`nanomsg_rs.Closed`).
+
+    Args:
+        protocol: a :class:`Protocol` member or its name (``"pair"``, ``"pub"``, ``"sub"``,
+            ``"push"``, ``"pull"``, ``"req"``, ``"rep"``, ``"surveyor"``, ``"respondent"``,
+            ``"bus"``; any case).
+        domain: :class:`Domain` ``SP`` (the default) or ``SP_RAW``, or ``"sp"``/``"sp-raw"``.
+
+    Raises:
+        ValueError: an unknown protocol or domain.
+        NanomsgError: libnanomsg's limit of 512 sockets is reached (``EMFILE``).
     """
 
     def __new__(cls, protocol: Protocol | str | int, domain: Domain | str | int = "sp") -> Socket:
@@ -124,48 +133,92 @@ class Socket(_native.Socket):
 
     @classmethod
     def adopt(cls, number: int) -> Self:
-        """Takes ownership of the open socket with this raw number, the inverse of
-        :meth:`detach`: ``nn.Socket.adopt(s.detach())`` gives the same nanomsg socket in a
-        new object, which closes it like any other :class:`Socket` (``close()``, ``with``,
-        garbage collection). The number must be a socket of this package's own library (not
-        of another libnanomsg loaded in the process, such as nnpy's).
+        """Takes ownership of the open socket with this number, the inverse of :meth:`detach`.
 
-        Raises :class:`Closed` if the number is not an open socket, :class:`InvalidArgument`
-        if it is negative or another live :class:`Socket` of this process owns it (two owners
-        would close it twice, and libnanomsg hands a closed number to the next socket at
-        once), :class:`Terminated` after :func:`term`, ``TypeError`` for a non-int."""
+        ``nn.Socket.adopt(s.detach())`` gives the same nanomsg socket in a new object, which
+        closes it like any other :class:`Socket` (``close()``, ``with``, garbage collection).
+        The number must be a socket of this package's own library (not of another libnanomsg
+        loaded in the process, such as nnpy's).
+
+        Args:
+            number: the socket number, as :meth:`detach` returned it.
+
+        Raises:
+            Closed: the number is not an open socket.
+            InvalidArgument: the number is negative, or another live :class:`Socket` of this
+                process owns it (two owners would close it twice, and libnanomsg hands a
+                closed number to the next socket at once).
+            Terminated: after :func:`term`.
+            TypeError: ``number`` is not an int.
+        """
         return super().adopt(number)
 
     # -- endpoints ------------------------------------------------------------------------
     def bind(self, addr: str | bytes) -> Endpoint:  # type: ignore[override]
-        """Listens on ``addr`` (``tcp://127.0.0.1:5555``, ``ipc:///tmp/x.ipc``,
-        ``inproc://name``, ``ws://127.0.0.1:5556``; ``*`` binds every interface).
-        Raises :class:`InvalidArgument` for a malformed address, :class:`AddressInUse`,
-        :class:`NotSupported` for an unknown transport."""
+        """Listens on ``addr``.
+
+        Args:
+            addr: ``tcp://127.0.0.1:5555``, ``ipc:///tmp/x.ipc``, ``inproc://name`` or
+                ``ws://127.0.0.1:5556`` (``*`` as the host binds every interface).
+
+        Returns:
+            The :class:`Endpoint`, whose ``shutdown()`` stops listening.
+
+        Raises:
+            InvalidArgument: a malformed address.
+            AddressInUse: another socket listens there.
+            NotSupported: an unknown transport.
+        """
         return Endpoint(self, super().bind(addr), _text(addr))
 
     def connect(self, addr: str | bytes) -> Endpoint:  # type: ignore[override]
-        """Connects to ``addr`` (same forms as :meth:`bind`); the connection is made, and
-        remade, in the background."""
+        """Connects to ``addr``; the connection is made, and remade, in the background.
+
+        Args:
+            addr: an address in the forms :meth:`bind` takes.
+
+        Returns:
+            The :class:`Endpoint`, whose ``shutdown()`` disconnects.
+
+        Raises:
+            InvalidArgument: a malformed address.
+            NotSupported: an unknown transport.
+        """
         return Endpoint(self, super().connect(addr), _text(addr))
 
     def shutdown(self, endpoint: Endpoint | int) -> None:
-        """Removes an endpoint (an :class:`Endpoint` or its id) from the socket. Raises
-        :class:`InvalidArgument` for an unknown id, ``TypeError`` for other types."""
+        """Removes an endpoint from the socket (``nn_shutdown``).
+
+        Args:
+            endpoint: an :class:`Endpoint` or its id.
+
+        Raises:
+            InvalidArgument: an unknown id.
+            TypeError: ``endpoint`` is neither.
+        """
         if isinstance(endpoint, bool) or not isinstance(endpoint, (Endpoint, int)):
             raise TypeError(f"endpoint must be an Endpoint or int, not {type(endpoint).__name__}")
         super().shutdown(int(endpoint) if isinstance(endpoint, int) else endpoint.id)
 
     # -- subscriptions --------------------------------------------------------------------
     def subscribe(self, prefix: bytes | str = b"") -> None:
-        """SUB only: receive messages that start with ``prefix`` (bytes, or str as UTF-8);
-        the empty prefix receives everything. Raises :class:`NanomsgError` (``ENOPROTOOPT``)
-        on other sockets, ``TypeError`` for other types."""
+        """SUB only: receive the messages that start with ``prefix``.
+
+        Args:
+            prefix: bytes, or str (as UTF-8); the empty prefix receives everything.
+
+        Raises:
+            NanomsgError: the socket is not a SUB (``ENOPROTOOPT``).
+            TypeError: ``prefix`` is neither bytes nor str.
+        """
         self._topic(_native.SUB_SUBSCRIBE, prefix)
 
     def unsubscribe(self, prefix: bytes | str) -> None:
-        """SUB only: removes a subscription made with :meth:`subscribe`. Raises
-        :class:`InvalidArgument` for a prefix not subscribed (libnanomsg 1.1.5 would crash)."""
+        """SUB only: removes a subscription made with :meth:`subscribe`.
+
+        Raises:
+            InvalidArgument: the prefix is not subscribed (libnanomsg 1.1.5 crashed there).
+        """
         self._topic(_native.SUB_UNSUBSCRIBE, prefix)
 
     def _topic(self, option: int, prefix: bytes | str) -> None:
@@ -175,11 +228,20 @@ class Socket(_native.Socket):
 
     # -- statistics -----------------------------------------------------------------------
     def statistic(self, stat: Statistic | str | int) -> int:
-        """One statistic (``nn_get_statistic``): a :class:`Statistic` or its dashed name
-        (``"messages-sent"``). Counts since the socket was made (``BYTES_*`` in bytes);
-        ``CURRENT_SND_PRIORITY`` is -1 while the socket has no peer to send to. Raises
-        ``ValueError`` for an unknown name, ``TypeError``; :class:`NotSupported` on the nng
-        backend."""
+        """One statistic of the socket (``nn_get_statistic``).
+
+        Args:
+            stat: a :class:`Statistic`, its value, or its dashed name (``"messages-sent"``).
+
+        Returns:
+            The count since the socket was made (``BYTES_*`` in bytes);
+            ``CURRENT_SND_PRIORITY`` is -1 while the socket has no peer to send to.
+
+        Raises:
+            ValueError: an unknown name.
+            TypeError: ``stat`` is of another type.
+            NotSupported: on the nng backend, which keeps no statistics.
+        """
         return super().statistic(int(Statistic.parse(stat)))
 
     def statistics(self) -> dict[Statistic, int]:
@@ -242,10 +304,9 @@ class Socket(_native.Socket):
     def close(self) -> None:
         """Closes the socket (idempotent). Calls waiting on it in other threads and asyncio
         tasks waiting on it raise :class:`Closed`."""
-        if self.__dict__.get("_aio_waiters"):
-            from . import _asyncio
-
-            _asyncio.notify_closed(self)
+        waiting = sys.modules.get(f"{__package__}._asyncio")
+        if waiting is not None:  # loaded once a socket awaited: it knows who waits where
+            waiting.notify_closed(self)
         super().close()
 
     # -- asyncio ------------------------------------------------------------------------
@@ -254,20 +315,24 @@ class Socket(_native.Socket):
         the task never loses a message; ``rcvtimeo`` applies (then :class:`Timeout`)."""
         from . import _asyncio
 
-        return await _asyncio.run(self, _asyncio.RECV, lambda: self.recv(block=False))
+        return await _asyncio.retry_until_done(self, _asyncio.RECV, lambda: self.recv(block=False))
 
     async def arecv_msg(self) -> Message:
         """Like :meth:`arecv`, returning a zero-copy :class:`Message`."""
         from . import _asyncio
 
-        return await _asyncio.run(self, _asyncio.RECV, lambda: self.recv_msg(block=False))
+        return await _asyncio.retry_until_done(
+            self, _asyncio.RECV, lambda: self.recv_msg(block=False)
+        )
 
     async def asend(self, data: Buffer | str) -> int:
         """Sends one message in the running asyncio loop (see :meth:`send`); ``sndtimeo``
         applies (then :class:`Timeout`)."""
         from . import _asyncio
 
-        return await _asyncio.run(self, _asyncio.SEND, lambda: self.send(data, block=False))
+        return await _asyncio.retry_until_done(
+            self, _asyncio.SEND, lambda: self.send(data, block=False)
+        )
 
     async def __aenter__(self) -> Socket:
         """``async with``: returns the socket, closed on exit."""
