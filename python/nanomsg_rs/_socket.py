@@ -302,36 +302,46 @@ class Socket(_native.Socket):
         return Domain(self.getsockopt(_SOL, _native.DOMAIN))
 
     def close(self) -> None:
-        """Closes the socket (idempotent). Calls waiting on it in other threads and asyncio
-        tasks waiting on it raise :class:`Closed`."""
-        waiting = sys.modules.get(f"{__package__}._asyncio")
+        """Closes the socket (idempotent). Calls waiting on it in other threads, and tasks
+        awaiting it in any event loop, raise :class:`Closed`."""
+        waiting = sys.modules.get(f"{__package__}._async")
         if waiting is not None:  # loaded once a socket awaited: it knows who waits where
             waiting.notify_closed(self)
         super().close()
 
-    # -- asyncio ------------------------------------------------------------------------
+    # -- async: asyncio (uvloop), trio, anyio ----------------------------------------------
     async def arecv(self) -> bytes:
-        """Receives one message in the running asyncio loop (see :meth:`recv`). Cancelling
-        the task never loses a message; ``rcvtimeo`` applies (then :class:`Timeout`)."""
-        from . import _asyncio
+        """Receives one message in the running event loop: asyncio (uvloop), trio, or anyio
+        on either backend (see :meth:`recv`).
 
-        return await _asyncio.retry_until_done(self, _asyncio.RECV, lambda: self.recv(block=False))
+        Cancelling the task never loses a message: a message is taken only by a task that
+        returns it.
+
+        Raises:
+            Timeout: ``rcvtimeo`` passed (a deadline for the whole call).
+            Closed: the socket was closed, before or while waiting.
+        """
+        from . import _async
+
+        return await _async.retry_until_done(self, _async.RECV, lambda: self.recv(block=False))
 
     async def arecv_msg(self) -> Message:
         """Like :meth:`arecv`, returning a zero-copy :class:`Message`."""
-        from . import _asyncio
+        from . import _async
 
-        return await _asyncio.retry_until_done(
-            self, _asyncio.RECV, lambda: self.recv_msg(block=False)
-        )
+        return await _async.retry_until_done(self, _async.RECV, lambda: self.recv_msg(block=False))
 
     async def asend(self, data: Buffer | str) -> int:
-        """Sends one message in the running asyncio loop (see :meth:`send`); ``sndtimeo``
-        applies (then :class:`Timeout`)."""
-        from . import _asyncio
+        """Sends one message in the running event loop (see :meth:`arecv` and :meth:`send`).
 
-        return await _asyncio.retry_until_done(
-            self, _asyncio.SEND, lambda: self.send(data, block=False)
+        Raises:
+            Timeout: ``sndtimeo`` passed.
+            Closed: the socket was closed, before or while waiting.
+        """
+        from . import _async
+
+        return await _async.retry_until_done(
+            self, _async.SEND, lambda: self.send(data, block=False)
         )
 
     async def __aenter__(self) -> Socket:

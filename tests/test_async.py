@@ -1,11 +1,13 @@
-"""asyncio (issue 4): ``arecv``/``asend``/``arecv_msg`` on every protocol in one event loop,
-many tasks on one socket, cancellation that loses nothing, timeouts (asyncio's and the
-socket's own), close waking waiters, ``async with`` / ``async for``, a loop that stays
-responsive, the SURVEYOR quirk, and the same under uvloop when it is installed.
+"""Async: ``arecv``/``asend``/``arecv_msg`` on every protocol in one event loop, many tasks on
+one socket, cancellation that loses nothing, timeouts (the loop's and the socket's own), close
+waking waiters, ``async with`` / ``async for``, a loop that stays responsive, the SURVEYOR
+quirk.
 
-Each test runs its coroutine under both the default asyncio loop and uvloop (the uvloop runs
-are skipped when uvloop is not importable), inside an overall ``asyncio.timeout`` so a hang
-fails the test instead of reaching pytest-timeout.
+Every test runs under each event loop (the ``run`` fixture): asyncio, uvloop, trio, and anyio
+on either of its backends. The test bodies use anyio's primitives (task groups, cancel
+scopes, ``fail_after``), which run under plain asyncio and plain trio too, so one body serves
+every loop; ``Task`` below gives them the task handles asyncio has and anyio has not. Each run
+sits inside an overall deadline, so a hang fails the test instead of reaching pytest-timeout.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
+import anyio
 import pytest
 from support import (
     CONNECT_DEADLINE,
@@ -40,41 +43,117 @@ Runner = Callable[..., Any]
 # Slack for a loaded 2-core machine.
 PROMPT = 1.0  # seconds within which a wake-up (close, message) must take effect
 
+LOOPS = ["asyncio", "uvloop", "trio", "anyio-asyncio", "anyio-trio"]
 
-@pytest.fixture(params=["asyncio", "uvloop"])
+
+@pytest.fixture(params=LOOPS)
 def run(request: pytest.FixtureRequest) -> Runner:
-    """``run(coro_fn, *args, timeout=20)``: runs ``coro_fn(*args)`` in a fresh event loop
-    (the default one, or uvloop's) and fails if it takes longer than ``timeout``."""
-    if request.param == "uvloop":
-        uvloop = pytest.importorskip("uvloop")
-        factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    else:
-        factory = asyncio.new_event_loop
+    """``run(coro_fn, *args, timeout=20)``: runs ``coro_fn(*args)`` in a fresh event loop of
+    the parameter's kind and fails if it takes longer than ``timeout``."""
+    kind: str = request.param
 
     def runner(coro_fn: Callable[..., Awaitable[T]], *args: Any, timeout: float = 20) -> T:
         async def guarded() -> T:
-            async with asyncio.timeout(timeout):
+            with anyio.fail_after(timeout):
                 return await coro_fn(*args)
 
-        with asyncio.Runner(loop_factory=factory) as r:
-            return r.run(guarded())
+        if kind == "asyncio":
+            return asyncio.run(guarded())
+        if kind == "uvloop":
+            import uvloop
+
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as r:
+                return r.run(guarded())
+        if kind == "trio":
+            import trio
+
+            return trio.run(guarded)
+        return anyio.run(guarded, backend=kind.removeprefix("anyio-"))
 
     return runner
+
+
+class Cancelled(Exception):
+    """What ``Task.result`` raises for a task that was cancelled before it finished."""
+
+
+class Task(Generic[T]):
+    """A task with a handle, as asyncio has: ``done()``, ``cancel()``, ``await
+    task.result()``; it runs in a task group of the caller's (``Task.start(tg, fn, *args)``)
+    inside a cancel scope of its own."""
+
+    def __init__(self) -> None:
+        self.scope = anyio.CancelScope()
+        self.finished = anyio.Event()
+        self.value: T | None = None
+        self.error: BaseException | None = None
+        self.cancelled = False
+
+    @classmethod
+    def start(cls, tg: anyio.abc.TaskGroup, fn: Callable[..., Awaitable[T]], *args: Any) -> Task[T]:
+        task: Task[T] = cls()
+        tg.start_soon(task._run, fn, *args)
+        return task
+
+    async def _run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> None:
+        with self.scope:
+            try:
+                self.value = await fn(*args)
+            except Exception as exc:
+                self.error = exc
+        self.cancelled = self.scope.cancelled_caught
+        self.finished.set()
+
+    def done(self) -> bool:
+        return self.finished.is_set()
+
+    def cancel(self) -> None:
+        self.scope.cancel()
+
+    async def result(self, timeout: float | None = None) -> T:
+        """The task's value, or its exception (``Cancelled`` if it was cancelled first)."""
+        with anyio.fail_after(timeout):
+            await self.finished.wait()
+        if self.cancelled:
+            raise Cancelled
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
+
+    async def outcome(self, timeout: float | None = None) -> T | BaseException:
+        """The value or the exception, as ``asyncio.gather(return_exceptions=True)``."""
+        try:
+            return await self.result(timeout)
+        except Exception as exc:
+            return exc
+
+
+async def gather(*fns: Callable[[], Awaitable[Any]]) -> list[Any]:
+    """Runs the coroutine functions concurrently; their results in order."""
+    results: list[Any] = [None] * len(fns)
+
+    async def one(i: int) -> None:
+        results[i] = await fns[i]()
+
+    async with anyio.create_task_group() as tg:
+        for i in range(len(fns)):
+            tg.start_soon(one, i)
+    return results
 
 
 async def wait_surveyed(surveyor: nn.Socket, respondents: Sequence[nn.Socket]) -> None:
     """Waits until surveys reach every respondent: on libnanomsg the connections are
     counted first, then (on either backend) probe surveys must arrive everywhere
     (support.wait_reachable). In a thread, so the loop goes on meanwhile."""
-    await asyncio.to_thread(wait_connected, surveyor, len(respondents), CONNECT_DEADLINE)
-    await asyncio.to_thread(wait_reachable, surveyor, respondents, broadcast=True)
+    await anyio.to_thread.run_sync(wait_connected, surveyor, len(respondents), CONNECT_DEADLINE)
+    await anyio.to_thread.run_sync(lambda: wait_reachable(surveyor, respondents, broadcast=True))
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = CONNECT_DEADLINE) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition never came true"
-        await asyncio.sleep(0.005)
+        await anyio.sleep(0.005)
 
 
 def later(delay: float, call: Callable[[], Any]) -> threading.Thread:
@@ -82,6 +161,21 @@ def later(delay: float, call: Callable[[], Any]) -> threading.Thread:
     t = threading.Thread(target=lambda: (time.sleep(delay), call()), daemon=True)
     t.start()
     return t
+
+
+def test_every_loop_kind_is_what_it_says(run: Runner, request: pytest.FixtureRequest) -> None:
+    """The fixture really runs each library (sniffio's answer), and our detection agrees."""
+    import sniffio
+
+    from nanomsg_rs import _async
+
+    async def main() -> tuple[str, bool]:
+        return sniffio.current_async_library(), _async._running_trio()
+
+    library, on_trio = run(main)
+    expected = "trio" if request.node.callspec.params["run"].endswith("trio") else "asyncio"
+    assert library == expected
+    assert on_trio == (expected == "trio")
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,11 +189,11 @@ async def req_rep(rep: nn.Socket, req: nn.Socket, n: int = 200) -> None:
             request = await rep.arecv()
             assert await rep.asend(b"reply to " + request) == 9 + len(request)
 
-    task = asyncio.create_task(server())
-    for i in range(n):
-        assert await req.asend(b"request %d" % i) == len(b"request %d" % i)
-        assert await req.arecv() == b"reply to request %d" % i
-    await task
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server)
+        for i in range(n):
+            assert await req.asend(b"request %d" % i) == len(b"request %d" % i)
+            assert await req.arecv() == b"reply to request %d" % i
 
 
 async def pub_sub(pub: nn.Socket, sub_a: nn.Socket, sub_all: nn.Socket) -> None:
@@ -115,11 +209,12 @@ async def pub_sub(pub: nn.Socket, sub_a: nn.Socket, sub_all: nn.Socket) -> None:
                 seen[k] = True
                 return
 
-    waiting = [asyncio.create_task(first_marker(k, s)) for k, s in enumerate((sub_a, sub_all))]
-    while not all(seen):
-        await pub.asend(b"a-sync")
-        await asyncio.sleep(0.01)
-    await asyncio.gather(*waiting)
+    async with anyio.create_task_group() as tg:
+        for k, s in enumerate((sub_a, sub_all)):
+            tg.start_soon(first_marker, k, s)
+        while not all(seen):
+            await pub.asend(b"a-sync")
+            await anyio.sleep(0.01)
 
     outs: tuple[list[bytes], list[bytes]] = ([], [])
 
@@ -130,33 +225,35 @@ async def pub_sub(pub: nn.Socket, sub_a: nn.Socket, sub_all: nn.Socket) -> None:
                 out.append(msg)
         return out
 
-    tasks = [
-        asyncio.create_task(collect(outs[0], sub_a, 50)),
-        asyncio.create_task(collect(outs[1], sub_all, 100)),
-    ]
-    await asyncio.sleep(0)
-    for i in range(50):
-        await pub.asend(b"a:%d" % i)
-        if NNG:
-            # nng's queues hold a few messages, and PUB drops what a subscriber's queue
-            # cannot take (nanomsg's hold 128 KiB): each message is let in before the next.
-            await wait_until(lambda i=i: len(outs[0]) > i and len(outs[1]) > 2 * i)
-        await pub.asend(b"b:%d" % i)
-        if NNG:
-            await wait_until(lambda i=i: len(outs[1]) > 2 * i + 1)
-    got_a, got_all = await asyncio.gather(*tasks)
-    assert got_a == [b"a:%d" % i for i in range(50)]
-    assert got_all == [m for i in range(50) for m in (b"a:%d" % i, b"b:%d" % i)]
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(collect, outs[0], sub_a, 50)
+        tg.start_soon(collect, outs[1], sub_all, 100)
+        await anyio.sleep(0)
+        for i in range(50):
+            await pub.asend(b"a:%d" % i)
+            if NNG:
+                # nng's queues hold a few messages, and PUB drops what a subscriber's queue
+                # cannot take (nanomsg's hold 128 KiB): each message is let in before the next.
+                await wait_until(lambda i=i: len(outs[0]) > i and len(outs[1]) > 2 * i)
+            await pub.asend(b"b:%d" % i)
+            if NNG:
+                await wait_until(lambda i=i: len(outs[1]) > 2 * i + 1)
+    assert outs[0] == [b"a:%d" % i for i in range(50)]
+    assert outs[1] == [m for i in range(50) for m in (b"a:%d" % i, b"b:%d" % i)]
 
 
 async def push_pull(push: nn.Socket, pull: nn.Socket, n: int = 1000) -> None:
-    async def receiver() -> list[bytes]:
-        return [await pull.arecv() for _ in range(n)]
+    received: list[bytes] = []
 
-    task = asyncio.create_task(receiver())
-    for i in range(n):
-        await push.asend(b"item %d" % i)
-    assert await task == [b"item %d" % i for i in range(n)]
+    async def receive_all() -> None:
+        for _ in range(n):
+            received.append(await pull.arecv())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(receive_all)
+        for i in range(n):
+            await push.asend(b"item %d" % i)
+    assert received == [b"item %d" % i for i in range(n)]
 
 
 async def surveyor_respondent(surveyor: nn.Socket, respondents: list[nn.Socket]) -> None:
@@ -168,18 +265,18 @@ async def surveyor_respondent(surveyor: nn.Socket, respondents: list[nn.Socket])
             question = await r.arecv()
             await r.asend(b"%s from %d" % (question, k))
 
-    tasks = [asyncio.create_task(answer(k, r)) for k, r in enumerate(respondents)]
-    loop = asyncio.get_running_loop()
-    for round_ in range(2):
-        question = b"survey %d" % round_
-        await surveyor.asend(question)
-        sent = loop.time()
-        answers = {await surveyor.arecv() for _ in respondents}
-        assert answers == {b"%s from %d" % (question, k) for k in range(len(respondents))}
-        with pytest.raises(nn.Timeout):
-            await surveyor.arecv()  # the deadline ends the survey
-        assert loop.time() - sent >= 0.4
-    await asyncio.gather(*tasks)
+    async with anyio.create_task_group() as tg:
+        for k, r in enumerate(respondents):
+            tg.start_soon(answer, k, r)
+        for round_ in range(2):
+            question = b"survey %d" % round_
+            await surveyor.asend(question)
+            sent = anyio.current_time()
+            answers = {await surveyor.arecv() for _ in respondents}
+            assert answers == {b"%s from %d" % (question, k) for k in range(len(respondents))}
+            with pytest.raises(nn.Timeout):
+                await surveyor.arecv()  # the deadline ends the survey
+            assert anyio.current_time() - sent >= 0.4
 
 
 def test_req_rep(run: Runner, sock: SockFactory, transport: str) -> None:
@@ -227,11 +324,11 @@ def test_all_protocols_at_once(run: Runner, sock: SockFactory) -> None:
         r.connect(address)
 
     async def main() -> None:
-        await asyncio.gather(
-            req_rep(rep, req),
-            push_pull(push, pull),
-            pub_sub(pub, sub_a, sub_all),
-            surveyor_respondent(surveyor, respondents),
+        await gather(
+            lambda: req_rep(rep, req),
+            lambda: push_pull(push, pull),
+            lambda: pub_sub(pub, sub_a, sub_all),
+            lambda: surveyor_respondent(surveyor, respondents),
         )
 
     run(main)
@@ -276,27 +373,28 @@ def test_asend_waits_for_a_peer_and_for_room(run: Runner, sock: SockFactory) -> 
     pull = sock("pull")
 
     async def main() -> None:
-        sending = asyncio.create_task(push.asend(b"first"))
-        await asyncio.sleep(0.1)
-        assert not sending.done()  # no peer yet: the task waits, the loop runs
-        pull.bind(address)
-        assert await asyncio.wait_for(sending, 5) == 5
-        assert await pull.arecv() == b"first"
-        # A slow reader: the sender fills the buffers and waits for room, many times over.
-        payload = b"x" * 64 * 1024
-        n = 200
+        async with anyio.create_task_group() as tg:
+            sending = Task.start(tg, push.asend, b"first")
+            await anyio.sleep(0.1)
+            assert not sending.done()  # no peer yet: the task waits, the loop runs
+            pull.bind(address)
+            assert await sending.result(5) == 5
+            assert await pull.arecv() == b"first"
+            # A slow reader: the sender fills the buffers and waits for room, many times over.
+            payload = b"x" * 64 * 1024
+            n = 200
 
-        async def slow_reader() -> int:
-            total = 0
+            async def slow_reader() -> int:
+                total = 0
+                for _ in range(n):
+                    total += len(await pull.arecv())
+                    await anyio.sleep(0)
+                return total
+
+            reader = Task.start(tg, slow_reader)
             for _ in range(n):
-                total += len(await pull.arecv())
-                await asyncio.sleep(0)
-            return total
-
-        reader = asyncio.create_task(slow_reader())
-        for _ in range(n):
-            await push.asend(payload)
-        assert await reader == n * len(payload)
+                await push.asend(payload)
+            assert await reader.result() == n * len(payload)
 
     run(main)
 
@@ -318,7 +416,7 @@ def test_10000_messages_across_100_tasks(run: Runner, sock: SockFactory) -> None
 
     async def main() -> None:
         count = 0
-        done = asyncio.Event()
+        done = anyio.Event()
 
         async def receiver(k: int) -> None:
             nonlocal count
@@ -327,21 +425,23 @@ def test_10000_messages_across_100_tasks(run: Runner, sock: SockFactory) -> None
                 count += 1
                 if count >= n:
                     done.set()
-                await asyncio.sleep(0)
+                await anyio.sleep(0)
 
         async def sender(j: int) -> None:
             push = pushes[j % len(pushes)]
             for i in range(j, n, senders):
                 await push.asend(b"%d" % i)
 
-        tasks = [asyncio.create_task(receiver(k)) for k in range(receivers)]
-        await asyncio.gather(*(sender(j) for j in range(senders)))
-        await asyncio.wait_for(done.wait(), 15)
-        await asyncio.sleep(0.2)  # a duplicate would arrive now
-        pull.close()
-        await asyncio.wait_for(asyncio.gather(*tasks), PROMPT * 5)
+        async with anyio.create_task_group() as tg:
+            for k in range(receivers):
+                tg.start_soon(receiver, k)
+            await gather(*(lambda j=j: sender(j) for j in range(senders)))
+            with anyio.fail_after(15):
+                await done.wait()
+            await anyio.sleep(0.2)  # a duplicate would arrive now
+            pull.close()  # every receiver's `async for` ends; the task group then closes
 
-    run(main, timeout=40)
+    run(main, timeout=60)
     everything = [m for msgs in got.values() for m in msgs]
     assert len(everything) == n, f"{len(everything)} messages received, {n} sent"
     assert sorted(int(m) for m in everything) == list(range(n))
@@ -354,14 +454,15 @@ def test_many_waiters_each_get_a_different_message(run: Runner, sock: SockFactor
 
     async def main() -> None:
         threads_before = threading.active_count()
-        tasks = [asyncio.create_task(pull.arecv()) for _ in range(n)]
-        await asyncio.sleep(0.1)
-        assert not any(t.done() for t in tasks)
-        # Waiting costs no thread per call.
-        assert threading.active_count() == threads_before
-        for i in range(n):
-            await push.asend(b"message %d" % i)
-        results = await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        async with anyio.create_task_group() as tg:
+            tasks = [Task.start(tg, pull.arecv) for _ in range(n)]
+            await anyio.sleep(0.1)
+            assert not any(t.done() for t in tasks)
+            # Waiting costs no thread per call.
+            assert threading.active_count() == threads_before
+            for i in range(n):
+                await push.asend(b"message %d" % i)
+            results = [await t.result(10) for t in tasks]
         assert sorted(results) == sorted(b"message %d" % i for i in range(n))
         with pytest.raises(nn.Again):
             pull.recv(block=False)
@@ -400,24 +501,26 @@ def test_cancelling_arecv_loses_no_message(run: Runner, sock: SockFactory) -> No
         cancelled = 0
         sender = threading.Thread(target=send_all, daemon=True)
         sender.start()
-        while len(received) < n:
-            task = asyncio.create_task(pull.arecv())
-            mode = rng.randrange(5)
-            if mode == 1:
-                await asyncio.sleep(0)
-            elif mode == 2:
-                for _ in range(rng.randrange(1, 6)):
-                    await asyncio.sleep(0)
-            elif mode == 3:
-                await asyncio.wait({task}, timeout=rng.uniform(0, 0.003))
-            elif mode == 4:
-                received.append(await asyncio.wait_for(task, 10))
-                continue
-            task.cancel()
-            try:
-                received.append(await task)
-            except asyncio.CancelledError:
-                cancelled += 1
+        async with anyio.create_task_group() as tg:
+            while len(received) < n:
+                task = Task.start(tg, pull.arecv)
+                mode = rng.randrange(5)
+                if mode == 1:
+                    await anyio.sleep(0)
+                elif mode == 2:
+                    for _ in range(rng.randrange(1, 6)):
+                        await anyio.sleep(0)
+                elif mode == 3:
+                    with anyio.move_on_after(rng.uniform(0, 0.003)):
+                        await task.finished.wait()
+                elif mode == 4:
+                    received.append(await task.result(10))
+                    continue
+                task.cancel()
+                try:
+                    received.append(await task.result())
+                except Cancelled:
+                    cancelled += 1
         sender.join(10)
         return received, cancelled
 
@@ -425,6 +528,60 @@ def test_cancelling_arecv_loses_no_message(run: Runner, sock: SockFactory) -> No
     assert not sender_errors, sender_errors
     assert cancelled > n // 10
     assert [int(m) for m in received] == list(range(n))
+    with pytest.raises(nn.Again):
+        pull.recv(block=False)
+
+
+def test_cancellation_storm(run: Runner, sock: SockFactory) -> None:
+    """50 tasks wait on one socket and are cancelled and restarted at random while 2,000
+    messages arrive from another thread: every message is received exactly once."""
+    pull, push = connected(sock, "pull", "push", "ipc", ms=None)
+    push.sndtimeo = 10_000
+    n, waiters = 2000, 50
+
+    def send_all() -> None:
+        for i in range(n):
+            push.send(b"%d" % i)
+            if i % 10 == 0:
+                time.sleep(0.001)  # 200 pauses: the loop cancels tasks in between
+
+    async def main() -> tuple[list[bytes], int]:
+        rng = random.Random(3)
+        received: list[bytes] = []
+        cancelled = 0
+        sender = threading.Thread(target=send_all, daemon=True)
+
+        def collect(task: Task[bytes]) -> None:
+            nonlocal cancelled
+            if task.cancelled:
+                cancelled += 1
+            elif task.error is not None:
+                raise task.error
+            else:
+                received.append(task.value)  # type: ignore[arg-type]
+
+        async with anyio.create_task_group() as tg:
+            tasks = [Task.start(tg, pull.arecv) for _ in range(waiters)]
+            sender.start()
+            while len(received) < n:
+                await anyio.sleep(rng.uniform(0, 0.001))
+                for k in rng.sample(range(waiters), 10):
+                    tasks[k].cancel()
+                await anyio.sleep(0)
+                for k, task in enumerate(tasks):
+                    if task.done():
+                        collect(task)
+                        tasks[k] = Task.start(tg, pull.arecv)
+            for task in tasks:
+                task.cancel()
+        for task in tasks:  # the last ones: cancelled, or done just before
+            collect(task)
+        sender.join(10)
+        return received, cancelled
+
+    received, cancelled = run(main, timeout=60)
+    assert cancelled > 100
+    assert sorted(int(m) for m in received) == list(range(n))
     with pytest.raises(nn.Again):
         pull.recv(block=False)
 
@@ -437,23 +594,24 @@ def test_cancel_right_after_the_wakeup_passes_it_on(run: Runner, sock: SockFacto
 
     async def main() -> None:
         for k in range(10):
-            first = asyncio.create_task(pull.arecv())
-            second = asyncio.create_task(pull.arecv())
-            await asyncio.sleep(0.02)
-            assert not first.done() and not second.done()
-            push.send(b"m%d" % k)
-            for _ in range(k):
-                await asyncio.sleep(0)
-            first.cancel()
-            try:
-                got_first = await first
-            except asyncio.CancelledError:
-                assert await asyncio.wait_for(second, PROMPT * 2) == b"m%d" % k, k
-            else:
-                assert got_first == b"m%d" % k
-                assert not second.done()
-                push.send(b"extra%d" % k)
-                assert await asyncio.wait_for(second, PROMPT * 2) == b"extra%d" % k
+            async with anyio.create_task_group() as tg:
+                first = Task.start(tg, pull.arecv)
+                second = Task.start(tg, pull.arecv)
+                await anyio.sleep(0.02)
+                assert not first.done() and not second.done()
+                push.send(b"m%d" % k)
+                for _ in range(k):
+                    await anyio.sleep(0)
+                first.cancel()
+                try:
+                    got_first = await first.result()
+                except Cancelled:
+                    assert await second.result(PROMPT * 2) == b"m%d" % k, k
+                else:
+                    assert got_first == b"m%d" % k
+                    assert not second.done()
+                    push.send(b"extra%d" % k)
+                    assert await second.result(PROMPT * 2) == b"extra%d" % k
             with pytest.raises(nn.Again):
                 pull.recv(block=False)
 
@@ -466,15 +624,17 @@ def test_cancelled_asend_and_socket_still_works(run: Runner, sock: SockFactory) 
     push.connect(address)
 
     async def main() -> None:
-        task = asyncio.create_task(push.asend(b"never"))
-        await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        async with anyio.create_task_group() as tg:
+            task = Task.start(tg, push.asend, b"never")
+            await anyio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(Cancelled):
+                await task.result()
         pull = sock("pull")
         pull.bind(address)
         await push.asend(b"after")
-        assert await asyncio.wait_for(pull.arecv(), 5) == b"after"
+        with anyio.fail_after(5):
+            assert await pull.arecv() == b"after"
         with pytest.raises(nn.Again):
             pull.recv(block=False)  # the cancelled send sent nothing
 
@@ -486,40 +646,44 @@ def test_cancelled_asend_and_socket_still_works(run: Runner, sock: SockFactory) 
 # --------------------------------------------------------------------------------------------
 
 
-def test_asyncio_timeout(run: Runner, sock: SockFactory) -> None:
+def test_loop_timeout(run: Runner, sock: SockFactory) -> None:
+    """The loop's own timeout (``fail_after``; asyncio.timeout under asyncio) cancels the
+    wait, and nothing is left waiting on the socket."""
     pull, push = connected(sock, "pull", "push", ms=None)
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
+        start = anyio.current_time()
         with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.2):
+            with anyio.fail_after(0.2):
                 await pull.arecv()
-        elapsed = loop.time() - start
+        elapsed = anyio.current_time() - start
         assert 0.15 <= elapsed < 0.2 + PROMPT
         # Nothing was left waiting on the socket: the next message goes to the next call.
         push.send(b"after the timeout")
-        assert await asyncio.wait_for(pull.arecv(), 5) == b"after the timeout"
+        with anyio.fail_after(5):
+            assert await pull.arecv() == b"after the timeout"
 
     run(main)
 
 
-def test_asyncio_wait_for(run: Runner, sock: SockFactory) -> None:
+def test_repeated_short_loop_timeouts(run: Runner, sock: SockFactory) -> None:
     pull, push = connected(sock, "pull", "push", ms=None)
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
         for _ in range(5):
-            start = loop.time()
+            start = anyio.current_time()
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(pull.arecv(), 0.05)
-            assert loop.time() - start >= 0.04
+                with anyio.fail_after(0.05):
+                    await pull.arecv()
+            assert anyio.current_time() - start >= 0.04
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(pull.arecv_msg(), 0.05)
+            with anyio.fail_after(0.05):
+                await pull.arecv_msg()
         push.send(b"one")
         push.send(b"two")
-        assert await asyncio.wait_for(pull.arecv(), 5) == b"one"
-        assert await asyncio.wait_for(pull.arecv_msg(), 5) == b"two"
+        with anyio.fail_after(5):
+            assert await pull.arecv() == b"one"
+            assert await pull.arecv_msg() == b"two"
 
     run(main)
 
@@ -532,20 +696,19 @@ def test_socket_rcvtimeo_and_sndtimeo(run: Runner, sock: SockFactory) -> None:
     push.sndtimeo = 200
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
         for call in (pull.arecv, pull.arecv_msg, lambda: push.asend(b"nowhere")):
-            start = loop.time()
+            start = anyio.current_time()
             with pytest.raises(nn.Timeout) as info:
                 await call()
-            elapsed = loop.time() - start
+            elapsed = anyio.current_time() - start
             assert isinstance(info.value, TimeoutError)
             assert 0.15 <= elapsed < 0.2 + PROMPT, elapsed
         # rcvtimeo 0: fail at once when nothing is there.
         pull.rcvtimeo = 0
-        start = loop.time()
+        start = anyio.current_time()
         with pytest.raises((nn.Timeout, nn.Again)):
             await pull.arecv()
-        assert loop.time() - start < PROMPT
+        assert anyio.current_time() - start < PROMPT
 
     run(main)
 
@@ -557,13 +720,13 @@ def test_rcvtimeo_is_a_deadline_across_wakeups(run: Runner, sock: SockFactory) -
     pull.rcvtimeo = 400
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        tasks = [asyncio.create_task(pull.arecv()) for _ in range(2)]
-        await asyncio.sleep(0.2)
-        push.send(b"one")
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        elapsed = loop.time() - start
+        start = anyio.current_time()
+        async with anyio.create_task_group() as tg:
+            tasks = [Task.start(tg, pull.arecv) for _ in range(2)]
+            await anyio.sleep(0.2)
+            push.send(b"one")
+            results = [await t.outcome() for t in tasks]
+        elapsed = anyio.current_time() - start
         assert b"one" in results
         assert sum(isinstance(r, nn.Timeout) for r in results) == 1, results
         assert 0.35 <= elapsed < 0.4 + PROMPT, elapsed
@@ -582,25 +745,24 @@ def test_close_from_the_loop_wakes_waiters(run: Runner, sock: SockFactory) -> No
     push = sock("push")  # no peer: asend waits
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        receivers = [asyncio.create_task(pull.arecv()) for _ in range(5)]
-        receivers.append(asyncio.create_task(pull.arecv_msg()))
-        sender = asyncio.create_task(push.asend(b"stuck"))
-        await asyncio.sleep(0.05)
-        assert not any(t.done() for t in [*receivers, sender])
-        start = loop.time()
-        pull.close()
-        push.close()
-        results = await asyncio.wait_for(
-            asyncio.gather(*receivers, sender, return_exceptions=True), PROMPT * 2
-        )
-        assert loop.time() - start < PROMPT
+        async with anyio.create_task_group() as tg:
+            receivers = [Task.start(tg, pull.arecv) for _ in range(5)]
+            receivers.append(Task.start(tg, pull.arecv_msg))
+            sender = Task.start(tg, push.asend, b"stuck")
+            await anyio.sleep(0.05)
+            assert not any(t.done() for t in [*receivers, sender])
+            start = anyio.current_time()
+            pull.close()
+            push.close()
+            results = [await t.outcome(PROMPT * 2) for t in [*receivers, sender]]
+        assert anyio.current_time() - start < PROMPT
         assert all(isinstance(r, nn.Closed) for r in results), results
         # On a closed socket the calls fail at once.
-        with pytest.raises(nn.Closed):
-            await asyncio.wait_for(pull.arecv(), PROMPT)
-        with pytest.raises(nn.Closed):
-            await asyncio.wait_for(push.asend(b"x"), PROMPT)
+        with anyio.fail_after(PROMPT):
+            with pytest.raises(nn.Closed):
+                await pull.arecv()
+            with pytest.raises(nn.Closed):
+                await push.asend(b"x")
 
     run(main)
 
@@ -611,22 +773,20 @@ def test_close_from_another_thread_wakes_waiters(run: Runner, sock: SockFactory)
     push = sock("push")  # no peer
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        receivers = [asyncio.create_task(pull.arecv()) for _ in range(5)]
-        sender = asyncio.create_task(push.asend(b"stuck"))
         closed_at: list[float] = []
 
         def close_both() -> None:
-            closed_at.append(loop.time())
+            closed_at.append(time.monotonic())
             pull.close()
             push.close()
 
-        await asyncio.sleep(0.05)
-        closer = later(0.2, close_both)
-        results = await asyncio.wait_for(
-            asyncio.gather(*receivers, sender, return_exceptions=True), 5
-        )
-        assert closed_at and loop.time() - closed_at[0] < PROMPT
+        async with anyio.create_task_group() as tg:
+            receivers = [Task.start(tg, pull.arecv) for _ in range(5)]
+            sender = Task.start(tg, push.asend, b"stuck")
+            await anyio.sleep(0.05)
+            closer = later(0.2, close_both)
+            results = [await t.outcome(5) for t in [*receivers, sender]]
+        assert closed_at and time.monotonic() - closed_at[0] < PROMPT
         assert all(isinstance(r, nn.Closed) for r in results), results
         closer.join(5)
 
@@ -642,20 +802,22 @@ def test_close_from_another_thread_then_new_sockets(run: Runner, sock: SockFacto
             pull = sock("pull")
             address = make_address("inproc")
             pull.bind(address)
-            waiter = asyncio.create_task(pull.arecv())
-            await asyncio.sleep(0.01)
-            closer = later(0, pull.close)
-            with pytest.raises(nn.Closed):
-                await asyncio.wait_for(waiter, 5)
+            async with anyio.create_task_group() as tg:
+                waiter = Task.start(tg, pull.arecv)
+                await anyio.sleep(0.01)
+                closer = later(0, pull.close)
+                with pytest.raises(nn.Closed):
+                    await waiter.result(5)
             closer.join(5)
             fresh_pull, fresh_push = sock("pull"), sock("push")
             address = make_address("inproc")
             fresh_pull.bind(address)
             fresh_push.connect(address)
-            receiving = asyncio.create_task(fresh_pull.arecv())
-            await asyncio.sleep(0.01)
-            await fresh_push.asend(b"fresh")
-            assert await asyncio.wait_for(receiving, 5) == b"fresh"
+            async with anyio.create_task_group() as tg:
+                receiving = Task.start(tg, fresh_pull.arecv)
+                await anyio.sleep(0.01)
+                await fresh_push.asend(b"fresh")
+                assert await receiving.result(5) == b"fresh"
             fresh_pull.close()
             fresh_push.close()
 
@@ -669,15 +831,16 @@ def test_async_with_closes(run: Runner) -> None:
             assert not s.closed
             s.bind(make_address("inproc"))
         assert s.closed
-        with pytest.raises(RuntimeError, match="boom"):
-            async with nn.Socket("pull") as t:
-                t.bind(make_address("inproc"))
-                waiter = asyncio.create_task(t.arecv())
-                await asyncio.sleep(0.02)
-                raise RuntimeError("boom")
-        assert t.closed
-        with pytest.raises(nn.Closed):
-            await asyncio.wait_for(waiter, PROMPT)
+        async with anyio.create_task_group() as tg:
+            with pytest.raises(RuntimeError, match="boom"):
+                async with nn.Socket("pull") as t:
+                    t.bind(make_address("inproc"))
+                    waiter = Task.start(tg, t.arecv)
+                    await anyio.sleep(0.02)
+                    raise RuntimeError("boom")
+            assert t.closed
+            with pytest.raises(nn.Closed):
+                await waiter.result(PROMPT)
 
     run(main)
 
@@ -693,13 +856,14 @@ def test_async_for_ends_when_the_socket_closes(run: Runner, sock: SockFactory) -
                 assert isinstance(msg, bytes)
                 got.append(msg)
 
-        task = asyncio.create_task(consume())
-        for i in range(20):
-            await push.asend(b"msg %d" % i)
-        await wait_until(lambda: len(got) == 20)
-        assert not task.done()  # still waiting for more
-        pull.close()
-        await asyncio.wait_for(task, PROMPT * 2)
+        async with anyio.create_task_group() as tg:
+            task = Task.start(tg, consume)
+            for i in range(20):
+                await push.asend(b"msg %d" % i)
+            await wait_until(lambda: len(got) == 20)
+            assert not task.done()  # still waiting for more
+            pull.close()
+            await task.result(PROMPT * 2)
         assert got == [b"msg %d" % i for i in range(20)]
 
     run(main)
@@ -730,23 +894,22 @@ def test_loop_stays_responsive_while_waiting(run: Runner, sock: SockFactory) -> 
 
     async def main() -> dict[str, Any]:
         """The ticks of a 10 ms ticker during each wait, and the longest gap of the first."""
-        loop = asyncio.get_running_loop()
         ticks: list[float] = []
 
         async def ticker() -> None:
             while True:
-                ticks.append(loop.time())
-                await asyncio.sleep(0.01)
+                ticks.append(anyio.current_time())
+                await anyio.sleep(0.01)
 
-        tick_task = asyncio.create_task(ticker())
-        await asyncio.sleep(0.02)
-        try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ticker)
+            await anyio.sleep(0.02)
             # 1: an arecv that waits 0.5 s for nothing (rcvtimeo).
             pull.rcvtimeo = 500
-            start = loop.time()
+            start = anyio.current_time()
             with pytest.raises(nn.Timeout):
                 await pull.arecv()
-            end = loop.time()
+            end = anyio.current_time()
             during = [t for t in ticks if start <= t <= end]
             assert end - start >= 0.45
             assert len(during) >= 2, f"{len(during)} ticks in {end - start:.2f} s"
@@ -754,14 +917,13 @@ def test_loop_stays_responsive_while_waiting(run: Runner, sock: SockFactory) -> 
             # 2: an arecv that waits 0.5 s for a message from another thread.
             pull.rcvtimeo = -1
             sender = later(0.5, lambda: push.send(b"late"))
-            start = loop.time()
+            start = anyio.current_time()
             assert await pull.arecv() == b"late"
-            end = loop.time()
+            end = anyio.current_time()
             during_message = [t for t in ticks if start <= t <= end]
             assert end - start >= 0.4
             sender.join(5)
-        finally:
-            tick_task.cancel()
+            tg.cancel_scope.cancel()
         return {"ticks": len(during), "max_gap": max(gaps), "ticks_message": len(during_message)}
 
     # A loop blocked by the call would tick not at all during the 0.5 s; a loaded machine
@@ -783,25 +945,27 @@ def test_surveyor_quirk(run: Runner, sock: SockFactory) -> None:
     surveyor.surveyor_deadline = 300
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
         # No survey in flight: the rcvfd says ready, and recv fails with EFSM at once.
-        start = loop.time()
-        with pytest.raises(nn.BadState):
-            await asyncio.wait_for(surveyor.arecv(), PROMPT * 2)
-        assert loop.time() - start < PROMPT
+        start = anyio.current_time()
+        with anyio.fail_after(PROMPT * 2):
+            with pytest.raises(nn.BadState):
+                await surveyor.arecv()
+        assert anyio.current_time() - start < PROMPT
         await wait_surveyed(surveyor, [respondent])
         await surveyor.asend(b"survey")
-        sent = loop.time()
+        sent = anyio.current_time()
         assert await respondent.arecv() == b"survey"
         await respondent.asend(b"answer")
         assert await surveyor.arecv() == b"answer"
-        with pytest.raises(nn.Timeout):
-            await asyncio.wait_for(surveyor.arecv(), 5)
-        waited = loop.time() - sent
+        with anyio.fail_after(5):
+            with pytest.raises(nn.Timeout):
+                await surveyor.arecv()  # the survey's deadline ends the wait
+        waited = anyio.current_time() - sent
         assert 0.25 <= waited < 0.3 + PROMPT, waited
         # The survey is over: back to EFSM.
-        with pytest.raises(nn.BadState):
-            await asyncio.wait_for(surveyor.arecv(), PROMPT * 2)
+        with anyio.fail_after(PROMPT * 2):
+            with pytest.raises(nn.BadState):
+                await surveyor.arecv()
 
     run(main)
 
@@ -823,13 +987,16 @@ def test_dropped_socket_leaves_no_stale_watch(run: Runner) -> None:
             pull.bind(address)
             push.connect(address)
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(pull.arecv(), 0.02)
-            waiter = asyncio.create_task(pull.arecv())
-            await asyncio.sleep(0.01)
-            push.send(b"m%d" % i)
-            assert await asyncio.wait_for(waiter, PROMPT * 2) == b"m%d" % i, f"socket {i}"
+                with anyio.fail_after(0.02):
+                    await pull.arecv()
+            async with anyio.create_task_group() as tg:
+                waiter = Task.start(tg, pull.arecv)
+                await anyio.sleep(0.01)
+                push.send(b"m%d" % i)
+                assert await waiter.result(PROMPT * 2) == b"m%d" % i, f"socket {i}"
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(pull.arecv(), 0.02)
+                with anyio.fail_after(0.02):
+                    await pull.arecv()
             del pull, push, waiter
             gc.collect()
 
@@ -872,14 +1039,16 @@ def test_timed_out_waits_do_not_pile_up(run: Runner, sock: SockFactory) -> None:
 
 
 def test_cancelled_waits_do_not_pile_up(run: Runner, sock: SockFactory) -> None:
-    """2,000 arecv calls cancelled by asyncio.wait_for in a quiet period keep nothing alive."""
+    """2,000 arecv calls cancelled by the loop's timeout in a quiet period keep nothing
+    alive."""
     pull = sock("pull")
     pull.bind(make_address("inproc"))
 
     async def body() -> None:
         for _ in range(2000):
             with pytest.raises(TimeoutError):
-                await asyncio.wait_for(pull.arecv(), 0.00001)
+                with anyio.fail_after(0.00001):
+                    await pull.arecv()
 
     growth = traced_growth(run, body)
     assert growth < 128 * 1024, f"{growth / 1024:.0f} KiB kept by 2,000 cancelled arecv calls"
@@ -894,17 +1063,19 @@ def test_socket_used_by_successive_loops(run: Runner, sock: SockFactory) -> None
     pull, push = connected(sock, "pull", "push", ms=None)
 
     async def round_trip(k: int) -> None:
-        waiter = asyncio.create_task(pull.arecv())
-        await asyncio.sleep(0.01)
-        await push.asend(b"loop %d" % k)
-        assert await asyncio.wait_for(waiter, 5) == b"loop %d" % k
+        async with anyio.create_task_group() as tg:
+            waiter = Task.start(tg, pull.arecv)
+            await anyio.sleep(0.01)
+            await push.asend(b"loop %d" % k)
+            assert await waiter.result(5) == b"loop %d" % k
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(pull.arecv(), 0.02)  # leaves a cancelled waiter behind
+            with anyio.fail_after(0.02):
+                await pull.arecv()  # leaves a cancelled waiter behind
 
     for k in range(3):
         run(round_trip, k)
     for k in range(3, 5):
-        asyncio.run(round_trip(k))
+        anyio.run(round_trip, k)
     pull.rcvtimeo = 5000
     push.send(b"sync")
     assert pull.recv() == b"sync"

@@ -1,19 +1,32 @@
-"""asyncio support: ``await sock.arecv()``, ``await sock.asend(data)``, ``await sock.arecv_msg()``.
+"""Async support: ``await sock.arecv()``, ``await sock.asend(data)``, ``await sock.arecv_msg()``
+under asyncio (and uvloop), trio, and anyio on either of its backends.
 
-Built on each socket's ``rcvfd``/``sndfd`` and the running loop's ``add_reader``: no thread
-per call and no busy polling. A call first tries without waiting; otherwise it queues a
-future on the socket's fd. When the fd fires, one waiter is woken and retries the
+Built on each socket's ``rcvfd``/``sndfd``: no thread per call and no busy polling. A call
+first tries without waiting; otherwise it waits until the fd is readable and retries the
 non-blocking call itself, so a task cancelled at any point never takes a message with it.
+
+Which library runs the task is asked of sniffio, and only when trio is loaded (trio depends on
+sniffio; anyio on trio reports "trio", anyio on asyncio "asyncio"): neither trio nor anyio is
+imported here.
+
+- asyncio: the loop's ``add_reader`` and a queue of futures per (loop, fd); one fd event
+  wakes one waiter.
+- trio: ``trio.lowlevel.wait_readable``, which allows one waiter per fd: the tasks waiting on
+  one socket's fd take turns through a fair ``trio.Lock``. ``close()`` calls
+  ``notify_closing`` on the fds (from any thread, through the run's token), and the waiters
+  raise :class:`Closed`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import math
+import sys
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _native
 from ._errors import Again, Closed, Timeout
@@ -96,10 +109,24 @@ def _closed_error() -> Closed:
     return Closed(errno.EBADF, _native.strerror(errno.EBADF))
 
 
+def _running_trio() -> bool:
+    """Whether the current task runs under trio (directly, or as anyio's backend)."""
+    if "trio" not in sys.modules:
+        return False
+    import sniffio
+
+    try:
+        return bool(sniffio.current_async_library() == "trio")
+    except sniffio.AsyncLibraryNotFoundError:
+        return False
+
+
 async def retry_until_done(sock: Socket, which: int, op: Callable[[], T]) -> T:
     """Runs the non-blocking ``op`` until it stops raising :class:`Again`, waiting on the
-    socket's ``which`` fd (``RECV``/``SEND``) in the running loop, within the socket's own
-    ``rcvtimeo``/``sndtimeo``."""
+    socket's ``which`` fd (``RECV``/``SEND``) in the running event loop, within the socket's
+    own ``rcvtimeo``/``sndtimeo``."""
+    if _running_trio():
+        return await _trio_retry_until_done(sock, which, op)
     try:
         return op()
     except Again:
@@ -146,7 +173,9 @@ def _expire(fut: asyncio.Future[None]) -> None:
 
 
 def notify_closed(sock: Socket) -> None:
-    """Wakes every asyncio waiter of ``sock`` with :class:`Closed` (from any thread)."""
+    """Wakes every waiter of ``sock`` with :class:`Closed` (from any thread), before the
+    socket and its fds close."""
+    _trio_notify_closed(sock)
     table = _TABLES.pop(sock, {})
     for (loop, _), waiters in list(table.items()):
         if loop.is_closed():
@@ -159,3 +188,83 @@ def notify_closed(sock: Socket) -> None:
             waiters.fail_all(_closed_error())
         else:
             loop.call_soon_threadsafe(waiters.fail_all, _closed_error())
+
+
+# -- trio ------------------------------------------------------------------------------------
+
+
+class _TrioWaiters:
+    """The tasks of one trio run waiting on one of a socket's fds: one waits on the fd at a
+    time (trio allows one), the others queue on a fair lock."""
+
+    def __init__(self, fd: int, token: Any) -> None:
+        import trio
+
+        self.fd = fd
+        self.token = token
+        self.lock = trio.Lock()
+
+
+# Every socket's trio waiters, by (trio run token, RECV or SEND).
+_TrioTable = dict[tuple[Any, int], _TrioWaiters]
+_TRIO_TABLES: weakref.WeakKeyDictionary[Socket, _TrioTable] = weakref.WeakKeyDictionary()
+
+
+async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T]) -> T:
+    import trio
+
+    await trio.lowlevel.checkpoint_if_cancelled()
+    try:
+        result = op()
+    except Again:
+        pass
+    else:
+        # A checkpoint that cannot be cancelled: the message is taken, and it is returned.
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        return result
+    timeout_ms = sock.rcvtimeo if which == RECV else sock.sndtimeo
+    deadline = math.inf if timeout_ms < 0 else trio.current_time() + timeout_ms / 1000
+    token = trio.lowlevel.current_trio_token()
+    table = _TRIO_TABLES.setdefault(sock, {})
+    waiters = table.get((token, which))
+    if waiters is None:
+        fd = sock.getsockopt(_native.SOL_SOCKET, which)
+        waiters = table[(token, which)] = _TrioWaiters(fd, token)
+    with trio.move_on_at(deadline):
+        async with waiters.lock:
+            while True:
+                if sock.closed:
+                    raise _closed_error()
+                try:
+                    return op()
+                except Again:
+                    pass
+                retry = sock._retry_after(which == RECV)  # see Socket._retry_after
+                try:
+                    with trio.move_on_after(math.inf if retry is None else retry):
+                        await trio.lowlevel.wait_readable(waiters.fd)
+                except trio.ClosedResourceError:
+                    raise _closed_error() from None
+    raise Timeout(errno.ETIMEDOUT, _native.strerror(errno.ETIMEDOUT))
+
+
+def _trio_notify_closed(sock: Socket) -> None:
+    table = _TRIO_TABLES.pop(sock, {})
+    if not table:
+        return
+    import trio
+
+    try:
+        current = trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        current = None
+    for waiters in table.values():
+        if waiters.token is current:
+            trio.lowlevel.notify_closing(waiters.fd)
+            continue
+        try:  # another thread's trio run: there, and wait until done (the fd closes next)
+            trio.from_thread.run_sync(
+                trio.lowlevel.notify_closing, waiters.fd, trio_token=waiters.token
+            )
+        except trio.RunFinishedError:
+            pass
