@@ -23,6 +23,7 @@ import asyncio
 import errno
 import math
 import sys
+import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -203,11 +204,25 @@ class _TrioWaiters:
         self.fd = fd
         self.token = token
         self.lock = trio.Lock()
+        # Set in the run's own thread, with notify_closing: a task checks it, in the same
+        # thread and without a checkpoint, right before it waits on the fd.
+        self.closing = False
+
+    def close(self) -> None:
+        """In the run's thread: no task waits on the fd from now on."""
+        import trio
+
+        self.closing = True
+        trio.lowlevel.notify_closing(self.fd)
 
 
-# Every socket's trio waiters, by (trio run token, RECV or SEND).
+# Every socket's trio waiters, by (trio run token, RECV or SEND), and the sockets that are
+# closing; _TRIO_LOCK orders a task's registration against a close in another thread (either
+# the close sees the waiters, or the task sees the close).
 _TrioTable = dict[tuple[Any, int], _TrioWaiters]
 _TRIO_TABLES: weakref.WeakKeyDictionary[Socket, _TrioTable] = weakref.WeakKeyDictionary()
+_TRIO_CLOSING: weakref.WeakSet[Socket] = weakref.WeakSet()
+_TRIO_LOCK = threading.Lock()
 
 
 async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T]) -> T:
@@ -225,15 +240,18 @@ async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T]) 
     timeout_ms = sock.rcvtimeo if which == RECV else sock.sndtimeo
     deadline = math.inf if timeout_ms < 0 else trio.current_time() + timeout_ms / 1000
     token = trio.lowlevel.current_trio_token()
-    table = _TRIO_TABLES.setdefault(sock, {})
-    waiters = table.get((token, which))
-    if waiters is None:
-        fd = sock.getsockopt(_native.SOL_SOCKET, which)
-        waiters = table[(token, which)] = _TrioWaiters(fd, token)
+    with _TRIO_LOCK:
+        if sock in _TRIO_CLOSING:
+            raise _closed_error()
+        table = _TRIO_TABLES.setdefault(sock, {})
+        waiters = table.get((token, which))
+        if waiters is None:
+            fd = sock.getsockopt(_native.SOL_SOCKET, which)
+            waiters = table[(token, which)] = _TrioWaiters(fd, token)
     with trio.move_on_at(deadline):
         async with waiters.lock:
             while True:
-                if sock.closed:
+                if waiters.closing or sock.closed:
                     raise _closed_error()
                 try:
                     return op()
@@ -249,7 +267,9 @@ async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T]) 
 
 
 def _trio_notify_closed(sock: Socket) -> None:
-    table = _TRIO_TABLES.pop(sock, {})
+    with _TRIO_LOCK:
+        _TRIO_CLOSING.add(sock)
+        table = _TRIO_TABLES.pop(sock, {})
     if not table:
         return
     import trio
@@ -260,11 +280,9 @@ def _trio_notify_closed(sock: Socket) -> None:
         current = None
     for waiters in table.values():
         if waiters.token is current:
-            trio.lowlevel.notify_closing(waiters.fd)
+            waiters.close()
             continue
         try:  # another thread's trio run: there, and wait until done (the fd closes next)
-            trio.from_thread.run_sync(
-                trio.lowlevel.notify_closing, waiters.fd, trio_token=waiters.token
-            )
+            trio.from_thread.run_sync(waiters.close, trio_token=waiters.token)
         except trio.RunFinishedError:
             pass
