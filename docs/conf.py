@@ -31,6 +31,8 @@ extensions = [
 ]
 
 exclude_patterns = ["_build", "snippets", "requirements.txt"]
+# The native module's docstrings (Rust doc comments) mark code with single backticks.
+default_role = "literal"
 html_theme = "furo"
 html_title = f"nanomsg-rs {release}"
 html_static_path: list[str] = []
