@@ -7,7 +7,7 @@ export PIP_ROOT_USER_ACTION = ignore
 # the nanomsg_rs it imports is this one (tests/ci_skips.py).
 WHEEL_FILE = $$(ls dist/nanomsg_rs-*.whl)
 
-.PHONY: help deps dev install demo test test-nng test-all flake-hunt soak fuzz-smoke bench lint fmt wheel clean repro
+.PHONY: help deps dev install demo test test-nng test-all flake-hunt soak fuzz-smoke bench lint fmt wheel clean repro docs
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -44,6 +44,15 @@ soak: install    ## the soak tests and the fuzzers' soak budgets, with a summary
 bench: install   ## benchmarks: table and plot
 	$(PY) benchmarks/run.py
 
+docs: install    ## the site (Sphinx) in docs/_build/html; a warning or broken link fails it
+	$(PY) -m pip install -q --disable-pip-version-check -r docs/requirements.txt
+	# -n: every cross-reference must resolve; -W --keep-going: list every warning, then fail.
+	$(PY) -m sphinx -b html -n -W --keep-going -q docs docs/_build/html
+	# the links of the site that are no cross-references (to pages, files, anchors);
+	# conf.py's linkcheck_ignore leaves out the external ones, which need a network
+	$(PY) -m sphinx -b linkcheck -n -W --keep-going -q docs docs/_build/linkcheck
+	@echo "docs: file://$(CURDIR)/docs/_build/html/index.html"
+
 lint: deps       ## every style gate (on the installed package)
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
@@ -75,4 +84,4 @@ repro: wheel     ## the C reproducers of nanomsg/patches/: system libnanomsg 1.1
 
 clean:
 	cargo clean
-	rm -rf dist build python/nanomsg_rs/*.so
+	rm -rf dist build python/nanomsg_rs/*.so docs/_build
