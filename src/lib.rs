@@ -2,25 +2,12 @@
 //!
 //! Three layers, each ignorant of the one above:
 //! - `ffi`: raw C declarations, nothing else;
-//! - `error`, `message`, `socket`, `survey`, `device`, `library`, `backend`, `constants`:
-//!   safe Rust, no PyO3;
-//! - `py_*`: the thin Python-facing layer, gathered into the `_native` module below.
+//! - `nn`: safe Rust over them, no PyO3;
+//! - `py`: the thin Python-facing layer, gathered into the `_native` module below.
 
-mod backend;
-mod constants;
-mod device;
-mod error;
 mod ffi;
-mod library;
-mod message;
-mod py_blocking;
-mod py_data;
-mod py_errors;
-mod py_functions;
-mod py_message;
-mod py_socket;
-mod socket;
-mod survey;
+mod nn;
+mod py;
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -40,26 +27,26 @@ mod _native {
     use super::*;
 
     #[pymodule_export]
-    use crate::py_socket::PySocket;
+    use crate::py::socket::PySocket;
 
     #[pymodule_export]
-    use crate::py_message::PyMessage;
+    use crate::py::message::PyMessage;
 
     #[pymodule_export]
-    use crate::py_functions::{device, poll, strerror, symbol_info, term};
+    use crate::py::functions::{device, poll, strerror, symbol_info, term};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        socket::install_fork_guard();
-        for (name, value) in constants::CONSTANTS {
+        nn::socket::install_fork_guard();
+        for (name, value) in nn::constants::CONSTANTS {
             m.add(name.strip_prefix("NN_").unwrap_or(name), value)?;
         }
-        m.add("EFORKED", error::EFORKED)?;
+        m.add("EFORKED", nn::error::EFORKED)?;
         // nng has no libtool ABI version to report: None there (see LIBRARY_VERSION).
-        m.add("NANOMSG_VERSION", library::version().ok())?;
-        m.add("BACKEND", backend::NAME)?;
-        m.add("LIBRARY_VERSION", backend::library_version())?;
-        m.add("HARDENED", backend::HARDENED)?;
+        m.add("NANOMSG_VERSION", nn::library::version().ok())?;
+        m.add("BACKEND", nn::compat::NAME)?;
+        m.add("LIBRARY_VERSION", nn::compat::library_version())?;
+        m.add("HARDENED", nn::compat::HARDENED)?;
         Ok(())
     }
 }

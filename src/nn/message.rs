@@ -4,8 +4,8 @@
 use std::os::raw::c_void;
 use std::ptr::NonNull;
 
-use crate::error::{NnError, NnResult};
 use crate::ffi;
+use crate::nn::error::{NnError, NnResult};
 
 /// An owned libnanomsg message buffer.
 pub struct NnMsg {

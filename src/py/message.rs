@@ -10,8 +10,8 @@ use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::types::{PyBytes, PyInt};
 
-use crate::message::NnMsg;
-use crate::py_data::Payload;
+use crate::nn::message::NnMsg;
+use crate::py::data::Payload;
 
 #[derive(Default)]
 struct State {

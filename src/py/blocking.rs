@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use pyo3::prelude::*;
 
-use crate::error::{NnError, NnResult};
 use crate::ffi;
-use crate::socket::{Direction, Guard};
+use crate::nn::error::{NnError, NnResult};
+use crate::nn::socket::{Direction, Guard};
 
 /// Runs `f` without the GIL, again after every `EINTR` whose signal handlers returned.
 pub fn retry_detached<T: Send>(

@@ -4,18 +4,18 @@
 use std::ffi::CStr;
 use std::os::raw::c_int;
 
-#[cfg(feature = "nng")]
-use crate::error::NnError;
-use crate::error::NnResult;
 use crate::ffi;
+#[cfg(feature = "nng")]
+use crate::nn::error::NnError;
+use crate::nn::error::NnResult;
 
 /// `nn_term`: every socket of the process fails with `ETERM` from now on, for good.
 /// Refused in a forked child, where libnanomsg would hang.
 pub fn term() -> NnResult<()> {
-    if crate::socket::forked() {
-        return Err(crate::error::NnError::forked());
+    if crate::nn::socket::forked() {
+        return Err(crate::nn::error::NnError::forked());
     }
-    crate::error::mark_terminated();
+    crate::nn::error::mark_terminated();
     // SAFETY: nn_term takes no arguments and may be called at any time.
     unsafe { ffi::nn_term() };
     Ok(())

@@ -16,11 +16,11 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::backend;
-use crate::error::{check, NnError, NnResult};
 use crate::ffi;
-use crate::message::NnMsg;
-use crate::survey::SurveyClock;
+use crate::nn::compat;
+use crate::nn::compat::survey::SurveyClock;
+use crate::nn::error::{check, NnError, NnResult};
+use crate::nn::message::NnMsg;
 
 const CLOSED: u64 = 1 << 63;
 const DETACHED: u64 = 1 << 62;
@@ -132,7 +132,7 @@ pub struct Socket {
     /// Signalled (and never reset) by `close`, to wake every waiter.
     wake: OwnedFd,
     /// SUB prefixes and how often each is subscribed, where the library cannot be asked to
-    /// unsubscribe a prefix it does not hold (see [`backend::TRACKS_SUBSCRIPTIONS`]).
+    /// unsubscribe a prefix it does not hold (see [`compat::TRACKS_SUBSCRIPTIONS`]).
     subscriptions: Mutex<HashMap<Vec<u8>, usize>>,
     /// `NN_RCVFD` / `NN_SNDFD` (by [`Direction`]), looked up once: fixed for the socket's life.
     poll_fds: [OnceLock<Option<RawFd>>; 2],
@@ -219,7 +219,7 @@ impl Socket {
         }
         // libnanomsg refuses new sockets after nn_term; nng's compatibility layer would
         // start afresh, so the binding refuses for both.
-        if crate::error::terminated() {
+        if crate::nn::error::terminated() {
             return Err(NnError::new(ffi::ETERM));
         }
         Ok(())
@@ -408,7 +408,7 @@ impl Guard<'_> {
     pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
         // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
         let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
-            .map_err(backend::endpoint_error)?;
+            .map_err(compat::endpoint_error)?;
         self.endpoints().insert(ep);
         Ok(ep)
     }
@@ -417,7 +417,7 @@ impl Guard<'_> {
     pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
         // SAFETY: as in bind.
         let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
-            .map_err(backend::endpoint_error)?;
+            .map_err(compat::endpoint_error)?;
         self.endpoints().insert(ep);
         Ok(ep)
     }
@@ -615,7 +615,7 @@ impl Guard<'_> {
 
     /// `nn_getsockopt` of an int option.
     pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
-        backend::check_option(level, option)?;
+        compat::check_option(level, option)?;
         let mut value: c_int = 0;
         let mut len = std::mem::size_of::<c_int>();
         // SAFETY: value and len are live and len holds value's size.
@@ -628,22 +628,22 @@ impl Guard<'_> {
                 &mut len,
             )
         })
-        .map_err(backend::option_error)?;
+        .map_err(compat::option_error)?;
         Ok(value)
     }
 
     /// `nn_getsockopt` of a string option: its raw bytes (at most `NN_SOCKADDR_MAX`).
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
-        backend::check_option(level, option)?;
+        compat::check_option(level, option)?;
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
         let mut len = buf.len();
         // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and updates it.
         check(unsafe {
             ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
         })
-        .map_err(backend::option_error)?;
+        .map_err(compat::option_error)?;
         buf.truncate(len.min(buf.len()));
-        if backend::is_c_string_option(level, option) {
+        if compat::is_c_string_option(level, option) {
             if let Some(name) = self.name().as_ref() {
                 return Ok(name.clone());
             }
@@ -656,8 +656,8 @@ impl Guard<'_> {
 
     /// `nn_setsockopt` of an int option.
     pub fn setsockopt_int(&self, level: c_int, option: c_int, value: c_int) -> NnResult<()> {
-        backend::check_option(level, option)?;
-        backend::check_option_value(level, option, value)?;
+        compat::check_option(level, option)?;
+        compat::check_option_value(level, option, value)?;
         self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
         check(unsafe {
@@ -670,12 +670,12 @@ impl Guard<'_> {
             )
         })
         .map(drop)
-        .map_err(backend::option_error)
+        .map_err(compat::option_error)
     }
 
     /// `nn_setsockopt` of a string/bytes option.
     pub fn setsockopt_bytes(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
-        backend::check_option(level, option)?;
+        compat::check_option(level, option)?;
         if level == ffi::NN_SUB {
             return self.subscription(option, value);
         }
@@ -686,8 +686,8 @@ impl Guard<'_> {
     /// it, keeps count of the prefixes held, and unsubscribing a prefix not held fails with
     /// `EINVAL` without reaching the library.
     fn subscription(&self, option: c_int, prefix: &[u8]) -> NnResult<()> {
-        backend::check_subscriptions(self.socket.raw)?;
-        if !backend::TRACKS_SUBSCRIPTIONS {
+        compat::check_subscriptions(self.socket.raw)?;
+        if !compat::TRACKS_SUBSCRIPTIONS {
             return self.setsockopt_raw(ffi::NN_SUB, option, prefix);
         }
         let mut held = crate::lock(&self.socket.subscriptions);
@@ -713,7 +713,7 @@ impl Guard<'_> {
 
     fn setsockopt_raw(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
         self.forget_timeout(level, option);
-        let c_string = if backend::is_c_string_option(level, option) {
+        let c_string = if compat::is_c_string_option(level, option) {
             Some(std::ffi::CString::new(value).map_err(|_| NnError::new(libc::EINVAL))?)
         } else {
             None
@@ -725,7 +725,7 @@ impl Guard<'_> {
         check(unsafe {
             ffi::nn_setsockopt(self.id(), level, option, bytes.as_ptr().cast(), bytes.len())
         })
-        .map_err(backend::option_error)?;
+        .map_err(compat::option_error)?;
         if let Some(name) = name.as_mut() {
             **name = Some(value.to_vec());
         }
@@ -742,7 +742,7 @@ impl Guard<'_> {
     /// C call returns that as (uint64_t)-1, which is its error value for every other
     /// statistic.
     pub fn statistic(&self, stat: c_int) -> NnResult<i64> {
-        backend::check_statistics()?;
+        compat::check_statistics()?;
         // SAFETY: plain ints; errors come back as (uint64_t)-1 with errno set.
         let value = unsafe { ffi::nn_get_statistic(self.id(), stat) };
         if value == u64::MAX {

@@ -1,4 +1,4 @@
-//! `_native.Socket`: the thin Python face of [`crate::socket::Socket`]. Argument parsing and
+//! `_native.Socket`: the thin Python face of [`crate::nn::socket::Socket`]. Argument parsing and
 //! conversions only; the package's `nanomsg_rs.Socket` subclasses it in Python.
 
 use std::ffi::CString;
@@ -9,12 +9,12 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyType};
 
-use crate::error::NnError;
 use crate::ffi;
-use crate::py_blocking::blocking_call;
-use crate::py_data::Payload;
-use crate::py_message::PyMessage;
-use crate::socket::{Direction, Socket};
+use crate::nn::error::NnError;
+use crate::nn::socket::{Direction, Socket};
+use crate::py::blocking::blocking_call;
+use crate::py::data::Payload;
+use crate::py::message::PyMessage;
 
 /// An address as nanomsg takes it: a str (UTF-8) or raw bytes (e.g. a non-UTF-8 ipc path).
 fn c_address(addr: &Bound<'_, PyAny>) -> PyResult<CString> {
@@ -236,7 +236,7 @@ impl PySocket {
         let mut slot = Some(body);
         let sent = blocking_call(py, &guard, Direction::Send, block, |flags| {
             let Some(body) = slot.take() else {
-                return Err(crate::error::NnError::new(libc::EFAULT));
+                return Err(crate::nn::error::NnError::new(libc::EFAULT));
             };
             let result = match &header {
                 Some(h) => guard.send_with_header(body, Some(h), flags),

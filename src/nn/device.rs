@@ -4,10 +4,10 @@
 
 use std::os::raw::c_int;
 
-use crate::error::{NnError, NnResult};
 use crate::ffi;
-use crate::message::NnMsg;
-use crate::socket::{wait_any, Direction, Guard};
+use crate::nn::error::{NnError, NnResult};
+use crate::nn::message::NnMsg;
+use crate::nn::socket::{wait_any, Direction, Guard};
 
 /// One direction of traffic: from `sockets[from]` to `sockets[to]`.
 #[derive(Clone, Copy, Debug)]

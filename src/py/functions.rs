@@ -4,13 +4,13 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
-use crate::device::Device;
-use crate::error::{self, NnError};
 use crate::ffi;
-use crate::library;
-use crate::py_blocking::retry_detached;
-use crate::py_socket::PySocket;
-use crate::socket::{wait_any, Direction, Guard};
+use crate::nn::device::Device;
+use crate::nn::error::{self, NnError};
+use crate::nn::library;
+use crate::nn::socket::{wait_any, Direction, Guard};
+use crate::py::blocking::retry_detached;
+use crate::py::socket::PySocket;
 
 /// Waits until one of the sockets can receive (`POLLIN`) or send (`POLLOUT`), or `timeout`
 /// ms pass (-1: forever). `items` is a list of `(socket, events)`; returns the ready events

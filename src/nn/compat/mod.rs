@@ -2,10 +2,12 @@
 //! nng's compatibility layer (the `nng` feature) lacks symbol introspection and statistics,
 //! and some options, which it refuses or answers with values that mean something else.
 
+pub mod survey;
+
 use std::os::raw::c_int;
 
-use crate::error::{NnError, NnResult};
 use crate::ffi;
+use crate::nn::error::{NnError, NnResult};
 
 /// The backend's name: `"nanomsg"` or `"nng"`.
 pub const NAME: &str = if cfg!(feature = "nng") {
@@ -128,7 +130,7 @@ pub fn library_version() -> String {
     }
     #[cfg(all(not(feature = "nng"), not(nanomsg_hardened)))]
     {
-        let (current, revision, age) = crate::library::version().unwrap_or((-1, -1, -1));
+        let (current, revision, age) = crate::nn::library::version().unwrap_or((-1, -1, -1));
         format!("nanomsg ABI {current}.{revision}.{age}")
     }
 }

@@ -9,8 +9,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::error::NnError;
 use crate::ffi;
+use crate::nn::error::NnError;
 
 /// How long after a survey's end (as computed here) a wait looks again for nng's own timer,
 /// which starts a little earlier or later.
