@@ -1,5 +1,5 @@
 //! A device: forwards messages between two raw sockets (or back into one), as `nn_device`
-//! does, but built on the guarded sockets of `socket.rs` so that closing either socket, or
+//! does, but built on the guarded sockets of `socket` so that closing either socket, or
 //! `nn_term`, ends it at once and a signal can interrupt it without losing a message.
 
 use std::os::raw::c_int;

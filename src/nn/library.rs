@@ -1,90 +1,49 @@
-//! Safe wrappers of libnanomsg's process-wide calls: `nn_term` and `nn_symbol_info`.
-
-#[cfg(not(feature = "nng"))]
-use std::ffi::CStr;
-use std::os::raw::c_int;
+//! The linked C library as a whole: which one it is (libnanomsg, ours hardened or the
+//! system's, or nng's compatibility layer), and `nn_term`, which ends it for the process.
+//! How the backends differ in use is `compat`'s concern.
 
 use crate::ffi;
-#[cfg(feature = "nng")]
-use crate::nn::error::NnError;
-use crate::nn::error::NnResult;
+use crate::nn::error::{NnError, NnResult};
+use crate::nn::process;
+
+/// The backend's name: `"nanomsg"` or `"nng"`.
+pub const NAME: &str = if cfg!(feature = "nng") {
+    "nng"
+} else {
+    "nanomsg"
+};
+
+/// Whether the library is our hardened libnanomsg (built from source with the patches of
+/// `nanomsg/patches/`, linked statically), not the system's or nng.
+pub const HARDENED: bool = cfg!(nanomsg_hardened);
+
+/// The linked library's own version string.
+pub fn library_version() -> String {
+    #[cfg(feature = "nng")]
+    {
+        // SAFETY: nng_version returns a static NUL-terminated string.
+        let v = unsafe { std::ffi::CStr::from_ptr(ffi::nng_version()) };
+        format!("nng {}", v.to_string_lossy())
+    }
+    #[cfg(all(not(feature = "nng"), nanomsg_hardened))]
+    {
+        env!("NANOMSG_RS_LIBRARY").to_string()
+    }
+    #[cfg(all(not(feature = "nng"), not(nanomsg_hardened)))]
+    {
+        let (current, revision, age) = crate::nn::symbols::version().unwrap_or((-1, -1, -1));
+        format!("nanomsg ABI {current}.{revision}.{age}")
+    }
+}
 
 /// `nn_term`: every socket of the process fails with `ETERM` from now on, for good.
 /// Refused in a forked child, where libnanomsg would hang.
 pub fn term() -> NnResult<()> {
-    if crate::nn::socket::forked() {
-        return Err(crate::nn::error::NnError::forked());
+    if process::forked() {
+        return Err(NnError::forked());
     }
-    crate::nn::error::mark_terminated();
+    process::mark_terminated();
     // SAFETY: nn_term takes no arguments and may be called at any time.
     unsafe { ffi::nn_term() };
     Ok(())
-}
-
-/// One entry of `nn_symbol_info`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Symbol {
-    /// The C name, e.g. `NN_LINGER`.
-    pub name: String,
-    /// Its value.
-    pub value: c_int,
-    /// Its namespace (`NN_NS_*`).
-    pub ns: c_int,
-    /// The option type (`NN_TYPE_*`), for options.
-    pub type_: c_int,
-    /// The unit (`NN_UNIT_*`), for options and statistics.
-    pub unit: c_int,
-}
-
-/// Every symbol the linked libnanomsg knows, in its order (`ENOTSUP` on nng, which has no
-/// `nn_symbol_info`).
-#[cfg(feature = "nng")]
-pub fn symbols() -> NnResult<Vec<Symbol>> {
-    Err(NnError::unsupported(
-        "nn_symbol_info is not supported by the nng backend",
-    ))
-}
-
-/// Every symbol the linked libnanomsg knows, in its order.
-#[cfg(not(feature = "nng"))]
-pub fn symbols() -> NnResult<Vec<Symbol>> {
-    let mut out = Vec::new();
-    for i in 0.. {
-        let mut props = ffi::nn_symbol_properties {
-            value: 0,
-            name: std::ptr::null(),
-            ns: 0,
-            type_: 0,
-            unit: 0,
-        };
-        let size = std::mem::size_of::<ffi::nn_symbol_properties>() as c_int;
-        // SAFETY: props is a live, writable struct of the size passed.
-        let rc = unsafe { ffi::nn_symbol_info(i, &mut props, size) };
-        if rc == 0 || props.name.is_null() {
-            break;
-        }
-        // SAFETY: libnanomsg's symbol names are static NUL-terminated strings.
-        let name = unsafe { CStr::from_ptr(props.name) }
-            .to_string_lossy()
-            .into_owned();
-        out.push(Symbol {
-            name,
-            value: props.value,
-            ns: props.ns,
-            type_: props.type_,
-            unit: props.unit,
-        });
-    }
-    Ok(out)
-}
-
-/// The linked library's ABI version `(current, revision, age)`, as its symbols report it.
-pub fn version() -> NnResult<(c_int, c_int, c_int)> {
-    let syms = symbols()?;
-    let get = |name: &str| syms.iter().find(|s| s.name == name).map_or(-1, |s| s.value);
-    Ok((
-        get("NN_VERSION_CURRENT"),
-        get("NN_VERSION_REVISION"),
-        get("NN_VERSION_AGE"),
-    ))
 }

@@ -1,4 +1,4 @@
-//! `_native.Socket`: the thin Python face of [`crate::nn::socket::Socket`]. Argument parsing and
+//! `_native.Socket`: the thin Python face of [`crate::nn::Socket`]. Argument parsing and
 //! conversions only; the package's `nanomsg_rs.Socket` subclasses it in Python.
 
 use std::ffi::CString;
@@ -10,8 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyType};
 
 use crate::ffi;
-use crate::nn::error::NnError;
-use crate::nn::socket::{Direction, Socket};
+use crate::nn::{Direction, NnError, Socket};
 use crate::py::blocking::blocking_call;
 use crate::py::data::Payload;
 use crate::py::message::PyMessage;
@@ -236,7 +235,7 @@ impl PySocket {
         let mut slot = Some(body);
         let sent = blocking_call(py, &guard, Direction::Send, block, |flags| {
             let Some(body) = slot.take() else {
-                return Err(crate::nn::error::NnError::new(libc::EFAULT));
+                return Err(NnError::new(libc::EFAULT));
             };
             let result = match &header {
                 Some(h) => guard.send_with_header(body, Some(h), flags),
@@ -286,12 +285,12 @@ impl PySocket {
                 .into_pyobject(py)?
                 .into_any());
         };
-        let raw = guard.getsockopt_bytes(level, option)?;
+        let bytes = guard.getsockopt_bytes(level, option)?;
         if kind.is(py.get_type::<PyBytes>()) {
-            Ok(PyBytes::new(py, &raw).into_any())
+            Ok(PyBytes::new(py, &bytes).into_any())
         } else if kind.is(py.get_type::<PyString>()) {
             // A C string: up to its NUL.
-            let text = raw.split(|&b| b == 0).next().unwrap_or_default();
+            let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
             Ok(PyString::new(py, &String::from_utf8_lossy(text)).into_any())
         } else {
             Err(PyTypeError::new_err("type must be int, str or bytes"))
