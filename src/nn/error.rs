@@ -1,25 +1,12 @@
-//! The error value of the safe layer: a raw errno, as `nn_errno` reported it.
+//! The error value of the safe layer: an errno, as `nn_errno` reported it.
 
 use std::ffi::CStr;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::ffi;
+use crate::nn::process;
 
-/// Set once `nn_term` has run in this process.
-static TERMINATED: AtomicBool = AtomicBool::new(false);
-
-/// Records that `nn_term` ran: from now on `EBADF` from libnanomsg means `ETERM`.
-pub fn mark_terminated() {
-    TERMINATED.store(true, Ordering::SeqCst);
-}
-
-/// True once `nn_term` has run in this process (no new socket can be made).
-pub fn terminated() -> bool {
-    TERMINATED.load(Ordering::SeqCst)
-}
-
-/// A failed libnanomsg call. Keeps the raw errno; any code, known or not, is representable.
+/// A failed libnanomsg call. Keeps the errno as reported; any code, known or not, is representable.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NnError {
     errno: i32,
@@ -62,13 +49,13 @@ impl NnError {
     pub fn last() -> Self {
         // SAFETY: nn_errno only reads the calling thread's errno.
         let errno = unsafe { ffi::nn_errno() };
-        if errno == libc::EBADF && TERMINATED.load(Ordering::SeqCst) {
+        if errno == libc::EBADF && process::terminated() {
             return Self::new(ffi::ETERM);
         }
         Self::new(errno)
     }
 
-    /// The raw error code.
+    /// The error code.
     pub const fn errno(self) -> i32 {
         self.errno
     }
@@ -132,12 +119,19 @@ impl fmt::Display for NnError {
 impl std::error::Error for NnError {}
 
 /// Turns a C return code into a result: negative means "look at nn_errno".
-pub(crate) fn check(rc: i32) -> NnResult<i32> {
+#[inline]
+pub fn check(rc: i32) -> NnResult<i32> {
     if rc < 0 {
         Err(NnError::last())
     } else {
         Ok(rc)
     }
+}
+
+/// Converts "-1 and errno" of a size-returning call into a result.
+#[inline]
+pub fn check_len(rc: i32) -> NnResult<usize> {
+    check(rc).map(|n| n as usize)
 }
 
 /// Not an errno of any system: the code of [`NnError::forked`].

@@ -10,8 +10,8 @@ use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::types::{PyBytes, PyInt};
 
-use crate::message::NnMsg;
-use crate::py_data::Payload;
+use crate::nn::{lock, NnMsg};
+use crate::py::data::Payload;
 
 #[derive(Default)]
 struct State {
@@ -49,7 +49,7 @@ impl PyMessage {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        crate::lock(&self.state)
+        lock(&self.state)
     }
 
     /// Takes the buffer out for a zero-copy send. `BufferError` while a view of it is alive,

@@ -1,13 +1,13 @@
 //! A device: forwards messages between two raw sockets (or back into one), as `nn_device`
-//! does, but built on the guarded sockets of `socket.rs` so that closing either socket, or
+//! does, but built on the guarded sockets of `socket` so that closing either socket, or
 //! `nn_term`, ends it at once and a signal can interrupt it without losing a message.
 
 use std::os::raw::c_int;
 
-use crate::error::{NnError, NnResult};
 use crate::ffi;
-use crate::message::NnMsg;
-use crate::socket::{wait_any, Direction, Guard};
+use crate::nn::error::{NnError, NnResult};
+use crate::nn::message::NnMsg;
+use crate::nn::socket::{wait_any, Direction, Guard};
 
 /// One direction of traffic: from `sockets[from]` to `sockets[to]`.
 #[derive(Clone, Copy, Debug)]

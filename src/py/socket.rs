@@ -1,4 +1,4 @@
-//! `_native.Socket`: the thin Python face of [`crate::socket::Socket`]. Argument parsing and
+//! `_native.Socket`: the thin Python face of [`crate::nn::Socket`]. Argument parsing and
 //! conversions only; the package's `nanomsg_rs.Socket` subclasses it in Python.
 
 use std::ffi::CString;
@@ -9,12 +9,11 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyType};
 
-use crate::error::NnError;
 use crate::ffi;
-use crate::py_blocking::blocking_call;
-use crate::py_data::Payload;
-use crate::py_message::PyMessage;
-use crate::socket::{Direction, Socket};
+use crate::nn::{Direction, NnError, Socket};
+use crate::py::blocking::blocking_call;
+use crate::py::data::Payload;
+use crate::py::message::PyMessage;
 
 /// An address as nanomsg takes it: a str (UTF-8) or raw bytes (e.g. a non-UTF-8 ipc path).
 fn c_address(addr: &Bound<'_, PyAny>) -> PyResult<CString> {
@@ -236,7 +235,7 @@ impl PySocket {
         let mut slot = Some(body);
         let sent = blocking_call(py, &guard, Direction::Send, block, |flags| {
             let Some(body) = slot.take() else {
-                return Err(crate::error::NnError::new(libc::EFAULT));
+                return Err(NnError::new(libc::EFAULT));
             };
             let result = match &header {
                 Some(h) => guard.send_with_header(body, Some(h), flags),
@@ -286,12 +285,12 @@ impl PySocket {
                 .into_pyobject(py)?
                 .into_any());
         };
-        let raw = guard.getsockopt_bytes(level, option)?;
+        let bytes = guard.getsockopt_bytes(level, option)?;
         if kind.is(py.get_type::<PyBytes>()) {
-            Ok(PyBytes::new(py, &raw).into_any())
+            Ok(PyBytes::new(py, &bytes).into_any())
         } else if kind.is(py.get_type::<PyString>()) {
             // A C string: up to its NUL.
-            let text = raw.split(|&b| b == 0).next().unwrap_or_default();
+            let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
             Ok(PyString::new(py, &String::from_utf8_lossy(text)).into_any())
         } else {
             Err(PyTypeError::new_err("type must be int, str or bytes"))

@@ -6,11 +6,13 @@
 //! never signals the deadline. A [`SurveyClock`] remembers when the last survey ends, so that
 //! the binding can report the timeout once and end waits at the deadline.
 
+use std::os::raw::c_int;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::error::NnError;
 use crate::ffi;
+use crate::nn::error::NnError;
+use crate::nn::sync::lock;
 
 /// How long after a survey's end (as computed here) a wait looks again for nng's own timer,
 /// which starts a little earlier or later.
@@ -23,8 +25,14 @@ pub struct SurveyClock {
 }
 
 impl SurveyClock {
+    /// The clock of a socket of `domain` and `protocol`, if it needs one: a SURVEYOR on nng.
+    pub fn for_socket(domain: c_int, protocol: c_int) -> Option<Self> {
+        (cfg!(feature = "nng") && domain == ffi::AF_SP && protocol == ffi::NN_SURVEYOR)
+            .then(Self::default)
+    }
+
     fn ends(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        crate::lock(&self.ends)
+        lock(&self.ends)
     }
 
     /// A survey was sent, with a deadline of `deadline_ms` (it replaces any earlier one).

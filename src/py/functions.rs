@@ -4,13 +4,9 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
-use crate::device::Device;
-use crate::error::{self, NnError};
-use crate::ffi;
-use crate::library;
-use crate::py_blocking::retry_detached;
-use crate::py_socket::PySocket;
-use crate::socket::{wait_any, Direction, Guard};
+use crate::nn::{self, Device, Guard, NnError, Poll};
+use crate::py::blocking::retry_detached;
+use crate::py::socket::PySocket;
 
 /// Waits until one of the sockets can receive (`POLLIN`) or send (`POLLOUT`), or `timeout`
 /// ms pass (-1: forever). `items` is a list of `(socket, events)`; returns the ready events
@@ -28,35 +24,14 @@ pub fn poll(
         .iter()
         .map(|(s, _)| s.get().socket().acquire())
         .collect::<Result<Vec<Guard<'_>>, NnError>>()?;
-    // One pollable fd per (item, event) asked for.
-    let mut fds: Vec<(i32, libc::c_short)> = Vec::new();
-    let mut owners: Vec<(usize, i32)> = Vec::new();
-    for (i, (guard, (_, events))) in guards.iter().zip(&items).enumerate() {
-        for (flag, dir) in [
-            (ffi::NN_POLLIN, Direction::Recv),
-            (ffi::NN_POLLOUT, Direction::Send),
-        ] {
-            if events & i32::from(flag) != 0 {
-                let fd = guard.poll_fd(dir)?.ok_or(NnError::new(libc::ENOPROTOOPT))?;
-                fds.push((fd, 0));
-                owners.push((i, i32::from(flag)));
-            }
-        }
-    }
-    let wakes: Vec<i32> = guards.iter().map(Guard::wake_fd).collect();
+    let mut poll = Poll::new(guards.iter().zip(items.iter().map(|(_, events)| *events)))?;
     let deadline = u64::try_from(timeout)
         .ok()
         .map(|ms| Instant::now() + Duration::from_millis(ms));
     // First a look without waiting, with the GIL held; then wait without it.
-    let mut ready = wait_any(&mut fds, &wakes, Some(Instant::now()));
-    if matches!(ready, Err(e) if e.errno() == libc::ETIMEDOUT) && timeout != 0 {
-        ready = Ok(retry_detached(py, || loop {
-            match wait_any(&mut fds, &wakes, deadline) {
-                Ok(0) => continue,
-                other => break other,
-            }
-        })
-        .or_else(|e| {
+    let mut ready = poll.look();
+    if Poll::timed_out(&ready) && timeout != 0 {
+        ready = Ok(retry_detached(py, || poll.wait(deadline)).or_else(|e| {
             if e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py) {
                 Ok(0)
             } else {
@@ -64,19 +39,7 @@ pub fn poll(
             }
         })?);
     }
-    let mut revents = vec![0; items.len()];
-    match ready {
-        Ok(_) => {
-            for ((item, flag), (_, rev)) in owners.iter().zip(&fds) {
-                if *rev != 0 {
-                    revents[*item] |= flag;
-                }
-            }
-            Ok(revents)
-        }
-        Err(e) if e.errno() == libc::ETIMEDOUT => Ok(revents),
-        Err(e) => Err(e.into()),
-    }
+    Ok(poll.events(ready)?)
 }
 
 /// Forwards messages between two raw (`sp-raw`) sockets, or back into one, like
@@ -99,13 +62,13 @@ pub fn device(
 /// `nn_term`: makes every socket of the process fail with `nn.Terminated`, for good.
 #[pyfunction]
 pub fn term() -> PyResult<()> {
-    Ok(library::term()?)
+    Ok(nn::term()?)
 }
 
 /// `nn_strerror`: nanomsg's text for an error code.
 #[pyfunction]
 pub fn strerror(errno: i32) -> String {
-    error::strerror(errno)
+    nn::strerror(errno)
 }
 
 /// One `nn_symbol_info` entry: `(name, value, namespace, type, unit)`.
@@ -114,7 +77,7 @@ type SymbolTuple = (String, i32, i32, i32, i32);
 /// Every `nn_symbol_info` entry as `(name, value, namespace, type, unit)`.
 #[pyfunction]
 pub fn symbol_info() -> PyResult<Vec<SymbolTuple>> {
-    Ok(library::symbols()?
+    Ok(nn::symbols()?
         .into_iter()
         .map(|s| (s.name, s.value, s.ns, s.type_, s.unit))
         .collect())

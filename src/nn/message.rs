@@ -4,16 +4,16 @@
 use std::os::raw::c_void;
 use std::ptr::NonNull;
 
-use crate::error::{NnError, NnResult};
 use crate::ffi;
+use crate::nn::compat;
+use crate::nn::error::{NnError, NnResult};
 
 /// An owned libnanomsg message buffer.
 pub struct NnMsg {
     ptr: NonNull<c_void>,
     len: usize,
     /// True for a buffer that nng handed out on receive: it keeps the message's SP header
-    /// inside, invisible here, and nng would send that header again (or add another to it),
-    /// so such a buffer is sent by copy (see `Guard::send_msg`).
+    /// inside, invisible here (see [`compat::RECEIVED_BUFFER_CARRIES_HEADER`]).
     carries_header: bool,
 }
 
@@ -26,14 +26,8 @@ unsafe impl Sync for NnMsg {}
 impl NnMsg {
     /// `nn_allocmsg(len, 0)`: a fresh buffer of `len` bytes (contents unspecified).
     pub fn alloc(len: usize) -> NnResult<Self> {
-        // nng refuses to allocate 0 bytes: it gets 1, of which none is used.
-        let size = if cfg!(feature = "nng") {
-            len.max(1)
-        } else {
-            len
-        };
         // SAFETY: nn_allocmsg has no preconditions; it returns NULL (errno set) on failure.
-        let ptr = unsafe { ffi::nn_allocmsg(size, 0) };
+        let ptr = unsafe { ffi::nn_allocmsg(compat::alloc_size(len), 0) };
         NonNull::new(ptr)
             .map(|ptr| Self {
                 ptr,
@@ -54,11 +48,12 @@ impl NnMsg {
     ///
     /// # Safety
     /// `ptr` must come from libnanomsg's allocator, hold `len` bytes, and have no other owner.
-    pub unsafe fn from_raw(ptr: NonNull<c_void>, len: usize) -> Self {
+    #[inline]
+    pub unsafe fn from_library(ptr: NonNull<c_void>, len: usize) -> Self {
         Self {
             ptr,
             len,
-            carries_header: cfg!(feature = "nng"),
+            carries_header: compat::RECEIVED_BUFFER_CARRIES_HEADER,
         }
     }
 
@@ -68,31 +63,39 @@ impl NnMsg {
         self.carries_header
     }
 
-    /// Gives up ownership (for a zero-copy send that succeeded).
-    pub fn into_raw(self) -> *mut c_void {
+    /// True where a send must copy this buffer rather than hand it over (`NN_MSG`): an
+    /// empty one (nng sizes an `NN_MSG` send by its buffer, which is never empty there), one
+    /// that [`carries_header`](Self::carries_header), and where
+    /// [`compat::HEADER_SEND_COPIES_BODY`], one sent `with_header`.
+    #[inline]
+    pub fn sent_by_copy(&self, with_header: bool) -> bool {
+        self.is_empty() || self.carries_header || (compat::HEADER_SEND_COPIES_BODY && with_header)
+    }
+
+    /// Gives up ownership to the library, which took the buffer (a zero-copy send that
+    /// succeeded).
+    #[inline]
+    pub fn hand_over(self) -> *mut c_void {
         let ptr = self.ptr.as_ptr();
         std::mem::forget(self);
         ptr
     }
 
-    /// `nn_reallocmsg`: grows or shrinks the buffer, keeping its first bytes.
-    #[cfg(not(feature = "nng"))]
+    /// `nn_reallocmsg`: grows or shrinks the buffer, keeping its first bytes. Where that
+    /// call loses the contents (see [`compat::REALLOC_KEEPS_CONTENTS`]), moves them into a
+    /// fresh buffer instead.
     pub fn resize(&mut self, len: usize) -> NnResult<()> {
+        if !compat::REALLOC_KEEPS_CONTENTS {
+            let mut fresh = Self::alloc(len)?;
+            let keep = len.min(self.len);
+            fresh.as_mut_slice()[..keep].copy_from_slice(&self.as_slice()[..keep]);
+            *self = fresh;
+            return Ok(());
+        }
         // SAFETY: self.ptr is a live libnanomsg buffer that this value owns.
         let ptr = unsafe { ffi::nn_reallocmsg(self.ptr.as_ptr(), len) };
         self.ptr = NonNull::new(ptr).ok_or_else(NnError::last)?;
         self.len = len;
-        Ok(())
-    }
-
-    /// Grows or shrinks the buffer, keeping its first bytes. nng 1.5's `nn_reallocmsg` loses
-    /// the contents, so this moves them into a fresh buffer itself.
-    #[cfg(feature = "nng")]
-    pub fn resize(&mut self, len: usize) -> NnResult<()> {
-        let mut fresh = Self::alloc(len)?;
-        let keep = len.min(self.len);
-        fresh.as_mut_slice()[..keep].copy_from_slice(&self.as_slice()[..keep]);
-        *self = fresh;
         Ok(())
     }
 
@@ -126,7 +129,7 @@ impl NnMsg {
 
 impl Drop for NnMsg {
     fn drop(&mut self) {
-        // SAFETY: this value owns the buffer, and into_raw forgets self, so it is freed once.
+        // SAFETY: this value owns the buffer, and hand_over forgets self, so it is freed once.
         unsafe { ffi::nn_freemsg(self.ptr.as_ptr()) };
     }
 }

@@ -7,9 +7,8 @@ use std::time::Instant;
 
 use pyo3::prelude::*;
 
-use crate::error::{NnError, NnResult};
 use crate::ffi;
-use crate::socket::{Direction, Guard};
+use crate::nn::{Direction, Guard, NnError, NnResult};
 
 /// Runs `f` without the GIL, again after every `EINTR` whose signal handlers returned.
 pub fn retry_detached<T: Send>(
@@ -42,7 +41,7 @@ pub fn blocking_call<T: Send>(
             }
             let deadline = guard.timeout(dir)?.map(|t| Instant::now() + t);
             retry_detached(py, || {
-                guard.blocking(dir, deadline, || match guard.reply_ready()? {
+                guard.retry_until_ready(dir, deadline, || match guard.reply_ready()? {
                     true => Ok(()),
                     false => Err(NnError::new(libc::EAGAIN)),
                 })
@@ -56,6 +55,6 @@ pub fn blocking_call<T: Send>(
     }
     let deadline = guard.timeout(dir)?.map(|t| Instant::now() + t);
     retry_detached(py, || {
-        guard.blocking(dir, deadline, || op(ffi::NN_DONTWAIT))
+        guard.retry_until_ready(dir, deadline, || op(ffi::NN_DONTWAIT))
     })
 }

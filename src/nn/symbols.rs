@@ -1,25 +1,14 @@
-//! Safe wrappers of libnanomsg's process-wide calls: `nn_term` and `nn_symbol_info`.
+//! `nn_symbol_info`: the names and values the linked library knows, and its ABI version.
 
 #[cfg(not(feature = "nng"))]
 use std::ffi::CStr;
 use std::os::raw::c_int;
 
-#[cfg(feature = "nng")]
-use crate::error::NnError;
-use crate::error::NnResult;
+#[cfg(not(feature = "nng"))]
 use crate::ffi;
-
-/// `nn_term`: every socket of the process fails with `ETERM` from now on, for good.
-/// Refused in a forked child, where libnanomsg would hang.
-pub fn term() -> NnResult<()> {
-    if crate::socket::forked() {
-        return Err(crate::error::NnError::forked());
-    }
-    crate::error::mark_terminated();
-    // SAFETY: nn_term takes no arguments and may be called at any time.
-    unsafe { ffi::nn_term() };
-    Ok(())
-}
+#[cfg(feature = "nng")]
+use crate::nn::error::NnError;
+use crate::nn::error::NnResult;
 
 /// One entry of `nn_symbol_info`.
 #[derive(Clone, Debug, PartialEq, Eq)]

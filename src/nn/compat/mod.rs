@@ -1,18 +1,27 @@
-//! What the linked C library is, and what of the nanomsg API it lacks. libnanomsg has it all;
-//! nng's compatibility layer (the `nng` feature) lacks symbol introspection and statistics,
-//! and some options, which it refuses or answers with values that mean something else.
+//! Every difference between the backends, in one place. libnanomsg (ours or the system's) has
+//! the whole nanomsg API; nng's compatibility layer (the `nng` feature) lacks symbol
+//! introspection and statistics, and some options, which it refuses or answers with values
+//! that mean something else, and behaves differently in places: how it closes, how it holds
+//! message buffers, how its REP and SURVEYOR sockets report their state. The rest of the safe
+//! layer asks this module (constants fold away at compile time) instead of testing the
+//! feature itself; `symbols.rs` (no `nn_symbol_info` on nng), `library.rs` (the version
+//! string) and `error.rs` (error texts) keep their own small `cfg`s.
+//!
+//! - this file: options, endpoints, statistics, closing and message buffers;
+//! - `reply`: whether a REP or RESPONDENT on nng has a reply due;
+//! - `survey`: the SURVEYOR's deadline as libnanomsg reports it, for nng.
+
+mod reply;
+mod survey;
 
 use std::os::raw::c_int;
 
-use crate::error::{NnError, NnResult};
 use crate::ffi;
+use crate::nn::error::{NnError, NnResult};
+use crate::nn::library::HARDENED;
 
-/// The backend's name: `"nanomsg"` or `"nng"`.
-pub const NAME: &str = if cfg!(feature = "nng") {
-    "nng"
-} else {
-    "nanomsg"
-};
+pub use reply::ReplyState;
+pub use survey::SurveyClock;
 
 #[cfg(feature = "nng")]
 const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[
@@ -114,31 +123,38 @@ pub fn check_statistics() -> NnResult<()> {
     Ok(())
 }
 
-/// The linked library's own version string.
-pub fn library_version() -> String {
-    #[cfg(feature = "nng")]
-    {
-        // SAFETY: nng_version returns a static NUL-terminated string.
-        let v = unsafe { std::ffi::CStr::from_ptr(ffi::nng_version()) };
-        format!("nng {}", v.to_string_lossy())
-    }
-    #[cfg(all(not(feature = "nng"), nanomsg_hardened))]
-    {
-        env!("NANOMSG_RS_LIBRARY").to_string()
-    }
-    #[cfg(all(not(feature = "nng"), not(nanomsg_hardened)))]
-    {
-        let (current, revision, age) = crate::library::version().unwrap_or((-1, -1, -1));
-        format!("nanomsg ABI {current}.{revision}.{age}")
+/// nng never hands a closed socket's number out again (its ids only grow), and a call that
+/// waits inside nng (a reply sent without `NN_DONTWAIT`, see
+/// `Guard::sends_replies_without_dontwait`, should it wait after all) ends only when the
+/// socket closes: there `close` calls `nn_close` at once, not after the last call in flight.
+pub const CLOSE_AT_ONCE: bool = cfg!(feature = "nng");
+
+/// The size to ask `nn_allocmsg` for, for a message of `len` bytes: nng refuses to allocate
+/// 0 bytes, so it gets 1, of which none is used.
+#[inline]
+pub fn alloc_size(len: usize) -> usize {
+    if cfg!(feature = "nng") {
+        len.max(1)
+    } else {
+        len
     }
 }
+
+/// True where a buffer handed out on receive keeps the message's SP header inside, invisible
+/// here (nng): the C library would send that header again (or add another to it), so such a
+/// buffer is sent by copy (see `NnMsg::sent_by_copy`).
+pub const RECEIVED_BUFFER_CARRIES_HEADER: bool = cfg!(feature = "nng");
+
+/// False where `nn_reallocmsg` loses the buffer's contents (nng 1.5): `NnMsg::resize` then
+/// moves them into a fresh buffer itself.
+pub const REALLOC_KEEPS_CONTENTS: bool = !cfg!(feature = "nng");
+
+/// True where a body sent with an SP header goes by copy: nng adds the header to the message
+/// itself and keeps it there when the send fails, so a retry would carry it twice.
+pub const HEADER_SEND_COPIES_BODY: bool = cfg!(feature = "nng");
 
 /// Whether the binding keeps count of each SUB socket's prefixes and answers an unsubscribe of
 /// a prefix not held with `EINVAL` itself. The system libnanomsg 1.1.5 crashes on such a call
 /// (a NULL dereference in its trie), and nng answers it its own way; our hardened libnanomsg
 /// says `EINVAL` itself (nanomsg/patches/0005), so there the call goes straight to it.
 pub const TRACKS_SUBSCRIPTIONS: bool = !HARDENED;
-
-/// Whether the library is our hardened libnanomsg (built from source with the patches of
-/// `nanomsg/patches/`, linked statically), not the system's or nng.
-pub const HARDENED: bool = cfg!(nanomsg_hardened);

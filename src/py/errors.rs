@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
 
-use crate::error::NnError;
+use crate::nn::NnError;
 
 /// `(errno -> class table, default class)` from `nanomsg_rs._errors`, loaded once.
 static CLASSES: PyOnceLock<(Py<PyDict>, Py<PyType>)> = PyOnceLock::new();

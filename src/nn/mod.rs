@@ -1,0 +1,31 @@
+//! The safe core: owning wrappers of libnanomsg over `ffi`, and nothing of Python (this tree
+//! never uses pyo3; `tests/test_layout.py` checks it). The modules are private; the layer
+//! above sees the API re-exported here.
+//!
+//! Dependencies run one way, from the top of this list down:
+//! `device`, `poll` > `socket` > `message`, `cmsg` > `compat` > `library` > `symbols` >
+//! `error` > `process`, `sync` (and `constants`, which only reads `ffi`).
+
+mod cmsg;
+mod compat;
+mod constants;
+mod device;
+mod error;
+mod library;
+mod message;
+mod poll;
+mod process;
+mod socket;
+mod symbols;
+mod sync;
+
+pub use constants::CONSTANTS;
+pub use device::Device;
+pub use error::{strerror, NnError, NnResult, EFORKED};
+pub use library::{library_version, term, HARDENED, NAME};
+pub use message::NnMsg;
+pub use poll::Poll;
+pub use process::install_fork_guard;
+pub use socket::{Direction, Guard, Socket};
+pub use symbols::{symbols, version};
+pub use sync::lock;

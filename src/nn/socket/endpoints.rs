@@ -1,0 +1,57 @@
+//! A socket's endpoints: `nn_bind`, `nn_connect`, `nn_shutdown`.
+//!
+//! The socket keeps the ids of the endpoints it made and has not shut down: nng's
+//! `nn_shutdown` ignores its socket argument and would close any socket's endpoint.
+
+use std::collections::HashSet;
+use std::ffi::CStr;
+use std::os::raw::c_int;
+
+use super::Guard;
+use crate::ffi;
+use crate::nn::compat;
+use crate::nn::error::{check, NnError, NnResult};
+use crate::nn::sync::lock;
+
+impl Guard<'_> {
+    fn endpoints(&self) -> std::sync::MutexGuard<'_, HashSet<c_int>> {
+        lock(&self.socket.endpoints)
+    }
+
+    /// `nn_bind`; returns the endpoint id.
+    pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
+        // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
+        let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
+            .map_err(compat::endpoint_error)?;
+        self.endpoints().insert(ep);
+        Ok(ep)
+    }
+
+    /// `nn_connect`; returns the endpoint id.
+    pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
+        // SAFETY: as in bind.
+        let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
+            .map_err(compat::endpoint_error)?;
+        self.endpoints().insert(ep);
+        Ok(ep)
+    }
+
+    /// `nn_shutdown` of one of this socket's endpoints (`EINVAL` for any other id).
+    pub fn shutdown(&self, endpoint: c_int) -> NnResult<()> {
+        if !self.endpoints().contains(&endpoint) {
+            return Err(NnError::new(libc::EINVAL));
+        }
+        loop {
+            // SAFETY: plain ints; the number is held by self.
+            match check(unsafe { ffi::nn_shutdown(self.id(), endpoint) }) {
+                Err(e) if e.errno() == libc::EINTR => continue,
+                other => {
+                    if other.is_ok() {
+                        self.endpoints().remove(&endpoint);
+                    }
+                    return other.map(drop);
+                }
+            }
+        }
+    }
+}
