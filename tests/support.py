@@ -55,7 +55,7 @@ NANOMSG = BACKEND == "nanomsg"
 NNG = BACKEND == "nng"
 assert BACKEND in BACKENDS, BACKEND
 
-# Reasons shared by many skips: what the nng backend lacks (see src/backend.rs).
+# Reasons shared by many skips: what the nng backend lacks (see src/nn/compat/).
 NO_STATISTICS = "nng keeps no statistics (nn_get_statistic is 0 for all): NotSupported"
 NO_SYMBOLS = "nng has no nn_symbol_info: nn.symbols() raises NotSupported"
 # Socket options nng's compatibility layer does not have: the binding raises NotSupported.

@@ -459,7 +459,7 @@ def test_many_waiters_each_get_a_different_message(run: Runner, sock: SockFactor
             await anyio.sleep(0.1)
             assert not any(t.done() for t in tasks)
             # Waiting costs no thread per call.
-            assert threading.active_count() == threads_before
+            assert threading.active_count() <= threads_before
             for i in range(n):
                 await push.asend(b"message %d" % i)
             results = [await t.result(10) for t in tasks]

@@ -4,7 +4,10 @@ on the nng backend, which has no nn_symbol_info, with nng's compatibility header
 from __future__ import annotations
 
 import errno
+import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -399,3 +402,45 @@ def test_symbols_not_supported_on_nng() -> None:
         nn.symbols()
     assert info.value.errno == errno.ENOTSUP
     assert "nng" in str(info.value)
+
+
+# -- one source: the Rust table ---------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_generated_constants_are_up_to_date() -> None:
+    """The Python side of the constants (``nanomsg_rs.constants``, the stub's lines, the
+    package's ``__all__``) is what ``tools/gen_constants.py`` writes from the Rust table."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_constants.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_exported_constant_comes_from_the_table() -> None:
+    assert set(nn.constants.__all__) <= set(nn.__all__)
+    for name in nn.constants.__all__:
+        assert isinstance(getattr(nn, name), int), name
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
+def test_type_checkers_see_every_constant_through_star_import(tmp_path: Path) -> None:
+    """``from nanomsg_rs import *`` gives mypy every constant (a list built at run time, such
+    as ``__all__ += constants.__all__``, it does not follow)."""
+    program = tmp_path / "star.py"
+    names = nn.constants.__all__
+    program.write_text(
+        "from nanomsg_rs import *\n\n" + "".join(f"x_{n}: int = {n}\n" for n in names)
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(program)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]

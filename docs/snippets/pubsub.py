@@ -10,8 +10,8 @@ with nn.Socket("pub") as pub, nn.Socket("sub") as weather, nn.Socket("sub") as e
         sub.connect("inproc://feed")
         sub.rcvtimeo = 2000  # ms
 
-    # inproc connects at once; over tcp or ipc a subscriber misses what is
-    # published before its connection is up.
+    # libnanomsg connects inproc at once; over tcp or ipc (and on the nng backend, inproc
+    # too) a subscriber misses what is published before its connection is up.
     for msg in (b"weather.oslo -3C", b"news.tech ABI 5", b"weather.paris 12C"):
         pub.send(msg)  # never waits: PUB drops what a subscriber cannot take
 

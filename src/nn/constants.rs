@@ -1,7 +1,12 @@
-//! Every constant of `ffi.rs` (and the errno codes nanomsg reports), by its C name, for the
-//! Python module to export without the `NN_` prefix. A test compares this table with what
-//! `nn_symbol_info` reports at run time.
+//! Every constant of `ffi.rs` (and the errno codes nanomsg reports, and our own `EFORKED`), by
+//! its C name, for the Python module to export without the `NN_` prefix. A test compares this
+//! table with what `nn_symbol_info` reports at run time.
+//!
+//! The one list: `tools/gen_constants.py` writes the Python side from it (the
+//! `nanomsg_rs.constants` module, the stub's lines, the package's `__all__`); adding a
+//! constant is one line here and a run of that script, which a test enforces.
 
+use super::error;
 use crate::ffi;
 
 macro_rules! table {
@@ -146,4 +151,5 @@ table![
     libc::ENOTCONN,
     libc::EISCONN,
     libc::ESOCKTNOSUPPORT,
+    error::EFORKED,
 ];

@@ -21,7 +21,7 @@ mod sync;
 
 pub use constants::CONSTANTS;
 pub use device::Device;
-pub use error::{strerror, NnError, NnResult, EFORKED};
+pub use error::{strerror, NnError, NnResult};
 pub use library::{library_version, term, HARDENED, NAME};
 pub use message::NnMsg;
 pub use poll::Poll;

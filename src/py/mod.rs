@@ -38,7 +38,6 @@ mod _native {
         for (name, value) in nn::CONSTANTS {
             m.add(name.strip_prefix("NN_").unwrap_or(name), value)?;
         }
-        m.add("EFORKED", nn::EFORKED)?;
         // nng has no libtool ABI version to report: None there (see LIBRARY_VERSION).
         m.add("NANOMSG_VERSION", nn::version().ok())?;
         m.add("BACKEND", nn::NAME)?;
