@@ -65,11 +65,7 @@ impl PySocket {
         Ok(Self { inner })
     }
 
-    /// Takes ownership of the open socket with this raw number (of this package's
-    /// library), e.g. one that `detach()` gave up: the inverse of `detach()`. The returned
-    /// socket closes it as any other does. Raises `nn.Closed` if the number is not an open
-    /// socket, `nn.InvalidArgument` if it is negative or another live `Socket` of this
-    /// process owns it (two owners would close it twice), `nn.Terminated` after `nn.term()`.
+    /// The native part of `nanomsg_rs.Socket.adopt`, which documents it.
     #[classmethod]
     fn adopt<'py>(
         cls: &Bound<'py, PyType>,
@@ -121,36 +117,47 @@ impl PySocket {
         Ok(self.inner.acquire()?.id())
     }
 
-    /// `nn_bind`: listens on `addr` (str, or bytes passed as they are); returns the endpoint
-    /// id. Raises `nn.InvalidArgument` (malformed), `nn.AddressInUse`, `nn.NotSupported`
-    /// (unknown transport), `nn.Closed`; `TypeError` for other types.
+    /// `nn_bind`, returning the endpoint id: the native part of `nanomsg_rs.Socket.bind`,
+    /// which documents it.
     fn bind(&self, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
         let addr = c_address(addr)?;
         Ok(self.inner.acquire()?.bind(&addr)?)
     }
 
-    /// `nn_connect`: connects to `addr` (str, or bytes), in the background and again after
-    /// every disconnect; returns the endpoint id. Raises `nn.InvalidArgument` (malformed),
-    /// `nn.NotSupported` (unknown transport), `nn.Closed`; `TypeError` for other types.
+    /// `nn_connect`, returning the endpoint id: the native part of
+    /// `nanomsg_rs.Socket.connect`, which documents it.
     fn connect(&self, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
         let addr = c_address(addr)?;
         Ok(self.inner.acquire()?.connect(&addr)?)
     }
 
-    /// `nn_shutdown`: removes the endpoint with the given id. Raises `nn.InvalidArgument`
-    /// for an unknown id, `nn.Closed`.
+    /// `nn_shutdown` of an endpoint id: the native part of `nanomsg_rs.Socket.shutdown`,
+    /// which documents it.
     fn shutdown(&self, py: Python<'_>, endpoint: i32) -> PyResult<()> {
         let guard = self.inner.acquire()?;
         py.detach(|| guard.shutdown(endpoint)).map_err(PyErr::from)
     }
 
-    /// Sends one message (bytes, str as UTF-8, or any buffer); returns its size in bytes.
-    /// Waits (GIL released) while it cannot be sent; `block=False` raises `nn.Again`
-    /// instead. Raises `nn.Timeout` after `sndtimeo` ms, `nn.BadState` (e.g. REP with no
-    /// request to answer), `nn.NotSupported` (SUB, PULL), `nn.Closed` (also when closed from
-    /// another thread meanwhile), `nn.Terminated`; `TypeError` for other types. On the nng
-    /// backend a REP or RESPONDENT reply waits while the previous reply to that peer is
-    /// still going out.
+    /// Sends one message, waiting (with the GIL released) while it cannot be sent.
+    ///
+    /// On the nng backend a REP or RESPONDENT reply also waits while the previous reply to that
+    /// peer is still going out.
+    ///
+    /// Args:
+    ///     data: bytes, str (sent as UTF-8), or any buffer.
+    ///     block: False raises `nn.Again` instead of waiting.
+    ///
+    /// Returns:
+    ///     The message's size in bytes.
+    ///
+    /// Raises:
+    ///     Again: `block=False`, and the message cannot go now.
+    ///     Timeout: `sndtimeo` ms passed.
+    ///     BadState: the protocol forbids it now (e.g. a REP with no request to answer).
+    ///     NotSupported: the socket cannot send (SUB, PULL).
+    ///     Closed: the socket is closed, also from another thread while waiting.
+    ///     Terminated: after `nn.term()`.
+    ///     TypeError: `data` is not bytes, str or a buffer.
     #[pyo3(signature = (data, *, block = true))]
     fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
         let payload = Payload::extract(data)?;
@@ -161,11 +168,22 @@ impl PySocket {
         })
     }
 
-    /// Receives one whole message as bytes. Waits (GIL released) until one arrives;
-    /// `block=False` raises `nn.Again` instead. Raises `nn.Timeout` after `rcvtimeo` ms,
-    /// `nn.BadState` (REQ before `send`; SURVEYOR with no survey or past its deadline),
-    /// `nn.NotSupported` (PUB, PUSH), `nn.Closed` (also when closed from another thread
-    /// meanwhile), `nn.Terminated`.
+    /// Receives one whole message, waiting (with the GIL released) until one arrives.
+    ///
+    /// Args:
+    ///     block: False raises `nn.Again` instead of waiting.
+    ///
+    /// Returns:
+    ///     The message, as bytes.
+    ///
+    /// Raises:
+    ///     Again: `block=False`, and no message is there.
+    ///     Timeout: `rcvtimeo` ms passed.
+    ///     BadState: the protocol forbids it now (a REQ before `send`; a SURVEYOR with no survey,
+    ///         or past its deadline).
+    ///     NotSupported: the socket cannot receive (PUB, PUSH).
+    ///     Closed: the socket is closed, also from another thread while waiting.
+    ///     Terminated: after `nn.term()`.
     #[pyo3(signature = (*, block = true))]
     fn recv<'py>(&self, py: Python<'py>, block: bool) -> PyResult<Bound<'py, PyBytes>> {
         let guard = self.inner.acquire()?;
@@ -175,9 +193,14 @@ impl PySocket {
         Ok(PyBytes::new(py, msg.as_slice()))
     }
 
-    /// Receives one message into a writable, C-contiguous buffer; returns the message's
-    /// full size in bytes (bytes past the end of the buffer are dropped, as `nn_recv`
-    /// does). Errors as `recv`; `TypeError` for a read-only buffer.
+    /// Receives one message into a writable, C-contiguous buffer (see `recv`).
+    ///
+    /// Returns:
+    ///     The message's full size in bytes; the bytes past the end of the buffer are dropped,
+    ///     as `nn_recv` does.
+    ///
+    /// Raises:
+    ///     TypeError: the buffer is read-only or not C-contiguous; otherwise as `recv`.
     #[pyo3(signature = (buffer, *, block = true))]
     fn recv_into(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
         let buf = PyUntypedBuffer::get(buffer)?;
@@ -199,8 +222,11 @@ impl PySocket {
         })
     }
 
-    /// Receives one message without a copy: it stays in nanomsg's buffer, inside the
-    /// returned `Message` (with its SP header on raw sockets). Errors as `recv`.
+    /// Receives one message without a copy (see `recv` for waiting and errors).
+    ///
+    /// Returns:
+    ///     A `Message`: the message stays in nanomsg's buffer, inside it, with its SP header
+    ///     (`Message.header`) on raw sockets.
     #[pyo3(signature = (*, block = true))]
     fn recv_msg(&self, py: Python<'_>, block: bool) -> PyResult<PyMessage> {
         let guard = self.inner.acquire()?;
@@ -217,10 +243,17 @@ impl PySocket {
         Ok(PyMessage::from_parts(msg, header))
     }
 
-    /// Sends a `Message` without a copy; the message is empty afterwards. On a raw socket its
+    /// Sends a `Message` without a copy (see `send` for waiting and errors).
+    ///
+    /// The message is empty afterwards; on failure it is left as it was. On a raw socket its
     /// `header` goes with it (the route back); an sp socket makes its own and ignores it.
-    /// On failure the message is left as it was. Errors as `send`; `ValueError` if the
-    /// message was sent already, `BufferError` while a memoryview of it is alive.
+    ///
+    /// Returns:
+    ///     The message's size in bytes.
+    ///
+    /// Raises:
+    ///     ValueError: the message was sent already.
+    ///     BufferError: a memoryview of the message is alive.
     #[pyo3(signature = (msg, *, block = true))]
     fn send_msg(&self, py: Python<'_>, msg: &Bound<'_, PyMessage>, block: bool) -> PyResult<usize> {
         let guard = self.inner.acquire()?;
@@ -252,8 +285,10 @@ impl PySocket {
         sent
     }
 
-    /// Sends several buffers as one message (gathered by `nn_sendmsg`); returns its size
-    /// in bytes. Errors as `send`.
+    /// Sends several buffers as one message, gathered by `nn_sendmsg` (see `send`).
+    ///
+    /// Returns:
+    ///     The message's size in bytes.
     #[pyo3(signature = (parts, *, block = true))]
     fn send_parts(&self, py: Python<'_>, parts: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
         let payloads = parts
@@ -267,9 +302,20 @@ impl PySocket {
         })
     }
 
-    /// `nn_getsockopt`: `type` is `int` (the default), `str` or `bytes` (the raw value).
-    /// Times are in ms, sizes in bytes. Raises `nn.NanomsgError` (`ENOPROTOOPT`) for an
-    /// option this socket lacks, `nn.Closed`; `TypeError` for another `type`.
+    /// Reads an option (`nn_getsockopt`); the option properties are the usual way.
+    ///
+    /// Args:
+    ///     level: `nn.SOL_SOCKET`, a protocol (e.g. `nn.SUB`) or a transport (e.g. `nn.TCP`).
+    ///     option: the option's constant (e.g. `nn.LINGER`).
+    ///     type: `int` (the default), `str`, or `bytes` (the raw value).
+    ///
+    /// Returns:
+    ///     The value: times in ms, sizes in bytes.
+    ///
+    /// Raises:
+    ///     NanomsgError: the socket has no such option (`ENOPROTOOPT`).
+    ///     Closed: the socket is closed.
+    ///     TypeError: `type` is none of the three.
     #[pyo3(signature = (level, option, r#type = None))]
     fn getsockopt<'py>(
         &self,
@@ -297,9 +343,19 @@ impl PySocket {
         }
     }
 
-    /// `nn_setsockopt`: an int value for int options; str (UTF-8) or bytes for the others.
-    /// Raises `nn.InvalidArgument` for a value nanomsg refuses, `ValueError` for an int
-    /// outside the C int range, `nn.NanomsgError` (`ENOPROTOOPT`), `nn.Closed`; `TypeError`.
+    /// Sets an option (`nn_setsockopt`); the option properties are the usual way.
+    ///
+    /// Args:
+    ///     level: as for `getsockopt`.
+    ///     option: the option's constant.
+    ///     value: an int for int options; str (as UTF-8) or bytes for the others.
+    ///
+    /// Raises:
+    ///     InvalidArgument: nanomsg refuses the value.
+    ///     ValueError: an int outside the C int range.
+    ///     NanomsgError: the socket has no such option (`ENOPROTOOPT`).
+    ///     Closed: the socket is closed.
+    ///     TypeError: `value` is of another type.
     fn setsockopt(&self, level: i32, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let guard = self.inner.acquire()?;
         if value.is_instance_of::<PyInt>() {
