@@ -10,7 +10,7 @@ from typing import Any
 
 import ci_skips
 import pytest
-from support import BACKEND, BACKENDS, make_address
+from support import BACKEND, BACKENDS, connected, make_address
 
 import nanomsg_rs as nn
 
@@ -83,12 +83,5 @@ def sock() -> Iterator[Callable[..., nn.Socket]]:
 
 @pytest.fixture
 def pair(sock: Callable[..., nn.Socket], transport: str) -> tuple[nn.Socket, nn.Socket]:
-    """Two connected PAIR sockets over each transport, with a 5 s receive timeout."""
-    a, b = sock("pair"), sock("pair")
-    address = make_address(transport)
-    a.bind(address)
-    b.connect(address)
-    for s in (a, b):
-        s.rcvtimeo = 5000
-        s.sndtimeo = 5000
-    return a, b
+    """Two connected PAIR sockets over each transport, with 5 s timeouts."""
+    return connected(sock, "pair", "pair", transport)

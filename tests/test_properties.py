@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import drain
+from support import connected, drain
 
 import nanomsg_rs as nn
 
@@ -43,13 +43,7 @@ def channel(request: pytest.FixtureRequest, sock: SockFactory, addr: AddrFactory
     """A connected (sender, receiver): ``"tcp-pair"``, ``"ipc-pushpull"`` ..."""
     transport, pattern = request.param.split("-")
     sender_proto, receiver_proto = PATTERNS[pattern]
-    address = addr(transport)
-    receiver, sender = sock(receiver_proto), sock(sender_proto)
-    receiver.bind(address)
-    sender.connect(address)
-    for s in (receiver, sender):
-        s.rcvtimeo = 5000
-        s.sndtimeo = 5000
+    receiver, sender = connected(sock, receiver_proto, sender_proto, transport)
     return sender, receiver
 
 
