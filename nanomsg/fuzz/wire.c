@@ -492,6 +492,20 @@ static void drain (int fd, int ms, int until_crlfcrlf, int do_pump)
     }
 }
 
+/*  Closes every connection waiting on the listener: what a client target of an earlier
+    input left behind (it reconnects until it is closed). Without this, the next input
+    would accept a stale connection and talk to nobody while its own client waits.  */
+static void drain_listener (void)
+{
+    struct pollfd pfd = {listener, POLLIN, 0};
+    while (poll (&pfd, 1, 0) > 0) {
+        int fd = accept (listener, NULL, NULL);
+        if (fd < 0)
+            return;
+        close (fd);
+    }
+}
+
 /*  Waits (bounded) for a connection on the listener.  */
 static int accept_bounded (int ms)
 {
@@ -561,6 +575,7 @@ static int client_setup (struct reader *r, uint8_t flags, int idx, int *sock)
         nn_setsockopt (s, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
     if (flags & 0x10)
         proto = rd_u16be (r);
+    drain_listener ();
     if (nn_connect (s, listener_addr) < 0)
         return -1;
 #if !defined(WIRE_WS)
