@@ -30,7 +30,7 @@ extensions = [
     "sphinx.ext.napoleon",
 ]
 
-exclude_patterns = ["_build", "snippets", "requirements.txt"]
+exclude_patterns = ["_build", "snippets", "screenshots", "requirements.txt"]
 # The native module's docstrings (Rust doc comments) mark code with single backticks.
 default_role = "literal"
 html_theme = "furo"
