@@ -53,9 +53,10 @@ docs: install    ## the site (Sphinx) in docs/_build/html; a warning or broken l
 	$(PY) -m sphinx -b linkcheck -n -W --keep-going -q docs docs/_build/linkcheck
 	@echo "docs: file://$(CURDIR)/docs/_build/html/index.html"
 
-lint: deps       ## every style gate (on the installed package)
+lint: deps       ## every style gate (on the installed package), and the Rust unit tests
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo test --lib --quiet
 	ruff check .
 	ruff format --check .
 	$(PY) -m mypy --strict python/nanomsg_rs examples
