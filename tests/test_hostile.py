@@ -1208,6 +1208,77 @@ def test_client_recovers_from_a_server_that_hangs_up_at_the_greeting(
             assert client.recv() == b"still there?"
 
 
+# A ws client (PAIR) that receives only when told: ``recv`` prints the next message.
+WS_CLIENT = r"""
+import sys
+import nanomsg_rs as nn
+
+s = nn.Socket("pair")
+s.rcvtimeo = 10000
+s.connect(sys.argv[1])
+print("connecting", flush=True)
+for line in sys.stdin:
+    if line.strip() == "recv":
+        print(s.recv().decode(), flush=True)
+s.close()
+"""
+
+
+def ws_server_frame(payload: bytes, *, fin: bool = True, opcode: int = 2) -> bytes:
+    """A frame as a ws server sends it: unmasked."""
+    return ws_frame(payload, opcode=opcode, fin=fin, mask=False)
+
+
+@pytest.mark.parametrize("left", ["unread-message", "cut-off-fragment"])
+def test_ws_client_survives_a_reconnect_with_something_left_over(left: str) -> None:
+    """A ws server sends the client a message it has not read yet (or the first fragment of
+    one), then drops the connection; the client reconnects, and gets a fresh message on the
+    new connection. libnanomsg 1.1.5 kept the last connection's incoming message in the
+    reused connection object: the reconnect aborted (``sws.c:355``), or a cut-off fragment
+    would have run into the next connection's data. Patch 0022."""
+    lsock, address = hostile_listener("ws")
+    stderr = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WS_CLIENT, address],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        assert read_line(proc) == b"connecting\n"
+        conn, _ = lsock.accept()
+        with conn:
+            conn.settimeout(IO_TIMEOUT)
+            ws_accept(conn, "pair")
+            if left == "unread-message":
+                conn.sendall(ws_server_frame(b"stale"))
+            else:
+                conn.sendall(ws_server_frame(b"first half", fin=False))
+            time.sleep(0.2)  # the client takes it in (nothing to wait for: it is not read)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        again, _ = lsock.accept()  # the client reconnects
+        with again:
+            again.settimeout(IO_TIMEOUT)
+            ws_accept(again, "pair")
+            again.sendall(ws_server_frame(b"fresh"))
+            proc.stdin.write(b"recv\n")
+            proc.stdin.flush()
+            line = read_line(proc)
+            stderr.seek(0)
+            assert line == b"fresh\n", (
+                f"the client got {line!r} ({proc.poll()}):\n{stderr.read().decode()[-2000:]}"
+            )
+    finally:
+        lsock.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        proc.stdin.close()
+        proc.stdout.close()
+        stderr.close()
+
+
 def markdown_table() -> str:
     """The README's table of hostile inputs, from CASES: ``python tests/test_hostile.py``.
     Each transport's cell says what libnanomsg 1.1.5 does, then what nng 1.5.2 does."""

@@ -424,17 +424,25 @@ static int raw_connect (struct server *sv)
     return fd;
 }
 
+/*  Set once the peer stops taking what the harness writes (back-pressure: a socket that
+    holds a message it has not handed over reads no further); the rest of the input is
+    then not sent. A blocking send() would wait for ever (a harness hang, found as libFuzzer
+    timeouts on ipc).  */
+static int stalled;
+
 static void write_all (int fd, const uint8_t *p, size_t n)
 {
-    while (n > 0) {
-        ssize_t w = send (fd, p, n, MSG_NOSIGNAL);
+    while (n > 0 && !stalled) {
+        ssize_t w = send (fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w <= 0) {
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0 && errno == EAGAIN) {
                 struct pollfd pfd = {fd, POLLOUT, 0};
-                if (poll (&pfd, 1, 100) <= 0)
+                if (poll (&pfd, 1, 100) <= 0) {
+                    stalled = 1;
                     return;
+                }
                 continue;
             }
             return;
@@ -613,6 +621,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     inputs_run++;
+    stalled = 0;
     struct timespec tstart;
     clock_gettime (CLOCK_MONOTONIC, &tstart);
     target = rd_u8 (&r) % (NSERVERS + NCLIENTS);
@@ -677,7 +686,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 #endif
 
     int pumps = 0;
-    while (r.size > 0) {
+    while (r.size > 0 && !stalled) {
         size_t len = rd_u16le (&r);
         if (len > r.size)
             len = r.size;
