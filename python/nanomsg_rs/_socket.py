@@ -8,8 +8,10 @@ table drives.
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
+import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -126,6 +128,11 @@ class Socket(_native.Socket):
         NanomsgError: libnanomsg's limit of 512 sockets is reached (``EMFILE``).
     """
 
+    # No __dict__: a misspelt option (``s.rcvtimeout = 5``) raises instead of making a new
+    # attribute that nothing reads. ``_endpoints``: what bind/connect made, for repr.
+    __slots__ = ("_endpoints",)
+    _endpoints: dict[int, tuple[str, str]]
+
     def __new__(cls, protocol: Protocol | str | int, domain: Domain | str | int = "sp") -> Socket:
         proto = Protocol.parse(protocol)
         dom = Domain.parse(domain)
@@ -169,7 +176,7 @@ class Socket(_native.Socket):
             AddressInUse: another socket listens there.
             NotSupported: an unknown transport.
         """
-        return Endpoint(self, super().bind(addr), _text(addr))
+        return self._record(Endpoint(self, super().bind(addr), _text(addr)), "bound")
 
     def connect(self, addr: str | bytes) -> Endpoint:  # type: ignore[override]
         """Connects to ``addr``; the connection is made, and remade, in the background.
@@ -184,7 +191,7 @@ class Socket(_native.Socket):
             InvalidArgument: a malformed address.
             NotSupported: an unknown transport.
         """
-        return Endpoint(self, super().connect(addr), _text(addr))
+        return self._record(Endpoint(self, super().connect(addr), _text(addr)), "connected")
 
     def shutdown(self, endpoint: Endpoint | int) -> None:
         """Removes an endpoint from the socket (``nn_shutdown``).
@@ -198,7 +205,22 @@ class Socket(_native.Socket):
         """
         if isinstance(endpoint, bool) or not isinstance(endpoint, (Endpoint, int)):
             raise TypeError(f"endpoint must be an Endpoint or int, not {type(endpoint).__name__}")
-        super().shutdown(int(endpoint) if isinstance(endpoint, int) else endpoint.id)
+        eid = int(endpoint) if isinstance(endpoint, int) else endpoint.id
+        super().shutdown(eid)
+        self._endpoint_table().pop(eid, None)
+
+    def _endpoint_table(self) -> dict[int, tuple[str, str]]:
+        """Endpoint id -> ("bound" or "connected", address), for repr."""
+        try:
+            return self._endpoints
+        except AttributeError:
+            table: dict[int, tuple[str, str]] = {}
+            self._endpoints = table
+            return table
+
+    def _record(self, endpoint: Endpoint, how: str) -> Endpoint:
+        self._endpoint_table()[endpoint.id] = (how, endpoint.address)
+        return endpoint
 
     # -- subscriptions --------------------------------------------------------------------
     def subscribe(self, prefix: bytes | str = b"") -> None:
@@ -383,9 +405,49 @@ class Socket(_native.Socket):
         self.close()
 
     def __repr__(self) -> str:
+        """``<nanomsg_rs.Socket PUB SP fd=0 bound tcp://*:5555 connected ipc:///tmp/x>``."""
         if self.closed:
             return "<nanomsg_rs.Socket closed>"
         try:
-            return f"<nanomsg_rs.Socket {self.protocol.name} {self.domain.name} fd={self.fd}>"
+            head = f"<nanomsg_rs.Socket {self.protocol.name} {self.domain.name} fd={self.fd}"
         except NanomsgError as e:  # e.g. in a forked child
             return f"<nanomsg_rs.Socket unusable: {e.strerror}>"
+        ends = "".join(f" {how} {addr}" for how, addr in self._endpoint_table().values())
+        return head + ends + ">"
+
+    # -- mistakes that would pass silently ------------------------------------------------
+    def __setattr__(self, name: str, value: object) -> None:
+        """Sets an option (or another attribute the class defines); a name the class does not
+        have raises :class:`AttributeError`, with the nearest option names."""
+        if name not in _SETTABLE and type(self) is Socket:  # a subclass keeps its own rules
+            raise AttributeError(_unknown(name, "has no option or attribute", _OPTIONS))
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        """Called only for a name that does not exist: the error names the nearest ones."""
+        if name == "_endpoints":  # the slot, before its first use
+            raise AttributeError(name)
+        raise AttributeError(_unknown(name, "has no attribute", _PUBLIC))
+
+    def __del__(self) -> None:
+        """A socket dropped while open closes (the native part does that) with a
+        :class:`ResourceWarning`, as Python's own sockets do: shown under ``python -X dev``
+        and pytest, with where it was made when tracemalloc is on."""
+        try:
+            if not self.closed:
+                warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
+        except Exception:  # interpreter shutdown, a forked child: never raise from here
+            pass
+
+
+def _unknown(name: str, what: str, candidates: list[str]) -> str:
+    near = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+    return f"Socket {what} {name!r}{hint}"
+
+
+# The option properties, and every name a socket has (for the suggestions).
+_OPTIONS = sorted(n for n, v in vars(Socket).items() if isinstance(v, _Option))
+_PUBLIC = sorted(n for n in dir(Socket) if not n.startswith("_"))
+# What may be assigned: the options (a read-only one says so itself), and the slot.
+_SETTABLE = frozenset([*_OPTIONS, "_endpoints"])
