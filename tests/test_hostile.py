@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from support import NANOMSG, make_address, per_backend
+from support import NANOMSG, make_address, only_on, per_backend
 
 import nanomsg_rs as nn
 
@@ -1229,7 +1229,16 @@ def ws_server_frame(payload: bytes, *, fin: bool = True, opcode: int = 2) -> byt
     return ws_frame(payload, opcode=opcode, fin=fin, mask=False)
 
 
-@pytest.mark.parametrize("left", ["unread-message", "cut-off-fragment"])
+@pytest.mark.parametrize(
+    "left",
+    [
+        pytest.param(
+            "unread-message",
+            marks=only_on("nanomsg", "nng notices the hang-up only once the message is read"),
+        ),
+        "cut-off-fragment",
+    ],
+)
 def test_ws_client_survives_a_reconnect_with_something_left_over(left: str) -> None:
     """A ws server sends the client a message it has not read yet (or the first fragment of
     one), then drops the connection; the client reconnects, and gets a fresh message on the

@@ -93,7 +93,7 @@ class Endpoint:
         Raises:
             InvalidArgument: it was removed already.
         """
-        self.socket.shutdown(self.id)
+        self.socket.shutdown(self)
 
     def __index__(self) -> int:
         return self.id
@@ -131,7 +131,7 @@ class Socket(_native.Socket):
     # No __dict__: a misspelt option (``s.rcvtimeout = 5``) raises instead of making a new
     # attribute that nothing reads. ``_endpoints``: what bind/connect made, for repr.
     __slots__ = ("_endpoints",)
-    _endpoints: dict[int, tuple[str, str]]
+    _endpoints: list[tuple[int, str, str]]
 
     def __new__(cls, protocol: Protocol | str | int, domain: Domain | str | int = "sp") -> Socket:
         proto = Protocol.parse(protocol)
@@ -207,19 +207,28 @@ class Socket(_native.Socket):
             raise TypeError(f"endpoint must be an Endpoint or int, not {type(endpoint).__name__}")
         eid = int(endpoint) if isinstance(endpoint, int) else endpoint.id
         super().shutdown(eid)
-        self._endpoint_table().pop(eid, None)
+        table = self._endpoint_table()
+        address = None if isinstance(endpoint, int) else endpoint.address
+        for i, (known, _, addr) in enumerate(table):
+            # by address too, when known: nng numbers its listeners and dialers apart, so a
+            # bind and a connect can share an id
+            if known == eid and address in (None, addr):
+                del table[i]
+                break
 
-    def _endpoint_table(self) -> dict[int, tuple[str, str]]:
-        """Endpoint id -> ("bound" or "connected", address), for repr."""
+    def _endpoint_table(self) -> list[tuple[int, str, str]]:
+        """(id, "bound" or "connected", address) of each endpoint, for repr (not the Endpoint
+        objects: they refer to the socket, and a cycle would keep it from closing when
+        dropped)."""
         try:
             return self._endpoints
         except AttributeError:
-            table: dict[int, tuple[str, str]] = {}
+            table: list[tuple[int, str, str]] = []
             self._endpoints = table
             return table
 
     def _record(self, endpoint: Endpoint, how: str) -> Endpoint:
-        self._endpoint_table()[endpoint.id] = (how, endpoint.address)
+        self._endpoint_table().append((endpoint.id, how, endpoint.address))
         return endpoint
 
     # -- subscriptions --------------------------------------------------------------------
@@ -412,7 +421,7 @@ class Socket(_native.Socket):
             head = f"<nanomsg_rs.Socket {self.protocol.name} {self.domain.name} fd={self.fd}"
         except NanomsgError as e:  # e.g. in a forked child
             return f"<nanomsg_rs.Socket unusable: {e.strerror}>"
-        ends = "".join(f" {how} {addr}" for how, addr in self._endpoint_table().values())
+        ends = "".join(f" {how} {addr}" for _, how, addr in self._endpoint_table())
         return head + ends + ">"
 
     # -- mistakes that would pass silently ------------------------------------------------
