@@ -666,6 +666,7 @@ def ipc_type_byte(kind: int) -> Attack:
 # --------------------------------------------------------------------------------------------
 
 ABORT = -signal.SIGABRT
+SEGV = -signal.SIGSEGV
 
 # What an input does to a server on nng 1.5.2 (``Case.nng``). No input kills it.
 SURVIVES = "survives"
@@ -919,6 +920,18 @@ CASES = [
         "bytes after the end of the request",
         ("ws",),
         must_refuse_upgrade(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + b"m" * 200, "400 Bad Request"),
+    ),
+    Case(
+        # found by the wire-ws fuzzer: the Connection header's value does not parse
+        "Connection header without a value",
+        ("ws",),
+        must_refuse_upgrade(
+            b"GET \r\n\r\n/ HTTP/1.1\r\nHost: \xff\xff\xff\xff\xff\xff\xff\t127.0.0.1\r\n"
+            b"Upgrade: wubsocket\r\nConnection: Up\x87gradSe\n\rec-WebSocket-Key: "
+            b"dGhlIHNhbXBsZSBubUUUUUUUUUUUUUUUUUUUUUUUUU/11jZQ",
+            "400 Bad Request",
+        ),
+        kills=(SEGV, "strcasestr.c:33, NULL read"),
     ),
 ]
 
