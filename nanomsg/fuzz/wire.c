@@ -500,6 +500,22 @@ static void drain (int fd, int ms, int until_crlfcrlf, int do_pump)
     }
 }
 
+#if !defined(WIRE_WS)
+/*  Sends the SP header claiming protocol `proto`; with `wait`, reads the peer's (bounded).
+    Either side of the connection says the same.  */
+static void sp_greet (int fd, int proto, int wait)
+{
+    uint8_t g [8] = {0x00, 'S', 'P', 0x00, proto >> 8, proto & 0xff, 0, 0};
+    write_all (fd, g, 8);
+    if (wait) {
+        uint8_t rg [8];
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll (&pfd, 1, 200) > 0)
+            recv (fd, rg, sizeof rg, MSG_WAITALL);
+    }
+}
+#endif
+
 /*  Closes every connection waiting on the listener: what a client target of an earlier
     input left behind (it reconnects until it is closed). Without this, the next input
     would accept a stale connection and talk to nobody while its own client waits.  */
@@ -597,14 +613,7 @@ static int client_setup (struct reader *r, uint8_t flags, int idx, int *sock)
 #if defined(WIRE_WS)
         ws_answer_upgrade (fd, proto_name ((flags & 0x80) ? c [1] : proto));
 #else
-        uint8_t g [8] = {0x00, 'S', 'P', 0x00, proto >> 8, proto & 0xff, 0, 0};
-        write_all (fd, g, 8);
-        if (!(flags & 0x04)) {
-            uint8_t rg [8];
-            struct pollfd pfd = {fd, POLLIN, 0};
-            if (poll (&pfd, 1, 200) > 0)
-                recv (fd, rg, sizeof rg, MSG_WAITALL);
-        }
+        sp_greet (fd, proto, !(flags & 0x04));
 #endif
     }
     return fd;
@@ -663,14 +672,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             if (!(flags & 0x04))
                 drain (fd, 200, 1, 0);
 #else
-            uint8_t g [8] = {0x00, 'S', 'P', 0x00, proto >> 8, proto & 0xff, 0, 0};
-            write_all (fd, g, 8);
-            if (!(flags & 0x04)) {
-                uint8_t rg [8];
-                struct pollfd pfd = {fd, POLLIN, 0};
-                if (poll (&pfd, 1, 200) > 0)
-                    recv (fd, rg, sizeof rg, MSG_WAITALL);
-            }
+            sp_greet (fd, proto, !(flags & 0x04));
 #endif
         }
     }
