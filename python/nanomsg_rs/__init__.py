@@ -28,6 +28,7 @@ from ._errors import (
     NotSupported,
     Terminated,
     Timeout,
+    UsageWarning,
 )
 from ._native import (
     BACKEND,
@@ -89,6 +90,7 @@ __all__ = [
     "Symbol",
     "Terminated",
     "Timeout",
+    "UsageWarning",
     "device",
     "poll",
     "strerror",

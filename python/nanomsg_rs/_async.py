@@ -27,10 +27,10 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _native
-from ._errors import Again, Closed, Timeout
+from ._errors import Again, Closed, NanomsgError, Timeout, error_on
 
 if TYPE_CHECKING:
     from ._socket import Socket
@@ -106,8 +106,18 @@ def _waiters(sock: Socket, loop: asyncio.AbstractEventLoop, which: int) -> _Wait
     return waiters
 
 
-def _closed_error() -> Closed:
-    return Closed(errno.EBADF, _native.strerror(errno.EBADF))
+def _closed_error(sock: Socket, call: str) -> Closed:
+    return cast(Closed, error_on(Closed, errno.EBADF, sock, call))
+
+
+def _timeout_error(sock: Socket, call: str) -> Timeout:
+    return cast(Timeout, error_on(Timeout, errno.ETIMEDOUT, sock, call, timeouts=True))
+
+
+def _rename(exc: NanomsgError, call: str) -> NanomsgError:
+    """``exc`` of the non-blocking call under an async one, named for the async ``call``."""
+    exc.call = call
+    return exc
 
 
 def _running_trio() -> bool:
@@ -122,16 +132,18 @@ def _running_trio() -> bool:
         return False
 
 
-async def retry_until_done(sock: Socket, which: int, op: Callable[[], T]) -> T:
+async def retry_until_done(sock: Socket, which: int, op: Callable[[], T], call: str) -> T:
     """Runs the non-blocking ``op`` until it stops raising :class:`Again`, waiting on the
     socket's ``which`` fd (``RECV``/``SEND``) in the running event loop, within the socket's
-    own ``rcvtimeo``/``sndtimeo``."""
+    own ``rcvtimeo``/``sndtimeo``. Errors name ``call`` (``"arecv"``...)."""
     if _running_trio():
-        return await _trio_retry_until_done(sock, which, op)
+        return await _trio_retry_until_done(sock, which, op, call)
     try:
         return op()
     except Again:
         pass
+    except NanomsgError as e:
+        raise _rename(e, call) from None
     loop = asyncio.get_running_loop()
     timeout_ms = sock.rcvtimeo if which == RECV else sock.sndtimeo
     deadline = None if timeout_ms < 0 else loop.time() + timeout_ms / 1000
@@ -140,7 +152,7 @@ async def retry_until_done(sock: Socket, which: int, op: Callable[[], T]) -> T:
         fut = waiters.wait()
         timers = []
         if deadline is not None:
-            timers.append(loop.call_at(deadline, _expire, fut))
+            timers.append(loop.call_at(deadline, _expire, fut, sock, call))
         retry = sock._retry_after(which == RECV)
         if retry is not None:  # the fd will not signal then (see Socket._retry_after)
             timers.append(loop.call_later(retry, _nudge, fut))
@@ -156,11 +168,13 @@ async def retry_until_done(sock: Socket, which: int, op: Callable[[], T]) -> T:
                 timer.cancel()
             waiters.discard(fut)
         if sock.closed:
-            raise _closed_error()
+            raise _closed_error(sock, call)
         try:
             return op()
         except Again:
             continue
+        except NanomsgError as e:
+            raise _rename(e, call) from None
 
 
 def _nudge(fut: asyncio.Future[None]) -> None:
@@ -168,9 +182,9 @@ def _nudge(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
-def _expire(fut: asyncio.Future[None]) -> None:
+def _expire(fut: asyncio.Future[None], sock: Socket, call: str) -> None:
     if not fut.done():
-        fut.set_exception(Timeout(errno.ETIMEDOUT, _native.strerror(errno.ETIMEDOUT)))
+        fut.set_exception(_timeout_error(sock, call))
 
 
 def notify_closed(sock: Socket) -> None:
@@ -178,7 +192,8 @@ def notify_closed(sock: Socket) -> None:
     socket and its fds close."""
     _trio_notify_closed(sock)
     table = _TABLES.pop(sock, {})
-    for (loop, _), waiters in list(table.items()):
+    for (loop, which), waiters in list(table.items()):
+        exc = _closed_error(sock, "arecv" if which == RECV else "asend")
         if loop.is_closed():
             continue
         try:
@@ -186,9 +201,9 @@ def notify_closed(sock: Socket) -> None:
         except RuntimeError:
             running = None
         if running is loop:
-            waiters.fail_all(_closed_error())
+            waiters.fail_all(exc)
         else:
-            loop.call_soon_threadsafe(waiters.fail_all, _closed_error())
+            loop.call_soon_threadsafe(waiters.fail_all, exc)
 
 
 # -- trio ------------------------------------------------------------------------------------
@@ -225,7 +240,7 @@ _TRIO_CLOSING: weakref.WeakSet[Socket] = weakref.WeakSet()
 _TRIO_LOCK = threading.Lock()
 
 
-async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T]) -> T:
+async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T], call: str) -> T:
     import trio
 
     await trio.lowlevel.checkpoint_if_cancelled()
@@ -233,6 +248,8 @@ async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T]) 
         result = op()
     except Again:
         pass
+    except NanomsgError as e:
+        raise _rename(e, call) from None
     else:
         # A checkpoint that cannot be cancelled: the message is taken, and it is returned.
         await trio.lowlevel.cancel_shielded_checkpoint()
@@ -242,7 +259,7 @@ async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T]) 
     token = trio.lowlevel.current_trio_token()
     with _TRIO_LOCK:
         if sock in _TRIO_CLOSING:
-            raise _closed_error()
+            raise _closed_error(sock, call)
         table = _TRIO_TABLES.setdefault(sock, {})
         waiters = table.get((token, which))
         if waiters is None:
@@ -252,18 +269,20 @@ async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T]) 
         async with waiters.lock:
             while True:
                 if waiters.closing or sock.closed:
-                    raise _closed_error()
+                    raise _closed_error(sock, call)
                 try:
                     return op()
                 except Again:
                     pass
+                except NanomsgError as e:
+                    raise _rename(e, call) from None
                 retry = sock._retry_after(which == RECV)  # see Socket._retry_after
                 try:
                     with trio.move_on_after(math.inf if retry is None else retry):
                         await trio.lowlevel.wait_readable(waiters.fd)
                 except trio.ClosedResourceError:
-                    raise _closed_error() from None
-    raise Timeout(errno.ETIMEDOUT, _native.strerror(errno.ETIMEDOUT))
+                    raise _closed_error(sock, call) from None
+    raise _timeout_error(sock, call)
 
 
 def _trio_notify_closed(sock: Socket) -> None:

@@ -1,14 +1,24 @@
-"""The exception classes of nanomsg_rs and the errno-to-class table the native code raises by.
+"""The exception classes of nanomsg_rs, the errno-to-class table the native code raises by,
+and every text of an error or misuse warning.
 
 Every error is a :class:`NanomsgError`, itself an :class:`OSError`, raised with
-``(errno, strerror)`` so that ``.errno`` and ``.strerror`` hold nanomsg's code and text.
+``(errno, strerror)`` so that ``.errno`` and ``.strerror`` hold nanomsg's code and text, and
+the address as ``.filename`` for an address's calls. The native code attaches what the call
+concerned (``.call``, ``.socket``, the option and value); the message is written from that
+when it is shown (``str(e)``), so raising stays cheap, which matters for ``Again`` in a
+polling loop.
 """
 
 from __future__ import annotations
 
 import errno as _errno
+import warnings
+from typing import TYPE_CHECKING, Any
 
 from . import _native
+
+if TYPE_CHECKING:
+    from ._socket import Socket
 
 __all__ = [
     "AddressInUse",
@@ -20,11 +30,58 @@ __all__ = [
     "NotSupported",
     "Terminated",
     "Timeout",
+    "UsageWarning",
 ]
 
 
 class NanomsgError(OSError):
-    """Base class of every nanomsg error; ``.errno`` and ``.strerror`` are nanomsg's."""
+    """Base class of every nanomsg error.
+
+    ``str(e)`` is a sentence: the call, the socket (protocol and number), what it concerned
+    and, where there is one obvious fix, the fix. The parts are attributes too:
+
+    - ``errno``: the error code; ``strerror``: libnanomsg's own text for it;
+    - ``filename``: the address, for ``bind``, ``connect`` and ``shutdown``;
+    - ``call``: the call that failed (``"send"``, ``"bind"``, ...), or None;
+    - ``socket``: the :class:`Socket` it failed on, or None;
+    - ``option``: the option's name, for options, or None.
+    """
+
+    #: The call that failed (``"send"``, ``"bind"``, ...), or None.
+    call: str | None = None
+    #: The :class:`Socket` the call failed on, or None.
+    socket: Socket | None = None
+    # Set by the native code: (protocol, raw, number, timeouts or None, has had an endpoint);
+    # (level, option); the value given to the option.
+    _where: tuple[int, bool, int, tuple[int, int, int | None] | None, bool] | None = None
+    _option: tuple[int, int] | None = None
+    _value: object = None
+
+    @property
+    def option(self) -> str | None:
+        """The name of the option the call concerned (``"rcvtimeo"``), or None."""
+        if self._option is None:
+            return None
+        return _option_name(*self._option)
+
+    def __str__(self) -> str:
+        """The message: what failed, on what, why, and the fix where there is one."""
+        if self.call is None:
+            return super().__str__()
+        try:
+            return _message(self)
+        except Exception:  # never hide the error behind a failure to describe it
+            return super().__str__()
+
+    def __reduce__(self) -> Any:
+        """Picklable (e.g. from a worker process): the socket stays behind, the message
+        does not change."""
+        reduced = super().__reduce__()
+        if len(reduced) > 2 and isinstance(reduced[2], dict) and "socket" in reduced[2]:
+            state = dict(reduced[2])
+            state["socket"] = None
+            return (reduced[0], reduced[1], state)
+        return reduced
 
 
 class Again(NanomsgError, BlockingIOError):
@@ -61,6 +118,13 @@ class NotSupported(NanomsgError):
     cannot do this, e.g. ``send`` on SUB)."""
 
 
+class UsageWarning(UserWarning):
+    """A call that is almost certainly a mistake, and that the library itself passes over
+    in silence: e.g. receiving on a SUB socket with no subscription, sending on a socket
+    that is neither bound nor connected, setting ``linger`` (which has no effect). Given
+    once per socket and kind."""
+
+
 #: errno -> the class raised for it; any other code raises :class:`NanomsgError`.
 ERRNO_CLASSES: dict[int, type[NanomsgError]] = {
     _errno.EAGAIN: Again,
@@ -73,3 +137,301 @@ ERRNO_CLASSES: dict[int, type[NanomsgError]] = {
     _errno.EPROTONOSUPPORT: NotSupported,
     _errno.ENOTSUP: NotSupported,
 }
+
+
+def error_on(
+    cls: type[NanomsgError], code: int, socket: Socket, call: str, timeouts: bool = False
+) -> NanomsgError:
+    """An exception of ``cls`` for ``call`` on ``socket``, as the native code makes them
+    (for the errors raised in Python, e.g. an async deadline)."""
+    exc = cls(code, _native.strerror(code))
+    exc.call = call
+    exc.socket = socket
+    protocol, raw, number, endpoint = socket._identity()
+    times = None
+    if timeouts:
+        try:
+            deadline = socket.surveyor_deadline if protocol == _native.SURVEYOR else None
+            times = (socket.sndtimeo, socket.rcvtimeo, deadline)
+        except NanomsgError:  # closed meanwhile
+            pass
+    exc._where = (protocol, raw, number, times, endpoint)
+    return exc
+
+
+# -- the messages ---------------------------------------------------------------------------
+
+_SEND = ("send", "send_msg", "send_parts", "asend")
+_RECV = ("recv", "recv_into", "recv_msg", "arecv", "arecv_msg")
+
+_PROTOCOLS = {
+    _native.PAIR: "PAIR",
+    _native.PUB: "PUB",
+    _native.SUB: "SUB",
+    _native.REQ: "REQ",
+    _native.REP: "REP",
+    _native.PUSH: "PUSH",
+    _native.PULL: "PULL",
+    _native.SURVEYOR: "SURVEYOR",
+    _native.RESPONDENT: "RESPONDENT",
+    _native.BUS: "BUS",
+}
+
+# What a socket that cannot send or receive should be replaced with.
+_CANNOT = {
+    ("SUB", "send"): "SUB sockets cannot send; use a PUB to publish",
+    ("PULL", "send"): "PULL sockets cannot send; use a PUSH to send to a PULL",
+    ("PUB", "recv"): "PUB sockets cannot receive; use a SUB to receive what a PUB publishes",
+    ("PUSH", "recv"): "PUSH sockets cannot receive; use a PULL to receive what a PUSH sends",
+}
+
+# A call the protocol does not allow now (EFSM).
+_NOT_NOW = {
+    ("REQ", "recv"): "recv() before send(): a REQ socket must send a request first",
+    ("REP", "send"): "send() before recv(): a REP socket must receive a request first, "
+    "and sends one reply to each",
+    ("SURVEYOR", "recv"): "no survey is going on: send() a survey first",
+    ("RESPONDENT", "send"): "send() before recv(): a RESPONDENT must receive a survey "
+    "first, and answers each once",
+}
+
+# Valid values of the options nanomsg refuses out of range (EINVAL).
+_RANGES = {
+    "sndprio": "from 1 (highest) to 16",
+    "rcvprio": "from 1 (highest) to 16",
+    "maxttl": "from 1 to 255",
+    "sndbuf": "a size in bytes, at least 1",
+    "rcvbuf": "a size in bytes, at least 1",
+    "rcvmaxsize": "a size in bytes, or -1 for no limit",
+    "reconnect_ivl": "a time in ms, 0 or more",
+    "reconnect_ivl_max": "a time in ms, 0 or more (0: no back-off)",
+    "socket_name": "at most 63 bytes",
+    "surveyor_deadline": "a time in ms, 0 or more",
+    "req_resend_ivl": "a time in ms, 0 or more",
+}
+
+_TRANSPORTS = ("inproc", "ipc", "tcp", "ws")
+
+
+def _kind(call: str) -> str | None:
+    """ "send" or "recv" for the calls that send or receive."""
+    if call in _SEND:
+        return "send"
+    if call in _RECV:
+        return "recv"
+    return None
+
+
+def _where(exc: NanomsgError) -> str | None:
+    """``"REQ socket 3"`` (``"raw REQ socket 3"``), or None when not known."""
+    if exc._where is None:
+        return None
+    protocol, raw, number = exc._where[:3]
+    name = _PROTOCOLS.get(protocol, f"protocol {protocol}")
+    return f"{'raw ' if raw else ''}{name} socket {number}"
+
+
+def _protocol(exc: NanomsgError) -> str:
+    if exc._where is None:
+        return ""
+    return _PROTOCOLS.get(exc._where[0], "")
+
+
+def _option_name(level: int, option: int) -> str:
+    from ._socket import option_names
+
+    name = option_names().get((level, option))
+    if name is not None:
+        return name
+    return f"option {option} of level {level}"
+
+
+def _message(exc: NanomsgError) -> str:
+    call = exc.call or "?"
+    where = _where(exc)
+    if call in ("getsockopt", "setsockopt") and exc._option is not None:
+        name = _option_name(*exc._option)
+        if name in ("subscribe", "unsubscribe"):
+            head = f"{name}({exc._value!r})"
+        elif call == "setsockopt":
+            head = f"setting {name} to {exc._value!r}"
+        else:
+            head = f"reading {name}"
+    elif exc.filename is not None and call in ("bind", "connect", "shutdown"):
+        head = f"{call}({exc.filename!r})"
+    elif call == "shutdown" and exc._value is not None:
+        head = f"shutdown({exc._value!r})"
+    else:
+        head = f"{call}()"
+    if where is not None:
+        head = f"{head} on {where}"
+    return f"{head}: {_explain(exc)}"
+
+
+def _explain(exc: NanomsgError) -> str:
+    code, call, proto = exc.errno or 0, exc.call or "", _protocol(exc)
+    kind = _kind(call)
+    option = exc.option
+    if exc.strerror and exc.strerror != _native.strerror(code):
+        return str(exc.strerror)  # a text of the package's own, precise already
+    if code == _errno.EBADF:
+        return "the socket is closed"
+    if code == _native.ETERM:
+        return "nanomsg_rs.term() was called: the library is shut down for good"
+    if code in (_errno.EAGAIN, _errno.ETIMEDOUT) and kind is not None:
+        return _waited(exc, code, kind, proto)
+    if code == _native.EFSM and kind is not None and (proto, kind) in _NOT_NOW:
+        return _NOT_NOW[(proto, kind)]
+    if code == _errno.ENOTSUP and kind is not None and (proto, kind) in _CANNOT:
+        return _CANNOT[(proto, kind)]
+    if code == _errno.ENOPROTOOPT and option is not None:
+        return _no_such_option(option, proto)
+    if code == _errno.EINVAL and option in ("unsubscribe",):
+        return "that prefix is not subscribed"
+    if code == _errno.EINVAL and option in _RANGES and call == "setsockopt":
+        return f"{option} must be {_RANGES[option]}"
+    if call in ("bind", "connect") and isinstance(exc.filename, (str, bytes)):
+        text = _address_problem(code, call, exc.filename)
+        if text is not None:
+            return text
+    if code == _errno.EINVAL and call == "shutdown":
+        return "the socket has no such endpoint (shut down already?)"
+    if code == _errno.EMFILE and call in ("Socket", "adopt"):
+        return (
+            "too many open sockets: nanomsg allows 512 at once; close() the sockets "
+            "you no longer need"
+        )
+    return exc.strerror or _native.strerror(code)
+
+
+def _waited(exc: NanomsgError, code: int, kind: str, proto: str) -> str:
+    """Why a send or receive would have had to wait (EAGAIN), or waited too long."""
+    alone = exc._where is not None and not exc._where[4]
+    hint = "; the socket is neither bound nor connected" if alone else ""
+    if code == _errno.EAGAIN:
+        if kind == "send":
+            return (
+                f"the message cannot go now without waiting (block=False): no peer is ready{hint}"
+            )
+        return f"no message is waiting (block=False){hint}"
+    times = exc._where[3] if exc._where is not None else None
+    if times is None:
+        return f"timed out{hint}"
+    sndtimeo, rcvtimeo, deadline = times
+    if kind == "recv" and proto == "SURVEYOR" and deadline is not None:
+        return (
+            f"the survey is over: its deadline of {deadline} ms (surveyor_deadline) "
+            f"passed; send() a new survey to ask again{hint}"
+        )
+    if kind == "recv" and rcvtimeo >= 0:
+        return f"timed out after {rcvtimeo} ms (rcvtimeo): no message arrived{hint}"
+    if kind == "send" and sndtimeo >= 0:
+        return f"timed out after {sndtimeo} ms (sndtimeo): no peer took the message{hint}"
+    return f"timed out{hint}"
+
+
+def _no_such_option(option: str, proto: str) -> str:
+    if option in ("subscribe", "unsubscribe"):
+        return f"only SUB sockets subscribe; this is a {proto or 'socket of another kind'}"
+    if option == "rcvfd":
+        return f"{proto} sockets cannot receive, so they have no rcvfd"
+    if option == "sndfd":
+        return f"{proto} sockets cannot send, so they have no sndfd"
+    owners = {"req_resend_ivl": "REQ", "surveyor_deadline": "SURVEYOR"}
+    if option in owners:
+        return f"{option} is an option of {owners[option]} sockets only, not of {proto}"
+    if option.startswith("option "):  # a number the package does not know
+        return "there is no such option"
+    return f"{proto} sockets have no option {option}"
+
+
+def _address_problem(code: int, call: str, address: str | bytes) -> str | None:
+    """What is wrong with an address bind() or connect() refused, or None."""
+    text = address.decode("utf-8", "replace") if isinstance(address, bytes) else address
+    scheme, sep, rest = text.partition("://")
+    if code == _errno.EPROTONOSUPPORT:
+        return f"unknown transport {scheme!r}; use one of {', '.join(_TRANSPORTS)}"
+    if code == _errno.EADDRINUSE:
+        if scheme == "inproc":
+            return "another socket of this process is bound to that name already"
+        return (
+            "the address is in use: another socket, of this process or another, is bound "
+            "to it; close that one or pick another address"
+        )
+    if code == _errno.ENOENT and scheme == "ipc":
+        return "the directory of that ipc path does not exist"
+    if code == _errno.EACCES:
+        return "permission denied: the process may not use that address"
+    if code == _errno.ENAMETOOLONG:
+        return "the address is too long"
+    if code == _errno.EADDRNOTAVAIL:
+        return "that address is not one of this machine's"
+    if code == _errno.ENODEV:
+        if call == "connect":  # tcp://local;remote:port
+            local = rest.partition(";")[0]
+            return f"no local interface or address is called {local!r} (the part before ';')"
+        host = rest.rpartition(":")[0]
+        if host.startswith("[") or ":" in host:
+            return "an IPv6 address needs the option ipv4only set to False first"
+        return (
+            f"no local interface or address is called {host!r}: bind() takes an IP "
+            "address of this machine, * for all of them, or an interface name "
+            "(connect() is the one that takes host names)"
+        )
+    if code != _errno.EINVAL:
+        return None
+    if not sep:
+        return (
+            "an address is transport://where, e.g. tcp://127.0.0.1:5555, "
+            "ipc:///tmp/app.ipc or inproc://name"
+        )
+    if scheme in ("tcp", "ws"):
+        host, colon, port = rest.partition("/")[0].rpartition(":")
+        example = f"{scheme}://127.0.0.1:5555"
+        if not colon:
+            return f"{scheme} addresses need a port: {scheme}://host:port, e.g. {example}"
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            return f"the port must be a number from 1 to 65535, e.g. {example}"
+        if not host:
+            return f"the host is missing: {scheme}://host:port, e.g. {example}"
+    return None
+
+
+# -- misuse warnings ------------------------------------------------------------------------
+
+
+def warn_misuse(socket: Socket, kind: str, call: str, stacklevel: int) -> None:
+    """Warns (:class:`UsageWarning`) about a misuse the library passes over in silence.
+    Called once per socket and kind (by the native code, or by the option properties);
+    ``stacklevel`` as for :func:`warnings.warn` called here."""
+    try:
+        where = f"{socket.protocol.name} socket {socket.fd}"
+    except NanomsgError:
+        return
+    if kind == "no-endpoint":
+        goal = (
+            "the request waits"
+            if socket.protocol.name in ("REQ", "SURVEYOR")
+            else ("the message is dropped")
+        )
+        text = (
+            f"{call}() on {where}, which is neither bound nor connected: {goal}, and nothing "
+            "says so; call bind() or connect() first"
+        )
+    elif kind == "no-subscription":
+        text = (
+            f"{call}() on {where}, which has no subscription: a SUB socket receives nothing "
+            "until it subscribes; call subscribe(b'') to receive every message"
+        )
+    elif kind == "linger":
+        text = (
+            f"setting linger on {where} has no effect: nanomsg ignores it, and close() drops "
+            "the messages not yet sent"
+        )
+    else:  # "late:<option>"
+        option = kind.partition(":")[2]
+        text = (
+            f"setting {option} on {where} after bind() or connect(): it applies only to "
+            "endpoints added after it; set it first"
+        )
+    warnings.warn(text, UsageWarning, stacklevel=stacklevel)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 from . import _native
 from ._enums import Domain, Protocol, Statistic
-from ._errors import Closed, NanomsgError
+from ._errors import Closed, NanomsgError, warn_misuse
 from ._native import Message
 
 __all__ = ["Endpoint", "Socket"]
@@ -68,6 +68,21 @@ class _Option(Generic[T]):
         elif not isinstance(value, int):
             raise TypeError(f"{self.name} must be an int, not {type(value).__name__}")
         obj.setsockopt(self.level, self.option, int(value) if self.kind is not str else value)
+        warning = _SET_WARNINGS.get(self.name)
+        if warning is not None:
+            kind, number, always = warning
+            if (always or obj._endpoint_table()) and obj._first_warning(number):
+                warn_misuse(obj, kind, "setsockopt", stacklevel=4)  # here, __setattr__, user
+
+
+# Options whose setting warns (once per socket): kind, its number for Socket._first_warning,
+# and whether always (else only once the socket has endpoints, which the option misses).
+_SET_WARNINGS = {
+    "linger": ("linger", 8, True),
+    "sndprio": ("late:sndprio", 9, False),
+    "rcvprio": ("late:rcvprio", 10, False),
+    "ipv4only": ("late:ipv4only", 11, False),
+}
 
 
 class Endpoint:
@@ -206,9 +221,13 @@ class Socket(_native.Socket):
         if isinstance(endpoint, bool) or not isinstance(endpoint, (Endpoint, int)):
             raise TypeError(f"endpoint must be an Endpoint or int, not {type(endpoint).__name__}")
         eid = int(endpoint) if isinstance(endpoint, int) else endpoint.id
-        super().shutdown(eid)
-        table = self._endpoint_table()
         address = None if isinstance(endpoint, int) else endpoint.address
+        try:
+            super().shutdown(eid)
+        except NanomsgError as e:
+            e.filename, e._value = address, eid
+            raise
+        table = self._endpoint_table()
         for i, (known, _, addr) in enumerate(table):
             # by address too, when known: nng numbers its listeners and dialers apart, so a
             # bind and a connect can share an id
@@ -354,13 +373,17 @@ class Socket(_native.Socket):
         """
         from . import _async
 
-        return await _async.retry_until_done(self, _async.RECV, lambda: self.recv(block=False))
+        return await _async.retry_until_done(
+            self, _async.RECV, lambda: self.recv(block=False), "arecv"
+        )
 
     async def arecv_msg(self) -> Message:
         """Like :meth:`arecv`, returning a zero-copy :class:`Message`."""
         from . import _async
 
-        return await _async.retry_until_done(self, _async.RECV, lambda: self.recv_msg(block=False))
+        return await _async.retry_until_done(
+            self, _async.RECV, lambda: self.recv_msg(block=False), "arecv_msg"
+        )
 
     async def asend(self, data: Buffer | str) -> int:
         """Sends one message in the running event loop (see :meth:`arecv` and :meth:`send`).
@@ -372,7 +395,7 @@ class Socket(_native.Socket):
         from . import _async
 
         return await _async.retry_until_done(
-            self, _async.SEND, lambda: self.send(data, block=False)
+            self, _async.SEND, lambda: self.send(data, block=False), "asend"
         )
 
     async def __aenter__(self) -> Socket:
@@ -453,6 +476,16 @@ def _unknown(name: str, what: str, candidates: list[str]) -> str:
     near = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
     return f"Socket {what} {name!r}{hint}"
+
+
+def option_names() -> dict[tuple[int, int], str]:
+    """(level, option) -> the name of its property (or call), for error messages."""
+    names = {(v.level, v.option): n for n, v in vars(Socket).items() if isinstance(v, _Option)}
+    names[(_native.SUB, _native.SUB_SUBSCRIBE)] = "subscribe"
+    names[(_native.SUB, _native.SUB_UNSUBSCRIBE)] = "unsubscribe"
+    names[(_SOL, _native.PROTOCOL)] = "protocol"
+    names[(_SOL, _native.DOMAIN)] = "domain"
+    return names
 
 
 # The option properties, and every name a socket has (for the suggestions).

@@ -9,16 +9,19 @@ use pyo3::prelude::*;
 
 use crate::ffi;
 use crate::nn::{Direction, Guard, NnError, NnResult};
+use crate::py::errors::Context;
 
-/// Runs `f` without the GIL, again after every `EINTR` whose signal handlers returned.
+/// Runs `f` without the GIL, again after every `EINTR` whose signal handlers returned;
+/// its errors are raised in the context `ctx`.
 pub fn retry_detached<T: Send>(
     py: Python<'_>,
+    ctx: &Context<'_, '_>,
     mut f: impl FnMut() -> NnResult<T> + Send,
 ) -> PyResult<T> {
     loop {
         match py.detach(&mut f) {
             Err(e) if e.errno() == libc::EINTR => py.check_signals()?,
-            other => return other.map_err(PyErr::from),
+            other => return other.map_err(|e| ctx.err(e)),
         }
     }
 }
@@ -32,29 +35,36 @@ pub fn blocking_call<T: Send>(
     guard: &Guard<'_>,
     dir: Direction,
     block: bool,
+    ctx: &Context<'_, '_>,
     mut op: impl FnMut(c_int) -> NnResult<T> + Send,
 ) -> PyResult<T> {
     if guard.sends_replies_without_dontwait(dir) {
-        if !guard.reply_ready()? {
+        if !guard.reply_ready().map_err(|e| ctx.err(e))? {
             if !block {
-                return Err(NnError::new(libc::EAGAIN).into());
+                return Err(ctx.err(NnError::new(libc::EAGAIN)));
             }
-            let deadline = guard.timeout(dir)?.map(|t| Instant::now() + t);
-            retry_detached(py, || {
+            let deadline = guard
+                .timeout(dir)
+                .map_err(|e| ctx.err(e))?
+                .map(|t| Instant::now() + t);
+            retry_detached(py, ctx, || {
                 guard.retry_until_ready(dir, deadline, || match guard.reply_ready()? {
                     true => Ok(()),
                     false => Err(NnError::new(libc::EAGAIN)),
                 })
             })?;
         }
-        return retry_detached(py, || op(0));
+        return retry_detached(py, ctx, || op(0));
     }
     match op(ffi::NN_DONTWAIT) {
         Err(e) if block && e.errno() == libc::EAGAIN => {}
-        other => return other.map_err(PyErr::from),
+        other => return other.map_err(|e| ctx.err(e)),
     }
-    let deadline = guard.timeout(dir)?.map(|t| Instant::now() + t);
-    retry_detached(py, || {
+    let deadline = guard
+        .timeout(dir)
+        .map_err(|e| ctx.err(e))?
+        .map(|t| Instant::now() + t);
+    retry_detached(py, ctx, || {
         guard.retry_until_ready(dir, deadline, || op(ffi::NN_DONTWAIT))
     })
 }

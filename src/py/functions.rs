@@ -4,8 +4,9 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
-use crate::nn::{self, Device, Guard, NnError, Poll};
+use crate::nn::{self, Device, Guard, Poll};
 use crate::py::blocking::retry_detached;
+use crate::py::errors::Context;
 use crate::py::socket::PySocket;
 
 /// Waits until one of the sockets can receive (`POLLIN`) or send (`POLLOUT`), or `timeout`
@@ -20,26 +21,30 @@ pub fn poll(
     items: Vec<(Bound<'_, PySocket>, i32)>,
     timeout: i64,
 ) -> PyResult<Vec<i32>> {
+    let ctx = Context::call("poll");
     let guards = items
         .iter()
-        .map(|(s, _)| s.get().socket().acquire())
-        .collect::<Result<Vec<Guard<'_>>, NnError>>()?;
-    let mut poll = Poll::new(guards.iter().zip(items.iter().map(|(_, events)| *events)))?;
+        .map(|(s, _)| acquire(s, "poll"))
+        .collect::<PyResult<Vec<Guard<'_>>>>()?;
+    let mut poll = Poll::new(guards.iter().zip(items.iter().map(|(_, events)| *events)))
+        .map_err(|e| ctx.err(e))?;
     let deadline = u64::try_from(timeout)
         .ok()
         .map(|ms| Instant::now() + Duration::from_millis(ms));
     // First a look without waiting, with the GIL held; then wait without it.
     let mut ready = poll.look();
     if Poll::timed_out(&ready) && timeout != 0 {
-        ready = Ok(retry_detached(py, || poll.wait(deadline)).or_else(|e| {
-            if e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py) {
-                Ok(0)
-            } else {
-                Err(e)
-            }
-        })?);
+        ready = Ok(
+            retry_detached(py, &ctx, || poll.wait(deadline)).or_else(|e| {
+                if e.is_instance_of::<pyo3::exceptions::PyTimeoutError>(py) {
+                    Ok(0)
+                } else {
+                    Err(e)
+                }
+            })?,
+        );
     }
-    Ok(poll.events(ready)?)
+    poll.events(ready).map_err(|e| ctx.err(e))
 }
 
 /// Forwards messages between two raw (`sp-raw`) sockets, or back into one, like
@@ -53,16 +58,17 @@ pub fn device(
     s1: &Bound<'_, PySocket>,
     s2: Option<&Bound<'_, PySocket>>,
 ) -> PyResult<()> {
-    let g1 = s1.get().socket().acquire()?;
-    let g2 = s2.map(|s| s.get().socket().acquire()).transpose()?;
-    let mut dev = Device::new(&g1, g2.as_ref())?;
-    retry_detached(py, || dev.run())
+    let ctx = Context::call("device");
+    let g1 = acquire(s1, "device")?;
+    let g2 = s2.map(|s| acquire(s, "device")).transpose()?;
+    let mut dev = Device::new(&g1, g2.as_ref()).map_err(|e| ctx.err(e))?;
+    retry_detached(py, &ctx, || dev.run())
 }
 
 /// `nn_term`: makes every socket of the process fail with `nn.Terminated`, for good.
 #[pyfunction]
 pub fn term() -> PyResult<()> {
-    Ok(nn::term()?)
+    nn::term().map_err(|e| Context::call("term").err(e))
 }
 
 /// `nn_strerror`: nanomsg's text for an error code.
@@ -81,4 +87,13 @@ pub fn symbol_info() -> PyResult<Vec<SymbolTuple>> {
         .into_iter()
         .map(|s| (s.name, s.value, s.ns, s.type_, s.unit))
         .collect())
+}
+
+/// A guard on `socket`, or the exception of `call` on it.
+fn acquire<'a>(socket: &'a Bound<'_, PySocket>, call: &'static str) -> PyResult<Guard<'a>> {
+    socket
+        .get()
+        .socket()
+        .acquire()
+        .map_err(|e| Context::on(socket, call).err(e))
 }

@@ -13,6 +13,7 @@ use crate::ffi;
 use crate::nn::{Direction, NnError, Socket};
 use crate::py::blocking::blocking_call;
 use crate::py::data::Payload;
+use crate::py::errors::{check_misuse, Context};
 use crate::py::message::PyMessage;
 
 /// An address as nanomsg takes it: a str (UTF-8) or raw bytes (e.g. a non-UTF-8 ipc path).
@@ -59,8 +60,8 @@ impl PySocket {
     )]
     fn new(protocol: i32, domain: i32, _adopt: Option<i32>) -> PyResult<Self> {
         let inner = match _adopt {
-            Some(number) => Socket::adopt(number)?,
-            None => Socket::new(domain, protocol)?,
+            Some(number) => Socket::adopt(number).map_err(|e| Context::call("adopt").err(e))?,
+            None => Socket::new(domain, protocol).map_err(|e| Context::call("Socket").err(e))?,
         };
         Ok(Self { inner })
     }
@@ -79,7 +80,7 @@ impl PySocket {
             )));
         }
         let number: i32 = number.extract().map_err(|_| {
-            PyErr::from(NnError::with_detail(
+            Context::call("adopt").err(NnError::with_detail(
                 libc::EINVAL,
                 "out of range for a socket number",
             ))
@@ -95,8 +96,11 @@ impl PySocket {
 
     /// Closes the socket (`nn_close`); idempotent. Calls blocked on it in other threads
     /// raise `nn.Closed`.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.inner.close()).map_err(PyErr::from)
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let inner = &slf.get().inner;
+        slf.py()
+            .detach(|| inner.close())
+            .map_err(|e| Context::on(slf, "close").err(e))
     }
 
     /// True once the socket is closed (or detached).
@@ -107,35 +111,46 @@ impl PySocket {
 
     /// Gives up ownership and returns the raw socket number; this object is closed
     /// afterwards, the nanomsg socket is not. Raises `nn.Closed` if already closed.
-    fn detach(&self) -> PyResult<i32> {
-        Ok(self.inner.detach()?)
+    fn detach(slf: &Bound<'_, Self>) -> PyResult<i32> {
+        slf.get()
+            .inner
+            .detach()
+            .map_err(|e| Context::on(slf, "detach").err(e))
     }
 
     /// The raw nanomsg socket number (read-only). Raises `nn.Closed` once closed.
     #[getter]
-    fn fd(&self) -> PyResult<i32> {
-        Ok(self.inner.acquire()?.id())
+    fn fd(slf: &Bound<'_, Self>) -> PyResult<i32> {
+        let guard = slf.get().inner.acquire();
+        Ok(guard.map_err(|e| Context::on(slf, "fd").err(e))?.id())
     }
 
     /// `nn_bind`, returning the endpoint id: the native part of `nanomsg_rs.Socket.bind`,
     /// which documents it.
-    fn bind(&self, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
-        let addr = c_address(addr)?;
-        Ok(self.inner.acquire()?.bind(&addr)?)
+    fn bind(slf: &Bound<'_, Self>, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
+        let ctx = Context::on(slf, "bind").address(addr);
+        let c_addr = c_address(addr)?;
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        guard.bind(&c_addr).map_err(|e| ctx.err(e))
     }
 
     /// `nn_connect`, returning the endpoint id: the native part of
     /// `nanomsg_rs.Socket.connect`, which documents it.
-    fn connect(&self, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
-        let addr = c_address(addr)?;
-        Ok(self.inner.acquire()?.connect(&addr)?)
+    fn connect(slf: &Bound<'_, Self>, addr: &Bound<'_, PyAny>) -> PyResult<i32> {
+        let ctx = Context::on(slf, "connect").address(addr);
+        let c_addr = c_address(addr)?;
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        guard.connect(&c_addr).map_err(|e| ctx.err(e))
     }
 
     /// `nn_shutdown` of an endpoint id: the native part of `nanomsg_rs.Socket.shutdown`,
     /// which documents it.
-    fn shutdown(&self, py: Python<'_>, endpoint: i32) -> PyResult<()> {
-        let guard = self.inner.acquire()?;
-        py.detach(|| guard.shutdown(endpoint)).map_err(PyErr::from)
+    fn shutdown(slf: &Bound<'_, Self>, endpoint: i32) -> PyResult<()> {
+        let ctx = Context::on(slf, "shutdown");
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        slf.py()
+            .detach(|| guard.shutdown(endpoint))
+            .map_err(|e| ctx.err(e))
     }
 
     /// Sends one message, waiting (with the GIL released) while it cannot be sent.
@@ -159,11 +174,13 @@ impl PySocket {
     ///     Terminated: after `nn.term()`.
     ///     TypeError: `data` is not bytes, str or a buffer.
     #[pyo3(signature = (data, *, block = true))]
-    fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
+    fn send(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
+        let ctx = Context::on(slf, "send");
         let payload = Payload::extract(data)?;
         let bytes = payload.as_slice();
-        let guard = self.inner.acquire()?;
-        blocking_call(py, &guard, Direction::Send, block, |flags| {
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "send", true)?;
+        blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
             guard.send(bytes, flags)
         })
     }
@@ -185,12 +202,14 @@ impl PySocket {
     ///     Closed: the socket is closed, also from another thread while waiting.
     ///     Terminated: after `nn.term()`.
     #[pyo3(signature = (*, block = true))]
-    fn recv<'py>(&self, py: Python<'py>, block: bool) -> PyResult<Bound<'py, PyBytes>> {
-        let guard = self.inner.acquire()?;
-        let msg = blocking_call(py, &guard, Direction::Recv, block, |flags| {
+    fn recv<'py>(slf: &Bound<'py, Self>, block: bool) -> PyResult<Bound<'py, PyBytes>> {
+        let ctx = Context::on(slf, "recv");
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "recv", false)?;
+        let msg = blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
             guard.recv_msg(flags)
         })?;
-        Ok(PyBytes::new(py, msg.as_slice()))
+        Ok(PyBytes::new(slf.py(), msg.as_slice()))
     }
 
     /// Receives one message into a writable, C-contiguous buffer (see `recv`).
@@ -202,7 +221,8 @@ impl PySocket {
     /// Raises:
     ///     TypeError: the buffer is read-only or not C-contiguous; otherwise as `recv`.
     #[pyo3(signature = (buffer, *, block = true))]
-    fn recv_into(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
+    fn recv_into(slf: &Bound<'_, Self>, buffer: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
+        let ctx = Context::on(slf, "recv_into");
         let buf = PyUntypedBuffer::get(buffer)?;
         if buf.readonly() {
             return Err(PyTypeError::new_err("recv_into() needs a writable buffer"));
@@ -216,8 +236,9 @@ impl PySocket {
         // until `buf` is dropped at the end of this call.
         let target =
             unsafe { std::slice::from_raw_parts_mut(buf.buf_ptr().cast::<u8>(), buf.len_bytes()) };
-        let guard = self.inner.acquire()?;
-        blocking_call(py, &guard, Direction::Recv, block, |flags| {
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "recv_into", false)?;
+        blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
             guard.recv_into(target, flags)
         })
     }
@@ -228,14 +249,17 @@ impl PySocket {
     ///     A `Message`: the message stays in nanomsg's buffer, inside it, with its SP header
     ///     (`Message.header`) on raw sockets.
     #[pyo3(signature = (*, block = true))]
-    fn recv_msg(&self, py: Python<'_>, block: bool) -> PyResult<PyMessage> {
-        let guard = self.inner.acquire()?;
-        let (msg, header) = if self.inner.is_raw() {
-            blocking_call(py, &guard, Direction::Recv, block, |flags| {
+    fn recv_msg(slf: &Bound<'_, Self>, block: bool) -> PyResult<PyMessage> {
+        let ctx = Context::on(slf, "recv_msg");
+        let py = slf.py();
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "recv_msg", false)?;
+        let (msg, header) = if slf.get().inner.is_raw() {
+            blocking_call(py, &guard, Direction::Recv, block, &ctx, |flags| {
                 guard.recv_with_header(flags)
             })?
         } else {
-            let msg = blocking_call(py, &guard, Direction::Recv, block, |flags| {
+            let msg = blocking_call(py, &guard, Direction::Recv, block, &ctx, |flags| {
                 guard.recv_msg(flags)
             })?;
             (msg, None)
@@ -255,18 +279,20 @@ impl PySocket {
     ///     ValueError: the message was sent already.
     ///     BufferError: a memoryview of the message is alive.
     #[pyo3(signature = (msg, *, block = true))]
-    fn send_msg(&self, py: Python<'_>, msg: &Bound<'_, PyMessage>, block: bool) -> PyResult<usize> {
-        let guard = self.inner.acquire()?;
+    fn send_msg(slf: &Bound<'_, Self>, msg: &Bound<'_, PyMessage>, block: bool) -> PyResult<usize> {
+        let ctx = Context::on(slf, "send_msg");
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "send_msg", true)?;
         let (body, mut header) = msg.get().take()?;
         // Only raw sockets route by header; an sp socket makes its own (libnanomsg would
         // abort, or send the header as payload).
-        let kept = if self.inner.is_raw() {
+        let kept = if slf.get().inner.is_raw() {
             None
         } else {
             header.take()
         };
         let mut slot = Some(body);
-        let sent = blocking_call(py, &guard, Direction::Send, block, |flags| {
+        let sent = blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
             let Some(body) = slot.take() else {
                 return Err(NnError::new(libc::EFAULT));
             };
@@ -290,14 +316,16 @@ impl PySocket {
     /// Returns:
     ///     The message's size in bytes.
     #[pyo3(signature = (parts, *, block = true))]
-    fn send_parts(&self, py: Python<'_>, parts: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
+    fn send_parts(slf: &Bound<'_, Self>, parts: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
+        let ctx = Context::on(slf, "send_parts");
         let payloads = parts
             .try_iter()?
             .map(|p| Payload::extract(&p?))
             .collect::<PyResult<Vec<_>>>()?;
         let slices: Vec<&[u8]> = payloads.iter().map(Payload::as_slice).collect();
-        let guard = self.inner.acquire()?;
-        blocking_call(py, &guard, Direction::Send, block, |flags| {
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "send_parts", true)?;
+        blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
             guard.send_parts(&slices, flags)
         })
     }
@@ -318,20 +346,24 @@ impl PySocket {
     ///     TypeError: `type` is none of the three.
     #[pyo3(signature = (level, option, r#type = None))]
     fn getsockopt<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         level: i32,
         option: i32,
         r#type: Option<&Bound<'py, PyType>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let guard = self.inner.acquire()?;
+        let py = slf.py();
+        let ctx = Context::on(slf, "getsockopt").option(level, option);
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         let Some(kind) = r#type.filter(|t| !t.is(py.get_type::<PyInt>())) else {
             return Ok(guard
-                .getsockopt_int(level, option)?
+                .getsockopt_int(level, option)
+                .map_err(|e| ctx.err(e))?
                 .into_pyobject(py)?
                 .into_any());
         };
-        let bytes = guard.getsockopt_bytes(level, option)?;
+        let bytes = guard
+            .getsockopt_bytes(level, option)
+            .map_err(|e| ctx.err(e))?;
         if kind.is(py.get_type::<PyBytes>()) {
             Ok(PyBytes::new(py, &bytes).into_any())
         } else if kind.is(py.get_type::<PyString>()) {
@@ -356,30 +388,67 @@ impl PySocket {
     ///     NanomsgError: the socket has no such option (`ENOPROTOOPT`).
     ///     Closed: the socket is closed.
     ///     TypeError: `value` is of another type.
-    fn setsockopt(&self, level: i32, option: i32, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let guard = self.inner.acquire()?;
+    fn setsockopt(
+        slf: &Bound<'_, Self>,
+        level: i32,
+        option: i32,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let ctx = Context::on(slf, "setsockopt")
+            .option(level, option)
+            .value(value);
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         if value.is_instance_of::<PyInt>() {
-            return Ok(guard.setsockopt_int(level, option, c_int_value(value)?)?);
+            return guard
+                .setsockopt_int(level, option, c_int_value(value)?)
+                .map_err(|e| ctx.err(e));
         }
         let payload = Payload::extract(value)?;
-        Ok(guard.setsockopt_bytes(level, option, payload.as_slice())?)
+        guard
+            .setsockopt_bytes(level, option, payload.as_slice())
+            .map_err(|e| ctx.err(e))
     }
 
     /// Seconds after which a wait to receive (`recv`) or send must try again although the
     /// socket's fd did not signal (the end of a survey on nng), or None.
-    fn _retry_after(&self, recv: bool) -> PyResult<Option<f64>> {
+    fn _retry_after(slf: &Bound<'_, Self>, recv: bool) -> PyResult<Option<f64>> {
         let dir = if recv {
             Direction::Recv
         } else {
             Direction::Send
         };
-        let at = self.inner.acquire()?.retry_at(dir);
+        let ctx = Context::on(slf, if recv { "recv" } else { "send" });
+        let at = slf
+            .get()
+            .inner
+            .acquire()
+            .map_err(|e| ctx.err(e))?
+            .retry_at(dir);
         Ok(at.map(|t| t.saturating_duration_since(Instant::now()).as_secs_f64()))
     }
 
+    /// `(protocol, raw, number, has had an endpoint)`, also once closed: for the messages of
+    /// errors raised in Python.
+    fn _identity(&self) -> (i32, bool, i32, bool) {
+        (
+            self.inner.protocol(),
+            self.inner.is_raw(),
+            self.inner.unguarded_id(),
+            self.inner.used(crate::nn::Usage::Endpoint),
+        )
+    }
+
+    /// True the first time it is asked for `kind` on this socket: misuse warnings are given
+    /// once per socket (the kinds of the Python side are numbered from 8).
+    fn _first_warning(&self, kind: u32) -> bool {
+        self.inner.first_warning(kind)
+    }
+
     /// `nn_get_statistic` with the numeric statistic.
-    fn statistic(&self, stat: i32) -> PyResult<i64> {
-        Ok(self.inner.acquire()?.statistic(stat)?)
+    fn statistic(slf: &Bound<'_, Self>, stat: i32) -> PyResult<i64> {
+        let ctx = Context::on(slf, "statistic");
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        guard.statistic(stat).map_err(|e| ctx.err(e))
     }
 }
 

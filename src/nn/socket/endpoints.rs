@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::ffi::CStr;
 use std::os::raw::c_int;
 
-use super::Guard;
+use super::{Guard, Usage};
 use crate::ffi;
 use crate::nn::compat;
 use crate::nn::error::{check, NnError, NnResult};
@@ -24,6 +24,7 @@ impl Guard<'_> {
         let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
             .map_err(compat::endpoint_error)?;
         self.endpoints().insert(ep);
+        self.socket.note(Usage::Endpoint);
         Ok(ep)
     }
 
@@ -33,6 +34,7 @@ impl Guard<'_> {
         let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
             .map_err(compat::endpoint_error)?;
         self.endpoints().insert(ep);
+        self.socket.note(Usage::Endpoint);
         Ok(ep)
     }
 

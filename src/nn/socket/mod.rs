@@ -23,7 +23,7 @@ mod wait;
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::c_int;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use crate::ffi;
@@ -94,6 +94,11 @@ pub struct Socket {
     token: u64,
     /// True for an `AF_SP_RAW` socket, whose messages carry SP headers.
     raw: bool,
+    /// The protocol (`NN_PAIR`, `NN_PUB`, ...), fixed for the socket's life.
+    protocol: c_int,
+    /// What the socket has been used for ([`Usage`] bits) and which misuse warnings it has
+    /// given (the bits from [`WARNING_BITS`] up): the Python layer warns once per socket.
+    usage: AtomicU32,
     /// CLOSED, DETACHED and RELEASED flags, and the number of guards alive.
     state: AtomicU64,
     /// Signalled (and never reset) by `close`, to wake every waiter.
@@ -118,6 +123,18 @@ pub struct Socket {
     /// every set.
     timeouts: [AtomicI32; 2],
 }
+
+/// Facts about a socket's use that its misuse warnings depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Usage {
+    /// A bind or connect succeeded.
+    Endpoint = 1,
+    /// A SUB subscription was made.
+    Subscribed = 2,
+}
+
+/// The first bit of [`Socket::first_warning`]'s flags in `usage`.
+const WARNING_BITS: u32 = 8;
 
 /// A cached timeout not read yet.
 const UNKNOWN: i32 = i32::MIN;
@@ -176,7 +193,11 @@ impl Socket {
         owners.insert(id, token);
         drop(owners);
         process::mark_started();
-        Ok(Self::from_parts(id, token, domain, protocol, wake))
+        let socket = Self::from_parts(id, token, domain, protocol, wake);
+        // Its past is unknown: no warning about what it may already have.
+        socket.note(Usage::Endpoint);
+        socket.note(Usage::Subscribed);
+        Ok(socket)
     }
 
     /// Fails where no socket may be made or taken: after `fork()` or `nn_term`.
@@ -197,6 +218,8 @@ impl Socket {
             id,
             token,
             raw: domain == ffi::AF_SP_RAW,
+            protocol,
+            usage: AtomicU32::new(0),
             state: AtomicU64::new(0),
             wake,
             subscriptions: Mutex::new(HashMap::new()),
@@ -212,6 +235,28 @@ impl Socket {
     /// True for a raw (`AF_SP_RAW`) socket.
     pub fn is_raw(&self) -> bool {
         self.raw
+    }
+
+    /// The protocol (`NN_PAIR`, `NN_PUB`, ...).
+    pub fn protocol(&self) -> c_int {
+        self.protocol
+    }
+
+    /// True once the socket was used for `what`.
+    #[inline]
+    pub fn used(&self, what: Usage) -> bool {
+        self.usage.load(Ordering::Relaxed) & what as u32 != 0
+    }
+
+    fn note(&self, what: Usage) {
+        self.usage.fetch_or(what as u32, Ordering::Relaxed);
+    }
+
+    /// True the first time it is asked for `warning` (0 to 23) on this socket: each misuse
+    /// warning is given once per socket.
+    pub fn first_warning(&self, warning: u32) -> bool {
+        let bit = 1 << (WARNING_BITS + warning.min(31 - WARNING_BITS));
+        self.usage.fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 
     /// The socket number, without a guard: valid only while the socket is open, and by the

@@ -8,7 +8,7 @@ use std::os::raw::c_int;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{Direction, Guard, UNKNOWN};
+use super::{Direction, Guard, Usage, UNKNOWN};
 use crate::ffi;
 use crate::nn::compat;
 use crate::nn::error::{check, NnError, NnResult};
@@ -90,13 +90,18 @@ impl Guard<'_> {
     fn subscription(&self, option: c_int, prefix: &[u8]) -> NnResult<()> {
         compat::check_subscriptions(self.socket.raw)?;
         if !compat::TRACKS_SUBSCRIPTIONS {
-            return self.setsockopt_untracked(ffi::NN_SUB, option, prefix);
+            self.setsockopt_untracked(ffi::NN_SUB, option, prefix)?;
+            if option == ffi::NN_SUB_SUBSCRIBE {
+                self.socket.note(Usage::Subscribed);
+            }
+            return Ok(());
         }
         let mut held = lock(&self.socket.subscriptions);
         match option {
             ffi::NN_SUB_SUBSCRIBE => {
                 self.setsockopt_untracked(ffi::NN_SUB, option, prefix)?;
                 *held.entry(prefix.to_vec()).or_insert(0) += 1;
+                self.socket.note(Usage::Subscribed);
             }
             ffi::NN_SUB_UNSUBSCRIBE => {
                 let Some(count) = held.get_mut(prefix) else {
