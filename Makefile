@@ -7,7 +7,7 @@ export PIP_ROOT_USER_ACTION = ignore
 # the nanomsg_rs it imports is this one (tests/ci_skips.py).
 WHEEL_FILE = $$(ls dist/nanomsg_rs-*.whl)
 
-.PHONY: help deps dev install demo test test-nng test-all flake-hunt soak fuzz-smoke bench lint fmt wheel clean repro docs
+.PHONY: help deps dev install demo test test-nng test-all flake-hunt soak fuzz-smoke bench profile-layers lint fmt wheel clean repro docs
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -43,6 +43,11 @@ soak: install    ## the soak tests and the fuzzers' soak budgets, with a summary
 
 bench: install   ## benchmarks: table and plot
 	$(PY) benchmarks/run.py
+
+# Line tables (no change to the code) let the profile split what LTO inlined by source file.
+profile-layers:  ## instructions per call, layer by layer (callgrind), against C
+	CARGO_PROFILE_RELEASE_DEBUG=line-tables-only $(MAKE) install
+	$(PY) benchmarks/profile_layers.py --noblock
 
 docs: install    ## the site (Sphinx) in docs/_build/html; a warning or broken link fails it
 	$(PY) -m pip install -q --disable-pip-version-check -r docs/requirements.txt
