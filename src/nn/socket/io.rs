@@ -173,6 +173,10 @@ impl Guard<'_> {
     #[inline]
     fn finish_send(&self, rc: c_int) -> NnResult<usize> {
         let result = check_len(rc);
+        // Only nng's sockets keep this bookkeeping: on libnanomsg it compiles away.
+        if !cfg!(feature = "nng") {
+            return result;
+        }
         if let Some(replies) = &self.socket.replies {
             replies.after_send(result);
         }
@@ -191,6 +195,10 @@ impl Guard<'_> {
     /// REP's or RESPONDENT's reply is due.
     #[inline]
     fn finish_recv(&self, rc: c_int) -> NnResult<usize> {
+        // Only nng's sockets keep this bookkeeping: on libnanomsg it compiles away.
+        if !cfg!(feature = "nng") {
+            return check_len(rc);
+        }
         let n = check_len(rc).map_err(|e| match &self.socket.survey {
             Some(clock) => clock.recv_error(e),
             None => e,
