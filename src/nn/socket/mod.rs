@@ -275,19 +275,15 @@ impl Socket {
         if process::forked() {
             return Err(NnError::forked());
         }
-        let mut cur = self.state.load(Ordering::SeqCst);
-        loop {
-            if cur & CLOSED != 0 {
-                return Err(NnError::new(libc::EBADF));
-            }
-            match self
-                .state
-                .compare_exchange_weak(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => return Ok(Guard { socket: self }),
-                Err(now) => cur = now,
-            }
+        // One atomic add, not a load and a compare-exchange: a guard taken on a closed socket
+        // is dropped at once, and that drop releases the number if it was the last user.
+        let prev = self.state.fetch_add(1, Ordering::SeqCst);
+        let guard = Guard { socket: self };
+        if prev & CLOSED != 0 {
+            drop(guard);
+            return Err(NnError::new(libc::EBADF));
         }
+        Ok(guard)
     }
 
     /// Closes the socket; idempotent. Calls in flight on other threads wake with `EBADF`,
