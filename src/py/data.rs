@@ -2,7 +2,8 @@
 //! where the object allows it.
 
 use pyo3::buffer::PyUntypedBuffer;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -53,4 +54,50 @@ impl<'py> Payload<'py> {
             },
         }
     }
+}
+
+/// Runs `f` on the memory of `obj`, a writable, C-contiguous buffer, exported for the length
+/// of the call. The export lives on the stack (no heap copy of the `Py_buffer`, as
+/// `PyUntypedBuffer` makes) and is released when `f` returns, also on an error or a panic.
+pub fn with_writable_buffer<R>(
+    obj: &Bound<'_, PyAny>,
+    f: impl FnOnce(&mut [u8]) -> PyResult<R>,
+) -> PyResult<R> {
+    /// Releases the export when dropped.
+    struct Export<'a>(&'a mut pyffi::Py_buffer);
+    impl Drop for Export<'_> {
+        fn drop(&mut self) {
+            // SAFETY: the view was filled by a successful PyObject_GetBuffer and is released
+            // exactly once, here, with the GIL held (f returns with it).
+            unsafe { pyffi::PyBuffer_Release(self.0) };
+        }
+    }
+    let mut view = std::mem::MaybeUninit::<pyffi::Py_buffer>::uninit();
+    // SAFETY: obj is a live object, the GIL is held, and view is storage for one Py_buffer,
+    // which the call fills when it succeeds (and leaves alone when it fails).
+    if unsafe { pyffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), pyffi::PyBUF_FULL_RO) }
+        != 0
+    {
+        return Err(PyErr::fetch(obj.py()));
+    }
+    // SAFETY: filled by the successful call above; it stays in this frame until released.
+    let export = Export(unsafe { view.assume_init_mut() });
+    if export.0.readonly != 0 {
+        return Err(PyTypeError::new_err("recv_into() needs a writable buffer"));
+    }
+    // SAFETY: the view is a live export.
+    if unsafe { pyffi::PyBuffer_IsContiguous(&*export.0, b'C' as std::os::raw::c_char) } == 0 {
+        return Err(PyValueError::new_err(
+            "recv_into() needs a C-contiguous buffer",
+        ));
+    }
+    let len = usize::try_from(export.0.len).unwrap_or(0);
+    let target: &mut [u8] = if len == 0 || export.0.buf.is_null() {
+        &mut []
+    } else {
+        // SAFETY: the export keeps this writable, C-contiguous memory of len bytes alive and
+        // unresizable until it is released, after f returns.
+        unsafe { std::slice::from_raw_parts_mut(export.0.buf.cast::<u8>(), len) }
+    };
+    f(target)
 }

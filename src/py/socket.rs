@@ -4,7 +4,6 @@
 use std::ffi::CString;
 use std::time::Instant;
 
-use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyType};
@@ -12,7 +11,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyType};
 use crate::ffi;
 use crate::nn::{Direction, NnError, Socket};
 use crate::py::blocking::blocking_call;
-use crate::py::data::Payload;
+use crate::py::data::{with_writable_buffer, Payload};
 use crate::py::errors::{check_misuse, Context};
 use crate::py::message::PyMessage;
 
@@ -223,23 +222,12 @@ impl PySocket {
     #[pyo3(signature = (buffer, *, block = true))]
     fn recv_into(slf: &Bound<'_, Self>, buffer: &Bound<'_, PyAny>, block: bool) -> PyResult<usize> {
         let ctx = Context::on(slf, "recv_into");
-        let buf = PyUntypedBuffer::get(buffer)?;
-        if buf.readonly() {
-            return Err(PyTypeError::new_err("recv_into() needs a writable buffer"));
-        }
-        if !buf.is_c_contiguous() {
-            return Err(PyValueError::new_err(
-                "recv_into() needs a C-contiguous buffer",
-            ));
-        }
-        // SAFETY: the export keeps the writable, C-contiguous memory alive and unresizable
-        // until `buf` is dropped at the end of this call.
-        let target =
-            unsafe { std::slice::from_raw_parts_mut(buf.buf_ptr().cast::<u8>(), buf.len_bytes()) };
-        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "recv_into", false)?;
-        blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
-            guard.recv_into(target, flags)
+        with_writable_buffer(buffer, |target| {
+            let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+            check_misuse(slf, "recv_into", false)?;
+            blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
+                guard.recv_into(target, flags)
+            })
         })
     }
 
