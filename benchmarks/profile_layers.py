@@ -220,7 +220,11 @@ def call_layer(callee: str) -> str:
         return "libnanomsg"
     if callee == "nn_freemsg":
         return "free"
-    if callee.startswith(RESULT_CALLS) or "PyClassInitializer" in callee or "into_new_object" in callee:
+    if (
+        callee.startswith(RESULT_CALLS)
+        or "PyClassInitializer" in callee
+        or "into_new_object" in callee
+    ):
         return "result"
     if "extract_argument" in callee or "Payload::extract" in callee or "PyUntypedBuffer" in callee:
         return "parse"
@@ -234,7 +238,7 @@ def call_layer(callee: str) -> str:
         return "parse"
     if "finish_send" in callee or "finish_recv" in callee or "blocking" in callee:
         return "try"
-    if "acquire" in callee or "Guard" in callee and "drop" in callee:
+    if "acquire" in callee or ("Guard" in callee and "drop" in callee):
         return "guard"
     return "glue"
 
@@ -252,7 +256,7 @@ def layers(p: Profile, method: str) -> dict[str, float]:
         out[file_layer(file)] += cost
     for callee, (_, cost) in p.callees(fn).items():
         out[call_layer(callee)] += cost
-    for (caller, callee), (n, _) in p.edges.items():
+    for (_, callee), (n, _) in p.edges.items():
         if callee == fn:
             calls += n
     if calls:
@@ -261,8 +265,10 @@ def layers(p: Profile, method: str) -> dict[str, float]:
     return out
 
 
-TRAMPOLINES = ("pyo3::impl_::trampoline::fastcall_cfunction_with_keywords",
-               "pyo3::impl_::trampoline::trampoline")
+TRAMPOLINES = (
+    "pyo3::impl_::trampoline::fastcall_cfunction_with_keywords",
+    "pyo3::impl_::trampoline::trampoline",
+)
 
 
 def trampoline_per_call(p: Profile) -> float:
@@ -282,7 +288,8 @@ def trampoline_per_call(p: Profile) -> float:
 def dealloc_per_iteration(p: Profile) -> float:
     """What the interpreter spends freeing objects of ours (a ``Message``), per iteration."""
     return sum(
-        c for (a, b), (_, c) in p.edges.items()
+        c
+        for (a, b), (_, c) in p.edges.items()
         if a == "pyo3::impl_::trampoline::trampoline_unraisable"
     ) + sum(p.own_by_file("pyo3::impl_::trampoline::trampoline_unraisable").values())
 
@@ -292,6 +299,7 @@ def has_line_tables(p: Profile) -> bool:
 
 
 # --- the C floor -------------------------------------------------------------------------------
+
 
 def build_c(folder: Path) -> tuple[Path | None, str]:
     gcc = shutil.which("gcc")
@@ -315,8 +323,13 @@ def build_c(folder: Path) -> tuple[Path | None, str]:
 
 def c_layers(p: Profile) -> dict[str, float]:
     calls = p.callees("main")
-    out = {"nn_send": 0.0, "nn_recv": 0.0, "copy (malloc+memcpy)": 0.0, "nn_freemsg": 0.0,
-           "free": 0.0}
+    out = {
+        "nn_send": 0.0,
+        "nn_recv": 0.0,
+        "copy (malloc+memcpy)": 0.0,
+        "nn_freemsg": 0.0,
+        "free": 0.0,
+    }
     for callee, (_, c) in calls.items():
         if callee.startswith("copy_out"):
             out["copy (malloc+memcpy)"] += c
@@ -327,6 +340,7 @@ def c_layers(p: Profile) -> dict[str, float]:
 
 
 # --- report ------------------------------------------------------------------------------------
+
 
 def fmt(v: float) -> str:
     return f"{v:,.0f}"
@@ -354,7 +368,9 @@ def main(argv: list[str]) -> int:
         driver = folder / "driver.py"
         driver.write_text(DRIVER)
         for op in ops:
-            py[op] = per_iteration([sys.executable, str(driver), op], args.small, args.large, folder)
+            py[op] = per_iteration(
+                [sys.executable, str(driver), op], args.small, args.large, folder
+            )
             if op in OPS:
                 c[op] = per_iteration([str(binary), op], args.small, args.large, folder)
 
@@ -363,21 +379,34 @@ def main(argv: list[str]) -> int:
     print(f"nanomsg_rs from {Path(nanomsg_rs.__file__).parent}; C floor on {lib}")
     print(f"instructions per call, callgrind, ({args.large:,} - {args.small:,}) iterations\n")
     if not has_line_tables(py["recv"]):
-        print("note: no debug line tables in the extension: guard, try and parts of parse "
-              "and result count as glue (see the docstring)\n")
+        print(
+            "note: no debug line tables in the extension: guard, try and parts of parse "
+            "and result count as glue (see the docstring)\n"
+        )
     columns = [("send", "recv", "send")] + [(op, op, op.replace("_noblock", "")) for op in ops]
-    header = ["layer", *(f"`{name}`" if name != "recv_noblock" else "`recv(block=False)`"
-                         for name, _, _ in columns)]
+    header = [
+        "layer",
+        *(
+            f"`{name}`" if name != "recv_noblock" else "`recv(block=False)`"
+            for name, _, _ in columns
+        ),
+    ]
     table = {name: layers(py[run], method) for name, run, method in columns}
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for layer in LAYERS:
         print(f"| {layer} | " + " | ".join(fmt(table[n][layer]) for n, _, _ in columns) + " |")
-    print("| **call, total** | " + " | ".join(
-        f"**{fmt(sum(table[n].values()))}**" for n, _, _ in columns) + " |")
+    print(
+        "| **call, total** | "
+        + " | ".join(f"**{fmt(sum(table[n].values()))}**" for n, _, _ in columns)
+        + " |"
+    )
     ours = {n: sum(v for k, v in table[n].items() if k != "libnanomsg") for n, _, _ in columns}
-    print("| binding's own (total - libnanomsg) | " + " | ".join(
-        fmt(ours[n]) for n, _, _ in columns) + " |")
+    print(
+        "| binding's own (total - libnanomsg) | "
+        + " | ".join(fmt(ours[n]) for n, _, _ in columns)
+        + " |"
+    )
 
     print("\nper iteration (send + receive), Python against C:\n")
     print("| | " + " | ".join(f"`{op}` loop" for op in ops) + " |")
@@ -391,13 +420,23 @@ def main(argv: list[str]) -> int:
         rows["send call"].append(fmt(send_call))
         rows["receive call"].append(fmt(op_call))
         rows["Message dealloc (interpreter)"].append(fmt(dealloc))
-        rows["interpreter (loop, CALLs, decrefs)"].append(fmt(p.total - send_call - op_call - dealloc))
+        rows["interpreter (loop, CALLs, decrefs)"].append(
+            fmt(p.total - send_call - op_call - dealloc)
+        )
         rows["**Python total**"].append(f"**{fmt(p.total)}**")
     for op in ops:
         q = c.get(op)
         if q is None:
-            for key in ("C nn_send", "C nn_recv", "C copy (malloc+memcpy)", "C nn_freemsg",
-                        "C free", "C loop", "**C total**", "**Python / C**"):
+            for key in (
+                "C nn_send",
+                "C nn_recv",
+                "C copy (malloc+memcpy)",
+                "C nn_freemsg",
+                "C free",
+                "C loop",
+                "**C total**",
+                "**Python / C**",
+            ):
                 rows[key].append("")
             continue
         cl = c_layers(q)
@@ -414,7 +453,7 @@ def main(argv: list[str]) -> int:
             print(f"\n{name}: {fn}")
             for file, cost in sorted(py[run].own_by_file(fn).items(), key=lambda kv: -kv[1]):
                 print(f"  {cost:8.1f}  self  {file}  [{file_layer(file)}]")
-            for callee, (n, cost) in sorted(py[run].callees(fn).items(), key=lambda kv: -kv[1][1]):
+            for callee, (_, cost) in sorted(py[run].callees(fn).items(), key=lambda kv: -kv[1][1]):
                 print(f"  {cost:8.1f}  call  {callee}  [{call_layer(callee)}]")
     return 0
 
