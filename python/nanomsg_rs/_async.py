@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _native
-from ._errors import Again, Closed, NanomsgError, Timeout, error_on
+from ._errors import Closed, Timeout, error_on
 
 if TYPE_CHECKING:
     from ._socket import Socket
@@ -44,13 +44,27 @@ SEND = _native.SNDFD
 
 
 class _Waiters:
-    """Futures of one event loop waiting on one of a socket's fds, woken first-come first."""
+    """Futures of one event loop waiting on one of a socket's fds, woken first-come first.
+
+    The fd stays watched from one wait to the next: a loop's ``add_reader`` and
+    ``remove_reader`` cost more than the rest of a wait together (some 50,000 instructions
+    a pair on asyncio's own loop), and a socket in use waits again at once. The watch goes
+    when nobody waits: at the end of the loop iteration in which the last wait ended, when
+    the fd signals with nobody waiting, and when the socket closes or is dropped.
+
+    Level-triggered readiness comes one iteration late: the loop polls before the task it
+    woke has taken the message, and wakes the task's next wait for nothing. That wait tries
+    again and waits on (costing far less than unwatching and watching again); the woken
+    ones are counted so that the watch does not go meanwhile."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
         self.loop = loop
         self.fd = fd
         self.queue: deque[asyncio.Future[None]] = deque()
         self.reading = False
+        self.idle_check = False
+        # Woken, and not yet back (discard): their tasks are about to wait again, or not.
+        self.woken: set[asyncio.Future[None]] = set()
 
     def wait(self) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = self.loop.create_future()
@@ -66,17 +80,24 @@ class _Waiters:
             fut = self.queue.popleft()
             if not fut.done():
                 fut.set_result(None)
+                self.woken.add(fut)
                 return
-        self.stop()
+        if not self.woken:
+            self.stop()
 
     def discard(self, fut: asyncio.Future[None]) -> None:
-        """Forgets a wait that ended; stops watching the fd when nobody waits any more, so a
-        socket that is dropped later leaves no stale watch on a reused fd number."""
-        try:
+        """Forgets a wait that ended. The watch stays until the end of this loop iteration,
+        for the next wait; then it goes if nobody waits (see the class)."""
+        if fut in self.queue:  # not woken: timed out, cancelled
             self.queue.remove(fut)
-        except ValueError:
-            pass
-        if not self.queue:
+        self.woken.discard(fut)
+        if not self.queue and self.reading and not self.idle_check:
+            self.idle_check = True
+            self.loop.call_soon(self._stop_if_idle)
+
+    def _stop_if_idle(self) -> None:
+        self.idle_check = False
+        if not self.queue and not self.woken:
             self.stop()
 
     def stop(self) -> None:
@@ -86,6 +107,7 @@ class _Waiters:
 
     def fail_all(self, exc: BaseException) -> None:
         self.stop()
+        self.woken.clear()
         while self.queue:
             fut = self.queue.popleft()
             if not fut.done():
@@ -114,12 +136,6 @@ def _timeout_error(sock: Socket, call: str) -> Timeout:
     return cast(Timeout, error_on(Timeout, errno.ETIMEDOUT, sock, call, timeouts=True))
 
 
-def _rename(exc: NanomsgError, call: str) -> NanomsgError:
-    """``exc`` of the non-blocking call under an async one, named for the async ``call``."""
-    exc.call = call
-    return exc
-
-
 def _running_trio() -> bool:
     """Whether the current task runs under trio (directly, or as anyio's backend)."""
     if "trio" not in sys.modules:
@@ -132,18 +148,16 @@ def _running_trio() -> bool:
         return False
 
 
-async def retry_until_done(sock: Socket, which: int, op: Callable[[], T], call: str) -> T:
-    """Runs the non-blocking ``op`` until it stops raising :class:`Again`, waiting on the
-    socket's ``which`` fd (``RECV``/``SEND``) in the running event loop, within the socket's
-    own ``rcvtimeo``/``sndtimeo``. Errors name ``call`` (``"arecv"``...)."""
+async def retry_until_done(sock: Socket, which: int, op: Callable[[], T | None], call: str) -> T:
+    """Runs ``op``, one try that returns None where it would have to wait (the native
+    ``_arecv_try`` ...: no exception on the hot path), until it returns something, waiting on
+    the socket's ``which`` fd (``RECV``/``SEND``) in the running event loop, within the
+    socket's own ``rcvtimeo``/``sndtimeo``. ``call`` names the call in errors raised here."""
     if _running_trio():
         return await _trio_retry_until_done(sock, which, op, call)
-    try:
-        return op()
-    except Again:
-        pass
-    except NanomsgError as e:
-        raise _rename(e, call) from None
+    result = op()
+    if result is not None:
+        return result
     loop = asyncio.get_running_loop()
     timeout_ms = sock.rcvtimeo if which == RECV else sock.sndtimeo
     deadline = None if timeout_ms < 0 else loop.time() + timeout_ms / 1000
@@ -169,12 +183,9 @@ async def retry_until_done(sock: Socket, which: int, op: Callable[[], T], call: 
             waiters.discard(fut)
         if sock.closed:
             raise _closed_error(sock, call)
-        try:
-            return op()
-        except Again:
-            continue
-        except NanomsgError as e:
-            raise _rename(e, call) from None
+        result = op()
+        if result is not None:
+            return result
 
 
 def _nudge(fut: asyncio.Future[None]) -> None:
@@ -200,7 +211,8 @@ def notify_closed(sock: Socket) -> None:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is loop:
+        if running is loop or not loop.is_running():
+            # Now, before the fds close (a loop that is not running cannot race with it).
             waiters.fail_all(exc)
         else:
             loop.call_soon_threadsafe(waiters.fail_all, exc)
@@ -240,17 +252,14 @@ _TRIO_CLOSING: weakref.WeakSet[Socket] = weakref.WeakSet()
 _TRIO_LOCK = threading.Lock()
 
 
-async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T], call: str) -> T:
+async def _trio_retry_until_done(
+    sock: Socket, which: int, op: Callable[[], T | None], call: str
+) -> T:
     import trio
 
     await trio.lowlevel.checkpoint_if_cancelled()
-    try:
-        result = op()
-    except Again:
-        pass
-    except NanomsgError as e:
-        raise _rename(e, call) from None
-    else:
+    result = op()
+    if result is not None:
         # A checkpoint that cannot be cancelled: the message is taken, and it is returned.
         await trio.lowlevel.cancel_shielded_checkpoint()
         return result
@@ -270,12 +279,9 @@ async def _trio_retry_until_done(sock: Socket, which: int, op: Callable[[], T], 
             while True:
                 if waiters.closing or sock.closed:
                     raise _closed_error(sock, call)
-                try:
-                    return op()
-                except Again:
-                    pass
-                except NanomsgError as e:
-                    raise _rename(e, call) from None
+                result = op()
+                if result is not None:
+                    return result
                 retry = sock._retry_after(which == RECV)  # see Socket._retry_after
                 try:
                     with trio.move_on_after(math.inf if retry is None else retry):

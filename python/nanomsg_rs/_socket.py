@@ -373,17 +373,13 @@ class Socket(_native.Socket):
         """
         from . import _async
 
-        return await _async.retry_until_done(
-            self, _async.RECV, lambda: self.recv(block=False), "arecv"
-        )
+        return await _async.retry_until_done(self, _async.RECV, self._arecv_try, "arecv")
 
     async def arecv_msg(self) -> Message:
         """Like :meth:`arecv`, returning a zero-copy :class:`Message`."""
         from . import _async
 
-        return await _async.retry_until_done(
-            self, _async.RECV, lambda: self.recv_msg(block=False), "arecv_msg"
-        )
+        return await _async.retry_until_done(self, _async.RECV, self._arecv_msg_try, "arecv_msg")
 
     async def asend(self, data: Buffer | str) -> int:
         """Sends one message in the running event loop (see :meth:`arecv` and :meth:`send`).
@@ -395,7 +391,7 @@ class Socket(_native.Socket):
         from . import _async
 
         return await _async.retry_until_done(
-            self, _async.SEND, lambda: self.send(data, block=False), "asend"
+            self, _async.SEND, lambda: self._asend_try(data), "asend"
         )
 
     async def __aenter__(self) -> Socket:
@@ -467,6 +463,9 @@ class Socket(_native.Socket):
         and pytest, with where it was made when tracemalloc is on."""
         try:
             if not self.closed:
+                waiting = sys.modules.get(f"{__package__}._async")
+                if waiting is not None:  # an event loop may still watch its fds
+                    waiting.notify_closed(self)
                 warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
         except Exception:  # interpreter shutdown, a forked child: never raise from here
             pass

@@ -68,3 +68,24 @@ pub fn blocking_call<T: Send>(
         guard.retry_until_ready(dir, deadline, || op(ffi::NN_DONTWAIT))
     })
 }
+
+/// One try of `op` without waiting, for the event loops: `None` where it would have to wait
+/// (`EAGAIN`), which costs no exception; any other error is raised in `ctx`.
+pub fn try_now<T: Send>(
+    py: Python<'_>,
+    guard: &Guard<'_>,
+    dir: Direction,
+    ctx: &Context<'_, '_>,
+    mut op: impl FnMut(c_int) -> NnResult<T> + Send,
+) -> PyResult<Option<T>> {
+    if guard.sends_replies_without_dontwait(dir) {
+        if !guard.reply_ready().map_err(|e| ctx.err(e))? {
+            return Ok(None);
+        }
+        return retry_detached(py, ctx, || op(0)).map(Some);
+    }
+    match op(ffi::NN_DONTWAIT) {
+        Err(e) if e.errno() == libc::EAGAIN => Ok(None),
+        other => other.map(Some).map_err(|e| ctx.err(e)),
+    }
+}

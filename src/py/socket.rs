@@ -10,7 +10,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyType};
 
 use crate::ffi;
 use crate::nn::{Direction, NnError, Socket};
-use crate::py::blocking::blocking_call;
+use crate::py::blocking::{blocking_call, try_now};
 use crate::py::data::{with_writable_buffer, Payload};
 use crate::py::errors::{check_misuse, Context};
 use crate::py::message::PyMessage;
@@ -413,6 +413,48 @@ impl PySocket {
             .map_err(|e| ctx.err(e))?
             .retry_at(dir);
         Ok(at.map(|t| t.saturating_duration_since(Instant::now()).as_secs_f64()))
+    }
+
+    /// `arecv`'s one try: the message, or None where it would have to wait (no exception:
+    /// this is an event loop's hot path). Errors name `arecv`.
+    fn _arecv_try<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let ctx = Context::on(slf, "arecv");
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "arecv", false)?;
+        let msg = try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
+            guard.recv_msg(flags)
+        })?;
+        Ok(msg.map(|m| PyBytes::new(slf.py(), m.as_slice())))
+    }
+
+    /// `arecv_msg`'s one try (see `_arecv_try`).
+    fn _arecv_msg_try(slf: &Bound<'_, Self>) -> PyResult<Option<PyMessage>> {
+        let ctx = Context::on(slf, "arecv_msg");
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "arecv_msg", false)?;
+        let got = if slf.get().inner.is_raw() {
+            try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
+                guard.recv_with_header(flags)
+            })?
+        } else {
+            try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
+                guard.recv_msg(flags).map(|m| (m, None))
+            })?
+        };
+        Ok(got.map(|(msg, header)| PyMessage::from_parts(msg, header)))
+    }
+
+    /// `asend`'s one try: the size sent, or None where it would have to wait (see
+    /// `_arecv_try`).
+    fn _asend_try(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+        let ctx = Context::on(slf, "asend");
+        let payload = Payload::extract(data)?;
+        let bytes = payload.as_slice();
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "asend", true)?;
+        try_now(slf.py(), &guard, Direction::Send, &ctx, |flags| {
+            guard.send(bytes, flags)
+        })
     }
 
     /// `(protocol, raw, number, has had an endpoint)`, also once closed: for the messages of
