@@ -387,6 +387,8 @@ impl PySocket {
     ///     The messages, as bytes, in the order received. A failure after the first message
     ///     (e.g. a REQ's next receive, or `close()` meanwhile) ends the list without an
     ///     error: the messages in hand are returned, and the next call meets the failure.
+    ///     A REP or RESPONDENT returns one message at most: it must answer each request
+    ///     before it receives the next (another receive would drop it).
     ///
     /// Raises:
     ///     Timeout: with `timeout=None`, `rcvtimeo` ms passed without a message; a survey's

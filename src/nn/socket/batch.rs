@@ -90,6 +90,8 @@ impl Guard<'_> {
     /// waiting. A failure after the first message ends the batch without an error (the
     /// messages in hand are the caller's; the next receive meets the failure again), as does
     /// the end of a deadline of the caller's ([`BatchWait::until`]) before the first.
+    /// A REP or RESPONDENT takes one message at most: its next receive would drop the
+    /// request it has to answer.
     /// Errors: `ETIMEDOUT` at the socket's timeout, `EBADF` once closed, `EINTR` when a
     /// signal arrives during the wait (call again to go on), any error of the first receive;
     /// `got` is empty after each.
@@ -99,6 +101,11 @@ impl Guard<'_> {
         max: usize,
         wait: &mut BatchWait,
     ) -> NnResult<()> {
+        let max = if self.answers_each_request() {
+            max.min(1)
+        } else {
+            max
+        };
         if got.is_empty() && max > 0 {
             let first = match self.recv_msg(ffi::NN_DONTWAIT) {
                 Err(e) if e.errno() == libc::EAGAIN => {
@@ -133,5 +140,11 @@ impl Guard<'_> {
             }
         }
         Ok(())
+    }
+
+    /// True for a REP or RESPONDENT (not raw): it holds the request it received until it
+    /// answers, and a receive meanwhile drops it.
+    fn answers_each_request(&self) -> bool {
+        !self.socket.raw && matches!(self.socket.protocol, ffi::NN_REP | ffi::NN_RESPONDENT)
     }
 }
