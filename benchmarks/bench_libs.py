@@ -68,6 +68,16 @@ class Adapter:
         recv: Callable[[], Any] = sock.recv
         return recv
 
+    def batch_sender(self, sock: Any) -> Callable[[list[bytes]], object]:
+        """The library's own bound method that sends a list of messages in one call; only
+        nanomsg_rs has one (``send_many``)."""
+        raise ValueError(f"{self.name} has no batch send")
+
+    def batch_receiver(self, sock: Any) -> Callable[[int], list[Any]]:
+        """The library's own bound method that receives up to n messages (at least one) in
+        one call; only nanomsg_rs has one (``recv_many``)."""
+        raise ValueError(f"{self.name} has no batch receive")
+
     def subscribe_all(self, sock: Any) -> None:
         """Subscribes a SUB socket to every message."""
         raise NotImplementedError
@@ -105,6 +115,14 @@ class NanomsgRsAdapter(Adapter):
             recv_msg: Callable[[], Any] = sock.recv_msg
             return recv_msg
         return super().receiver(sock, mode)
+
+    def batch_sender(self, sock: Any) -> Callable[[list[bytes]], object]:
+        send_many: Callable[[list[bytes]], object] = sock.send_many
+        return send_many
+
+    def batch_receiver(self, sock: Any) -> Callable[[int], list[Any]]:
+        recv_many: Callable[[int], list[Any]] = sock.recv_many
+        return recv_many
 
     def subscribe_all(self, sock: Any) -> None:
         sock.subscribe(b"")

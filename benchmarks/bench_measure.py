@@ -86,6 +86,8 @@ class Session:
         """One measured run; returns the elapsed nanoseconds and the CPU nanoseconds of the
         measuring process (the PULL, the REQ, or the only one)."""
         command = f"run {count} {variant.size} {variant.mode}"
+        if variant.batch:
+            command += f" {variant.batch}"
         kind = self.setup.kind
         if kind == "pipeline":
             pull, push = self.procs["pull"], self.procs["push"]

@@ -71,6 +71,7 @@ def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, An
         "unit": v.unit,
         "size": v.size,
         "mode": v.mode,
+        "batch": v.batch,
         "only_libs": None if v.only_libs is None else list(v.only_libs),
         "x": v.x,
         "target": None if v.target is None else {"op": v.target.op, "value": v.target.value},

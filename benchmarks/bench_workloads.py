@@ -25,6 +25,11 @@ SUBJECT = "nanomsg_rs"
 FLOORS = {NNG_LIB: C_NNG_LIB}
 #: Who runs the zero-copy ``recv_msg`` variants: nanomsg_rs on either backend, and the floors.
 RECV_MSG_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB, SUBJECT, NNG_LIB)
+#: Who runs the batch variants (``send_many``/``recv_many``): the same; the C floors send and
+#: receive one message per call as always.
+BATCH_LIBS = RECV_MSG_LIBS
+#: Messages per ``send_many`` and most per ``recv_many`` in the batch variants.
+BATCH_SIZES = (64, 256)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,9 @@ class Variant:
     title: str
     setup: Setup
     size: int
-    mode: Literal["recv", "msg"] = "recv"  # msg: nanomsg_rs's zero-copy recv_msg
+    # msg: nanomsg_rs's zero-copy recv_msg; many: its send_many/recv_many, `batch` at a time
+    mode: Literal["recv", "msg", "many"] = "recv"
+    batch: int = 0
     metric: Literal["rate", "latency"] = "rate"  # messages/s (higher is better), or µs
     unit: str = "msg/s"
     only_libs: tuple[str, ...] | None = None
@@ -109,6 +116,20 @@ def variants_for(workload: Workload, cfg: Config) -> list[Variant]:
                 ipc_pipe,
                 64,
                 target=Target(">=", 0.9),
+            ),
+            *(
+                Variant(
+                    "throughput",
+                    f"throughput 64 B batch {n}",
+                    f"{title}, 64 B, nanomsg_rs send_many/recv_many in batches of {n}; "
+                    "C sends and receives one by one as always",
+                    ipc_pipe,
+                    64,
+                    mode="many",
+                    batch=n,
+                    only_libs=BATCH_LIBS,
+                )
+                for n in BATCH_SIZES
             ),
             Variant(
                 "throughput", "throughput 64 KiB", f"{title}, 64 KiB, recv", ipc_pipe, 64 * KiB

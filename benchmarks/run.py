@@ -13,8 +13,9 @@ gets a second ratio, to ``C-nng``, besides the ratio to C on libnanomsg that eve
 Workloads (``--only NAME``, repeatable or comma-separated):
 
 * ``pingpong``: one thread, PAIR over inproc, send then recv of 64 B: per-call overhead;
-* ``throughput``: PUSH to PULL over ipc between two processes, 64 B and 64 KiB (the latter
-  with ``recv`` and with nanomsg_rs's zero-copy ``recv_msg``);
+* ``throughput``: PUSH to PULL over ipc between two processes, 64 B (also with nanomsg_rs's
+  ``send_many``/``recv_many``, in batches of 64 and 256), 64 KiB and 1 MiB (with ``recv``
+  and with nanomsg_rs's zero-copy ``recv_msg``);
 * ``latency``: REQ/REP round trips of 64 B over tcp loopback between two processes;
 * ``sweep``: the throughput set-up at message sizes from 16 B to 1 MiB;
 * ``fanout``: one PUB to N SUB sockets (N = 1, 4, 16, 64) over ipc, published in bursts and

@@ -4,8 +4,9 @@
 //! - `ffi.rs`: raw C declarations (`extern "C"`, constants, `#[repr(C)]` structs), nothing else;
 //! - `nn/`: the safe core, no PyO3 (its API is re-exported by `nn/mod.rs`):
 //!   - `socket/`: the owning `Socket` and its `Guard`: life (`mod.rs`), `endpoints.rs`,
-//!     `io.rs` (send, receive), `options.rs` (get/setsockopt and their caches), `wait.rs`
-//!     (`Direction`, `wait_any`, the retry loop of blocking calls);
+//!     `io.rs` (send, receive), `batch.rs` (many messages per call), `options.rs`
+//!     (get/setsockopt and their caches), `wait.rs` (`Direction`, `wait_any`, the retry loop
+//!     of blocking calls);
 //!   - `poll.rs`: `nn_poll` over several guarded sockets;
 //!   - `device.rs`: `nn_device` over guarded sockets;
 //!   - `message.rs`: `NnMsg`, a buffer of the C library's, owned;

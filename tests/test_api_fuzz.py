@@ -224,6 +224,7 @@ def _(s, data, block):
     attempt(f"{s!r}.send({short(data)}, block={short(block)})", lambda: s.send(data, block=block))
     attempt(f"{s!r}.send_parts({short(data)})", lambda: s.send_parts(data, block=block))
     attempt(f"{s!r}.send_msg({short(data)})", lambda: s.send_msg(data, block=block))
+    attempt(f"{s!r}.send_many({short(data)})", lambda: s.send_many(data, block=block))
 
 
 @fuzz_test("recv")
@@ -232,6 +233,14 @@ def _(s, buf, block):
     attempt(f"{s!r}.recv(block={short(block)})", lambda: s.recv(block=block))
     attempt(f"{s!r}.recv_msg(block={short(block)})", lambda: s.recv_msg(block=block))
     attempt(f"{s!r}.recv_into({short(buf)})", lambda: s.recv_into(buf, block=block))
+    attempt(f"{s!r}.recv_many({short(buf)})", lambda: s.recv_many(buf))
+    # any timeout but one that would really wait
+    try:
+        waits = float(block) > 0.001
+    except Exception:
+        waits = False
+    attempt(f"{s!r}.recv_many(1, timeout={short(block)})",
+            lambda: s.recv_many(1, timeout=0 if waits else block))
 
 
 @fuzz_test("endpoints")

@@ -57,6 +57,12 @@ def setup():
     if op == "send_parts":
         s = fresh("push")
         return [s], lambda: s.send_parts([b"a", b"b"]), None
+    if op == "send_many":
+        s = fresh("push")
+        return [s], lambda: s.send_many([b"a", b"b"]), None
+    if op == "recv_many":
+        s = fresh("pull"); s.bind(addr())
+        return [s], lambda: s.recv_many(8), None
     if op == "poll":
         s, other = fresh("pull"), fresh("pair")
         return [s], lambda: nn.poll([(other, nn.POLLIN), (s, nn.POLLIN)]), None
@@ -125,6 +131,8 @@ OPS = [
     "send",
     "send_msg",
     "send_parts",
+    "send_many",
+    "recv_many",
     "poll",
     "device",
     "many-waiters",

@@ -44,13 +44,17 @@ class NanomsgError(OSError):
     - ``filename``: the address, for ``bind``, ``connect`` and ``shutdown``;
     - ``call``: the call that failed (``"send"``, ``"bind"``, ...), or None;
     - ``socket``: the :class:`Socket` it failed on, or None;
-    - ``option``: the option's name, for options, or None.
+    - ``option``: the option's name, for options, or None;
+    - ``sent``: for ``send_many``, how many of its messages went before the error, or None.
     """
 
     #: The call that failed (``"send"``, ``"bind"``, ...), or None.
     call: str | None = None
     #: The :class:`Socket` the call failed on, or None.
     socket: Socket | None = None
+    #: ``send_many`` only: how many of its messages went, the first ones in order (any
+    #: exception out of ``send_many`` carries it, ``KeyboardInterrupt`` too); None elsewhere.
+    sent: int | None = None
     # Set by the native code: (protocol, raw, number, timeouts or None, has had an endpoint);
     # (level, option); the value given to the option.
     _where: tuple[int, bool, int, tuple[int, int, int | None] | None, bool] | None = None
@@ -161,8 +165,8 @@ def error_on(
 
 # -- the messages ---------------------------------------------------------------------------
 
-_SEND = ("send", "send_msg", "send_parts", "asend")
-_RECV = ("recv", "recv_into", "recv_msg", "arecv", "arecv_msg")
+_SEND = ("send", "send_msg", "send_parts", "send_many", "asend")
+_RECV = ("recv", "recv_into", "recv_msg", "recv_many", "arecv", "arecv_msg")
 
 _PROTOCOLS = {
     _native.PAIR: "PAIR",

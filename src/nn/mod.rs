@@ -26,6 +26,6 @@ pub use library::{library_version, term, HARDENED, NAME};
 pub use message::NnMsg;
 pub use poll::Poll;
 pub use process::install_fork_guard;
-pub use socket::{Direction, Guard, Socket, Usage};
+pub use socket::{BatchWait, Direction, Guard, Socket, Usage};
 pub use symbols::{symbols, version};
 pub use sync::lock;

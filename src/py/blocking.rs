@@ -1,6 +1,7 @@
 //! The one place where calls that may block leave the GIL: try at once with `NN_DONTWAIT`,
 //! and only when that would block, wait with the GIL released. A signal (`EINTR`) runs the
 //! Python handlers; if they return, the wait goes on with the time that is left (PEP 475).
+//! Batches (`send_many`, `recv_many`) leave the GIL once for all their messages.
 
 use std::os::raw::c_int;
 use std::time::Instant;
@@ -8,7 +9,7 @@ use std::time::Instant;
 use pyo3::prelude::*;
 
 use crate::ffi;
-use crate::nn::{Direction, Guard, NnError, NnResult};
+use crate::nn::{BatchWait, Direction, Guard, NnError, NnMsg, NnResult};
 use crate::py::errors::Context;
 
 /// Runs `f` without the GIL, again after every `EINTR` whose signal handlers returned;
@@ -88,4 +89,46 @@ pub fn try_now<T: Send>(
         Err(e) if e.errno() == libc::EAGAIN => Ok(None),
         other => other.map(Some).map_err(|e| ctx.err(e)),
     }
+}
+
+/// Sends `messages[*sent..]` in order on `guard`'s socket, without the GIL, counting in
+/// `sent` each one that went (also when this fails: the caller reports it). `sndtimeo` is a
+/// deadline for the whole call, counted from its first wait; without `block`, a message that
+/// cannot go at once ends the call with `EAGAIN`.
+pub fn blocking_send_batch(
+    py: Python<'_>,
+    guard: &Guard<'_>,
+    block: bool,
+    ctx: &Context<'_, '_>,
+    messages: &[&[u8]],
+    sent: &mut usize,
+) -> PyResult<()> {
+    if guard.sends_replies_without_dontwait(Direction::Send) {
+        // nng's REP and RESPONDENT: one reply at a time, as `send` sends it.
+        while let Some(&data) = messages.get(*sent) {
+            blocking_call(py, guard, Direction::Send, block, ctx, |flags| {
+                guard.send(data, flags)
+            })?;
+            *sent += 1;
+        }
+        return Ok(());
+    }
+    let mut wait = BatchWait::socket_timeout();
+    retry_detached(py, ctx, || {
+        guard.send_batch(messages, sent, block, &mut wait)
+    })
+}
+
+/// Receives up to `max` messages on `guard`'s socket without the GIL: waits for the first as
+/// `wait` says, then takes what else is queued (see [`Guard::recv_batch`]).
+pub fn blocking_recv_batch(
+    py: Python<'_>,
+    guard: &Guard<'_>,
+    ctx: &Context<'_, '_>,
+    max: usize,
+    mut wait: BatchWait,
+) -> PyResult<Vec<NnMsg>> {
+    let mut got = Vec::with_capacity(max.min(256));
+    retry_detached(py, ctx, || guard.recv_batch(&mut got, max, &mut wait))?;
+    Ok(got)
 }

@@ -2,16 +2,17 @@
 //! conversions only; the package's `nanomsg_rs.Socket` subclasses it in Python.
 
 use std::ffi::CString;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyType};
 
 use crate::ffi;
-use crate::nn::{Direction, NnError, Socket};
-use crate::py::blocking::{blocking_call, try_now};
-use crate::py::data::{with_writable_buffer, Payload};
+use crate::nn::{BatchWait, Direction, NnError, Socket};
+use crate::py::blocking::{blocking_call, blocking_recv_batch, blocking_send_batch, try_now};
+use crate::py::data::{extract_messages, with_writable_buffer, Payload};
 use crate::py::errors::{check_misuse, Context};
 use crate::py::message::PyMessage;
 
@@ -316,6 +317,119 @@ impl PySocket {
         blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
             guard.send_parts(&slices, flags)
         })
+    }
+
+    /// Sends many messages, in order, one `nn_send` each, leaving the GIL once for all of
+    /// them (and waiting, when one cannot go at once, as `send` does).
+    ///
+    /// Every message is taken from `messages` before the first is sent, so a wrong type sends
+    /// nothing. The call returns only when all of them went; any exception it raises after
+    /// that point carries `sent`: how many went, the first `sent` of them in order, and
+    /// none of the others (none is sent twice, none is lost unnoticed).
+    ///
+    /// Args:
+    ///     messages: an iterable of messages, each bytes, str (sent as UTF-8) or a buffer.
+    ///     block: False raises `nn.Again` where a message cannot go without waiting.
+    ///
+    /// Returns:
+    ///     The number of messages sent: all of them.
+    ///
+    /// Raises:
+    ///     Again: `block=False`, and a message could not go now (`sent` says how many did).
+    ///     Timeout: `sndtimeo` ms passed since the call first had to wait: a deadline for the
+    ///         whole call, not for each message.
+    ///     Closed: the socket is closed, also from another thread during the call (the
+    ///         messages after that moment are not sent).
+    ///     BadState: the protocol forbids it now (e.g. a REP with no request to answer).
+    ///     NotSupported: the socket cannot send (SUB, PULL).
+    ///     Terminated: after `nn.term()`.
+    ///     TypeError: `messages` is not an iterable of messages (nothing is sent).
+    #[pyo3(signature = (messages, *, block = true))]
+    fn send_many(
+        slf: &Bound<'_, Self>,
+        messages: &Bound<'_, PyAny>,
+        block: bool,
+    ) -> PyResult<usize> {
+        let py = slf.py();
+        let ctx = Context::on(slf, "send_many");
+        let payloads = extract_messages(messages, "send_many")?;
+        let slices: Vec<&[u8]> = payloads.iter().map(Payload::as_slice).collect();
+        let mut sent = 0;
+        let result = slf
+            .get()
+            .inner
+            .acquire()
+            .map_err(|e| ctx.err(e))
+            .and_then(|guard| {
+                if !slices.is_empty() {
+                    check_misuse(slf, "send_many", true)?;
+                }
+                blocking_send_batch(py, &guard, block, &ctx, &slices, &mut sent)
+            });
+        result.map(|()| sent).inspect_err(|err| {
+            // Best effort: an exception that takes no attributes still goes up as it is.
+            let _ = err.value(py).setattr(intern!(py, "sent"), sent);
+        })
+    }
+
+    /// Receives up to `max` messages: waits for the first as `recv` does (the GIL released,
+    /// Ctrl-C and `close()` from another thread end the wait), then takes whatever else is
+    /// queued already, without waiting.
+    ///
+    /// Args:
+    ///     max: the most messages to return, at least 1.
+    ///     timeout: None (the default) waits up to `rcvtimeo`, then raises `nn.Timeout`, so
+    ///         the list is never empty. A number of seconds waits that long at most for the
+    ///         first message, whatever `rcvtimeo` is, and returns an empty list if none came;
+    ///         0 takes only what is queued already.
+    ///
+    /// Returns:
+    ///     The messages, as bytes, in the order received. A failure after the first message
+    ///     (e.g. a REQ's next receive, or `close()` meanwhile) ends the list without an
+    ///     error: the messages in hand are returned, and the next call meets the failure.
+    ///     A REP or RESPONDENT returns one message at most: it must answer each request
+    ///     before it receives the next (another receive would drop it).
+    ///
+    /// Raises:
+    ///     Timeout: with `timeout=None`, `rcvtimeo` ms passed without a message; a survey's
+    ///         deadline passed (SURVEYOR).
+    ///     BadState: the protocol forbids it now (a REQ before `send`; a SURVEYOR with no
+    ///         survey).
+    ///     NotSupported: the socket cannot receive (PUB, PUSH).
+    ///     Closed: the socket is closed, also from another thread while waiting.
+    ///     Terminated: after `nn.term()`.
+    ///     ValueError: `max` is below 1, or `timeout` is negative or NaN.
+    #[pyo3(signature = (max, *, timeout = None))]
+    fn recv_many<'py>(
+        slf: &Bound<'py, Self>,
+        max: isize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let ctx = Context::on(slf, "recv_many");
+        let max = usize::try_from(max)
+            .ok()
+            .filter(|&m| m > 0)
+            .ok_or_else(|| PyValueError::new_err(format!("max must be at least 1, not {max}")))?;
+        let wait = match timeout {
+            None => BatchWait::socket_timeout(),
+            Some(t) if t.is_nan() || t < 0.0 => {
+                return Err(PyValueError::new_err(format!(
+                    "timeout must be None or a number of seconds, 0 or more, not {t}"
+                )))
+            }
+            // A wait too long for a Duration or an Instant (inf included) has no end.
+            Some(t) => BatchWait::until(
+                Duration::try_from_secs_f64(t)
+                    .ok()
+                    .and_then(|d| Instant::now().checked_add(d)),
+            ),
+        };
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        check_misuse(slf, "recv_many", false)?;
+        let got = blocking_recv_batch(py, &guard, &ctx, max, wait)?;
+        drop(guard);
+        PyList::new(py, got.iter().map(|m| PyBytes::new(py, m.as_slice())))
     }
 
     /// Reads an option (`nn_getsockopt`); the option properties are the usual way.

@@ -11,10 +11,12 @@
 //!   detach, `Drop`;
 //! - `endpoints`: bind, connect, shutdown;
 //! - `io`: send and receive (bytes, gathered parts, zero-copy messages, SP headers);
+//! - `batch`: many messages sent or received in one call (`send_many`, `recv_many`);
 //! - `options`: get/setsockopt with their caches (timeouts, poll fds, name, subscriptions),
 //!   statistics;
 //! - `wait`: [`Direction`], [`wait_any`] and the retry loop of blocking calls.
 
+mod batch;
 mod endpoints;
 mod io;
 mod options;
@@ -32,6 +34,7 @@ use crate::nn::error::{check, NnError, NnResult};
 use crate::nn::process;
 use crate::nn::sync::lock;
 
+pub use batch::BatchWait;
 pub use wait::{wait_any, Direction};
 
 const CLOSED: u64 = 1 << 63;
