@@ -33,7 +33,7 @@ MODULES = {
     "pyzmq": "zmq",
 }
 
-#: Largest message the benchmarks send (the size sweep's 1 MiB), with room to spare.
+#: Largest message the benchmarks send (the throughput rows' 1 MiB), with room to spare.
 MAX_MESSAGE = 4 << 20
 
 
@@ -67,6 +67,11 @@ class Adapter:
             raise ValueError(f"{self.name} has no receive mode {mode!r}")
         recv: Callable[[], Any] = sock.recv
         return recv
+
+    def receiver_into(self, sock: Any) -> Callable[[Any], int]:
+        """The library's own bound ``recv_into`` method (it fills a buffer given to it and
+        returns the message's length); only nanomsg_rs has one here."""
+        raise ValueError(f"{self.name} has no receive mode 'into'")
 
     def subscribe_all(self, sock: Any) -> None:
         """Subscribes a SUB socket to every message."""
@@ -105,6 +110,10 @@ class NanomsgRsAdapter(Adapter):
             recv_msg: Callable[[], Any] = sock.recv_msg
             return recv_msg
         return super().receiver(sock, mode)
+
+    def receiver_into(self, sock: Any) -> Callable[[Any], int]:
+        recv_into: Callable[[Any], int] = sock.recv_into
+        return recv_into
 
     def subscribe_all(self, sock: Any) -> None:
         sock.subscribe(b"")

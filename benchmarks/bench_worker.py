@@ -5,7 +5,9 @@ C program (``c/nnbench.c``), which documents the roles:
 
 * prints ``ready`` once its sockets are set up;
 * ``run COUNT SIZE MODE`` runs the measured loop and answers ``ok ELAPSED_NS CPU_NS`` (the
-  process's CPU time over the same span, every thread included) or ``err TEXT``;
+  process's CPU time over the same span, every thread included) or ``err TEXT``; MODE is how
+  the receiving side receives: ``recv``, ``into`` (``recv_into`` into one buffer made once
+  per run) or ``msg`` (the zero-copy ``recv_msg``);
 * ``quit`` exits.
 
 The measured loops call the library's own bound methods; nothing else runs per message.
@@ -23,6 +25,8 @@ from bench_libs import Adapter, load
 
 #: How long a SUB waits for a published message before the run counts it as dropped.
 FANOUT_TIMEOUT_MS = 5000
+#: How long the SUB sockets of a fan-out may take to connect (256 of them, on a busy machine).
+FANOUT_CONNECT_S = 30
 
 
 def stopwatch() -> tuple[int, int]:
@@ -95,7 +99,7 @@ class Worker:
         subscriptions take a while), then drains the probes."""
         send = self.lib.sender(self.sender)
         waiting = set(range(len(self.subs)))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + FANOUT_CONNECT_S
         while waiting:
             if time.monotonic() > deadline:
                 raise SystemExit(f"{len(waiting)} SUB sockets never connected")
@@ -133,6 +137,8 @@ class Worker:
             for _ in repeat(None, count):
                 send(payload)
             return since(start)
+        if role == "pull" and mode == "into":
+            return self._pull_into(count, size)
         if role == "pull":
             recv = self.lib.receiver(self.receiver, mode)
             last = recv()
@@ -154,6 +160,19 @@ class Worker:
         if role == "fanout":
             return self._run_fanout(count, payload)
         raise RuntimeError(f"role {role} takes no run command")
+
+    def _pull_into(self, count: int, size: int) -> tuple[int, int]:
+        """The pull loop with ``recv_into``: every message lands in one buffer, made once."""
+        recv_into = self.lib.receiver_into(self.receiver)
+        buffer = bytearray(size)
+        got = recv_into(buffer)
+        start = stopwatch()
+        for _ in repeat(None, count - 1):
+            got = recv_into(buffer)
+        spent = since(start)
+        if got != size:
+            raise RuntimeError(f"received {got} bytes, expected {size}")
+        return spent
 
     def _run_fanout(self, count: int, payload: bytes) -> tuple[int, int]:
         send = self.lib.sender(self.sender)
