@@ -482,7 +482,8 @@ def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
             ax.hlines(level, j - 0.45, j + 0.45, colors="#d62728", linestyles=":", linewidth=1.5)
     ax.axhline(1.0, color="#222222", linewidth=1, linestyle="--", label="C = 1")
     ax.set_xticks(range(len(records)))
-    ax.set_xticklabels([r["name"].replace(" ", "\n", 1) for r in records], fontsize=8)
+    labels = [r["name"].replace(" ", "\n", 1).replace(" recv_", "\nrecv_") for r in records]
+    ax.set_xticklabels(labels, fontsize=7)
     ax.set_ylabel("speed relative to C on libnanomsg (higher is better)")
     ax.set_title(
         "per-call workloads; whiskers: middle half of the per-round ratios;\n"
