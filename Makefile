@@ -41,8 +41,9 @@ flake-hunt: install ## the whole suite 5 times on each backend under load (stres
 soak: install    ## the soak tests and the fuzzers' soak budgets, with a summary table
 	PY=$(PY) bash .ci/soak
 
-bench: install   ## benchmarks: table and plot
-	$(PY) benchmarks/run.py
+# BENCH_SIZES and BENCH_SUBS (e.g. 64,64KiB,1MiB and 1,16,256) shorten the sweeps.
+bench: install   ## benchmarks: table, targets, plots, and benchmarks/README.md's Results
+	$(PY) benchmarks/run.py --readme benchmarks/README.md
 
 # Line tables (no change to the code) let the profile split what LTO inlined by source file.
 profile-layers:  ## instructions per call, layer by layer (callgrind), against C

@@ -33,7 +33,7 @@ MODULES = {
     "pyzmq": "zmq",
 }
 
-#: Largest message the benchmarks send (the size sweep's 1 MiB), with room to spare.
+#: Largest message the benchmarks send (the throughput rows' 1 MiB), with room to spare.
 MAX_MESSAGE = 4 << 20
 
 
@@ -68,15 +68,10 @@ class Adapter:
         recv: Callable[[], Any] = sock.recv
         return recv
 
-    def batch_sender(self, sock: Any) -> Callable[[list[bytes]], object]:
-        """The library's own bound method that sends a list of messages in one call; only
-        nanomsg_rs has one (``send_many``)."""
-        raise ValueError(f"{self.name} has no batch send")
-
-    def batch_receiver(self, sock: Any) -> Callable[[int], list[Any]]:
-        """The library's own bound method that receives up to n messages (at least one) in
-        one call; only nanomsg_rs has one (``recv_many``)."""
-        raise ValueError(f"{self.name} has no batch receive")
+    def receiver_into(self, sock: Any) -> Callable[[Any], int]:
+        """The library's own bound ``recv_into`` method (it fills a buffer given to it and
+        returns the message's length); only nanomsg_rs has one here."""
+        raise ValueError(f"{self.name} has no receive mode 'into'")
 
     def subscribe_all(self, sock: Any) -> None:
         """Subscribes a SUB socket to every message."""
@@ -116,13 +111,9 @@ class NanomsgRsAdapter(Adapter):
             return recv_msg
         return super().receiver(sock, mode)
 
-    def batch_sender(self, sock: Any) -> Callable[[list[bytes]], object]:
-        send_many: Callable[[list[bytes]], object] = sock.send_many
-        return send_many
-
-    def batch_receiver(self, sock: Any) -> Callable[[int], list[Any]]:
-        recv_many: Callable[[int], list[Any]] = sock.recv_many
-        return recv_many
+    def receiver_into(self, sock: Any) -> Callable[[Any], int]:
+        recv_into: Callable[[Any], int] = sock.recv_into
+        return recv_into
 
     def subscribe_all(self, sock: Any) -> None:
         sock.subscribe(b"")

@@ -112,11 +112,12 @@ class Session:
 
 
 def messages_in(variant: Variant, count: int) -> int:
-    """How many messages a run of ``count`` times: the PULL's clock starts at the first."""
+    """How many messages a run of ``count`` times: the PULL's clock starts at the first;
+    a fan-out run counts every message delivered, each published one N times."""
     if variant.setup.kind == "pipeline":
         return count - 1
     if variant.setup.kind == "fanout":
-        return count // FANOUT_BURST * FANOUT_BURST
+        return count // FANOUT_BURST * FANOUT_BURST * variant.setup.nsubs
     return count
 
 

@@ -62,16 +62,27 @@ def ordered(libs: dict[str, Any]) -> list[str]:
     return [lib for lib in LIB_ORDER if lib in libs] + [lib for lib in libs if lib not in LIB_ORDER]
 
 
+def verdict_text(record: dict[str, Any]) -> str:
+    """The subject's verdict on a record's target: ``met``, ``MISSED``, ``MISSED by CPU``
+    (the rate meets it, the CPU time per message does not), with ``(marginal)`` when the
+    middle half of the per-round ratios straddles the target; ``n/a`` without a ratio."""
+    met = record.get("target_met")
+    if met is None:
+        return "n/a"
+    verdict = "met" if met else "MISSED"
+    if met and record.get("cpu_target_met") is False:
+        verdict = "MISSED by CPU"
+    if record.get("target_firm") is False:
+        verdict += " (marginal)"
+    return verdict
+
+
 def target_text(record: dict[str, Any]) -> str:
-    """``">= 0.80 met"`` for the subject's row, or ``""``."""
+    """``">= 0.90 met"`` for the subject's row, or ``""``."""
     target = record.get("target")
     if target is None:
         return ""
-    met = record.get("target_met")
-    verdict = "n/a" if met is None else ("met" if met else "MISSED")
-    if met is not None and record.get("target_firm") is False:
-        verdict += " (marginal)"
-    return f"{target['op']} {target['value']:.2f} {verdict}"
+    return f"{target['op']} {target['value']:.2f} {verdict_text(record)}"
 
 
 def table(data: dict[str, Any]) -> str:
@@ -139,17 +150,27 @@ def table(data: dict[str, Any]) -> str:
         lines.append("")
     targets = [r for r in data["variants"] if r.get("target")]
     if targets:
-        lines.append(f"Targets ({subject} / C, each within this run):")
+        lines.append(
+            f"Targets ({subject} / C, each within this run; rounds: the middle half of the "
+            "per-round ratios; cpu: by CPU time per message):"
+        )
         for record in targets:
             result = record["results"].get(subject, {})
             ratio, cpu = result.get("ratio"), result.get("cpu_ratio")
             shown = "n/a" if ratio is None else f"{ratio:.2f}"
-            by_cpu = "" if cpu is None else f"   by CPU time per message: {cpu:.2f}"
-            line = f"  {record['name']:<28} {shown:>5}  {target_text(record)}"
-            lines.append(f"{line:<66}{by_cpu}".rstrip())
+            iqr = result.get("round_ratio_iqr")
+            rounds = f"{iqr[0]:.2f} - {iqr[1]:.2f}" if iqr else ""
+            by_cpu = "" if cpu is None else f"{cpu:.2f}"
+            lines.append(
+                f"  {record['name']:<32} {shown:>5}  {rounds:>11}  cpu {by_cpu:>5}  "
+                f"{target_text(record)}".rstrip()
+            )
+        met = sum(1 for r in targets if verdict_text(r).startswith("met"))
+        lines.append(f"  {met} of {len(targets)} targets met, by rate and by CPU time alike")
         lines.append("  (marginal: the middle half of the per-round ratios straddles the target:")
         lines.append("  a quarter or more of the rounds went the other way)")
         lines.append("")
+    lines += fanout_summary(data["variants"])
     lines += floor_summary(data["variants"])
     notes = data.get("notes") or []
     if notes:
@@ -157,6 +178,47 @@ def table(data: dict[str, Any]) -> str:
         lines.extend(f"  - {note}" for note in notes)
         lines.append("")
     return "\n".join(lines)
+
+
+def delivered(record: dict[str, Any], value: float) -> float:
+    """A fan-out figure as messages delivered a second, all SUBs together (results from
+    before that unit counted published messages, each delivered N times)."""
+    return value if record.get("unit") == "msg/s delivered" else value * (record["x"] or 1)
+
+
+def fanout_cell(record: dict[str, Any], lib: str) -> str:
+    """``"1.2M / 4.69k (0.81)"``: a library's delivered msg/s in total and per SUB, and its
+    ratio to C; ``""`` if it has no result."""
+    r = record["results"].get(lib)
+    if r is None:
+        return ""
+    total = delivered(record, r["median"])
+    ratio = "" if r.get("ratio") is None or lib == "C" else f" ({r['ratio']:.2f})"
+    return f"{si(total)} / {si(total / (record['x'] or 1))}{ratio}"
+
+
+def fanout_summary(records: list[dict[str, Any]]) -> list[str]:
+    """The fan-out curves as one table: a row per N, a column per library, each cell the
+    messages delivered a second in total and per SUB (ratio to C)."""
+    fanout = [r for r in records if r["workload"] == "fanout" and r.get("x")]
+    if not fanout:
+        return []
+    libs = ordered({lib: 0 for r in fanout for lib in r["results"]})
+    cells = [[fanout_cell(r, lib) for lib in libs] for r in fanout]
+    widths = [
+        max(len(LIB_LABELS.get(lib, lib)), *(len(row[i]) for row in cells))
+        for i, lib in enumerate(libs)
+    ]
+    names = [f"{LIB_LABELS.get(lib, lib):<{w}}" for lib, w in zip(libs, widths, strict=True)]
+    lines = [
+        "Fan-out: PUB -> N SUB, messages delivered a second: all SUBs / per SUB (vs C)",
+        ("      N  " + "  ".join(names)).rstrip(),
+    ]
+    for record, row in zip(fanout, cells, strict=True):
+        body = "  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=True))
+        lines.append(f"  {record['x']:>5g}  {body}".rstrip())
+    lines.append("")
+    return lines
 
 
 def floor_text(result: dict[str, Any]) -> str:
@@ -217,58 +279,172 @@ def speed_vs_c(record: dict[str, Any], value: float) -> float:
     return 1.0 / value if record["metric"] == "latency" and value else value
 
 
-def plot(data: dict[str, Any], path: Path) -> str:
-    """Draws the PNG: the headline ratios, the size sweep and the fan-out. Returns a line
-    saying where it went, or why there is no plot."""
+#: The throughput rows the headline panel shows (the others are on the size panels).
+HEADLINE_ROWS = (
+    "throughput 64 B",
+    "throughput 64 KiB",
+    "throughput 64 KiB recv_msg",
+    "throughput 1 MiB",
+    "throughput 1 MiB recv_msg",
+)
+#: How the ratio-by-size panel draws each receive mode.
+MODE_STYLES = {"recv": ("recv", "-"), "into": ("recv_into", "--"), "msg": ("recv_msg", ":")}
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, or None without matplotlib."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def _suptitle(fig: Any, meta: dict[str, Any], what: str) -> None:
+    mach = meta.get("machine", {})
+    fig.suptitle(
+        f"{what}, {meta.get('date', '')[:10]}, {mach.get('cpu', '')} "
+        f"({mach.get('cores', '?')} cores, load {format_load(mach)})"
+        + ("  [--quick]" if meta.get("quick") else ""),
+        fontsize=11,
+    )
+
+
+def plot(data: dict[str, Any], path: Path) -> str:
+    """Draws the PNG: the headline ratios, nanomsg_rs's throughput ratio to C by size and
+    receive mode, and every library's cost per message by size. Returns a line saying where
+    it went, or why there is no plot."""
+    plt = _pyplot()
+    if plt is None:
         return f"plot skipped: matplotlib is not installed ({REQUIREMENTS_HINT})"
     variants = data["variants"]
     meta = data["meta"]
-    headline = [r for r in variants if r["workload"] in ("pingpong", "throughput", "latency")]
-    sweep = [r for r in variants if r["workload"] == "sweep"]
-    fanout = [r for r in variants if r["workload"] == "fanout"]
-    panels = [p for p in (headline, sweep, fanout) if p]
+    subject = meta.get("subject", "nanomsg_rs")
+    headline = [
+        r
+        for r in variants
+        if r["workload"] in ("pingpong", "latency")
+        or (r["workload"] == "throughput" and (r["x"] is None or r["name"] in HEADLINE_ROWS))
+    ]
+    by_size = [r for r in variants if r["workload"] == "throughput" and r["x"]]
+    # the cost per message of every library: the recv rows (a "sweep" workload in older files)
+    sweep = [r for r in variants if r["workload"] in ("sweep", "throughput") and r["x"]]
+    sweep = [r for r in sweep if r.get("mode", "recv") == "recv"]
+    panels = [p for p in (headline, by_size, sweep) if p]
     if not panels:
         return "plot skipped: no results"
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.2), squeeze=False)
     axis_iter = iter(axes[0])
     if headline:
         _headline(next(axis_iter), headline)
+    if by_size:
+        _ratio_by_size(next(axis_iter), by_size, subject)
     if sweep:
         _curve(
             next(axis_iter),
             sweep,
             "message size",
             "µs per message",
-            "size sweep: PUSH -> PULL over ipc",
+            "PUSH -> PULL over ipc, recv, by size",
             size_tick,
+            lambda record, value: 1e6 / value,
         )
-    if fanout:
-        _curve(
-            next(axis_iter),
-            fanout,
-            "SUB sockets (N)",
-            "µs per published message",
-            f"PUB -> N SUB over ipc, bursts of {meta.get('fanout_burst', '?')}",
-            lambda x: f"{x:g}",
-        )
-    mach = meta.get("machine", {})
-    fig.suptitle(
-        f"nanomsg-rs vs other bindings and C, {meta.get('date', '')[:10]}, "
-        f"{mach.get('cpu', '')} ({mach.get('cores', '?')} cores)"
-        + ("  [--quick]" if meta.get("quick") else ""),
-        fontsize=11,
-    )
+    _suptitle(fig, meta, "nanomsg-rs vs other bindings and C")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return f"plot: {path}"
+
+
+def plot_fanout(data: dict[str, Any], path: Path) -> str:
+    """Draws the fan-out PNG: messages delivered a second against N, all SUBs together and
+    per SUB. Returns a line saying where it went, or why there is no plot."""
+    fanout = [r for r in data["variants"] if r["workload"] == "fanout" and r.get("x")]
+    if not fanout:
+        return "fan-out plot skipped: no fan-out results"
+    plt = _pyplot()
+    if plt is None:
+        return f"fan-out plot skipped: matplotlib is not installed ({REQUIREMENTS_HINT})"
+    burst = data["meta"].get("fanout_burst", "?")
+    fig, axes = plt.subplots(1, 2, figsize=(12.4, 5.2), squeeze=False)
+    for ax, per_sub in zip(axes[0], (False, True), strict=True):
+
+        def scale(record: dict[str, Any], value: float, per_sub: bool = per_sub) -> float:
+            total = delivered(record, value)
+            return total / record["x"] if per_sub else total
+
+        _curve(
+            ax,
+            fanout,
+            "SUB sockets (N)",
+            "messages delivered a second" + (" to each SUB" if per_sub else ", all SUBs"),
+            f"PUB -> N SUB over ipc, 64 B, bursts of {burst}, one thread"
+            + (": per SUB" if per_sub else ": in total"),
+            lambda x: f"{x:g}",
+            scale,
+            lower_is_better=False,
+        )
+    _suptitle(fig, data["meta"], "fan-out")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return f"fan-out plot: {path}"
+
+
+def _ratio_by_size(ax: Any, records: list[dict[str, Any]], subject: str) -> None:
+    """The subject's throughput ratio to C against message size, a line per receive mode,
+    shaded over the middle half of the per-round ratios, with the target."""
+    from matplotlib.ticker import NullLocator
+
+    for mode, (call, style) in MODE_STYLES.items():
+        points = [
+            (r["x"], r["results"][subject])
+            for r in records
+            if r.get("mode") == mode and r["results"].get(subject, {}).get("ratio")
+        ]
+        if not points:
+            continue
+        xs = [x for x, _ in points]
+        ratios = [r["ratio"] for _, r in points]
+        iqrs = [r.get("round_ratio_iqr") or [r["ratio"], r["ratio"]] for _, r in points]
+        color = {"recv": "#d62728", "into": "#9467bd", "msg": "#ff7f0e"}[mode]
+        ax.plot(xs, ratios, style, marker="o", markersize=3, color=color, label=call)
+        ax.fill_between(
+            xs, [q[0] for q in iqrs], [q[1] for q in iqrs], color=color, alpha=0.15, linewidth=0
+        )
+        cpu = [(x, r["cpu_ratio"]) for x, r in points if r.get("cpu_ratio")]
+        if cpu:
+            ax.plot(
+                [x for x, _ in cpu],
+                [c for _, c in cpu],
+                "x",
+                markersize=4,
+                color=color,
+                label=f"{call}, by CPU",
+            )
+    target = next((r["target"] for r in records if r.get("target")), None)
+    if target:
+        ax.axhline(target["value"], color="#d62728", linestyle=":", linewidth=1.5)
+    ax.axhline(1.0, color="#222222", linestyle="--", linewidth=1, label="C = 1")
+    ax.set_xscale("log", base=2)
+    ticks = sorted({r["x"] for r in records})
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([size_tick(x) for x in ticks], fontsize=8)
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("message size")
+    ax.set_ylabel(f"{subject} / C, same call in C (higher is better)")
+    ax.set_title(
+        f"throughput by size: {subject} / C; shaded: middle half of the per-round\n"
+        "ratios; x: by CPU time per message; red dotted: target",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
 
 
 def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
@@ -306,7 +482,8 @@ def _headline(ax: Any, records: list[dict[str, Any]]) -> None:
             ax.hlines(level, j - 0.45, j + 0.45, colors="#d62728", linestyles=":", linewidth=1.5)
     ax.axhline(1.0, color="#222222", linewidth=1, linestyle="--", label="C = 1")
     ax.set_xticks(range(len(records)))
-    ax.set_xticklabels([r["name"].replace(" ", "\n", 1) for r in records], fontsize=8)
+    labels = [r["name"].replace(" ", "\n", 1).replace(" recv_", "\nrecv_") for r in records]
+    ax.set_xticklabels(labels, fontsize=7)
     ax.set_ylabel("speed relative to C on libnanomsg (higher is better)")
     ax.set_title(
         "per-call workloads; whiskers: middle half of the per-round ratios;\n"
@@ -346,25 +523,29 @@ def _curve(
     ylabel: str,
     title: str,
     tick: Callable[[float], str],
+    scale: Callable[[dict[str, Any], float], float],
+    lower_is_better: bool = True,
 ) -> None:
-    """Log-log lines of µs per message against the records' x, shaded min-max."""
+    """Log-log lines of each library's median against the records' x, shaded min-max;
+    ``scale`` turns a record's figure into the plotted one."""
     from matplotlib.ticker import NullLocator
 
     libs = ordered({lib: 0 for r in records for lib in r["results"]})
     for lib in libs:
-        points = [(r["x"], r["results"][lib]) for r in records if lib in r["results"] and r["x"]]
+        points = [(r, r["results"][lib]) for r in records if lib in r["results"] and r["x"]]
         if not points:
             continue
-        xs = [x for x, _ in points]
-        mid = [1e6 / r["median"] for _, r in points]
-        lo = [1e6 / r["max"] for _, r in points]
-        hi = [1e6 / r["min"] for _, r in points]
+        xs = [r["x"] for r, _ in points]
+        mid = [scale(r, x["median"]) for r, x in points]
+        ends = [sorted((scale(r, x["min"]), scale(r, x["max"]))) for r, x in points]
         color = LIB_COLORS.get(lib)
         style = "--" if lib in FLOOR_LIBS else "-"
         ax.plot(
             xs, mid, style, marker="o", markersize=3, color=color, label=LIB_LABELS.get(lib, lib)
         )
-        ax.fill_between(xs, lo, hi, color=color, alpha=0.15, linewidth=0)
+        ax.fill_between(
+            xs, [e[0] for e in ends], [e[1] for e in ends], color=color, alpha=0.15, linewidth=0
+        )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ticks = sorted({r["x"] for r in records if r["x"]})
@@ -372,7 +553,148 @@ def _curve(
     ax.set_xticklabels([tick(x) for x in ticks], fontsize=8)
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel + " (lower is better)")
+    ax.set_ylabel(ylabel + (" (lower is better)" if lower_is_better else " (higher is better)"))
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
+
+
+#: The generated blocks of a markdown file, each between ``<!-- bench:NAME -->`` and
+#: ``<!-- /bench:NAME -->``, and the workloads a run must have measured to fill it.
+MARKDOWN_BLOCKS = {
+    "targets": ("pingpong", "latency"),
+    "throughput": ("throughput",),
+    "fanout": ("fanout",),
+}
+
+
+def markdown_header(data: dict[str, Any]) -> str:
+    """One line saying when, where and how the figures below it were measured."""
+    meta = data["meta"]
+    mach = meta.get("machine", {})
+    how = f"`python {meta['command']}`" if meta.get("command") else "a run"
+    if meta.get("quick"):
+        how += " (--quick: a smoke test, not for quoting)"
+    return (
+        f"Measured by {how} on {meta.get('date', '?')[:10]} at commit "
+        f"`{mach.get('commit', '?')}`, {mach.get('cores', '?')} cores ({mach.get('cpu', '?')}), "
+        f"1-minute load {format_load(mach)}; the whole run took "
+        f"{meta.get('duration_s', '?')} s."
+    )
+
+
+def _cell(record: dict[str, Any] | None, subject: str) -> str:
+    """A targets table cell: the subject's ratio to C, the middle half of its per-round
+    ratios, its ratio by CPU time per message, and the verdict."""
+    if record is None:
+        return ""
+    r = record["results"].get(subject)
+    if r is None or r.get("ratio") is None:
+        return "n/a"
+    iqr = r.get("round_ratio_iqr")
+    rounds = f" ({iqr[0]:.2f} to {iqr[1]:.2f})" if iqr else ""
+    cpu = "" if r.get("cpu_ratio") is None else f", CPU {r['cpu_ratio']:.2f}"
+    verdict = verdict_text(record)
+    mark = verdict if verdict.startswith("met") else f"**{verdict}**"
+    return f"{r['ratio']:.2f}{rounds}{cpu}: {mark}"
+
+
+def _op(target: dict[str, Any]) -> str:
+    """``">="`` -> ``"≥"``, ``"<="`` -> ``"≤"``."""
+    return {">=": "≥", "<=": "≤"}[target["op"]]
+
+
+def _legend(subject: str) -> str:
+    return (
+        f"Each cell: {subject}'s median over C's (the same call in C), the middle half of "
+        "the per-round ratios in brackets, the ratio by CPU time per message, and the "
+        "verdict: met when both hold."
+    )
+
+
+def markdown_targets(data: dict[str, Any]) -> list[str]:
+    """The per-call targets as markdown (pingpong, latency): a row each."""
+    subject = data["meta"].get("subject", "nanomsg_rs")
+    records = [r for r in data["variants"] if r.get("target") and r["workload"] != "throughput"]
+    lines = [markdown_header(data), "", _legend(subject), ""]
+    lines += ["| target | C | ratio to C |", "|---|---|---|"]
+    for record in records:
+        target = record["target"]
+        c = record["results"].get("C")
+        c_text = "" if c is None else f"{figure(c['median'], record['metric'])} {record['unit']}"
+        lines.append(
+            f"| {record['name']} {_op(target)} {target['value']:g} | {c_text} | "
+            f"{_cell(record, subject)} |"
+        )
+    return lines
+
+
+def markdown_throughput(data: dict[str, Any]) -> list[str]:
+    """The throughput targets as markdown: a row per size with ``recv``, ``recv_into`` and
+    ``recv_msg``."""
+    subject = data["meta"].get("subject", "nanomsg_rs")
+    sized = [r for r in data["variants"] if r["workload"] == "throughput" and r.get("x")]
+    target = next((r["target"] for r in sized if r.get("target")), None)
+    goal = "" if target is None else f", target {_op(target)} {target['value']:g} of C a row"
+    lines = [markdown_header(data), "", _legend(subject), ""]
+    lines += [
+        f"PUSH → PULL over ipc{goal}:",
+        "",
+        "| size | C `recv`, msg/s | `recv` | `recv_into` | `recv_msg` |",
+        "|---|---|---|---|---|",
+    ]
+    for size in sorted({r["x"] for r in sized}):
+        row = {r.get("mode", "recv"): r for r in sized if r["x"] == size}
+        c = row.get("recv", {}).get("results", {}).get("C")
+        c_text = "" if c is None else si(c["median"])
+        cells = " | ".join(_cell(row.get(m), subject) for m in ("recv", "into", "msg"))
+        lines.append(f"| {size_tick(size)} | {c_text} | {cells} |")
+    judged = [r for r in sized if r.get("target")]
+    met = sum(1 for r in judged if verdict_text(r).startswith("met"))
+    lines += ["", f"{met} of {len(judged)} rows meet the target."]
+    return lines
+
+
+def markdown_fanout(data: dict[str, Any], image: str | None) -> list[str]:
+    """The fan-out curves as markdown: the plot, and a row per N with every library's
+    messages delivered a second, all SUBs / per SUB (ratio to C)."""
+    fanout = [r for r in data["variants"] if r["workload"] == "fanout" and r.get("x")]
+    libs = ordered({lib: 0 for r in fanout for lib in r["results"]})
+    lines = [markdown_header(data), ""]
+    if image:
+        lines += [f"![fan-out: messages delivered a second against N]({image})", ""]
+    lines += [
+        "Messages delivered a second: all SUBs / per SUB (ratio to C).",
+        "",
+        "| N | " + " | ".join(LIB_LABELS.get(lib, lib) for lib in libs) + " |",
+        "|---|" + "---|" * len(libs),
+    ]
+    for record in fanout:
+        cells = " | ".join(fanout_cell(record, lib) for lib in libs)
+        lines.append(f"| {record['x']:g} | {cells} |")
+    return lines
+
+
+def fill_markdown(path: Path, data: dict[str, Any], images: dict[str, str]) -> list[str]:
+    """Replaces the generated blocks of the markdown file ``path`` (see
+    :data:`MARKDOWN_BLOCKS`) whose workloads this run measured; returns their names.
+    ``images``: a block's plot, as the file should link it."""
+    text = path.read_text()
+    measured = {r["workload"] for r in data["variants"]}
+    filled = []
+    for name, needs in MARKDOWN_BLOCKS.items():
+        begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+        if begin not in text or end not in text or not set(needs) <= measured:
+            continue
+        if name == "targets":
+            body = markdown_targets(data)
+        elif name == "throughput":
+            body = markdown_throughput(data)
+        else:
+            body = markdown_fanout(data, images.get(name))
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = f"{head}{begin}\n" + "\n".join(body) + f"\n{end}{tail}"
+        filled.append(name)
+    path.write_text(text)
+    return filled

@@ -30,7 +30,8 @@ def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, An
     it failed), median, min, max, ratio of medians to C, the per-round ratios, and the
     measuring process's CPU µs per message (median); for a library with a floor of its own
     (:data:`FLOORS`) the same ratios to that floor under ``floor``, with the subject's target
-    read against it."""
+    read against it. ``target_met`` judges the subject's ratio of rates, ``cpu_target_met``
+    its ratio by CPU time per message: a target must hold by both."""
     results: dict[str, Any] = {}
     c_series = series.get((v.name, C_LIB))
     for (name, lib), one in series.items():
@@ -60,9 +61,10 @@ def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, An
                 "target_firm": firm,
             }
     subject = results.get(SUBJECT)
-    met, firm = (None, None)
+    met, firm, cpu_met = (None, None, None)
     if subject is not None:
         met, firm = verdict(v.target, subject["ratio"], subject["round_ratio_iqr"])
+        cpu_met, _ = verdict(v.target, subject["cpu_ratio"], None)
     return {
         "workload": v.workload,
         "name": v.name,
@@ -77,6 +79,7 @@ def summarise(v: Variant, series: dict[tuple[str, str], Series]) -> dict[str, An
         "target": None if v.target is None else {"op": v.target.op, "value": v.target.value},
         "target_met": met,
         "target_firm": firm,
+        "cpu_target_met": cpu_met,
         "results": results,
     }
 
@@ -107,8 +110,8 @@ def verdict(
     target: Target | None, ratio: float | None, iqr: list[float] | None
 ) -> tuple[bool | None, bool | None]:
     """Whether ``ratio`` meets ``target``, and whether that is firm: at least three rounds in
-    four (the per-round quartiles ``iqr``) agree with the verdict. (None, None) without a
-    target or a ratio."""
+    four (the per-round quartiles ``iqr``) agree with the verdict (False without ``iqr``).
+    (None, None) without a target or a ratio."""
     if target is None or ratio is None:
         return None, None
     met = target.met(ratio)

@@ -4,10 +4,10 @@
 C program (``c/nnbench.c``), which documents the roles:
 
 * prints ``ready`` once its sockets are set up;
-* ``run COUNT SIZE MODE [BATCH]`` runs the measured loop and answers ``ok ELAPSED_NS CPU_NS``
-  (the process's CPU time over the same span, every thread included) or ``err TEXT``; MODE
-  ``many`` (nanomsg_rs only, push and pull) sends with ``send_many`` and receives with
-  ``recv_many``, BATCH messages at a time;
+* ``run COUNT SIZE MODE`` runs the measured loop and answers ``ok ELAPSED_NS CPU_NS`` (the
+  process's CPU time over the same span, every thread included) or ``err TEXT``; MODE is how
+  the receiving side receives: ``recv``, ``into`` (``recv_into`` into one buffer made once
+  per run) or ``msg`` (the zero-copy ``recv_msg``);
 * ``quit`` exits.
 
 The measured loops call the library's own bound methods; nothing else runs per message.
@@ -25,6 +25,8 @@ from bench_libs import Adapter, load
 
 #: How long a SUB waits for a published message before the run counts it as dropped.
 FANOUT_TIMEOUT_MS = 5000
+#: How long the SUB sockets of a fan-out may take to connect (256 of them, on a busy machine).
+FANOUT_CONNECT_S = 30
 
 
 def stopwatch() -> tuple[int, int]:
@@ -97,7 +99,7 @@ class Worker:
         subscriptions take a while), then drains the probes."""
         send = self.lib.sender(self.sender)
         waiting = set(range(len(self.subs)))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + FANOUT_CONNECT_S
         while waiting:
             if time.monotonic() > deadline:
                 raise SystemExit(f"{len(waiting)} SUB sockets never connected")
@@ -117,12 +119,10 @@ class Worker:
         while True:
             send(recv())
 
-    def run(self, count: int, size: int, mode: str, batch: int = 0) -> tuple[int, int]:
+    def run(self, count: int, size: int, mode: str) -> tuple[int, int]:
         """The measured loop; returns elapsed and process CPU nanoseconds."""
         payload = b"B" + b"x" * (size - 1)
         role = self.role
-        if mode == "many":
-            return self._run_batches(count, size, payload, batch)
         if role == "pingpong":
             send = self.lib.sender(self.sender)
             recv = self.lib.receiver(self.receiver, mode)
@@ -137,6 +137,8 @@ class Worker:
             for _ in repeat(None, count):
                 send(payload)
             return since(start)
+        if role == "pull" and mode == "into":
+            return self._pull_into(count, size)
         if role == "pull":
             recv = self.lib.receiver(self.receiver, mode)
             last = recv()
@@ -159,35 +161,18 @@ class Worker:
             return self._run_fanout(count, payload)
         raise RuntimeError(f"role {role} takes no run command")
 
-    def _run_batches(self, count: int, size: int, payload: bytes, batch: int) -> tuple[int, int]:
-        """PUSH -> PULL with ``send_many``/``recv_many``, ``batch`` messages per call; as in
-        the one-by-one loops, the PULL's clock starts at the first message."""
-        if batch < 1:
-            raise RuntimeError("mode many needs a batch size")
-        if self.role == "push":
-            send_many = self.lib.batch_sender(self.sender)
-            messages = [payload] * batch
-            full, rest = divmod(count, batch)
-            start = stopwatch()
-            for _ in repeat(None, full):
-                send_many(messages)
-            if rest:
-                send_many(messages[:rest])
-            return since(start)
-        if self.role == "pull":
-            recv_many = self.lib.batch_receiver(self.receiver)
-            got = recv_many(1)
-            left = count - 1
-            start = stopwatch()
-            while left:
-                got = recv_many(batch if left >= batch else left)
-                left -= len(got)
-            spent = since(start)
-            last = got[-1]
-            if len(last) != size:
-                raise RuntimeError(f"received {len(last)} bytes, expected {size}")
-            return spent
-        raise RuntimeError(f"role {self.role} has no batch loop")
+    def _pull_into(self, count: int, size: int) -> tuple[int, int]:
+        """The pull loop with ``recv_into``: every message lands in one buffer, made once."""
+        recv_into = self.lib.receiver_into(self.receiver)
+        buffer = bytearray(size)
+        got = recv_into(buffer)
+        start = stopwatch()
+        for _ in repeat(None, count - 1):
+            got = recv_into(buffer)
+        spent = since(start)
+        if got != size:
+            raise RuntimeError(f"received {got} bytes, expected {size}")
+        return spent
 
     def _run_fanout(self, count: int, payload: bytes) -> tuple[int, int]:
         send = self.lib.sender(self.sender)
@@ -227,8 +212,7 @@ def main(argv: list[str]) -> int:
         try:
             count, size = int(words[1]), int(words[2])
             mode = words[3] if len(words) > 3 else "recv"
-            batch = int(words[4]) if len(words) > 4 else 0
-            elapsed, cpu = worker.run(count, size, mode, batch)
+            elapsed, cpu = worker.run(count, size, mode)
         except Exception as exc:
             if lib.is_timeout(exc):
                 print("err a receive timed out (a message was dropped)", flush=True)

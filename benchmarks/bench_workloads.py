@@ -12,24 +12,30 @@ from bench_procs import C_HARDENED_LIB, C_LIB, C_NNG_LIB
 KiB = 1024
 MiB = 1024 * KiB
 
-Workload = Literal["pingpong", "throughput", "latency", "sweep", "fanout"]
-WORKLOADS: tuple[Workload, ...] = ("pingpong", "throughput", "latency", "sweep", "fanout")
-SWEEP_SIZES = (16, 64, 256, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB)
-QUICK_SWEEP_SIZES = (16, KiB, 64 * KiB, MiB)
-FANOUT_SUBS = (1, 4, 16, 64)
+Workload = Literal["pingpong", "throughput", "latency", "fanout"]
+WORKLOADS: tuple[Workload, ...] = ("pingpong", "throughput", "latency", "fanout")
+#: The throughput rows: one per size, each with ``recv``, ``recv_into`` and ``recv_msg``.
+SIZES = (16, 64, 256, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB)
+QUICK_SIZES = (64, 64 * KiB, MiB)
+#: The fan-out curves: PUB -> N SUB for these N (at most 256: the C program's limit).
+FANOUT_SUBS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+QUICK_FANOUT_SUBS = (1, 8, 64)
+MAX_FANOUT_SUBS = 256
 #: Messages the publisher sends before every SUB drains them (PUB drops what does not fit).
 FANOUT_BURST = 8
 #: The library whose ratios the targets judge.
 SUBJECT = "nanomsg_rs"
 #: Libraries with a C floor of their own besides C on libnanomsg: a second ratio, to it.
 FLOORS = {NNG_LIB: C_NNG_LIB}
-#: Who runs the zero-copy ``recv_msg`` variants: nanomsg_rs on either backend, and the floors.
-RECV_MSG_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB, SUBJECT, NNG_LIB)
-#: Who runs the batch variants (``send_many``/``recv_many``): the same; the C floors send and
-#: receive one message per call as always.
-BATCH_LIBS = RECV_MSG_LIBS
-#: Messages per ``send_many`` and most per ``recv_many`` in the batch variants.
-BATCH_SIZES = (64, 256)
+#: Who runs the ``recv_into`` and zero-copy ``recv_msg`` variants: nanomsg_rs on either
+#: backend, and the floors (each with the same operation in C: see ``c/nnbench.c``).
+RECV_MODE_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB, SUBJECT, NNG_LIB)
+
+#: A receive mode, as the workers' ``run`` command spells it.
+Mode = Literal["recv", "into", "msg"]
+MODES: tuple[Mode, ...] = ("recv", "into", "msg")
+#: The nanomsg_rs call each mode measures.
+MODE_CALLS: dict[Mode, str] = {"recv": "recv", "into": "recv_into", "msg": "recv_msg"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,13 @@ class Target:
     def met(self, ratio: float) -> bool:
         """Whether ``ratio`` meets the target."""
         return ratio >= self.value if self.op == ">=" else ratio <= self.value
+
+
+#: The team's targets (issue 16), each nanomsg_rs's ratio to C on libnanomsg within one run,
+#: by rate and by CPU time per message alike.
+PINGPONG_TARGET = Target(">=", 0.9)
+THROUGHPUT_TARGET = Target(">=", 0.9)
+LATENCY_TARGET = Target("<=", 1.05)
 
 
 @dataclass(frozen=True)
@@ -62,9 +75,7 @@ class Variant:
     title: str
     setup: Setup
     size: int
-    # msg: nanomsg_rs's zero-copy recv_msg; many: its send_many/recv_many, `batch` at a time
-    mode: Literal["recv", "msg", "many"] = "recv"
-    batch: int = 0
+    mode: Mode = "recv"
     metric: Literal["rate", "latency"] = "rate"  # messages/s (higher is better), or µs
     unit: str = "msg/s"
     only_libs: tuple[str, ...] | None = None
@@ -78,9 +89,36 @@ class Config:
 
     repeats: dict[Workload, int]
     sample_time: float
-    sweep_sizes: tuple[int, ...]
+    sizes: tuple[int, ...]
     fanout_subs: tuple[int, ...]
     seed: int
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """``"16,1KiB,1MiB"`` -> ``(16, 1024, 1048576)``: sizes in bytes, with an optional
+    ``B``, ``KiB`` (or ``K``) or ``MiB`` (or ``M``) suffix; ValueError for anything else."""
+    units = {"": 1, "b": 1, "k": KiB, "kib": KiB, "m": MiB, "mib": MiB}
+    sizes = []
+    for item in text.split(","):
+        word = item.strip().lower().replace(" ", "")
+        digits = word.rstrip("bikm")
+        unit = word[len(digits) :]
+        if not digits.isdigit() or unit not in units or int(digits) * units[unit] < 1:
+            raise ValueError(f"not a message size: {item.strip()!r} (e.g. 16, 4KiB, 1MiB)")
+        sizes.append(int(digits) * units[unit])
+    return tuple(sorted(set(sizes)))
+
+
+def parse_counts(text: str) -> tuple[int, ...]:
+    """``"1,8,64"`` -> ``(1, 8, 64)``: fan-out subscriber counts, 1 to
+    :data:`MAX_FANOUT_SUBS`; ValueError for anything else."""
+    counts = []
+    for item in text.split(","):
+        word = item.strip()
+        if not word.isdigit() or not 1 <= int(word) <= MAX_FANOUT_SUBS:
+            raise ValueError(f"not a subscriber count from 1 to {MAX_FANOUT_SUBS}: {word!r}")
+        counts.append(int(word))
+    return tuple(sorted(set(counts)))
 
 
 def size_label(size: int) -> str:
@@ -103,60 +141,11 @@ def variants_for(workload: Workload, cfg: Config) -> list[Variant]:
                 "pingpong: PAIR over inproc, one thread, send then recv of 64 B",
                 Setup("pingpong", "inproc"),
                 64,
-                target=Target(">=", 0.8),
+                target=PINGPONG_TARGET,
             )
         ]
     if workload == "throughput":
-        title = "throughput: PUSH -> PULL over ipc, two processes"
-        return [
-            Variant(
-                "throughput",
-                "throughput 64 B",
-                f"{title}, 64 B, recv",
-                ipc_pipe,
-                64,
-                target=Target(">=", 0.9),
-            ),
-            *(
-                Variant(
-                    "throughput",
-                    f"throughput 64 B batch {n}",
-                    f"{title}, 64 B, nanomsg_rs send_many/recv_many in batches of {n}; "
-                    "C sends and receives one by one as always",
-                    ipc_pipe,
-                    64,
-                    mode="many",
-                    batch=n,
-                    only_libs=BATCH_LIBS,
-                )
-                for n in BATCH_SIZES
-            ),
-            Variant(
-                "throughput", "throughput 64 KiB", f"{title}, 64 KiB, recv", ipc_pipe, 64 * KiB
-            ),
-            Variant(
-                "throughput",
-                "throughput 64 KiB recv_msg",
-                f"{title}, 64 KiB, nanomsg_rs recv_msg (zero-copy); C copies as always",
-                ipc_pipe,
-                64 * KiB,
-                mode="msg",
-                only_libs=RECV_MSG_LIBS,
-                target=Target(">=", 0.9),
-            ),
-            Variant(
-                "throughput", "throughput 1 MiB", f"{title}, 1 MiB, recv", ipc_pipe, 1024 * KiB
-            ),
-            Variant(
-                "throughput",
-                "throughput 1 MiB recv_msg",
-                f"{title}, 1 MiB, nanomsg_rs recv_msg (zero-copy); C copies as always",
-                ipc_pipe,
-                1024 * KiB,
-                mode="msg",
-                only_libs=RECV_MSG_LIBS,
-            ),
-        ]
+        return [throughput_variant(size, mode, ipc_pipe) for size in cfg.sizes for mode in MODES]
     if workload == "latency":
         return [
             Variant(
@@ -167,32 +156,41 @@ def variants_for(workload: Workload, cfg: Config) -> list[Variant]:
                 64,
                 metric="latency",
                 unit="µs",
-                target=Target("<=", 1.1),
+                target=LATENCY_TARGET,
             )
-        ]
-    if workload == "sweep":
-        return [
-            Variant(
-                "sweep",
-                f"sweep {size_label(size)}",
-                f"size sweep: PUSH -> PULL over ipc, two processes, {size_label(size)}",
-                ipc_pipe,
-                size,
-                x=size,
-            )
-            for size in cfg.sweep_sizes
         ]
     if workload == "fanout":
         return [
             Variant(
                 "fanout",
                 f"fanout N={n}",
-                f"fan-out: PUB -> {n} SUB over ipc, one thread, 64 B in bursts of "
-                f"{FANOUT_BURST} (published msg/s)",
+                f"fan-out: PUB -> {n} SUB over ipc, one process and thread, 64 B in bursts of "
+                f"{FANOUT_BURST} (messages delivered to all SUBs a second)",
                 Setup("fanout", "ipc", n),
                 64,
+                unit="msg/s delivered",
                 x=n,
             )
             for n in cfg.fanout_subs
         ]
     raise ValueError(workload)
+
+
+def throughput_variant(size: int, mode: Mode, setup: Setup) -> Variant:
+    """The throughput row of ``size`` received with ``mode``: every library with ``recv``,
+    nanomsg_rs and the C floors (:data:`RECV_MODE_LIBS`) with ``recv_into`` and
+    ``recv_msg``; each with the throughput target."""
+    call = MODE_CALLS[mode]
+    label = size_label(size)
+    return Variant(
+        "throughput",
+        f"throughput {label}" + ("" if mode == "recv" else f" {call}"),
+        f"throughput: PUSH -> PULL over ipc, two processes, {label}, {call}"
+        + ("" if mode == "recv" else " (C: the same operation on libnanomsg)"),
+        setup,
+        size,
+        mode=mode,
+        only_libs=None if mode == "recv" else RECV_MODE_LIBS,
+        target=THROUGHPUT_TARGET,
+        x=size,
+    )

@@ -13,13 +13,17 @@ gets a second ratio, to ``C-nng``, besides the ratio to C on libnanomsg that eve
 Workloads (``--only NAME``, repeatable or comma-separated):
 
 * ``pingpong``: one thread, PAIR over inproc, send then recv of 64 B: per-call overhead;
-* ``throughput``: PUSH to PULL over ipc between two processes, 64 B (also with nanomsg_rs's
-  ``send_many``/``recv_many``, in batches of 64 and 256), 64 KiB and 1 MiB (with ``recv``
-  and with nanomsg_rs's zero-copy ``recv_msg``);
+* ``throughput``: PUSH to PULL over ipc between two processes, a row per message size from
+  16 B to 1 MiB (``--sizes`` or ``BENCH_SIZES``), each received with ``recv`` by every
+  library and with ``recv_into`` and the zero-copy ``recv_msg`` by nanomsg_rs (and by C,
+  with the same operation on libnanomsg);
 * ``latency``: REQ/REP round trips of 64 B over tcp loopback between two processes;
-* ``sweep``: the throughput set-up at message sizes from 16 B to 1 MiB;
-* ``fanout``: one PUB to N SUB sockets (N = 1, 4, 16, 64) over ipc, published in bursts and
-  received by every SUB, in one process and one thread.
+* ``fanout``: one PUB to N SUB sockets over ipc, N from 1 to 256 (``--subs`` or
+  ``BENCH_SUBS``), published in bursts and received by every SUB, in one process and one
+  thread: messages delivered per second, in total and per SUB.
+
+Every throughput row, pingpong and latency carry a target (nanomsg_rs's ratio to C, by rate
+and by CPU time per message); the table marks each met or missed, with the per-round spread.
 
 The machine is shared and noisy, so every library runs in the same rounds, in a new random
 order each round, each sample a fixed slice of time; a library's figure is the median of its
@@ -60,11 +64,14 @@ from bench_procs import (
 from bench_workloads import (
     FANOUT_BURST,
     FANOUT_SUBS,
-    QUICK_SWEEP_SIZES,
+    QUICK_FANOUT_SUBS,
+    QUICK_SIZES,
+    SIZES,
     SUBJECT,
-    SWEEP_SIZES,
     WORKLOADS,
     Config,
+    parse_counts,
+    parse_sizes,
 )
 
 REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
@@ -203,12 +210,37 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"run {NNG_LIB} with this interpreter, which imports an nng build of nanomsg_rs, "
         "instead of building one into target/nng-bench/venv",
     )
+    parser.add_argument(
+        "--sizes",
+        default=os.environ.get("BENCH_SIZES"),
+        metavar="LIST",
+        help="throughput message sizes, e.g. 64,64KiB,1MiB (default: env BENCH_SIZES, else "
+        "16 B to 1 MiB, x4 apart; --quick: 64,64KiB,1MiB)",
+    )
+    parser.add_argument(
+        "--subs",
+        default=os.environ.get("BENCH_SUBS"),
+        metavar="LIST",
+        help="fan-out subscriber counts, e.g. 1,16,256 (default: env BENCH_SUBS, else 1 to "
+        "256, x2 apart; --quick: 1,8,64)",
+    )
     parser.add_argument("--repeats", type=int, help="rounds per workload (overrides defaults)")
     parser.add_argument("--sample-time", type=float, help="seconds per sample (default 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the per-round order")
     parser.add_argument("--json", type=Path, help="where the raw numbers go")
     parser.add_argument("--plot", type=Path, help="where the PNG goes")
-    parser.add_argument("--no-plot", action="store_true", help="skip the plot")
+    parser.add_argument(
+        "--fanout-plot", type=Path, help="where the fan-out PNG goes (default fanout.png)"
+    )
+    parser.add_argument("--no-plot", action="store_true", help="skip the plots")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        metavar="MARKDOWN",
+        help="fill the generated blocks of this file (<!-- bench:NAME --> to "
+        "<!-- /bench:NAME -->) with the tables of the workloads run (make bench: "
+        "benchmarks/README.md)",
+    )
     parser.add_argument(
         "--report",
         type=Path,
@@ -234,24 +266,39 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.lib_list.insert(0, SUBJECT)
     if args.no_nng and NNG_LIB in args.lib_list:
         args.lib_list.remove(NNG_LIB)
+    try:
+        args.size_list = parse_sizes(args.sizes) if args.sizes else None
+        args.sub_list = parse_counts(args.subs) if args.subs else None
+    except ValueError as exc:
+        parser.error(str(exc))
     suffix = "-quick" if args.quick else ""
     args.json = args.json or BENCH_DIR / f"results{suffix}.json"
+    if args.fanout_plot is None:
+        args.fanout_plot = (
+            BENCH_DIR / f"fanout{suffix}.png"
+            if args.plot is None
+            else args.plot.with_name(f"{args.plot.stem}-fanout.png")
+        )
     args.plot = args.plot or BENCH_DIR / f"results{suffix}.png"
     return args
 
 
 def config_for(args: argparse.Namespace) -> Config:
-    """Repetitions and sample lengths for a full or a quick run."""
+    """Repetitions, sample lengths, sizes and subscriber counts for a full or a quick run."""
     if args.quick:
         repeats = dict.fromkeys(WORKLOADS, 3)
-        cfg = Config(repeats, 0.03, QUICK_SWEEP_SIZES, FANOUT_SUBS, args.seed)
+        cfg = Config(repeats, 0.03, QUICK_SIZES, QUICK_FANOUT_SUBS, args.seed)
     else:
-        repeats = {"pingpong": 31, "throughput": 21, "latency": 31, "sweep": 9, "fanout": 9}
-        cfg = Config(repeats, 0.2, SWEEP_SIZES, FANOUT_SUBS, args.seed)
+        repeats = {"pingpong": 31, "throughput": 11, "latency": 31, "fanout": 9}
+        cfg = Config(repeats, 0.2, SIZES, FANOUT_SUBS, args.seed)
     if args.repeats:
         cfg.repeats = dict.fromkeys(WORKLOADS, args.repeats)
     if args.sample_time:
         cfg.sample_time = args.sample_time
+    if args.size_list:
+        cfg.sizes = args.size_list
+    if args.sub_list:
+        cfg.fanout_subs = args.sub_list
     return cfg
 
 
@@ -260,9 +307,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.report:
         data = json.loads(args.report.read_text())
-        print(bench_report.table(data))
-        if not args.no_plot:
-            print(bench_report.plot(data, args.plot))
+        report(data, args)
         return 0
     cfg = config_for(args)
     notes: list[str] = []
@@ -300,9 +345,12 @@ def main(argv: list[str]) -> int:
         "meta": {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "quick": args.quick,
+            "command": " ".join(["benchmarks/run.py", *argv]),
             "libraries": [*floors, *args.lib_list],
-            "repeats": cfg.repeats,
+            "repeats": {w: n for w, n in cfg.repeats.items() if w in args.workloads},
             "sample_time_s": cfg.sample_time,
+            "sizes": list(cfg.sizes),
+            "fanout_subs": list(cfg.fanout_subs),
             "seed": cfg.seed,
             "fanout_burst": FANOUT_BURST,
             "subject": SUBJECT,
@@ -314,11 +362,24 @@ def main(argv: list[str]) -> int:
         "variants": records,
     }
     args.json.write_text(json.dumps(data, indent=1) + "\n")
+    report(data, args, saved=args.json)
+    return 0
+
+
+def report(data: dict[str, Any], args: argparse.Namespace, saved: Path | None = None) -> None:
+    """Prints the table (and where the raw numbers went: ``saved``), draws the plots and
+    fills the README's blocks, as asked."""
     print(bench_report.table(data))
-    print(f"raw numbers: {args.json}")
+    if saved is not None:
+        print(f"raw numbers: {saved}")
     if not args.no_plot:
         print(bench_report.plot(data, args.plot))
-    return 0
+        print(bench_report.plot_fanout(data, args.fanout_plot))
+    if args.readme:
+        drawn = not args.no_plot and args.fanout_plot.exists()
+        images = {"fanout": os.path.relpath(args.fanout_plot, args.readme.parent)} if drawn else {}
+        filled = bench_report.fill_markdown(args.readme, data, images)
+        print(f"{args.readme}: filled {', '.join(filled) or 'no block'}")
 
 
 if __name__ == "__main__":
