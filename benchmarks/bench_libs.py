@@ -73,6 +73,16 @@ class Adapter:
         returns the message's length); only nanomsg_rs has one here."""
         raise ValueError(f"{self.name} has no receive mode 'into'")
 
+    def batch_sender(self, sock: Any) -> Callable[[list[bytes]], object]:
+        """The library's own bound method that sends a list of messages in one call; only
+        nanomsg_rs has one here (``send_many``)."""
+        raise ValueError(f"{self.name} has no batch send")
+
+    def batch_receiver(self, sock: Any) -> Callable[[int], list[Any]]:
+        """The library's own bound method that receives up to n messages (at least one) in
+        one call; only nanomsg_rs has one here (``recv_many``)."""
+        raise ValueError(f"{self.name} has no batch receive")
+
     def subscribe_all(self, sock: Any) -> None:
         """Subscribes a SUB socket to every message."""
         raise NotImplementedError
@@ -114,6 +124,14 @@ class NanomsgRsAdapter(Adapter):
     def receiver_into(self, sock: Any) -> Callable[[Any], int]:
         recv_into: Callable[[Any], int] = sock.recv_into
         return recv_into
+
+    def batch_sender(self, sock: Any) -> Callable[[list[bytes]], object]:
+        send_many: Callable[[list[bytes]], object] = sock.send_many
+        return send_many
+
+    def batch_receiver(self, sock: Any) -> Callable[[int], list[Any]]:
+        recv_many: Callable[[int], list[Any]] = sock.recv_many
+        return recv_many
 
     def subscribe_all(self, sock: Any) -> None:
         sock.subscribe(b"")

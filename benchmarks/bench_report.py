@@ -588,15 +588,24 @@ def _cell(record: dict[str, Any] | None, subject: str) -> str:
     ratios, its ratio by CPU time per message, and the verdict."""
     if record is None:
         return ""
+    ratios = _ratios(record, subject)
+    if ratios == "n/a":
+        return ratios
+    verdict = verdict_text(record)
+    mark = verdict if verdict.startswith("met") else f"**{verdict}**"
+    return f"{ratios}: {mark}"
+
+
+def _ratios(record: dict[str, Any], subject: str) -> str:
+    """The subject's ratio to C, the middle half of its per-round ratios and its ratio by CPU
+    time per message, or ``n/a``."""
     r = record["results"].get(subject)
     if r is None or r.get("ratio") is None:
         return "n/a"
     iqr = r.get("round_ratio_iqr")
     rounds = f" ({iqr[0]:.2f} to {iqr[1]:.2f})" if iqr else ""
     cpu = "" if r.get("cpu_ratio") is None else f", CPU {r['cpu_ratio']:.2f}"
-    verdict = verdict_text(record)
-    mark = verdict if verdict.startswith("met") else f"**{verdict}**"
-    return f"{r['ratio']:.2f}{rounds}{cpu}: {mark}"
+    return f"{r['ratio']:.2f}{rounds}{cpu}"
 
 
 def _op(target: dict[str, Any]) -> str:
@@ -631,7 +640,7 @@ def markdown_targets(data: dict[str, Any]) -> list[str]:
 
 def markdown_throughput(data: dict[str, Any]) -> list[str]:
     """The throughput targets as markdown: a row per size with ``recv``, ``recv_into`` and
-    ``recv_msg``."""
+    ``recv_msg``; then the batch rows (``send_many``/``recv_many``), which have no target."""
     subject = data["meta"].get("subject", "nanomsg_rs")
     sized = [r for r in data["variants"] if r["workload"] == "throughput" and r.get("x")]
     target = next((r["target"] for r in sized if r.get("target")), None)
@@ -652,6 +661,20 @@ def markdown_throughput(data: dict[str, Any]) -> list[str]:
     judged = [r for r in sized if r.get("target")]
     met = sum(1 for r in judged if verdict_text(r).startswith("met"))
     lines += ["", f"{met} of {len(judged)} rows meet the target."]
+    batches = [r for r in data["variants"] if r["workload"] == "throughput" and r.get("batch")]
+    if batches:
+        lines += [
+            "",
+            f"{size_tick(batches[0]['size'])} with {subject}'s `send_many`/`recv_many` (no "
+            "target; C sends and receives one message per call, as in the rows above):",
+            "",
+            "| batch | C, msg/s | ratio to C |",
+            "|---|---|---|",
+        ]
+        for record in batches:
+            c = record["results"].get("C")
+            c_text = "" if c is None else si(c["median"])
+            lines.append(f"| {record['batch']} | {c_text} | {_ratios(record, subject)} |")
     return lines
 
 

@@ -8,6 +8,9 @@ C program (``c/nnbench.c``), which documents the roles:
   process's CPU time over the same span, every thread included) or ``err TEXT``; MODE is how
   the receiving side receives: ``recv``, ``into`` (``recv_into`` into one buffer made once
   per run) or ``msg`` (the zero-copy ``recv_msg``);
+* ``run COUNT SIZE MODE BATCH``, BATCH above 0 (nanomsg_rs only, push and pull; MODE
+  ``recv``): the same with ``send_many`` and ``recv_many``, BATCH messages a call; the C
+  program ignores BATCH and sends and receives one message per call;
 * ``quit`` exits.
 
 The measured loops call the library's own bound methods; nothing else runs per message.
@@ -119,10 +122,12 @@ class Worker:
         while True:
             send(recv())
 
-    def run(self, count: int, size: int, mode: str) -> tuple[int, int]:
+    def run(self, count: int, size: int, mode: str, batch: int = 0) -> tuple[int, int]:
         """The measured loop; returns elapsed and process CPU nanoseconds."""
         payload = b"B" + b"x" * (size - 1)
         role = self.role
+        if batch:
+            return self._run_batches(count, size, mode, payload, batch)
         if role == "pingpong":
             send = self.lib.sender(self.sender)
             recv = self.lib.receiver(self.receiver, mode)
@@ -174,6 +179,39 @@ class Worker:
             raise RuntimeError(f"received {got} bytes, expected {size}")
         return spent
 
+    def _run_batches(
+        self, count: int, size: int, mode: str, payload: bytes, batch: int
+    ) -> tuple[int, int]:
+        """PUSH -> PULL with ``send_many``/``recv_many``, ``batch`` messages a call; as in the
+        one-by-one loops, the PULL's clock starts at the first message, and it never asks for
+        more than the run's messages (what is left belongs to the next run)."""
+        if batch < 1 or mode != "recv":
+            raise RuntimeError(f"a batch of {batch} with mode {mode!r}: needs >= 1 and recv")
+        if self.role == "push":
+            send_many = self.lib.batch_sender(self.sender)
+            messages = [payload] * batch
+            full, rest = divmod(count, batch)
+            start = stopwatch()
+            for _ in repeat(None, full):
+                send_many(messages)
+            if rest:
+                send_many(messages[:rest])
+            return since(start)
+        if self.role == "pull":
+            recv_many = self.lib.batch_receiver(self.receiver)
+            got = recv_many(1)
+            left = count - 1
+            start = stopwatch()
+            while left:
+                got = recv_many(batch if left >= batch else left)
+                left -= len(got)
+            spent = since(start)
+            last = got[-1]
+            if len(last) != size:
+                raise RuntimeError(f"received {len(last)} bytes, expected {size}")
+            return spent
+        raise RuntimeError(f"role {self.role} has no batch loop")
+
     def _run_fanout(self, count: int, payload: bytes) -> tuple[int, int]:
         send = self.lib.sender(self.sender)
         recvs: list[Callable[[], Any]] = [self.lib.receiver(s) for s in self.subs]
@@ -212,7 +250,8 @@ def main(argv: list[str]) -> int:
         try:
             count, size = int(words[1]), int(words[2])
             mode = words[3] if len(words) > 3 else "recv"
-            elapsed, cpu = worker.run(count, size, mode)
+            batch = int(words[4]) if len(words) > 4 else 0
+            elapsed, cpu = worker.run(count, size, mode, batch)
         except Exception as exc:
             if lib.is_timeout(exc):
                 print("err a receive timed out (a message was dropped)", flush=True)

@@ -1,5 +1,5 @@
 """The workloads: what each one measures (its variants: set-up, message size, receive mode,
-metric, target), and how hard a run measures (:class:`Config`)."""
+batch, metric, target), and how hard a run measures (:class:`Config`)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,14 @@ FLOORS = {NNG_LIB: C_NNG_LIB}
 #: Who runs the ``recv_into`` and zero-copy ``recv_msg`` variants: nanomsg_rs on either
 #: backend, and the floors (each with the same operation in C: see ``c/nnbench.c``).
 RECV_MODE_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB, SUBJECT, NNG_LIB)
+#: Who runs the batch rows (nanomsg_rs's ``send_many``/``recv_many``): nanomsg_rs on either
+#: backend, next to the C floors, which send and receive one message per call as always.
+BATCH_LIBS = RECV_MODE_LIBS
+#: The batch rows' message size, and their batches: messages per ``send_many``, and the most
+#: per ``recv_many``. They come with the row of that size (``--sizes``).
+BATCH_MESSAGE_SIZE = 64
+BATCH_SIZES = (64, 256)
+QUICK_BATCH_SIZES = (64,)
 
 #: A receive mode, as the workers' ``run`` command spells it.
 Mode = Literal["recv", "into", "msg"]
@@ -76,6 +84,8 @@ class Variant:
     setup: Setup
     size: int
     mode: Mode = "recv"
+    # > 0: nanomsg_rs sends with send_many and receives with recv_many, `batch` at a time
+    batch: int = 0
     metric: Literal["rate", "latency"] = "rate"  # messages/s (higher is better), or µs
     unit: str = "msg/s"
     only_libs: tuple[str, ...] | None = None
@@ -92,6 +102,7 @@ class Config:
     sizes: tuple[int, ...]
     fanout_subs: tuple[int, ...]
     seed: int
+    batches: tuple[int, ...] = BATCH_SIZES
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -145,7 +156,12 @@ def variants_for(workload: Workload, cfg: Config) -> list[Variant]:
             )
         ]
     if workload == "throughput":
-        return [throughput_variant(size, mode, ipc_pipe) for size in cfg.sizes for mode in MODES]
+        rows = []
+        for size in cfg.sizes:
+            rows += [throughput_variant(size, mode, ipc_pipe) for mode in MODES]
+            if size == BATCH_MESSAGE_SIZE:
+                rows += [batch_variant(n, ipc_pipe) for n in cfg.batches]
+        return rows
     if workload == "latency":
         return [
             Variant(
@@ -193,4 +209,21 @@ def throughput_variant(size: int, mode: Mode, setup: Setup) -> Variant:
         only_libs=None if mode == "recv" else RECV_MODE_LIBS,
         target=THROUGHPUT_TARGET,
         x=size,
+    )
+
+
+def batch_variant(batch: int, setup: Setup) -> Variant:
+    """The throughput row of :data:`BATCH_MESSAGE_SIZE` in batches of ``batch``: nanomsg_rs
+    (:data:`BATCH_LIBS`) sends with ``send_many`` and receives with ``recv_many``, the C floors
+    one message per call as always. A row of its own, off the size axis, with no target."""
+    label = size_label(BATCH_MESSAGE_SIZE)
+    return Variant(
+        "throughput",
+        f"throughput {label} batch {batch}",
+        f"throughput: PUSH -> PULL over ipc, two processes, {label}, nanomsg_rs send_many/"
+        f"recv_many in batches of {batch} (C: nn_send and nn_recv, one message per call)",
+        setup,
+        BATCH_MESSAGE_SIZE,
+        batch=batch,
+        only_libs=BATCH_LIBS,
     )

@@ -16,7 +16,9 @@ Workloads (``--only NAME``, repeatable or comma-separated):
 * ``throughput``: PUSH to PULL over ipc between two processes, a row per message size from
   16 B to 1 MiB (``--sizes`` or ``BENCH_SIZES``), each received with ``recv`` by every
   library and with ``recv_into`` and the zero-copy ``recv_msg`` by nanomsg_rs (and by C,
-  with the same operation on libnanomsg);
+  with the same operation on libnanomsg); with the 64 B row, two rows of its own where
+  nanomsg_rs sends with ``send_many`` and receives with ``recv_many`` in batches of 64 and
+  256 (``--quick``: 64 only), against C sending and receiving one message per call;
 * ``latency``: REQ/REP round trips of 64 B over tcp loopback between two processes;
 * ``fanout``: one PUB to N SUB sockets over ipc, N from 1 to 256 (``--subs`` or
   ``BENCH_SUBS``), published in bursts and received by every SUB, in one process and one
@@ -64,6 +66,7 @@ from bench_procs import (
 from bench_workloads import (
     FANOUT_BURST,
     FANOUT_SUBS,
+    QUICK_BATCH_SIZES,
     QUICK_FANOUT_SUBS,
     QUICK_SIZES,
     SIZES,
@@ -287,7 +290,7 @@ def config_for(args: argparse.Namespace) -> Config:
     """Repetitions, sample lengths, sizes and subscriber counts for a full or a quick run."""
     if args.quick:
         repeats = dict.fromkeys(WORKLOADS, 3)
-        cfg = Config(repeats, 0.03, QUICK_SIZES, QUICK_FANOUT_SUBS, args.seed)
+        cfg = Config(repeats, 0.03, QUICK_SIZES, QUICK_FANOUT_SUBS, args.seed, QUICK_BATCH_SIZES)
     else:
         repeats = {"pingpong": 31, "throughput": 11, "latency": 31, "fanout": 9}
         cfg = Config(repeats, 0.2, SIZES, FANOUT_SUBS, args.seed)
@@ -351,6 +354,7 @@ def main(argv: list[str]) -> int:
             "sample_time_s": cfg.sample_time,
             "sizes": list(cfg.sizes),
             "fanout_subs": list(cfg.fanout_subs),
+            "batches": list(cfg.batches),
             "seed": cfg.seed,
             "fanout_burst": FANOUT_BURST,
             "subject": SUBJECT,

@@ -1,7 +1,8 @@
 """Smoke test of the benchmark suite: a quick pingpong run prints its table and writes JSON
 with numbers for nanomsg_rs and for the C floor (which the suite compiles with gcc); a quick
-run of the throughput rows (a size each with recv, recv_into and recv_msg) and the fan-out
-curves, with their verdicts, summary and the README blocks they fill; and the nng backend
+run of the throughput rows (a size each with recv, recv_into and recv_msg, and the 64 B row
+in batches of 64 with send_many/recv_many) and the fan-out curves, with their verdicts,
+summary and the README blocks they fill; and the nng backend
 side by side: built into the suite's own venv when libnng-dev is there, left out with a note
 (never a crash) when it cannot run."""
 
@@ -107,9 +108,25 @@ def test_quick_throughput_rows_and_fanout_curves(tmp_path: Path) -> None:
     )
     assert data["meta"]["sizes"] == [64, 1 << 20]
     assert data["meta"]["fanout_subs"] == [1, 4]
+    assert data["meta"]["batches"] == [64]  # --quick: one batch row
+
+    # the batch row, with the 64 B row: nanomsg_rs's send_many/recv_many against C one by one
+    (batch,) = [v for v in data["variants"] if v["workload"] == "throughput" and v["batch"]]
+    assert batch["name"] == "throughput 64 B batch 64"
+    assert (batch["size"], batch["mode"], batch["batch"], batch["x"]) == (64, "recv", 64, None)
+    assert batch["target"] is None and batch["target_met"] is None
+    assert set(batch["results"]) == {*FLOORS, "nanomsg_rs"}, data["notes"]
+    for result in batch["results"].values():
+        present = [x for x in result["samples"] if x is not None]
+        assert present and all(x > 0 for x in present)
+    assert batch["results"]["nanomsg_rs"]["ratio"] > 0
+    assert batch["title"] in stdout
+    assert not re.search(r"^\s+throughput 64 B batch", stdout, re.MULTILINE), stdout  # no target
 
     # a row per size and receive mode, each against C doing the same at the same size
-    rows = {v["name"]: v for v in data["variants"] if v["workload"] == "throughput"}
+    rows = {
+        v["name"]: v for v in data["variants"] if v["workload"] == "throughput" and not v["batch"]
+    }
     calls = {"recv": "", "into": " recv_into", "msg": " recv_msg"}
     assert set(rows) == {f"throughput {s}{c}" for s in ("64 B", "1 MiB") for c in calls.values()}
     for record in rows.values():
@@ -146,6 +163,7 @@ def test_quick_throughput_rows_and_fanout_curves(tmp_path: Path) -> None:
     assert "untouched: this run measures neither pingpong nor latency" in text
     assert "placeholder" not in text
     assert re.search(r"^\| 1 MiB \| [0-9.]+[kMG]? \| [0-9.]+ \(", text, re.MULTILINE), text
+    assert re.search(r"^\| 64 \| [0-9.]+[kMG]? \| [0-9.]+ \(", text, re.MULTILINE), text
     assert re.search(rf"^\| 4 \| {cell} \| {cell} \(", text, re.MULTILINE), text
 
 

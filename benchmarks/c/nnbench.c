@@ -9,8 +9,8 @@
  *   nnbench ROLE ADDRESS [NSUBS BURST]
  *
  *   -> prints "ready" once its sockets are set up;
- *   <- "run COUNT SIZE MODE"  -> "ok ELAPSED_NS CPU_NS" or "err TEXT"
- *   <- "quit"                 -> exits
+ *   <- "run COUNT SIZE MODE [BATCH]"  -> "ok ELAPSED_NS CPU_NS" or "err TEXT"
+ *   <- "quit"                         -> exits
  *
  * ROLE is one of
  *   pingpong  one thread, two PAIR sockets over ADDRESS: COUNT times send SIZE bytes, recv
@@ -31,6 +31,10 @@
  *         (Socket.recv returns a new bytes object); every other role always receives so;
  *   into  nn_recv into one buffer, allocated once per run (Socket.recv_into a bytearray);
  *   msg   nn_recv with NN_MSG, then nn_freemsg: no copy (Socket.recv_msg, zero-copy).
+ *
+ * BATCH, in the batch rows, is ignored here (sscanf stops before it): the Python workers send
+ * with Socket.send_many and receive with Socket.recv_many, BATCH messages a call, while this
+ * floor sends and receives one message per call, with MODE (recv) as always.
  *
  * glibc's malloc is told to keep freed memory (no heap trimming, no mmap for messages up to
  * 16 MiB): otherwise this small program's heap shrinks and grows again around every large
