@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import NNG, NNG_UNSUPPORTED_OPTIONS, option_param, per_backend
+from support import NNG, NNG_UNSUPPORTED_OPTIONS, option_param, per_backend, wait_reachable
 
 import nanomsg_rs as nn
 
@@ -135,6 +135,33 @@ def test_surveyor_deadline_round_trip(sock: SockFactory) -> None:
     for value in (1, 250, 100000):
         s.surveyor_deadline = value
         assert s.surveyor_deadline == value
+
+
+@pytest.mark.parametrize("value", [-1, -5, -(2**31)])
+@pytest.mark.parametrize(
+    ("protocol", "peer", "name"),
+    [("surveyor", "respondent", "surveyor_deadline"), ("req", "rep", "req_resend_ivl")],
+)
+def test_a_negative_timer_option_is_refused(
+    sock: SockFactory, protocol: str, peer: str, name: str, value: int
+) -> None:
+    """libnanomsg 1.1.5 took a negative survey deadline or resend interval, and the next
+    survey or request aborted the process (timer.c:79): patch 0025 refuses it; the socket
+    keeps its value and works."""
+    s, other = sock(protocol), sock(peer)
+    before = getattr(s, name)
+    with pytest.raises(nn.InvalidArgument) as info:
+        setattr(s, name, value)
+    assert info.value.errno == errno.EINVAL
+    assert str(info.value).endswith(f"{name} must be a time in ms, 0 or more")
+    assert getattr(s, name) == before
+    address = f"inproc://negative-{name}-{value}"
+    other.bind(address)
+    s.connect(address)
+    wait_reachable(s, [other], broadcast=protocol == "surveyor", reply=protocol == "req")
+    other.rcvtimeo = 5000
+    s.send(b"still works")  # a survey or a request, with the deadline it kept
+    assert other.recv() == b"still works"
 
 
 def test_rcvtimeo_setting_takes_effect(sock: SockFactory) -> None:

@@ -12,6 +12,7 @@
 #include <nanomsg/pair.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
+#include <nanomsg/survey.h>
 #include <nanomsg/ws.h>
 #include <nanomsg/ipc.h>
 
@@ -505,6 +506,21 @@ static int ipc_hangup_after_greeting (void)
     return 0;
 }
 
+/*  0025: a negative survey deadline, then a survey (timer.c:79 nn_assert (timeout >= 0)). The
+    hardened library refuses the value; the survey then runs with the default deadline.  */
+static int negative_deadline (void)
+{
+    int neg = -5;
+    int s = nn_socket (AF_SP, NN_SURVEYOR);
+    if (s < 0) die ("nn_socket");
+    if (nn_bind (s, "inproc://repro-deadline") < 0) die ("nn_bind");
+    if (nn_setsockopt (s, NN_SURVEYOR, NN_SURVEYOR_DEADLINE, &neg, sizeof neg) == 0)
+        fprintf (stderr, "a deadline of -5 ms was accepted\n");
+    if (nn_send (s, "?", 1, 0) != 1) die ("nn_send");
+    nn_close (s);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -523,6 +539,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "ipv4only-0-connect", ipv4only_0_connect, "usock_posix.inc:195 nn_assert (IDLE)" },
     { "req-stray-reply", req_stray_reply, "req.c:108 double free of a dropped reply" },
     { "ipc-hangup-after-greeting", ipc_hangup_after_greeting, "streamhdr.c ignores the usock error: wedged" },
+    { "negative-deadline", negative_deadline, "timer.c:79 nn_assert (timeout >= 0)" },
 };
 
 int main (int argc, char **argv)

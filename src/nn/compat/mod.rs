@@ -91,7 +91,19 @@ pub fn is_c_string_option(level: c_int, option: c_int) -> bool {
 
 /// Fails with `ENOTSUP` (naming the backend) for an option value it cannot honour: nng's
 /// websocket transport sends binary frames only, and refuses text frames with `EINVAL`.
+/// Fails with `EINVAL` for a negative survey deadline or resend interval on nng, which takes
+/// -1 as "for ever": our libnanomsg refuses them (patch 0025; 1.1.5 aborted at the next
+/// survey or request), and a program must see the same on both.
 pub fn check_option_value(level: c_int, option: c_int, value: c_int) -> NnResult<()> {
+    if cfg!(feature = "nng")
+        && value < 0
+        && matches!(
+            (level, option),
+            (ffi::NN_SURVEYOR, ffi::NN_SURVEYOR_DEADLINE) | (ffi::NN_REQ, ffi::NN_REQ_RESEND_IVL)
+        )
+    {
+        return Err(NnError::new(libc::EINVAL));
+    }
     if cfg!(feature = "nng")
         && level == ffi::NN_WS
         && option == ffi::NN_WS_MSG_TYPE
