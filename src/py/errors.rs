@@ -227,25 +227,37 @@ impl Misuse {
 
 /// Warns (`nanomsg_rs.UsageWarning`) about `call` on `socket` if it is a misuse that the
 /// library would pass over in silence: the first time for each socket and kind. An error only
-/// if the warning filters turn the warning into one.
-#[inline]
+/// if the warning filters turn the warning into one. On every send and receive: once nothing
+/// can be warned about any more, one load.
+#[inline(always)]
 pub fn check_misuse(socket: &Bound<'_, PySocket>, call: &'static str, send: bool) -> PyResult<()> {
+    if socket.get().socket().used(Usage::Settled) {
+        return Ok(());
+    }
+    check_misuse_slow(socket, call, send)
+}
+
+#[inline(never)]
+fn check_misuse_slow(socket: &Bound<'_, PySocket>, call: &'static str, send: bool) -> PyResult<()> {
     let inner = socket.get().socket();
     // Sending without a peer blocks on the other protocols, which shows; on these the
     // message goes nowhere, or a request waits, and nothing says so.
-    let silent = matches!(
-        inner.protocol(),
-        ffi::NN_PUB | ffi::NN_BUS | ffi::NN_REQ | ffi::NN_SURVEYOR
-    );
-    let kind = if send && silent && !inner.is_raw() && !inner.used(Usage::Endpoint) {
+    let silent = !inner.is_raw()
+        && matches!(
+            inner.protocol(),
+            ffi::NN_PUB | ffi::NN_BUS | ffi::NN_REQ | ffi::NN_SURVEYOR
+        );
+    let sub = !inner.is_raw() && inner.protocol() == ffi::NN_SUB;
+    let endpoint_done = !silent || inner.used(Usage::Endpoint);
+    let subscription_done = !sub || inner.used(Usage::Subscribed);
+    let kind = if send && !endpoint_done {
         Misuse::NoEndpoint
-    } else if !send
-        && inner.protocol() == ffi::NN_SUB
-        && !inner.is_raw()
-        && !inner.used(Usage::Subscribed)
-    {
+    } else if !send && !subscription_done {
         Misuse::NoSubscription
     } else {
+        if endpoint_done && subscription_done {
+            inner.note(Usage::Settled);
+        }
         return Ok(());
     };
     if !inner.first_warning(kind as u32) {

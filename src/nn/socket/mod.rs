@@ -134,6 +134,9 @@ pub enum Usage {
     Endpoint = 1,
     /// A SUB subscription was made.
     Subscribed = 2,
+    /// No misuse warning can come any more (the Python layer's own verdict, kept so that its
+    /// check costs one load from then on).
+    Settled = 4,
 }
 
 /// The first bit of [`Socket::first_warning`]'s flags in `usage`.
@@ -251,7 +254,8 @@ impl Socket {
         self.usage.load(Ordering::Relaxed) & what as u32 != 0
     }
 
-    fn note(&self, what: Usage) {
+    /// Records that the socket was used for `what` (bits are never cleared).
+    pub fn note(&self, what: Usage) {
         self.usage.fetch_or(what as u32, Ordering::Relaxed);
     }
 
