@@ -2,12 +2,19 @@
 nanomsg_rs (asyncio, uvloop, trio), pynng (asyncio, trio) and zmq.asyncio, next to each
 library's own synchronous rate (blocking calls, the REP in a thread), interleaved in one run.
 
+This is the ``async`` workload of ``run.py`` (``make bench``, or ``run.py --only async``),
+which carries the team's target: nanomsg_rs under asyncio ahead of zmq.asyncio and of pynng
+under asyncio, by round trips a second and by CPU time per round trip. It runs on its own too:
+
     python benchmarks/bench_async.py [--rounds 5] [--seconds 1.0]
 
 Each round runs every row once, in a new random order, for about ``--seconds``, each in a
-fresh event loop. The table gives the median round trips per second with the min-max over the
-rounds, the ratio to nanomsg_rs under asyncio, and each row's ratio to its library's own
-synchronous rate (how much the library's async layer costs: closer to 1 is better).
+fresh event loop, after a few untimed round trips (the connection). Every sample gives the
+round trips a second and the CPU time per round trip of the whole process (all its threads:
+the event loop, a sync row's REP thread, the libraries' own I/O threads), taken over the timed
+loop only. The table gives the medians with the min-max over the rounds, each row's ratio to
+nanomsg_rs under asyncio and to its library's own synchronous rate (how much the library's
+async layer costs: closer to 1 is better), and the targets.
 """
 
 from __future__ import annotations
@@ -16,17 +23,39 @@ import argparse
 import asyncio
 import random
 import socket
-import statistics
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import anyio
+from bench_stats import median_of, quartiles, verdict
+from bench_workloads import ASYNC_TARGET, SUBJECT
 
 PAYLOAD = b"x" * 64
+#: Untimed round trips before each sample's clock starts (the tcp connection, first wake-ups).
+WARMUP = 20
 Loop = Literal["asyncio", "uvloop", "trio", "sync"]
+#: The async workload's name (``run.py --only async``) and its table's record.
+WORKLOAD = "async"
+NAME = "async REQ/REP 64 B"
+TITLE = (
+    "async: REQ/REP round trips over tcp loopback, 64 B, client and server in one event loop "
+    "(sync: blocking calls, the REP in a thread)"
+)
+UNIT = "round trips/s"
+#: The row the targets judge, and each rival's row, under the same loop.
+SUBJECT_ROW = f"{SUBJECT} (asyncio)"
+RIVALS = {"zmq.asyncio": "zmq.asyncio (asyncio)", "pynng": "pynng (asyncio)"}
+REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One timed loop: round trips a second, and process CPU µs per round trip."""
+
+    rate: float
+    cpu_us: float
 
 
 def free_port() -> int:
@@ -36,30 +65,45 @@ def free_port() -> int:
         return port
 
 
+def timed(n: int, wall_ns: int, cpu_ns: int) -> Sample:
+    """The sample of ``n`` round trips that took ``wall_ns`` and ``cpu_ns``."""
+    return Sample(n / (max(wall_ns, 1) / 1e9), cpu_ns / 1000 / max(n, 1))
+
+
 async def round_trips(
     send: Callable[[bytes], Awaitable[Any]], recv: Callable[[], Awaitable[Any]], seconds: float
-) -> float:
-    """Round trips per second of ``send`` then ``recv`` for about ``seconds``."""
-    n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
-    while time.perf_counter() < end:
+) -> Sample:
+    """``send`` then ``recv`` for about ``seconds``, after :data:`WARMUP` untimed ones."""
+    for _ in range(WARMUP):
+        await send(PAYLOAD)
+        await recv()
+    n = 0
+    cpu = time.process_time_ns()
+    start = time.perf_counter_ns()
+    end = start + int(seconds * 1e9)
+    while time.perf_counter_ns() < end:
         await send(PAYLOAD)
         await recv()
         n += 1
-    return n / (time.perf_counter() - start)
+    return timed(n, time.perf_counter_ns() - start, time.process_time_ns() - cpu)
 
 
 def sync_round_trips(
     send: Callable[[bytes], Any], recv: Callable[[], Any], seconds: float
-) -> float:
+) -> Sample:
     """The same with blocking calls."""
-    n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
-    while time.perf_counter() < end:
+    for _ in range(WARMUP):
+        send(PAYLOAD)
+        recv()
+    n = 0
+    cpu = time.process_time_ns()
+    start = time.perf_counter_ns()
+    end = start + int(seconds * 1e9)
+    while time.perf_counter_ns() < end:
         send(PAYLOAD)
         recv()
         n += 1
-    return n / (time.perf_counter() - start)
+    return timed(n, time.perf_counter_ns() - start, time.process_time_ns() - cpu)
 
 
 def echo_in_thread(recv: Callable[[], Any], send: Callable[[Any], Any]) -> threading.Thread:
@@ -80,7 +124,9 @@ def echo_in_thread(recv: Callable[[], Any], send: Callable[[Any], Any]) -> threa
 # -- nanomsg_rs ------------------------------------------------------------------------------
 
 
-async def nanomsg_rs_async(seconds: float) -> float:
+async def nanomsg_rs_async(seconds: float) -> Sample:
+    import anyio
+
     import nanomsg_rs as nn
 
     addr = f"tcp://127.0.0.1:{free_port()}"
@@ -94,12 +140,12 @@ async def nanomsg_rs_async(seconds: float) -> float:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(serve)
-            rate = await round_trips(req.asend, req.arecv, seconds)
+            sample = await round_trips(req.asend, req.arecv, seconds)
             rep.close()  # the server's `async for` ends
-    return rate
+    return sample
 
 
-def nanomsg_rs_sync(seconds: float) -> float:
+def nanomsg_rs_sync(seconds: float) -> Sample:
     import nanomsg_rs as nn
 
     addr = f"tcp://127.0.0.1:{free_port()}"
@@ -107,16 +153,17 @@ def nanomsg_rs_sync(seconds: float) -> float:
         rep.bind(addr)
         req.connect(addr)
         server = echo_in_thread(rep.recv, rep.send)
-        rate = sync_round_trips(req.send, req.recv, seconds)
+        sample = sync_round_trips(req.send, req.recv, seconds)
         rep.close()
         server.join(5)
-    return rate
+    return sample
 
 
 # -- pynng -----------------------------------------------------------------------------------
 
 
-async def pynng_async(seconds: float) -> float:
+async def pynng_async(seconds: float) -> Sample:
+    import anyio
     import pynng
 
     addr = f"tcp://127.0.0.1:{free_port()}"
@@ -128,28 +175,29 @@ async def pynng_async(seconds: float) -> float:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(serve)
-            rate = await round_trips(req.asend, req.arecv, seconds)
+            sample = await round_trips(req.asend, req.arecv, seconds)
             tg.cancel_scope.cancel()
-    return rate
+    return sample
 
 
-def pynng_sync(seconds: float) -> float:
+def pynng_sync(seconds: float) -> Sample:
     import pynng
 
     addr = f"tcp://127.0.0.1:{free_port()}"
     rep = pynng.Rep0(listen=addr)
     with pynng.Req0(dial=addr) as req:
         server = echo_in_thread(rep.recv, rep.send)
-        rate = sync_round_trips(req.send, req.recv, seconds)
+        sample = sync_round_trips(req.send, req.recv, seconds)
         rep.close()
         server.join(5)
-    return rate
+    return sample
 
 
 # -- pyzmq -----------------------------------------------------------------------------------
 
 
-async def zmq_async(seconds: float) -> float:
+async def zmq_async(seconds: float) -> Sample:
+    import anyio
     import zmq
     import zmq.asyncio
 
@@ -166,15 +214,15 @@ async def zmq_async(seconds: float) -> float:
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(serve)
-        rate = await round_trips(req.send, req.recv, seconds)
+        sample = await round_trips(req.send, req.recv, seconds)
         tg.cancel_scope.cancel()
     rep.close(0)
     req.close(0)
     ctx.term()
-    return rate
+    return sample
 
 
-def zmq_sync(seconds: float) -> float:
+def zmq_sync(seconds: float) -> Sample:
     import zmq
 
     ctx = zmq.Context()
@@ -193,12 +241,12 @@ def zmq_sync(seconds: float) -> float:
 
     server = threading.Thread(target=serve, daemon=True)
     server.start()
-    rate = sync_round_trips(req.send, req.recv, seconds)
+    sample = sync_round_trips(req.send, req.recv, seconds)
     stop.set()
     server.join(5)
     req.close(0)
     ctx.term()
-    return rate
+    return sample
 
 
 @dataclass(frozen=True)
@@ -208,6 +256,7 @@ class Row:
     library: str
     loop: Loop
     run: Callable[[float], Any]
+    lib: str  # the library as run.py's --libs names it
 
     @property
     def name(self) -> str:
@@ -215,23 +264,23 @@ class Row:
 
 
 ROWS = [
-    Row("nanomsg_rs", "asyncio", nanomsg_rs_async),
-    Row("nanomsg_rs", "uvloop", nanomsg_rs_async),
-    Row("nanomsg_rs", "trio", nanomsg_rs_async),
-    Row("nanomsg_rs", "sync", nanomsg_rs_sync),
-    Row("pynng", "asyncio", pynng_async),
-    Row("pynng", "trio", pynng_async),
-    Row("pynng", "sync", pynng_sync),
-    Row("zmq.asyncio", "asyncio", zmq_async),
-    Row("zmq.asyncio", "sync", zmq_sync),
+    Row("nanomsg_rs", "asyncio", nanomsg_rs_async, "nanomsg_rs"),
+    Row("nanomsg_rs", "uvloop", nanomsg_rs_async, "nanomsg_rs"),
+    Row("nanomsg_rs", "trio", nanomsg_rs_async, "nanomsg_rs"),
+    Row("nanomsg_rs", "sync", nanomsg_rs_sync, "nanomsg_rs"),
+    Row("pynng", "asyncio", pynng_async, "pynng"),
+    Row("pynng", "trio", pynng_async, "pynng"),
+    Row("pynng", "sync", pynng_sync, "pynng"),
+    Row("zmq.asyncio", "asyncio", zmq_async, "pyzmq"),
+    Row("zmq.asyncio", "sync", zmq_sync, "pyzmq"),
 ]
 
 
-def measure(row: Row, seconds: float) -> float:
+def measure(row: Row, seconds: float) -> Sample:
     """One sample of ``row``, in a fresh event loop of its kind."""
     if row.loop == "sync":
-        rate: float = row.run(seconds)
-        return rate
+        sample: Sample = row.run(seconds)
+        return sample
     if row.loop == "asyncio":
         return asyncio.run(row.run(seconds))
     if row.loop == "uvloop":
@@ -244,33 +293,156 @@ def measure(row: Row, seconds: float) -> float:
     return trio.run(row.run, seconds)
 
 
-def main(rounds: int, seconds: float) -> None:
-    rows = list(ROWS)
-    results: dict[str, list[float]] = {row.name: [] for row in rows}
-    for _ in range(rounds):
-        random.shuffle(rows)
-        for row in list(rows):
+def run_rounds(
+    rows: list[Row],
+    rounds: int,
+    seconds: float,
+    rng: random.Random,
+    notes: list[str],
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, list[Sample | None]]:
+    """``rounds`` rounds of every row, in a new random order each round: per row one entry a
+    round (``None`` once it failed). A row that fails (a library or loop that does not
+    import, an error) is left out of the later rounds, with a note."""
+    active = list(rows)
+    results: dict[str, list[Sample | None]] = {row.name: [] for row in rows}
+    for rnd in range(rounds):
+        if progress is not None:
+            progress(f"[{WORKLOAD}] round {rnd + 1}/{rounds}")
+        order = list(active)
+        rng.shuffle(order)
+        for row in order:
             try:
                 results[row.name].append(measure(row, seconds))
-            except ImportError as e:
-                print(f"{row.name}: left out ({e}); pip install -r benchmarks/requirements.txt")
-                rows.remove(row)
-    medians = {name: statistics.median(r) for name, r in results.items() if r}
-    base = medians["nanomsg_rs (asyncio)"]
-    print(f"async REQ/REP round trips over tcp, 64 B, one loop, {rounds} rounds of {seconds} s")
-    print(
-        f"{'library (loop)':<24}{'median rt/s':>12}{'min - max':>22}"
-        f"{'vs nanomsg_rs':>15}{'vs own sync':>13}"
-    )
+            except ImportError as exc:
+                notes.append(f"{row.name} left out of {WORKLOAD}: {exc}; {REQUIREMENTS_HINT}")
+                active.remove(row)
+            except Exception as exc:  # any failure leaves the row out, noted
+                notes.append(f"{row.name} left out of {WORKLOAD}: {type(exc).__name__}: {exc}")
+                active.remove(row)
+        for samples in results.values():
+            samples.extend([None] * (rnd + 1 - len(samples)))
+    return results
+
+
+def records(results: dict[str, list[Sample | None]]) -> list[dict[str, Any]]:
+    """The workload's JSON records: the table of every row (no target), then one target
+    record per rival: nanomsg_rs under asyncio against it under asyncio, by rate (the ratio
+    of the medians, with the per-round ratios) and by CPU time per round trip (the rival's
+    over nanomsg_rs's), with no verdict (not measured) when either row has no samples."""
+    rows: dict[str, dict[str, Any]] = {}
+    base = median_of([s.rate if s else None for s in results.get(SUBJECT_ROW, [])])
     for row in ROWS:
-        rates = results[row.name]
-        if not rates:
+        samples = results.get(row.name)
+        rates = [s.rate if s else None for s in samples or []]
+        present = [x for x in rates if x is not None]
+        if not present:
             continue
-        med = medians[row.name]
-        spread = f"{min(rates):,.0f} - {max(rates):,.0f}"
-        sync = medians.get(f"{row.library} (sync)")
-        own = f"{med / sync:>13.2f}" if sync and row.loop != "sync" else f"{'':>13}"
-        print(f"{row.name:<24}{med:>12,.0f}{spread:>22}{med / base:>15.2f}{own}")
+        cpu = [s.cpu_us if s else None for s in samples or []]
+        rows[row.name] = {
+            "library": row.library,
+            "lib": row.lib,
+            "loop": row.loop,
+            "samples": rates,
+            "median": median_of(rates),
+            "min": min(present),
+            "max": max(present),
+            "ratio": (median_of(rates) or 0) / base if base else None,
+            "cpu_us_samples": cpu,
+            "cpu_us": median_of(cpu),
+        }
+    for result in rows.values():
+        sync = rows.get(f"{result['library']} (sync)")
+        own = sync is not None and result["loop"] != "sync"
+        result["vs_sync"] = result["median"] / sync["median"] if own else None
+    out = [record_of(NAME, TITLE, None, rows)]
+    for rival, rival_row in RIVALS.items():
+        out.append(target_record(rival, rows.get(SUBJECT_ROW), rows.get(rival_row)))
+    return out
+
+
+def record_of(
+    name: str, title: str, against: str | None, results: dict[str, Any], **target: Any
+) -> dict[str, Any]:
+    """A record shaped like every other workload's (see :func:`bench_stats.summarise`)."""
+    return {
+        "workload": WORKLOAD,
+        "name": name,
+        "title": title,
+        "metric": "rate",
+        "unit": UNIT,
+        "size": len(PAYLOAD),
+        "mode": "recv",
+        "batch": 0,
+        "only_libs": None,
+        "x": None,
+        "against": against,
+        "target": target.get("target"),
+        "target_met": target.get("met"),
+        "target_firm": target.get("firm"),
+        "cpu_target_met": target.get("cpu_met"),
+        "results": results,
+    }
+
+
+def target_record(
+    rival: str, ours: dict[str, Any] | None, theirs: dict[str, Any] | None
+) -> dict[str, Any]:
+    """nanomsg_rs under asyncio against ``rival`` under asyncio: the subject's result carries
+    the ratio of rates, the per-round ratios and the ratio by CPU time per round trip."""
+    goal = {"op": ASYNC_TARGET.op, "value": ASYNC_TARGET.value}
+    name = f"async vs {rival}"
+    title = f"async: {SUBJECT} against {rival}, both under asyncio"
+    if ours is None or theirs is None:
+        return record_of(name, title, RIVALS[rival], {}, target=goal)
+    rounds = [
+        x / y
+        for x, y in zip(ours["samples"], theirs["samples"], strict=False)
+        if x is not None and y is not None and y > 0
+    ]
+    iqr = quartiles(rounds)
+    ratio = ours["median"] / theirs["median"]
+    cpu = theirs["cpu_us"] / ours["cpu_us"] if ours["cpu_us"] and theirs["cpu_us"] else None
+    met, firm = verdict(ASYNC_TARGET, ratio, iqr)
+    cpu_met, _ = verdict(ASYNC_TARGET, cpu, None)
+    subject = {
+        **ours,
+        "ratio": ratio,
+        "round_ratios": rounds,
+        "round_ratio_iqr": iqr,
+        "cpu_ratio": cpu,
+    }
+    rival_result = {**theirs, "ratio": 1.0, "round_ratios": [], "round_ratio_iqr": None}
+    results = {SUBJECT: subject, theirs["lib"]: rival_result}
+    return record_of(
+        name, title, RIVALS[rival], results, target=goal, met=met, firm=firm, cpu_met=cpu_met
+    )
+
+
+def measure_async(
+    libs: list[str],
+    rounds: int,
+    seconds: float,
+    rng: random.Random,
+    notes: list[str],
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The async workload for ``run.py``: the rows of the libraries in ``libs`` (run.py's
+    names), ``rounds`` rounds of samples of about ``seconds``; its records."""
+    rows = [row for row in ROWS if row.lib in libs]
+    return records(run_rounds(rows, rounds, seconds, rng, notes, progress))
+
+
+def main(rounds: int, seconds: float) -> None:
+    import bench_report
+
+    notes: list[str] = []
+    found = records(run_rounds(list(ROWS), rounds, seconds, random.Random(), notes))
+    print(f"{rounds} rounds of {seconds} s a row")
+    print("\n".join(bench_report.async_block(found, SUBJECT)))
+    print("\n".join(bench_report.target_summary(found, SUBJECT)))
+    for note in notes:
+        print(f"  - {note}")
 
 
 if __name__ == "__main__":

@@ -65,10 +65,11 @@ def ordered(libs: dict[str, Any]) -> list[str]:
 def verdict_text(record: dict[str, Any]) -> str:
     """The subject's verdict on a record's target: ``met``, ``MISSED``, ``MISSED by CPU``
     (the rate meets it, the CPU time per message does not), with ``(marginal)`` when the
-    middle half of the per-round ratios straddles the target; ``n/a`` without a ratio."""
+    middle half of the per-round ratios straddles the target; ``not measured`` without a
+    ratio (a library, or C, missing from the run)."""
     met = record.get("target_met")
     if met is None:
-        return "n/a"
+        return "not measured"
     verdict = "met" if met else "MISSED"
     if met and record.get("cpu_target_met") is False:
         verdict = "MISSED by CPU"
@@ -108,7 +109,7 @@ def table(data: dict[str, Any]) -> str:
         "random order",
         "  median: of the samples   min - max: their spread   vs C: median / C's median",
         "  rounds: the middle half (quartiles) of the per-round ratios to C",
-        "  cpu: CPU µs per message (per round trip for latency) of the measuring process, all",
+        "  cpu: CPU µs per message (per round trip: latency, async) of the measuring process, all",
         "       its threads, median: much less disturbed by the machine's load than the rates",
     ]
     if "C-nng" in meta.get("libraries", []):
@@ -122,6 +123,10 @@ def table(data: dict[str, Any]) -> str:
         f"{'cpu':>7}  target"
     )
     for record in data["variants"]:
+        if record["workload"] == "async":  # one block of its own for all its records
+            if record.get("target") is None:
+                lines += async_block(data["variants"], subject)
+            continue
         metric = record["metric"]
         better = "lower" if metric == "latency" else "higher"
         lines.append(f"{record['title']}   [{record['unit']}, {better} is better]")
@@ -148,28 +153,7 @@ def table(data: dict[str, Any]) -> str:
                 label = LIB_LABELS.get(lib, lib)
                 lines.append(f"  {label:<15} {'-':>9}  left out: see the notes below")
         lines.append("")
-    targets = [r for r in data["variants"] if r.get("target")]
-    if targets:
-        lines.append(
-            f"Targets ({subject} / C, each within this run; rounds: the middle half of the "
-            "per-round ratios; cpu: by CPU time per message):"
-        )
-        for record in targets:
-            result = record["results"].get(subject, {})
-            ratio, cpu = result.get("ratio"), result.get("cpu_ratio")
-            shown = "n/a" if ratio is None else f"{ratio:.2f}"
-            iqr = result.get("round_ratio_iqr")
-            rounds = f"{iqr[0]:.2f} - {iqr[1]:.2f}" if iqr else ""
-            by_cpu = "" if cpu is None else f"{cpu:.2f}"
-            lines.append(
-                f"  {record['name']:<32} {shown:>5}  {rounds:>11}  cpu {by_cpu:>5}  "
-                f"{target_text(record)}".rstrip()
-            )
-        met = sum(1 for r in targets if verdict_text(r).startswith("met"))
-        lines.append(f"  {met} of {len(targets)} targets met, by rate and by CPU time alike")
-        lines.append("  (marginal: the middle half of the per-round ratios straddles the target:")
-        lines.append("  a quarter or more of the rounds went the other way)")
-        lines.append("")
+    lines += target_summary(data["variants"], subject)
     lines += fanout_summary(data["variants"])
     lines += floor_summary(data["variants"])
     notes = data.get("notes") or []
@@ -178,6 +162,63 @@ def table(data: dict[str, Any]) -> str:
         lines.extend(f"  - {note}" for note in notes)
         lines.append("")
     return "\n".join(lines)
+
+
+def target_summary(records: list[dict[str, Any]], subject: str) -> list[str]:
+    """Every target of a run: the subject's ratio, the middle half of its per-round ratios,
+    its ratio by CPU time, the verdict; then how many are met."""
+    targets = [r for r in records if r.get("target")]
+    if not targets:
+        return []
+    lines = [
+        f"Targets ({subject} / C, each within this run; rounds: the middle half of the "
+        "per-round ratios; cpu: by CPU time per message):"
+    ]
+    if any(r["workload"] == "async" for r in targets):
+        lines.append(
+            f"  (async: {subject} / the rival, both under asyncio, round trips a second; cpu: "
+            "the rival's CPU time per round trip over ours)"
+        )
+    for record in targets:
+        result = record["results"].get(subject, {})
+        ratio, cpu = result.get("ratio"), result.get("cpu_ratio")
+        shown = "n/a" if ratio is None else f"{ratio:.2f}"
+        iqr = result.get("round_ratio_iqr")
+        rounds = f"{iqr[0]:.2f} - {iqr[1]:.2f}" if iqr else ""
+        by_cpu = "" if cpu is None else f"{cpu:.2f}"
+        lines.append(
+            f"  {record['name']:<32} {shown:>5}  {rounds:>11}  cpu {by_cpu:>5}  "
+            f"{target_text(record)}".rstrip()
+        )
+    met = sum(1 for r in targets if verdict_text(r).startswith("met"))
+    lines.append(f"  {met} of {len(targets)} targets met, by rate and by CPU time alike")
+    lines.append("  (marginal: the middle half of the per-round ratios straddles the target:")
+    lines.append("  a quarter or more of the rounds went the other way)")
+    lines.append("")
+    return lines
+
+
+def async_block(records: list[dict[str, Any]], subject: str) -> list[str]:
+    """The async workload's block: a row per library and loop with its median round trips a
+    second, their spread, CPU µs per round trip, its ratio to the subject under asyncio and
+    to its library's own blocking calls (the targets are in the summary)."""
+    table = next((r for r in records if r["workload"] == "async" and r.get("target") is None), None)
+    if table is None:
+        return []
+    lines = [
+        f"{table['title']}   [{table['unit']}, higher is better]",
+        f"  {'library (loop)':<23} {'median':>9} {'min - max':>19} {'cpu':>7} "
+        f"{'vs ' + subject + ' (asyncio)':>25} {'vs own sync':>12}",
+    ]
+    for name, r in table["results"].items():
+        spread = f"{si(r['min'])} - {si(r['max'])}"
+        cpu = "" if r.get("cpu_us") is None else f"{r['cpu_us']:.2f}"
+        ratio = "" if r.get("ratio") is None else f"{r['ratio']:.2f}"
+        own = "" if r.get("vs_sync") is None else f"{r['vs_sync']:.2f}"
+        row = f"  {name:<23} {si(r['median']):>9} {spread:>19} {cpu:>7} {ratio:>25} {own:>12}"
+        lines.append(row.rstrip())
+    lines.append("")
+    return lines
 
 
 def delivered(record: dict[str, Any], value: float) -> float:
@@ -562,9 +603,10 @@ def _curve(
 #: The generated blocks of a markdown file, each between ``<!-- bench:NAME -->`` and
 #: ``<!-- /bench:NAME -->``, and the workloads a run must have measured to fill it.
 MARKDOWN_BLOCKS = {
-    "targets": ("pingpong", "latency"),
+    "targets": ("pingpong", "latency", "async"),
     "throughput": ("throughput",),
     "fanout": ("fanout",),
+    "async": ("async",),
 }
 
 
@@ -590,7 +632,7 @@ def _cell(record: dict[str, Any] | None, subject: str) -> str:
         return ""
     ratios = _ratios(record, subject)
     if ratios == "n/a":
-        return ratios
+        return "not measured"
     verdict = verdict_text(record)
     mark = verdict if verdict.startswith("met") else f"**{verdict}**"
     return f"{ratios}: {mark}"
@@ -609,28 +651,33 @@ def _ratios(record: dict[str, Any], subject: str) -> str:
 
 
 def _op(target: dict[str, Any]) -> str:
-    """``">="`` -> ``"≥"``, ``"<="`` -> ``"≤"``."""
-    return {">=": "≥", "<=": "≤"}[target["op"]]
+    """``">="`` -> ``"≥"``, ``"<="`` -> ``"≤"``, ``">"`` -> ``">"``."""
+    return {">=": "≥", "<=": "≤", ">": ">"}[target["op"]]
 
 
 def _legend(subject: str) -> str:
     return (
         f"Each cell: {subject}'s median over C's (the same call in C), the middle half of "
         "the per-round ratios in brackets, the ratio by CPU time per message, and the "
-        "verdict: met when both hold."
+        "verdict: met when both hold. For async, the floor is the rival library under "
+        f"asyncio: {subject}'s round trips a second over the rival's, and the rival's CPU time "
+        "per round trip over its own; not measured when a library is missing."
     )
 
 
 def markdown_targets(data: dict[str, Any]) -> list[str]:
-    """The per-call targets as markdown (pingpong, latency): a row each."""
+    """The per-call targets as markdown (pingpong, latency, async): a row each."""
     subject = data["meta"].get("subject", "nanomsg_rs")
     records = [r for r in data["variants"] if r.get("target") and r["workload"] != "throughput"]
     lines = [markdown_header(data), "", _legend(subject), ""]
-    lines += ["| target | C | ratio to C |", "|---|---|---|"]
+    lines += ["| target | floor | ratio to the floor |", "|---|---|---|"]
     for record in records:
         target = record["target"]
-        c = record["results"].get("C")
+        floor = record.get("against") or "C"
+        rival = next((r for lib, r in record["results"].items() if lib != subject), None)
+        c = record["results"].get("C") if floor == "C" else rival
         c_text = "" if c is None else f"{figure(c['median'], record['metric'])} {record['unit']}"
+        c_text = f"{floor}: {c_text}" if floor != "C" and c_text else c_text
         lines.append(
             f"| {record['name']} {_op(target)} {target['value']:g} | {c_text} | "
             f"{_cell(record, subject)} |"
@@ -698,6 +745,34 @@ def markdown_fanout(data: dict[str, Any], image: str | None) -> list[str]:
     return lines
 
 
+def markdown_async(data: dict[str, Any]) -> list[str]:
+    """The async rows as markdown: a row per library and loop."""
+    subject = data["meta"].get("subject", "nanomsg_rs")
+    table = next(
+        (r for r in data["variants"] if r["workload"] == "async" and r.get("target") is None),
+        None,
+    )
+    lines = [markdown_header(data), ""]
+    if table is None:
+        return lines
+    lines += [
+        f"{table['title']}; the targets are in the targets block.",
+        "",
+        f"| library (loop) | median {table['unit']} | min - max | CPU µs per round trip | "
+        f"vs {subject} (asyncio) | vs its own sync |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in table["results"].items():
+        cpu = "" if r.get("cpu_us") is None else f"{r['cpu_us']:.1f}"
+        ratio = "" if r.get("ratio") is None else f"{r['ratio']:.2f}"
+        own = "" if r.get("vs_sync") is None else f"{r['vs_sync']:.2f}"
+        lines.append(
+            f"| {name} | {si(r['median'])} | {si(r['min'])} - {si(r['max'])} | {cpu} | "
+            f"{ratio} | {own} |"
+        )
+    return lines
+
+
 def fill_markdown(path: Path, data: dict[str, Any], images: dict[str, str]) -> list[str]:
     """Replaces the generated blocks of the markdown file ``path`` (see
     :data:`MARKDOWN_BLOCKS`) whose workloads this run measured; returns their names.
@@ -713,6 +788,8 @@ def fill_markdown(path: Path, data: dict[str, Any], images: dict[str, str]) -> l
             body = markdown_targets(data)
         elif name == "throughput":
             body = markdown_throughput(data)
+        elif name == "async":
+            body = markdown_async(data)
         else:
             body = markdown_fanout(data, images.get(name))
         head, rest = text.split(begin, 1)

@@ -22,10 +22,16 @@ Workloads (``--only NAME``, repeatable or comma-separated):
 * ``latency``: REQ/REP round trips of 64 B over tcp loopback between two processes;
 * ``fanout``: one PUB to N SUB sockets over ipc, N from 1 to 256 (``--subs`` or
   ``BENCH_SUBS``), published in bursts and received by every SUB, in one process and one
-  thread: messages delivered per second, in total and per SUB.
+  thread: messages delivered per second, in total and per SUB;
+* ``async``: REQ/REP round trips of 64 B over tcp loopback, client and server in one event
+  loop, for nanomsg_rs (asyncio, uvloop, trio), pynng (asyncio, trio) and zmq.asyncio, each
+  next to its library's blocking calls (:mod:`bench_async`, run in this process).
 
 Every throughput row, pingpong and latency carry a target (nanomsg_rs's ratio to C, by rate
-and by CPU time per message); the table marks each met or missed, with the per-round spread.
+and by CPU time per message), and so does ``async``: nanomsg_rs under asyncio ahead of
+zmq.asyncio and of pynng under asyncio (its ratio to each, by rate and by CPU time per round
+trip, above 1; not measured when a rival is missing); the table marks each met or missed,
+with the per-round spread.
 
 The machine is shared and noisy, so every library runs in the same rounds, in a new random
 order each round, each sample a fixed slice of time; a library's figure is the median of its
@@ -49,6 +55,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench_async
 import bench_nng
 import bench_report
 from bench_libs import MODULES, NNG_LIB, PYTHON_LIBS
@@ -292,7 +299,7 @@ def config_for(args: argparse.Namespace) -> Config:
         repeats = dict.fromkeys(WORKLOADS, 3)
         cfg = Config(repeats, 0.03, QUICK_SIZES, QUICK_FANOUT_SUBS, args.seed, QUICK_BATCH_SIZES)
     else:
-        repeats = {"pingpong": 31, "throughput": 11, "latency": 31, "fanout": 9}
+        repeats = {"pingpong": 31, "throughput": 11, "latency": 31, "fanout": 9, "async": 21}
         cfg = Config(repeats, 0.2, SIZES, FANOUT_SUBS, args.seed)
     if args.repeats:
         cfg.repeats = dict.fromkeys(WORKLOADS, args.repeats)
@@ -337,6 +344,11 @@ def main(argv: list[str]) -> int:
         rng = random.Random(cfg.seed)
         records: list[dict[str, Any]] = []
         for workload in args.workloads:
+            if workload == bench_async.WORKLOAD:  # in this process, every row in its own loop
+                records += bench_async.measure_async(
+                    libs, cfg.repeats[workload], cfg.sample_time, rng, notes, progress
+                )
+                continue
             records += measure_workload(workload, all_libs, cfg, addresses, programs, notes, rng)
     found = versions(nng)
     if found.get("nanomsg_rs_from", "").split()[1:2] == ["nng"]:

@@ -2,7 +2,9 @@
 with numbers for nanomsg_rs and for the C floor (which the suite compiles with gcc); a quick
 run of the throughput rows (a size each with recv, recv_into and recv_msg, and the 64 B row
 in batches of 64 with send_many/recv_many) and the fan-out curves, with their verdicts,
-summary and the README blocks they fill; and the nng backend
+summary and the README blocks they fill; the async round trips in one event loop, with the
+targets against zmq.asyncio and pynng (not measured, never met, without a rival) in the same
+run as pingpong and latency, and the README blocks they fill; and the nng backend
 side by side: built into the suite's own venv when libnng-dev is there, left out with a note
 (never a crash) when it cannot run."""
 
@@ -165,6 +167,84 @@ def test_quick_throughput_rows_and_fanout_curves(tmp_path: Path) -> None:
     assert re.search(r"^\| 1 MiB \| [0-9.]+[kMG]? \| [0-9.]+ \(", text, re.MULTILINE), text
     assert re.search(r"^\| 64 \| [0-9.]+[kMG]? \| [0-9.]+ \(", text, re.MULTILINE), text
     assert re.search(rf"^\| 4 \| {cell} \| {cell} \(", text, re.MULTILINE), text
+
+
+ASYNC_README = """# results
+<!-- bench:targets -->
+placeholder
+<!-- /bench:targets -->
+<!-- bench:async -->
+placeholder
+<!-- /bench:async -->
+end
+"""
+#: The rivals of the async targets: target name -> (run.py's library, its module).
+RIVALS = {"async vs zmq.asyncio": ("pyzmq", "zmq"), "async vs pynng": ("pynng", "pynng")}
+
+
+def verdict_line(name: str, verdict: str) -> str:
+    """A line of the targets summary: ratio, per-round spread, ratio by CPU, verdict."""
+    return (
+        rf"^\s+{re.escape(name)}\s+[0-9.]+\s+[0-9.]+ - [0-9.]+\s+cpu\s+[0-9.]+"
+        rf"\s+> 1\.00 {verdict}$"
+    )
+
+
+def test_quick_async_targets_with_pingpong_and_latency(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(ASYNC_README)
+    stdout, data = quick(
+        tmp_path,
+        *("--only", "pingpong,latency,async", "--no-nng", "--readme", str(readme)),
+        *("--libs", "nanomsg_rs,pynng,pyzmq", "--sample-time", "0.02"),
+        timeout=120,
+    )
+    assert data["meta"]["repeats"]["async"] == 3
+    (table,) = [v for v in data["variants"] if v["workload"] == "async" and not v["target"]]
+    ours = table["results"]["nanomsg_rs (asyncio)"]
+    assert ours["ratio"] == pytest.approx(1.0)
+    assert ours["median"] > 0 and ours["cpu_us"] > 0 and ours["vs_sync"] > 0
+    assert len(ours["samples"]) == 3
+    assert re.search(rf"^\s+nanomsg_rs \(asyncio\)\s+{NUMBER}\s+{NUMBER} - {NUMBER}", stdout, re.M)
+
+    targets = {v["name"]: v for v in data["variants"] if v["workload"] == "async" and v["target"]}
+    assert set(targets) == set(RIVALS)
+    for name, (lib, module) in RIVALS.items():
+        record = targets[name]
+        assert record["target"] == {"op": ">", "value": 1.0}
+        if importlib.util.find_spec(module) is None:  # no rival: not measured, never met
+            assert record["target_met"] is None, record
+            assert re.search(rf"^\s+{re.escape(name)} .* > 1\.00 not measured$", stdout, re.M)
+            continue
+        assert set(record["results"]) == {"nanomsg_rs", lib}, data["notes"]
+        result = record["results"]["nanomsg_rs"]
+        assert result["ratio"] > 0 and result["cpu_ratio"] > 0
+        assert len(result["round_ratios"]) == 3
+        assert isinstance(record["target_met"], bool)
+        assert isinstance(record["cpu_target_met"], bool)
+        assert re.search(
+            verdict_line(name, r"(met|MISSED)( by CPU)?( \(marginal\))?"), stdout, re.M
+        ), stdout
+    # pingpong, latency and the two async targets, in one summary
+    assert re.search(r"^\s+[0-9] of 4 targets met", stdout, re.MULTILINE), stdout
+
+    text = readme.read_text()
+    assert "placeholder" not in text and text.endswith("end\n")
+    assert re.search(r"^\| async vs pynng > 1 \| ", text, re.MULTILINE), text
+    assert re.search(r"^\| latency 64 B ≤ 1\.05 \| ", text, re.MULTILINE), text
+    assert re.search(r"^\| nanomsg_rs \(asyncio\) \| [0-9.]+[kMG]? \| ", text, re.MULTILINE), text
+
+
+def test_async_target_without_its_rivals_is_not_measured(tmp_path: Path) -> None:
+    stdout, data = quick(
+        tmp_path, "--only", "async", "--no-nng", "--libs", "nanomsg_rs", "--repeats", "1"
+    )
+    targets = [v for v in data["variants"] if v["target"]]
+    assert [v["name"] for v in targets] == list(RIVALS)
+    for record in targets:
+        assert record["target_met"] is None and record["results"] == {}
+        assert re.search(rf"^\s+{re.escape(record['name'])} .* not measured$", stdout, re.M)
+    assert re.search(r"^\s+0 of 2 targets met", stdout, re.MULTILINE), stdout
 
 
 @pytest.mark.parametrize("option", ["--sizes=12x", "--sizes=0", "--subs=0", "--subs=257"])
