@@ -661,7 +661,7 @@ def _legend(subject: str) -> str:
         "the per-round ratios in brackets, the ratio by CPU time per message, and the "
         "verdict: met when both hold. For async, the floor is the rival library under "
         f"asyncio: {subject}'s round trips a second over the rival's, and the rival's CPU time "
-        "per round trip over its own; not measured when a library is missing."
+        f"per round trip over {subject}'s; not measured when a library is missing."
     )
 
 
