@@ -521,6 +521,56 @@ static int negative_deadline (void)
     return 0;
 }
 
+/*  0026: nn_sendmsg with an NN_SP_HDR control header on a REQ (an sp socket, which makes its
+    own header): req.c:243 nn_assert. The hardened library answers EINVAL; the REQ, and a REP
+    given a header while it holds a request, still work afterwards.  */
+static int send_with_header (int s)
+{
+    struct nn_msghdr hdr;
+    struct nn_iovec iov;
+    /*  An SP_HDR property: the header's size (a size_t), then the header.  */
+    unsigned char control [NN_CMSG_SPACE (sizeof (size_t) + 4)];
+    struct nn_cmsghdr *c = (struct nn_cmsghdr*) control;
+    size_t spsz = 4;
+    memset (control, 0, sizeof control);
+    c->cmsg_len = NN_CMSG_LEN (sizeof (size_t) + 4);
+    c->cmsg_level = PROTO_SP;
+    c->cmsg_type = SP_HDR;
+    memcpy (NN_CMSG_DATA (c), &spsz, sizeof spsz);
+    memcpy (NN_CMSG_DATA (c) + sizeof spsz, "\x80\0\0\x01", 4);
+    iov.iov_base = "x";
+    iov.iov_len = 1;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.msg_iov = &iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control;
+    hdr.msg_controllen = sizeof control;
+    return nn_sendmsg (s, &hdr, NN_DONTWAIT);
+}
+
+static int sendmsg_header_on_req (void)
+{
+    char buf [16];
+    int rep = nn_socket (AF_SP, NN_REP), req = nn_socket (AF_SP, NN_REQ);
+    if (nn_bind (rep, "inproc://repro-sphdr") < 0 || nn_connect (req, "inproc://repro-sphdr") < 0)
+        die ("nn_bind/nn_connect");
+    if (send_with_header (req) >= 0 || nn_errno () != EINVAL) {
+        fprintf (stderr, "REQ: not EINVAL (%s)\n", nn_strerror (nn_errno ()));
+        return 1;
+    }
+    if (nn_send (req, "q", 1, 0) != 1 || nn_recv (rep, buf, sizeof buf, 0) != 1)
+        die ("request");
+    if (send_with_header (rep) >= 0 || nn_errno () != EINVAL) {
+        fprintf (stderr, "REP: not EINVAL\n");
+        return 1;
+    }
+    if (nn_send (rep, "a", 1, 0) != 1 || nn_recv (req, buf, sizeof buf, 0) != 1)
+        die ("reply");
+    nn_close (req);
+    nn_close (rep);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -540,6 +590,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "req-stray-reply", req_stray_reply, "req.c:108 double free of a dropped reply" },
     { "ipc-hangup-after-greeting", ipc_hangup_after_greeting, "streamhdr.c ignores the usock error: wedged" },
     { "negative-deadline", negative_deadline, "timer.c:79 nn_assert (timeout >= 0)" },
+    { "sendmsg-header-on-req", sendmsg_header_on_req, "req.c:243 nn_assert (no SP header)" },
 };
 
 int main (int argc, char **argv)
