@@ -141,11 +141,12 @@ static const char *ipc (const char *name)
 }
 
 /*  A tcp or ws address on a port of this process's own (from its pid), so that runs in
-    parallel do not collide. */
+    parallel do not collide: 10000-19999, below the fuzz harnesses' servers (20000-31999) and
+    Linux's ephemeral ports (32768 up), which outgoing connections take. */
 static const char *inet (const char *scheme)
 {
     snprintf (addr_buf, sizeof addr_buf, "%s://127.0.0.1:%d", scheme,
-        20000 + (int) (getpid () % 20000));
+        10000 + (int) (getpid () % 10000));
     return addr_buf;
 }
 
