@@ -1,10 +1,17 @@
 """Batches: send_many and recv_many, many messages per call."""
 
+import tempfile
+
 import nanomsg_rs as nn
 
-with nn.Socket("push") as push, nn.Socket("pull") as pull:
-    pull.bind("inproc://batch")
-    push.connect("inproc://batch")
+# ipc: its connections queue many messages on either backend (nng's inproc holds two).
+with (
+    tempfile.TemporaryDirectory() as folder,
+    nn.Socket("push") as push,
+    nn.Socket("pull") as pull,
+):
+    pull.bind(f"ipc://{folder}/batch.ipc")
+    push.connect(f"ipc://{folder}/batch.ipc")
     pull.rcvtimeo = 2000  # ms
 
     # Every message is taken first, then they go in order: one GIL release for them all.
