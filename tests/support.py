@@ -32,6 +32,7 @@ import ctypes.util
 import itertools
 import json
 import os
+import random
 import socket as pysocket
 import subprocess
 import sys
@@ -244,12 +245,38 @@ def best_of(
 _counter = itertools.count()
 
 
+def _port_range() -> tuple[int, int]:
+    """Ports no outgoing connection takes: above Linux's ephemeral range, where the kernel
+    would otherwise hand a port this module just found free to the next connect() of any
+    process (a busy machine, a fuzzer beside the tests: 'Address already in use')."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        high = 60999
+    return (high + 1, 65535) if high < 64535 else (10000, 19999)
+
+
+_PORTS = _port_range()
+_next_port = itertools.count(random.randrange(_PORTS[1] - _PORTS[0] + 1))
+
+
 def free_tcp_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing is bound to right now, outside the ephemeral
+    range (see ``_port_range``); each call tries the next one, from a random start."""
+    low, high = _PORTS
+    for _ in range(500):
+        port = low + next(_next_port) % (high - low + 1)
+        with pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))  # no SO_REUSEADDR, as libnanomsg binds
+            except OSError:
+                continue
+            return port
     with pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        found: int = s.getsockname()[1]
+        return found
 
 
 _ipc_dir = tempfile.mkdtemp(prefix="nnrs-")
