@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -386,3 +387,24 @@ def run_reporting(
     lines = proc.stdout.strip().splitlines()
     assert lines, f"child reported nothing:\n{proc.stderr[-3000:]}"
     return json.loads(lines[-1])
+
+
+def run_in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    """Starts ``call`` in a daemon thread; the dict gets ``result`` or ``exc``, and the
+    monotonic times ``start`` (just before the call) and ``end``."""
+    box: dict[str, Any] = {}
+    started = threading.Event()
+
+    def body() -> None:
+        box["start"] = time.monotonic()
+        started.set()
+        try:
+            box["result"] = call()
+        except BaseException as e:
+            box["exc"] = e
+        box["end"] = time.monotonic()
+
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    assert started.wait(5)
+    return t, box

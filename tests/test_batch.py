@@ -28,6 +28,7 @@ from support import (
     drain,
     make_address,
     per_backend,
+    run_in_thread,
     run_reporting,
     timeouts,
     wait_reachable,
@@ -88,27 +89,6 @@ def pipe_with_small_buffers(
     timeouts(push, pull)
     wait_reachable(push, [pull])
     return push, pull
-
-
-def run_in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
-    """Starts ``call`` in a daemon thread; the dict gets ``result`` or ``exc``, and the
-    monotonic times ``start`` and ``end``."""
-    box: dict[str, Any] = {}
-    started = threading.Event()
-
-    def body() -> None:
-        box["start"] = time.monotonic()
-        started.set()
-        try:
-            box["result"] = call()
-        except BaseException as e:
-            box["exc"] = e
-        box["end"] = time.monotonic()
-
-    t = threading.Thread(target=body, daemon=True)
-    t.start()
-    assert started.wait(5)
-    return t, box
 
 
 def send_while_collecting(

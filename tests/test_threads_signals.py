@@ -18,13 +18,20 @@ import signal
 import socket
 import struct
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support import NANOMSG, NNG, best_of, free_tcp_port, make_address, run_reporting
+from support import (
+    NANOMSG,
+    NNG,
+    best_of,
+    free_tcp_port,
+    make_address,
+    run_in_thread,
+    run_reporting,
+)
 
 import nanomsg_rs as nn
 
@@ -44,27 +51,6 @@ def cleanup() -> Iterator[list[nn.Socket]]:
     yield made
     for s in made:
         s.close()
-
-
-def run_in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
-    """Starts ``call`` in a daemon thread; the dict gets ``result`` or ``exc``, and the
-    monotonic times ``start`` (just before the call) and ``end``."""
-    box: dict[str, Any] = {}
-    started = threading.Event()
-
-    def body() -> None:
-        box["start"] = time.monotonic()
-        started.set()
-        try:
-            box["result"] = call()
-        except BaseException as e:
-            box["exc"] = e
-        box["end"] = time.monotonic()
-
-    t = threading.Thread(target=body, daemon=True)
-    t.start()
-    assert started.wait(5)
-    return t, box
 
 
 # --------------------------------------------------------------------------------------------
