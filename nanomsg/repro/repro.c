@@ -150,6 +150,21 @@ static const char *inet (const char *scheme)
     return addr_buf;
 }
 
+/*  nn_sendmsg of the one-byte message "x" with this control data, without waiting.  */
+static int send_x_with_control (int s, void *control, size_t controllen)
+{
+    struct nn_msghdr hdr;
+    struct nn_iovec iov;
+    iov.iov_base = "x";
+    iov.iov_len = 1;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.msg_iov = &iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control;
+    hdr.msg_controllen = controllen;
+    return nn_sendmsg (s, &hdr, NN_DONTWAIT);
+}
+
 /*  --- the cases --- */
 
 /*  0001: a peer that says it is SUB sends a message to a PUB (xpub.c:134). */
@@ -324,22 +339,13 @@ static int pair_connects_twice (void)
     buffer; the caller still owns it and frees it (upstream: double free). */
 static int sendmsg_control (void)
 {
-    struct nn_msghdr hdr;
-    struct nn_iovec iov;
     void *control;
     int rep = nn_socket (AF_SP, NN_REP);
     if (rep < 0) die ("nn_socket");
     control = nn_allocmsg (NN_CMSG_SPACE (0), 0);
     if (!control) die ("nn_allocmsg");
     memset (control, 0, NN_CMSG_SPACE (0));
-    iov.iov_base = "x";
-    iov.iov_len = 1;
-    memset (&hdr, 0, sizeof hdr);
-    hdr.msg_iov = &iov;
-    hdr.msg_iovlen = 1;
-    hdr.msg_control = &control;
-    hdr.msg_controllen = NN_MSG;
-    if (nn_sendmsg (rep, &hdr, NN_DONTWAIT) >= 0) { fprintf (stderr, "sent?\n"); return 1; }
+    if (send_x_with_control (rep, &control, NN_MSG) >= 0) { fprintf (stderr, "sent?\n"); return 1; }
     if (nn_freemsg (control) != 0) die ("nn_freemsg");
     nn_close (rep);
     return 0;
@@ -348,22 +354,13 @@ static int sendmsg_control (void)
 /*  0010: a control header whose cmsg_len is 0 (upstream: nn_sendmsg never returns). */
 static int cmsg_len_zero (void)
 {
-    struct nn_msghdr hdr;
-    struct nn_iovec iov;
     unsigned char control [64];
     int a = nn_socket (AF_SP, NN_PAIR), b = nn_socket (AF_SP, NN_PAIR);
     if (nn_bind (a, "inproc://repro-cmsg") < 0 || nn_connect (b, "inproc://repro-cmsg") < 0)
         die ("nn_bind/nn_connect");
     memset (control, 0, sizeof control);  /*  a header of cmsg_len 0  */
-    iov.iov_base = "x";
-    iov.iov_len = 1;
-    memset (&hdr, 0, sizeof hdr);
-    hdr.msg_iov = &iov;
-    hdr.msg_iovlen = 1;
-    hdr.msg_control = control;
-    hdr.msg_controllen = sizeof control;
     alarm (10);  /*  upstream loops forever: let the hang show as a death  */
-    if (nn_sendmsg (b, &hdr, NN_DONTWAIT) != 1) die ("nn_sendmsg");
+    if (send_x_with_control (b, control, sizeof control) != 1) die ("nn_sendmsg");
     alarm (0);
     nn_close (a);
     nn_close (b);
@@ -527,8 +524,6 @@ static int negative_deadline (void)
     given a header while it holds a request, still work afterwards.  */
 static int send_with_header (int s)
 {
-    struct nn_msghdr hdr;
-    struct nn_iovec iov;
     /*  An SP_HDR property: the header's size (a size_t), then the header.  */
     unsigned char control [NN_CMSG_SPACE (sizeof (size_t) + 4)];
     struct nn_cmsghdr *c = (struct nn_cmsghdr*) control;
@@ -539,14 +534,7 @@ static int send_with_header (int s)
     c->cmsg_type = SP_HDR;
     memcpy (NN_CMSG_DATA (c), &spsz, sizeof spsz);
     memcpy (NN_CMSG_DATA (c) + sizeof spsz, "\x80\0\0\x01", 4);
-    iov.iov_base = "x";
-    iov.iov_len = 1;
-    memset (&hdr, 0, sizeof hdr);
-    hdr.msg_iov = &iov;
-    hdr.msg_iovlen = 1;
-    hdr.msg_control = control;
-    hdr.msg_controllen = sizeof control;
-    return nn_sendmsg (s, &hdr, NN_DONTWAIT);
+    return send_x_with_control (s, control, sizeof control);
 }
 
 static int sendmsg_header_on_req (void)
