@@ -207,6 +207,36 @@ def test_resize_new_bytes_are_zero_even_after_shrinking() -> None:
     assert bytes(m).count(0) == 2 * MiB - 10
 
 
+@pytest.mark.parametrize(("server", "client"), [("rep", "req"), ("respondent", "surveyor")])
+def test_resize_a_received_raw_message(server: str, client: str) -> None:
+    """A raw REP or RESPONDENT receives a body whose buffer has room in front (the library
+    took the backtrace off it); growing it a little, into that room, keeps the data, and the
+    message is then read, answered and freed. libnanomsg 1.1.5 returned the old pointer there
+    and aborted at the free (patch 0028). In a child: a crash fails this test alone."""
+    run_ok(
+        """
+        import sys
+        import nanomsg_rs as nn
+        server, client = sys.argv[1], sys.argv[2]
+        for grow in (1, 4, 8, 5000):
+            raw = nn.Socket(server, "sp-raw"); peer = nn.Socket(client)
+            raw.rcvtimeo = peer.rcvtimeo = peer.sndtimeo = 5000
+            raw.bind("inproc://grow"); peer.connect("inproc://grow")
+            payload = bytes(range(100))
+            peer.send(payload)
+            m = raw.recv_msg()
+            m.resize(100 + grow)
+            assert bytes(m) == payload + bytes(grow), (grow, bytes(m)[:16])
+            raw.send_msg(m)
+            assert peer.recv() == payload + bytes(grow)
+            raw.close(); peer.close()
+        print("ok")
+        """,
+        server,
+        client,
+    )
+
+
 def test_resize_negative_is_value_error() -> None:
     m = nn.Message(b"abc")
     with pytest.raises(ValueError):

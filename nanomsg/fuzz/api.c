@@ -202,7 +202,13 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             if (k & 1) {
                 void *m = NULL;
                 rc = nn_recv (s, &m, NN_MSG, NN_DONTWAIT);
-                if (rc >= 0)
+                if (rc >= 0 && (k & 2)) {
+                    /*  kept as the message we own (op 17 reallocs, sends, frees it)  */
+                    if (msg)
+                        nn_freemsg (msg);
+                    msg = m;
+                }
+                else if (rc >= 0)
                     nn_freemsg (m);
             }
             else {

@@ -299,6 +299,23 @@ def api_seeds():
         + bytes([17, 0, 2, 0, 0])
         + recv(1),
     )
+    # a received message kept (op 7, k & 2) and grown by 4 bytes in place (op 17 realloc),
+    # on a raw REP, whose received bodies have room in front (0028), then freed
+    write(
+        h,
+        "realloc-received",
+        sock(0, 4, True)
+        + sock(1, 3)
+        + bind(0, 0)
+        + conn(1, 0)
+        + wait()
+        + send(1, b"r" * 40)
+        + wait()
+        + bytes([7, 0, 3])
+        + bytes([17, 0, 1, 44, 0])
+        + bytes([17, 0, 2, 0, 0])
+        + bytes([17, 0, 3, 0, 0]),
+    )
     write(
         h,
         "symbols",

@@ -560,6 +560,34 @@ static int sendmsg_header_on_req (void)
     return 0;
 }
 
+/*  0028: nn_reallocmsg of a message received on a raw REP, a little bigger. XREP took the
+    request's backtrace off the front of the body's chunk, leaving room there; the realloc
+    grows into that room, moves the data, and returns the old pointer, whose chunk tag is now
+    message data: the next nn_freemsg (chunk.c:231 nn_assert, the tag) aborts. The hardened
+    library returns the moved data, intact.  */
+static int realloc_received (void)
+{
+    char payload [100];
+    void *msg = NULL;
+    int rep = nn_socket (AF_SP_RAW, NN_REP), req = nn_socket (AF_SP, NN_REQ);
+    if (nn_bind (rep, "inproc://repro-realloc") < 0 ||
+          nn_connect (req, "inproc://repro-realloc") < 0)
+        die ("nn_bind/nn_connect");
+    memset (payload, 'x', sizeof payload);
+    if (nn_send (req, payload, sizeof payload, 0) != (int) sizeof payload) die ("nn_send");
+    if (nn_recv (rep, &msg, NN_MSG, 0) != (int) sizeof payload) die ("nn_recv");
+    msg = nn_reallocmsg (msg, sizeof payload + 4);
+    if (!msg) die ("nn_reallocmsg");
+    if (memcmp (msg, payload, sizeof payload) != 0) {
+        fprintf (stderr, "the message changed\n");
+        return 1;
+    }
+    nn_freemsg (msg);
+    nn_close (req);
+    nn_close (rep);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -580,6 +608,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "ipc-hangup-after-greeting", ipc_hangup_after_greeting, "streamhdr.c ignores the usock error: wedged" },
     { "negative-deadline", negative_deadline, "timer.c:79 nn_assert (timeout >= 0)" },
     { "sendmsg-header-on-req", sendmsg_header_on_req, "req.c:243 nn_assert (no SP header)" },
+    { "realloc-received", realloc_received, "chunk.c:231 nn_assert (tag): realloc lost the data" },
 };
 
 int main (int argc, char **argv)
