@@ -220,11 +220,21 @@ def test_resize_a_received_raw_message(server: str, client: str) -> None:
         server, client = sys.argv[1], sys.argv[2]
         for grow in (1, 4, 8, 5000):
             raw = nn.Socket(server, "sp-raw"); peer = nn.Socket(client)
-            raw.rcvtimeo = peer.rcvtimeo = peer.sndtimeo = 5000
+            raw.rcvtimeo = 200
+            peer.rcvtimeo = peer.sndtimeo = 5000
             raw.bind("inproc://grow"); peer.connect("inproc://grow")
             payload = bytes(range(100))
-            peer.send(payload)
-            m = raw.recv_msg()
+            for attempt in range(50):
+                # A survey goes to the peers connected when it is sent (on nng the
+                # connection may still be on its way): ask again until one arrives.
+                peer.send(payload)
+                try:
+                    m = raw.recv_msg()
+                    break
+                except nn.Timeout:
+                    pass
+            else:
+                raise AssertionError("no request arrived")
             m.resize(100 + grow)
             assert bytes(m) == payload + bytes(grow), (grow, bytes(m)[:16])
             raw.send_msg(m)
