@@ -420,6 +420,48 @@ def test_overlapping_subscriptions_deliver_once(sock: SockFactory, addr: AddrFac
     expect(sub, [b"abd"])
 
 
+NINE_FIRST_BYTES = [bytes([c]) for c in b"abcdefghi"]  # a ninth child makes a node dense
+
+
+@pytest.mark.parametrize(
+    ("held", "unsubscribe", "published", "delivered"),
+    [
+        # A node's own subscription survives its ninth child (sparse to dense) ...
+        ([b"", *NINE_FIRST_BYTES], [], [b"", b"z"], [b"", b"z"]),
+        ([b"x", *(b"x" + c for c in NINE_FIRST_BYTES)], [], [b"x", b"xz"], [b"x", b"xz"]),
+        # ... and losing it again (dense to sparse).
+        ([b"", *NINE_FIRST_BYTES], [b"i"], [b"", b"i", b"a"], [b"", b"i", b"a"]),
+        # Unsubscribing a shorter prefix than the one held is refused, and leaves it held.
+        ([b"aa"], [b"a"], [b"aa", b"a"], [b"aa"]),
+        # A message that ends where the subscriptions below it begin matches none of them.
+        ([b"ab", b"ac"], [], [b"ab" * 20, b"a", b"ac"], [b"ab" * 20, b"ac"]),
+    ],
+    ids=["dense-keeps-own", "dense-keeps-own-deeper", "sparse-again", "shorter", "ends-early"],
+)
+def test_subscription_trie_edges(
+    sock: SockFactory,
+    addr: AddrFactory,
+    held: list[bytes],
+    unsubscribe: list[bytes],
+    published: list[bytes],
+    delivered: list[bytes],
+) -> None:
+    """The shapes of libnanomsg's subscription trie where 1.1.5 lost a subscription, removed
+    the wrong one, or matched past the end of a message (nanomsg/patches/0030)."""
+    pub, (sub,) = _pubsub(sock, addr, "inproc")
+    for prefix in held:
+        sub.subscribe(prefix)
+    for prefix in unsubscribe:
+        if prefix in held:
+            sub.unsubscribe(prefix)
+        else:
+            with pytest.raises(nn.InvalidArgument):
+                sub.unsubscribe(prefix)
+    for message in published:
+        pub.send(message)
+    expect(sub, delivered)
+
+
 UNSUBSCRIBE_UNKNOWN = """
 import nanomsg_rs as nn
 s = nn.Socket("sub")

@@ -588,6 +588,70 @@ static int realloc_received (void)
     return 0;
 }
 
+/*  0030: the SUB's subscription trie. Not a crash: a SUB that drops what it subscribed to, or
+    takes what it did not. (1) "" then nine prefixes with nine first bytes: the root turns
+    dense and forgets "", so "" no longer arrives; (2) "aa" held, unsubscribe "a" succeeds and
+    removes "aa"; (3) "ab" and "ac" held, the message "a" arrives (the match reads the byte
+    after the message: a 'b' left there by the previous one).  */
+static int sub_recv_is (int sub, const char *want)
+{
+    char buf [64];
+    int n = nn_recv (sub, buf, sizeof buf, 0);
+    return n == (int) strlen (want) && memcmp (buf, want, n) == 0;
+}
+
+static int sub_trie (void)
+{
+    int i, to = 2000, failed = 0;
+    char prefix [2] = "a";
+    int pub = nn_socket (AF_SP, NN_PUB), sub = nn_socket (AF_SP, NN_SUB);
+    if (nn_bind (pub, "inproc://repro-trie") < 0 || nn_connect (sub, "inproc://repro-trie") < 0)
+        die ("nn_bind/nn_connect");
+    nn_setsockopt (sub, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (sub, NN_SUB, NN_SUB_SUBSCRIBE, "END", 3);
+    nn_setsockopt (sub, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
+    for (i = 0; i != 9; i++) {
+        prefix [0] = (char) ('a' + i);
+        nn_setsockopt (sub, NN_SUB, NN_SUB_SUBSCRIBE, prefix, 1);
+    }
+    nn_send (pub, "zz", 2, 0);
+    nn_send (pub, "END", 3, 0);
+    if (!sub_recv_is (sub, "zz")) {
+        fprintf (stderr, "(1) the empty subscription was lost\n");
+        failed = 1;
+        sub_recv_is (sub, "END");
+    }
+    else if (!sub_recv_is (sub, "END")) die ("END");
+    nn_close (sub);
+    sub = nn_socket (AF_SP, NN_SUB);
+    if (nn_connect (sub, "inproc://repro-trie") < 0) die ("nn_connect");
+    nn_setsockopt (sub, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (sub, NN_SUB, NN_SUB_SUBSCRIBE, "END", 3);
+    nn_setsockopt (sub, NN_SUB, NN_SUB_SUBSCRIBE, "aa", 2);
+    if (nn_setsockopt (sub, NN_SUB, NN_SUB_UNSUBSCRIBE, "a", 1) == 0) {
+        fprintf (stderr, "(2) unsubscribe \"a\" succeeded with only \"aa\" held\n");
+        failed = 1;
+    }
+    nn_setsockopt (sub, NN_SUB, NN_SUB_UNSUBSCRIBE, "aa", 2);
+    nn_setsockopt (sub, NN_SUB, NN_SUB_SUBSCRIBE, "ab", 2);
+    nn_setsockopt (sub, NN_SUB, NN_SUB_SUBSCRIBE, "ac", 2);
+    for (i = 0; i != 100; i++) {
+        nn_send (pub, "abbbbbbbbbbbbbbbbbbbbbbb", 24, 0);
+        nn_send (pub, "a", 1, 0);
+        nn_send (pub, "END", 3, 0);
+        if (!sub_recv_is (sub, "abbbbbbbbbbbbbbbbbbbbbbb")) die ("ab...");
+        if (!sub_recv_is (sub, "END")) {
+            fprintf (stderr, "(3) \"a\" arrived with only \"ab\" and \"ac\" held\n");
+            failed = 1;
+            sub_recv_is (sub, "END");
+            break;
+        }
+    }
+    nn_close (sub);
+    nn_close (pub);
+    return failed;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -609,6 +673,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "negative-deadline", negative_deadline, "timer.c:79 nn_assert (timeout >= 0)" },
     { "sendmsg-header-on-req", sendmsg_header_on_req, "req.c:243 nn_assert (no SP header)" },
     { "realloc-received", realloc_received, "chunk.c:231 nn_assert (tag): realloc lost the data" },
+    { "sub-trie", sub_trie, "trie.c loses, removes and matches the wrong subscriptions" },
 };
 
 int main (int argc, char **argv)

@@ -170,3 +170,9 @@ pub const HEADER_SEND_COPIES_BODY: bool = cfg!(feature = "nng");
 /// (a NULL dereference in its trie), and nng answers it its own way; our hardened libnanomsg
 /// says `EINVAL` itself (nanomsg/patches/0005), so there the call goes straight to it.
 pub const TRACKS_SUBSCRIPTIONS: bool = !HARDENED;
+
+/// True where the library counts a prefix's subscriptions (libnanomsg: two subscribes need
+/// two unsubscribes). nng holds a prefix once or not at all, so there the binding's own count
+/// decides, and only the first subscribe and the last unsubscribe of a prefix reach nng: both
+/// backends then behave alike.
+pub const LIBRARY_COUNTS_SUBSCRIPTIONS: bool = !cfg!(feature = "nng");

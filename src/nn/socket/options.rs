@@ -85,8 +85,9 @@ impl Guard<'_> {
     }
 
     /// `NN_SUB_SUBSCRIBE` / `NN_SUB_UNSUBSCRIBE`. Where the library cannot be trusted with
-    /// it, keeps count of the prefixes held, and unsubscribing a prefix not held fails with
-    /// `EINVAL` without reaching the library.
+    /// it, keeps count of the prefixes held: unsubscribing a prefix not held fails with
+    /// `EINVAL` without reaching the library, and where the library keeps no count of its
+    /// own (nng), only a prefix's first subscribe and last unsubscribe reach it.
     fn subscription(&self, option: c_int, prefix: &[u8]) -> NnResult<()> {
         compat::check_subscriptions(self.socket.raw)?;
         if !compat::TRACKS_SUBSCRIPTIONS {
@@ -97,17 +98,23 @@ impl Guard<'_> {
             return Ok(());
         }
         let mut held = lock(&self.socket.subscriptions);
+        let counts = compat::LIBRARY_COUNTS_SUBSCRIPTIONS;
         match option {
             ffi::NN_SUB_SUBSCRIBE => {
-                self.setsockopt_untracked(ffi::NN_SUB, option, prefix)?;
-                *held.entry(prefix.to_vec()).or_insert(0) += 1;
+                let count = held.get(prefix).copied().unwrap_or(0);
+                if counts || count == 0 {
+                    self.setsockopt_untracked(ffi::NN_SUB, option, prefix)?;
+                }
+                held.insert(prefix.to_vec(), count + 1);
                 self.socket.note(Usage::Subscribed);
             }
             ffi::NN_SUB_UNSUBSCRIBE => {
                 let Some(count) = held.get_mut(prefix) else {
                     return Err(NnError::new(libc::EINVAL));
                 };
-                self.setsockopt_untracked(ffi::NN_SUB, option, prefix)?;
+                if counts || *count == 1 {
+                    self.setsockopt_untracked(ffi::NN_SUB, option, prefix)?;
+                }
                 *count -= 1;
                 if *count == 0 {
                     held.remove(prefix);
