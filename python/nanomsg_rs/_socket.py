@@ -266,6 +266,9 @@ class Socket(_native.Socket):
     def unsubscribe(self, prefix: bytes | str) -> None:
         """SUB only: removes a subscription made with :meth:`subscribe`.
 
+        Subscriptions are counted: a prefix subscribed twice needs two unsubscribes, on
+        both backends. A shorter or longer prefix than the one held is another prefix.
+
         Raises:
             InvalidArgument: the prefix is not subscribed (libnanomsg 1.1.5 crashed there).
         """
