@@ -342,7 +342,18 @@ def api_seeds():
     write(h, "known-unsubscribe", sock(0, 2) + sub(0, b"abc", unsub=True))
 
 
+def sub_trie_seeds():
+    """Messages to the server SUB that end inside, at and past the nodes of its trie
+    (wire.c's subscribe_trie), the 40-byte stem among them (0030)."""
+    stem = b"x" * 40
+    messages = [stem, stem + b"a", stem + b"c", b"a", b"ab", b"abc", b"abcdefghijk", b"\x05z"]
+    for h in ("wire-tcp", "wire-ipc", "wire-ws"):
+        framed = [b"\x82" + m for m in messages] if h == "wire-ws" else messages
+        write(h, "sub-trie", wire("sub", GREET | FRAME, *framed))
+
+
 if __name__ == "__main__":
+    sub_trie_seeds()
     stream_seeds("wire-tcp")
     stream_seeds("wire-ipc")
     client_seeds("wire-tcp")

@@ -95,6 +95,28 @@ struct server {
 #endif
 };
 
+/*  The server SUB's subscriptions: no "" (which matches every message at the
+    root), but a trie of every shape, so that each message a peer sends is
+    matched through it: a node of more than 8 children (dense), prefixes longer
+    than a node holds (10 bytes), shared stems, and a stem of 40 bytes whose
+    node has children but no subscription of its own, so that a message of
+    exactly that stem (40 bytes, in a chunk of its own size) ends there (0030:
+    the match read past such a message). "h" lets the seeds' "hello" through.
+    The client SUB keeps "": its filter is the same code.  */
+static void subscribe_trie (int s)
+{
+    static const char *const prefixes [] = {
+        "h", "a", "ab", "ac", "abcdefghijklmnopqrstuvwxyz",
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxa",
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxb",
+        "\x01", "\x02", "\x03", "\x04", "\x05", "\x06", "\x07", "\x08", "\x09"
+    };
+    size_t i;
+    for (i = 0; i < sizeof prefixes / sizeof prefixes [0]; i++)
+        nn_setsockopt (s, NN_SUB, NN_SUB_SUBSCRIBE, prefixes [i],
+            strlen (prefixes [i]));
+}
+
 static struct server servers [] = {
     {AF_SP, NN_PAIR, NN_PAIR, 0, 0},
     {AF_SP, NN_PUB, NN_SUB, 0, 0},
@@ -235,7 +257,7 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
             abort ();
         }
         if (sv->protocol == NN_SUB)
-            nn_setsockopt (sv->s, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
+            subscribe_trie (sv->s);
         if (sv->maxsize_unlimited) {
             v = -1;
             nn_setsockopt (sv->s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &v, sizeof v);
