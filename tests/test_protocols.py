@@ -573,13 +573,9 @@ def test_push_load_balances_round_robin(
     assert sorted(r[0] for r in got) == [0, 1, 2]
 
 
-@pytest.mark.backend(
-    "nanomsg",
-    reason="nng queues two messages per inproc connection and the binding cannot enlarge "
-    "nng's buffers (no sndbuf/rcvbuf): a pusher cannot queue ten",
-)
-def test_pull_fair_queues_between_pushers(sock: SockFactory, addr: AddrFactory) -> None:
-    address = addr("inproc")
+def _ten_queued_from_each_of_two_pushers(sock: SockFactory, address: str) -> nn.Socket:
+    """A PULL bound to ``address`` with two PUSH sockets connected, both reachable; the first
+    has sent a0..a9, then the second b0..b9. Returns the PULL."""
     pull = sock("pull")
     pull.bind(address)
     pushers = [sock("push"), sock("push")]
@@ -589,10 +585,20 @@ def test_pull_fair_queues_between_pushers(sock: SockFactory, addr: AddrFactory) 
     wait_connected(pull, 2)
     for p in pushers:
         wait_reachable(p, [pull])
-    for i in range(10):
-        pushers[0].send(b"a%d" % i)
-    for i in range(10):
-        pushers[1].send(b"b%d" % i)
+    for tag, p in zip((b"a", b"b"), pushers, strict=True):
+        for i in range(10):
+            p.send(tag + b"%d" % i)
+    return pull
+
+
+@pytest.mark.backend(
+    "nanomsg",
+    reason="nng queues two messages per inproc connection and the binding cannot enlarge "
+    "nng's buffers (no sndbuf/rcvbuf): a pusher cannot queue ten",
+)
+def test_pull_fair_queues_between_pushers(sock: SockFactory, addr: AddrFactory) -> None:
+    address = addr("inproc")
+    pull = _ten_queued_from_each_of_two_pushers(sock, address)
     time.sleep(0.1)
     got = [pull.recv() for _ in range(20)]
     sources = [m[:1] for m in got]
@@ -607,19 +613,7 @@ def test_pull_fair_queues_over_stream_transports(
     sock: SockFactory, addr: AddrFactory, transport: str
 ) -> None:
     address = addr(transport)
-    pull = sock("pull")
-    pull.bind(address)
-    pushers = [sock("push"), sock("push")]
-    for p in pushers:
-        p.connect(address)
-    timeouts(pull, *pushers)
-    wait_connected(pull, 2)
-    for p in pushers:
-        wait_reachable(p, [pull])
-    for i in range(10):
-        pushers[0].send(b"a%d" % i)
-    for i in range(10):
-        pushers[1].send(b"b%d" % i)
+    pull = _ten_queued_from_each_of_two_pushers(sock, address)
     time.sleep(0.2)
     got = [pull.recv() for _ in range(20)]
     first_half = [m[:1] for m in got[:10]]
