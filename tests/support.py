@@ -44,6 +44,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import nanomsg_rs as nn
 
@@ -325,6 +326,19 @@ def connected(
     if ms is not None:
         timeouts(x, y, ms=ms)
     return x, y
+
+
+def machine_settings(max_examples: int, steps: int) -> settings:
+    """Hypothesis settings for a state machine over real sockets: ``max_examples`` runs of
+    ``steps`` steps, no deadline (a step waits on the network), no example database, and no
+    health check on slow or much-filtered data."""
+    return settings(
+        max_examples=max_examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
 
 
 def drain(s: nn.Socket) -> list[bytes]:

@@ -97,9 +97,10 @@ def test_a_queue_of_mixed_sizes(sock: SockFactory, mode: str) -> None:
 
 
 def test_messages_held_while_more_arrive(sock: SockFactory) -> None:
-    """Six 1 MiB messages held by ``recv_msg`` (their buffers in use, more than the slots),
-    then six more while those are alive, then all twelve checked: no buffer is given to two
-    messages at once."""
+    """Twelve 1 MiB messages received with ``recv_msg`` and held, each arriving while the
+    earlier ones are alive (more buffers in use than the cache has slots), then all twelve
+    checked: no buffer is given to two messages at once; then eight more once they are
+    freed."""
     pull, push = stream(sock, "inproc")
     held = []
     for i in range(12):

@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -30,7 +29,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
-from support import make_address
+from support import machine_settings, make_address
 
 import nanomsg_rs as nn
 
@@ -286,13 +285,7 @@ class PairMachine(RuleBasedStateMachine):
             s.sock.close()
 
 
-PairMachine.TestCase.settings = settings(
-    max_examples=50,
-    stateful_step_count=30,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+PairMachine.TestCase.settings = machine_settings(50, 30)
 TestPairMachine = PairMachine.TestCase
 
 
@@ -300,12 +293,6 @@ class PairMachineSoak(PairMachine):
     """The same machine, longer (``-m soak``)."""
 
 
-PairMachineSoak.TestCase.settings = settings(
-    max_examples=1000,
-    stateful_step_count=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+PairMachineSoak.TestCase.settings = machine_settings(1000, 60)
 TestPairMachineSoak = PairMachineSoak.TestCase
 TestPairMachineSoak.pytestmark = [pytest.mark.soak, pytest.mark.timeout(1800)]

@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from support import make_address, wait_reachable
+from support import machine_settings, make_address, wait_reachable
 
 import nanomsg_rs as nn
 
@@ -54,6 +53,10 @@ class Subscriptions(RuleBasedStateMachine):
         self.pub.close()
         self.sub.close()
 
+    def held_prefixes(self) -> list[bytes]:
+        """The prefixes subscribed now, in order."""
+        return sorted(p for p, n in self.held.items() if n)
+
     def probe(self, message: bytes) -> bool:
         """Publishes ``message`` and the sentinel; True if ``message`` arrived."""
         self.pub.send(message)
@@ -82,35 +85,30 @@ class Subscriptions(RuleBasedStateMachine):
     @rule(data=st.data())
     def unsubscribe_held(self, data: st.DataObject) -> None:
         """Unsubscribes a prefix that is held (the rule above mostly draws ones that are not)."""
-        held = sorted(p for p, n in self.held.items() if n)
+        held = self.held_prefixes()
         if held:
             self.unsubscribe(data.draw(st.sampled_from(held)))
 
     @rule(base=prefixes, tail=st.binary(max_size=20), data=st.data())
     def publish(self, base: bytes, tail: bytes, data: st.DataObject) -> None:
         """A message that starts with a held prefix (or another), then some bytes."""
-        held = sorted(p for p, n in self.held.items() if n)
+        held = self.held_prefixes()
         if held and data.draw(st.booleans()):
             base = data.draw(st.sampled_from(held))
         message = base + tail
         if message.startswith(SENTINEL):
             return
-        expected = any(message.startswith(p) for p, n in self.held.items() if n)
+        expected = any(message.startswith(p) for p in held)
         assert self.probe(message) == expected, (message[:40], sorted(self.held.items())[:8])
 
     @invariant()
     def each_held_prefix_is_delivered(self) -> None:
-        for prefix in [p for p, n in self.held.items() if n][:3]:
+        for prefix in self.held_prefixes()[:3]:
             if not (prefix + b"!").startswith(SENTINEL):
                 assert self.probe(prefix + b"!"), prefix[:40]
 
 
-Subscriptions.TestCase.settings = settings(
-    max_examples=60,
-    stateful_step_count=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+Subscriptions.TestCase.settings = machine_settings(60, 40)
 test_subscriptions = Subscriptions.TestCase
 
 
@@ -119,12 +117,6 @@ class SubscriptionsSoak(Subscriptions):
     0030, where 2,000 of them found the four bugs it fixes."""
 
 
-SubscriptionsSoak.TestCase.settings = settings(
-    max_examples=8000,
-    stateful_step_count=80,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+SubscriptionsSoak.TestCase.settings = machine_settings(8000, 80)
 test_subscriptions_soak = SubscriptionsSoak.TestCase
 test_subscriptions_soak.pytestmark = [pytest.mark.soak, pytest.mark.timeout(1800)]
