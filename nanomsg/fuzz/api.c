@@ -32,6 +32,7 @@
 
 #define NSLOTS 8
 #define MAXOPS 64
+#define NMSGS 8
 
 static const int protocols [] = {
     NN_PAIR, NN_PUB, NN_SUB, NN_REQ, NN_REP, NN_PUSH, NN_PULL,
@@ -128,7 +129,11 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     struct reader r = {data, size};
     int socks [NSLOTS];
     int eids [NSLOTS][4];
-    void *msg = NULL;          /*  one nn_allocmsg'd message we own  */
+    /*  nn_allocmsg'd messages we own: op 17 picks one by bits 2-4 of its
+        operand, so an input can hold more large buffers than the chunk
+        cache has slots (4) and free them in a row; a received message is
+        kept in msgs [0].  */
+    void *msgs [NMSGS] = {NULL};
     int i, ops;
     char addr [160];
     uint8_t buf [256];
@@ -203,10 +208,10 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 void *m = NULL;
                 rc = nn_recv (s, &m, NN_MSG, NN_DONTWAIT);
                 if (rc >= 0 && (k & 2)) {
-                    /*  kept as the message we own (op 17 reallocs, sends, frees it)  */
-                    if (msg)
-                        nn_freemsg (msg);
-                    msg = m;
+                    /*  kept as msgs [0] (op 17 reallocs, sends, frees it)  */
+                    if (msgs [0])
+                        nn_freemsg (msgs [0]);
+                    msgs [0] = m;
                 }
                 else if (rc >= 0)
                     nn_freemsg (m);
@@ -438,33 +443,34 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             break;
         }
 
-        case 17:          /*  the message we own: alloc / realloc / send / free  */
+        case 17:          /*  a message we own: alloc / realloc / send / free  */
         {
             uint8_t k = rd_u8 (&r);
             size_t n = rd_u16le (&r) % 70000;
+            void **msg = &msgs [(k >> 2) % NMSGS];
             switch (k % 4) {
             case 0:
-                if (msg)
-                    nn_freemsg (msg);
-                msg = nn_allocmsg (n, (k & 0x80) ? rd_u8 (&r) : 0);
-                if (msg && n)
-                    memset (msg, 'm', n);
+                if (*msg)
+                    nn_freemsg (*msg);
+                *msg = nn_allocmsg (n, (k & 0x80) ? rd_u8 (&r) : 0);
+                if (*msg && n)
+                    memset (*msg, 'm', n);
                 break;
             case 1:
-                if (msg) {
-                    void *m2 = nn_reallocmsg (msg, n);
+                if (*msg) {
+                    void *m2 = nn_reallocmsg (*msg, n);
                     if (m2)
-                        msg = m2;
+                        *msg = m2;
                 }
                 break;
             case 2:
-                if (msg && nn_send (s, &msg, NN_MSG, NN_DONTWAIT) >= 0)
-                    msg = NULL;
+                if (*msg && nn_send (s, msg, NN_MSG, NN_DONTWAIT) >= 0)
+                    *msg = NULL;
                 break;
             default:
-                if (msg) {
-                    nn_freemsg (msg);
-                    msg = NULL;
+                if (*msg) {
+                    nn_freemsg (*msg);
+                    *msg = NULL;
                 }
                 break;
             }
@@ -501,8 +507,9 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
     }
 
-    if (msg)
-        nn_freemsg (msg);
+    for (i = 0; i < NMSGS; i++)
+        if (msgs [i])
+            nn_freemsg (msgs [i]);
     for (i = 0; i < NSLOTS; i++)
         if (socks [i] >= 0)
             while (nn_close (socks [i]) < 0 && nn_errno () == EINTR)

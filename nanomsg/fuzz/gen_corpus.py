@@ -316,6 +316,20 @@ def api_seeds():
         + bytes([17, 0, 2, 0, 0])
         + bytes([17, 0, 3, 0, 0]),
     )
+    # six large buffers held at once (op 17, bits 2-4 pick the message), then freed in a
+    # row: the chunk cache (0029) has four slots, so the last two frees find it full; then
+    # one taken back out of the cache (a hit) and a size that fits no slot (an eviction)
+    big = struct.pack("<H", 65000)
+    write(
+        h,
+        "chunk-cache-full",
+        b"".join(bytes([17, 0, j << 2]) + big for j in range(6))
+        + b"".join(bytes([17, 0, (j << 2) | 3, 0, 0]) for j in range(6))
+        + bytes([17, 0, 0]) + big
+        + bytes([17, 0, 4]) + struct.pack("<H", 33000)
+        + bytes([17, 0, 3, 0, 0])
+        + bytes([17, 0, 7, 0, 0]),
+    )
     write(
         h,
         "symbols",
