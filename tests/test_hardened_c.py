@@ -56,14 +56,35 @@ def cases() -> list[str]:
 
 
 def test_every_patch_tells_its_story() -> None:
-    """Each patch opens with its symptom, the fix and the test that shows it, before its diff."""
+    """Each patch opens with its symptom, what it removes, the fix, the test that shows it and
+    the input that fails without it (`Proof:`, which `nanomsg/prove` runs), before its diff."""
     patches = sorted((ROOT / "nanomsg" / "patches").glob("*.patch"))
     assert patches
     for patch in patches:
         head = patch.read_text().split("\ndiff --git ", 1)[0]
         assert head.startswith("Subject: "), patch.name
-        for part in ("Symptom", "Fix:", "Test:"):
-            assert part in head, f"{patch.name} lacks {part!r} before its diff"
+        lines = head.splitlines()
+        for part in ("Symptom", "Removed:", "Fix:", "Test:", "Proof:"):
+            assert any(line.startswith(part) for line in lines), (
+                f"{patch.name} lacks a line starting {part!r} before its diff"
+            )
+
+
+def test_every_proof_names_a_real_input() -> None:
+    """A `Proof:` names a case repro.c has, or a fuzz input that is in the tree."""
+    known = set(cases())
+    for patch in sorted((ROOT / "nanomsg" / "patches").glob("*.patch")):
+        head = patch.read_text().split("\ndiff --git ", 1)[0]
+        for line in head.splitlines():
+            if not line.startswith("Proof:"):
+                continue
+            words = line.split()[1:]
+            if words[0] in ("repro", "repro-asan"):
+                assert words[1] in known, f"{patch.name}: no repro case {words[1]}"
+            else:
+                assert words[0] == "fuzz", f"{patch.name}: {line!r}"
+                assert words[1] in ("wire-tcp", "wire-ipc", "wire-ws", "api"), line
+                assert (ROOT / "nanomsg" / "fuzz" / words[2]).is_file(), line
 
 
 @pytest.mark.parametrize("case", cases())
