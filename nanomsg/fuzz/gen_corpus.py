@@ -330,6 +330,29 @@ def api_seeds():
         + bytes([17, 0, 3, 0, 0])
         + bytes([17, 0, 7, 0, 0]),
     )
+    # a PAIR reconnecting at once (NN_RECONNECT_IVL 0, NN_RECONNECT_IVL_MAX INT_MAX) to a
+    # port nobody listens on, given ~4 ms: the backoff doubles n past INT_MAX after 31
+    # refusals, which UBSan halts on without 0016 (on the first run of the input)
+    write(
+        h,
+        "backoff-at-once",
+        sock(0, 0)
+        + bytes([9, 0, 0, 6, 0, 0])
+        + bytes([9, 0, 0, 7, 0, 5])
+        + conn(0, 4)
+        + wait(63) * 58,
+    )
+    # a ws PAIR sends with 16 bytes of control data (one cmsghdr of level 0): small enough to
+    # be kept inline in the message's chunkref, one byte past an aligned address; the ws
+    # transport walks it with NN_CMSG_FIRSTHDR: a misaligned member access without 0018
+    ctrl = struct.pack("<Qii", 16, 0, 0)
+    send_ctrl = bytes([15, 1, 0x09, 1]) + b"x" + bytes([len(ctrl)]) + ctrl
+    write(
+        h,
+        "ws-control-inline",
+        sock(0, 0) + sock(1, 0) + bind(0, 6) + conn(1, 6) + wait(63) * 20
+        + (send_ctrl + wait(63) * 6) * 4,
+    )
     write(
         h,
         "symbols",
