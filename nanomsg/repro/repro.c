@@ -17,6 +17,8 @@
 #include <nanomsg/ipc.h>
 
 #include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -698,6 +700,188 @@ static int chunk_cache (void)
     return 0;
 }
 
+/*  A tcp listener of our own on the port inet () gives, for a raw server.  */
+static int raw_listen (void)
+{
+    int one = 1, fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in in;
+    const char *colon = strrchr (inet ("tcp"), ':');
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_port = htons ((uint16_t) atoi (colon + 1));
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind (fd, (struct sockaddr*) &in, sizeof in) != 0 || listen (fd, 4) != 0) {
+        perror ("repro: listen");
+        exit (2);
+    }
+    return fd;
+}
+
+/*  A ws PAIR server on inet ("ws") that sends "fresh" and waits up to 5 s for the client's
+    "ack": 0 if it came.  */
+static int ws_server_sees_ack (const char *addr)
+{
+    char buf [16];
+    int n, to = 5000, srv = nn_socket (AF_SP, NN_PAIR);
+    nn_setsockopt (srv, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (srv, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof to);
+    if (nn_bind (srv, addr) < 0) die ("nn_bind");
+    if (nn_send (srv, "fresh", 5, 0) != 5) {
+        nn_close (srv);
+        return 1;
+    }
+    n = nn_recv (srv, buf, sizeof buf, 0);
+    nn_close (srv);
+    return n == 3 && memcmp (buf, "ack", 3) == 0 ? 0 : 1;
+}
+
+/*  The client side of ws_server_sees_ack, on another thread: takes "fresh" (within 5 s) and
+    answers "ack".  */
+static void *ws_client_acks (void *arg)
+{
+    char buf [16];
+    int cli = *(int*) arg;
+    int n = nn_recv (cli, buf, sizeof buf, 0);
+    if (n == 5 && memcmp (buf, "fresh", 5) == 0)
+        nn_send (cli, "ack", 3, 0);
+    return NULL;
+}
+
+static int ws_client_talks (int cli, const char *addr)
+{
+    pthread_t t;
+    int rc;
+    pthread_create (&t, NULL, ws_client_acks, &cli);
+    rc = ws_server_sees_ack (addr);
+    pthread_join (t, NULL);
+    return rc;
+}
+
+/*  0021: a ws server that hangs up during the opening handshake (it read the client's
+    upgrade request, then closed): upstream's client takes that for the server's closing
+    handshake and never connects again, so when a real server comes up on the address the
+    client never reaches it. Fails if the client has not talked to it within 5 s.  */
+static int ws_reconnect_after_bad_handshake (void)
+{
+    char buf [4096], addr [64];
+    int fd, lfd, to = 5000, ivl = 10, cli;
+    lfd = raw_listen ();
+    snprintf (addr, sizeof addr, "%s", inet ("ws"));
+    cli = nn_socket (AF_SP, NN_PAIR);
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof to);
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+    if (nn_connect (cli, addr) < 0) die ("nn_connect");
+    fd = accept (lfd, NULL, NULL);
+    if (fd < 0) { perror ("repro: accept"); return 2; }
+    if (recv (fd, buf, sizeof buf, 0) <= 0)
+        fprintf (stderr, "repro: no upgrade request from the client\n");
+    close (fd);
+    close (lfd);
+    if (ws_client_talks (cli, addr) != 0) {
+        fprintf (stderr, "the client never reconnected: FAILED\n");
+        nn_close (cli);
+        return 1;
+    }
+    nn_close (cli);
+    return 0;
+}
+
+/*  A tcp proxy on its own thread, between a client and the server at port `to`: it accepts
+    one connection at a time on `lfd`, forwards both ways, and cuts the connection (a reset,
+    no closing handshake of any protocol) when `cut` is set; then accepts the next one, until
+    `stop`.  */
+struct proxy { int lfd; int to; volatile int cut; volatile int stop; };
+
+static void reset_close (int fd)
+{
+    struct linger lg = { 1, 0 };
+    setsockopt (fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close (fd);
+}
+
+static void *proxy_run (void *arg)
+{
+    struct proxy *px = arg;
+    char buf [4096], addr [64];
+    while (!px->stop) {
+        struct pollfd pl = { px->lfd, POLLIN, 0 };
+        if (poll (&pl, 1, 50) <= 0)
+            continue;
+        int c = accept (px->lfd, NULL, NULL);
+        snprintf (addr, sizeof addr, "tcp://127.0.0.1:%d", px->to);
+        int s = raw_connect (addr);
+        if (c < 0 || s < 0) {
+            if (c >= 0) close (c);
+            if (s >= 0) close (s);
+            continue;
+        }
+        px->cut = 0;
+        while (!px->cut && !px->stop) {
+            struct pollfd p [2] = { { c, POLLIN, 0 }, { s, POLLIN, 0 } };
+            int i;
+            if (poll (p, 2, 50) <= 0)
+                continue;
+            for (i = 0; i != 2; i++) {
+                if (!(p [i].revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                ssize_t n = recv (p [i].fd, buf, sizeof buf, 0);
+                if (n <= 0) {
+                    px->cut = 1;
+                    break;
+                }
+                send_all (p [1 - i].fd, buf, (size_t) n);
+            }
+        }
+        reset_close (c);
+        reset_close (s);
+    }
+    return NULL;
+}
+
+/*  0022: a ws client holds a message the socket has not taken yet when its connection is
+    cut (a reset, no closing handshake); it reconnects, and when the new connection finishes
+    its handshake, upstream aborts (sws.c:355 nn_assert, the last connection's message still
+    there). Here the client drops it and takes the server's next message.  */
+static int ws_reconnect_with_unread_message (void)
+{
+    char addr [64], buf [16];
+    int srv, cli, to = 5000, ivl = 10, n, port;
+    struct proxy px;
+    pthread_t t;
+    px.lfd = raw_listen ();
+    px.cut = px.stop = 0;
+    port = 10000 + (int) ((getpid () + 5000) % 10000);
+    px.to = port;
+    snprintf (addr, sizeof addr, "ws://127.0.0.1:%d", port);
+    srv = nn_socket (AF_SP, NN_PAIR);
+    cli = nn_socket (AF_SP, NN_PAIR);
+    nn_setsockopt (srv, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof to);
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+    if (nn_bind (srv, addr) < 0) die ("nn_bind");
+    pthread_create (&t, NULL, proxy_run, &px);
+    if (nn_connect (cli, inet ("ws")) < 0) die ("nn_connect");
+    if (nn_send (srv, "stale", 5, 0) != 5) die ("nn_send");
+    usleep (200000);
+    px.cut = 1;
+    usleep (200000);
+    n = nn_send (srv, "fresh", 5, 0);
+    if (n == 5)
+        n = nn_recv (cli, buf, sizeof buf, 0);
+    px.stop = 1;
+    pthread_join (t, NULL);
+    close (px.lfd);
+    nn_close (cli);
+    nn_close (srv);
+    if (n != 5 || memcmp (buf, "fresh", 5) != 0) {
+        fprintf (stderr, "the client did not take the server's next message: FAILED\n");
+        return 1;
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -721,6 +905,8 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "realloc-received", realloc_received, "chunk.c:231 nn_assert (tag): realloc lost the data" },
     { "sub-trie", sub_trie, "trie.c loses, removes and matches the wrong subscriptions" },
     { "chunk-cache", chunk_cache, "chunk.c: a page fault per 4 KiB of every large message" },
+    { "ws-reconnect-after-bad-handshake", ws_reconnect_after_bad_handshake, "cws.c: never reconnects (peer_gone)" },
+    { "ws-reconnect-with-unread-message", ws_reconnect_with_unread_message, "sws.c:355 nn_assert (inmsg_array empty)" },
 };
 
 int main (int argc, char **argv)
