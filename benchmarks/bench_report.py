@@ -773,6 +773,17 @@ def markdown_async(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def markdown_block(name: str, data: dict[str, Any], images: dict[str, str]) -> list[str]:
+    """The lines of one block of :data:`MARKDOWN_BLOCKS`."""
+    if name == "targets":
+        return markdown_targets(data)
+    if name == "throughput":
+        return markdown_throughput(data)
+    if name == "async":
+        return markdown_async(data)
+    return markdown_fanout(data, images.get(name))
+
+
 def fill_markdown(path: Path, data: dict[str, Any], images: dict[str, str]) -> list[str]:
     """Replaces the generated blocks of the markdown file ``path`` (see
     :data:`MARKDOWN_BLOCKS`) whose workloads this run measured; returns their names.
@@ -784,14 +795,7 @@ def fill_markdown(path: Path, data: dict[str, Any], images: dict[str, str]) -> l
         begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
         if begin not in text or end not in text or not set(needs) <= measured:
             continue
-        if name == "targets":
-            body = markdown_targets(data)
-        elif name == "throughput":
-            body = markdown_throughput(data)
-        elif name == "async":
-            body = markdown_async(data)
-        else:
-            body = markdown_fanout(data, images.get(name))
+        body = markdown_block(name, data, images)
         head, rest = text.split(begin, 1)
         _, tail = rest.split(end, 1)
         text = f"{head}{begin}\n" + "\n".join(body) + f"\n{end}{tail}"

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_async
+import bench_docs
 import bench_nng
 import bench_report
 from bench_libs import MODULES, NNG_LIB, PYTHON_LIBS
@@ -252,6 +253,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "benchmarks/README.md)",
     )
     parser.add_argument(
+        "--docs",
+        action="store_true",
+        help="also fill the figures of README.md and docs/*.rst (bench_docs.py) from the run "
+        "(make bench does)",
+    )
+    parser.add_argument(
         "--report",
         type=Path,
         metavar="RESULTS_JSON",
@@ -396,6 +403,14 @@ def report(data: dict[str, Any], args: argparse.Namespace, saved: Path | None = 
         images = {"fanout": os.path.relpath(args.fanout_plot, args.readme.parent)} if drawn else {}
         filled = bench_report.fill_markdown(args.readme, data, images)
         print(f"{args.readme}: filled {', '.join(filled) or 'no block'}")
+    if args.docs:
+        missing = bench_docs.missing(data)
+        if data["meta"].get("quick") or missing:
+            why = "a --quick run" if data["meta"].get("quick") else f"no {', '.join(missing)}"
+            print(f"--docs: left as they were ({why}): their figures come from one full run")
+            return
+        for path, names in bench_docs.fill_docs(data).items():
+            print(f"{path.relative_to(bench_docs.ROOT)}: filled {', '.join(names)}")
 
 
 if __name__ == "__main__":

@@ -249,10 +249,11 @@ def test_recv_into_numpy_rejects_bad_arrays(sock: SockFactory) -> None:
     a.send(b"stay queued")
     frozen = np.zeros(16, dtype=np.uint8)
     frozen.flags.writeable = False
-    with pytest.raises((TypeError, ValueError, BufferError)):
+    with pytest.raises(TypeError, match=r"^recv_into\(\) needs a writable buffer$"):
         b.recv_into(frozen)
     strided = np.zeros(32, dtype=np.uint8)[::2]
-    with pytest.raises((TypeError, ValueError, BufferError)):
+    # TypeError, as the standard library's socket.recv_into and readinto say
+    with pytest.raises(TypeError, match=r"^recv_into\(\) needs a C-contiguous buffer$"):
         b.recv_into(strided)
     assert not strided.any()
     assert b.recv() == b"stay queued"
@@ -266,7 +267,7 @@ def test_recv_into_rejects_read_only_and_strided_buffers(sock: SockFactory) -> N
     with pytest.raises(TypeError):
         b.recv_into(memoryview(b"read-only view"))
     backing = bytearray(20)
-    with pytest.raises((TypeError, ValueError, BufferError)):
+    with pytest.raises(TypeError, match=r"^recv_into\(\) needs a C-contiguous buffer$"):
         b.recv_into(memoryview(backing)[::2])
     assert backing == bytearray(20)
     for bad in (None, 5, "str", [0] * 10):

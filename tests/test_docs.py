@@ -7,6 +7,7 @@ link; these tests read the sources only, so they need no Sphinx and stay fast.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -97,3 +98,99 @@ def test_reference_names_only_what_exists() -> None:
     text = (REFERENCE / "constants.rst").read_text()
     listed = set(re.findall(r"^\s*\* - ``([A-Z][A-Z0-9_]*)``", text, re.M))
     assert listed <= set(nn.constants.__all__), sorted(listed - set(nn.constants.__all__))
+
+
+# -- the figures: one source, benchmarks/results.json ----------------------------------------
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import bench_docs  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results.json"
+# What a performance figure looks like in prose: a rate (567k, 2.28M, msg/s, round trips/s,
+# µs), a ratio to C ("0.97 of C", "(0.97)"), a speed-up ("2.1 times as fast", "twice as"),
+# a percentage.
+FIGURE = re.compile(
+    r"\b\d[\d.]*[kM]\b|msg/s|round trips/s|µs\b|\b\d\.\d\d(?= of C|\))"
+    r"|\b[\d.]+ times (?:as|faster|slower|more)\b|\btwice as\b|\b\d+(?:\.\d+)? ?%"
+)
+
+
+def results() -> dict[str, object]:
+    data: dict[str, object] = json.loads(RESULTS.read_text())
+    return data
+
+
+def test_every_generated_figure_is_the_records() -> None:
+    """README.md's, docs/*.rst's and benchmarks/README.md's generated blocks are what
+    results.json gives (``python benchmarks/run.py --report benchmarks/results.json --docs
+    --readme benchmarks/README.md`` rewrites them), and every remark about a run is about
+    this one."""
+    assert bench_docs.stale(results()) == []
+
+
+def test_the_check_catches_a_hand_edited_figure_and_a_stale_remark(tmp_path: Path) -> None:
+    for path in bench_docs.doc_files():
+        copy = tmp_path / path.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(path.read_text())
+    data = results()
+    assert bench_docs.stale(data, tmp_path) == []
+    readme = tmp_path / "README.md"
+    text = readme.read_text()
+    assert "| 551k (0.97) |" in text  # pingpong, nanomsg_rs
+    readme.write_text(text.replace("| 551k (0.97) |", "| 561k (0.99) |", 1))
+    meta = dict(data["meta"], date="2030-01-01T00:00:00+00:00")  # type: ignore[call-overload]
+    problems = bench_docs.stale(dict(data, meta=meta), tmp_path)
+    assert "README.md: block summary" in problems
+    assert "README.md: bench-note of the run of 2026-11-29T12:23:54+00:00" in problems
+
+
+def prose(path: Path) -> str:
+    """A page without its generated blocks and remarks about a run."""
+    f = bench_docs.fmt_for(path)
+    text = path.read_text()
+    for body in bench_docs.blocks_in(text, f).values():
+        text = text.replace(body, "")
+    if f.kind == "md":
+        note = r"^<!-- bench-note: \S+ -->$.*?^<!-- /bench-note -->$"
+    else:
+        note = r"^\.\. bench-note: \S+$.*?^\.\. /bench-note$"
+    return re.sub(note, "", text, flags=re.M | re.S)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [ROOT / "README.md", *sorted(DOCS.rglob("*.rst"))],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_no_performance_figure_outside_the_generated_blocks(page: Path) -> None:
+    found = [
+        f"{m.group(0)!r} in: {line.strip()}"
+        for line in prose(page).splitlines()
+        for m in FIGURE.finditer(line)
+    ]
+    assert not found, "figures by hand (put them in a bench_docs block):\n" + "\n".join(found)
+
+
+def test_the_test_count_is_the_collections() -> None:
+    """``make test`` runs "over N tests", N a round number the collection reaches and does
+    not outgrow by 500 (README.md and getting-started say it)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    counted = re.search(r"^(\d+)(?:/\d+)? tests? collected", done.stdout, re.M)
+    assert counted, done.stdout[-2000:] + done.stderr[-2000:]
+    collected = int(counted.group(1))
+    for page in (ROOT / "README.md", DOCS / "getting-started.rst"):
+        claims = re.findall(r"over\s+([\d,]+)\s+tests", page.read_text())
+        assert claims, f"{page.name} does not say how many tests make test runs"
+        for claim in claims:
+            n = int(claim.replace(",", ""))
+            assert n <= collected < n + 500, (
+                f'{page.name} says "over {claim} tests"; the collection has {collected}'
+            )

@@ -909,8 +909,8 @@ def test_mismatched_pub_to_pull_is_refused(
         pub.send(b"not for you")
     with pytest.raises(nn.Timeout):
         pull.recv()
-    assert connections(pub) in (0, None)  # None: nng cannot tell
-    assert connections(pull) in (0, None)
+    if NANOMSG:  # nng keeps no statistics: the Timeout above is all it can show
+        assert (connections(pub), connections(pull)) == (0, 0)
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,8 @@ def test_backtrace_through_a_chain_of_devices(sock: SockFactory) -> None:
             back.close()
         for t in threads:
             t.join(5)
-    assert all(isinstance(e, (nn.Closed, nn.Terminated)) for e in outcomes), outcomes
+    # every device ends as its sockets close (no nn.term() here)
+    assert [type(e) for e in outcomes] == [nn.Closed] * hops, outcomes
 
 
 COOKED_PAIRS = [
@@ -147,8 +148,9 @@ COOKED_PAIRS = [
 def test_received_raw_message_sent_on_a_cooked_socket(sender: str, peer: str) -> None:
     """A message received on a raw REP carries a header; sending it on with send_msg on an
     ordinary (cooked) socket must not crash the interpreter, and the peer must not get the
-    header bytes glued to the body: either the header is left out, or send_msg raises and
-    the message stays intact. Runs in a child interpreter (libnanomsg aborts on asserts)."""
+    header bytes glued to the body: the cooked socket makes its own header and ignores the
+    message's (send_msg's docstring). Runs in a child interpreter (libnanomsg aborts on
+    asserts)."""
     run_ok(
         f"""
         import nanomsg_rs as nn
@@ -199,15 +201,9 @@ def test_received_raw_message_sent_on_a_cooked_socket(sender: str, peer: str) ->
         client.send(b"body")
         m = xrep.recv_msg()
         assert m == b"body" and m.header is not None and len(m.header) == 8, m.header
-        header = m.header
-        try:
-            s.send_msg(m)
-        except (nn.NanomsgError, ValueError, TypeError) as e:
-            print("refused:", type(e).__name__, e)
-            assert m == b"body" and m.header == header, (bytes(m), m.header)
-        else:
-            got = peer.recv()
-            assert got == b"body", f"the peer received {{got!r}}"
+        assert s.send_msg(m) == 4
+        got = peer.recv()
+        assert got == b"body", f"the peer received {{got!r}}"
         print("ok")
         """,
         timeout=30,

@@ -621,3 +621,18 @@ def test_bytes_address_is_accepted_as_is(sock: Callable[..., nn.Socket], tmp_pat
     b.send(b"over a non-UTF-8 path")
     assert a.recv() == b"over a non-UTF-8 path"
     assert os.path.exists(bytes(tmp_path) + b"/\xff-sock.ipc")
+
+
+def test_address_of_a_str_subclass_is_kept_as_a_plain_str(
+    sock: Callable[..., nn.Socket], addr: AddrFactory
+) -> None:
+    # Found by test_api_fuzz: a subclass whose __str__ raises made repr(socket) raise.
+    class Odd(str):
+        def __str__(self) -> str:
+            raise RuntimeError("__str__ fails")
+
+    address = addr("inproc")
+    s = sock("pair")
+    ep = s.bind(Odd(address))
+    assert type(ep.address) is str and ep.address == address
+    assert repr(s).endswith(f" bound {address}>")

@@ -65,6 +65,8 @@ class _Option(Generic[T]):
         if self.kind is str:
             if not isinstance(value, str):
                 raise TypeError(f"{self.name} must be a str, not {type(value).__name__}")
+            if "\x00" in value:  # a C string: libnanomsg would keep the part before the NUL
+                raise ValueError(f"{self.name} must not contain a NUL character: {value!r}")
         elif not isinstance(value, int):
             raise TypeError(f"{self.name} must be an int, not {type(value).__name__}")
         obj.setsockopt(self.level, self.option, int(value) if self.kind is not str else value)
@@ -121,8 +123,9 @@ _SOL = _native.SOL_SOCKET
 
 
 def _text(addr: str | bytes) -> str:
-    """An address as text; bytes that are not UTF-8 keep their bytes as surrogates."""
-    return os.fsdecode(addr) if isinstance(addr, bytes) else addr
+    """An address as a plain str (a subclass's own ``__str__`` is not called); bytes that are
+    not UTF-8 keep their bytes as surrogates."""
+    return os.fsdecode(addr) if isinstance(addr, bytes) else str.__str__(addr)
 
 
 class Socket(_native.Socket):
@@ -327,7 +330,7 @@ class Socket(_native.Socket):
                          "(default 1 MiB; -1: no limit); a larger one drops its connection.")
     socket_name = _Option(_SOL, _native.SOCKET_NAME, str,
                           "The socket's name in statistics and errors (at most 63 bytes; "
-                          "InvalidArgument if longer).")
+                          "InvalidArgument if longer, ValueError with a NUL).")
     sndfd = _Option(_SOL, _native.SNDFD, int, "Read-only: an OS fd (not the socket number) "
                     "that polls readable when a message can be sent (NanomsgError ENOPROTOOPT "
                     "on receive-only sockets).", readonly=True)
@@ -451,6 +454,8 @@ class Socket(_native.Socket):
         """Sets an option (or another attribute the class defines); a name the class does not
         have raises :class:`AttributeError`, with the nearest option names."""
         if name not in _SETTABLE and type(self) is Socket:  # a subclass keeps its own rules
+            if name in _PUBLIC:  # closed, fd, protocol, domain, the methods
+                raise AttributeError(f"Socket attribute {name!r} is read-only")
             raise AttributeError(_unknown(name, "has no option or attribute", _OPTIONS))
         object.__setattr__(self, name, value)
 

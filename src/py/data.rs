@@ -2,7 +2,7 @@
 //! where the object allows it.
 
 use pyo3::buffer::PyUntypedBuffer;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyMemoryView, PyString};
@@ -135,7 +135,7 @@ pub fn with_writable_buffer<R>(
     }
     // SAFETY: the view is a live export.
     if unsafe { pyffi::PyBuffer_IsContiguous(&*export.0, b'C' as std::os::raw::c_char) } == 0 {
-        return Err(PyValueError::new_err(
+        return Err(PyTypeError::new_err(
             "recv_into() needs a C-contiguous buffer",
         ));
     }
