@@ -15,6 +15,10 @@ imported here.
   one socket's fd take turns through a fair ``trio.Lock``. ``close()`` calls
   ``notify_closing`` on the fds (from any thread, through the run's token), and the waiters
   raise :class:`Closed`.
+
+In a child forked from the process, the waiters are the parent's (their event loops'
+selectors and wake-up fds are shared with it): the child forgets them, so that its close,
+drop or exit never reaches the parent's loops.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import math
+import os
 import sys
 import threading
 import weakref
@@ -311,3 +316,19 @@ def _trio_notify_closed(sock: Socket) -> None:
             trio.from_thread.run_sync(waiters.close, trio_token=waiters.token)
         except trio.RunFinishedError:
             pass
+
+
+def _forget_the_parents_waiters() -> None:
+    """In a child just forked: every waiter is the parent's, waiting in the parent's event
+    loops, whose selectors and wake-up fds the child shares. Waking them from the child (at
+    its close, drop or exit of a socket) would reach into the parent's loops, or wait for
+    ever for a trio run whose thread the child does not have."""
+    global _TRIO_LOCK
+    _TABLES.clear()
+    _TRIO_TABLES.clear()
+    _TRIO_CLOSING.clear()
+    # Held by another thread at the fork, it would stay locked in the child.
+    _TRIO_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_the_parents_waiters)
