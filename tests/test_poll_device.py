@@ -260,6 +260,41 @@ def test_poll_over_the_open_file_limit_says_which_limit() -> None:
     assert "RLIMIT_NOFILE" in result["message"], result["message"]
 
 
+# nn_term signals every socket's descriptors and closes them: poll read that as "ready".
+TERM_POLL_BODY = """
+import threading
+s = nn.Socket("pull")
+s.bind("inproc://term-poll")
+outcome = {}
+
+def wait():
+    t0 = time.monotonic()
+    try:
+        outcome["waiting"] = nn.poll([(s, nn.POLLIN)], 5000)
+    except nn.NanomsgError as e:
+        outcome["waiting"] = type(e).__name__
+    outcome["seconds"] = time.monotonic() - t0
+
+t = threading.Thread(target=wait)
+t.start()
+time.sleep(0.2)
+nn.term()
+t.join(10)
+try:
+    outcome["after"] = nn.poll([(s, nn.POLLIN)], 0)
+except nn.NanomsgError as e:
+    outcome["after"] = type(e).__name__
+report(**outcome)
+"""
+
+
+def test_poll_ends_with_terminated_after_term() -> None:
+    result = run_reporting("import time\n" + TERM_POLL_BODY)
+    assert result["waiting"] == "Terminated", result
+    assert result["seconds"] < 2, result
+    assert result["after"] == "Terminated", result
+
+
 # -- device ---------------------------------------------------------------------------------
 
 

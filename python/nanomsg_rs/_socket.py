@@ -25,7 +25,7 @@ from ._enums import Domain, Protocol, Statistic
 from ._errors import Closed, NanomsgError, warn_misuse
 from ._native import Message
 
-__all__ = ["Endpoint", "Socket"]
+__all__ = ["Endpoint", "Socket", "term"]
 
 T = TypeVar("T", int, bool, str)
 
@@ -472,6 +472,23 @@ class Socket(_native.Socket):
                 warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
         except Exception:  # interpreter shutdown, a forked child: never raise from here
             pass
+
+
+def term() -> None:
+    """Ends libnanomsg for this process (``nn_term``), for good: every socket fails with
+    :class:`Terminated` from now on, and no new socket can be made.
+
+    Calls waiting on a socket in any thread (``recv``, ``send``, ``poll``, ``device`` ...)
+    and tasks awaiting one in any event loop (``arecv``, ``asend`` under asyncio, uvloop,
+    trio or anyio) raise :class:`Terminated`.
+
+    Raises:
+        NanomsgError: in a child forked after the process made a socket (``EFORKED``).
+    """
+    waiting = sys.modules.get(f"{__package__}._async")
+    if waiting is not None:  # loaded once a socket awaited: it knows who waits where
+        waiting.notify_terminated()
+    _native.term()
 
 
 def _unknown(name: str, what: str, candidates: list[str]) -> str:

@@ -14,7 +14,17 @@ use std::time::Instant;
 
 use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
+use crate::nn::process;
 use crate::nn::socket::{wait_any, Direction, Guard};
+
+/// Fails with `ETERM` once `nn_term` ran: it closed the sockets' fds (their numbers may
+/// belong to other files by now), and signalled them first, which would read as "ready".
+fn check_not_terminated() -> NnResult<()> {
+    if process::terminated() {
+        return Err(NnError::new(ffi::ETERM));
+    }
+    Ok(())
+}
 
 /// One poll over sockets held by guards that outlive it (`'g`).
 #[derive(Debug)]
@@ -74,17 +84,22 @@ impl<'g> Poll<'g> {
 
     /// A look that does not wait (the deadline is now). Its outcome as [`Poll::wait`]'s.
     pub fn look(&mut self) -> NnResult<usize> {
-        wait_any(&mut self.fds, &self.wakes, Some(Instant::now()))
+        check_not_terminated()?;
+        let outcome = wait_any(&mut self.fds, &self.wakes, Some(Instant::now()));
+        check_not_terminated().and(outcome)
     }
 
     /// Waits until a socket is ready (the number of fds ready) or `deadline` passes
-    /// (`ETIMEDOUT`); `None` waits for ever. Ends with `EBADF` when a socket is closed and
-    /// `EINTR` when a signal arrives (call again: nothing is lost).
+    /// (`ETIMEDOUT`); `None` waits for ever. Ends with `EBADF` when a socket is closed,
+    /// `ETERM` after `nn_term` and `EINTR` when a signal arrives (call again: nothing is
+    /// lost).
     pub fn wait(&mut self, deadline: Option<Instant>) -> NnResult<usize> {
         loop {
+            check_not_terminated()?;
             match wait_any(&mut self.fds, &self.wakes, deadline) {
                 Ok(0) => continue,
-                other => return other,
+                // nn_term signals every socket's fds (and then closes them): not "ready".
+                other => return check_not_terminated().and(other),
             }
         }
     }
