@@ -336,10 +336,14 @@ class Socket(_native.Socket):
                     "ENOPROTOOPT on send-only sockets).", readonly=True)
     req_resend_ivl = _Option(_native.REQ, _native.REQ_RESEND_IVL, int,
                              "REQ only: resend an unanswered request after this many ms "
-                             "(default 60000); NanomsgError (ENOPROTOOPT) elsewhere.")
+                             "(default 60000; at least 1, InvalidArgument otherwise: 0 "
+                             "would resend in a busy loop); NanomsgError (ENOPROTOOPT) "
+                             "elsewhere.")
     surveyor_deadline = _Option(_native.SURVEYOR, _native.SURVEYOR_DEADLINE, int,
                                 "SURVEYOR only: how long a survey collects answers, in ms "
-                                "(default 1000); NanomsgError (ENOPROTOOPT) elsewhere.")
+                                "(default 1000; at least 1, InvalidArgument otherwise: at 0 "
+                                "a survey would end before its answers came); NanomsgError "
+                                "(ENOPROTOOPT) elsewhere.")
     tcp_nodelay = _Option(_native.TCP, _native.TCP_NODELAY, bool,
                           "TCP_NODELAY on the socket's tcp connections (default False).")
     # fmt: on
