@@ -9,7 +9,6 @@ table drives.
 from __future__ import annotations
 
 import difflib
-import os
 import sys
 import warnings
 from types import TracebackType
@@ -89,7 +88,9 @@ class Endpoint:
     """An address a socket is bound or connected to (the result of ``bind``/``connect``)."""
 
     __slots__ = {
-        "address": "The address as given (str; bytes decoded as by os.fsdecode).",
+        "address": "The address as given, as a str (bytes decoded as UTF-8, each byte that "
+        "is not UTF-8 kept as a surrogate, as os.fsdecode does): bind() and connect() take "
+        "it back and use the same bytes.",
         "id": "nanomsg's endpoint id (int).",
         "socket": "The Socket the endpoint belongs to.",
     }
@@ -99,7 +100,7 @@ class Endpoint:
         self.socket = socket
         #: nanomsg's endpoint id.
         self.id = id
-        #: The address as given (bytes decoded as by ``os.fsdecode``).
+        #: The address as given, as a str (see ``__slots__``).
         self.address = address
 
     def shutdown(self) -> None:
@@ -121,8 +122,9 @@ _SOL = _native.SOL_SOCKET
 
 
 def _text(addr: str | bytes) -> str:
-    """An address as text; bytes that are not UTF-8 keep their bytes as surrogates."""
-    return os.fsdecode(addr) if isinstance(addr, bytes) else addr
+    """An address as text; bytes that are not UTF-8 keep their bytes as surrogates
+    (``surrogateescape``), which bind() and connect() encode back to the same bytes."""
+    return addr.decode("utf-8", "surrogateescape") if isinstance(addr, bytes) else addr
 
 
 class Socket(_native.Socket):
@@ -181,7 +183,10 @@ class Socket(_native.Socket):
 
         Args:
             addr: ``tcp://127.0.0.1:5555``, ``ipc:///tmp/x.ipc``, ``inproc://name`` or
-                ``ws://127.0.0.1:5556`` (``*`` as the host binds every interface).
+                ``ws://127.0.0.1:5556`` (``*`` as the host binds every interface). A str is
+                encoded as UTF-8, surrogates as the bytes they stand for (``surrogateescape``,
+                as ``os.fsencode`` does); bytes (e.g. an ipc path that is not UTF-8) are
+                taken as they are.
 
         Returns:
             The :class:`Endpoint`, whose ``shutdown()`` stops listening.
