@@ -98,6 +98,11 @@ class _Waiters:
         if fut in self.queue:  # not woken: timed out, cancelled
             self.queue.remove(fut)
         self.woken.discard(fut)
+        if self.loop.is_closed():
+            # A wait of a loop closed meanwhile, ended when its coroutine is collected: the
+            # loop's selector, and the watch with it, are gone (and call_soon would raise).
+            self.reading = False
+            return
         if not self.queue and self.reading and not self.idle_check:
             self.idle_check = True
             self.loop.call_soon(self._stop_if_idle)
