@@ -31,6 +31,8 @@ from support import (
     best_of,
     connected,
     make_address,
+    run_python,
+    run_reporting,
     wait_connected,
     wait_reachable,
 )
@@ -823,6 +825,128 @@ def test_close_from_another_thread_then_new_sockets(run: Runner, sock: SockFacto
             fresh_push.close()
 
     run(main, timeout=30)
+
+
+# nn.term() is for good: each case runs in a fresh interpreter, with the loop of the
+# parameter. Three waits (arecv, arecv_msg, and an asend with no peer) are pending when term()
+# runs, from a task of the loop or from another thread; then a new wait fails at once.
+TERM_BODY = """
+import threading, time
+import anyio
+kind, where = sys.argv[1], sys.argv[2]
+pull = nn.Socket("pull")
+pull.bind("inproc://term")
+push = nn.Socket("push")  # no peer: asend waits
+
+async def main():
+    outcomes = {}
+
+    async def wait(name, fn, *args):
+        try:
+            await fn(*args)
+            outcomes[name] = "returned"
+        except Exception as e:
+            outcomes[name] = type(e).__name__
+
+    terms = []
+    try:
+        with anyio.fail_after(10):  # a wait left pending fails the run, and says which
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(wait, "arecv", pull.arecv)
+                tg.start_soon(wait, "arecv_msg", pull.arecv_msg)
+                tg.start_soon(wait, "asend", push.asend, b"stuck")
+                await anyio.sleep(0.2)
+                assert not outcomes, outcomes
+                start = time.monotonic()
+                if where == "loop":
+                    nn.term()
+                else:
+                    terms.append(threading.Thread(target=nn.term))
+                    terms[0].start()
+    except TimeoutError:
+        return {"pending": sorted({"arecv", "arecv_msg", "asend"} - set(outcomes))}
+    seconds = time.monotonic() - start
+    for t in terms:
+        t.join(5)
+    await wait("arecv after", pull.arecv)
+    await wait("asend after", push.asend, b"x")
+    return {"outcomes": outcomes, "seconds": seconds}
+
+if kind == "uvloop":
+    import asyncio, uvloop
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        result = runner.run(main())
+elif kind == "asyncio":
+    import asyncio
+    result = asyncio.run(main())
+elif kind == "trio":
+    import trio
+    result = trio.run(main)
+else:
+    result = anyio.run(main, backend=kind.removeprefix("anyio-"))
+report(**result)
+"""
+
+
+@pytest.mark.parametrize("where", ["loop", "thread"])
+@pytest.mark.parametrize("kind", LOOPS)
+def test_term_ends_every_async_wait(kind: str, where: str) -> None:
+    """``nn.term()`` closes every socket inside libnanomsg, fds and all: a loop watching one
+    of them heard nothing, and the waits stayed pending for ever (under asyncio, uvloop and
+    trio alike, term() called in the loop or from another thread). Each ends with
+    ``Terminated`` at once, as blocking calls in threads do."""
+    result = run_reporting(TERM_BODY, kind, where, timeout=60)
+    assert "pending" not in result, f"still pending after term(): {result['pending']}"
+    assert result["outcomes"] == {
+        "arecv": "Terminated",
+        "arecv_msg": "Terminated",
+        "asend": "Terminated",
+        "arecv after": "Terminated",
+        "asend after": "Terminated",
+    }
+    assert result["seconds"] < PROMPT
+
+
+# A task's arecv left pending when its event loop is closed; the coroutine is collected
+# later (at gc.collect(), or at interpreter exit).
+CLOSED_LOOP_BODY = """
+import asyncio, gc, sys
+import nanomsg_rs as nn
+kind, when = sys.argv[1], sys.argv[2]
+if kind == "uvloop":
+    import uvloop
+    loop = uvloop.new_event_loop()
+else:
+    loop = asyncio.new_event_loop()
+pull = nn.Socket("pull")
+pull.bind("inproc://closed-loop")
+task = loop.create_task(pull.arecv())
+loop.run_until_complete(asyncio.sleep(0.05))
+loop.close()
+if when == "collected":
+    del task
+    gc.collect()
+    pull.close()  # lets the wait go (the socket's table of waiters held it)
+    gc.collect()
+    print("ok")
+else:  # at exit, with the socket still open
+    print("ok")
+"""
+
+
+@pytest.mark.parametrize("when", ["collected", "exit"])
+@pytest.mark.parametrize("kind", ["asyncio", "uvloop"])
+def test_a_wait_left_on_a_closed_loop_goes_quietly(kind: str, when: str) -> None:
+    """The wait's cleanup asked the closed loop to call it back (``call_soon``), which raised
+    at collection: 'Exception ignored in: <coroutine object Socket.arecv ...>
+    RuntimeError: Event loop is closed'. Only asyncio's own note about a task destroyed while
+    pending may remain (it is the program's, for any pending task)."""
+    proc = run_python(CLOSED_LOOP_BODY, kind, when)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+    assert "Exception ignored" not in proc.stderr, proc.stderr
+    assert "Event loop is closed" not in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
 
 
 def test_async_with_closes(run: Runner) -> None:

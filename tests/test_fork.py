@@ -264,6 +264,180 @@ def test_gc_of_inherited_sockets_never_calls_the_library() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# What the child does to its copy never reaches the parent's socket
+# --------------------------------------------------------------------------------------------
+
+# The child closes its copy of ``a``, drops it, or leaves by sys.exit (an interpreter shutdown
+# that finalizes it); then the parent waits in recv, and in poll, for messages sent after.
+# Before the fix, the child's close signalled the eventfd that wakes the socket's waiters when
+# it closes, which the child shares with the parent: both waits raised Closed at once, while
+# a.closed was False.
+SPARE_BODY = """
+how = sys.argv[1]
+a, b = nn.Socket("pair"), nn.Socket("pair")
+a.bind("inproc://spare"); b.connect("inproc://spare")
+a.rcvtimeo = 5000
+pid = os.fork()
+if pid == 0:
+    if how == "close":
+        a.close()
+    elif how == "drop":
+        del a
+        gc.collect()
+    else:
+        sys.exit(0)
+    os._exit(0)
+child = {"hung": True}
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        child = {"status": status}
+        break
+    time.sleep(0.01)
+else:
+    os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
+
+def outcome(call):
+    t0 = time.monotonic()
+    threading.Timer(0.2, b.send, (b"after",)).start()
+    try:
+        got = call()
+    except Exception as e:
+        got = type(e).__name__
+    return {"got": got, "seconds": time.monotonic() - t0}
+
+recv = outcome(lambda: a.recv().decode())
+poll = outcome(lambda: nn.poll([(a, nn.POLLIN)], 5000))
+report(child=child, recv=recv, poll=poll, polled=a.recv().decode(), closed=a.closed)
+"""
+
+
+def assert_parent_spared(result: dict[str, Any]) -> None:
+    assert result["child"] == {"status": 0}, f"the child: {result['child']}"
+    assert result["closed"] is False
+    # Each wait lasted until the message came, 0.2 s later (not Closed at once).
+    assert result["recv"]["got"] == "after", result["recv"]
+    assert result["recv"]["seconds"] >= 0.15, result["recv"]
+    assert result["poll"]["got"] == [nn.POLLIN], result["poll"]
+    assert result["poll"]["seconds"] >= 0.15, result["poll"]
+    assert result["polled"] == "after"
+
+
+@pytest.mark.parametrize("how", ["close", "drop", "exit"])
+def test_a_forked_childs_close_drop_or_exit_spares_the_parents_socket(how: str) -> None:
+    assert_parent_spared(run(SPARE_BODY, how))
+
+
+# The same with multiprocessing's "fork" start method: the child's target closes the socket,
+# drops it or raises SystemExit (multiprocessing then leaves by os._exit).
+MP_SPARE_BODY = """
+import multiprocessing as mp
+
+def close():
+    a.close()
+
+def drop():
+    global a
+    del a
+    gc.collect()
+
+def leave():
+    sys.exit(0)
+
+if __name__ == "__main__":
+    how = sys.argv[1]
+    a, b = nn.Socket("pair"), nn.Socket("pair")
+    a.bind("inproc://spare-mp"); b.connect("inproc://spare-mp")
+    a.rcvtimeo = 5000
+    p = mp.get_context("fork").Process(target={"close": close, "drop": drop, "exit": leave}[how])
+    p.start()
+    p.join(10)
+    hung = p.is_alive()
+    if hung:
+        p.kill()
+    child = {"hung": True} if hung else {"status": p.exitcode}
+
+    def outcome(call):
+        t0 = time.monotonic()
+        threading.Timer(0.2, b.send, (b"after",)).start()
+        try:
+            got = call()
+        except Exception as e:
+            got = type(e).__name__
+        return {"got": got, "seconds": time.monotonic() - t0}
+
+    recv = outcome(lambda: a.recv().decode())
+    poll = outcome(lambda: nn.poll([(a, nn.POLLIN)], 5000))
+    report(child=child, recv=recv, poll=poll, polled=a.recv().decode(), closed=a.closed)
+"""
+
+
+@pytest.mark.parametrize("how", ["close", "drop", "exit"])
+def test_a_multiprocessing_childs_close_drop_or_exit_spares_the_parents_socket(how: str) -> None:
+    assert_parent_spared(run(MP_SPARE_BODY, how))
+
+
+# The parent awaits arecv in its event loop; a thread forks, and the child closes the socket
+# (under trio that asked the parent's trio run, through the wake-up fd the child shares with
+# it, to close its waiters, and waited for ever for an answer from a thread it does not have).
+ASYNC_SPARE_BODY = """
+import anyio
+kind = sys.argv[1]
+a, b = nn.Socket("pair"), nn.Socket("pair")
+a.bind("inproc://spare-async"); b.connect("inproc://spare-async")
+a.rcvtimeo = 5000
+
+def fork_and_close():
+    pid = os.fork()
+    if pid == 0:
+        a.close()
+        os._exit(0)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return {"status": status}
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
+    return {"hung": True}
+
+async def main():
+    got = {}
+
+    async def receive():
+        try:
+            got["message"] = (await a.arecv()).decode()
+        except Exception as e:
+            got["message"] = type(e).__name__
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(receive)
+        await anyio.sleep(0.1)
+        got["child"] = await anyio.to_thread.run_sync(fork_and_close)
+        await anyio.sleep(0.1)
+        b.send(b"after")
+    return got
+
+if kind == "trio":
+    import trio
+    result = trio.run(main)
+else:
+    import asyncio
+    result = asyncio.run(main())
+report(**result, closed=a.closed)
+"""
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "trio"])
+def test_a_forked_childs_close_spares_the_parents_async_waits(kind: str) -> None:
+    result = run(ASYNC_SPARE_BODY, kind)
+    assert result["child"] == {"status": 0}, f"the child: {result['child']}"
+    assert result["message"] == "after"
+    assert result["closed"] is False
+
+
+# --------------------------------------------------------------------------------------------
 # Before any socket: the child may use nanomsg
 # --------------------------------------------------------------------------------------------
 

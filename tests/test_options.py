@@ -7,6 +7,7 @@ import errno
 import os
 import select
 import struct
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -137,23 +138,35 @@ def test_surveyor_deadline_round_trip(sock: SockFactory) -> None:
         assert s.surveyor_deadline == value
 
 
-@pytest.mark.parametrize("value", [-1, -5, -(2**31)])
+TIMER_FLOOR = {
+    "req_resend_ivl": "req_resend_ivl must be a time in ms, 1 or more (at 0 a request "
+    "would be resent in a busy loop, hundreds of thousands of times a second)",
+    "surveyor_deadline": "surveyor_deadline must be a time in ms, 1 or more (at 0 a survey "
+    "would end before its answers could come)",
+}
+
+
+@pytest.mark.parametrize("value", [0, -1, -5, -(2**31)])
 @pytest.mark.parametrize(
     ("protocol", "peer", "name"),
     [("surveyor", "respondent", "surveyor_deadline"), ("req", "rep", "req_resend_ivl")],
 )
-def test_a_negative_timer_option_is_refused(
+def test_a_timer_option_below_1_ms_is_refused(
     sock: SockFactory, protocol: str, peer: str, name: str, value: int
 ) -> None:
     """libnanomsg 1.1.5 took a negative survey deadline or resend interval, and the next
-    survey or request aborted the process (timer.c:79): patch 0025 refuses it; the socket
-    keeps its value and works."""
+    survey or request aborted the process (timer.c:79): patch 0025 refuses it. It takes 0,
+    a timer of 0 ms: a REQ resent its request some 300,000 times a second at 100 % CPU, and
+    a survey ended before its answers came (those that did won a race with the timer): the
+    binding refuses 0 (a ValueError, as InvalidArgument is one) with the floor in the message.
+    The socket keeps its value and works."""
     s, other = sock(protocol), sock(peer)
     before = getattr(s, name)
     with pytest.raises(nn.InvalidArgument) as info:
         setattr(s, name, value)
+    assert isinstance(info.value, ValueError)
     assert info.value.errno == errno.EINVAL
-    assert str(info.value).endswith(f"{name} must be a time in ms, 0 or more")
+    assert str(info.value).endswith(TIMER_FLOOR[name])
     assert getattr(s, name) == before
     address = f"inproc://negative-{name}-{value}"
     other.bind(address)
@@ -162,6 +175,25 @@ def test_a_negative_timer_option_is_refused(
     other.rcvtimeo = 5000
     s.send(b"still works")  # a survey or a request, with the deadline it kept
     assert other.recv() == b"still works"
+
+
+@pytest.mark.parametrize(
+    ("protocol", "level", "option"),
+    [("surveyor", nn.SURVEYOR, nn.SURVEYOR_DEADLINE), ("req", nn.REQ, nn.REQ_RESEND_IVL)],
+)
+def test_a_timer_option_of_0_is_refused_through_setsockopt(
+    sock: SockFactory, protocol: str, level: int, option: int
+) -> None:
+    """setsockopt() too, given the int or its four bytes (which reach the library as the
+    same int)."""
+    s = sock(protocol)
+    before = s.getsockopt(level, option)
+    for value in (0, (0).to_bytes(4, sys.byteorder)):
+        with pytest.raises(nn.InvalidArgument, match="1 or more"):
+            s.setsockopt(level, option, value)
+        assert s.getsockopt(level, option) == before
+    s.setsockopt(level, option, (1).to_bytes(4, sys.byteorder))
+    assert s.getsockopt(level, option) == 1
 
 
 def test_rcvtimeo_setting_takes_effect(sock: SockFactory) -> None:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from support import CONNECT_DEADLINE, NANOMSG, best_of, timeouts, wait_connected, wait_reachable
+from support import (
+    CONNECT_DEADLINE,
+    NANOMSG,
+    best_of,
+    run_reporting,
+    timeouts,
+    wait_connected,
+    wait_reachable,
+)
 
 import nanomsg_rs as nn
 
@@ -200,6 +209,87 @@ def test_poll_releases_the_gil(sock: SockFactory) -> None:
         stop.set()
         t.join(5)
     assert counter > 20
+
+
+# poll(2) refuses (EINVAL) more entries than RLIMIT_NOFILE, and the binding gave it one
+# entry per (item, event): a list naming a socket many times failed with a bare "Invalid
+# argument". Each descriptor is polled once now. The soft limit is lowered to 256 so that
+# the lists below pass it on any machine.
+MANY_ITEMS_BODY = """
+import resource
+a, b = nn.Socket("pair"), nn.Socket("pair")
+a.bind("inproc://many"); b.connect("inproc://many")
+b.sndtimeo = 5000
+b.send(b"waiting")
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+items = [(a, nn.POLLIN | nn.POLLOUT), (b, nn.POLLIN), (b, nn.POLLOUT)] * 10_000
+ready = nn.poll(items, 0)
+report(n=len(ready), kinds=sorted(set(zip(ready[0::3], ready[1::3], ready[2::3]))))
+"""
+
+
+def test_poll_lists_a_socket_any_number_of_times() -> None:
+    result = run_reporting(MANY_ITEMS_BODY)
+    assert result["n"] == 30_000
+    # a can receive and send, b can only send: the same answer for every repetition.
+    assert result["kinds"] == [[nn.POLLIN | nn.POLLOUT, 0, nn.POLLOUT]]
+
+
+# More distinct descriptors than the limit: poll(2)'s EINVAL, with a message that says why.
+OVER_LIMIT_BODY = """
+import resource
+sockets = [nn.Socket("pair") for _ in range(40)]  # 3 descriptors each
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+try:
+    nn.poll([(s, nn.POLLIN | nn.POLLOUT) for s in sockets], 0)
+    report(raised=None)
+except nn.NanomsgError as e:
+    report(raised=type(e).__name__, errno=e.errno, value_error=isinstance(e, ValueError),
+           message=str(e))
+"""
+
+
+def test_poll_over_the_open_file_limit_says_which_limit() -> None:
+    result = run_reporting(OVER_LIMIT_BODY)
+    assert result["raised"] == "InvalidArgument", result
+    assert result["errno"] == errno.EINVAL and result["value_error"]
+    assert result["message"].startswith("poll(): more distinct descriptors to wait on")
+    assert "RLIMIT_NOFILE" in result["message"], result["message"]
+
+
+# nn_term signals every socket's descriptors and closes them: poll read that as "ready".
+TERM_POLL_BODY = """
+import threading
+s = nn.Socket("pull")
+s.bind("inproc://term-poll")
+outcome = {}
+
+def wait():
+    t0 = time.monotonic()
+    try:
+        outcome["waiting"] = nn.poll([(s, nn.POLLIN)], 5000)
+    except nn.NanomsgError as e:
+        outcome["waiting"] = type(e).__name__
+    outcome["seconds"] = time.monotonic() - t0
+
+t = threading.Thread(target=wait)
+t.start()
+time.sleep(0.2)
+nn.term()
+t.join(10)
+try:
+    outcome["after"] = nn.poll([(s, nn.POLLIN)], 0)
+except nn.NanomsgError as e:
+    outcome["after"] = type(e).__name__
+report(**outcome)
+"""
+
+
+def test_poll_ends_with_terminated_after_term() -> None:
+    result = run_reporting("import time\n" + TERM_POLL_BODY)
+    assert result["waiting"] == "Terminated", result
+    assert result["seconds"] < 2, result
+    assert result["after"] == "Terminated", result
 
 
 # -- device ---------------------------------------------------------------------------------

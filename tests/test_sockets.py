@@ -636,3 +636,30 @@ def test_address_of_a_str_subclass_is_kept_as_a_plain_str(
     ep = s.bind(Odd(address))
     assert type(ep.address) is str and ep.address == address
     assert repr(s).endswith(f" bound {address}>")
+
+
+def test_a_non_utf8_address_round_trips(sock: Callable[..., nn.Socket], tmp_path: Path) -> None:
+    """Endpoint.address is a str, the bytes that are not UTF-8 kept as surrogates (as
+    os.fsdecode keeps them): connect() and bind() take it back as the same bytes. They
+    raised UnicodeEncodeError ("surrogates not allowed")."""
+    raw = b"ipc://" + bytes(tmp_path) + b"/\xfe\xff-round-trip.ipc"
+    a, b, c = sock("pair"), sock("pair"), sock("pair")
+    ep = a.bind(raw)
+    assert isinstance(ep.address, str)
+    assert ep.address.encode("utf-8", "surrogateescape") == raw
+    b.connect(ep.address)
+    b.sndtimeo = a.rcvtimeo = 2000
+    b.send(b"by the address given back")
+    assert a.recv() == b"by the address given back"
+    # bind() of such a str makes the file of those bytes
+    second = c.bind(ep.address.replace("round-trip", "second"))
+    assert second.address.encode("utf-8", "surrogateescape") == raw.replace(
+        b"round-trip", b"second"
+    )
+    assert sorted(os.listdir(bytes(tmp_path))) == [
+        b"\xfe\xff-round-trip.ipc",
+        b"\xfe\xff-second.ipc",
+    ]
+    # A surrogate that stands for no byte cannot be encoded: a clear ValueError.
+    with pytest.raises(UnicodeEncodeError):
+        c.connect("ipc:///tmp/\ud800")

@@ -39,9 +39,8 @@ from ._native import (
     device,
     poll,
     strerror,
-    term,
 )
-from ._socket import Endpoint, Socket
+from ._socket import Endpoint, Socket, term
 from .constants import *  # noqa: F403  (every nanomsg constant, listed there)
 
 

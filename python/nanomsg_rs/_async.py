@@ -4,6 +4,8 @@ under asyncio (and uvloop), trio, and anyio on either of its backends.
 Built on each socket's ``rcvfd``/``sndfd``: no thread per call and no busy polling. A call
 first tries without waiting; otherwise it waits until the fd is readable and retries the
 non-blocking call itself, so a task cancelled at any point never takes a message with it.
+``close()`` wakes the socket's waiters with :class:`Closed`; ``nn.term()`` wakes those of
+every socket with :class:`Terminated`, before ``nn_term`` closes the fds.
 
 Which library runs the task is asked of sniffio, and only when trio is loaded (trio depends on
 sniffio; anyio on trio reports "trio", anyio on asyncio "asyncio"): neither trio nor anyio is
@@ -15,6 +17,10 @@ imported here.
   one socket's fd take turns through a fair ``trio.Lock``. ``close()`` calls
   ``notify_closing`` on the fds (from any thread, through the run's token), and the waiters
   raise :class:`Closed`.
+
+In a child forked from the process, the waiters are the parent's (their event loops'
+selectors and wake-up fds are shared with it): the child forgets them, so that its close,
+drop or exit never reaches the parent's loops.
 """
 
 from __future__ import annotations
@@ -22,20 +28,21 @@ from __future__ import annotations
 import asyncio
 import errno
 import math
+import os
 import sys
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _native
-from ._errors import Closed, Timeout, error_on
+from ._errors import Closed, Terminated, Timeout, error_on
 
 if TYPE_CHECKING:
     from ._socket import Socket
 
-__all__ = ["notify_closed", "retry_until_done"]
+__all__ = ["notify_closed", "notify_terminated", "retry_until_done"]
 
 T = TypeVar("T")
 
@@ -91,6 +98,11 @@ class _Waiters:
         if fut in self.queue:  # not woken: timed out, cancelled
             self.queue.remove(fut)
         self.woken.discard(fut)
+        if self.loop.is_closed():
+            # A wait of a loop closed meanwhile, ended when its coroutine is collected: the
+            # loop's selector, and the watch with it, are gone (and call_soon would raise).
+            self.reading = False
+            return
         if not self.queue and self.reading and not self.idle_check:
             self.idle_check = True
             self.loop.call_soon(self._stop_if_idle)
@@ -136,6 +148,15 @@ def _timeout_error(sock: Socket, call: str) -> Timeout:
     return cast(Timeout, error_on(Timeout, errno.ETIMEDOUT, sock, call, timeouts=True))
 
 
+def _terminated_error(sock: Socket, call: str) -> Terminated:
+    return cast(Terminated, error_on(Terminated, _native.ETERM, sock, call))
+
+
+# Set by term() before it wakes the waiters, and never reset: a wait that registers after
+# term() took its list of waiters sees it (the check comes after the registration).
+_TERMINATED = False
+
+
 def _running_trio() -> bool:
     """Whether the current task runs under trio (directly, or as anyio's backend)."""
     if "trio" not in sys.modules:
@@ -164,6 +185,8 @@ async def retry_until_done(sock: Socket, which: int, op: Callable[[], T | None],
     waiters = _waiters(sock, loop, which)
     while True:
         fut = waiters.wait()
+        if _TERMINATED:  # term() ran, in another thread, after it woke the waiters
+            fut.set_exception(_terminated_error(sock, call))
         timers = []
         if deadline is not None:
             timers.append(loop.call_at(deadline, _expire, fut, sock, call))
@@ -202,9 +225,33 @@ def notify_closed(sock: Socket) -> None:
     """Wakes every waiter of ``sock`` with :class:`Closed` (from any thread), before the
     socket and its fds close."""
     _trio_notify_closed(sock)
-    table = _TABLES.pop(sock, {})
+    _fail_asyncio_waiters(sock, _TABLES.pop(sock, {}), _closed_error)
+
+
+def notify_terminated() -> None:
+    """Wakes every waiter of every socket with :class:`Terminated` (from any thread), before
+    ``nn_term`` closes the sockets and their fds."""
+    global _TERMINATED
+    with _TRIO_LOCK:  # ordered against a trio task's registration (see _TRIO_LOCK)
+        _TERMINATED = True
+        trio_tables = list(_TRIO_TABLES.values())
+        _TRIO_TABLES.clear()
+    _close_trio_waiters(
+        [waiters for table in trio_tables for waiters in table.values()], _terminated_error
+    )
+    tables = list(_TABLES.items())
+    _TABLES.clear()
+    for sock, table in tables:
+        _fail_asyncio_waiters(sock, table, _terminated_error)
+
+
+def _fail_asyncio_waiters(
+    sock: Socket, table: _Table, error: Callable[[Socket, str], BaseException]
+) -> None:
+    """Fails the waiters of ``table`` (taken out of ``_TABLES``) with ``error``, each in its
+    own loop's thread."""
     for (loop, which), waiters in list(table.items()):
-        exc = _closed_error(sock, "arecv" if which == RECV else "asend")
+        exc = error(sock, "arecv" if which == RECV else "asend")
         if loop.is_closed():
             continue
         try:
@@ -231,15 +278,17 @@ class _TrioWaiters:
         self.fd = fd
         self.token = token
         self.lock = trio.Lock()
-        # Set in the run's own thread, with notify_closing: a task checks it, in the same
-        # thread and without a checkpoint, right before it waits on the fd.
-        self.closing = False
+        # The error of the waits once the socket closes or term() runs: set in the run's own
+        # thread, with notify_closing; a task checks it, in the same thread and without a
+        # checkpoint, right before it waits on the fd.
+        self.ending: Callable[[Socket, str], BaseException] | None = None
 
-    def close(self) -> None:
-        """In the run's thread: no task waits on the fd from now on."""
+    def close(self, ending: Callable[[Socket, str], BaseException] = _closed_error) -> None:
+        """In the run's thread: no task waits on the fd from now on; those that did, and
+        those that would, raise ``ending(sock, call)``."""
         import trio
 
-        self.closing = True
+        self.ending = ending
         trio.lowlevel.notify_closing(self.fd)
 
 
@@ -269,6 +318,8 @@ async def _trio_retry_until_done(
     with _TRIO_LOCK:
         if sock in _TRIO_CLOSING:
             raise _closed_error(sock, call)
+        if _TERMINATED:
+            raise _terminated_error(sock, call)
         table = _TRIO_TABLES.setdefault(sock, {})
         waiters = table.get((token, which))
         if waiters is None:
@@ -277,7 +328,9 @@ async def _trio_retry_until_done(
     with trio.move_on_at(deadline):
         async with waiters.lock:
             while True:
-                if waiters.closing or sock.closed:
+                if waiters.ending is not None:
+                    raise waiters.ending(sock, call)
+                if sock.closed:
                     raise _closed_error(sock, call)
                 result = op()
                 if result is not None:
@@ -287,7 +340,7 @@ async def _trio_retry_until_done(
                     with trio.move_on_after(math.inf if retry is None else retry):
                         await trio.lowlevel.wait_readable(waiters.fd)
                 except trio.ClosedResourceError:
-                    raise _closed_error(sock, call) from None
+                    raise (waiters.ending or _closed_error)(sock, call) from None
     raise _timeout_error(sock, call)
 
 
@@ -295,7 +348,16 @@ def _trio_notify_closed(sock: Socket) -> None:
     with _TRIO_LOCK:
         _TRIO_CLOSING.add(sock)
         table = _TRIO_TABLES.pop(sock, {})
-    if not table:
+    _close_trio_waiters(table.values(), _closed_error)
+
+
+def _close_trio_waiters(
+    all_waiters: Iterable[_TrioWaiters], ending: Callable[[Socket, str], BaseException]
+) -> None:
+    """Closes each of ``all_waiters`` (taken out of ``_TRIO_TABLES``) in its run's thread,
+    waiting until that is done: the fds close next."""
+    all_waiters = list(all_waiters)
+    if not all_waiters:
         return
     import trio
 
@@ -303,11 +365,27 @@ def _trio_notify_closed(sock: Socket) -> None:
         current = trio.lowlevel.current_trio_token()
     except RuntimeError:
         current = None
-    for waiters in table.values():
+    for waiters in all_waiters:
         if waiters.token is current:
-            waiters.close()
+            waiters.close(ending)
             continue
         try:  # another thread's trio run: there, and wait until done (the fd closes next)
-            trio.from_thread.run_sync(waiters.close, trio_token=waiters.token)
+            trio.from_thread.run_sync(waiters.close, ending, trio_token=waiters.token)
         except trio.RunFinishedError:
             pass
+
+
+def _forget_the_parents_waiters() -> None:
+    """In a child just forked: every waiter is the parent's, waiting in the parent's event
+    loops, whose selectors and wake-up fds the child shares. Waking them from the child (at
+    its close, drop or exit of a socket) would reach into the parent's loops, or wait for
+    ever for a trio run whose thread the child does not have."""
+    global _TRIO_LOCK
+    _TABLES.clear()
+    _TRIO_TABLES.clear()
+    _TRIO_CLOSING.clear()
+    # Held by another thread at the fork, it would stay locked in the child.
+    _TRIO_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_the_parents_waiters)

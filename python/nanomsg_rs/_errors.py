@@ -210,8 +210,10 @@ _RANGES = {
     "reconnect_ivl": "a time in ms, 0 or more",
     "reconnect_ivl_max": "a time in ms, 0 or more (0: no back-off)",
     "socket_name": "at most 63 bytes",
-    "surveyor_deadline": "a time in ms, 0 or more",
-    "req_resend_ivl": "a time in ms, 0 or more",
+    "surveyor_deadline": "a time in ms, 1 or more (at 0 a survey would end before its "
+    "answers could come)",
+    "req_resend_ivl": "a time in ms, 1 or more (at 0 a request would be resent in a busy "
+    "loop, hundreds of thousands of times a second)",
 }
 
 _TRANSPORTS = ("inproc", "ipc", "tcp", "ws")

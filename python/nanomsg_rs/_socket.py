@@ -9,7 +9,6 @@ table drives.
 from __future__ import annotations
 
 import difflib
-import os
 import sys
 import warnings
 from types import TracebackType
@@ -25,7 +24,7 @@ from ._enums import Domain, Protocol, Statistic
 from ._errors import Closed, NanomsgError, warn_misuse
 from ._native import Message
 
-__all__ = ["Endpoint", "Socket"]
+__all__ = ["Endpoint", "Socket", "term"]
 
 T = TypeVar("T", int, bool, str)
 
@@ -91,7 +90,9 @@ class Endpoint:
     """An address a socket is bound or connected to (the result of ``bind``/``connect``)."""
 
     __slots__ = {
-        "address": "The address as given (str; bytes decoded as by os.fsdecode).",
+        "address": "The address as given, as a str (bytes decoded as UTF-8, each byte that "
+        "is not UTF-8 kept as a surrogate, as os.fsdecode does): bind() and connect() take "
+        "it back and use the same bytes.",
         "id": "nanomsg's endpoint id (int).",
         "socket": "The Socket the endpoint belongs to.",
     }
@@ -101,7 +102,7 @@ class Endpoint:
         self.socket = socket
         #: nanomsg's endpoint id.
         self.id = id
-        #: The address as given (bytes decoded as by ``os.fsdecode``).
+        #: The address as given, as a str (see ``__slots__``).
         self.address = address
 
     def shutdown(self) -> None:
@@ -124,8 +125,11 @@ _SOL = _native.SOL_SOCKET
 
 def _text(addr: str | bytes) -> str:
     """An address as a plain str (a subclass's own ``__str__`` is not called); bytes that are
-    not UTF-8 keep their bytes as surrogates."""
-    return os.fsdecode(addr) if isinstance(addr, bytes) else str.__str__(addr)
+    not UTF-8 keep their bytes as surrogates (``surrogateescape``), which bind() and
+    connect() encode back to the same bytes."""
+    if isinstance(addr, bytes):
+        return addr.decode("utf-8", "surrogateescape")
+    return str.__str__(addr)
 
 
 class Socket(_native.Socket):
@@ -184,7 +188,10 @@ class Socket(_native.Socket):
 
         Args:
             addr: ``tcp://127.0.0.1:5555``, ``ipc:///tmp/x.ipc``, ``inproc://name`` or
-                ``ws://127.0.0.1:5556`` (``*`` as the host binds every interface).
+                ``ws://127.0.0.1:5556`` (``*`` as the host binds every interface). A str is
+                encoded as UTF-8, surrogates as the bytes they stand for (``surrogateescape``,
+                as ``os.fsencode`` does); bytes (e.g. an ipc path that is not UTF-8) are
+                taken as they are.
 
         Returns:
             The :class:`Endpoint`, whose ``shutdown()`` stops listening.
@@ -339,10 +346,14 @@ class Socket(_native.Socket):
                     "ENOPROTOOPT on send-only sockets).", readonly=True)
     req_resend_ivl = _Option(_native.REQ, _native.REQ_RESEND_IVL, int,
                              "REQ only: resend an unanswered request after this many ms "
-                             "(default 60000); NanomsgError (ENOPROTOOPT) elsewhere.")
+                             "(default 60000; at least 1, InvalidArgument otherwise: 0 "
+                             "would resend in a busy loop); NanomsgError (ENOPROTOOPT) "
+                             "elsewhere.")
     surveyor_deadline = _Option(_native.SURVEYOR, _native.SURVEYOR_DEADLINE, int,
                                 "SURVEYOR only: how long a survey collects answers, in ms "
-                                "(default 1000); NanomsgError (ENOPROTOOPT) elsewhere.")
+                                "(default 1000; at least 1, InvalidArgument otherwise: at 0 "
+                                "a survey would end before its answers came); NanomsgError "
+                                "(ENOPROTOOPT) elsewhere.")
     tcp_nodelay = _Option(_native.TCP, _native.TCP_NODELAY, bool,
                           "TCP_NODELAY on the socket's tcp connections (default False).")
     # fmt: on
@@ -477,6 +488,23 @@ class Socket(_native.Socket):
                 warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
         except Exception:  # interpreter shutdown, a forked child: never raise from here
             pass
+
+
+def term() -> None:
+    """Ends libnanomsg for this process (``nn_term``), for good: every socket fails with
+    :class:`Terminated` from now on, and no new socket can be made.
+
+    Calls waiting on a socket in any thread (``recv``, ``send``, ``poll``, ``device`` ...)
+    and tasks awaiting one in any event loop (``arecv``, ``asend`` under asyncio, uvloop,
+    trio or anyio) raise :class:`Terminated`.
+
+    Raises:
+        NanomsgError: in a child forked after the process made a socket (``EFORKED``).
+    """
+    waiting = sys.modules.get(f"{__package__}._async")
+    if waiting is not None:  # loaded once a socket awaited: it knows who waits where
+        waiting.notify_terminated()
+    _native.term()
 
 
 def _unknown(name: str, what: str, candidates: list[str]) -> str:

@@ -741,7 +741,9 @@ def _setup(o: Options) -> Socket:
                 except NanomsgError as e:
                     _fatal(what, e)
                 except UnicodeEncodeError:
-                    # nanomsg takes any bytes; nanomsg_rs takes addresses as str (UTF-8)
+                    # Not from a command line (argv keeps bytes that are not UTF-8 as
+                    # surrogates, which bind and connect take back): a str given to main()
+                    # with a surrogate that stands for no byte.
                     _stderr(f"{what}: Address is not valid UTF-8\n")
                     raise _Exit(3) from None
     except BaseException:

@@ -2,23 +2,39 @@
 //! (`NN_POLLOUT`). Never waits inside the C library: each socket's `NN_RCVFD`/`NN_SNDFD` is
 //! polled together with its wake fd, so a close from another thread ends the wait at once.
 //! Where the wait happens (and what holds meanwhile, such as Python's GIL) is the caller's.
+//!
+//! Each descriptor is polled once however many items name it: `poll(2)` refuses (`EINVAL`)
+//! more entries than the process may have open files, and a list that names one socket
+//! many times would pass that limit with a handful of descriptors.
 
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::os::fd::RawFd;
 use std::time::Instant;
 
 use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
+use crate::nn::process;
 use crate::nn::socket::{wait_any, Direction, Guard};
+
+/// Fails with `ETERM` once `nn_term` ran: it closed the sockets' fds (their numbers may
+/// belong to other files by now), and signalled them first, which would read as "ready".
+fn check_not_terminated() -> NnResult<()> {
+    if process::terminated() {
+        return Err(NnError::new(ffi::ETERM));
+    }
+    Ok(())
+}
 
 /// One poll over sockets held by guards that outlive it (`'g`).
 #[derive(Debug)]
 pub struct Poll<'g> {
-    /// One pollable fd per (item, event) asked for, with its revents after a wait.
+    /// Each pollable fd the items ask about, once, with its revents after a wait.
     fds: Vec<(RawFd, libc::c_short)>,
-    /// For each of `fds`: the item it belongs to and its event (`NN_POLLIN`/`NN_POLLOUT`).
-    owners: Vec<(usize, i32)>,
-    /// The wake fd of every item's socket.
+    /// For each (item, event) asked for: the item, its event (`NN_POLLIN`/`NN_POLLOUT`) and
+    /// the index of its fd in `fds`.
+    owners: Vec<(usize, i32, usize)>,
+    /// The wake fd of each item's socket, once.
     wakes: Vec<RawFd>,
     /// How many items were asked about.
     items: usize,
@@ -33,6 +49,10 @@ impl<'g> Poll<'g> {
         let mut fds = Vec::new();
         let mut owners = Vec::new();
         let mut wakes = Vec::new();
+        // fd -> its index in `fds`; the wake fds in `wakes`.
+        let mut fd_index = HashMap::new();
+        let mut wakes_seen = HashSet::new();
+        let mut items_seen = 0;
         for (i, (guard, events)) in items.into_iter().enumerate() {
             for (flag, dir) in [
                 (ffi::NN_POLLIN, Direction::Recv),
@@ -40,16 +60,23 @@ impl<'g> Poll<'g> {
             ] {
                 if events & i32::from(flag) != 0 {
                     let fd = guard.poll_fd(dir)?.ok_or(NnError::new(libc::ENOPROTOOPT))?;
-                    fds.push((fd, 0));
-                    owners.push((i, i32::from(flag)));
+                    let index = *fd_index.entry(fd).or_insert_with(|| {
+                        fds.push((fd, 0));
+                        fds.len() - 1
+                    });
+                    owners.push((i, i32::from(flag), index));
                 }
             }
-            wakes.push(guard.wake_fd());
+            let wake = guard.wake_fd();
+            if wakes_seen.insert(wake) {
+                wakes.push(wake);
+            }
+            items_seen = i + 1;
         }
         Ok(Self {
             fds,
             owners,
-            items: wakes.len(),
+            items: items_seen,
             wakes,
             guards: PhantomData,
         })
@@ -57,17 +84,22 @@ impl<'g> Poll<'g> {
 
     /// A look that does not wait (the deadline is now). Its outcome as [`Poll::wait`]'s.
     pub fn look(&mut self) -> NnResult<usize> {
-        wait_any(&mut self.fds, &self.wakes, Some(Instant::now()))
+        check_not_terminated()?;
+        let outcome = wait_any(&mut self.fds, &self.wakes, Some(Instant::now()));
+        check_not_terminated().and(outcome)
     }
 
     /// Waits until a socket is ready (the number of fds ready) or `deadline` passes
-    /// (`ETIMEDOUT`); `None` waits for ever. Ends with `EBADF` when a socket is closed and
-    /// `EINTR` when a signal arrives (call again: nothing is lost).
+    /// (`ETIMEDOUT`); `None` waits for ever. Ends with `EBADF` when a socket is closed,
+    /// `ETERM` after `nn_term` and `EINTR` when a signal arrives (call again: nothing is
+    /// lost).
     pub fn wait(&mut self, deadline: Option<Instant>) -> NnResult<usize> {
         loop {
+            check_not_terminated()?;
             match wait_any(&mut self.fds, &self.wakes, deadline) {
                 Ok(0) => continue,
-                other => return other,
+                // nn_term signals every socket's fds (and then closes them): not "ready".
+                other => return check_not_terminated().and(other),
             }
         }
     }
@@ -83,9 +115,9 @@ impl<'g> Poll<'g> {
         let mut revents = vec![0; self.items];
         match outcome {
             Ok(_) => {
-                for ((item, flag), (_, rev)) in self.owners.iter().zip(&self.fds) {
-                    if *rev != 0 {
-                        revents[*item] |= flag;
+                for &(item, flag, index) in &self.owners {
+                    if self.fds[index].1 != 0 {
+                        revents[item] |= flag;
                     }
                 }
                 Ok(revents)

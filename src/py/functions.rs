@@ -12,8 +12,11 @@ use crate::py::socket::PySocket;
 /// Waits until one of the sockets can receive (`POLLIN`) or send (`POLLOUT`), or `timeout`
 /// ms pass (-1: forever). `items` is a list of `(socket, events)`; returns the ready events
 /// of each, in order (all 0 on timeout; other event bits are ignored). Raises `nn.Closed`
-/// if a socket is closed meanwhile, `nn.NanomsgError` (`ENOPROTOOPT`) for `POLLIN` on a
-/// send-only socket or `POLLOUT` on a receive-only one.
+/// if a socket is closed meanwhile, `nn.Terminated` after `nn.term()`, `nn.NanomsgError`
+/// (`ENOPROTOOPT`) for `POLLIN` on a send-only socket or `POLLOUT` on a receive-only one.
+/// A socket may be listed any number of times: each descriptor is waited on once. Raises
+/// `nn.InvalidArgument` only if the distinct descriptors (up to three a socket) outnumber
+/// the process's limit on open files (`RLIMIT_NOFILE`), which `poll(2)` enforces.
 #[pyfunction]
 #[pyo3(signature = (items, timeout = -1), text_signature = "(items, timeout=-1)")]
 pub fn poll(

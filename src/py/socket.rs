@@ -17,9 +17,19 @@ use crate::py::errors::{check_misuse, Context};
 use crate::py::message::PyMessage;
 
 /// An address as nanomsg takes it: a str (UTF-8) or raw bytes (e.g. a non-UTF-8 ipc path).
+/// A str is encoded with `surrogateescape`, as `os.fsencode` does: the `Endpoint.address`
+/// of a bytes address that is not UTF-8 (its bytes kept as surrogates) gives those bytes
+/// back.
 fn c_address(addr: &Bound<'_, PyAny>) -> PyResult<CString> {
     let bytes = if let Ok(s) = addr.cast::<PyString>() {
-        s.to_str()?.as_bytes().to_vec()
+        match s.to_str() {
+            Ok(text) => text.as_bytes().to_vec(),
+            Err(_) => s
+                .call_method1(intern!(s.py(), "encode"), ("utf-8", "surrogateescape"))?
+                .cast_into::<PyBytes>()?
+                .as_bytes()
+                .to_vec(),
+        }
     } else if let Ok(b) = addr.cast::<PyBytes>() {
         b.as_bytes().to_vec()
     } else {

@@ -38,6 +38,7 @@ from .. import _native, constants
 from .._errors import NanomsgError
 from .._native import Message
 from .._socket import Socket as _NativeSocket
+from .._socket import term
 from ..constants import *  # noqa: F403  (every constant nanomsg-python has, and a few more)
 from ._common import new_socket
 
@@ -109,7 +110,7 @@ def create_message_buffer(size: int, type: int) -> Message:
 def terminate_all() -> None:
     """``nn_term``: every socket of the process fails from now on (blocked calls wake up
     with :class:`NanoMsgAPIError`, ``ETERM``), for good."""
-    _native.term()
+    term()
 
 
 def poll(

@@ -104,7 +104,8 @@ pub struct Socket {
     usage: AtomicU32,
     /// CLOSED, DETACHED and RELEASED flags, and the number of guards alive.
     state: AtomicU64,
-    /// Signalled (and never reset) by `close`, to wake every waiter.
+    /// Signalled (and never reset) by `close`, to wake every waiter; never in a forked
+    /// child, which shares it with the parent.
     wake: OwnedFd,
     /// SUB prefixes and how often each is subscribed, where the library cannot be asked to
     /// unsubscribe a prefix it does not hold (see [`compat::TRACKS_SUBSCRIPTIONS`]).
@@ -321,7 +322,12 @@ impl Socket {
         if prev & CLOSED != 0 {
             return Ok(());
         }
-        self.signal_wake();
+        // In a forked child the eventfd is the parent's too: signalling it would end every
+        // wait on this socket in the parent (whose socket stays open), so only the parent
+        // signals it. A child has no thread waiting on it (it cannot call the library).
+        if !process::forked() {
+            self.signal_wake();
+        }
         if (prev & USERS == 0 || compat::CLOSE_AT_ONCE) && how == Ending::Close {
             return self.release_number();
         }

@@ -14,6 +14,22 @@ use crate::nn::compat;
 use crate::nn::error::{check, NnError, NnResult};
 use crate::nn::sync::lock;
 
+/// Fails with `EINVAL` for a REQ resend interval or a survey deadline of 0 ms, which the C
+/// libraries take: each starts a timer of 0 ms, so a REQ resends its request in a busy loop
+/// (some 300,000 times a second, at 100 % CPU) and a survey ends before its answers can come
+/// (the few that do are a race with the timer). 1 ms is the floor. (Negative values are
+/// refused by the library itself, or by `compat::check_option_value` on nng.)
+fn check_timer_floor(level: c_int, option: c_int, value: c_int) -> NnResult<()> {
+    let timer = matches!(
+        (level, option),
+        (ffi::NN_REQ, ffi::NN_REQ_RESEND_IVL) | (ffi::NN_SURVEYOR, ffi::NN_SURVEYOR_DEADLINE)
+    );
+    if timer && value == 0 {
+        return Err(NnError::new(libc::EINVAL));
+    }
+    Ok(())
+}
+
 impl Guard<'_> {
     /// `nn_getsockopt` of an int option.
     pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
@@ -59,6 +75,7 @@ impl Guard<'_> {
     /// `nn_setsockopt` of an int option.
     pub fn setsockopt_int(&self, level: c_int, option: c_int, value: c_int) -> NnResult<()> {
         compat::check_option(level, option)?;
+        check_timer_floor(level, option, value)?;
         compat::check_option_value(level, option, value)?;
         self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
@@ -80,6 +97,12 @@ impl Guard<'_> {
         compat::check_option(level, option)?;
         if level == ffi::NN_SUB {
             return self.subscription(option, value);
+        }
+        // An int option given as its bytes gets the int's checks.
+        if let Ok(int) = <[u8; std::mem::size_of::<c_int>()]>::try_from(value) {
+            let int = c_int::from_ne_bytes(int);
+            check_timer_floor(level, option, int)?;
+            compat::check_option_value(level, option, int)?;
         }
         self.setsockopt_untracked(level, option, value)
     }

@@ -158,9 +158,17 @@ pub fn wait_any(
     // SAFETY: pfds is a live array of pfds.len() pollfd structs.
     let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
     if rc < 0 {
-        return Err(NnError::new(
-            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
-        ));
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        if errno == libc::EINVAL {
+            // poll(2)'s only EINVAL: more entries than RLIMIT_NOFILE.
+            return Err(NnError::with_detail(
+                libc::EINVAL,
+                "more distinct descriptors to wait on (each socket has up to three) than \
+                 the process's limit on open files (RLIMIT_NOFILE, `ulimit -n`) allows: \
+                 raise the limit, or poll fewer sockets at once",
+            ));
+        }
+        return Err(NnError::new(errno));
     }
     if pfds[fds.len()..].iter().any(|p| p.revents != 0) {
         return Err(NnError::new(libc::EBADF));
