@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -652,6 +653,116 @@ static int sub_trie (void)
     return failed;
 }
 
+/*  A path for a file of this case's own: in $NNRS_REPRO_DIR (repro/run's scratch directory,
+    removed after the run, so that what a crash leaves behind goes too), or /tmp.  */
+static void scratch_path (char *buf, size_t len, const char *name)
+{
+    const char *dir = getenv ("NNRS_REPRO_DIR");
+    snprintf (buf, len, "%s/nnrs-repro-%d-%s", dir ? dir : "/tmp", (int) getpid (), name);
+}
+
+/*  0031: ipc paths. bind() on a directory (a typo such as ipc:///tmp/): upstream tries the
+    path with connect(), which is refused, unlinks it, and unlink() fails with EISDIR
+    (bipc.c:309 errno_assert). The hardened library refuses the bind with EISDIR.  */
+static int ipc_bind_directory (void)
+{
+    char dir [96];
+    int s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    scratch_path (dir, sizeof dir, "dir");
+    rmdir (dir);
+    if (mkdir (dir, 0700) != 0) { perror ("repro: mkdir"); return 2; }
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", dir);
+    if (nn_bind (s, addr_buf) >= 0 || nn_errno () != EISDIR) {
+        fprintf (stderr, "bind on a directory: not EISDIR (%s)\n", nn_strerror (nn_errno ()));
+        return 1;
+    }
+    rmdir (dir);
+    nn_close (s);
+    return 0;
+}
+
+/*  0031: bind() on a path where a regular file is: upstream's connect() is refused, so it
+    deletes the file, whatever it held, and binds. The hardened library leaves the file
+    alone and refuses the bind with EADDRINUSE.  */
+static int ipc_bind_file (void)
+{
+    char path [96];
+    struct stat st;
+    FILE *f;
+    int failed = 0, s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    scratch_path (path, sizeof path, "file");
+    f = fopen (path, "w");
+    if (!f) { perror ("repro: fopen"); return 2; }
+    fputs ("precious\n", f);
+    fclose (f);
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", path);
+    if (nn_bind (s, addr_buf) >= 0 || nn_errno () != EADDRINUSE) {
+        fprintf (stderr, "bind on a regular file: not EADDRINUSE (%s)\n",
+            nn_strerror (nn_errno ()));
+        failed = 1;
+    }
+    if (lstat (path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size != 9) {
+        fprintf (stderr, "the file was deleted: FAILED\n");
+        failed = 1;
+    }
+    nn_close (s);
+    unlink (path);
+    return failed;
+}
+
+/*  0031: the socket file of a bound socket is replaced by a directory (anyone who can
+    write in its directory can do it), then the socket is closed: upstream's unlink() fails
+    with EISDIR (bipc.c:177 errno_assert). The hardened library leaves the directory.  */
+static int ipc_close_replaced (void)
+{
+    char path [96];
+    struct stat st;
+    int s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    scratch_path (path, sizeof path, "replaced");
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", path);
+    unlink (path);
+    rmdir (path);
+    if (nn_bind (s, addr_buf) < 0) die ("nn_bind");
+    if (unlink (path) != 0 || mkdir (path, 0700) != 0) { perror ("repro: replace"); return 2; }
+    nn_close (s);
+    if (lstat (path, &st) != 0 || !S_ISDIR (st.st_mode)) {
+        fprintf (stderr, "the directory was removed: FAILED\n");
+        return 1;
+    }
+    rmdir (path);
+    return 0;
+}
+
+/*  0031: an ipc path of 108 to 121 bytes passes the 128-byte address check but does not
+    fit in sun_path: nn_bind (bipc.c:292) and nn_connect (cipc.c:402) abort. The hardened
+    library refuses both with ENAMETOOLONG.  */
+static const char *long_ipc (void)
+{
+    int n = snprintf (addr_buf, sizeof addr_buf, "ipc:///tmp/nnrs-repro-%d-", (int) getpid ());
+    memset (addr_buf + n, 'x', 6 + 110 - n);  /*  a path of 110 bytes  */
+    addr_buf [6 + 110] = 0;
+    return addr_buf;
+}
+
+static int ipc_long_path (int bind)
+{
+    int s = nn_socket (AF_SP, NN_PAIR), rc;
+    if (s < 0) die ("nn_socket");
+    rc = bind ? nn_bind (s, long_ipc ()) : nn_connect (s, long_ipc ());
+    if (rc >= 0 || nn_errno () != ENAMETOOLONG) {
+        fprintf (stderr, "a 110-byte path: not ENAMETOOLONG (%s)\n", nn_strerror (nn_errno ()));
+        return 1;
+    }
+    nn_close (s);
+    return 0;
+}
+
+static int ipc_long_bind (void) { return ipc_long_path (1); }
+static int ipc_long_connect (void) { return ipc_long_path (0); }
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -674,6 +785,11 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "sendmsg-header-on-req", sendmsg_header_on_req, "req.c:243 nn_assert (no SP header)" },
     { "realloc-received", realloc_received, "chunk.c:231 nn_assert (tag): realloc lost the data" },
     { "sub-trie", sub_trie, "trie.c loses, removes and matches the wrong subscriptions" },
+    { "ipc-bind-directory", ipc_bind_directory, "bipc.c:309 errno_assert (unlink: EISDIR)" },
+    { "ipc-bind-file", ipc_bind_file, "bipc.c deletes a regular file at the path" },
+    { "ipc-close-replaced", ipc_close_replaced, "bipc.c:177 errno_assert (unlink: EISDIR)" },
+    { "ipc-long-bind", ipc_long_bind, "bipc.c:292 nn_assert (fits in sun_path)" },
+    { "ipc-long-connect", ipc_long_connect, "cipc.c:402 nn_assert (fits in sun_path)" },
 };
 
 int main (int argc, char **argv)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 from . import _native
 from ._enums import Domain, Protocol, Statistic
-from ._errors import Closed, NanomsgError, warn_misuse
+from ._errors import Closed, NanomsgError, note_ipc_in_use, warn_misuse
 from ._native import Message
 
 __all__ = ["Endpoint", "Socket"]
@@ -188,10 +188,18 @@ class Socket(_native.Socket):
 
         Raises:
             InvalidArgument: a malformed address.
-            AddressInUse: another socket listens there.
+            AddressInUse: another socket listens there, or (ipc) a file that is not a socket
+                is at the path: it is left alone.
+            NanomsgError: (ipc) the path is a directory (``EISDIR``), or longer than 107
+                bytes (``ENAMETOOLONG``).
             NotSupported: an unknown transport.
         """
-        return self._record(Endpoint(self, super().bind(addr), _text(addr)), "bound")
+        try:
+            eid = super().bind(addr)
+        except NanomsgError as e:
+            note_ipc_in_use(e, addr)
+            raise
+        return self._record(Endpoint(self, eid, _text(addr)), "bound")
 
     def connect(self, addr: str | bytes) -> Endpoint:  # type: ignore[override]
         """Connects to ``addr``; the connection is made, and remade, in the background.
@@ -204,6 +212,7 @@ class Socket(_native.Socket):
 
         Raises:
             InvalidArgument: a malformed address.
+            NanomsgError: (ipc) the path is longer than 107 bytes (``ENAMETOOLONG``).
             NotSupported: an unknown transport.
         """
         return self._record(Endpoint(self, super().connect(addr), _text(addr)), "connected")
