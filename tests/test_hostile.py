@@ -1301,6 +1301,93 @@ def test_ws_client_survives_a_reconnect_with_something_left_over(left: str) -> N
         stderr.close()
 
 
+# What a ws server sends before it hangs up, in test_ws_client_reconnects_after: a Close (how a
+# server ends a connection it refuses, e.g. a message over its rcvmaxsize), or one frame that
+# breaks RFC 6455, which the client must fail the connection for.
+WS_LAST_WORDS = {
+    "close-1000": ws_server_frame(b"\x03\xe8", opcode=8),
+    "close-1009": ws_server_frame(b"\x03\xf1too big", opcode=8),
+    "close-empty": ws_server_frame(b"", opcode=8),
+    "masked": ws_frame(b"\x00\x00\x00\x01x", mask=True),
+    "reserved-bit": ws_frame(b"x", rsv=4, mask=False),
+    "opcode-3": ws_server_frame(b"x", opcode=3),
+    "ping-of-126": ws_server_frame(b"p" * 126, opcode=9),
+    "fragmented-ping": ws_server_frame(b"p", opcode=9, fin=False),
+    "stray-continuation": ws_server_frame(b"x", opcode=0),
+}
+
+
+@pytest.mark.parametrize("last", list(WS_LAST_WORDS))
+def test_ws_client_reconnects_after(last: str) -> None:
+    """A ws server sends the client a Close frame, or one frame the client must fail the
+    connection for, and hangs up: the client reconnects within its ``reconnect_ivl`` (10 ms
+    here) and takes a message over the new connection. libnanomsg 1.1.5 took any of these
+    for "the server is gone for good" (cws.c's peer_gone) and never connected again, so a
+    server that refused one message (over its rcvmaxsize: a Close 1009) lost that client for
+    good. Patch 0032."""
+    lsock, address = hostile_listener("ws")
+    with lsock, nn.Socket("pair") as client:
+        client.reconnect_ivl = 10
+        client.rcvtimeo = 5000
+        client.connect(address)
+        conn, _ = lsock.accept()
+        with conn:
+            conn.settimeout(IO_TIMEOUT)
+            ws_accept(conn, "pair")
+            conn.sendall(WS_LAST_WORDS[last])
+            hung_up(conn, timeout=0.5)  # the client's answer (a Close) and its hang-up
+        try:
+            again, _ = lsock.accept()
+        except TimeoutError:
+            pytest.fail(f"the client did not reconnect within {IO_TIMEOUT} s")
+        with again:
+            again.settimeout(IO_TIMEOUT)
+            ws_accept(again, "pair")
+            again.sendall(ws_server_frame(b"on the new connection"))
+            assert client.recv() == b"on the new connection"
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc", "ws"])
+def test_client_new_connection_starts_clean(transport: str) -> None:
+    """A server sends the client a frame over its rcvmaxsize and, in the same write, more:
+    (tcp, ipc) a whole SP header and a message; (ws) a bad frame's payload. The client drops
+    the connection and reconnects; its new connection must start with what the new server
+    sends, not with the bytes the client had read ahead from the last one. libnanomsg 1.1.5
+    kept them: over tcp and ipc the client received "injected", which the new server never
+    sent; over ws the next opening handshake failed on them. Patch 0032."""
+    lsock, address = hostile_listener(transport)
+    with lsock, nn.Socket("pair") as client:
+        client.reconnect_ivl = 10
+        client.rcvtimeo = 5000
+        client.rcvmaxsize = 1024
+        client.connect(address)
+        conn, _ = lsock.accept()
+        with conn:
+            conn.settimeout(IO_TIMEOUT)
+            if transport == "ws":
+                ws_accept(conn, "pair")
+                # masked: the client fails the connection on the header, the rest unread
+                conn.sendall(ws_frame(b"x" * 200, mask=True))
+            else:
+                conn.sendall(sp_header("pair"))
+                assert recv_exact(conn, 8)[:4] == b"\x00SP\x00"
+                conn.sendall(
+                    frame(b"", transport, length=1 << 40)
+                    + sp_header("pair")
+                    + frame(b"injected", transport)
+                )
+            hung_up(conn)
+        again, _ = lsock.accept()
+        with again:
+            again.settimeout(IO_TIMEOUT)
+            if transport == "ws":
+                ws_accept(again, "pair")
+                again.sendall(ws_server_frame(b"fresh"))
+            else:
+                again.sendall(sp_header("pair") + frame(b"fresh", transport))
+            assert client.recv() == b"fresh"
+
+
 def markdown_table() -> str:
     """The README's table of hostile inputs, from CASES: ``python tests/test_hostile.py``.
     Each transport's cell says what libnanomsg 1.1.5 does, then what nng 1.5.2 does."""

@@ -763,6 +763,93 @@ static int ipc_long_path (int bind)
 static int ipc_long_bind (void) { return ipc_long_path (1); }
 static int ipc_long_connect (void) { return ipc_long_path (0); }
 
+/*  0032: a ws server fails the client's connection with a Close frame (here: 1009, the
+    client sent a message over the server's NN_RCVMAXSIZE; a Close from any server, or one
+    invalid frame, does the same) and hangs up. Upstream's client took it for "the peer is
+    gone for good" (cws.c peer_gone) and never connected again: not a crash, a client wedged
+    for good. Fails if a message sent after that has not arrived within 5 s.  */
+static int ws_close_reconnect (void)
+{
+    char big [100], buf [16];
+    int to = 5000, ivl = 10;
+    const char *addr = inet ("ws");
+    int srv = server (NN_PAIR, addr, 16);
+    int cli = nn_socket (AF_SP, NN_PAIR);
+    if (cli < 0) die ("nn_socket");
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof to);
+    nn_setsockopt (srv, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_connect (cli, addr) < 0) die ("nn_connect");
+    memset (big, 'x', sizeof big);
+    if (nn_send (cli, big, sizeof big, 0) != (int) sizeof big) die ("nn_send (too big)");
+    usleep (200000);  /*  the Close frame comes back, the server hangs up  */
+    if (nn_send (cli, "hi", 2, 0) != 2 || nn_recv (srv, buf, sizeof buf, 0) != 2) {
+        fprintf (stderr, "the client never reconnected: FAILED\n");
+        return 1;
+    }
+    nn_close (cli);
+    nn_close (srv);
+    return 0;
+}
+
+/*  0032: a server sends a tcp client a frame over its NN_RCVMAXSIZE and, in the same write,
+    more bytes: a whole SP header and a message. The client drops the connection, but the
+    bytes it read ahead stay in its usock's buffer, and its next connection (to whichever
+    server now listens there) starts with them: it delivers the message "injected" that the
+    new server never sent. Fails unless the first message is the new server's.  */
+static int tcp_stale_bytes (void)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    unsigned char hdr [8] = { 0, 'S', 'P', 0, NN_PAIR >> 8 & 0xff, NN_PAIR & 0xff, 0, 0 };
+    unsigned char out [8 + 8 + 8 + 8], peer [8], fresh [8 + 5];
+    char buf [16];
+    int lfd, fd, cli, one = 1, to = 5000, ivl = 10, n;
+    lfd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0 || listen (lfd, 4) != 0
+          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
+        perror ("repro: listen");
+        return 2;
+    }
+    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", ntohs (in.sin_port));
+    cli = nn_socket (AF_SP, NN_PAIR);
+    if (cli < 0) die ("nn_socket");
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+    if (nn_connect (cli, addr_buf) < 0) die ("nn_connect");
+    fd = accept (lfd, NULL, NULL);
+    if (fd < 0) { perror ("repro: accept"); return 2; }
+    send_all (fd, hdr, sizeof hdr);
+    if (recv (fd, peer, sizeof peer, MSG_WAITALL) != (ssize_t) sizeof peer)
+        fprintf (stderr, "repro: no SP greeting from the client\n");
+    put64 (out, (uint64_t) 1 << 40);          /*  over NN_RCVMAXSIZE: dropped  */
+    memcpy (out + 8, hdr, 8);                 /*  then a greeting  */
+    put64 (out + 16, 8);
+    memcpy (out + 24, "injected", 8);         /*  and a message  */
+    send_all (fd, out, sizeof out);
+    hung_up (fd);
+    close (fd);
+    fd = accept (lfd, NULL, NULL);            /*  the client reconnects  */
+    if (fd < 0) { perror ("repro: accept"); return 2; }
+    send_all (fd, hdr, sizeof hdr);
+    put64 (fresh, 5);
+    memcpy (fresh + 8, "fresh", 5);
+    send_all (fd, fresh, sizeof fresh);
+    n = nn_recv (cli, buf, sizeof buf, 0);
+    close (fd);
+    close (lfd);
+    nn_close (cli);
+    if (n != 5 || memcmp (buf, "fresh", 5) != 0) {
+        fprintf (stderr, "the new connection delivered %.*s: FAILED\n", n < 0 ? 0 : n, buf);
+        return 1;
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -790,6 +877,8 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "ipc-close-replaced", ipc_close_replaced, "bipc.c:177 errno_assert (unlink: EISDIR)" },
     { "ipc-long-bind", ipc_long_bind, "bipc.c:292 nn_assert (fits in sun_path)" },
     { "ipc-long-connect", ipc_long_connect, "cipc.c:402 nn_assert (fits in sun_path)" },
+    { "ws-close-reconnect", ws_close_reconnect, "cws.c peer_gone: no reconnect after a Close" },
+    { "tcp-stale-bytes", tcp_stale_bytes, "usock keeps the last connection's bytes read ahead" },
 };
 
 int main (int argc, char **argv)
