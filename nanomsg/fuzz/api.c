@@ -283,6 +283,9 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             uint8_t kind = rd_u8 (&r);
             if (!(kind & 0x80))
                 opt %= 20;
+            /*  Our own option (0033), out of reach of the numbers above.  */
+            if ((kind & 0xc0) == 0x40)
+                opt = NN_RCVMAXPARTIAL;
             if ((kind & 3) != 3) {
                 int v = rd_int (&r);
                 size_t sz = (kind & 3) == 0 ? sizeof v : (kind & 3) == 1 ? 0 : 2;
@@ -329,6 +332,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             int level = levels [l % NLEVELS];
             int opt = rd_u8 (&r) % 20;
             size_t sz = rd_u8 (&r) % 80;
+            if (l & 0x40 && level == NN_SOL_SOCKET)
+                opt = NN_RCVMAXPARTIAL;
             uint8_t *p = malloc (sz ? sz : 1);
             size_t got = sz;
             rc = nn_getsockopt (s, level, opt, p, &got);

@@ -369,6 +369,31 @@ def api_seeds():
         + close(0)
         + close(1),
     )
+    # NN_RCVMAXPARTIAL (0033): setsockopt kind 0x40 (and getsockopt level byte 0x40 on
+    # NN_SOL_SOCKET) reach it; a cap of 0, messages over tcp, ipc and ws, then -1
+    for a in (4, 2, 6):
+        write(
+            h,
+            f"rcvmaxpartial-addr{a}",
+            sock(0, 6)
+            + sock(1, 5)
+            + sock(2, 5)
+            + bytes([9, 0, 0, 0, 0x40, 0])
+            + bind(0, a)
+            + conn(1, a)
+            + conn(2, a)
+            + wait(60)
+            + send(1, b"x" * 40)
+            + send(2, b"y" * 200)
+            + send(1, b"z" * 100)
+            + wait(60)
+            + recv(0)
+            + recv(0)
+            + recv(0)
+            + bytes([12, 0, 0x40, 0, 8])
+            + bytes([9, 0, 0, 0, 0x40, 2])
+            + close(0),
+        )
     # a bound socket's file replaced by a regular file, its endpoint shut down, bound again
     write(
         h,

@@ -10,19 +10,28 @@
 
 #include <nanomsg/nn.h>
 #include <nanomsg/pair.h>
+#include <nanomsg/pipeline.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
 #include <nanomsg/survey.h>
 #include <nanomsg/ws.h>
 #include <nanomsg/ipc.h>
 
+/*  The hardened library's own option (patch 0033); the system library refuses it
+    (ENOPROTOOPT), which the cases that set it ignore.  */
+#ifndef NN_RCVMAXPARTIAL
+#define NN_RCVMAXPARTIAL 1001
+#endif
+
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -850,6 +859,127 @@ static int tcp_stale_bytes (void)
     return 0;
 }
 
+/*  0033: memory. The process's address space (field 0 of /proc/self/statm) or its resident
+    set (field 1), in MiB.  */
+static long statm_mib (int field)
+{
+    long pages [2] = { 0, 0 };
+    FILE *f = fopen ("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf (f, "%ld %ld", &pages [0], &pages [1]) != 2)
+            pages [field] = 0;
+        fclose (f);
+    }
+    return pages [field] * sysconf (_SC_PAGESIZE) / (1024 * 1024);
+}
+
+/*  A raw tcp connection to addr that says it is a PUSH and announces a message of size bytes,
+    of which it sends body; -1 if it cannot connect within a second.  */
+static int partial_sender (const char *addr, uint64_t size, size_t body)
+{
+    static unsigned char buf [8 + 8 + 1024 * 1024];
+    unsigned char hdr [8] = { 0, 'S', 'P', 0, NN_PUSH >> 8 & 0xff, NN_PUSH & 0xff, 0, 0 };
+    struct timeval tv = { 1, 0 };
+    struct sockaddr_in in;
+    const char *colon = strrchr (addr, ':');
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_port = htons ((uint16_t) atoi (colon + 1));
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (fd < 0 || connect (fd, (struct sockaddr*) &in, sizeof in) != 0) {
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    memcpy (buf, hdr, 8);
+    put64 (buf + 8, size);
+    memset (buf + 16, 'p', body);
+    send_all (fd, buf, 16 + body);
+    return fd;
+}
+
+/*  0033: a flood of connections to a PULL under RLIMIT_AS, each holding a message of 20
+    bytes it never finishes (small enough to need no allocation of its own): what runs out is
+    the memory of the connections themselves. Upstream aborts on the first allocation that
+    fails on the way in ("Out of memory" at usock_posix.inc:1103, the read-ahead buffer, or
+    btcp.c:404, the next connection's state machine, or a protocol's per-pipe data). The
+    hardened library drops the connection that could not get its memory, or waits a moment
+    before it accepts the next one; the PULL takes a message afterwards. One malloc arena (the
+    main one, grown by brk, which RLIMIT_AS limits), so that the limit bites within seconds.  */
+static int oom_flood (void)
+{
+    static int fds [6000];
+    struct rlimit nofile, as;
+    int n, i, to = 5000;
+    char buf [16];
+    const char *addr = inet ("tcp");
+    int pull, push;
+    mallopt (M_ARENA_MAX, 1);
+    pull = server (NN_PULL, addr, 1024 * 1024);
+    getrlimit (RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &nofile);
+    as.rlim_cur = as.rlim_max = (rlim_t) (statm_mib (0) + 8) * 1024 * 1024;
+    if (setrlimit (RLIMIT_AS, &as) != 0) { perror ("repro: RLIMIT_AS"); return 2; }
+    for (n = 0; n < 6000 && (rlim_t) (2 * n + 64) < nofile.rlim_cur; n++) {
+        fds [n] = partial_sender (addr, 20, 0);
+        if (fds [n] < 0)
+            break;
+        if (n % 100 == 0)
+            usleep (10000);
+    }
+    usleep (500000);
+    fprintf (stderr, "repro: %d connections; %d dropped, %d accept errors\n", n,
+        (int) nn_get_statistic (pull, NN_STAT_BROKEN_CONNECTIONS),
+        (int) nn_get_statistic (pull, NN_STAT_ACCEPT_ERRORS));
+    for (i = 0; i < n; i++)
+        close (fds [i]);
+    as.rlim_cur = as.rlim_max = RLIM_INFINITY;
+    setrlimit (RLIMIT_AS, &as);
+    usleep (300000);
+    push = nn_socket (AF_SP, NN_PUSH);
+    nn_setsockopt (pull, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (push < 0 || nn_connect (push, addr) < 0) die ("nn_connect");
+    if (nn_send (push, "after", 5, 0) != 5 || nn_recv (pull, buf, sizeof buf, 0) != 5) {
+        fprintf (stderr, "the PULL takes no message after the flood (%d connections): FAILED\n", n);
+        return 1;
+    }
+    nn_close (push);
+    nn_close (pull);
+    return 0;
+}
+
+/*  0033: 100 connections to a PULL, each announcing a 1 MiB message (its NN_RCVMAXSIZE) and
+    sending 900 KiB of it: upstream holds them all (100 MiB allocated, 88 MiB resident), for
+    as long as the peers wish. The hardened library holds at most NN_RCVMAXPARTIAL (32 MiB by
+    default) in partial messages: the connections past it are dropped.  */
+static int partial_cap (void)
+{
+    static int fds [100];
+    long before, grown;
+    int i, n;
+    const char *addr = inet ("tcp");
+    int pull = server (NN_PULL, addr, 1024 * 1024);
+    before = statm_mib (1);
+    for (n = 0; n < 100; n++) {
+        fds [n] = partial_sender (addr, 1024 * 1024, 900 * 1024);
+        if (fds [n] < 0)
+            break;
+    }
+    usleep (500000);
+    grown = statm_mib (1) - before;
+    for (i = 0; i < n; i++)
+        close (fds [i]);
+    nn_close (pull);
+    if (grown > 48) {
+        fprintf (stderr, "%d partial messages: %ld MiB more resident: FAILED\n", n, grown);
+        return 1;
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -879,6 +1009,8 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "ipc-long-connect", ipc_long_connect, "cipc.c:402 nn_assert (fits in sun_path)" },
     { "ws-close-reconnect", ws_close_reconnect, "cws.c peer_gone: no reconnect after a Close" },
     { "tcp-stale-bytes", tcp_stale_bytes, "usock keeps the last connection's bytes read ahead" },
+    { "oom-flood", oom_flood, "usock_posix.inc:1103, btcp.c:404 alloc_assert under RLIMIT_AS" },
+    { "partial-cap", partial_cap, "each connection holds up to NN_RCVMAXSIZE: 100 MiB" },
 };
 
 int main (int argc, char **argv)

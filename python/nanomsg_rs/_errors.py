@@ -209,6 +209,7 @@ _RANGES = {
     "sndbuf": "a size in bytes, at least 1",
     "rcvbuf": "a size in bytes, at least 1",
     "rcvmaxsize": "a size in bytes, or -1 for no limit",
+    "rcvmaxpartial": "a size in bytes, or -1 for no limit",
     "reconnect_ivl": "a time in ms, 0 or more",
     "reconnect_ivl_max": "a time in ms, 0 or more (0: no back-off)",
     "socket_name": "at most 63 bytes",

@@ -334,6 +334,12 @@ class Socket(_native.Socket):
     maxttl = _Option(_SOL, _native.MAXTTL, int, "Maximum hops through devices, 1..255 (default 8).")
     rcvmaxsize = _Option(_SOL, _native.RCVMAXSIZE, int, "Largest message accepted, in bytes "
                          "(default 1 MiB; -1: no limit); a larger one drops its connection.")
+    rcvmaxpartial = _Option(_SOL, _native.RCVMAXPARTIAL, int,
+                            "Most bytes held in messages still arriving, all connections "
+                            "together (default 32 MiB; -1: no limit). A connection whose next "
+                            "message would go past it is dropped (counted in "
+                            "BROKEN_CONNECTIONS), unless no other message is arriving then. "
+                            "Our hardened libnanomsg only: NotSupported elsewhere.")
     socket_name = _Option(_SOL, _native.SOCKET_NAME, str,
                           "The socket's name in statistics and errors (at most 63 bytes; "
                           "InvalidArgument if longer).")

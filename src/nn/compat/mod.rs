@@ -52,9 +52,21 @@ const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[
         ffi::NN_MAXTTL,
         "the maxttl option is not supported by the nng backend",
     ),
+    (
+        ffi::NN_RCVMAXPARTIAL,
+        "the rcvmaxpartial option is not supported by the nng backend",
+    ),
 ];
 #[cfg(not(feature = "nng"))]
-const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[];
+const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = if HARDENED {
+    &[]
+} else {
+    &[(
+        ffi::NN_RCVMAXPARTIAL,
+        "the rcvmaxpartial option needs nanomsg-rs's hardened libnanomsg (patch 0033); \
+         the system libnanomsg has no cap on partial messages",
+    )]
+};
 
 /// The longest ipc path a Unix domain socket address holds: `sun_path` (108 bytes on Linux)
 /// less its terminating NUL.
