@@ -1572,6 +1572,91 @@ def test_connection_flood_at_the_memory_limit(transport: str) -> None:
             stream.close()
 
 
+# --------------------------------------------------------------------------------------------
+# Out of descriptors (patch 0034)
+# --------------------------------------------------------------------------------------------
+
+EMFILE_SERVER = r"""
+import os, resource, sys, time
+import nanomsg_rs as nn
+
+address, then = sys.argv[1], sys.argv[2]
+pull = nn.Socket("pull")
+pull.rcvtimeo = 10000
+endpoint = pull.bind(address)
+push = nn.Socket("push")  # made now: later there are no descriptors for it
+push.sndtimeo = 10000
+fd = os.dup(0)
+os.close(fd)
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (fd + 4, hard))  # 4 descriptors to spare
+print("ready", flush=True)
+sys.stdin.readline()  # 40 connections wait in the backlog
+time.sleep(0.5)
+before = resource.getrusage(resource.RUSAGE_SELF)
+time.sleep(1.0)
+after = resource.getrusage(resource.RUSAGE_SELF)
+cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+if then == "closes":  # while accepting waits to be tried again
+    endpoint.shutdown()
+    pull.close()
+    push.close()
+else:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    push.connect(address)
+    push.send(b"accepted again")
+    assert pull.recv() == b"accepted again"
+print(f"cpu {cpu:.3f}", flush=True)
+"""
+
+
+@pytest.mark.parametrize("then", ["accepts", "closes"])
+@pytest.mark.parametrize(
+    "transport",
+    [
+        "tcp",
+        "ipc",
+        pytest.param(
+            "ws",
+            marks=only_on("nanomsg", "nng 1.5.2's ws listener retries a failed accept at once"),
+        ),
+    ],
+)
+def test_listener_out_of_descriptors_does_not_spin(transport: str, then: str) -> None:
+    """40 connections wait for a PULL whose process has 4 descriptors to spare: every
+    accept fails (EMFILE). libnanomsg 1.1.5 (and ours before patch 0034) tried again at
+    once, for ever: its worker thread spun at 100 % of a core. Now it tries every 100 ms,
+    spending next to nothing, accepts again once it has descriptors, and closes cleanly while
+    it waits. In a child: its CPU time is its own."""
+    address = make_address(transport)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EMFILE_SERVER, address, then],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    conns: list[socket.socket] = []
+    try:
+        assert read_line(proc) == b"ready\n"
+        conns = [raw_connect(address) for _ in range(40)]
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        status = proc.wait(30)
+        out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+        assert status == 0, f"the server died ({status}):\n{err[-2000:]}"
+        cpu = float(out.split()[-1])
+        assert cpu < 0.3, f"{cpu:.2f} s of CPU in 1 s while out of descriptors"
+    finally:
+        for c in conns:
+            c.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
+
+
 def markdown_table() -> str:
     """The README's table of hostile inputs, from CASES: ``python tests/test_hostile.py``.
     Each transport's cell says what libnanomsg 1.1.5 does, then what nng 1.5.2 does."""

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -980,6 +981,55 @@ static int partial_cap (void)
     return 0;
 }
 
+/*  0034: a listener out of file descriptors. 40 connections wait in the backlog of a PULL
+    whose process may open only a few more descriptors: each accept fails with EMFILE, and
+    upstream tries again at once, for ever, at 100 % of a core (the worker thread). The
+    hardened library tries again every 100 ms. Fails if the process spent more than 300 ms
+    of CPU in the second it waited.  */
+static double cpu_seconds (void)
+{
+    struct rusage ru;
+    getrusage (RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+        (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static int emfile_spin (void)
+{
+    struct rlimit nofile;
+    double before, spent;
+    int fd, n, status;
+    pid_t child;
+    const char *addr = inet ("tcp");
+    int pull = server (NN_PULL, addr, 1024);
+    /*  The descriptors open now, and room for 4 more.  */
+    fd = dup (0);
+    close (fd);
+    getrlimit (RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = (rlim_t) fd + 4;
+    if (setrlimit (RLIMIT_NOFILE, &nofile) != 0) { perror ("repro: RLIMIT_NOFILE"); return 2; }
+    child = fork ();
+    if (child == 0) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &nofile);
+        for (n = 0; n < 40; n++)
+            partial_sender (addr, 20, 0);  /*  kept open until the child exits  */
+        sleep (3);
+        _exit (0);
+    }
+    usleep (1000000);  /*  the connections are there, the descriptors gone  */
+    before = cpu_seconds ();
+    usleep (1000000);
+    spent = cpu_seconds () - before;
+    waitpid (child, &status, 0);
+    nn_close (pull);
+    if (spent > 0.3) {
+        fprintf (stderr, "out of descriptors: %.2f s of CPU in 1 s: FAILED\n", spent);
+        return 1;
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -1011,6 +1061,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "tcp-stale-bytes", tcp_stale_bytes, "usock keeps the last connection's bytes read ahead" },
     { "oom-flood", oom_flood, "usock_posix.inc:1103, btcp.c:404 alloc_assert under RLIMIT_AS" },
     { "partial-cap", partial_cap, "each connection holds up to NN_RCVMAXSIZE: 100 MiB" },
+    { "emfile-spin", emfile_spin, "atcp.c accepts again at once on EMFILE: 100 % CPU" },
 };
 
 int main (int argc, char **argv)
