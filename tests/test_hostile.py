@@ -1518,7 +1518,7 @@ def test_connection_flood_at_the_memory_limit(transport: str) -> None:
     """A PULL under ``RLIMIT_AS`` (16 MiB above what it uses at the start) takes a flood of
     connections, each holding a 100 kB message it never finishes, until memory runs out:
     libnanomsg 1.1.5 (and ours before patch 0033) aborted on the first allocation that failed
-    on the way in ("Out of memory", usock_posix.inc:1103, btcp.c:404, bipc.c:349). Now the
+    on the way in ("Out of memory", usock_posix.inc:1095, btcp.c:404, bipc.c:349). Now the
     connection that could not get its memory is dropped, and once the flood is over the PULL
     takes a message. In a child: a crash is seen here, not suffered."""
     if NANOMSG and not nn.HARDENED:

@@ -904,7 +904,7 @@ static int partial_sender (const char *addr, uint64_t size, size_t body)
 /*  0033: a flood of connections to a PULL under RLIMIT_AS, each holding a message of 20
     bytes it never finishes (small enough to need no allocation of its own): what runs out is
     the memory of the connections themselves. Upstream aborts on the first allocation that
-    fails on the way in ("Out of memory" at usock_posix.inc:1103, the read-ahead buffer, or
+    fails on the way in ("Out of memory" at usock_posix.inc:1095, the read-ahead buffer, or
     btcp.c:404, the next connection's state machine, or a protocol's per-pipe data). The
     hardened library drops the connection that could not get its memory, or waits a moment
     before it accepts the next one; the PULL takes a message afterwards. One malloc arena (the
@@ -1059,7 +1059,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "ipc-long-connect", ipc_long_connect, "cipc.c:402 nn_assert (fits in sun_path)" },
     { "ws-close-reconnect", ws_close_reconnect, "cws.c peer_gone: no reconnect after a Close" },
     { "tcp-stale-bytes", tcp_stale_bytes, "usock keeps the last connection's bytes read ahead" },
-    { "oom-flood", oom_flood, "usock_posix.inc:1103, btcp.c:404 alloc_assert under RLIMIT_AS" },
+    { "oom-flood", oom_flood, "usock_posix.inc:1095, btcp.c:404 alloc_assert under RLIMIT_AS" },
     { "partial-cap", partial_cap, "each connection holds up to NN_RCVMAXSIZE: 100 MiB" },
     { "emfile-spin", emfile_spin, "atcp.c accepts again at once on EMFILE: 100 % CPU" },
 };
