@@ -126,6 +126,9 @@ pub const NN_IPV4ONLY: c_int = 14;
 pub const NN_SOCKET_NAME: c_int = 15;
 pub const NN_RCVMAXSIZE: c_int = 16;
 pub const NN_MAXTTL: c_int = 17;
+/// Our hardened libnanomsg's own option (patch 0033): the most bytes a socket holds in
+/// incoming messages not yet fully received. Neither upstream nor nng has it.
+pub const NN_RCVMAXPARTIAL: c_int = 1001;
 
 pub const NN_DONTWAIT: c_int = 1;
 

@@ -63,8 +63,12 @@ NO_STATISTICS = "nng keeps no statistics (nn_get_statistic is 0 for all): NotSup
 NO_SYMBOLS = "nng has no nn_symbol_info: nn.symbols() raises NotSupported"
 # Socket options nng's compatibility layer does not have: the binding raises NotSupported.
 NNG_UNSUPPORTED_OPTIONS = frozenset(
-    {"sndbuf", "rcvbuf", "sndprio", "rcvprio", "ipv4only", "maxttl"}
+    {"sndbuf", "rcvbuf", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxpartial"}
 )
+
+
+# Options of our hardened libnanomsg's own (nanomsg/patches/): NotSupported elsewhere.
+HARDENED_OPTIONS = frozenset({"rcvmaxpartial"})
 
 
 def only_on(backend: str, reason: str) -> pytest.MarkDecorator:
@@ -80,10 +84,12 @@ def per_backend(*, nanomsg: T, nng: T) -> T:
 
 def option_param(name: str, *values: Any) -> Any:
     """``pytest.param(name, *values)`` for a socket option, skipped on nng where nng lacks
-    the option."""
-    marks = ()
+    the option (and, for our hardened library's own options, on the system libnanomsg)."""
+    marks: tuple[pytest.MarkDecorator, ...] = ()
     if name in NNG_UNSUPPORTED_OPTIONS:
         marks = (only_on("nanomsg", f"nng has no {name} option: NotSupported"),)
+    if name in HARDENED_OPTIONS and NANOMSG and not nn.HARDENED:
+        marks = (pytest.mark.skip(reason=f"{name} needs the hardened libnanomsg"),)
     return pytest.param(name, *values, marks=marks, id="-".join([name, *map(str, values)]))
 
 

@@ -199,8 +199,8 @@ sockets = pick(SOCKETS)
 PROPERTIES = [
     "linger", "sndbuf", "rcvbuf", "sndtimeo", "rcvtimeo", "reconnect_ivl",
     "reconnect_ivl_max", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxsize",
-    "socket_name", "req_resend_ivl", "surveyor_deadline", "tcp_nodelay", "sndfd", "rcvfd",
-    "protocol", "domain", "fd", "closed",
+    "rcvmaxpartial", "socket_name", "req_resend_ivl", "surveyor_deadline", "tcp_nodelay",
+    "sndfd", "rcvfd", "protocol", "domain", "fd", "closed",
 ]
 always_ready = nn.Socket("pub")  # poll returns at once, whatever the timeout
 raw_pub, raw_pull = nn.Socket("pub", "sp-raw"), nn.Socket("pull", "sp-raw")

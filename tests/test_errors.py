@@ -508,7 +508,8 @@ FUZZ = textwrap.dedent(
                 for name in (
                     "linger", "sndbuf", "rcvbuf", "sndtimeo", "rcvtimeo", "reconnect_ivl",
                     "reconnect_ivl_max", "sndprio", "rcvprio", "ipv4only", "maxttl",
-                    "rcvmaxsize", "socket_name", "req_resend_ivl", "surveyor_deadline",
+                    "rcvmaxsize", "rcvmaxpartial", "socket_name", "req_resend_ivl",
+                    "surveyor_deadline",
                     "tcp_nodelay", "sndfd", "rcvfd", "protocol", "domain",
                 ):
                     attempt(f"{tag} {name}=", lambda: setattr(s, name, v))

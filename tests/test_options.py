@@ -31,6 +31,8 @@ DEFAULTS = {
     "reconnect_ivl": per_backend(nanomsg=100, nng=1000),
     "reconnect_ivl_max": 0,
     "maxttl": 8,
+    # our libnanomsg's own cap on bytes in messages still arriving (patch 0033)
+    "rcvmaxpartial": 32 * 1024 * 1024,
     "sndprio": 8,
     "rcvprio": 8,
     "ipv4only": True,
@@ -88,6 +90,7 @@ ROUND_TRIPS: dict[str, list[Any]] = {
     "ipv4only": [False, True],
     "maxttl": [1, 255, 8],
     "rcvmaxsize": [-1, 0, 1, 5000, 1048576],
+    "rcvmaxpartial": [-1, 0, 1, 1 << 20, 2**31 - 1, 32 * 1024 * 1024],
     "socket_name": ["x", "my socket", "é€", "n" * 63, ""],
     "tcp_nodelay": [True, False],
 }
@@ -359,6 +362,7 @@ INT_OPTIONS = [
     "rcvprio",
     "maxttl",
     "rcvmaxsize",
+    "rcvmaxpartial",
     "linger",
 ]
 
@@ -411,6 +415,8 @@ OUT_OF_RANGE: list[tuple[str, int]] = [
     ("ipv4only", 2),
     ("ipv4only", -1),
     ("rcvmaxsize", -2),
+    ("rcvmaxpartial", -2),
+    ("rcvmaxpartial", 2**31),
     ("tcp_nodelay", 2),
     ("sndbuf", 2**31),
     ("rcvtimeo", 2**40),
@@ -503,6 +509,7 @@ GENERIC_PAIRS = [
     ("IPV4ONLY", "ipv4only"),
     ("MAXTTL", "maxttl"),
     ("RCVMAXSIZE", "rcvmaxsize"),
+    ("RCVMAXPARTIAL", "rcvmaxpartial"),
     ("SNDFD", "sndfd"),
     ("RCVFD", "rcvfd"),
     ("PROTOCOL", "protocol"),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import CONNECT_DEADLINE, NANOMSG, NNG, c_library
+from support import CONNECT_DEADLINE, NANOMSG, NNG, c_library, only_on, run_ok
 
 import nanomsg_rs as nn
 
@@ -663,3 +663,162 @@ def test_a_non_utf8_address_round_trips(sock: Callable[..., nn.Socket], tmp_path
     # A surrogate that stands for no byte cannot be encoded: a clear ValueError.
     with pytest.raises(UnicodeEncodeError):
         c.connect("ipc:///tmp/\ud800")
+
+
+# -- ipc paths: refused with a reason, never a crash, never a file lost (patch 0031) -----------
+
+# Each runs in a child: the system libnanomsg 1.1.5 aborts on these paths (bipc.c:309,
+# bipc.c:177, bipc.c:292, cipc.c:402), and a crash must be seen here, not suffered.
+
+IPC_BIND_DIRECTORY = """
+import errno, os, sys
+import nanomsg_rs as nn
+directory = sys.argv[1]
+with nn.Socket("pair") as s:
+    for address in ("ipc://" + directory, "ipc://" + directory + "/"):
+        try:
+            s.bind(address)
+        except nn.NanomsgError as e:
+            assert e.errno == errno.EISDIR, e
+            assert "is a directory: an ipc address names the socket file" in str(e), str(e)
+            assert e.filename == address
+        else:
+            raise AssertionError(address + " was bound")
+    assert os.path.isdir(directory) and os.listdir(directory) == ["keep"]
+    s.bind("ipc://" + directory + "/app.ipc")  # the socket is fine: a good path binds
+print("ok")
+"""
+
+
+def test_ipc_bind_on_a_directory(tmp_path: Path) -> None:
+    """``bind("ipc:///tmp/")`` (a typo) or any directory at the path: ``EISDIR``, with a
+    message that says so; the directory and what it holds stay (1.1.5 aborted, bipc.c:309;
+    nng said EADDRINUSE)."""
+    (tmp_path / "keep").write_text("x")
+    run_ok(IPC_BIND_DIRECTORY, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink", "fifo"])
+def test_ipc_bind_keeps_a_file_that_is_no_socket(tmp_path: Path, kind: str) -> None:
+    """A bind where a file that is not a socket is: ``AddressInUse``, saying what is there,
+    and the file is left as it was (1.1.5 and nng deleted it, whatever it held, and bound)."""
+    path = tmp_path / "data"
+    target = tmp_path / "target"
+    target.write_text("precious")
+    if kind == "file":
+        path.write_text("precious")
+    elif kind == "symlink":
+        path.symlink_to(target)
+    else:
+        os.mkfifo(path)
+    with nn.Socket("pair") as s, pytest.raises(nn.AddressInUse) as info:
+        s.bind(f"ipc://{path}")
+    what = "a symbolic link" if kind == "symlink" else "a file"
+    assert f"is {what}, not a socket: bind() replaces only a socket" in str(info.value)
+    assert os.path.lexists(path)
+    if kind == "file":
+        assert path.read_text() == "precious"
+    if kind == "symlink":
+        assert path.is_symlink() and os.readlink(path) == str(target)
+    assert target.read_text() == "precious"
+
+
+def test_ipc_bind_replaces_a_socket_file_no_one_listens_on(tmp_path: Path) -> None:
+    """A socket file left by a process that died without closing: bind takes the path over
+    (as upstream does), and messages flow."""
+    import socket
+
+    path = tmp_path / "left.ipc"
+    left = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    left.bind(str(path))
+    left.close()  # the file stays, no one listens
+    with nn.Socket("pair") as a, nn.Socket("pair") as b:
+        a.bind(f"ipc://{path}")
+        b.connect(f"ipc://{path}")
+        a.rcvtimeo = b.sndtimeo = 5000
+        b.send(b"through the old path")
+        assert a.recv() == b"through the old path"
+
+
+def test_ipc_bind_refuses_a_path_another_socket_listens_on(tmp_path: Path) -> None:
+    """A live socket at the path is not taken over: ``AddressInUse``, with the usual reason."""
+    address = f"ipc://{tmp_path}/live.ipc"
+    with nn.Socket("pair") as a, nn.Socket("pair") as b:
+        a.bind(address)
+        with pytest.raises(nn.AddressInUse) as info:
+            b.bind(address)
+        assert "another socket, of this process or another, is bound to it" in str(info.value)
+
+
+IPC_CLOSE_REPLACED = """
+import os, sys
+import nanomsg_rs as nn
+path, replacement = sys.argv[1], sys.argv[2]
+s = nn.Socket("pair")
+s.bind("ipc://" + path)
+os.unlink(path)
+if replacement == "directory":
+    os.mkdir(path)
+else:  # another process's socket at the same path
+    import socket
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    other.bind(path)
+    other.listen()
+s.close()
+assert os.path.isdir(path) if replacement == "directory" else os.path.exists(path)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    [
+        "directory",
+        pytest.param(
+            "socket",
+            marks=only_on("nanomsg", "nng's listener unlinks any socket at its path on close"),
+        ),
+    ],
+)
+def test_ipc_close_after_the_file_is_replaced(tmp_path: Path, replacement: str) -> None:
+    """Someone replaces the socket file of a bound socket (a directory, another socket):
+    ``close()`` leaves what is there alone (1.1.5 aborted on the directory, bipc.c:177, and
+    deleted the other socket's file)."""
+    if NANOMSG and not nn.HARDENED:
+        pytest.skip("kills the unpatched system libnanomsg (bipc.c:177), in its worker thread")
+    run_ok(IPC_CLOSE_REPLACED, tmp_path / "s.ipc", replacement)
+
+
+IPC_LONG_PATH = """
+import errno, os, sys
+import nanomsg_rs as nn
+directory = sys.argv[1]
+def address(size):
+    return "ipc://" + directory + "/" + "x" * (size - len(directory) - 1)
+with nn.Socket("pair") as a, nn.Socket("pair") as b:
+    for size in (108, 121, 122, 200):
+        for call in (a.bind, b.connect):
+            try:
+                call(address(size))
+            except nn.NanomsgError as e:
+                assert e.errno == errno.ENAMETOOLONG, e
+                assert str(e).endswith(
+                    f"the ipc path is {size} bytes; the limit is 107 (a Unix socket's sun_path)"
+                ), str(e)
+            else:
+                raise AssertionError(f"{call.__name__} took a path of {size} bytes")
+    a.bind(address(107))  # the longest path that fits: bound, connected, used
+    b.connect(address(107))
+    a.rcvtimeo = b.sndtimeo = 5000
+    b.send(b"107")
+    assert a.recv() == b"107"
+print("ok")
+"""
+
+
+def test_ipc_path_too_long(tmp_path: Path) -> None:
+    """An ipc path of 108 bytes or more does not fit in ``sun_path``: bind and connect raise
+    ``ENAMETOOLONG`` saying the size and the limit (1.1.5 aborted on 108-121 bytes,
+    bipc.c:292 and cipc.c:402; nng said EINVAL on bind and failed in the background on
+    connect); 107 bytes work."""
+    run_ok(IPC_LONG_PATH, tmp_path)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nn.h"
@@ -29,6 +30,12 @@
 #include "ws.h"
 
 #include "common.h"
+
+/*  Our own option (patch 0033). Defined here too, so that the harness builds on a tree
+    without that patch (nanomsg/prove's), where the library refuses it.  */
+#ifndef NN_RCVMAXPARTIAL
+#define NN_RCVMAXPARTIAL 1001
+#endif
 
 #define NSLOTS 8
 #define MAXOPS 64
@@ -51,14 +58,38 @@ static const int levels [] = {
 
 static char tmpdir [64];
 
-static void cleanup (void)
+/*  What an ipc path may hold besides a socket (0031): addresses whose path is
+    the directory itself (with and without a trailing '/'), a regular file,
+    and paths of 108-121 bytes, which pass the address check but not
+    sun_path. Chosen by the endpoint byte of nn_bind/nn_connect (see there).  */
+static char ipc_special [4][160];
+static char ipc_file [96];
+
+/*  Anything a previous input's mischief (op 19) left at the ipc socket paths
+    a0, a1, a2 goes, once every socket is closed: the next input starts from
+    empty paths. The regular file is put back if it went (1.1.5 deleted it).  */
+static void reset_ipc_paths (void)
 {
     char p [128];
     int i;
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 3; i++) {
         snprintf (p, sizeof p, "%s/a%d", tmpdir, i);
-        unlink (p);
+        if (unlink (p) != 0)
+            rmdir (p);
     }
+    if (access (ipc_file, F_OK) != 0) {
+        FILE *f = fopen (ipc_file, "w");
+        if (f) {
+            fputs ("not a socket\n", f);
+            fclose (f);
+        }
+    }
+}
+
+static void cleanup (void)
+{
+    reset_ipc_paths ();
+    unlink (ipc_file);
     rmdir (tmpdir);
 }
 
@@ -89,7 +120,29 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
     snprintf (addrs [13], 128, "ipc://%s/a2", tmpdir);
     snprintf (addrs [14], 128, "inproc://");
     snprintf (addrs [15], 128, "tcp://127.0.0.1:%d", base + 1);
+    snprintf (ipc_file, sizeof ipc_file, "%s/file", tmpdir);
+    snprintf (ipc_special [0], 160, "ipc://%s", tmpdir);
+    snprintf (ipc_special [1], 160, "ipc://%s/", tmpdir);
+    snprintf (ipc_special [2], 160, "ipc://%s", ipc_file);
+    /*  ipc_special [3]: a long path, its length from the input (rd_addr_ipc)  */
+    reset_ipc_paths ();
     return 0;
+}
+
+/*  One of ipc_special (the selector's low 2 bits); the long one gets a path of
+    108 + (next byte % 14) bytes: 108-121, too long for sun_path, short enough
+    for NN_SOCKADDR_MAX.  */
+static void rd_addr_ipc (struct reader *r, uint8_t sel, char *out, size_t outsz)
+{
+    if ((sel & 3) == 3) {
+        size_t len = 108 + rd_u8 (r) % 14, pos;
+        pos = (size_t) snprintf (out, outsz, "ipc://%s/", tmpdir);
+        while (pos < 6 + len && pos + 1 < outsz)
+            out [pos++] = 'x';
+        out [pos] = 0;
+        return;
+    }
+    snprintf (out, outsz, "%s", ipc_special [sel & 3]);
 }
 
 /*  A string operand: either one of the known addresses or raw input bytes.  */
@@ -171,8 +224,15 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
         case 2: case 3:   /*  nn_bind / nn_connect  */
         {
-            int e = rd_u8 (&r) & 3;
-            rd_addr (&r, addr, sizeof addr);
+            /*  The endpoint byte: the slot's endpoint in its low 2 bits;
+                0xa0-0xaf in all (a pattern no older seed has) is an ipc path
+                of ipc_special, bits 2-3 choosing which.  */
+            uint8_t eb = rd_u8 (&r);
+            int e = eb & 3;
+            if ((eb & 0xf0) == 0xa0)
+                rd_addr_ipc (&r, eb >> 2, addr, sizeof addr);
+            else
+                rd_addr (&r, addr, sizeof addr);
             if (op % 20 == 2)
                 rc = nn_bind (s, addr);
             else
@@ -234,6 +294,9 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             uint8_t kind = rd_u8 (&r);
             if (!(kind & 0x80))
                 opt %= 20;
+            /*  Our own option (0033), out of reach of the numbers above.  */
+            if ((kind & 0xc0) == 0x40)
+                opt = NN_RCVMAXPARTIAL;
             if ((kind & 3) != 3) {
                 int v = rd_int (&r);
                 size_t sz = (kind & 3) == 0 ? sizeof v : (kind & 3) == 1 ? 0 : 2;
@@ -280,6 +343,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             int level = levels [l % NLEVELS];
             int opt = rd_u8 (&r) % 20;
             size_t sz = rd_u8 (&r) % 80;
+            if (l & 0x40 && level == NN_SOL_SOCKET)
+                opt = NN_RCVMAXPARTIAL;
             uint8_t *p = malloc (sz ? sz : 1);
             size_t got = sz;
             rc = nn_getsockopt (s, level, opt, p, &got);
@@ -502,8 +567,30 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
 
         default:          /*  19: let the worker thread run a little  */
-            usleep (rd_u8 (&r) & 0x3f);
+        {
+            uint8_t k = rd_u8 (&r);
+            /*  0xc0-0xdf: then replace what is at the ipc path a0, a1 or a2
+                (bits 0-1; 3 is a0 too), a bound socket's file maybe, with
+                a directory (bit 3) or a regular file: what anyone who can
+                write in that directory can do. Closing or shutting down
+                the endpoint must leave it alone (0031: 1.1.5 aborted on
+                the directory at bipc.c:177).  */
+            usleep (k & 0x3f);
+            if ((k & 0xe0) == 0xc0) {
+                char p [128];
+                snprintf (p, sizeof p, "%s/a%d", tmpdir, (k & 3) % 3);
+                if (unlink (p) != 0)
+                    rmdir (p);
+                if (k & 8)
+                    mkdir (p, 0700);
+                else {
+                    FILE *f = fopen (p, "w");
+                    if (f)
+                        fclose (f);
+                }
+            }
             break;
+        }
         }
     }
 
@@ -514,5 +601,6 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         if (socks [i] >= 0)
             while (nn_close (socks [i]) < 0 && nn_errno () == EINTR)
                 ;
+    reset_ipc_paths ();
     return 0;
 }

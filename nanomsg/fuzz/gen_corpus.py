@@ -378,6 +378,72 @@ def api_seeds():
     )
     write(h, "known-unsubscribe", sock(0, 2) + sub(0, b"abc", unsub=True))
 
+    # ipc paths (0031): the endpoint byte 0xa0 | which << 2 picks api.c's ipc_special: 0 the
+    # directory, 1 the directory with a '/', 2 a regular file, 3 a path of 108 + (next byte
+    # % 14) bytes; op 19 with 0xc0 | 8 (directory) or 0xc0 (regular file) | n replaces what
+    # is at ipc path a<n>. Upstream aborts on each (bipc.c:309, :292, cipc.c:402, :177).
+    def special(op, slot, which, extra=b""):
+        return bytes([op, slot, 0xA0 | which << 2]) + extra
+
+    write(
+        h,
+        "ipc-paths",
+        sock(0, 0)
+        + sock(1, 0)
+        + special(2, 0, 0)
+        + special(2, 0, 1)
+        + special(2, 0, 2)
+        + special(3, 1, 2)
+        + special(2, 0, 3, bytes([0]))
+        + special(3, 1, 3, bytes([13]))
+        + bind(0, 2)
+        + conn(1, 2)
+        + wait()
+        + send(1, b"over ipc")
+        + wait()
+        + recv(0)
+        + bytes([19, 0, 0xC8])
+        + close(0)
+        + close(1),
+    )
+    # NN_RCVMAXPARTIAL (0033): setsockopt kind 0x40 (and getsockopt level byte 0x40 on
+    # NN_SOL_SOCKET) reach it; a cap of 0, messages over tcp, ipc and ws, then -1
+    for a in (4, 2, 6):
+        write(
+            h,
+            f"rcvmaxpartial-addr{a}",
+            sock(0, 6)
+            + sock(1, 5)
+            + sock(2, 5)
+            + bytes([9, 0, 0, 0, 0x40, 0])
+            + bind(0, a)
+            + conn(1, a)
+            + conn(2, a)
+            + wait(60)
+            + send(1, b"x" * 40)
+            + send(2, b"y" * 200)
+            + send(1, b"z" * 100)
+            + wait(60)
+            + recv(0)
+            + recv(0)
+            + recv(0)
+            + bytes([12, 0, 0x40, 0, 8])
+            + bytes([9, 0, 0, 0, 0x40, 2])
+            + close(0),
+        )
+    # a bound socket's file replaced by a regular file, its endpoint shut down, bound again
+    write(
+        h,
+        "ipc-file-replaced",
+        sock(0, 5)
+        + bind(0, 3)
+        + bytes([19, 0, 0xC1])
+        + bytes([4, 0, 0])
+        + bind(0, 3)
+        + bytes([19, 0, 0xC9])
+        + close(0),
+    )
+
 
 def sub_trie_seeds():
     """Messages to the server SUB that end inside, at and past the nodes of its trie

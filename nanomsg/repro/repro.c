@@ -10,17 +10,24 @@
 
 #include <nanomsg/nn.h>
 #include <nanomsg/pair.h>
+#include <nanomsg/pipeline.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
 #include <nanomsg/survey.h>
 #include <nanomsg/ws.h>
 #include <nanomsg/ipc.h>
 
+/*  The hardened library's own option (patch 0033); the system library refuses it
+    (ENOPROTOOPT), which the cases that set it ignore.  */
+#ifndef NN_RCVMAXPARTIAL
+#define NN_RCVMAXPARTIAL 1001
+#endif
+
 #include <arpa/inet.h>
-#include <poll.h>
-#include <pthread.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -30,7 +37,9 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -1335,6 +1344,373 @@ static int inproc_early_stop (void)
     return 0;
 }
 
+/*  A path for a file of this case's own: in $NNRS_REPRO_DIR (repro/run's scratch directory,
+    removed after the run, so that what a crash leaves behind goes too), or /tmp.  */
+static void scratch_path (char *buf, size_t len, const char *name)
+{
+    const char *dir = getenv ("NNRS_REPRO_DIR");
+    snprintf (buf, len, "%s/nnrs-repro-%d-%s", dir ? dir : "/tmp", (int) getpid (), name);
+}
+
+/*  0031: ipc paths. bind() on a directory (a typo such as ipc:///tmp/): upstream tries the
+    path with connect(), which is refused, unlinks it, and unlink() fails with EISDIR
+    (bipc.c:309 errno_assert). The hardened library refuses the bind with EISDIR.  */
+static int ipc_bind_directory (void)
+{
+    char dir [96];
+    int s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    scratch_path (dir, sizeof dir, "dir");
+    rmdir (dir);
+    if (mkdir (dir, 0700) != 0) { perror ("repro: mkdir"); return 2; }
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", dir);
+    if (nn_bind (s, addr_buf) >= 0 || nn_errno () != EISDIR) {
+        fprintf (stderr, "bind on a directory: not EISDIR (%s)\n", nn_strerror (nn_errno ()));
+        return 1;
+    }
+    rmdir (dir);
+    nn_close (s);
+    return 0;
+}
+
+/*  0031: bind() on a path where a regular file is: upstream's connect() is refused, so it
+    deletes the file, whatever it held, and binds. The hardened library leaves the file
+    alone and refuses the bind with EADDRINUSE.  */
+static int ipc_bind_file (void)
+{
+    char path [96];
+    struct stat st;
+    FILE *f;
+    int failed = 0, s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    scratch_path (path, sizeof path, "file");
+    f = fopen (path, "w");
+    if (!f) { perror ("repro: fopen"); return 2; }
+    fputs ("precious\n", f);
+    fclose (f);
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", path);
+    if (nn_bind (s, addr_buf) >= 0 || nn_errno () != EADDRINUSE) {
+        fprintf (stderr, "bind on a regular file: not EADDRINUSE (%s)\n",
+            nn_strerror (nn_errno ()));
+        failed = 1;
+    }
+    if (lstat (path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size != 9) {
+        fprintf (stderr, "the file was deleted: FAILED\n");
+        failed = 1;
+    }
+    nn_close (s);
+    unlink (path);
+    return failed;
+}
+
+/*  0031: the socket file of a bound socket is replaced by a directory (anyone who can
+    write in its directory can do it), then the socket is closed: upstream's unlink() fails
+    with EISDIR (bipc.c:177 errno_assert). The hardened library leaves the directory.  */
+static int ipc_close_replaced (void)
+{
+    char path [96];
+    struct stat st;
+    int s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    scratch_path (path, sizeof path, "replaced");
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", path);
+    unlink (path);
+    rmdir (path);
+    if (nn_bind (s, addr_buf) < 0) die ("nn_bind");
+    if (unlink (path) != 0 || mkdir (path, 0700) != 0) { perror ("repro: replace"); return 2; }
+    nn_close (s);
+    if (lstat (path, &st) != 0 || !S_ISDIR (st.st_mode)) {
+        fprintf (stderr, "the directory was removed: FAILED\n");
+        return 1;
+    }
+    rmdir (path);
+    return 0;
+}
+
+/*  0031: an ipc path of 108 to 121 bytes passes the 128-byte address check but does not
+    fit in sun_path: nn_bind (bipc.c:292) and nn_connect (cipc.c:402) abort. The hardened
+    library refuses both with ENAMETOOLONG.  */
+static const char *long_ipc (void)
+{
+    int n = snprintf (addr_buf, sizeof addr_buf, "ipc:///tmp/nnrs-repro-%d-", (int) getpid ());
+    memset (addr_buf + n, 'x', 6 + 110 - n);  /*  a path of 110 bytes  */
+    addr_buf [6 + 110] = 0;
+    return addr_buf;
+}
+
+static int ipc_long_path (int bind)
+{
+    int s = nn_socket (AF_SP, NN_PAIR), rc;
+    if (s < 0) die ("nn_socket");
+    rc = bind ? nn_bind (s, long_ipc ()) : nn_connect (s, long_ipc ());
+    if (rc >= 0 || nn_errno () != ENAMETOOLONG) {
+        fprintf (stderr, "a 110-byte path: not ENAMETOOLONG (%s)\n", nn_strerror (nn_errno ()));
+        return 1;
+    }
+    nn_close (s);
+    return 0;
+}
+
+static int ipc_long_bind (void) { return ipc_long_path (1); }
+static int ipc_long_connect (void) { return ipc_long_path (0); }
+
+/*  0032: a ws server fails the client's connection with a Close frame (here: 1009, the
+    client sent a message over the server's NN_RCVMAXSIZE; a Close from any server, or one
+    invalid frame, does the same) and hangs up. Upstream's client took it for "the peer is
+    gone for good" (cws.c peer_gone) and never connected again: not a crash, a client wedged
+    for good. Fails if a message sent after that has not arrived within 5 s.  */
+static int ws_close_reconnect (void)
+{
+    char big [100], buf [16];
+    int to = 5000, ivl = 10;
+    const char *addr = inet ("ws");
+    int srv = server (NN_PAIR, addr, 16);
+    int cli = nn_socket (AF_SP, NN_PAIR);
+    if (cli < 0) die ("nn_socket");
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof to);
+    nn_setsockopt (srv, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_connect (cli, addr) < 0) die ("nn_connect");
+    memset (big, 'x', sizeof big);
+    if (nn_send (cli, big, sizeof big, 0) != (int) sizeof big) die ("nn_send (too big)");
+    usleep (200000);  /*  the Close frame comes back, the server hangs up  */
+    if (nn_send (cli, "hi", 2, 0) != 2 || nn_recv (srv, buf, sizeof buf, 0) != 2) {
+        fprintf (stderr, "the client never reconnected: FAILED\n");
+        return 1;
+    }
+    nn_close (cli);
+    nn_close (srv);
+    return 0;
+}
+
+/*  0032: a server sends a tcp client a frame over its NN_RCVMAXSIZE and, in the same write,
+    more bytes: a whole SP header and a message. The client drops the connection, but the
+    bytes it read ahead stay in its usock's buffer, and its next connection (to whichever
+    server now listens there) starts with them: it delivers the message "injected" that the
+    new server never sent. Fails unless the first message is the new server's.  */
+static int tcp_stale_bytes (void)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    unsigned char hdr [8] = { 0, 'S', 'P', 0, NN_PAIR >> 8 & 0xff, NN_PAIR & 0xff, 0, 0 };
+    unsigned char out [8 + 8 + 8 + 8], peer [8], fresh [8 + 5];
+    char buf [16];
+    int lfd, fd, cli, one = 1, to = 5000, ivl = 10, n;
+    lfd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0 || listen (lfd, 4) != 0
+          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
+        perror ("repro: listen");
+        return 2;
+    }
+    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", ntohs (in.sin_port));
+    cli = nn_socket (AF_SP, NN_PAIR);
+    if (cli < 0) die ("nn_socket");
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (cli, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+    if (nn_connect (cli, addr_buf) < 0) die ("nn_connect");
+    fd = accept (lfd, NULL, NULL);
+    if (fd < 0) { perror ("repro: accept"); return 2; }
+    send_all (fd, hdr, sizeof hdr);
+    if (recv (fd, peer, sizeof peer, MSG_WAITALL) != (ssize_t) sizeof peer)
+        fprintf (stderr, "repro: no SP greeting from the client\n");
+    put64 (out, (uint64_t) 1 << 40);          /*  over NN_RCVMAXSIZE: dropped  */
+    memcpy (out + 8, hdr, 8);                 /*  then a greeting  */
+    put64 (out + 16, 8);
+    memcpy (out + 24, "injected", 8);         /*  and a message  */
+    send_all (fd, out, sizeof out);
+    hung_up (fd);
+    close (fd);
+    fd = accept (lfd, NULL, NULL);            /*  the client reconnects  */
+    if (fd < 0) { perror ("repro: accept"); return 2; }
+    send_all (fd, hdr, sizeof hdr);
+    put64 (fresh, 5);
+    memcpy (fresh + 8, "fresh", 5);
+    send_all (fd, fresh, sizeof fresh);
+    n = nn_recv (cli, buf, sizeof buf, 0);
+    close (fd);
+    close (lfd);
+    nn_close (cli);
+    if (n != 5 || memcmp (buf, "fresh", 5) != 0) {
+        fprintf (stderr, "the new connection delivered %.*s: FAILED\n", n < 0 ? 0 : n, buf);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0033: memory. The process's address space (field 0 of /proc/self/statm) or its resident
+    set (field 1), in MiB.  */
+static long statm_mib (int field)
+{
+    long pages [2] = { 0, 0 };
+    FILE *f = fopen ("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf (f, "%ld %ld", &pages [0], &pages [1]) != 2)
+            pages [field] = 0;
+        fclose (f);
+    }
+    return pages [field] * sysconf (_SC_PAGESIZE) / (1024 * 1024);
+}
+
+/*  A raw tcp connection to addr that says it is a PUSH and announces a message of size bytes,
+    of which it sends body; -1 if it cannot connect within a second.  */
+static int partial_sender (const char *addr, uint64_t size, size_t body)
+{
+    static unsigned char buf [8 + 8 + 1024 * 1024];
+    unsigned char hdr [8] = { 0, 'S', 'P', 0, NN_PUSH >> 8 & 0xff, NN_PUSH & 0xff, 0, 0 };
+    struct timeval tv = { 1, 0 };
+    struct sockaddr_in in;
+    const char *colon = strrchr (addr, ':');
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_port = htons ((uint16_t) atoi (colon + 1));
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (fd < 0 || connect (fd, (struct sockaddr*) &in, sizeof in) != 0) {
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    memcpy (buf, hdr, 8);
+    put64 (buf + 8, size);
+    memset (buf + 16, 'p', body);
+    send_all (fd, buf, 16 + body);
+    return fd;
+}
+
+/*  0033: a flood of connections to a PULL under RLIMIT_AS, each holding a message of 20
+    bytes it never finishes (small enough to need no allocation of its own): what runs out is
+    the memory of the connections themselves. Upstream aborts on the first allocation that
+    fails on the way in ("Out of memory" at usock_posix.inc:1095, the read-ahead buffer, or
+    btcp.c:404, the next connection's state machine, or a protocol's per-pipe data). The
+    hardened library drops the connection that could not get its memory, or waits a moment
+    before it accepts the next one; the PULL takes a message afterwards. One malloc arena (the
+    main one, grown by brk, which RLIMIT_AS limits), so that the limit bites within seconds.  */
+static int oom_flood (void)
+{
+    static int fds [6000];
+    struct rlimit nofile, as;
+    int n, i, to = 5000;
+    char buf [16];
+    const char *addr = inet ("tcp");
+    int pull, push;
+    mallopt (M_ARENA_MAX, 1);
+    pull = server (NN_PULL, addr, 1024 * 1024);
+    getrlimit (RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &nofile);
+    as.rlim_cur = as.rlim_max = (rlim_t) (statm_mib (0) + 8) * 1024 * 1024;
+    if (setrlimit (RLIMIT_AS, &as) != 0) { perror ("repro: RLIMIT_AS"); return 2; }
+    for (n = 0; n < 6000 && (rlim_t) (2 * n + 64) < nofile.rlim_cur; n++) {
+        fds [n] = partial_sender (addr, 20, 0);
+        if (fds [n] < 0)
+            break;
+        if (n % 100 == 0)
+            usleep (10000);
+    }
+    usleep (500000);
+    fprintf (stderr, "repro: %d connections; %d dropped, %d accept errors\n", n,
+        (int) nn_get_statistic (pull, NN_STAT_BROKEN_CONNECTIONS),
+        (int) nn_get_statistic (pull, NN_STAT_ACCEPT_ERRORS));
+    for (i = 0; i < n; i++)
+        close (fds [i]);
+    as.rlim_cur = as.rlim_max = RLIM_INFINITY;
+    setrlimit (RLIMIT_AS, &as);
+    usleep (300000);
+    push = nn_socket (AF_SP, NN_PUSH);
+    nn_setsockopt (pull, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (push < 0 || nn_connect (push, addr) < 0) die ("nn_connect");
+    if (nn_send (push, "after", 5, 0) != 5 || nn_recv (pull, buf, sizeof buf, 0) != 5) {
+        fprintf (stderr, "the PULL takes no message after the flood (%d connections): FAILED\n", n);
+        return 1;
+    }
+    nn_close (push);
+    nn_close (pull);
+    return 0;
+}
+
+/*  0033: 100 connections to a PULL, each announcing a 1 MiB message (its NN_RCVMAXSIZE) and
+    sending 900 KiB of it: upstream holds them all (100 MiB allocated, 88 MiB resident), for
+    as long as the peers wish. The hardened library holds at most NN_RCVMAXPARTIAL (32 MiB by
+    default) in partial messages: the connections past it are dropped.  */
+static int partial_cap (void)
+{
+    static int fds [100];
+    long before, grown;
+    int i, n;
+    const char *addr = inet ("tcp");
+    int pull = server (NN_PULL, addr, 1024 * 1024);
+    before = statm_mib (1);
+    for (n = 0; n < 100; n++) {
+        fds [n] = partial_sender (addr, 1024 * 1024, 900 * 1024);
+        if (fds [n] < 0)
+            break;
+    }
+    usleep (500000);
+    grown = statm_mib (1) - before;
+    for (i = 0; i < n; i++)
+        close (fds [i]);
+    nn_close (pull);
+    if (grown > 48) {
+        fprintf (stderr, "%d partial messages: %ld MiB more resident: FAILED\n", n, grown);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0034: a listener out of file descriptors. 40 connections wait in the backlog of a PULL
+    whose process may open only a few more descriptors: each accept fails with EMFILE, and
+    upstream tries again at once, for ever, at 100 % of a core (the worker thread). The
+    hardened library tries again every 100 ms. Fails if the process spent more than 300 ms
+    of CPU in the second it waited.  */
+static double cpu_seconds (void)
+{
+    struct rusage ru;
+    getrusage (RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+        (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static int emfile_spin (void)
+{
+    struct rlimit nofile;
+    double before, spent;
+    int fd, n, status;
+    pid_t child;
+    const char *addr = inet ("tcp");
+    int pull = server (NN_PULL, addr, 1024);
+    /*  The descriptors open now, and room for 4 more.  */
+    fd = dup (0);
+    close (fd);
+    getrlimit (RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = (rlim_t) fd + 4;
+    if (setrlimit (RLIMIT_NOFILE, &nofile) != 0) { perror ("repro: RLIMIT_NOFILE"); return 2; }
+    child = fork ();
+    if (child == 0) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &nofile);
+        for (n = 0; n < 40; n++)
+            partial_sender (addr, 20, 0);  /*  kept open until the child exits  */
+        sleep (3);
+        _exit (0);
+    }
+    usleep (1000000);  /*  the connections are there, the descriptors gone  */
+    before = cpu_seconds ();
+    usleep (1000000);
+    spent = cpu_seconds () - before;
+    waitpid (child, &status, 0);
+    nn_close (pull);
+    if (spent > 0.3) {
+        fprintf (stderr, "out of descriptors: %.2f s of CPU in 1 s: FAILED\n", spent);
+        return 1;
+    }
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -1365,6 +1741,16 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "inproc-early-disconnect", inproc_early_disconnect, "sinproc.c:411 DISCONNECT before ACCEPTED" },
     { "inproc-early-sent-disconnect", inproc_early_sent_disconnect, "sinproc.c:411 SENT, DISCONNECT before ACCEPTED" },
     { "inproc-early-stop", inproc_early_stop, "binproc.c:166 frees an end before its ACCEPTED" },
+    { "ipc-bind-directory", ipc_bind_directory, "bipc.c:309 errno_assert (unlink: EISDIR)" },
+    { "ipc-bind-file", ipc_bind_file, "bipc.c deletes a regular file at the path" },
+    { "ipc-close-replaced", ipc_close_replaced, "bipc.c:177 errno_assert (unlink: EISDIR)" },
+    { "ipc-long-bind", ipc_long_bind, "bipc.c:292 nn_assert (fits in sun_path)" },
+    { "ipc-long-connect", ipc_long_connect, "cipc.c:402 nn_assert (fits in sun_path)" },
+    { "ws-close-reconnect", ws_close_reconnect, "cws.c peer_gone: no reconnect after a Close" },
+    { "tcp-stale-bytes", tcp_stale_bytes, "usock keeps the last connection's bytes read ahead" },
+    { "oom-flood", oom_flood, "usock_posix.inc:1095, btcp.c:404 alloc_assert under RLIMIT_AS" },
+    { "partial-cap", partial_cap, "each connection holds up to NN_RCVMAXSIZE: 100 MiB" },
+    { "emfile-spin", emfile_spin, "atcp.c accepts again at once on EMFILE: 100 % CPU" },
 };
 
 int main (int argc, char **argv)

@@ -12,6 +12,8 @@ polling loop.
 from __future__ import annotations
 
 import errno as _errno
+import os
+import stat
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -207,6 +209,7 @@ _RANGES = {
     "sndbuf": "a size in bytes, at least 1",
     "rcvbuf": "a size in bytes, at least 1",
     "rcvmaxsize": "a size in bytes, or -1 for no limit",
+    "rcvmaxpartial": "a size in bytes, or -1 for no limit",
     "reconnect_ivl": "a time in ms, 0 or more",
     "reconnect_ivl_max": "a time in ms, 0 or more (0: no back-off)",
     "socket_name": "at most 63 bytes",
@@ -351,6 +354,37 @@ def _no_such_option(option: str, proto: str) -> str:
     return f"{proto} sockets have no option {option}"
 
 
+#: The longest ipc path: a Unix domain socket's ``sun_path`` (108 bytes) less its NUL.
+IPC_PATH_MAX = 107
+
+
+def _ipc_path(address: str | bytes) -> bytes:
+    """The path of an ``ipc://`` address, as the bytes the library gets."""
+    raw = address if isinstance(address, bytes) else address.encode("utf-8", "surrogateescape")
+    return raw[len(b"ipc://") :]
+
+
+def note_ipc_in_use(exc: NanomsgError, address: str | bytes) -> None:
+    """For a bind refused with ``EADDRINUSE`` because the ipc path holds a file that is not a
+    socket, says so in ``exc``'s message (looked at now: the file may go later). The library
+    never deletes such a file (it replaces only a socket that no one listens on)."""
+    scheme = (address if isinstance(address, str) else address.decode("utf-8", "replace"))[:6]
+    if exc.errno != _errno.EADDRINUSE or scheme != "ipc://":
+        return
+    try:
+        mode = os.lstat(_ipc_path(address)).st_mode
+    except (OSError, ValueError):
+        return
+    if stat.S_ISSOCK(mode):
+        return
+    kind = "a symbolic link" if stat.S_ISLNK(mode) else "a file"
+    exc.strerror = (
+        f"the ipc path {os.fsdecode(_ipc_path(address))!r} is {kind}, not a socket: bind() "
+        "replaces only a socket that no one listens on, and leaves anything else alone; "
+        "remove it or pick another path"
+    )
+
+
 def _address_problem(code: int, call: str, address: str | bytes) -> str | None:
     """What is wrong with an address bind() or connect() refused, or None."""
     text = address.decode("utf-8", "replace") if isinstance(address, bytes) else address
@@ -366,6 +400,15 @@ def _address_problem(code: int, call: str, address: str | bytes) -> str | None:
         )
     if code == _errno.ENOENT and scheme == "ipc":
         return "the directory of that ipc path does not exist"
+    if code == _errno.EISDIR and scheme == "ipc":
+        return (
+            f"the ipc path {rest!r} is a directory: an ipc address names the socket file to "
+            "create, e.g. ipc:///tmp/app.ipc"
+        )
+    if code == _errno.ENAMETOOLONG and scheme == "ipc":
+        size = len(_ipc_path(address))
+        limit = f"the limit is {IPC_PATH_MAX} (a Unix socket's sun_path)"
+        return f"the ipc path is {size} bytes; {limit}"
     if code == _errno.EACCES:
         return "permission denied: the process may not use that address"
     if code == _errno.ENAMETOOLONG:

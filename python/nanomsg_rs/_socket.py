@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 from . import _native
 from ._enums import Domain, Protocol, Statistic
-from ._errors import Closed, NanomsgError, warn_misuse
+from ._errors import Closed, NanomsgError, note_ipc_in_use, warn_misuse
 from ._native import Message
 
 __all__ = ["Endpoint", "Socket", "term"]
@@ -198,10 +198,18 @@ class Socket(_native.Socket):
 
         Raises:
             InvalidArgument: a malformed address.
-            AddressInUse: another socket listens there.
+            AddressInUse: another socket listens there, or (ipc) a file that is not a socket
+                is at the path: it is left alone.
+            NanomsgError: (ipc) the path is a directory (``EISDIR``), or longer than 107
+                bytes (``ENAMETOOLONG``).
             NotSupported: an unknown transport.
         """
-        return self._record(Endpoint(self, super().bind(addr), _text(addr)), "bound")
+        try:
+            eid = super().bind(addr)
+        except NanomsgError as e:
+            note_ipc_in_use(e, addr)
+            raise
+        return self._record(Endpoint(self, eid, _text(addr)), "bound")
 
     def connect(self, addr: str | bytes) -> Endpoint:  # type: ignore[override]
         """Connects to ``addr``; the connection is made, and remade, in the background.
@@ -214,6 +222,7 @@ class Socket(_native.Socket):
 
         Raises:
             InvalidArgument: a malformed address.
+            NanomsgError: (ipc) the path is longer than 107 bytes (``ENAMETOOLONG``).
             NotSupported: an unknown transport.
         """
         return self._record(Endpoint(self, super().connect(addr), _text(addr)), "connected")
@@ -335,6 +344,12 @@ class Socket(_native.Socket):
     maxttl = _Option(_SOL, _native.MAXTTL, int, "Maximum hops through devices, 1..255 (default 8).")
     rcvmaxsize = _Option(_SOL, _native.RCVMAXSIZE, int, "Largest message accepted, in bytes "
                          "(default 1 MiB; -1: no limit); a larger one drops its connection.")
+    rcvmaxpartial = _Option(_SOL, _native.RCVMAXPARTIAL, int,
+                            "Most bytes held in messages still arriving, all connections "
+                            "together (default 32 MiB; -1: no limit). A connection whose next "
+                            "message would go past it is dropped (counted in "
+                            "BROKEN_CONNECTIONS), unless no other message is arriving then. "
+                            "Our hardened libnanomsg only: NotSupported elsewhere.")
     socket_name = _Option(_SOL, _native.SOCKET_NAME, str,
                           "The socket's name in statistics and errors (at most 63 bytes; "
                           "InvalidArgument if longer, ValueError with a NUL).")

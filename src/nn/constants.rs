@@ -66,6 +66,7 @@ table![
     ffi::NN_SOCKET_NAME,
     ffi::NN_RCVMAXSIZE,
     ffi::NN_MAXTTL,
+    ffi::NN_RCVMAXPARTIAL,
     ffi::NN_DONTWAIT,
     ffi::PROTO_SP,
     ffi::SP_HDR,

@@ -14,7 +14,10 @@
 mod reply;
 mod survey;
 
+use std::ffi::CStr;
 use std::os::raw::c_int;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
 
 use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
@@ -49,9 +52,51 @@ const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[
         ffi::NN_MAXTTL,
         "the maxttl option is not supported by the nng backend",
     ),
+    (
+        ffi::NN_RCVMAXPARTIAL,
+        "the rcvmaxpartial option is not supported by the nng backend",
+    ),
 ];
 #[cfg(not(feature = "nng"))]
-const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[];
+const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = if HARDENED {
+    &[]
+} else {
+    &[(
+        ffi::NN_RCVMAXPARTIAL,
+        "the rcvmaxpartial option needs nanomsg-rs's hardened libnanomsg (patch 0033); \
+         the system libnanomsg has no cap on partial messages",
+    )]
+};
+
+/// The longest ipc path a Unix domain socket address holds: `sun_path` (108 bytes on Linux)
+/// less its terminating NUL.
+pub const IPC_PATH_MAX: usize = 107;
+
+/// Refuses, before the library sees it, an ipc address that the system libnanomsg 1.1.5
+/// aborts on or nng mishandles, with the errors our libnanomsg gives itself (patch 0031): a
+/// path longer than `IPC_PATH_MAX` (`ENAMETOOLONG`; 1.1.5 aborts, nng says `EINVAL` on bind
+/// and fails in the background on connect); for a bind, a directory at the path (`EISDIR`;
+/// 1.1.5 aborts, nng says `EADDRINUSE`) or another file that is not a socket (`EADDRINUSE`;
+/// both delete it and bind). Our libnanomsg checks all this itself, in the call.
+pub fn check_ipc_address(addr: &CStr, bind: bool) -> NnResult<()> {
+    if HARDENED {
+        return Ok(());
+    }
+    let Some(path) = addr.to_bytes().strip_prefix(b"ipc://") else {
+        return Ok(());
+    };
+    if path.len() > IPC_PATH_MAX {
+        return Err(NnError::new(libc::ENAMETOOLONG));
+    }
+    if !bind || path.is_empty() {
+        return Ok(());
+    }
+    match std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(path)) {
+        Ok(meta) if meta.is_dir() => Err(NnError::new(libc::EISDIR)),
+        Ok(meta) if !meta.file_type().is_socket() => Err(NnError::new(libc::EADDRINUSE)),
+        _ => Ok(()),
+    }
+}
 
 /// Fails with `ENOTSUP` (naming the backend) for a socket-level option it lacks.
 pub fn check_option(level: c_int, option: c_int) -> NnResult<()> {

@@ -20,6 +20,7 @@ impl Guard<'_> {
 
     /// `nn_bind`; returns the endpoint id.
     pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
+        compat::check_ipc_address(addr, true)?;
         // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
         let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
             .map_err(compat::endpoint_error)?;
@@ -30,6 +31,7 @@ impl Guard<'_> {
 
     /// `nn_connect`; returns the endpoint id.
     pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
+        compat::check_ipc_address(addr, false)?;
         // SAFETY: as in bind.
         let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
             .map_err(compat::endpoint_error)?;
