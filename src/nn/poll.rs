@@ -2,6 +2,8 @@
 //! (`NN_POLLOUT`). Never waits inside the C library: each socket's `NN_RCVFD`/`NN_SNDFD` is
 //! polled together with its wake fd, so a close from another thread ends the wait at once.
 //! Where the wait happens (and what holds meanwhile, such as Python's GIL) is the caller's.
+//! A `Poll` is counted in as a waiter on every fd it polls (see `Waiting`) for its life, so
+//! the library's lazy fds are signalled for it, from its first look to its last wait.
 
 use std::marker::PhantomData;
 use std::os::fd::RawFd;
@@ -9,7 +11,7 @@ use std::time::Instant;
 
 use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
-use crate::nn::socket::{wait_any, Direction, Guard};
+use crate::nn::socket::{wait_any, Direction, Guard, Waiting};
 
 /// One poll over sockets held by guards that outlive it (`'g`).
 #[derive(Debug)]
@@ -22,6 +24,9 @@ pub struct Poll<'g> {
     wakes: Vec<RawFd>,
     /// How many items were asked about.
     items: usize,
+    /// Each socket's registration as a waiter on the fds polled: held for its drop, which
+    /// counts the poll out.
+    _waiting: Vec<Waiting<'g>>,
     guards: PhantomData<&'g ()>,
 }
 
@@ -33,7 +38,9 @@ impl<'g> Poll<'g> {
         let mut fds = Vec::new();
         let mut owners = Vec::new();
         let mut wakes = Vec::new();
+        let mut waiting = Vec::new();
         for (i, (guard, events)) in items.into_iter().enumerate() {
+            let mut polled = 0;
             for (flag, dir) in [
                 (ffi::NN_POLLIN, Direction::Recv),
                 (ffi::NN_POLLOUT, Direction::Send),
@@ -42,8 +49,10 @@ impl<'g> Poll<'g> {
                     let fd = guard.poll_fd(dir)?.ok_or(NnError::new(libc::ENOPROTOOPT))?;
                     fds.push((fd, 0));
                     owners.push((i, i32::from(flag)));
+                    polled |= dir.poll_event();
                 }
             }
+            waiting.push(guard.waiting(polled)?);
             wakes.push(guard.wake_fd());
         }
         Ok(Self {
@@ -51,6 +60,7 @@ impl<'g> Poll<'g> {
             owners,
             items: wakes.len(),
             wakes,
+            _waiting: waiting,
             guards: PhantomData,
         })
     }
