@@ -4,9 +4,10 @@
 //!
 //! While messages keep coming it moves them without waiting, a message from each route in
 //! turn, and so without a system call of its own (the library's fds are lazy: see
-//! `Waiting`); it waits, as a registered poller, only when no route has one. Then no system
-//! call is there for a signal to interrupt: on the main thread (where Python runs signal
-//! handlers), a device that has not waited for [`LOOK_AT_SIGNALS`] ends with `EINTR`, so that
+//! `Waiting`); it waits, as a registered poller, only when no route has one. A signal that
+//! comes while no system call runs interrupts none (and with waits that end at once, one
+//! may never be running when it comes): on the main thread (where Python runs signal
+//! handlers), a device ends with `EINTR` every [`LOOK_AT_SIGNALS`] while it is busy, so that
 //! the caller looks at signals (its Ctrl-C) however busy the device is, and calls it again.
 
 use std::os::raw::c_int;
@@ -17,8 +18,9 @@ use crate::nn::error::{NnError, NnResult};
 use crate::nn::message::NnMsg;
 use crate::nn::socket::{wait_any, Direction, Guard, Waiting};
 
-/// How long a device on the main thread moves messages without a wait before it returns
-/// `EINTR`, to have the caller look at signals (then it is called again and goes on).
+/// How long a device on the main thread runs before it returns `EINTR`, to have the caller
+/// look at signals (then it is called again and goes on): read after every wait and every
+/// [`CLOCK_EVERY`] messages moved.
 pub const LOOK_AT_SIGNALS: Duration = Duration::from_millis(50);
 
 /// The clock is read once every this many messages moved without a wait.
@@ -122,11 +124,11 @@ impl<'g, 's> Device<'g, 's> {
     }
 
     /// Forwards messages until an error: `EBADF` (a socket closed), `ETERM`, or `EINTR` (a
-    /// signal, or, on the main thread, [`LOOK_AT_SIGNALS`] of moving messages without a
-    /// wait).
+    /// signal, or, on the main thread, [`LOOK_AT_SIGNALS`] since the call began).
     pub fn run(&mut self) -> NnResult<()> {
         let main_thread = on_main_thread();
-        let mut since_wait = Instant::now();
+        let began = Instant::now();
+        let time_to_look = || main_thread && began.elapsed() >= LOOK_AT_SIGNALS;
         let mut burst = 0u32;
         loop {
             if let Some(p) = self.pending.take() {
@@ -137,7 +139,7 @@ impl<'g, 's> Device<'g, 's> {
             }
             if burst >= CLOCK_EVERY {
                 burst = 0;
-                if main_thread && since_wait.elapsed() >= LOOK_AT_SIGNALS {
+                if time_to_look() {
                     return Err(NnError::new(libc::EINTR));
                 }
             }
@@ -172,7 +174,9 @@ impl<'g, 's> Device<'g, 's> {
             let mut fds: Vec<(c_int, libc::c_short)> =
                 self.routes.iter().map(|r| (r.rcvfd, 0)).collect();
             wait_any(&mut fds, &self.wake_fds(), None)?;
-            since_wait = Instant::now();
+            if time_to_look() {
+                return Err(NnError::new(libc::EINTR));
+            }
         }
     }
 
