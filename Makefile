@@ -7,7 +7,7 @@ export PIP_ROOT_USER_ACTION = ignore
 # the nanomsg_rs it imports is this one (tests/ci_skips.py).
 WHEEL_FILE = $$(ls dist/nanomsg_rs-*.whl)
 
-.PHONY: help deps dev install demo test test-nng test-all flake-hunt soak fuzz-smoke bench profile-layers lint fmt wheel clean repro prove docs
+.PHONY: help deps dev install demo test test-nng test-all flake-hunt soak fuzz-smoke bench profile-layers lint fmt wheel clean repro prove model docs
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -91,6 +91,9 @@ repro: wheel     ## the C reproducers of nanomsg/patches/: system libnanomsg 1.1
 
 prove: deps      ## each patch's Proof: inputs fail with the patch left out, pass on the series
 	nanomsg/prove
+
+model: deps      ## the spin models of nanomsg/models (lazy readiness fds): pass, and fail when broken
+	nanomsg/models/check
 
 clean:
 	cargo clean

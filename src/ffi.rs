@@ -129,6 +129,12 @@ pub const NN_MAXTTL: c_int = 17;
 /// Our hardened libnanomsg's own option (patch 0033): the most bytes a socket holds in
 /// incoming messages not yet fully received. Neither upstream nor nng has it.
 pub const NN_RCVMAXPARTIAL: c_int = 1001;
+// Our hardened libnanomsg's lazy readiness fds (patch 0035; see `nn::socket::Waiting`): the
+// fds of NN_SNDFD/NN_RCVFD, signalled only while a waiter is counted in with NN_POLL_ENTER.
+pub const NN_SNDFD_LAZY: c_int = 0x4e520a;
+pub const NN_RCVFD_LAZY: c_int = 0x4e520b;
+pub const NN_POLL_ENTER: c_int = 0x4e5210;
+pub const NN_POLL_LEAVE: c_int = 0x4e5211;
 
 pub const NN_DONTWAIT: c_int = 1;
 

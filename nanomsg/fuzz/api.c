@@ -294,6 +294,15 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             uint8_t kind = rd_u8 (&r);
             if (!(kind & 0x80))
                 opt %= 20;
+#if defined NN_POLL_ENTER
+            /*  Raw option bytes 0xf0 to 0xf3: the lazy readiness fds' options
+                (0035), counting waiters in and out at random.  */
+            else if (opt >= 0xf0 && opt <= 0xf3) {
+                static const int lazy [] = { NN_SNDFD_LAZY, NN_RCVFD_LAZY,
+                    NN_POLL_ENTER, NN_POLL_LEAVE };
+                opt = lazy [opt - 0xf0];
+            }
+#endif
             /*  Our own option (0033), out of reach of the numbers above.  */
             if ((kind & 0xc0) == 0x40)
                 opt = NN_RCVMAXPARTIAL;

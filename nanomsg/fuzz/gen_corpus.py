@@ -325,8 +325,10 @@ def api_seeds():
         "chunk-cache-full",
         b"".join(bytes([17, 0, j << 2]) + big for j in range(6))
         + b"".join(bytes([17, 0, (j << 2) | 3, 0, 0]) for j in range(6))
-        + bytes([17, 0, 0]) + big
-        + bytes([17, 0, 4]) + struct.pack("<H", 33000)
+        + bytes([17, 0, 0])
+        + big
+        + bytes([17, 0, 4])
+        + struct.pack("<H", 33000)
         + bytes([17, 0, 3, 0, 0])
         + bytes([17, 0, 7, 0, 0]),
     )
@@ -350,7 +352,11 @@ def api_seeds():
     write(
         h,
         "ws-control-inline",
-        sock(0, 0) + sock(1, 0) + bind(0, 6) + conn(1, 6) + wait(63) * 20
+        sock(0, 0)
+        + sock(1, 0)
+        + bind(0, 6)
+        + conn(1, 6)
+        + wait(63) * 20
         + (send_ctrl + wait(63) * 6) * 4,
     )
     write(
@@ -361,6 +367,29 @@ def api_seeds():
         + bytes([18, 0, 3, 4, 0xE9, 3, 0, 0]),
     )
     write(h, "shutdown", sock(0, 0) + bind(0, 4) + bytes([4, 0, 0]) + bind(0, 4) + close(0))
+    # the lazy readiness fds (0035): a PAIR counted in as a waiter on both fds (raw option
+    # 0xf2, NN_POLL_ENTER, value 3) before a message comes, polled, received, counted out
+    # (0xf3) twice (the second is EINVAL), counted in again and closed while counted in
+    enter, leave = bytes([9, 1, 0, 0xF2, 0x80, 0x1B]), bytes([9, 1, 0, 0xF3, 0x80, 0x1B])
+    write(
+        h,
+        "lazy-waiters",
+        sock(0, 0)
+        + sock(1, 0)
+        + bind(0, 0)
+        + conn(1, 0)
+        + wait()
+        + enter
+        + send(0, b"lazy")
+        + wait()
+        + bytes([14, 0, 0x0F])
+        + recv(1)
+        + leave
+        + leave
+        + enter
+        + close(1)
+        + close(0),
+    )
     # known crashes of unpatched 1.1.5 (sanity checks)
     write(
         h,

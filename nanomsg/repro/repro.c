@@ -720,6 +720,59 @@ static int chunk_cache (void)
     return 0;
 }
 
+/*  read(2)- and write(2)-like system calls this process has made so far (all threads), from
+    /proc/self/io.  */
+static long io_syscalls (void)
+{
+    char line [128];
+    long n = 0, v;
+    FILE *f = fopen ("/proc/self/io", "r");
+    if (!f) {
+        perror ("repro: /proc/self/io");
+        exit (2);
+    }
+    while (fgets (line, sizeof line, f))
+        if (sscanf (line, "syscr: %ld", &v) == 1 || sscanf (line, "syscw: %ld", &v) == 1)
+            n += v;
+    fclose (f);
+    return n;
+}
+
+/*  0035: not a crash, a cost. 10,000 messages over an inproc PAIR, sent and received in one
+    thread, so nobody ever waits: on 1.1.5 the receiver's NN_RCVFD eventfd is written when each
+    message arrives and read when it is taken, and the sender's NN_SNDFD the same way as its
+    pipe fills and drains (about 4 system calls a message, 40,000 here). With the fds
+    signalled only while somebody waits, none. Fails with more than one system call for ten
+    messages.  */
+static int eventfd_per_message (void)
+{
+    char buf [64];
+    long calls;
+    int i;
+    int a = nn_socket (AF_SP, NN_PAIR), b = nn_socket (AF_SP, NN_PAIR);
+    if (nn_bind (a, "inproc://eventfd-per-message") < 0 ||
+          nn_connect (b, "inproc://eventfd-per-message") < 0)
+        die ("nn_bind/nn_connect");
+    memset (buf, 'e', sizeof buf);
+    if (nn_send (b, buf, sizeof buf, 0) != (int) sizeof buf ||
+          nn_recv (a, buf, sizeof buf, 0) != (int) sizeof buf)
+        die ("nn_send/nn_recv");
+    calls = io_syscalls ();
+    for (i = 0; i != 10000; i++) {
+        if (nn_send (b, buf, sizeof buf, 0) != (int) sizeof buf) die ("nn_send");
+        if (nn_recv (a, buf, sizeof buf, 0) != (int) sizeof buf) die ("nn_recv");
+    }
+    calls = io_syscalls () - calls;
+    nn_close (b);
+    nn_close (a);
+    if (calls > 1000) {
+        fprintf (stderr, "%ld read/write system calls for 10000 inproc messages: FAILED\n",
+            calls);
+        return 1;
+    }
+    return 0;
+}
+
 /*  A tcp listener of our own on the port inet () gives, for a raw server.  */
 static int raw_listen (void)
 {
@@ -1751,6 +1804,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "oom-flood", oom_flood, "usock_posix.inc:1095, btcp.c:404 alloc_assert under RLIMIT_AS" },
     { "partial-cap", partial_cap, "each connection holds up to NN_RCVMAXSIZE: 100 MiB" },
     { "emfile-spin", emfile_spin, "atcp.c accepts again at once on EMFILE: 100 % CPU" },
+    { "eventfd-per-message", eventfd_per_message, "sock.c: 4 eventfd system calls a message, nobody waiting" },
 };
 
 int main (int argc, char **argv)

@@ -1,13 +1,36 @@
 //! A device: forwards messages between two raw sockets (or back into one), as `nn_device`
 //! does, but built on the guarded sockets of `socket` so that closing either socket, or
 //! `nn_term`, ends it at once and a signal can interrupt it without losing a message.
+//!
+//! While messages keep coming it moves them without waiting, a message from each route in
+//! turn, and so without a system call of its own (the library's fds are lazy: see
+//! `Waiting`); it waits, as a registered poller, only when no route has one. A signal that
+//! comes while no system call runs interrupts none (and with waits that end at once, one
+//! may never be running when it comes): on the main thread (where Python runs signal
+//! handlers), a device ends with `EINTR` every [`LOOK_AT_SIGNALS`] while it is busy, so that
+//! the caller looks at signals (its Ctrl-C) however busy the device is, and calls it again.
 
 use std::os::raw::c_int;
+use std::time::{Duration, Instant};
 
 use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
 use crate::nn::message::NnMsg;
-use crate::nn::socket::{wait_any, Direction, Guard};
+use crate::nn::socket::{wait_any, Direction, Guard, Waiting};
+
+/// How long a device on the main thread runs before it returns `EINTR`, to have the caller
+/// look at signals (then it is called again and goes on): read after every wait and every
+/// [`CLOCK_EVERY`] messages moved.
+pub const LOOK_AT_SIGNALS: Duration = Duration::from_millis(50);
+
+/// The clock is read once every this many messages moved without a wait.
+const CLOCK_EVERY: u32 = 256;
+
+/// True on the process's main thread (whose thread id is the process id).
+fn on_main_thread() -> bool {
+    // SAFETY: neither call has arguments or preconditions.
+    unsafe { libc::gettid() == libc::getpid() }
+}
 
 /// One direction of traffic: from `sockets[from]` to `sockets[to]`.
 #[derive(Clone, Copy, Debug)]
@@ -100,28 +123,59 @@ impl<'g, 's> Device<'g, 's> {
         self.sockets.iter().map(|g| g.wake_fd()).collect()
     }
 
-    /// Forwards messages until an error: `EBADF` (a socket closed), `ETERM`, or `EINTR`.
+    /// Forwards messages until an error: `EBADF` (a socket closed), `ETERM`, or `EINTR` (a
+    /// signal, or, on the main thread, [`LOOK_AT_SIGNALS`] since the call began).
     pub fn run(&mut self) -> NnResult<()> {
+        let main_thread = on_main_thread();
+        let began = Instant::now();
+        let time_to_look = || main_thread && began.elapsed() >= LOOK_AT_SIGNALS;
+        let mut burst = 0u32;
         loop {
             if let Some(p) = self.pending.take() {
                 self.deliver(p)?;
             }
-            let mut fds: Vec<(c_int, libc::c_short)> =
-                self.routes.iter().map(|r| (r.rcvfd, 0)).collect();
-            wait_any(&mut fds, &self.wake_fds(), None)?;
-            for (route, &(_, revents)) in self.routes.clone().iter().zip(&fds) {
-                if revents == 0 {
-                    continue;
+            if self.sockets.iter().any(|g| g.is_closed()) {
+                return Err(NnError::new(libc::EBADF));
+            }
+            if burst >= CLOCK_EVERY {
+                burst = 0;
+                if time_to_look() {
+                    return Err(NnError::new(libc::EINTR));
                 }
+            }
+            // A message from each route in turn, without waiting.
+            let mut moved = false;
+            for i in 0..self.routes.len() {
+                let route = self.routes[i];
                 match self.sockets[route.from].recv_with_header(ffi::NN_DONTWAIT) {
-                    Ok((body, header)) => self.deliver(Pending {
-                        to: route.to,
-                        body,
-                        header,
-                    })?,
+                    Ok((body, header)) => {
+                        moved = true;
+                        burst += 1;
+                        self.deliver(Pending {
+                            to: route.to,
+                            body,
+                            header,
+                        })?;
+                    }
                     Err(e) if e.errno() == libc::EAGAIN => {}
                     Err(e) => return Err(e),
                 }
+            }
+            if moved {
+                continue;
+            }
+            // Nothing anywhere: wait, counted in on every route's fd, until one is ready.
+            burst = 0;
+            let _waiting = self
+                .routes
+                .iter()
+                .map(|r| self.sockets[r.from].waiting(Direction::Recv.poll_event()))
+                .collect::<NnResult<Vec<Waiting<'_>>>>()?;
+            let mut fds: Vec<(c_int, libc::c_short)> =
+                self.routes.iter().map(|r| (r.rcvfd, 0)).collect();
+            wait_any(&mut fds, &self.wake_fds(), None)?;
+            if time_to_look() {
+                return Err(NnError::new(libc::EINTR));
             }
         }
     }
@@ -146,6 +200,7 @@ impl<'g, 's> Device<'g, 's> {
                 Err((e, _)) if e.errno() != libc::EBADF && e.errno() != ffi::ETERM => return Ok(()),
                 Err((e, _)) => return Err(e),
             }
+            let _waiting = dst.waiting(Direction::Send.poll_event())?;
             let mut fds = [(sndfd, 0)];
             if let Err(e) = wait_any(&mut fds, &self.wake_fds(), None) {
                 if e.errno() == libc::EINTR {

@@ -6,6 +6,9 @@
 //! Each descriptor is polled once however many items name it: `poll(2)` refuses (`EINVAL`)
 //! more entries than the process may have open files, and a list that names one socket
 //! many times would pass that limit with a handful of descriptors.
+//!
+//! A `Poll` is counted in as a waiter on every fd it polls (see `Waiting`) for its life, so
+//! the library's lazy fds are signalled for it, from its first look to its last wait.
 
 use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
@@ -15,7 +18,7 @@ use std::time::Instant;
 use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
 use crate::nn::process;
-use crate::nn::socket::{wait_any, Direction, Guard};
+use crate::nn::socket::{wait_any, Direction, Guard, Waiting};
 
 /// Fails with `ETERM` once `nn_term` ran: it closed the sockets' fds (their numbers may
 /// belong to other files by now), and signalled them first, which would read as "ready".
@@ -38,6 +41,9 @@ pub struct Poll<'g> {
     wakes: Vec<RawFd>,
     /// How many items were asked about.
     items: usize,
+    /// Each socket's registration as a waiter on the fds polled (once per socket and
+    /// direction): held for its drop, which counts the poll out.
+    _waiting: Vec<Waiting<'g>>,
     guards: PhantomData<&'g ()>,
 }
 
@@ -53,7 +59,11 @@ impl<'g> Poll<'g> {
         let mut fd_index = HashMap::new();
         let mut wakes_seen = HashSet::new();
         let mut items_seen = 0;
+        // wake fd (one per socket) -> the directions it is counted in for already.
+        let mut registered: HashMap<RawFd, libc::c_int> = HashMap::new();
+        let mut waiting = Vec::new();
         for (i, (guard, events)) in items.into_iter().enumerate() {
+            let mut polled = 0;
             for (flag, dir) in [
                 (ffi::NN_POLLIN, Direction::Recv),
                 (ffi::NN_POLLOUT, Direction::Send),
@@ -65,9 +75,15 @@ impl<'g> Poll<'g> {
                         fds.len() - 1
                     });
                     owners.push((i, i32::from(flag), index));
+                    polled |= dir.poll_event();
                 }
             }
             let wake = guard.wake_fd();
+            let counted = registered.entry(wake).or_insert(0);
+            if polled & !*counted != 0 {
+                waiting.push(guard.waiting(polled & !*counted)?);
+                *counted |= polled;
+            }
             if wakes_seen.insert(wake) {
                 wakes.push(wake);
             }
@@ -78,6 +94,7 @@ impl<'g> Poll<'g> {
             owners,
             items: items_seen,
             wakes,
+            _waiting: waiting,
             guards: PhantomData,
         })
     }

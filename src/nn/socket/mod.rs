@@ -35,7 +35,7 @@ use crate::nn::process;
 use crate::nn::sync::lock;
 
 pub use batch::BatchWait;
-pub use wait::{wait_any, Direction};
+pub use wait::{wait_any, Direction, Waiting};
 
 const CLOSED: u64 = 1 << 63;
 const DETACHED: u64 = 1 << 62;

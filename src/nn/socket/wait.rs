@@ -1,15 +1,26 @@
 //! Waiting: which way a call waits ([`Direction`]), `poll()` on socket fds together with the
-//! wake fds that `close` signals ([`wait_any`]), and the loop that retries a non-blocking
-//! call until the socket is ready ([`Guard::retry_until_ready`]), with nng's REP and
-//! RESPONDENT replies, which may not be sent with `NN_DONTWAIT`, waited for here too.
+//! wake fds that `close` signals ([`wait_any`]), the registration of a waiter on the
+//! library's lazy fds ([`Waiting`]), and the loop that retries a non-blocking call until the
+//! socket is ready ([`Guard::retry_until_ready`]), with nng's REP and RESPONDENT replies,
+//! which may not be sent with `NN_DONTWAIT`, waited for here too.
+//!
+//! On our hardened libnanomsg the fds polled are the lazy ones (`NN_RCVFD_LAZY`,
+//! `NN_SNDFD_LAZY`, patch 0035): the library signals them only while somebody is counted in
+//! as their waiter, so a send or receive that does not wait costs no system call. Whoever
+//! polls one holds a [`Waiting`] over the poll (counted in before, out after: the library
+//! then signals the fd if the socket is ready by the time it is counted in, and whenever it
+//! becomes so while it is). The plain `NN_RCVFD`/`NN_SNDFD` that Python code asks for (the
+//! `rcvfd`/`sndfd` options, the event loops) stay upstream's: signalled whether anybody
+//! waits or not, from the moment they are asked for.
 
+use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::raw::c_int;
 use std::time::Instant;
 
 use super::Guard;
 use crate::ffi;
-use crate::nn::error::{NnError, NnResult};
+use crate::nn::error::{check, NnError, NnResult};
 
 /// Which way a blocking call waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,10 +39,22 @@ impl Direction {
         }
     }
 
+    /// The option that gives the fd this binding polls: the lazy one where the library has
+    /// it (then polled only with a [`Waiting`] held).
     pub(super) fn fd_option(self) -> c_int {
+        match (self, LAZY_FDS) {
+            (Direction::Recv, true) => ffi::NN_RCVFD_LAZY,
+            (Direction::Send, true) => ffi::NN_SNDFD_LAZY,
+            (Direction::Recv, false) => ffi::NN_RCVFD,
+            (Direction::Send, false) => ffi::NN_SNDFD,
+        }
+    }
+
+    /// The `nn_poll` event of this direction (`NN_POLLIN`, `NN_POLLOUT`).
+    pub fn poll_event(self) -> c_int {
         match self {
-            Direction::Recv => ffi::NN_RCVFD,
-            Direction::Send => ffi::NN_SNDFD,
+            Direction::Recv => c_int::from(ffi::NN_POLLIN),
+            Direction::Send => c_int::from(ffi::NN_POLLOUT),
         }
     }
 
@@ -43,10 +66,72 @@ impl Direction {
     }
 }
 
+/// True where the library has lazy readiness fds: our hardened libnanomsg (patch 0035). The
+/// system libnanomsg and nng's compatibility layer have only the plain fds.
+pub const LAZY_FDS: bool = cfg!(nanomsg_hardened);
+
+/// A waiter counted in on a socket's lazy fds (`NN_POLL_ENTER`), for the directions of its
+/// events; counted out (`NN_POLL_LEAVE`) when dropped. While it lives, the library signals
+/// each of those fds whenever the socket is ready that way. Nothing where the library has
+/// no lazy fds. Borrows the guard: the socket number stays the same socket's meanwhile.
+#[derive(Debug)]
+#[must_use = "the fds are signalled only while the Waiting lives"]
+pub struct Waiting<'g> {
+    id: c_int,
+    /// `NN_POLLIN`/`NN_POLLOUT` bits counted in; 0 for nothing.
+    events: c_int,
+    guard: PhantomData<&'g ()>,
+}
+
+impl Waiting<'_> {
+    fn set(id: c_int, option: c_int, events: c_int) -> NnResult<()> {
+        // SAFETY: events is live for the call and the length is its size; the guard the
+        // Waiting borrows keeps the number this socket's.
+        check(unsafe {
+            ffi::nn_setsockopt(
+                id,
+                ffi::NN_SOL_SOCKET,
+                option,
+                (&events as *const c_int).cast(),
+                std::mem::size_of::<c_int>(),
+            )
+        })
+        .map(drop)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.events != 0 {
+            // Fails only once the library is gone (nn_term), when no count matters any more.
+            let _ = Self::set(self.id, ffi::NN_POLL_LEAVE, self.events);
+        }
+    }
+}
+
 impl Guard<'_> {
     /// The eventfd that becomes readable when the socket is closed.
     pub fn wake_fd(&self) -> RawFd {
         self.socket.wake.as_raw_fd()
+    }
+
+    /// True once the socket is closed (or detached): a loop that never waits checks it.
+    pub fn is_closed(&self) -> bool {
+        self.socket.is_closed()
+    }
+
+    /// Counts the caller in as a waiter on this socket's fds for `events` (`NN_POLLIN`,
+    /// `NN_POLLOUT`), until the [`Waiting`] is dropped; see the module's notes.
+    pub fn waiting(&self, events: c_int) -> NnResult<Waiting<'_>> {
+        let events = if LAZY_FDS { events } else { 0 };
+        if events != 0 {
+            Waiting::set(self.id(), ffi::NN_POLL_ENTER, events)?;
+        }
+        Ok(Waiting {
+            id: self.id(),
+            events,
+            guard: PhantomData,
+        })
     }
 
     /// True where a send must not use `NN_DONTWAIT`: nng's REP and RESPONDENT sockets refuse
@@ -68,6 +153,7 @@ impl Guard<'_> {
         let Some(fd) = self.poll_fd(Direction::Send)? else {
             return Ok(true);
         };
+        let _waiting = self.waiting(Direction::Send.poll_event())?;
         // A look at the fd that does not wait (the deadline is now).
         match wait_any(&mut [(fd, 0)], &[], Some(Instant::now())) {
             Err(e) if e.errno() == libc::ETIMEDOUT => Ok(false),
@@ -96,6 +182,9 @@ impl Guard<'_> {
     ) -> NnResult<T> {
         // No fd to wait on: the call can never proceed, and op said so already.
         let fd = self.poll_fd(dir)?.ok_or(NnError::new(libc::EAGAIN))?;
+        // Counted in once for all the tries: a try that fails leaves the fd unsignalled (or
+        // the thief that took the message did), and the next ready moment signals it again.
+        let _waiting = self.waiting(dir.poll_event())?;
         loop {
             let retry = self.retry_at(dir);
             let until = match (deadline, retry) {
