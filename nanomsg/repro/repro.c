@@ -1407,6 +1407,7 @@ static void handshake_until_connect (int s, int binds, const char *addr, int p,
     waiting_at (caller, fp);        /*  with CONNECT for p  */
 }
 
+/*  Joins the closer and the caller (in nn_connect, or nn_bind): 1 when either failed.  */
 static int caller_done (struct call *caller, int binds, struct call *closer)
 {
     pthread_join (closer->thread, NULL);
@@ -1584,7 +1585,11 @@ static int inproc_both_closed (void)
     its own socket's, or with the ACCEPTED at the peer's), each close (of the socket that
     came second, of the first, of both in either order) and each order (the held event
     first, or the events of the closes first): 48 orderings, each on new sockets. What is
-    not closed must still work. On 1.1.5 the first ordering crashes already.  */
+    not closed must still work. On 1.1.5 the first ordering crashes already.
+
+    step: 0 CONNECT, 1 READY, 2 ACCEPTED held up; who: 1 the second socket closed, 2 the
+    first, 3 the second then the first, 4 the first then the second; late: the held event
+    put after the closes' events.  */
 static int handshake_against_close (int binds, int step, int who, int late)
 {
     static int n;
@@ -1593,7 +1598,7 @@ static int handshake_against_close (int binds, int step, int who, int late)
     struct call caller, closer [2];
     int b = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
     int p = binds ? c : b, s = binds ? b : c;   /*  first, second  */
-    int close [2], nclose = 0, i, rc;
+    int order [2], nclose = 0, i, rc;
     unsigned long fp, fs, fheld;
     snprintf (addr, sizeof addr, "inproc://repro-handshake-%d", n++);
     if ((binds ? nn_connect (p, addr) : nn_bind (p, addr)) < 0) die ("nn_bind/nn_connect");
@@ -1617,13 +1622,13 @@ static int handshake_against_close (int binds, int step, int who, int late)
         fheld = fp;
     }
     if (who == 1 || who == 3)
-        close [nclose++] = s;
+        order [nclose++] = s;
     if (who != 1)
-        close [nclose++] = p;
+        order [nclose++] = p;
     if (who == 4)
-        close [nclose++] = s;
+        order [nclose++] = s;
     for (i = 0; i != nclose; i++) {
-        call_start (&closer [i], call_close, close [i], NULL);
+        call_start (&closer [i], call_close, order [i], NULL);
         /*  at the held context, or (stopped) waiting for its endpoints  */
         waiting_or_done (&closer [i]);
     }
@@ -1634,14 +1639,14 @@ static int handshake_against_close (int binds, int step, int who, int late)
     for (i = 0; i != nclose; i++) {
         pthread_join (closer [i].thread, NULL);
         if (closer [i].rc != 0) {
-            fprintf (stderr, "nn_close: %s\n", nn_strerror (nn_errno ()));
+            fprintf (stderr, "nn_close %d\n", closer [i].rc);
             return 1;
         }
     }
     pthread_join (caller.thread, NULL);
     alarm (0);
     if (caller.rc < 0) {
-        fprintf (stderr, "%s: %s\n", binds ? "nn_bind" : "nn_connect", nn_strerror (nn_errno ()));
+        fprintf (stderr, "%s %d\n", binds ? "nn_bind" : "nn_connect", caller.rc);
         return 1;
     }
     if (who == 1) {
