@@ -1392,7 +1392,7 @@ static int pair_still_connects (int s, const char *addr)
     return 0;
 }
 
-/*  0035, 0036: the inproc handshake's first step, stopped where it races. The socket that
+/*  0036, 0037: the inproc handshake's first step, stopped where it races. The socket that
     comes second to an address (nn_connect to a bound socket, or nn_bind where a socket is
     connected already) makes its end of the connection, which sends CONNECT to the
     peer's endpoint; the endpoint makes its own end and that answers READY. Both are
@@ -1421,9 +1421,9 @@ static int caller_done (struct call *caller, int binds, struct call *closer)
     return 0;
 }
 
-/*  0035: the socket that comes second is closed while its CONNECT waits for the peer's
+/*  0036: the socket that comes second is closed while its CONNECT waits for the peer's
     context: its end of the connection stops before it knows its peer. On 1.1.5 (and
-    without 0035) it sent its DISCONNECT to the peer it did not have yet (sinproc.c:230,
+    without 0036) it sent its DISCONNECT to the peer it did not have yet (sinproc.c:230,
     a member access through a null pointer: SIGSEGV). Then the peer takes a new
     connection.  */
 static int inproc_closed_at_connect (int binds, const char *addr)
@@ -1456,7 +1456,7 @@ static int inproc_bind_closed (void)
     return inproc_closed_at_connect (1, "inproc://repro-bind-closed");
 }
 
-/*  0035: c's end stops with the READY on its way to it: c is closed while the thread in
+/*  0036: c's end stops with the READY on its way to it: c is closed while the thread in
     nn_connect waits for c's context with b's READY (1.1.5: as above, sinproc.c:230). Then b
     takes a new connection.  */
 static int inproc_ready_closed (void)
@@ -1483,15 +1483,15 @@ static int inproc_ready_closed (void)
     return 0;
 }
 
-/*  0036: the peer's endpoint goes away while a CONNECT is on its way to it: the peer is
+/*  0037: the peer's endpoint goes away while a CONNECT is on its way to it: the peer is
     closed (or its endpoint shut down) while the thread in nn_connect (nn_bind) waits for
-    its context with the CONNECT. On 1.1.5 (and without 0036) the endpoint stopped at once
+    its context with the CONNECT. On 1.1.5 (and without 0037) the endpoint stopped at once
     and was freed (binproc.c:109 or cinproc.c:101), and the CONNECT came to freed memory
     (AddressSanitizer: heap-use-after-free in nn_fsm_feed; here SIGSEGV). The close is put
     first in line; 'h2' then holds the context until nn_close is done with it, so that the
     CONNECT comes next. Then the other socket takes a new peer. With BOTH, the socket that
-    came second is closed first (its end waits for the answer, 0035; on 1.1.5 and without
-    0035 that close crashes already), and then a new pair of sockets meets at the address.  */
+    came second is closed first (its end waits for the answer, 0036; on 1.1.5 and without
+    0036 that close crashes already), and then a new pair of sockets meets at the address.  */
 enum { CLOSE, SHUT, BOTH };
 
 static int inproc_closed_before_connect (int binds, int how, const char *addr)
@@ -1579,7 +1579,7 @@ static int inproc_both_closed (void)
     return inproc_closed_before_connect (0, BOTH, "inproc://repro-both-closed");
 }
 
-/*  0035, 0036 (and 0027): every step of the handshake against every close. For each way to
+/*  0036, 0037 (and 0027): every step of the handshake against every close. For each way to
     meet (c connects to a bound b; b binds where c is connected), each step (the thread in
     nn_connect or nn_bind waits with its CONNECT at the peer's context, with the READY at
     its own socket's, or with the ACCEPTED at the peer's), each close (of the socket that
