@@ -979,6 +979,7 @@ struct call {
     int s;
     const char *addr;
     int rc;
+    int ep;     /*  call_shutdown's endpoint  */
 };
 
 static void *call_main (void *arg)
@@ -999,9 +1000,21 @@ static void call_start (struct call *c, int (*fn) (struct call *), int s, const 
     if (pthread_create (&c->thread, NULL, call_main, c) != 0) die ("pthread_create");
 }
 
+/*  Runs nn_shutdown (s, ep) in a thread of its own.  */
+static int call_shutdown (struct call *c) { return nn_shutdown (c->s, c->ep); }
+static void shutdown_start (struct call *c, int s, int ep)
+{
+    memset (c, 0, sizeof *c);
+    c->fn = call_shutdown;
+    c->s = s;
+    c->ep = ep;
+    if (pthread_create (&c->thread, NULL, call_main, c) != 0) die ("pthread_create");
+}
+
 static int call_send (struct call *c) { return nn_send (c->s, "x", 1, NN_DONTWAIT); }
 static int call_close (struct call *c) { return nn_close (c->s); }
 static int call_connect (struct call *c) { return nn_connect (c->s, c->addr); }
+static int call_bind (struct call *c) { return nn_bind (c->s, c->addr); }
 static int call_getsockopt (struct call *c)
 {
     int v;
@@ -1009,8 +1022,9 @@ static int call_getsockopt (struct call *c)
     return nn_getsockopt (c->s, NN_SOL_SOCKET, NN_LINGER, &v, &sz);
 }
 
-/*  The futex thread tid sleeps on, or 0 when it does not sleep in a futex.  */
-static unsigned long futex_of (pid_t tid)
+/*  The futex thread tid sleeps on, or 0 when it does not sleep in a futex, in *futex;
+    -1 when there is no such thread (any more).  */
+static int task_futex (pid_t tid, unsigned long *futex)
 {
     char path [64], line [256];
     unsigned long addr = 0;
@@ -1018,17 +1032,25 @@ static unsigned long futex_of (pid_t tid)
     FILE *f;
     snprintf (path, sizeof path, "/proc/self/task/%d/syscall", (int) tid);
     f = fopen (path, "r");
-    if (!f) {
-        fprintf (stderr, "repro: cannot read %s\n", path);
-        exit (2);
-    }
+    if (!f)
+        return -1;
+    *futex = 0;
     if (fgets (line, sizeof line, f) && sscanf (line, "%ld %lx", &nr, &addr) == 2
-          && nr == SYS_futex) {
-        fclose (f);
-        return addr;
-    }
+          && nr == SYS_futex)
+        *futex = addr;
     fclose (f);
     return 0;
+}
+
+/*  The futex thread tid sleeps on, or 0 when it does not sleep in a futex.  */
+static unsigned long futex_of (pid_t tid)
+{
+    unsigned long futex;
+    if (task_futex (tid, &futex) != 0) {
+        fprintf (stderr, "repro: cannot read /proc/self/task/%d/syscall\n", (int) tid);
+        exit (2);
+    }
+    return futex;
 }
 
 /*  Waits until the thread sleeps on the futex (any futex: 0) for 5 ms in a row.  */
@@ -1040,6 +1062,25 @@ static void waiting_at (struct call *c, unsigned long futex)
     while (quiet != 5) {
         unsigned long at = futex_of (c->tid);
         quiet = at && (!futex || at == futex) ? quiet + 1 : 0;
+        usleep (1000);
+        if (++tries == 10000) {
+            fprintf (stderr, "repro: a thread never came to wait\n");
+            exit (2);
+        }
+    }
+}
+
+/*  Waits until the thread sleeps in a futex for 5 ms in a row, or has ended.  */
+static void waiting_or_done (struct call *c)
+{
+    int quiet = 0, tries = 0;
+    unsigned long at;
+    while (!c->tid)
+        usleep (100);
+    while (quiet != 5) {
+        if (task_futex (c->tid, &at) != 0)
+            return;
+        quiet = at ? quiet + 1 : 0;
         usleep (1000);
         if (++tries == 10000) {
             fprintf (stderr, "repro: a thread never came to wait\n");
@@ -1764,6 +1805,312 @@ static int emfile_spin (void)
     return 0;
 }
 
+/*  The inproc PAIR s, connected to addr, takes a new peer bound there and sends to it.  */
+static int pair_still_connects (int s, const char *addr)
+{
+    char buf [8];
+    int timeout = 5000, d = nn_socket (AF_SP, NN_PAIR);
+    if (d < 0 || nn_bind (d, addr) < 0) die ("nn_bind");
+    nn_setsockopt (s, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
+    nn_setsockopt (d, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    if (nn_send (s, "ping", 4, 0) != 4 || nn_recv (d, buf, sizeof buf, 0) != 4) {
+        fprintf (stderr, "the socket no longer connects to %s\n", addr);
+        return 1;
+    }
+    nn_close (d);
+    return 0;
+}
+
+/*  0036, 0037: the inproc handshake's first step, stopped where it races. The socket that
+    comes second to an address (nn_connect to a bound socket, or nn_bind where a socket is
+    connected already) makes its end of the connection, which sends CONNECT to the
+    peer's endpoint; the endpoint makes its own end and that answers READY. Both are
+    delivered by the thread in nn_connect (nn_bind); here that thread is held up with the
+    CONNECT at the peer's context (held by 'h'), or with the READY at its own, and a
+    socket is closed meanwhile.  */
+static void handshake_until_connect (int s, int binds, const char *addr, int p,
+    unsigned long fp, struct hold *h, struct call *caller)
+{
+    hold (h, p);
+    call_start (caller, binds ? call_bind : call_connect, s, addr);
+    waiting_at (caller, fp);        /*  with CONNECT for p  */
+}
+
+/*  Joins the closer and the caller (in nn_connect, or nn_bind): 1 when either failed.  */
+static int caller_done (struct call *caller, int binds, struct call *closer)
+{
+    pthread_join (closer->thread, NULL);
+    pthread_join (caller->thread, NULL);
+    alarm (0);
+    if (closer->rc != 0 || caller->rc < 0) {
+        fprintf (stderr, "nn_close/nn_shutdown %d, %s %d: FAILED\n", closer->rc,
+            binds ? "nn_bind" : "nn_connect", caller->rc);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0036: the socket that comes second is closed while its CONNECT waits for the peer's
+    context: its end of the connection stops before it knows its peer. On 1.1.5 (and
+    without 0036) it sent its DISCONNECT to the peer it did not have yet (sinproc.c:230,
+    a member access through a null pointer: SIGSEGV). Then the peer takes a new
+    connection.  */
+static int inproc_closed_at_connect (int binds, const char *addr)
+{
+    struct hold h;
+    struct call caller, closer;
+    int b = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
+    int p = binds ? c : b, s = binds ? b : c;   /*  first, second  */
+    if ((binds ? nn_connect (p, addr) : nn_bind (p, addr)) < 0) die ("nn_bind/nn_connect");
+    handshake_until_connect (s, binds, addr, p, ctx_futex (p), &h, &caller);
+    call_start (&closer, call_close, s, NULL);
+    waiting_at (&closer, 0);    /*  s stopped: nn_close waits for its endpoint  */
+    alarm (10);  /*  a hang shows as a death  */
+    let_go (&h);
+    if (caller_done (&caller, binds, &closer))
+        return 1;
+    if (binds ? pair_still_connects (p, addr) : pair_still_serves (p, addr))
+        return 1;
+    nn_close (p);
+    return 0;
+}
+
+static int inproc_connect_closed (void)
+{
+    return inproc_closed_at_connect (0, "inproc://repro-connect-closed");
+}
+
+static int inproc_bind_closed (void)
+{
+    return inproc_closed_at_connect (1, "inproc://repro-bind-closed");
+}
+
+/*  0036: c's end stops with the READY on its way to it: c is closed while the thread in
+    nn_connect waits for c's context with b's READY (1.1.5: as above, sinproc.c:230). Then b
+    takes a new connection.  */
+static int inproc_ready_closed (void)
+{
+    struct hold h, hc;
+    struct call caller, closer;
+    const char *addr = "inproc://repro-ready-closed";
+    int b = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
+    unsigned long fc;
+    if (nn_bind (b, addr) < 0) die ("nn_bind");
+    fc = ctx_futex (c);
+    handshake_until_connect (c, 0, addr, b, ctx_futex (b), &h, &caller);
+    hold (&hc, c);
+    let_go (&h);
+    waiting_at (&caller, fc);       /*  with READY for c  */
+    call_start (&closer, call_close, c, NULL);
+    waiting_at (&closer, fc);
+    to_back (&caller, fc);          /*  the close first  */
+    alarm (10);
+    let_go (&hc);
+    if (caller_done (&caller, 0, &closer) || pair_still_serves (b, addr))
+        return 1;
+    nn_close (b);
+    return 0;
+}
+
+/*  0037: the peer's endpoint goes away while a CONNECT is on its way to it: the peer is
+    closed (or its endpoint shut down) while the thread in nn_connect (nn_bind) waits for
+    its context with the CONNECT. On 1.1.5 (and without 0037) the endpoint stopped at once
+    and was freed (binproc.c:109 or cinproc.c:101), and the CONNECT came to freed memory
+    (AddressSanitizer: heap-use-after-free in nn_fsm_feed; here SIGSEGV). The close is put
+    first in line; 'h2' then holds the context until nn_close is done with it, so that the
+    CONNECT comes next. Then the other socket takes a new peer. With BOTH, the socket that
+    came second is closed first (its end waits for the answer, 0036; on 1.1.5 and without
+    0036 that close crashes already), and then a new pair of sockets meets at the address.  */
+enum { CLOSE, SHUT, BOTH };
+
+static int inproc_closed_before_connect (int binds, int how, const char *addr)
+{
+    struct hold h, h2;
+    struct call caller, closer, first;
+    int b = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
+    int p = binds ? c : b, s = binds ? b : c;   /*  first, second  */
+    int ep = binds ? nn_connect (p, addr) : nn_bind (p, addr);
+    unsigned long fp;
+    if (ep < 0) die ("nn_bind/nn_connect");
+    fp = ctx_futex (p);
+    handshake_until_connect (s, binds, addr, p, fp, &h, &caller);
+    if (how == BOTH) {
+        call_start (&first, call_close, s, NULL);
+        waiting_at (&first, 0);     /*  s stopped: nn_close waits for its endpoint  */
+    }
+    if (how == SHUT) {
+        /*  nn_shutdown does not wait for the endpoint to stop  */
+        shutdown_start (&closer, p, ep);
+        waiting_at (&closer, fp);
+        to_back (&caller, fp);
+        alarm (10);  /*  a hang shows as a death  */
+        let_go (&h);
+    } else {
+        hold_start (&h2, p);
+        waiting_at (&h2.c, fp);
+        call_start (&closer, call_close, p, NULL);
+        waiting_at (&closer, fp);
+        /*  in line for p: caller, h2, closer; to be: closer, h2, caller  */
+        to_back (&caller, fp);
+        to_back (&h2.c, fp);
+        to_back (&caller, fp);
+        alarm (10);
+        release (&h);
+        hold_wait (&h2);
+        /*  nn_close waits for h2's hold on the socket (1.1.5), or for p's endpoint  */
+        waiting_at (&closer, 0);
+        release (&h2);
+        let_go (&h);
+        let_go (&h2);
+    }
+    if (how == BOTH) {
+        pthread_join (first.thread, NULL);
+        if (first.rc != 0) {
+            fprintf (stderr, "nn_close %d: FAILED\n", first.rc);
+            return 1;
+        }
+    }
+    if (caller_done (&caller, binds, &closer))
+        return 1;
+    if (how == BOTH) {
+        b = nn_socket (AF_SP, NN_PAIR);
+        if (nn_bind (b, addr) < 0) die ("nn_bind");
+        if (pair_still_serves (b, addr))
+            return 1;
+        nn_close (b);
+        return 0;
+    }
+    if (binds ? pair_still_serves (s, addr) : pair_still_connects (s, addr))
+        return 1;
+    nn_close (s);
+    if (how == SHUT)
+        nn_close (p);
+    return 0;
+}
+
+static int inproc_connect_to_closed (void)
+{
+    return inproc_closed_before_connect (0, CLOSE, "inproc://repro-connect-to-closed");
+}
+
+static int inproc_bind_to_closed (void)
+{
+    return inproc_closed_before_connect (1, CLOSE, "inproc://repro-bind-to-closed");
+}
+
+static int inproc_connect_to_shut (void)
+{
+    return inproc_closed_before_connect (0, SHUT, "inproc://repro-connect-to-shut");
+}
+
+static int inproc_both_closed (void)
+{
+    return inproc_closed_before_connect (0, BOTH, "inproc://repro-both-closed");
+}
+
+/*  0036, 0037 (and 0027): every step of the handshake against every close. For each way to
+    meet (c connects to a bound b; b binds where c is connected), each step (the thread in
+    nn_connect or nn_bind waits with its CONNECT at the peer's context, with the READY at
+    its own socket's, or with the ACCEPTED at the peer's), each close (of the socket that
+    came second, of the first, of both in either order) and each order (the held event
+    first, or the events of the closes first): 48 orderings, each on new sockets. What is
+    not closed must still work. On 1.1.5 the first ordering crashes already.
+
+    step: 0 CONNECT, 1 READY, 2 ACCEPTED held up; who: 1 the second socket closed, 2 the
+    first, 3 the second then the first, 4 the first then the second; late: the held event
+    put after the closes' events.  */
+static int handshake_against_close (int binds, int step, int who, int late)
+{
+    static int n;
+    char addr [64];
+    struct hold h, hs, *held;
+    struct call caller, closer [2];
+    int b = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
+    int p = binds ? c : b, s = binds ? b : c;   /*  first, second  */
+    int order [2], nclose = 0, i, rc;
+    unsigned long fp, fs, fheld;
+    snprintf (addr, sizeof addr, "inproc://repro-handshake-%d", n++);
+    if ((binds ? nn_connect (p, addr) : nn_bind (p, addr)) < 0) die ("nn_bind/nn_connect");
+    fp = ctx_futex (p);
+    fs = ctx_futex (s);
+    handshake_until_connect (s, binds, addr, p, fp, &h, &caller);
+    held = &h;
+    fheld = fp;
+    if (step >= 1) {
+        hold (&hs, s);
+        let_go (&h);
+        waiting_at (&caller, fs);   /*  with READY for s  */
+        held = &hs;
+        fheld = fs;
+    }
+    if (step == 2) {
+        hold (&h, p);
+        let_go (&hs);
+        waiting_at (&caller, fp);   /*  with ACCEPTED for p  */
+        held = &h;
+        fheld = fp;
+    }
+    if (who == 1 || who == 3)
+        order [nclose++] = s;
+    if (who != 1)
+        order [nclose++] = p;
+    if (who == 4)
+        order [nclose++] = s;
+    for (i = 0; i != nclose; i++) {
+        call_start (&closer [i], call_close, order [i], NULL);
+        /*  at the held context, or (stopped) waiting for its endpoints  */
+        waiting_or_done (&closer [i]);
+    }
+    if (late)
+        to_back (&caller, fheld);
+    alarm (10);  /*  a hang shows as a death  */
+    let_go (held);
+    for (i = 0; i != nclose; i++) {
+        pthread_join (closer [i].thread, NULL);
+        if (closer [i].rc != 0) {
+            fprintf (stderr, "nn_close %d\n", closer [i].rc);
+            return 1;
+        }
+    }
+    pthread_join (caller.thread, NULL);
+    alarm (0);
+    if (caller.rc < 0) {
+        fprintf (stderr, "%s %d\n", binds ? "nn_bind" : "nn_connect", caller.rc);
+        return 1;
+    }
+    if (who == 1) {
+        rc = binds ? pair_still_connects (p, addr) : pair_still_serves (p, addr);
+        nn_close (p);
+        return rc;
+    }
+    if (who == 2) {
+        rc = binds ? pair_still_serves (s, addr) : pair_still_connects (s, addr);
+        nn_close (s);
+        return rc;
+    }
+    return 0;
+}
+
+static int inproc_handshake_closes (void)
+{
+    static const char *steps [] = { "CONNECT", "READY", "ACCEPTED" };
+    static const char *whos [] = { "", "the second", "the first", "the second, then the first",
+        "the first, then the second" };
+    int binds, step, who, late;
+    for (binds = 0; binds != 2; binds++)
+        for (step = 0; step != 3; step++)
+            for (who = 1; who != 5; who++)
+                for (late = 0; late != 2; late++)
+                    if (handshake_against_close (binds, step, who, late)) {
+                        fprintf (stderr, "%s, %s held, %s closed, %s: FAILED\n",
+                            binds ? "bind after connect" : "connect after bind",
+                            steps [step], whos [who],
+                            late ? "its events first" : "the held one first");
+                        return 1;
+                    }
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -1805,6 +2152,14 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "partial-cap", partial_cap, "each connection holds up to NN_RCVMAXSIZE: 100 MiB" },
     { "emfile-spin", emfile_spin, "atcp.c accepts again at once on EMFILE: 100 % CPU" },
     { "eventfd-per-message", eventfd_per_message, "sock.c: 4 eventfd system calls a message, nobody waiting" },
+    { "inproc-connect-closed", inproc_connect_closed, "sinproc.c:230 DISCONNECT to no peer yet" },
+    { "inproc-bind-closed", inproc_bind_closed, "sinproc.c:230 DISCONNECT to no peer yet" },
+    { "inproc-ready-closed", inproc_ready_closed, "sinproc.c:230 DISCONNECT to no peer yet" },
+    { "inproc-connect-to-closed", inproc_connect_to_closed, "binproc.c:109 frees the endpoint before its CONNECT" },
+    { "inproc-bind-to-closed", inproc_bind_to_closed, "cinproc.c:101 frees the endpoint before its CONNECT" },
+    { "inproc-connect-to-shut", inproc_connect_to_shut, "binproc.c:109 frees the endpoint before its CONNECT" },
+    { "inproc-both-closed", inproc_both_closed, "sinproc.c:230, binproc.c:109: both ends stop early" },
+    { "inproc-handshake-closes", inproc_handshake_closes, "sinproc.c:230 and more: 48 orderings" },
 };
 
 int main (int argc, char **argv)
