@@ -167,15 +167,17 @@ def test_plain_fds_track_readiness_with_nobody_waiting() -> None:
     included."""
     a, b = pair("plain")
     with a, b:
+        # "readable" is waited for (up to 5 s): nng hands a message over on its own threads,
+        # so it may still be on its way when send() returns
         b.send(b"queued before rcvfd was asked for")
         rcvfd = a.rcvfd
-        assert select.select([rcvfd], [], [], 0)[0] == [rcvfd]
+        assert select.select([rcvfd], [], [], 5.0)[0] == [rcvfd]
         assert a.recv() == b"queued before rcvfd was asked for"
         assert select.select([rcvfd], [], [], 0)[0] == []
         b.send(b"next")
-        assert select.select([rcvfd], [], [], 0)[0] == [rcvfd]
+        assert select.select([rcvfd], [], [], 5.0)[0] == [rcvfd]
         sndfd = b.sndfd
-        assert select.select([sndfd], [], [], 0)[0] == [sndfd]
+        assert select.select([sndfd], [], [], 5.0)[0] == [sndfd]
 
 
 def receive_blocking(a: nn.Socket, n: int) -> list[bytes]:

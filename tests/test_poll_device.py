@@ -239,6 +239,9 @@ def test_poll_lists_a_socket_any_number_of_times() -> None:
 OVER_LIMIT_BODY = """
 import resource
 sockets = [nn.Socket("pair") for _ in range(40)]  # 3 descriptors each
+# nng makes a socket's poll descriptors when first asked for them: made here, under the
+# old limit, so that both backends reach poll(2) with them (not the limit's EMFILE first)
+fds = [(s.rcvfd, s.sndfd) for s in sockets]
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 try:
     nn.poll([(s, nn.POLLIN | nn.POLLOUT) for s in sockets], 0)
