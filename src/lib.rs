@@ -16,11 +16,13 @@
 //!   - `symbols.rs`: `nn_symbol_info`, and the ABI version;
 //!   - `error.rs`: `NnError`, errno and its text;
 //!   - `process.rs`: the process's fork, start and term state;
+//!   - `options.rs`: the table of socket options, a typed row each, which every layer reads;
 //!   - `constants.rs`: the table of constants the Python module exports;
 //!   - `sync.rs`: a lock that survives poisoning;
 //! - `py/`: the thin PyO3 layer, gathered into the `_native` module (`py/mod.rs`): `socket.rs`,
-//!   `message.rs`, `functions.rs`, `blocking.rs` (the GIL and signals around blocking calls),
-//!   `data.rs` (Python objects as bytes), `errors.rs` (errno to Python exceptions).
+//!   `message.rs`, `options.rs` (the option table as `_native.OPTIONS`), `functions.rs`,
+//!   `blocking.rs` (the GIL and signals around blocking calls), `data.rs` (Python objects as
+//!   bytes), `errors.rs` (errno to Python exceptions).
 
 mod ffi;
 mod nn;

@@ -199,22 +199,9 @@ _NOT_NOW = {
     "first, and answers each once",
 }
 
-# Valid values of the options nanomsg refuses out of range (EINVAL).
-_RANGES = {
-    "sndprio": "from 1 (highest) to 16",
-    "rcvprio": "from 1 (highest) to 16",
-    "maxttl": "from 1 to 255",
-    "sndbuf": "a size in bytes, at least 1",
-    "rcvbuf": "a size in bytes, at least 1",
-    "rcvmaxsize": "a size in bytes, or -1 for no limit",
-    "reconnect_ivl": "a time in ms, 0 or more",
-    "reconnect_ivl_max": "a time in ms, 0 or more (0: no back-off)",
-    "socket_name": "at most 63 bytes",
-    "surveyor_deadline": "a time in ms, 1 or more (at 0 a survey would end before its "
-    "answers could come)",
-    "req_resend_ivl": "a time in ms, 1 or more (at 0 a request would be resent in a busy "
-    "loop, hundreds of thousands of times a second)",
-}
+# Every option the binding knows (the native option table), by name, and by place.
+_SPECS = {spec.name: spec for spec in _native.OPTIONS}
+_NAMES = {(spec.level, spec.option): spec.name for spec in _native.OPTIONS}
 
 _TRANSPORTS = ("inproc", "ipc", "tcp", "ws")
 
@@ -244,9 +231,7 @@ def _protocol(exc: NanomsgError) -> str:
 
 
 def _option_name(level: int, option: int) -> str:
-    from ._socket import option_names
-
-    name = option_names().get((level, option))
+    name = _NAMES.get((level, option))
     if name is not None:
         return name
     return f"option {option} of level {level}"
@@ -294,8 +279,9 @@ def _explain(exc: NanomsgError) -> str:
         return _no_such_option(option, proto)
     if code == _errno.EINVAL and option in ("unsubscribe",):
         return "that prefix is not subscribed"
-    if code == _errno.EINVAL and option in _RANGES and call == "setsockopt":
-        return f"{option} must be {_RANGES[option]}"
+    spec = _SPECS.get(option or "")
+    if code == _errno.EINVAL and call == "setsockopt" and spec and spec.range_text:
+        return f"{option} must be {spec.range_text}"
     if call in ("bind", "connect") and isinstance(exc.filename, (str, bytes)):
         text = _address_problem(code, call, exc.filename)
         if text is not None:
@@ -337,17 +323,18 @@ def _waited(exc: NanomsgError, code: int, kind: str, proto: str) -> str:
 
 
 def _no_such_option(option: str, proto: str) -> str:
-    if option in ("subscribe", "unsubscribe"):
-        return f"only SUB sockets subscribe; this is a {proto or 'socket of another kind'}"
-    if option == "rcvfd":
-        return f"{proto} sockets cannot receive, so they have no rcvfd"
-    if option == "sndfd":
-        return f"{proto} sockets cannot send, so they have no sndfd"
-    owners = {"req_resend_ivl": "REQ", "surveyor_deadline": "SURVEYOR"}
-    if option in owners:
-        return f"{option} is an option of {owners[option]} sockets only, not of {proto}"
-    if option.startswith("option "):  # a number the package does not know
+    spec = _SPECS.get(option)
+    if spec is None:  # "option N of level L": a number the package does not know
         return "there is no such option"
+    if spec.protocol == _native.SUB:  # subscribe(), unsubscribe()
+        return f"only SUB sockets subscribe; this is a {proto or 'socket of another kind'}"
+    if spec.direction == "recv":
+        return f"{proto} sockets cannot receive, so they have no {option}"
+    if spec.direction == "send":
+        return f"{proto} sockets cannot send, so they have no {option}"
+    if spec.protocol is not None:
+        owner = _PROTOCOLS[spec.protocol]
+        return f"{option} is an option of {owner} sockets only, not of {proto}"
     return f"{proto} sockets have no option {option}"
 
 

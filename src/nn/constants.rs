@@ -2,7 +2,7 @@
 //! its C name, for the Python module to export without the `NN_` prefix. A test compares this
 //! table with what `nn_symbol_info` reports at run time.
 //!
-//! The one list: `tools/gen_constants.py` writes the Python side from it (the
+//! The one list: `tools/gen_python.py` writes the Python side from it (the
 //! `nanomsg_rs.constants` module, the stub's lines, the package's `__all__`); adding a
 //! constant is one line here and a run of that script, which a test enforces.
 

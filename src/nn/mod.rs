@@ -3,8 +3,8 @@
 //! above sees the API re-exported here.
 //!
 //! Dependencies run one way, from the top of this list down:
-//! `device`, `poll` > `socket` > `message`, `cmsg` > `compat` > `library` > `symbols` >
-//! `error` > `process`, `sync` (and `constants`, which only reads `ffi`).
+//! `device`, `poll` > `socket` > `message`, `cmsg` > `compat` > `options`, `library` >
+//! `symbols` > `error` > `process`, `sync` (and `constants`, which only reads `ffi`).
 
 mod cmsg;
 mod compat;
@@ -13,6 +13,7 @@ mod device;
 mod error;
 mod library;
 mod message;
+mod options;
 mod poll;
 mod process;
 mod socket;
@@ -24,6 +25,7 @@ pub use device::Device;
 pub use error::{strerror, NnError, NnResult};
 pub use library::{library_version, term, HARDENED, NAME};
 pub use message::NnMsg;
+pub use options::{Caveat, Face, Kind, Nng, Only, OptionSpec, OPTIONS};
 pub use poll::Poll;
 pub use process::install_fork_guard;
 pub use socket::{BatchWait, Direction, Guard, Socket, Usage};

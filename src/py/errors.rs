@@ -11,7 +11,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
 
 use crate::ffi;
-use crate::nn::{Direction, NnError, Usage};
+use crate::nn::{Caveat, Direction, NnError, OptionSpec, Usage, OPTIONS};
 use crate::py::socket::PySocket;
 
 /// What `nanomsg_rs._errors` provides to the native code, loaded once.
@@ -269,5 +269,39 @@ fn check_misuse_slow(socket: &Bound<'_, PySocket>, call: &'static str, send: boo
         .warn
         .bind(py)
         .call1((socket, kind.name(), call, 2))
+        .map(drop)
+}
+
+/// Warns about setting the option of `spec` where its row has a [`Caveat`] the library passes
+/// over in silence (once per socket and option): an option the library ignores, or one that
+/// applies only to endpoints added later, set while the socket has endpoints. For the option
+/// properties, called from Python by their setter (the warning points at the user's line).
+pub fn check_set_misuse(socket: &Bound<'_, PySocket>, spec: &OptionSpec) -> PyResult<()> {
+    let Some(caveat) = spec.caveat else {
+        return Ok(());
+    };
+    let inner = socket.get().socket();
+    let kind = match caveat {
+        Caveat::Ignored(_) => spec.name.to_owned(),
+        Caveat::LaterEndpoints => {
+            let Ok(guard) = inner.acquire() else {
+                return Ok(());
+            };
+            if !guard.has_endpoints() {
+                return Ok(());
+            }
+            format!("late:{}", spec.name)
+        }
+    };
+    let row = OPTIONS.iter().position(|o| o == spec).unwrap_or(0);
+    if !inner.first_warning(8 + u32::try_from(row).unwrap_or(0)) {
+        return Ok(());
+    }
+    let py = socket.py();
+    // stacklevel: warn_misuse, the property's __set__, Socket.__setattr__, the user.
+    bridge(py)?
+        .warn
+        .bind(py)
+        .call1((socket, kind, "setsockopt", 4))
         .map(drop)
 }

@@ -3,6 +3,7 @@
 //!
 //! - `socket`: `_native.Socket`;
 //! - `message`: `_native.Message`;
+//! - `options`: `_native.OptionSpec` and `_native.OPTIONS`, the option table's rows;
 //! - `functions`: the module's functions (poll, device, term, strerror, symbol_info);
 //! - `blocking`: where blocking calls release the GIL, and signals reach Python;
 //! - `data`: Python objects read as bytes;
@@ -13,6 +14,7 @@ mod data;
 mod errors;
 mod functions;
 mod message;
+mod options;
 mod socket;
 
 use pyo3::prelude::*;
@@ -30,6 +32,9 @@ mod _native {
     use super::message::PyMessage;
 
     #[pymodule_export]
+    use super::options::PyOptionSpec;
+
+    #[pymodule_export]
     use super::functions::{device, poll, strerror, symbol_info, term};
 
     #[pymodule_init]
@@ -43,6 +48,7 @@ mod _native {
         m.add("BACKEND", nn::NAME)?;
         m.add("LIBRARY_VERSION", nn::library_version())?;
         m.add("HARDENED", nn::HARDENED)?;
+        m.add("OPTIONS", super::options::all_specs(m.py())?)?;
         Ok(())
     }
 }

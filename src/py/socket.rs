@@ -4,17 +4,18 @@
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyType};
 
 use crate::ffi;
-use crate::nn::{BatchWait, Direction, NnError, Socket};
+use crate::nn::{BatchWait, Direction, Kind, NnError, Socket};
 use crate::py::blocking::{blocking_call, blocking_recv_batch, blocking_send_batch, try_now};
 use crate::py::data::{extract_messages, with_writable_buffer, Payload};
-use crate::py::errors::{check_misuse, Context};
+use crate::py::errors::{check_misuse, check_set_misuse, Context};
 use crate::py::message::PyMessage;
+use crate::py::options::PyOptionSpec;
 
 /// An address as nanomsg takes it: a str (UTF-8) or raw bytes (e.g. a non-UTF-8 ipc path).
 /// A str is encoded with `surrogateescape`, as `os.fsencode` does: the `Endpoint.address`
@@ -39,6 +40,34 @@ fn c_address(addr: &Bound<'_, PyAny>) -> PyResult<CString> {
         )));
     };
     CString::new(bytes).map_err(|_| PyValueError::new_err("address must not contain NUL"))
+}
+
+/// A C string option's bytes as a str: up to the first NUL.
+fn c_string<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
+    let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
+    PyString::new(py, &String::from_utf8_lossy(text))
+}
+
+/// `nn_setsockopt`: an int for an int option, str (as UTF-8) or bytes-like for the others.
+fn set_option(
+    slf: &Bound<'_, PySocket>,
+    level: i32,
+    option: i32,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let ctx = Context::on(slf, "setsockopt")
+        .option(level, option)
+        .value(value);
+    let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+    if value.is_instance_of::<PyInt>() {
+        return guard
+            .setsockopt_int(level, option, c_int_value(value)?)
+            .map_err(|e| ctx.err(e));
+    }
+    let payload = Payload::extract(value)?;
+    guard
+        .setsockopt_bytes(level, option, payload.as_slice())
+        .map_err(|e| ctx.err(e))
 }
 
 fn c_int_value(value: &Bound<'_, PyAny>) -> PyResult<i32> {
@@ -479,9 +508,7 @@ impl PySocket {
         if kind.is(py.get_type::<PyBytes>()) {
             Ok(PyBytes::new(py, &bytes).into_any())
         } else if kind.is(py.get_type::<PyString>()) {
-            // A C string: up to its NUL.
-            let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
-            Ok(PyString::new(py, &String::from_utf8_lossy(text)).into_any())
+            Ok(c_string(py, &bytes).into_any())
         } else {
             Err(PyTypeError::new_err("type must be int, str or bytes"))
         }
@@ -506,19 +533,83 @@ impl PySocket {
         option: i32,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let ctx = Context::on(slf, "setsockopt")
-            .option(level, option)
-            .value(value);
+        set_option(slf, level, option, value)
+    }
+
+    /// The value of the option of the row `spec` (an `OptionSpec` of `_native.OPTIONS`), as
+    /// its type says: int, bool or str. The option properties' getter.
+    fn _get_option<'py>(
+        slf: &Bound<'py, Self>,
+        spec: &Bound<'py, PyOptionSpec>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let spec = spec.get().spec();
+        let (level, option) = (spec.place.level, spec.place.option);
+        let ctx = Context::on(slf, "getsockopt").option(level, option);
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        if value.is_instance_of::<PyInt>() {
-            return guard
-                .setsockopt_int(level, option, c_int_value(value)?)
-                .map_err(|e| ctx.err(e));
+        match spec.kind {
+            Kind::Str | Kind::Bytes => {
+                let bytes = guard
+                    .getsockopt_bytes(level, option)
+                    .map_err(|e| ctx.err(e))?;
+                Ok(c_string(py, &bytes).into_any())
+            }
+            kind => {
+                let value = guard
+                    .getsockopt_int(level, option)
+                    .map_err(|e| ctx.err(e))?;
+                Ok(if kind == Kind::Bool {
+                    PyBool::new(py, value != 0).to_owned().into_any()
+                } else {
+                    value.into_pyobject(py)?.into_any()
+                })
+            }
         }
-        let payload = Payload::extract(value)?;
-        guard
-            .setsockopt_bytes(level, option, payload.as_slice())
-            .map_err(|e| ctx.err(e))
+    }
+
+    /// Sets the option of the row `spec` to `value`, checking its Python type first: an int
+    /// (or bool) for int and bool options, a str without NUL for str options. The option
+    /// properties' setter.
+    fn _set_option(
+        slf: &Bound<'_, Self>,
+        spec: &Bound<'_, PyOptionSpec>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let spec = spec.get().spec();
+        let name = spec.name;
+        if !spec.writable {
+            return Err(PyAttributeError::new_err(format!(
+                "option '{name}' is read-only"
+            )));
+        }
+        let type_name = || value.get_type().name();
+        match spec.kind {
+            Kind::Str | Kind::Bytes => {
+                let Ok(text) = value.cast::<PyString>() else {
+                    return Err(PyTypeError::new_err(format!(
+                        "{name} must be a str, not {}",
+                        type_name()?
+                    )));
+                };
+                // A C string: libnanomsg would keep the part before the NUL.
+                if text.to_cow()?.contains('\0') {
+                    return Err(PyValueError::new_err(format!(
+                        "{name} must not contain a NUL character: {}",
+                        value.repr()?
+                    )));
+                }
+            }
+            Kind::Int | Kind::Bool => {
+                if !value.is_instance_of::<PyInt>() {
+                    return Err(PyTypeError::new_err(format!(
+                        "{name} must be an int, not {}",
+                        type_name()?
+                    )));
+                }
+            }
+        }
+        set_option(slf, spec.place.level, spec.place.option, value)?;
+        check_set_misuse(slf, spec)
     }
 
     /// Seconds after which a wait to receive (`recv`) or send must try again although the

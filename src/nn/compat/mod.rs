@@ -7,7 +7,8 @@
 //! feature itself; `symbols.rs` (no `nn_symbol_info` on nng), `library.rs` (the version
 //! string) and `error.rs` (error texts) keep their own small `cfg`s.
 //!
-//! - this file: options, endpoints, statistics, closing and message buffers;
+//! - this file: options (what their rows in `options` say of nng), endpoints, statistics,
+//!   closing and message buffers;
 //! - `reply`: whether a REP or RESPONDENT on nng has a reply due;
 //! - `survey`: the SURVEYOR's deadline as libnanomsg reports it, for nng.
 
@@ -16,51 +17,19 @@ mod survey;
 
 use std::os::raw::c_int;
 
-use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
 use crate::nn::library::HARDENED;
+use crate::nn::options::{Nng, OptionSpec};
 
 pub use reply::ReplyState;
 pub use survey::SurveyClock;
 
-#[cfg(feature = "nng")]
-const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[
-    (
-        ffi::NN_SNDBUF,
-        "the sndbuf option (bytes) is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_RCVBUF,
-        "the rcvbuf option (bytes) is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_SNDPRIO,
-        "the sndprio option is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_RCVPRIO,
-        "the rcvprio option is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_IPV4ONLY,
-        "the ipv4only option is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_MAXTTL,
-        "the maxttl option is not supported by the nng backend",
-    ),
-];
-#[cfg(not(feature = "nng"))]
-const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[];
-
-/// Fails with `ENOTSUP` (naming the backend) for a socket-level option it lacks.
-pub fn check_option(level: c_int, option: c_int) -> NnResult<()> {
-    if level != ffi::NN_SOL_SOCKET {
-        return Ok(());
-    }
-    match UNSUPPORTED_OPTIONS.iter().find(|(o, _)| *o == option) {
-        Some((_, why)) => Err(NnError::unsupported(why)),
-        None => Ok(()),
+/// Fails with `ENOTSUP` (naming the backend) for an option the backend lacks (its row's
+/// [`Nng::Unsupported`]).
+pub fn check_option(spec: Option<&OptionSpec>) -> NnResult<()> {
+    match spec.map(|s| s.nng) {
+        Some(Nng::Unsupported(why)) if cfg!(feature = "nng") => Err(NnError::unsupported(why)),
+        _ => Ok(()),
     }
 }
 
@@ -83,37 +52,24 @@ pub fn endpoint_error(err: NnError) -> NnError {
     err
 }
 
-/// True for an option whose value is a C string on this backend: nng stores `NN_SOCKET_NAME`
-/// NUL-terminated (and refuses it without the NUL); libnanomsg keeps plain bytes.
-pub fn is_c_string_option(level: c_int, option: c_int) -> bool {
-    cfg!(feature = "nng") && level == ffi::NN_SOL_SOCKET && option == ffi::NN_SOCKET_NAME
+/// True for an option whose value is a C string on this backend (its row's [`Nng::CString`]):
+/// nng stores `NN_SOCKET_NAME` NUL-terminated (and refuses it without the NUL); libnanomsg
+/// keeps plain bytes.
+pub fn is_c_string_option(spec: Option<&OptionSpec>) -> bool {
+    cfg!(feature = "nng") && spec.is_some_and(|s| s.nng == Nng::CString)
 }
 
-/// Fails with `ENOTSUP` (naming the backend) for an option value it cannot honour: nng's
-/// websocket transport sends binary frames only, and refuses text frames with `EINVAL`.
-/// Fails with `EINVAL` for a negative survey deadline or resend interval on nng, which takes
-/// -1 as "for ever": our libnanomsg refuses them (patch 0025; 1.1.5 aborted at the next
-/// survey or request), and a program must see the same on both.
-pub fn check_option_value(level: c_int, option: c_int, value: c_int) -> NnResult<()> {
-    if cfg!(feature = "nng")
-        && value < 0
-        && matches!(
-            (level, option),
-            (ffi::NN_SURVEYOR, ffi::NN_SURVEYOR_DEADLINE) | (ffi::NN_REQ, ffi::NN_REQ_RESEND_IVL)
-        )
-    {
-        return Err(NnError::new(libc::EINVAL));
+/// Fails with `ENOTSUP` (naming the backend) for an option value it cannot honour (its row's
+/// [`Nng::RefusesValue`]): nng's websocket transport sends binary frames only, and refuses
+/// text frames with `EINVAL`. (Negative survey deadlines and resend intervals, which nng
+/// takes as "for ever", are out of those options' ranges on every backend.)
+pub fn check_option_value(spec: &OptionSpec, value: c_int) -> NnResult<()> {
+    match spec.nng {
+        Nng::RefusesValue(refused, why) if cfg!(feature = "nng") && value == refused => {
+            Err(NnError::unsupported(why))
+        }
+        _ => Ok(()),
     }
-    if cfg!(feature = "nng")
-        && level == ffi::NN_WS
-        && option == ffi::NN_WS_MSG_TYPE
-        && value == ffi::NN_WS_MSG_TYPE_TEXT
-    {
-        return Err(NnError::unsupported(
-            "websocket text frames (NN_WS_MSG_TYPE_TEXT) are not supported by the nng backend",
-        ));
-    }
-    Ok(())
 }
 
 /// Fails with `ENOPROTOOPT` where a SUB socket has no subscriptions: nng's raw SUB takes every

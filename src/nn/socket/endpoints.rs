@@ -18,6 +18,11 @@ impl Guard<'_> {
         lock(&self.socket.endpoints)
     }
 
+    /// True while the socket has an endpoint it made and has not shut down.
+    pub fn has_endpoints(&self) -> bool {
+        !self.endpoints().is_empty()
+    }
+
     /// `nn_bind`; returns the endpoint id.
     pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
         // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.

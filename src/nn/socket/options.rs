@@ -1,5 +1,5 @@
-//! Socket options: `nn_getsockopt`/`nn_setsockopt` (checked against what the backend
-//! supports), the values cached for the socket's life or until the next set (timeouts, poll
+//! Socket options: `nn_getsockopt`/`nn_setsockopt` (checked against the option's row in
+//! `nn::options`: its range, and what the backend supports), the values cached for the socket's life or until the next set (timeouts, poll
 //! fds, the name), SUB subscriptions counted where the library cannot be trusted with them,
 //! and `nn_get_statistic`.
 
@@ -12,28 +12,13 @@ use super::{Direction, Guard, Usage, UNKNOWN};
 use crate::ffi;
 use crate::nn::compat;
 use crate::nn::error::{check, NnError, NnResult};
+use crate::nn::options;
 use crate::nn::sync::lock;
-
-/// Fails with `EINVAL` for a REQ resend interval or a survey deadline of 0 ms, which the C
-/// libraries take: each starts a timer of 0 ms, so a REQ resends its request in a busy loop
-/// (some 300,000 times a second, at 100 % CPU) and a survey ends before its answers can come
-/// (the few that do are a race with the timer). 1 ms is the floor. (Negative values are
-/// refused by the library itself, or by `compat::check_option_value` on nng.)
-fn check_timer_floor(level: c_int, option: c_int, value: c_int) -> NnResult<()> {
-    let timer = matches!(
-        (level, option),
-        (ffi::NN_REQ, ffi::NN_REQ_RESEND_IVL) | (ffi::NN_SURVEYOR, ffi::NN_SURVEYOR_DEADLINE)
-    );
-    if timer && value == 0 {
-        return Err(NnError::new(libc::EINVAL));
-    }
-    Ok(())
-}
 
 impl Guard<'_> {
     /// `nn_getsockopt` of an int option.
     pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
-        compat::check_option(level, option)?;
+        compat::check_option(options::find(level, option))?;
         let mut value: c_int = 0;
         let mut len = std::mem::size_of::<c_int>();
         // SAFETY: value and len are live and len holds value's size.
@@ -52,7 +37,8 @@ impl Guard<'_> {
 
     /// `nn_getsockopt` of a string option: its bytes as stored (at most `NN_SOCKADDR_MAX`).
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
-        compat::check_option(level, option)?;
+        let spec = options::find(level, option);
+        compat::check_option(spec)?;
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
         let mut len = buf.len();
         // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and updates it.
@@ -61,7 +47,7 @@ impl Guard<'_> {
         })
         .map_err(compat::option_error)?;
         buf.truncate(len.min(buf.len()));
-        if compat::is_c_string_option(level, option) {
+        if compat::is_c_string_option(spec) {
             if let Some(name) = self.name().as_ref() {
                 return Ok(name.clone());
             }
@@ -72,11 +58,15 @@ impl Guard<'_> {
         Ok(buf)
     }
 
-    /// `nn_setsockopt` of an int option.
+    /// `nn_setsockopt` of an int option: refused first where its row (if the binding knows
+    /// the option) says the value is out of range or the backend lacks it.
     pub fn setsockopt_int(&self, level: c_int, option: c_int, value: c_int) -> NnResult<()> {
-        compat::check_option(level, option)?;
-        check_timer_floor(level, option, value)?;
-        compat::check_option_value(level, option, value)?;
+        let spec = options::find(level, option);
+        compat::check_option(spec)?;
+        if let Some(spec) = spec {
+            spec.check_int(value)?;
+            compat::check_option_value(spec, value)?;
+        }
         self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
         check(unsafe {
@@ -92,17 +82,21 @@ impl Guard<'_> {
         .map_err(compat::option_error)
     }
 
-    /// `nn_setsockopt` of a string/bytes option.
+    /// `nn_setsockopt` of a string/bytes option, checked against its row as
+    /// [`Guard::setsockopt_int`] is (an int option given as its bytes gets the int's checks).
     pub fn setsockopt_bytes(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
-        compat::check_option(level, option)?;
+        let spec = options::find(level, option);
+        compat::check_option(spec)?;
         if level == ffi::NN_SUB {
             return self.subscription(option, value);
         }
-        // An int option given as its bytes gets the int's checks.
-        if let Ok(int) = <[u8; std::mem::size_of::<c_int>()]>::try_from(value) {
-            let int = c_int::from_ne_bytes(int);
-            check_timer_floor(level, option, int)?;
-            compat::check_option_value(level, option, int)?;
+        if let Some(spec) = spec {
+            spec.check_len(value.len())?;
+            if let Ok(int) = <[u8; std::mem::size_of::<c_int>()]>::try_from(value) {
+                let int = c_int::from_ne_bytes(int);
+                spec.check_int(int)?;
+                compat::check_option_value(spec, int)?;
+            }
         }
         self.setsockopt_untracked(level, option, value)
     }
@@ -152,7 +146,7 @@ impl Guard<'_> {
     /// the timeout and name caches right).
     fn setsockopt_untracked(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
         self.forget_timeout(level, option);
-        let c_string = if compat::is_c_string_option(level, option) {
+        let c_string = if compat::is_c_string_option(options::find(level, option)) {
             Some(std::ffi::CString::new(value).map_err(|_| NnError::new(libc::EINVAL))?)
         } else {
             None
