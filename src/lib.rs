@@ -22,7 +22,7 @@
 //! - `py/`: the thin PyO3 layer, gathered into the `_native` module (`py/mod.rs`): `socket.rs`,
 //!   `message.rs`, `options.rs` (the option table as `_native.OPTIONS`), `functions.rs`,
 //!   `blocking.rs` (the GIL and signals around blocking calls), `data.rs` (Python objects as
-//!   bytes), `errors.rs` (errno to Python exceptions).
+//!   bytes), `errors.rs` (errno to Python exceptions), `misuse.rs` (the misuse warnings).
 
 mod ffi;
 mod nn;

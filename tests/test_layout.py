@@ -43,6 +43,13 @@ def test_the_safe_core_never_uses_the_python_layer() -> None:
     assert not offenders, f"src/nn/ uses src/py/: {offenders}"
 
 
+def test_the_safe_core_keeps_no_state_of_the_warnings() -> None:
+    """Which misuse warnings a socket gave is the Python layer's state (``py/misuse.rs``);
+    the core keeps facts only (what a socket was used for)."""
+    offenders = [str(p.relative_to(SRC)) for p in nn_files() if re.search(r"warn", code(p), re.I)]
+    assert not offenders, f"warnings in src/nn/: {offenders}"
+
+
 def test_ffi_uses_nothing_of_the_crate() -> None:
     assert "crate::" not in code(SRC / "ffi.rs")
 

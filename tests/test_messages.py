@@ -474,6 +474,29 @@ def test_a_silent_misuse_warns_once_per_socket(setup: str, misuse: str, message:
             s.close()
 
 
+@only_on("nanomsg", "nng has no sndprio or rcvprio option: NotSupported")
+def test_each_option_warns_once_on_its_own(sock: Any) -> None:
+    """The warnings about setting an option late are one kind per option: sndprio warns once,
+    and so does rcvprio after it; before any endpoint, and after the last one is shut down,
+    neither warns."""
+    s = sock("pair")
+    s.sndprio = 2  # no endpoint yet: no warning
+    endpoint = s.bind(make_address("inproc"))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            s.sndprio = 3
+            s.rcvprio = 3
+    assert [str(w.message).split(" on ")[0] for w in record] == [
+        "setting sndprio",
+        "setting rcvprio",
+    ]
+    endpoint.shutdown()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s.ipv4only = True  # no endpoint any more: no warning
+
+
 def test_correct_use_does_not_warn(sock: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")

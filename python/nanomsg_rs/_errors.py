@@ -1,5 +1,6 @@
 """The exception classes of nanomsg_rs, the errno-to-class table the native code raises by,
-and every text of an error or misuse warning.
+every text of an error, and the class of the misuse warnings (whose kinds and texts are the
+native code's, ``src/py/misuse.rs``).
 
 Every error is a :class:`NanomsgError`, itself an :class:`OSError`, raised with
 ``(errno, strerror)`` so that ``.errno`` and ``.strerror`` hold nanomsg's code and text, and
@@ -12,7 +13,6 @@ polling loop.
 from __future__ import annotations
 
 import errno as _errno
-import warnings
 from typing import TYPE_CHECKING, Any
 
 from . import _native
@@ -126,7 +126,7 @@ class UsageWarning(UserWarning):
     """A call that is almost certainly a mistake, and that the library itself passes over
     in silence: e.g. receiving on a SUB socket with no subscription, sending on a socket
     that is neither bound nor connected, setting ``linger`` (which has no effect). Given
-    once per socket and kind."""
+    once per socket and kind (by the native code, ``src/py/misuse.rs``)."""
 
 
 #: errno -> the class raised for it; any other code raises :class:`NanomsgError`.
@@ -388,43 +388,3 @@ def _address_problem(code: int, call: str, address: str | bytes) -> str | None:
         if not host:
             return f"the host is missing: {scheme}://host:port, e.g. {example}"
     return None
-
-
-# -- misuse warnings ------------------------------------------------------------------------
-
-
-def warn_misuse(socket: Socket, kind: str, call: str, stacklevel: int) -> None:
-    """Warns (:class:`UsageWarning`) about a misuse the library passes over in silence.
-    Called once per socket and kind (by the native code, or by the option properties);
-    ``stacklevel`` as for :func:`warnings.warn` called here."""
-    try:
-        where = f"{socket.protocol.name} socket {socket.fd}"
-    except NanomsgError:
-        return
-    if kind == "no-endpoint":
-        goal = (
-            "the request waits"
-            if socket.protocol.name in ("REQ", "SURVEYOR")
-            else ("the message is dropped")
-        )
-        text = (
-            f"{call}() on {where}, which is neither bound nor connected: {goal}, and nothing "
-            "says so; call bind() or connect() first"
-        )
-    elif kind == "no-subscription":
-        text = (
-            f"{call}() on {where}, which has no subscription: a SUB socket receives nothing "
-            "until it subscribes; call subscribe(b'') to receive every message"
-        )
-    elif kind == "linger":
-        text = (
-            f"setting linger on {where} has no effect: nanomsg ignores it, and close() drops "
-            "the messages not yet sent"
-        )
-    else:  # "late:<option>"
-        option = kind.partition(":")[2]
-        text = (
-            f"setting {option} on {where} after bind() or connect(): it applies only to "
-            "endpoints added after it; set it first"
-        )
-    warnings.warn(text, UsageWarning, stacklevel=stacklevel)

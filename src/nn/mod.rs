@@ -20,7 +20,7 @@ mod socket;
 mod symbols;
 mod sync;
 
-pub use constants::CONSTANTS;
+pub use constants::{protocol_name, CONSTANTS};
 pub use device::Device;
 pub use error::{strerror, NnError, NnResult};
 pub use library::{library_version, term, HARDENED, NAME};

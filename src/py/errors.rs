@@ -1,5 +1,5 @@
-//! The bridge from [`NnError`] to Python exceptions and misuse warnings. The classes, the
-//! errno-to-class table and every text live in `nanomsg_rs/_errors.py`; this module looks the
+//! The bridge from [`NnError`] to Python exceptions. The classes, the errno-to-class table and
+//! every text of an error live in `nanomsg_rs/_errors.py`; this module looks the
 //! class up, raises it with `(errno, strerror)` (and the address as `filename`), and attaches
 //! what the call concerned ([`Context`]), from which the exception writes its message when it
 //! is shown.
@@ -11,7 +11,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyType};
 
 use crate::ffi;
-use crate::nn::{Caveat, Direction, NnError, OptionSpec, Usage, OPTIONS};
+use crate::nn::{Direction, NnError, Usage};
 use crate::py::socket::PySocket;
 
 /// What `nanomsg_rs._errors` provides to the native code, loaded once.
@@ -20,8 +20,8 @@ struct Bridge {
     table: Py<PyDict>,
     /// `NanomsgError`, for the codes the table does not name.
     base: Py<PyType>,
-    /// `warn_misuse(socket, kind, stacklevel)`.
-    warn: Py<PyAny>,
+    /// `UsageWarning`, the class of the misuse warnings.
+    usage_warning: Py<PyAny>,
 }
 
 static BRIDGE: PyOnceLock<Bridge> = PyOnceLock::new();
@@ -38,9 +38,14 @@ fn bridge(py: Python<'_>) -> PyResult<&Bridge> {
                 .getattr("NanomsgError")?
                 .cast_into::<PyType>()?
                 .unbind(),
-            warn: module.getattr("warn_misuse")?.unbind(),
+            usage_warning: module.getattr("UsageWarning")?.unbind(),
         })
     })
+}
+
+/// `nanomsg_rs.UsageWarning`, the class of the misuse warnings (see `misuse`).
+pub fn usage_warning(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    Ok(bridge(py)?.usage_warning.bind(py).clone())
 }
 
 /// The exception class for `errno`: from the table, `NanomsgError` otherwise.
@@ -204,104 +209,4 @@ impl From<NnError> for PyErr {
     fn from(err: NnError) -> Self {
         to_pyerr_with(err, None)
     }
-}
-
-/// The misuse warnings the native calls give, once per socket (the texts are in `_errors`).
-#[derive(Clone, Copy)]
-pub enum Misuse {
-    /// A send that cannot fail and cannot reach anyone: on a PUB, BUS, REQ or SURVEYOR
-    /// socket (not raw: those wait) that was never bound or connected.
-    NoEndpoint = 0,
-    /// A receive on a SUB socket with no subscription.
-    NoSubscription = 1,
-}
-
-impl Misuse {
-    fn name(self) -> &'static str {
-        match self {
-            Misuse::NoEndpoint => "no-endpoint",
-            Misuse::NoSubscription => "no-subscription",
-        }
-    }
-}
-
-/// Warns (`nanomsg_rs.UsageWarning`) about `call` on `socket` if it is a misuse that the
-/// library would pass over in silence: the first time for each socket and kind. An error only
-/// if the warning filters turn the warning into one. On every send and receive: once nothing
-/// can be warned about any more, one load.
-#[inline(always)]
-pub fn check_misuse(socket: &Bound<'_, PySocket>, call: &'static str, send: bool) -> PyResult<()> {
-    if socket.get().socket().used(Usage::Settled) {
-        return Ok(());
-    }
-    check_misuse_slow(socket, call, send)
-}
-
-#[inline(never)]
-fn check_misuse_slow(socket: &Bound<'_, PySocket>, call: &'static str, send: bool) -> PyResult<()> {
-    let inner = socket.get().socket();
-    // Sending without a peer blocks on the other protocols, which shows; on these the
-    // message goes nowhere, or a request waits, and nothing says so.
-    let silent = !inner.is_raw()
-        && matches!(
-            inner.protocol(),
-            ffi::NN_PUB | ffi::NN_BUS | ffi::NN_REQ | ffi::NN_SURVEYOR
-        );
-    let sub = !inner.is_raw() && inner.protocol() == ffi::NN_SUB;
-    let endpoint_done = !silent || inner.used(Usage::Endpoint);
-    let subscription_done = !sub || inner.used(Usage::Subscribed);
-    let kind = if send && !endpoint_done {
-        Misuse::NoEndpoint
-    } else if !send && !subscription_done {
-        Misuse::NoSubscription
-    } else {
-        if endpoint_done && subscription_done {
-            inner.note(Usage::Settled);
-        }
-        return Ok(());
-    };
-    if !inner.first_warning(kind as u32) {
-        return Ok(());
-    }
-    let py = socket.py();
-    let bridge = bridge(py)?;
-    bridge
-        .warn
-        .bind(py)
-        .call1((socket, kind.name(), call, 2))
-        .map(drop)
-}
-
-/// Warns about setting the option of `spec` where its row has a [`Caveat`] the library passes
-/// over in silence (once per socket and option): an option the library ignores, or one that
-/// applies only to endpoints added later, set while the socket has endpoints. For the option
-/// properties, called from Python by their setter (the warning points at the user's line).
-pub fn check_set_misuse(socket: &Bound<'_, PySocket>, spec: &OptionSpec) -> PyResult<()> {
-    let Some(caveat) = spec.caveat else {
-        return Ok(());
-    };
-    let inner = socket.get().socket();
-    let kind = match caveat {
-        Caveat::Ignored(_) => spec.name.to_owned(),
-        Caveat::LaterEndpoints => {
-            let Ok(guard) = inner.acquire() else {
-                return Ok(());
-            };
-            if !guard.has_endpoints() {
-                return Ok(());
-            }
-            format!("late:{}", spec.name)
-        }
-    };
-    let row = OPTIONS.iter().position(|o| o == spec).unwrap_or(0);
-    if !inner.first_warning(8 + u32::try_from(row).unwrap_or(0)) {
-        return Ok(());
-    }
-    let py = socket.py();
-    // stacklevel: warn_misuse, the property's __set__, Socket.__setattr__, the user.
-    bridge(py)?
-        .warn
-        .bind(py)
-        .call1((socket, kind, "setsockopt", 4))
-        .map(drop)
 }

@@ -7,13 +7,15 @@
 //! - `functions`: the module's functions (poll, device, term, strerror, symbol_info);
 //! - `blocking`: where blocking calls release the GIL, and signals reach Python;
 //! - `data`: Python objects read as bytes;
-//! - `errors`: `NnError` to Python exceptions (the errno-to-class mapping).
+//! - `errors`: `NnError` to Python exceptions (the errno-to-class mapping);
+//! - `misuse`: the misuse warnings, their kinds and texts, once per socket.
 
 mod blocking;
 mod data;
 mod errors;
 mod functions;
 mod message;
+mod misuse;
 mod options;
 mod socket;
 

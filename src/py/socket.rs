@@ -13,8 +13,9 @@ use crate::ffi;
 use crate::nn::{BatchWait, Direction, Kind, NnError, Socket};
 use crate::py::blocking::{blocking_call, blocking_recv_batch, blocking_send_batch, try_now};
 use crate::py::data::{extract_messages, with_writable_buffer, Payload};
-use crate::py::errors::{check_misuse, check_set_misuse, Context};
+use crate::py::errors::Context;
 use crate::py::message::PyMessage;
+use crate::py::misuse::{self, Warned};
 use crate::py::options::PyOptionSpec;
 
 /// An address as nanomsg takes it: a str (UTF-8) or raw bytes (e.g. a non-UTF-8 ipc path).
@@ -86,6 +87,8 @@ fn c_int_value(value: &Bound<'_, PyAny>) -> PyResult<i32> {
 )]
 pub struct PySocket {
     inner: Socket,
+    /// The misuse warnings the socket gave.
+    warned: Warned,
 }
 
 #[pymethods]
@@ -102,7 +105,10 @@ impl PySocket {
             Some(number) => Socket::adopt(number).map_err(|e| Context::call("adopt").err(e))?,
             None => Socket::new(domain, protocol).map_err(|e| Context::call("Socket").err(e))?,
         };
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            warned: Warned::default(),
+        })
     }
 
     /// The native part of `nanomsg_rs.Socket.adopt`, which documents it.
@@ -609,7 +615,8 @@ impl PySocket {
             }
         }
         set_option(slf, spec.place.level, spec.place.option, value)?;
-        check_set_misuse(slf, spec)
+        let this = slf.get();
+        misuse::check_set(slf.as_any(), &this.inner, &this.warned, spec)
     }
 
     /// Seconds after which a wait to receive (`recv`) or send must try again although the
@@ -683,12 +690,6 @@ impl PySocket {
         )
     }
 
-    /// True the first time it is asked for `kind` on this socket: misuse warnings are given
-    /// once per socket (the kinds of the Python side are numbered from 8).
-    fn _first_warning(&self, kind: u32) -> bool {
-        self.inner.first_warning(kind)
-    }
-
     /// `nn_get_statistic` with the numeric statistic.
     fn statistic(slf: &Bound<'_, Self>, stat: i32) -> PyResult<i64> {
         let ctx = Context::on(slf, "statistic");
@@ -715,4 +716,11 @@ impl PySocket {
     pub fn socket(&self) -> &Socket {
         &self.inner
     }
+}
+
+/// Warns about a send (`send`) or receive `call` on `slf` that is a misuse (see `misuse`).
+#[inline(always)]
+fn check_misuse(slf: &Bound<'_, PySocket>, call: &'static str, send: bool) -> PyResult<()> {
+    let this = slf.get();
+    misuse::check_transfer(slf.as_any(), &this.inner, &this.warned, call, send)
 }

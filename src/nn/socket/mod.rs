@@ -99,8 +99,7 @@ pub struct Socket {
     raw: bool,
     /// The protocol (`NN_PAIR`, `NN_PUB`, ...), fixed for the socket's life.
     protocol: c_int,
-    /// What the socket has been used for ([`Usage`] bits) and which misuse warnings it has
-    /// given (the bits from [`WARNING_BITS`] up): the Python layer warns once per socket.
+    /// What the socket has been used for ([`Usage`] bits).
     usage: AtomicU32,
     /// CLOSED, DETACHED and RELEASED flags, and the number of guards alive.
     state: AtomicU64,
@@ -128,20 +127,14 @@ pub struct Socket {
     timeouts: [AtomicI32; 2],
 }
 
-/// Facts about a socket's use that its misuse warnings depend on.
+/// Facts about a socket's use (which the layer above reads for its messages and warnings).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Usage {
     /// A bind or connect succeeded.
     Endpoint = 1,
     /// A SUB subscription was made.
     Subscribed = 2,
-    /// No misuse warning can come any more (the Python layer's own verdict, kept so that its
-    /// check costs one load from then on).
-    Settled = 4,
 }
-
-/// The first bit of [`Socket::first_warning`]'s flags in `usage`.
-const WARNING_BITS: u32 = 8;
 
 /// A cached timeout not read yet.
 const UNKNOWN: i32 = i32::MIN;
@@ -201,7 +194,7 @@ impl Socket {
         drop(owners);
         process::mark_started();
         let socket = Self::from_parts(id, token, domain, protocol, wake);
-        // Its past is unknown: no warning about what it may already have.
+        // Its past is unknown: take it as used for both.
         socket.note(Usage::Endpoint);
         socket.note(Usage::Subscribed);
         Ok(socket)
@@ -258,13 +251,6 @@ impl Socket {
     /// Records that the socket was used for `what` (bits are never cleared).
     pub fn note(&self, what: Usage) {
         self.usage.fetch_or(what as u32, Ordering::Relaxed);
-    }
-
-    /// True the first time it is asked for `warning` (0 to 23) on this socket: each misuse
-    /// warning is given once per socket.
-    pub fn first_warning(&self, warning: u32) -> bool {
-        let bit = 1 << (WARNING_BITS + warning.min(31 - WARNING_BITS));
-        self.usage.fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 
     /// The socket number, without a guard: valid only while the socket is open, and by the
