@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _native
-from ._errors import Closed, Terminated, Timeout, error_on
+from ._errors import Closed, Terminated, Timeout
 
 if TYPE_CHECKING:
     from ._socket import Socket
@@ -141,15 +141,15 @@ def _waiters(sock: Socket, loop: asyncio.AbstractEventLoop, which: int) -> _Wait
 
 
 def _closed_error(sock: Socket, call: str) -> Closed:
-    return cast(Closed, error_on(Closed, errno.EBADF, sock, call))
+    return cast(Closed, sock._error(errno.EBADF, call))
 
 
 def _timeout_error(sock: Socket, call: str) -> Timeout:
-    return cast(Timeout, error_on(Timeout, errno.ETIMEDOUT, sock, call, timeouts=True))
+    return cast(Timeout, sock._error(errno.ETIMEDOUT, call))
 
 
 def _terminated_error(sock: Socket, call: str) -> Terminated:
-    return cast(Terminated, error_on(Terminated, _native.ETERM, sock, call))
+    return cast(Terminated, sock._error(_native.ETERM, call))
 
 
 # Set by term() before it wakes the waiters, and never reset: a wait that registers after

@@ -44,7 +44,7 @@ class Socket:
     def _arecv_try(self) -> bytes | None: ...
     def _arecv_msg_try(self) -> Message | None: ...
     def _asend_try(self, data: Buffer | str) -> int | None: ...
-    def _identity(self) -> tuple[int, bool, int, bool]: ...
+    def _error(self, errno: int, call: str) -> BaseException: ...
 
 @final
 class Message:
@@ -64,6 +64,40 @@ class Message:
     @header.setter
     def header(self, value: Buffer | str | None) -> None: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
+
+@final
+class ErrorContext:
+    """What a failed call on a socket concerned, as an exception carries it (``_context``)."""
+
+    def __new__(
+        cls,
+        protocol: int,
+        raw: bool,
+        number: int,
+        had_endpoint: bool,
+        timeouts: tuple[int, int, int | None] | None = None,
+        place: tuple[int, int] | None = None,
+        value: object = None,
+    ) -> Self: ...
+    @property
+    def protocol(self) -> str | None: ...
+    @property
+    def raw(self) -> bool: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def had_endpoint(self) -> bool: ...
+    @property
+    def sndtimeo(self) -> int | None: ...
+    @property
+    def rcvtimeo(self) -> int | None: ...
+    @property
+    def deadline(self) -> int | None: ...
+    @property
+    def option(self) -> str | None: ...
+    @property
+    def value(self) -> object: ...
+    def __reduce__(self) -> tuple[type[ErrorContext], tuple[object, ...]]: ...
 
 @final
 class OptionSpec:
@@ -119,6 +153,7 @@ __all__ = [
     "LIBRARY_VERSION",
     "NANOMSG_VERSION",
     "OPTIONS",
+    "ErrorContext",
     "Message",
     "OptionSpec",
     "Socket",

@@ -177,7 +177,8 @@ class Socket(_native.Socket):
         try:
             super().shutdown(eid)
         except NanomsgError as e:
-            e.filename, e._value = address, eid
+            if address is not None:  # the endpoint's address, as bind() and connect() say it
+                e.filename = address
             raise
         table = self._endpoint_table()
         for i, (known, _, addr) in enumerate(table):

@@ -25,7 +25,7 @@ pub use device::Device;
 pub use error::{strerror, NnError, NnResult};
 pub use library::{library_version, term, HARDENED, NAME};
 pub use message::NnMsg;
-pub use options::{Caveat, Face, Kind, Nng, Only, OptionSpec, OPTIONS};
+pub use options::{find as find_option, Caveat, Face, Kind, Nng, Only, OptionSpec, OPTIONS};
 pub use poll::Poll;
 pub use process::install_fork_guard;
 pub use socket::{BatchWait, Direction, Guard, Socket, Usage};

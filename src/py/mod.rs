@@ -37,6 +37,9 @@ mod _native {
     use super::options::PyOptionSpec;
 
     #[pymodule_export]
+    use super::errors::ErrorContext;
+
+    #[pymodule_export]
     use super::functions::{device, poll, strerror, symbol_info, term};
 
     #[pymodule_init]

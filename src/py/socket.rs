@@ -13,7 +13,7 @@ use crate::ffi;
 use crate::nn::{BatchWait, Direction, Kind, NnError, Socket};
 use crate::py::blocking::{blocking_call, blocking_recv_batch, blocking_send_batch, try_now};
 use crate::py::data::{extract_messages, with_writable_buffer, Payload};
-use crate::py::errors::Context;
+use crate::py::errors::{Context, OnSocket};
 use crate::py::message::PyMessage;
 use crate::py::misuse::{self, Warned};
 use crate::py::options::PyOptionSpec;
@@ -191,7 +191,8 @@ impl PySocket {
     /// `nn_shutdown` of an endpoint id: the native part of `nanomsg_rs.Socket.shutdown`,
     /// which documents it.
     fn shutdown(slf: &Bound<'_, Self>, endpoint: i32) -> PyResult<()> {
-        let ctx = Context::on(slf, "shutdown");
+        let id = endpoint.into_pyobject(slf.py())?.into_any();
+        let ctx = Context::on(slf, "shutdown").value(&id);
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         slf.py()
             .detach(|| guard.shutdown(endpoint))
@@ -679,15 +680,11 @@ impl PySocket {
         })
     }
 
-    /// `(protocol, raw, number, has had an endpoint)`, also once closed: for the messages of
-    /// errors raised in Python.
-    fn _identity(&self) -> (i32, bool, i32, bool) {
-        (
-            self.inner.protocol(),
-            self.inner.is_raw(),
-            self.inner.unguarded_id(),
-            self.inner.used(crate::nn::Usage::Endpoint),
-        )
+    /// The exception the native code raises for the error `errno` of `call` on this socket,
+    /// with the same context: for the errors raised in Python (an async wait closed, timed
+    /// out or ended by `term()`).
+    fn _error(slf: &Bound<'_, Self>, errno: i32, call: &str) -> PyErr {
+        Context::on(slf, call).err(NnError::new(errno))
     }
 
     /// `nn_get_statistic` with the numeric statistic.
@@ -715,6 +712,16 @@ impl PySocket {
     /// The safe socket behind this object.
     pub fn socket(&self) -> &Socket {
         &self.inner
+    }
+}
+
+impl<'py> OnSocket<'py> for Bound<'py, PySocket> {
+    fn object(&self) -> &Bound<'py, PyAny> {
+        self.as_any()
+    }
+
+    fn socket(&self) -> &Socket {
+        &self.get().inner
     }
 }
 
