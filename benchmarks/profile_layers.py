@@ -204,7 +204,7 @@ def file_layer(file: str) -> str:
         return "guard"
     if file.endswith(("/py/blocking.rs", "/nn/socket/io.rs", "/nn/socket/wait.rs", "/error.rs")):
         return "try"
-    if "/nn/compat/" in file:
+    if "/nn/backend/" in file:
         return "try"
     if file.endswith(("/impl_/extract_argument.rs", "/py/data.rs", "/buffer.rs")):
         return "parse"

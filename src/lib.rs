@@ -11,7 +11,7 @@
 //!   - `device.rs`: `nn_device` over guarded sockets;
 //!   - `message.rs`: `NnMsg`, a buffer of the C library's, owned;
 //!   - `cmsg.rs`: the SP header as control data, encoded and decoded;
-//!   - `compat/`: every difference between the backends (nng's in `reply.rs`, `survey.rs`);
+//!   - `backend/`: every difference between the backends (nng's in `reply.rs`, `survey.rs`);
 //!   - `library.rs`: which C library is linked, and `nn_term`;
 //!   - `symbols.rs`: `nn_symbol_info`, and the ABI version;
 //!   - `error.rs`: `NnError`, errno and its text;

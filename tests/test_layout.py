@@ -50,6 +50,24 @@ def test_the_safe_core_keeps_no_state_of_the_warnings() -> None:
     assert not offenders, f"warnings in src/nn/: {offenders}"
 
 
+# Where the nng feature may be tested: the declarations, nn's backend module, and the few
+# small cfgs its doc names (options.rs: a test that runs on libnanomsg only).
+NNG_ALLOWED = {"ffi.rs", "nn/symbols.rs", "nn/library.rs", "nn/error.rs", "nn/options.rs"}
+
+
+def test_every_backend_difference_is_behind_the_backend_module() -> None:
+    """``src/py/`` never meets a difference between the backends, and ``src/nn/`` asks its
+    ``backend`` module for them."""
+    offenders = [
+        str(p.relative_to(SRC))
+        for p in sorted(SRC.rglob("*.rs"))
+        if 'feature = "nng"' in code(p)
+        and not p.is_relative_to(NN / "backend")
+        and str(p.relative_to(SRC)) not in NNG_ALLOWED
+    ]
+    assert not offenders, f"the nng feature tested outside nn/backend/: {offenders}"
+
+
 def test_ffi_uses_nothing_of_the_crate() -> None:
     assert "crate::" not in code(SRC / "ffi.rs")
 

@@ -3,11 +3,11 @@
 //! above sees the API re-exported here.
 //!
 //! Dependencies run one way, from the top of this list down:
-//! `device`, `poll` > `socket` > `message`, `cmsg` > `compat` > `options`, `library` >
+//! `device`, `poll` > `socket` > `message`, `cmsg` > `backend` > `options`, `library` >
 //! `symbols` > `error` > `process`, `sync` (and `constants`, which only reads `ffi`).
 
+mod backend;
 mod cmsg;
-mod compat;
 mod constants;
 mod device;
 mod error;
@@ -28,6 +28,6 @@ pub use message::NnMsg;
 pub use options::{find as find_option, Caveat, Face, Kind, Nng, Only, OptionSpec, OPTIONS};
 pub use poll::Poll;
 pub use process::install_fork_guard;
-pub use socket::{BatchWait, Direction, Guard, Socket, Usage};
+pub use socket::{BatchWait, Direction, Guard, Socket, Unlocked, Usage};
 pub use symbols::{symbols, version};
 pub use sync::lock;

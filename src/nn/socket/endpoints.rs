@@ -9,7 +9,7 @@ use std::os::raw::c_int;
 
 use super::{Guard, Usage};
 use crate::ffi;
-use crate::nn::compat;
+use crate::nn::backend;
 use crate::nn::error::{check, NnError, NnResult};
 use crate::nn::sync::lock;
 
@@ -27,7 +27,7 @@ impl Guard<'_> {
     pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
         // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
         let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
-            .map_err(compat::endpoint_error)?;
+            .map_err(backend::endpoint_error)?;
         self.endpoints().insert(ep);
         self.socket.note(Usage::Endpoint);
         Ok(ep)
@@ -37,7 +37,7 @@ impl Guard<'_> {
     pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
         // SAFETY: as in bind.
         let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
-            .map_err(compat::endpoint_error)?;
+            .map_err(backend::endpoint_error)?;
         self.endpoints().insert(ep);
         self.socket.note(Usage::Endpoint);
         Ok(ep)

@@ -14,7 +14,8 @@
 //! - `batch`: many messages sent or received in one call (`send_many`, `recv_many`);
 //! - `options`: get/setsockopt with their caches (timeouts, poll fds, name, subscriptions),
 //!   statistics;
-//! - `wait`: [`Direction`], [`wait_any`] and the retry loop of blocking calls.
+//! - `wait`: [`Direction`], [`wait_any`], the retry loop of blocking calls, and the blocking
+//!   call as a whole ([`Guard::call`]), with the caller's locks let go ([`Unlocked`]).
 
 mod batch;
 mod endpoints;
@@ -29,13 +30,13 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use crate::ffi;
-use crate::nn::compat::{self, ReplyState, SurveyClock};
+use crate::nn::backend::{self, ReplyState, SurveyClock};
 use crate::nn::error::{check, NnError, NnResult};
 use crate::nn::process;
 use crate::nn::sync::lock;
 
 pub use batch::BatchWait;
-pub use wait::{wait_any, Direction};
+pub use wait::{wait_any, Direction, Unlocked};
 
 const CLOSED: u64 = 1 << 63;
 const DETACHED: u64 = 1 << 62;
@@ -107,7 +108,7 @@ pub struct Socket {
     /// child, which shares it with the parent.
     wake: OwnedFd,
     /// SUB prefixes and how often each is subscribed, where the library cannot be asked to
-    /// unsubscribe a prefix it does not hold (see [`compat::TRACKS_SUBSCRIPTIONS`]).
+    /// unsubscribe a prefix it does not hold (see [`backend::TRACKS_SUBSCRIPTIONS`]).
     subscriptions: Mutex<HashMap<Vec<u8>, usize>>,
     /// `NN_RCVFD` / `NN_SNDFD` (by [`Direction`]), looked up once: fixed for the socket's life.
     poll_fds: [OnceLock<Option<RawFd>>; 2],
@@ -300,7 +301,7 @@ impl Socket {
 
     /// Marks the socket closed (and detached, for [`Ending::Detach`]) and wakes its waiters;
     /// for [`Ending::Close`], releases the number if no guard holds it (or at once, where
-    /// [`compat::CLOSE_AT_ONCE`]). Only the first call does anything.
+    /// [`backend::CLOSE_AT_ONCE`]). Only the first call does anything.
     fn end(&self, how: Ending) -> NnResult<()> {
         let prev = self
             .state
@@ -314,7 +315,7 @@ impl Socket {
         if !process::forked() {
             self.signal_wake();
         }
-        if (prev & USERS == 0 || compat::CLOSE_AT_ONCE) && how == Ending::Close {
+        if (prev & USERS == 0 || backend::CLOSE_AT_ONCE) && how == Ending::Close {
             return self.release_number();
         }
         Ok(())
@@ -328,7 +329,7 @@ impl Socket {
     }
 
     /// The real `nn_close`, reached exactly once: by whoever leaves the socket last, or by
-    /// `close` itself where [`compat::CLOSE_AT_ONCE`].
+    /// `close` itself where [`backend::CLOSE_AT_ONCE`].
     fn release_number(&self) -> NnResult<()> {
         if self.state.fetch_or(RELEASED, Ordering::SeqCst) & RELEASED != 0 {
             return Ok(());

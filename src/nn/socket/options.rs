@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{Direction, Guard, Usage, UNKNOWN};
 use crate::ffi;
-use crate::nn::compat;
+use crate::nn::backend;
 use crate::nn::error::{check, NnError, NnResult};
 use crate::nn::options;
 use crate::nn::sync::lock;
@@ -18,7 +18,7 @@ use crate::nn::sync::lock;
 impl Guard<'_> {
     /// `nn_getsockopt` of an int option.
     pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
-        compat::check_option(options::find(level, option))?;
+        backend::check_option(options::find(level, option))?;
         let mut value: c_int = 0;
         let mut len = std::mem::size_of::<c_int>();
         // SAFETY: value and len are live and len holds value's size.
@@ -31,23 +31,23 @@ impl Guard<'_> {
                 &mut len,
             )
         })
-        .map_err(compat::option_error)?;
+        .map_err(backend::option_error)?;
         Ok(value)
     }
 
     /// `nn_getsockopt` of a string option: its bytes as stored (at most `NN_SOCKADDR_MAX`).
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
         let spec = options::find(level, option);
-        compat::check_option(spec)?;
+        backend::check_option(spec)?;
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
         let mut len = buf.len();
         // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and updates it.
         check(unsafe {
             ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
         })
-        .map_err(compat::option_error)?;
+        .map_err(backend::option_error)?;
         buf.truncate(len.min(buf.len()));
-        if compat::is_c_string_option(spec) {
+        if backend::is_c_string_option(spec) {
             if let Some(name) = self.name().as_ref() {
                 return Ok(name.clone());
             }
@@ -62,10 +62,10 @@ impl Guard<'_> {
     /// the option) says the value is out of range or the backend lacks it.
     pub fn setsockopt_int(&self, level: c_int, option: c_int, value: c_int) -> NnResult<()> {
         let spec = options::find(level, option);
-        compat::check_option(spec)?;
+        backend::check_option(spec)?;
         if let Some(spec) = spec {
             spec.check_int(value)?;
-            compat::check_option_value(spec, value)?;
+            backend::check_option_value(spec, value)?;
         }
         self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
@@ -79,14 +79,14 @@ impl Guard<'_> {
             )
         })
         .map(drop)
-        .map_err(compat::option_error)
+        .map_err(backend::option_error)
     }
 
     /// `nn_setsockopt` of a string/bytes option, checked against its row as
     /// [`Guard::setsockopt_int`] is (an int option given as its bytes gets the int's checks).
     pub fn setsockopt_bytes(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
         let spec = options::find(level, option);
-        compat::check_option(spec)?;
+        backend::check_option(spec)?;
         if level == ffi::NN_SUB {
             return self.subscription(option, value);
         }
@@ -95,7 +95,7 @@ impl Guard<'_> {
             if let Ok(int) = <[u8; std::mem::size_of::<c_int>()]>::try_from(value) {
                 let int = c_int::from_ne_bytes(int);
                 spec.check_int(int)?;
-                compat::check_option_value(spec, int)?;
+                backend::check_option_value(spec, int)?;
             }
         }
         self.setsockopt_untracked(level, option, value)
@@ -106,8 +106,8 @@ impl Guard<'_> {
     /// `EINVAL` without reaching the library, and where the library keeps no count of its
     /// own (nng), only a prefix's first subscribe and last unsubscribe reach it.
     fn subscription(&self, option: c_int, prefix: &[u8]) -> NnResult<()> {
-        compat::check_subscriptions(self.socket.raw)?;
-        if !compat::TRACKS_SUBSCRIPTIONS {
+        backend::check_subscriptions(self.socket.raw)?;
+        if !backend::TRACKS_SUBSCRIPTIONS {
             self.setsockopt_untracked(ffi::NN_SUB, option, prefix)?;
             if option == ffi::NN_SUB_SUBSCRIBE {
                 self.socket.note(Usage::Subscribed);
@@ -115,7 +115,7 @@ impl Guard<'_> {
             return Ok(());
         }
         let mut held = lock(&self.socket.subscriptions);
-        let counts = compat::LIBRARY_COUNTS_SUBSCRIPTIONS;
+        let counts = backend::LIBRARY_COUNTS_SUBSCRIPTIONS;
         match option {
             ffi::NN_SUB_SUBSCRIBE => {
                 let count = held.get(prefix).copied().unwrap_or(0);
@@ -146,7 +146,7 @@ impl Guard<'_> {
     /// the timeout and name caches right).
     fn setsockopt_untracked(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
         self.forget_timeout(level, option);
-        let c_string = if compat::is_c_string_option(options::find(level, option)) {
+        let c_string = if backend::is_c_string_option(options::find(level, option)) {
             Some(std::ffi::CString::new(value).map_err(|_| NnError::new(libc::EINVAL))?)
         } else {
             None
@@ -158,7 +158,7 @@ impl Guard<'_> {
         check(unsafe {
             ffi::nn_setsockopt(self.id(), level, option, bytes.as_ptr().cast(), bytes.len())
         })
-        .map_err(compat::option_error)?;
+        .map_err(backend::option_error)?;
         if let Some(name) = name.as_mut() {
             **name = Some(value.to_vec());
         }
@@ -175,7 +175,7 @@ impl Guard<'_> {
     /// C call returns that as (uint64_t)-1, which is its error value for every other
     /// statistic.
     pub fn statistic(&self, stat: c_int) -> NnResult<i64> {
-        compat::check_statistics()?;
+        backend::check_statistics()?;
         // SAFETY: plain ints; errors come back as (uint64_t)-1 with errno set.
         let value = unsafe { ffi::nn_get_statistic(self.id(), stat) };
         if value == u64::MAX {

@@ -4,8 +4,10 @@
 //! that mean something else, and behaves differently in places: how it closes, how it holds
 //! message buffers, how its REP and SURVEYOR sockets report their state. The rest of the safe
 //! layer asks this module (constants fold away at compile time) instead of testing the
-//! feature itself; `symbols.rs` (no `nn_symbol_info` on nng), `library.rs` (the version
-//! string) and `error.rs` (error texts) keep their own small `cfg`s.
+//! feature itself, and the Python layer never meets a difference (a test checks both);
+//! `symbols.rs` (no `nn_symbol_info` on nng), `library.rs` (the version string) and
+//! `error.rs` (error texts) keep their own small `cfg`s, and each option's own difference
+//! is a column of its row in `options.rs`, which this module reads.
 //!
 //! - this file: options (what their rows in `options` say of nng), endpoints, statistics,
 //!   closing and message buffers;
@@ -90,6 +92,10 @@ pub fn check_statistics() -> NnResult<()> {
     }
     Ok(())
 }
+
+/// True where a socket's sends and receives keep the bookkeeping of [`ReplyState`] and
+/// [`SurveyClock`] (nng): elsewhere it compiles away.
+pub const KEEPS_CALL_BOOKKEEPING: bool = cfg!(feature = "nng");
 
 /// nng never hands a closed socket's number out again (its ids only grow), and a call that
 /// waits inside nng (a reply sent without `NN_DONTWAIT`, see
