@@ -12,9 +12,9 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyType};
 use crate::ffi;
 use crate::nn::{BatchWait, Direction, Kind, NnError, Socket};
 use crate::py::blocking::{blocking_call, blocking_recv_batch, blocking_send_batch, try_now};
-use crate::py::data::{extract_messages, with_writable_buffer, Payload};
+use crate::py::data::{with_writable_buffer, Payload};
 use crate::py::errors::{Context, OnSocket};
-use crate::py::message::PyMessage;
+use crate::py::message::{extract_messages, PyMessage};
 use crate::py::misuse::{self, Warned};
 use crate::py::options::PyOptionSpec;
 
