@@ -104,7 +104,7 @@ def check_error(
     assert exc.errno == code
     assert exc.strerror == nn.strerror(code)
     assert exc.strerror
-    # The message is a sentence of its own (test_messages.py has them word for word) that
+    # The message is a sentence of its own (test_error_messages.py has them word for word) that
     # names the socket; libnanomsg's text stays in strerror.
     assert exc.socket is not None
     assert f" socket {exc.socket.fd if number is None else number}: " in str(exc)

@@ -41,7 +41,7 @@ from .._options import SPECS
 from .._socket import Socket as _NativeSocket
 from .._socket import term
 from ..constants import *  # noqa: F403  (every constant nanomsg-python has, and a few more)
-from ._common import new_socket
+from ._common import flags_block, new_socket
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -60,8 +60,6 @@ __all__ = [
 
 #: The version of nanomsg-python whose API this module reproduces.
 __version__ = "1.0"
-
-_DONTWAIT = _native.DONTWAIT
 
 
 class NanoMsgError(Exception):
@@ -365,7 +363,7 @@ class Socket:
 
         Differs from nanomsg-python: a wait can be interrupted with Ctrl-C, and closing the
         socket from another thread wakes it with :class:`NanoMsgAPIError` (``EBADF``)."""
-        block = not flags & _DONTWAIT
+        block = flags_block(flags)
         try:
             if buf is None:
                 return self.socket.recv(block=block)
@@ -382,7 +380,7 @@ class Socket:
         Differs from nanomsg-python: a wait can be interrupted with Ctrl-C, and closing the
         socket from another thread wakes it with :class:`NanoMsgAPIError` (``EBADF``)."""
         try:
-            self.socket.send(msg, block=not flags & _DONTWAIT)
+            self.socket.send(msg, block=flags_block(flags))
         except NanomsgError as e:
             raise _error(e) from e
 
