@@ -71,13 +71,9 @@ class ErrorContext:
 
     def __new__(
         cls,
-        protocol: int,
-        raw: bool,
-        number: int,
-        had_endpoint: bool,
-        timeouts: tuple[int, int, int | None] | None = None,
-        place: tuple[int, int] | None = None,
-        value: object = None,
+        state: tuple[
+            int, bool, int, bool, tuple[int, int, int | None] | None, tuple[int, int] | None, object
+        ],
     ) -> Self: ...
     @property
     def protocol(self) -> str | None: ...

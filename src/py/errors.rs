@@ -201,6 +201,17 @@ fn timeouts_ms(socket: &Socket) -> Option<Timeouts> {
     Some((ms(Direction::Send), ms(Direction::Recv), deadline))
 }
 
+/// An [`ErrorContext`]'s fields, in their order (for pickling).
+type State = (
+    i32,
+    bool,
+    i32,
+    bool,
+    Option<Timeouts>,
+    Option<(i32, i32)>,
+    Option<Py<PyAny>>,
+);
+
 /// What a failed call on a socket concerned, as an exception carries it (``_context``): the
 /// socket (protocol, raw or not, number, whether it ever had an endpoint), the timeouts that
 /// ran out, the option and the value given. ``_errors`` writes the message from it.
@@ -217,27 +228,13 @@ pub struct ErrorContext {
 
 #[pymethods]
 impl ErrorContext {
-    /// Made by the native code; this constructor is for pickling.
+    /// Made by the native code; this constructor, from the state `__reduce__` gives, is
+    /// for pickling.
     #[new]
-    #[pyo3(signature = (protocol, raw, number, had_endpoint, timeouts=None, place=None, value=None))]
-    fn new(
-        protocol: i32,
-        raw: bool,
-        number: i32,
-        had_endpoint: bool,
-        timeouts: Option<Timeouts>,
-        place: Option<(i32, i32)>,
-        value: Option<Py<PyAny>>,
-    ) -> Self {
-        Self {
-            protocol,
-            raw,
-            number,
-            had_endpoint,
-            timeouts,
-            place,
-            value,
-        }
+    #[rustfmt::skip]
+    fn new(state: State) -> Self {
+        let (protocol, raw, number, had_endpoint, timeouts, place, value) = state;
+        Self { protocol, raw, number, had_endpoint, timeouts, place, value }
     }
 
     /// The socket's protocol, by name (``"REQ"``), or None for a number that is none.
@@ -301,24 +298,19 @@ impl ErrorContext {
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
-        let this = slf.get();
-        let value = this.value.as_ref().map(|v| v.clone_ref(py));
-        let args = (
-            this.protocol,
-            this.raw,
-            this.number,
-            this.had_endpoint,
-            this.timeouts,
-            this.place,
+        let c = slf.get();
+        let value = c.value.as_ref().map(|v| v.clone_ref(py));
+        let state: State = (
+            c.protocol,
+            c.raw,
+            c.number,
+            c.had_endpoint,
+            c.timeouts,
+            c.place,
             value,
         );
-        PyTuple::new(
-            py,
-            [
-                slf.get_type().into_any(),
-                args.into_pyobject(py)?.into_any(),
-            ],
-        )
+        let args = (state,).into_pyobject(py)?.into_any();
+        PyTuple::new(py, [slf.get_type().into_any(), args])
     }
 
     fn __repr__(&self) -> String {

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 
 use crate::ffi;
 use crate::nn::{self, Caveat, OptionSpec, Usage, OPTIONS};
-use crate::py::errors::usage_warning;
+use crate::py::errors::{usage_warning, OnSocket};
 
 /// A misuse, by kind.
 #[derive(Clone, Copy)]
@@ -86,6 +86,12 @@ const _: () = assert!(2 + OPTIONS.len() < 63);
 #[derive(Default)]
 pub struct Warned(AtomicU64);
 
+/// A socket that warns about its misuse: the Python object, the core's socket behind it,
+/// and the warnings it gave.
+pub trait Watched<'py>: OnSocket<'py> {
+    fn warned(&self) -> &Warned;
+}
+
 /// No send or receive can be a misuse any more.
 const SETTLED: u64 = 1 << 63;
 
@@ -97,31 +103,20 @@ impl Warned {
     }
 }
 
-/// Warns about `call` (a send, or a receive) on `inner`, the socket of the Python object
-/// `socket`, if it is a misuse the library passes over in silence: the first time for each
-/// socket and kind. An error only where the warning filters make the warning one.
+/// Warns about `call` (a send, or a receive) on `socket` if it is a misuse the library passes
+/// over in silence: the first time for each socket and kind. An error only where the warning
+/// filters make the warning one.
 #[inline(always)]
-pub fn check_transfer(
-    socket: &Bound<'_, PyAny>,
-    inner: &nn::Socket,
-    warned: &Warned,
-    call: &'static str,
-    send: bool,
-) -> PyResult<()> {
-    if warned.0.load(Ordering::Relaxed) & SETTLED != 0 {
+pub fn check_transfer<'py>(socket: &impl Watched<'py>, call: &str, send: bool) -> PyResult<()> {
+    if socket.warned().0.load(Ordering::Relaxed) & SETTLED != 0 {
         return Ok(());
     }
-    check_transfer_slow(socket, inner, warned, call, send)
+    check_transfer_slow(socket, call, send)
 }
 
 #[inline(never)]
-fn check_transfer_slow(
-    socket: &Bound<'_, PyAny>,
-    inner: &nn::Socket,
-    warned: &Warned,
-    call: &'static str,
-    send: bool,
-) -> PyResult<()> {
+fn check_transfer_slow<'py>(socket: &impl Watched<'py>, call: &str, send: bool) -> PyResult<()> {
+    let inner = socket.socket();
     // Sending without a peer blocks on the other protocols, which shows; on these the
     // message goes nowhere, or a request waits, and nothing says so.
     let silent = !inner.is_raw()
@@ -138,57 +133,51 @@ fn check_transfer_slow(
         Misuse::NoSubscription
     } else {
         if endpoint_done && subscription_done {
-            warned.0.fetch_or(SETTLED, Ordering::Relaxed);
+            socket.warned().0.fetch_or(SETTLED, Ordering::Relaxed);
         }
         return Ok(());
     };
     // Called by the user's code: the warning points there.
-    warn(socket, inner, warned, misuse, call, 1)
+    warn(socket, misuse, call, 1)
 }
 
-/// Warns about setting the option of `spec` on `inner` (the socket of `socket`) where its
-/// row has a [`Caveat`]: an option the library ignores, or one that applies to endpoints
-/// added later only, set while the socket has endpoints. Once per socket and option. For
-/// the option properties: the warning points at the line that set the property.
-pub fn check_set(
-    socket: &Bound<'_, PyAny>,
-    inner: &nn::Socket,
-    warned: &Warned,
-    spec: &'static OptionSpec,
-) -> PyResult<()> {
+/// Warns about setting the option of `spec` on `socket` where its row has a [`Caveat`]: an
+/// option the library ignores, or one that applies to endpoints added later only, set while
+/// the socket has endpoints. Once per socket and option. For the option properties: the
+/// warning points at the line that set the property.
+pub fn check_set<'py>(socket: &impl Watched<'py>, spec: &'static OptionSpec) -> PyResult<()> {
     let misuse = match spec.caveat {
         None => return Ok(()),
         Some(Caveat::Ignored(_)) => Misuse::IgnoredOption(spec),
         Some(Caveat::LaterEndpoints) => {
-            if !inner.acquire().is_ok_and(|g| g.has_endpoints()) {
+            if !socket.socket().acquire().is_ok_and(|g| g.has_endpoints()) {
                 return Ok(());
             }
             Misuse::LateOption(spec)
         }
     };
     // The property's __set__, Socket.__setattr__, the user's line.
-    warn(socket, inner, warned, misuse, "setsockopt", 3)
+    warn(socket, misuse, "setsockopt", 3)
 }
 
-fn warn(
-    socket: &Bound<'_, PyAny>,
-    inner: &nn::Socket,
-    warned: &Warned,
+fn warn<'py>(
+    socket: &impl Watched<'py>,
     misuse: Misuse,
     call: &str,
     stacklevel: i32,
 ) -> PyResult<()> {
+    let inner = socket.socket();
     // A closed socket has no number to name: nothing to warn about.
     let Ok(guard) = inner.acquire() else {
         return Ok(());
     };
-    if !warned.first(misuse) {
+    if !socket.warned().first(misuse) {
         return Ok(());
     }
     let protocol = inner.protocol();
     let name = nn::protocol_name(protocol).unwrap_or("?");
     let on = format!("{name} socket {}", guard.id());
     let text = CString::new(misuse.text(call, &on, protocol)).unwrap_or_default();
-    let py = socket.py();
+    let py = socket.object().py();
     PyErr::warn(py, &usage_warning(py)?, &text, stacklevel)
 }

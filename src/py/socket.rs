@@ -15,7 +15,7 @@ use crate::py::blocking::{blocking_call, blocking_recv_batch, blocking_send_batc
 use crate::py::data::{with_writable_buffer, Payload};
 use crate::py::errors::{Context, OnSocket};
 use crate::py::message::{extract_messages, PyMessage};
-use crate::py::misuse::{self, Warned};
+use crate::py::misuse::{self, Warned, Watched};
 use crate::py::options::PyOptionSpec;
 
 /// An address as nanomsg takes it: a str (UTF-8) or raw bytes (e.g. a non-UTF-8 ipc path).
@@ -225,7 +225,7 @@ impl PySocket {
         let payload = Payload::extract(data)?;
         let bytes = payload.as_slice();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "send", true)?;
+        misuse::check_transfer(slf, "send", true)?;
         blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
             guard.send(bytes, flags)
         })
@@ -251,7 +251,7 @@ impl PySocket {
     fn recv<'py>(slf: &Bound<'py, Self>, block: bool) -> PyResult<Bound<'py, PyBytes>> {
         let ctx = Context::on(slf, "recv");
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "recv", false)?;
+        misuse::check_transfer(slf, "recv", false)?;
         let msg = blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
             guard.recv_msg(flags)
         })?;
@@ -271,7 +271,7 @@ impl PySocket {
         let ctx = Context::on(slf, "recv_into");
         with_writable_buffer(buffer, |target| {
             let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-            check_misuse(slf, "recv_into", false)?;
+            misuse::check_transfer(slf, "recv_into", false)?;
             blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
                 guard.recv_into(target, flags)
             })
@@ -288,7 +288,7 @@ impl PySocket {
         let ctx = Context::on(slf, "recv_msg");
         let py = slf.py();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "recv_msg", false)?;
+        misuse::check_transfer(slf, "recv_msg", false)?;
         let (msg, header) = if slf.get().inner.is_raw() {
             blocking_call(py, &guard, Direction::Recv, block, &ctx, |flags| {
                 guard.recv_with_header(flags)
@@ -317,7 +317,7 @@ impl PySocket {
     fn send_msg(slf: &Bound<'_, Self>, msg: &Bound<'_, PyMessage>, block: bool) -> PyResult<usize> {
         let ctx = Context::on(slf, "send_msg");
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "send_msg", true)?;
+        misuse::check_transfer(slf, "send_msg", true)?;
         let (body, mut header) = msg.get().take()?;
         // Only raw sockets route by header; an sp socket makes its own (libnanomsg would
         // abort, or send the header as payload).
@@ -359,7 +359,7 @@ impl PySocket {
             .collect::<PyResult<Vec<_>>>()?;
         let slices: Vec<&[u8]> = payloads.iter().map(Payload::as_slice).collect();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "send_parts", true)?;
+        misuse::check_transfer(slf, "send_parts", true)?;
         blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
             guard.send_parts(&slices, flags)
         })
@@ -408,7 +408,7 @@ impl PySocket {
             .map_err(|e| ctx.err(e))
             .and_then(|guard| {
                 if !slices.is_empty() {
-                    check_misuse(slf, "send_many", true)?;
+                    misuse::check_transfer(slf, "send_many", true)?;
                 }
                 blocking_send_batch(py, &guard, block, &ctx, &slices, &mut sent)
             });
@@ -472,7 +472,7 @@ impl PySocket {
             ),
         };
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "recv_many", false)?;
+        misuse::check_transfer(slf, "recv_many", false)?;
         let got = blocking_recv_batch(py, &guard, &ctx, max, wait)?;
         drop(guard);
         PyList::new(py, got.iter().map(|m| PyBytes::new(py, m.as_slice())))
@@ -616,8 +616,7 @@ impl PySocket {
             }
         }
         set_option(slf, spec.place.level, spec.place.option, value)?;
-        let this = slf.get();
-        misuse::check_set(slf.as_any(), &this.inner, &this.warned, spec)
+        misuse::check_set(slf, spec)
     }
 
     /// Seconds after which a wait to receive (`recv`) or send must try again although the
@@ -643,7 +642,7 @@ impl PySocket {
     fn _arecv_try<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let ctx = Context::on(slf, "arecv");
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "arecv", false)?;
+        misuse::check_transfer(slf, "arecv", false)?;
         let msg = try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
             guard.recv_msg(flags)
         })?;
@@ -654,7 +653,7 @@ impl PySocket {
     fn _arecv_msg_try(slf: &Bound<'_, Self>) -> PyResult<Option<PyMessage>> {
         let ctx = Context::on(slf, "arecv_msg");
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "arecv_msg", false)?;
+        misuse::check_transfer(slf, "arecv_msg", false)?;
         let got = if slf.get().inner.is_raw() {
             try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
                 guard.recv_with_header(flags)
@@ -674,7 +673,7 @@ impl PySocket {
         let payload = Payload::extract(data)?;
         let bytes = payload.as_slice();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "asend", true)?;
+        misuse::check_transfer(slf, "asend", true)?;
         try_now(slf.py(), &guard, Direction::Send, &ctx, |flags| {
             guard.send(bytes, flags)
         })
@@ -725,9 +724,8 @@ impl<'py> OnSocket<'py> for Bound<'py, PySocket> {
     }
 }
 
-/// Warns about a send (`send`) or receive `call` on `slf` that is a misuse (see `misuse`).
-#[inline(always)]
-fn check_misuse(slf: &Bound<'_, PySocket>, call: &'static str, send: bool) -> PyResult<()> {
-    let this = slf.get();
-    misuse::check_transfer(slf.as_any(), &this.inner, &this.warned, call, send)
+impl<'py> Watched<'py> for Bound<'py, PySocket> {
+    fn warned(&self) -> &Warned {
+        &self.get().warned
+    }
 }

@@ -47,7 +47,7 @@ impl BatchWait {
         if let Some(until) = self.until {
             return Ok(until);
         }
-        let until = guard.timeout(dir)?.map(|t| Instant::now() + t);
+        let until = guard.deadline(dir)?;
         self.until = Some(until);
         Ok(until)
     }

@@ -69,60 +69,59 @@ impl Guard<'_> {
         mut op: impl FnMut(c_int) -> NnResult<T> + Send,
     ) -> NnResult<T> {
         if self.sends_replies_without_dontwait(dir) {
-            return self.reply_call(dir, block, unlocked, op);
+            self.wait_for_reply(dir, block, unlocked)?;
+            return unlocked.run(|| op(0));
         }
         match op(ffi::NN_DONTWAIT) {
             Err(e) if block && e.errno() == libc::EAGAIN => {}
             other => return other,
         }
-        let deadline = self.timeout(dir)?.map(|t| Instant::now() + t);
+        let deadline = self.deadline(dir)?;
         unlocked.run(|| self.retry_until_ready(dir, deadline, || op(ffi::NN_DONTWAIT)))
     }
 
-    /// One try of `op` that does not wait for the socket: `None` where it would have to
-    /// (`EAGAIN`), which costs no error; see [`Guard::call`].
+    /// One try of `op` that does not wait for the socket ([`Guard::call`] without `block`):
+    /// `None` where it would have to (`EAGAIN`), which costs no error.
     #[inline]
     pub fn try_now<T: Send>(
         &self,
         dir: Direction,
         unlocked: &mut impl Unlocked,
-        mut op: impl FnMut(c_int) -> NnResult<T> + Send,
+        op: impl FnMut(c_int) -> NnResult<T> + Send,
     ) -> NnResult<Option<T>> {
-        if self.sends_replies_without_dontwait(dir) {
-            if !self.reply_ready()? {
-                return Ok(None);
-            }
-            return unlocked.run(|| op(0)).map(Some);
-        }
-        match op(ffi::NN_DONTWAIT) {
+        match self.call(dir, false, unlocked, op) {
             Err(e) if e.errno() == libc::EAGAIN => Ok(None),
             other => other.map(Some),
         }
     }
 
-    /// [`Guard::call`] for a reply that may not be sent with `NN_DONTWAIT` (nng): waits until
-    /// the socket can send it, then sends it without the flag.
+    /// For a reply that may not be sent with `NN_DONTWAIT` (nng): returns once the socket
+    /// can send it, waiting (with `block`) up to the socket's timeout; `EAGAIN` without.
     #[inline(never)]
-    fn reply_call<T: Send>(
+    fn wait_for_reply(
         &self,
         dir: Direction,
         block: bool,
         unlocked: &mut impl Unlocked,
-        mut op: impl FnMut(c_int) -> NnResult<T> + Send,
-    ) -> NnResult<T> {
-        if !self.reply_ready()? {
-            if !block {
-                return Err(NnError::new(libc::EAGAIN));
-            }
-            let deadline = self.timeout(dir)?.map(|t| Instant::now() + t);
-            unlocked.run(|| {
-                self.retry_until_ready(dir, deadline, || match self.reply_ready()? {
-                    true => Ok(()),
-                    false => Err(NnError::new(libc::EAGAIN)),
-                })
-            })?;
+    ) -> NnResult<()> {
+        if self.reply_ready()? {
+            return Ok(());
         }
-        unlocked.run(|| op(0))
+        if !block {
+            return Err(NnError::new(libc::EAGAIN));
+        }
+        let deadline = self.deadline(dir)?;
+        unlocked.run(|| {
+            self.retry_until_ready(dir, deadline, || match self.reply_ready()? {
+                true => Ok(()),
+                false => Err(NnError::new(libc::EAGAIN)),
+            })
+        })
+    }
+
+    /// When a wait in `dir` that starts now ends, by the socket's own timeout (`None`: never).
+    pub(super) fn deadline(&self, dir: Direction) -> NnResult<Option<Instant>> {
+        Ok(self.timeout(dir)?.map(|t| Instant::now() + t))
     }
 
     /// The eventfd that becomes readable when the socket is closed.
