@@ -727,6 +727,8 @@ def test_every_row_is_what_the_library_says_of_its_option() -> None:
     """Level, number, type and unit of every row, against libnanomsg's own symbol table."""
     symbols = {s.name: s for s in nn.symbols()}
     for spec in nn._native.OPTIONS:
+        if spec.hardened_only and spec.c_name not in symbols:
+            continue  # an option of our libnanomsg's own, which its symbol table may lack
         symbol = symbols[spec.c_name]
         assert symbol.value == spec.option == getattr(nn, spec.c_name.removeprefix("NN_"))
         level_ns = nn.NS_SOCKET_OPTION if spec.level == nn.SOL_SOCKET else nn.NS_TRANSPORT_OPTION

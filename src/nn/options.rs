@@ -126,6 +126,9 @@ pub struct OptionSpec {
     pub range: Option<Range>,
     pub only: Only,
     pub nng: Nng,
+    /// For an option of our hardened libnanomsg's own: what the system libnanomsg lacks
+    /// (`ENOTSUP` with this text there).
+    pub hardened_only: Option<&'static str>,
     pub caveat: Option<Caveat>,
     /// The property's docstring.
     pub doc: &'static str,
@@ -144,6 +147,7 @@ impl OptionSpec {
             range: None,
             only: Only::Any,
             nng: Nng::Same,
+            hardened_only: None,
             caveat: None,
             doc: "",
         }
@@ -196,6 +200,14 @@ impl OptionSpec {
 
     const fn nng(self, nng: Nng) -> Self {
         Self { nng, ..self }
+    }
+
+    #[allow(dead_code)] // for the options of our own libnanomsg (rcvmaxpartial: see below)
+    const fn hardened_only(self, why: &'static str) -> Self {
+        Self {
+            hardened_only: Some(why),
+            ..self
+        }
     }
 
     const fn caveat(self, caveat: Caveat) -> Self {
@@ -314,7 +326,13 @@ pub const OPTIONS: &[OptionSpec] = &[
             "Largest message accepted, in bytes (default 1 MiB; -1: no limit); a larger one \
              drops its connection.",
         ),
-    // `rcvmaxpartial` (NN_RCVMAXPARTIAL, bytes held in partial incoming messages) goes here.
+    // `rcvmaxpartial` (NN_RCVMAXPARTIAL, patch 0033) goes here, one row (then run
+    // tools/gen_python.py and docs/gen_reference.py), e.g.:
+    //   OptionSpec::int("rcvmaxpartial", at!(NN_SOL_SOCKET, NN_RCVMAXPARTIAL), BYTES)
+    //       .range(-1, MAX, "a size in bytes, or -1 for no limit")
+    //       .nng(Nng::Unsupported("the rcvmaxpartial option is not supported by the nng backend"))
+    //       .hardened_only("the rcvmaxpartial option needs nanomsg-rs's hardened libnanomsg ...")
+    //       .doc("Most bytes held in messages still arriving, ..."),
     OptionSpec::str("socket_name", at!(NN_SOL_SOCKET, NN_SOCKET_NAME))
         .range(0, 63, "at most 63 bytes")
         .nng(Nng::CString)

@@ -136,6 +136,13 @@ impl PyOptionSpec {
         }
     }
 
+    /// For an option of nanomsg-rs's hardened libnanomsg's own: what a build on the system
+    /// libnanomsg says of it (it lacks it); else None.
+    #[getter]
+    fn hardened_only(&self) -> Option<&'static str> {
+        self.spec.hardened_only
+    }
+
     /// ``"ignored"`` (the library ignores the option) or ``"later-endpoints"`` (it applies
     /// to the endpoints added after it), which a set warns about; or None.
     #[getter]

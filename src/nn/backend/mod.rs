@@ -26,11 +26,16 @@ use crate::nn::options::{Nng, OptionSpec};
 pub use reply::ReplyState;
 pub use survey::SurveyClock;
 
-/// Fails with `ENOTSUP` (naming the backend) for an option the backend lacks (its row's
-/// [`Nng::Unsupported`]).
+/// Fails with `ENOTSUP` (naming the backend) for an option the backend lacks: on nng, its
+/// row's [`Nng::Unsupported`]; on the system libnanomsg, an option of our hardened one's own
+/// (its row's `hardened_only`).
 pub fn check_option(spec: Option<&OptionSpec>) -> NnResult<()> {
-    match spec.map(|s| s.nng) {
-        Some(Nng::Unsupported(why)) if cfg!(feature = "nng") => Err(NnError::unsupported(why)),
+    let Some(spec) = spec else {
+        return Ok(());
+    };
+    match (spec.nng, spec.hardened_only) {
+        (Nng::Unsupported(why), _) if cfg!(feature = "nng") => Err(NnError::unsupported(why)),
+        (_, Some(why)) if !cfg!(feature = "nng") && !HARDENED => Err(NnError::unsupported(why)),
         _ => Ok(()),
     }
 }

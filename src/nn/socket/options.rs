@@ -1,7 +1,7 @@
 //! Socket options: `nn_getsockopt`/`nn_setsockopt` (checked against the option's row in
-//! `nn::options`: its range, and what the backend supports), the values cached for the socket's life or until the next set (timeouts, poll
-//! fds, the name), SUB subscriptions counted where the library cannot be trusted with them,
-//! and `nn_get_statistic`.
+//! `nn::options`: its range, and what the backend supports), the values cached for the
+//! socket's life or until the next set (timeouts, poll fds, the name), SUB subscriptions
+//! counted where the library cannot be trusted with them, and `nn_get_statistic`.
 
 use std::os::fd::RawFd;
 use std::os::raw::c_int;
