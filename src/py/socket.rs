@@ -49,28 +49,6 @@ fn c_string<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
     PyString::new(py, &String::from_utf8_lossy(text))
 }
 
-/// `nn_setsockopt`: an int for an int option, str (as UTF-8) or bytes-like for the others.
-fn set_option(
-    slf: &Bound<'_, PySocket>,
-    level: i32,
-    option: i32,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let ctx = Context::on(slf, "setsockopt")
-        .option(level, option)
-        .value(value);
-    let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-    if value.is_instance_of::<PyInt>() {
-        return guard
-            .setsockopt_int(level, option, c_int_value(value)?)
-            .map_err(|e| ctx.err(e));
-    }
-    let payload = Payload::extract(value)?;
-    guard
-        .setsockopt_bytes(level, option, payload.as_slice())
-        .map_err(|e| ctx.err(e))
-}
-
 fn c_int_value(value: &Bound<'_, PyAny>) -> PyResult<i32> {
     value
         .extract::<i32>()
@@ -540,7 +518,19 @@ impl PySocket {
         option: i32,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        set_option(slf, level, option, value)
+        let ctx = Context::on(slf, "setsockopt")
+            .option(level, option)
+            .value(value);
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        if value.is_instance_of::<PyInt>() {
+            return guard
+                .setsockopt_int(level, option, c_int_value(value)?)
+                .map_err(|e| ctx.err(e));
+        }
+        let payload = Payload::extract(value)?;
+        guard
+            .setsockopt_bytes(level, option, payload.as_slice())
+            .map_err(|e| ctx.err(e))
     }
 
     /// The value of the option of the row `spec` (an `OptionSpec` of `_native.OPTIONS`), as
@@ -615,7 +605,7 @@ impl PySocket {
                 }
             }
         }
-        set_option(slf, spec.place.level, spec.place.option, value)?;
+        Self::setsockopt(slf, spec.place.level, spec.place.option, value)?;
         misuse::check_set(slf, spec)
     }
 
