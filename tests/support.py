@@ -33,6 +33,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import socket as pysocket
 import subprocess
 import sys
@@ -112,6 +113,21 @@ def c_library() -> ctypes.CDLL:
     else:
         name = ctypes.util.find_library("nanomsg") or "libnanomsg.so.5"
     return ctypes.CDLL(name, use_errno=True)
+
+
+def build_c_on_wheel(source: str, out: str, *, opt: str = "-O1") -> str:
+    """Compiles the C program ``source`` (a path) into ``out`` on the hardened archive of the
+    last ``make wheel`` (``nanomsg/link-flags``), warnings as errors; returns ``out``."""
+    gcc = shutil.which("gcc")
+    assert gcc, "gcc is needed to build the C tests"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    flags = subprocess.run(
+        [os.path.join(root, "nanomsg", "link-flags")], capture_output=True, text=True, check=False
+    )
+    assert flags.returncode == 0, flags.stderr
+    cmd = [gcc, opt, "-g", "-Wall", "-Werror", "-o", out, source, *flags.stdout.split()]
+    subprocess.run(cmd, check=True)
+    return out
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:

@@ -5,11 +5,11 @@ cases side by side with the system libnanomsg."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from support import build_c_on_wheel
 
 import nanomsg_rs as nn
 
@@ -24,28 +24,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def repro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """repro.c compiled on the hardened archive of the last ``make wheel``."""
-    gcc = shutil.which("gcc")
-    assert gcc, "gcc is needed to build the C reproducers"
-    flags = subprocess.run(
-        [str(ROOT / "nanomsg" / "link-flags")], capture_output=True, text=True, check=False
-    )
-    assert flags.returncode == 0, flags.stderr
     binary = tmp_path_factory.mktemp("repro") / "repro"
-    subprocess.run(
-        [
-            gcc,
-            "-O1",
-            "-g",
-            "-Wall",
-            "-Werror",
-            "-o",
-            str(binary),
-            str(REPRO),
-            *flags.stdout.split(),
-        ],
-        check=True,
-    )
-    return binary
+    return Path(build_c_on_wheel(str(REPRO), str(binary), opt="-O1"))
 
 
 def cases() -> list[str]:

@@ -11,14 +11,13 @@ upstream's fds, which track readiness whether anybody waits or not."""
 from __future__ import annotations
 
 import select
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import NANOMSG, run_reporting
+from support import NANOMSG, build_c_on_wheel, run_reporting
 
 import nanomsg_rs as nn
 
@@ -35,28 +34,8 @@ hardened_only = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def lazyfd(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """lazyfd.c compiled on the hardened archive of the last ``make wheel``."""
-    gcc = shutil.which("gcc")
-    assert gcc, "gcc is needed to build the C tests"
-    flags = subprocess.run(
-        [str(ROOT / "nanomsg" / "link-flags")], capture_output=True, text=True, check=False
-    )
-    assert flags.returncode == 0, flags.stderr
     binary = tmp_path_factory.mktemp("lazyfd") / "lazyfd"
-    subprocess.run(
-        [
-            gcc,
-            "-O2",
-            "-g",
-            "-Wall",
-            "-Werror",
-            "-o",
-            str(binary),
-            str(SOURCE),
-            *flags.stdout.split(),
-        ],
-        check=True,
-    )
-    return binary
+    return Path(build_c_on_wheel(str(SOURCE), str(binary), opt="-O2"))
 
 
 # (scenario, messages): a million where both sides wait in turn, fewer where the scenario is
