@@ -136,15 +136,22 @@ def worker_argv(lib: str, programs: dict[str, Path], args: list[str]) -> list[st
 def hardened_archive() -> tuple[list[str], str]:
     """The gcc arguments that link the hardened libnanomsg of the last ``make wheel`` (its
     static archive and headers, from ``nanomsg/link-flags``); or ([], why not)."""
-    done = subprocess.run([str(LINK_FLAGS)], capture_output=True, text=True)
+    env = dict(os.environ)
+    if "CARGO_TARGET_DIR" in env:  # the build the extension came from
+        env.setdefault("TARGET_DIR", env["CARGO_TARGET_DIR"])
+    done = subprocess.run([str(LINK_FLAGS)], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return [], done.stderr.strip()
     return done.stdout.split(), ""
 
 
-def build_c(out_dir: Path, floor: str = C_LIB) -> tuple[Path | None, str]:
-    """Compiles the C program with gcc for ``floor``: on the system libnanomsg (``C``), on
-    our hardened one (``C-hardened``) or on nng's nanomsg-compatible API (``C-nng``); returns
+def build_c(
+    out_dir: Path, floor: str = C_LIB, source: Path = C_SOURCE, debug: bool = False
+) -> tuple[Path | None, str]:
+    """Compiles a C program (the workloads' ``c/nnbench.c``, or another ``source`` such as
+    the profiles' ``c/nnlayers.c``) with gcc for ``floor``: on the system libnanomsg
+    (``C``), on our hardened one (``C-hardened``) or on nng's nanomsg-compatible API
+    (``C-nng``); with ``debug``, with debug information (for callgrind). Returns
     (binary, "") or (None, why not)."""
     gcc = shutil.which("gcc")
     if gcc is None:
@@ -162,9 +169,10 @@ def build_c(out_dir: Path, floor: str = C_LIB) -> tuple[Path | None, str]:
             )
             if probe.returncode == 0 and probe.stdout.strip():
                 flags = probe.stdout.split()
-    binary = out_dir / f"nnbench-{floor}"
+    binary = out_dir / f"{source.stem}-{floor}"
     defines = ["-DNNBENCH_NNG"] if floor == C_NNG_LIB else []
-    cmd = [gcc, "-O2", "-std=c11", "-Wall", *defines, "-o", str(binary), str(C_SOURCE), *flags]
+    defines += ["-g"] if debug else []
+    cmd = [gcc, "-O2", "-std=c11", "-Wall", *defines, "-o", str(binary), str(source), *flags]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         return None, f"gcc failed to build {floor}: {done.stderr.strip()[-300:]}"

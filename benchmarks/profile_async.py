@@ -2,20 +2,19 @@
 
 ``python benchmarks/profile_async.py`` runs one event loop with a REP task answering a REQ
 task over inproc (64 B), twice under callgrind (``SMALL`` and ``LARGE`` round trips), and
-prints the difference divided by the extra round trips: start-up and imports cancel out.
-Instruction counts do not depend on the machine's load, unlike the timings of ``run.py``'s
-``async`` workload. Needs valgrind.
+prints the difference divided by the extra round trips (see ``bench_callgrind.py``).
+Needs valgrind.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench_callgrind import per_iteration
 
 SMALL, LARGE = 500, 1500
 
@@ -46,27 +45,6 @@ asyncio.run(main())
 """
 
 
-def instructions(python: str, script: Path, rounds: int, out: Path) -> int:
-    """Total instructions of one run under callgrind."""
-    proc = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            python,
-            str(script),
-            str(rounds),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"Collected : (\d+)", proc.stderr)
-    if found is None:
-        raise RuntimeError(f"no instruction count in valgrind's output:\n{proc.stderr}")
-    return int(found.group(1))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -78,9 +56,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "async_round_trips.py"
         script.write_text(WORKER)
-        small = instructions(args.python, script, SMALL, Path(tmp) / "small.out")
-        large = instructions(args.python, script, LARGE, Path(tmp) / "large.out")
-    per = (large - small) / (LARGE - SMALL)
+        run = per_iteration(
+            lambda n: ([args.python, str(script), str(n)], None), SMALL, LARGE, Path(tmp)
+        )
+    per = run.total
     print(f"nanomsg_rs, asyncio, REQ/REP over inproc, 64 B: {per:,.0f} instructions per round trip")
 
 

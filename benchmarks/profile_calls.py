@@ -5,69 +5,25 @@ valgrind's callgrind, for the C floor and any of the Python libraries.
 worker of each (one thread, PAIR over inproc, 64 B send then recv) twice under callgrind, with
 ``SMALL`` and ``LARGE`` iterations, and prints the difference divided by the extra iterations:
 start-up and imports cancel out, what is left is the cost of one iteration, total and per
-function. Instruction counts do not depend on the machine's load, unlike the timings of
-``run.py``; they do not see time spent waiting in the kernel.
-
-Needs valgrind (``apt-get install valgrind``) and gcc.
+function (see ``bench_callgrind.py``). Needs valgrind and gcc.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+from bench_callgrind import available, per_iteration
 from bench_libs import NNG_LIB, PYTHON_LIBS
 from bench_procs import C_LIB, WORKER, build_c
 
-_LINE = re.compile(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)")
 
-
-def callgrind(argv: list[str], iterations: int, out: Path) -> dict[str, int]:
-    """Runs one pingpong worker under callgrind; returns self instructions per function."""
-    script = f"run {iterations} 64 recv\nquit\n"
-    subprocess.run(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv],
-        input=script,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = subprocess.run(
-        ["callgrind_annotate", "--threshold=100", str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    costs: dict[str, int] = {}
-    for line in report.splitlines():
-        m = _LINE.match(line)
-        if m:
-            name = short_name(m.group(2))
-            costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
-    return costs
-
-
-def short_name(symbol: str) -> str:
-    """``path/file.c:func [/lib/libx.so]`` -> ``func [libx.so]``."""
-    symbol = symbol.strip()
-    lib = ""
-    if symbol.endswith("]") and " [" in symbol:
-        symbol, lib = symbol[:-1].rsplit(" [", 1)
-        lib = f" [{Path(lib).name}]"
-    return symbol.rsplit(":", 1)[-1] + lib
-
-
-def per_iteration(argv: list[str], small: int, large: int, folder: Path) -> dict[str, float]:
-    """Instructions per iteration, per function (and ``PROGRAM TOTALS``)."""
-    a = callgrind(argv, small, folder / "small.out")
-    b = callgrind(argv, large, folder / "large.out")
-    extra = large - small
-    return {k: (b.get(k, 0) - a.get(k, 0)) / extra for k in set(a) | set(b)}
+def run_of(argv: list[str]) -> Callable[[int], tuple[list[str], str]]:
+    """The runs of one pingpong worker: ``n`` iterations, told on its stdin."""
+    return lambda n: (argv, f"run {n} 64 recv\nquit\n")
 
 
 def main(argv: list[str]) -> int:
@@ -84,8 +40,8 @@ def main(argv: list[str]) -> int:
     for lib in args.libs:
         if lib not in choices:
             parser.error(f"unknown library {lib!r}; choose from {', '.join(choices)}")
-    if shutil.which("valgrind") is None:
-        print("valgrind not found: apt-get install valgrind", file=sys.stderr)
+    if (missing := available()) is not None:
+        print(missing, file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="nnprof-") as tmp:
         folder = Path(tmp)
@@ -99,8 +55,8 @@ def main(argv: list[str]) -> int:
                 command = [str(c_binary), "pingpong", "inproc://profile"]
             else:
                 command = [sys.executable, str(WORKER), lib, "pingpong", "inproc://profile"]
-            costs = per_iteration(command, args.small, args.large, folder)
-            total = costs.pop("PROGRAM TOTALS", sum(costs.values()))
+            profile = per_iteration(run_of(command), args.small, args.large, folder)
+            costs, total = profile.own_by_function(), profile.total
             totals[lib] = total
             print(f"\n{lib}: {total:,.0f} instructions per iteration (64 B send + recv)")
             for name, cost in sorted(costs.items(), key=lambda kv: -kv[1])[: args.top]:

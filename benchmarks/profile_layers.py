@@ -35,17 +35,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+import bench_procs
+from bench_callgrind import Profile, available, per_iteration
+from bench_procs import C_HARDENED_LIB, C_LIB
+
 BENCH_DIR = Path(__file__).resolve().parent
 C_SOURCE = BENCH_DIR / "c" / "nnlayers.c"
-LINK_FLAGS = BENCH_DIR.parent / "nanomsg" / "link-flags"
 
 OPS = ("recv", "recv_into", "recv_msg")
 LAYERS = ("dispatch", "parse", "guard", "libnanomsg", "try", "result", "free", "glue")
@@ -89,109 +89,6 @@ def main(op, count):
 main(sys.argv[1], int(sys.argv[2]))
 """
 
-# --- reading callgrind's output ----------------------------------------------------------
-
-_KIND = {"fl": "fl", "fi": "fl", "fe": "fl", "cfi": "fl", "cfl": "fl", "fn": "fn", "cfn": "fn"}
-_KIND.update({"ob": "ob", "cob": "ob"})
-_COMPRESSED = re.compile(r"\((\d+)\)(?: (.*))?$")
-
-
-class Profile:
-    """One callgrind output file: self cost per (function, source file) and inclusive cost
-    per call edge (caller, callee), with call counts."""
-
-    def __init__(self, path: Path) -> None:
-        self.own: dict[tuple[str, str], int] = defaultdict(int)
-        self.edges: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-        self.total = 0
-        names: dict[str, dict[str, str]] = {"fl": {}, "fn": {}, "ob": {}}
-
-        def name(key: str, value: str) -> str:
-            m = _COMPRESSED.match(value)
-            if not m:
-                return value
-            table = names[_KIND[key]]
-            if m.group(2) is not None:
-                table[m.group(1)] = m.group(2)
-            return table[m.group(1)]
-
-        fn = file = callee = ""
-        in_call = False
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                head = line[:1]
-                if head.isdigit() or head in "+-*":
-                    parts = line.split()
-                    if len(parts) < 2:
-                        continue
-                    cost = int(parts[1])
-                    if in_call:
-                        self.edges[(fn, callee)][1] += cost
-                        in_call = False
-                    else:
-                        self.own[(fn, file)] += cost
-                    continue
-                if line.startswith("summary:"):
-                    self.total = int(line.split()[1])
-                    continue
-                key, _, value = line.rstrip("\n").partition("=")
-                if key == "fn":
-                    fn = base(name(key, value))
-                elif key in ("fl", "fi", "fe"):
-                    file = name(key, value)
-                elif key == "cfn":
-                    callee = base(name(key, value))
-                elif key in ("cfi", "cfl", "ob", "cob"):
-                    name(key, value)
-                elif key == "calls":
-                    self.edges[(fn, callee)][0] += int(value.split()[0])
-                    in_call = True
-
-    def minus(self, other: Profile, scale: float) -> Profile:
-        """(self - other) / scale, field by field."""
-        out = Profile.__new__(Profile)
-        out.own = defaultdict(int)
-        out.edges = defaultdict(lambda: [0, 0])
-        for k in set(self.own) | set(other.own):
-            out.own[k] = (self.own.get(k, 0) - other.own.get(k, 0)) / scale  # type: ignore[assignment]
-        for k in set(self.edges) | set(other.edges):
-            a, b = self.edges.get(k, [0, 0]), other.edges.get(k, [0, 0])
-            out.edges[k] = [(a[0] - b[0]) / scale, (a[1] - b[1]) / scale]  # type: ignore[list-item]
-        out.total = (self.total - other.total) / scale  # type: ignore[assignment]
-        return out
-
-    def own_by_file(self, fn: str) -> dict[str, float]:
-        return {file: c for (f, file), c in self.own.items() if f == fn and c}
-
-    def callees(self, fn: str) -> dict[str, tuple[float, float]]:
-        return {b: (n, c) for (a, b), (n, c) in self.edges.items() if a == fn and (n or c)}
-
-    def inclusive(self, fn: str) -> float:
-        return sum(self.own_by_file(fn).values()) + sum(c for _, c in self.callees(fn).values())
-
-
-def base(symbol: str) -> str:
-    """A function's name without callgrind's recursion suffix (``f'2``)."""
-    return re.sub(r"'\d+$", "", symbol)
-
-
-def callgrind(argv: list[str], out: Path) -> Profile:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts in every run
-    subprocess.run(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv],
-        capture_output=True,
-        check=True,
-        env=env,
-    )
-    return Profile(out)
-
-
-def per_iteration(argv: list[str], small: int, large: int, folder: Path) -> Profile:
-    a = callgrind([*argv, str(small)], folder / "small.out")
-    b = callgrind([*argv, str(large)], folder / "large.out")
-    return b.minus(a, large - small)
-
-
 # --- layers --------------------------------------------------------------------------------
 
 LIBNANOMSG = {"nn_send", "nn_recv", "nn_sendmsg", "nn_recvmsg"}
@@ -204,7 +101,7 @@ def file_layer(file: str) -> str:
         return "guard"
     if file.endswith(("/py/blocking.rs", "/nn/socket/io.rs", "/nn/socket/wait.rs", "/error.rs")):
         return "try"
-    if "/nn/compat/" in file:
+    if "/nn/backend/" in file:
         return "try"
     if file.endswith(("/impl_/extract_argument.rs", "/py/data.rs", "/buffer.rs")):
         return "parse"
@@ -302,23 +199,15 @@ def has_line_tables(p: Profile) -> bool:
 
 
 def build_c(folder: Path) -> tuple[Path | None, str]:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        return None, "gcc not found"
-    env = dict(os.environ)
-    if "CARGO_TARGET_DIR" in env:  # the build the extension came from
-        env.setdefault("TARGET_DIR", env["CARGO_TARGET_DIR"])
-    done = subprocess.run([str(LINK_FLAGS)], capture_output=True, text=True, env=env)
-    if done.returncode == 0:
-        flags, lib = done.stdout.split(), "hardened libnanomsg (nanomsg/link-flags)"
-    else:
-        flags, lib = ["-lnanomsg"], "system libnanomsg"
-    binary = folder / "nnlayers"
-    cmd = [gcc, "-O2", "-g", "-std=c11", "-Wall", "-o", str(binary), str(C_SOURCE), *flags]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        return None, f"gcc failed: {done.stderr.strip()[-300:]}"
-    return binary, lib
+    """``c/nnlayers.c`` on the hardened libnanomsg the wheel links, else on the system's:
+    (binary, which library) or (None, why not)."""
+    why = ""
+    for floor, lib in ((C_HARDENED_LIB, "hardened libnanomsg (nanomsg/link-flags)"),
+                       (C_LIB, "system libnanomsg")):  # fmt: skip
+        binary, why = bench_procs.build_c(folder, floor, source=C_SOURCE, debug=True)
+        if binary is not None:
+            return binary, lib
+    return None, why
 
 
 def c_layers(p: Profile) -> dict[str, float]:
@@ -353,8 +242,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--noblock", action="store_true", help="also recv(block=False)")
     parser.add_argument("--calls", action="store_true", help="list each wrapper's callees")
     args = parser.parse_args(argv)
-    if shutil.which("valgrind") is None:
-        print("valgrind not found: apt-get install valgrind", file=sys.stderr)
+    if (missing := available()) is not None:
+        print(missing, file=sys.stderr)
         return 1
     ops = [*OPS, "recv_noblock"] if args.noblock else list(OPS)
     py: dict[str, Profile] = {}
@@ -369,10 +258,18 @@ def main(argv: list[str]) -> int:
         driver.write_text(DRIVER)
         for op in ops:
             py[op] = per_iteration(
-                [sys.executable, str(driver), op], args.small, args.large, folder
+                lambda n: ([sys.executable, str(driver), op, str(n)], None),  # noqa: B023
+                args.small,
+                args.large,
+                folder,
             )
             if op in OPS:
-                c[op] = per_iteration([str(binary), op], args.small, args.large, folder)
+                c[op] = per_iteration(
+                    lambda n: ([str(binary), op, str(n)], None),  # noqa: B023
+                    args.small,
+                    args.large,
+                    folder,
+                )
 
     import nanomsg_rs
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import nanomsg_rs
-from nanomsg_rs._socket import _Option
+from nanomsg_rs._options import _OptionProperty
 
 project = "nanomsg-rs"
 author = "the nanomsg-rs authors"
@@ -201,8 +201,8 @@ def attribute_type(
     if what not in ("attribute", "property", "data") or not lines:
         return
     kind = None
-    if isinstance(obj, _Option):
-        kind = obj.kind.__name__
+    if isinstance(obj, _OptionProperty):
+        kind = obj.spec.type
     elif (qualname := _native_qualname(obj)) is not None:
         typed = stub_signature(qualname, "()")
         if typed is not None and typed[0] == "":

@@ -59,7 +59,7 @@ NANOMSG = BACKEND == "nanomsg"
 NNG = BACKEND == "nng"
 assert BACKEND in BACKENDS, BACKEND
 
-# Reasons shared by many skips: what the nng backend lacks (see src/nn/compat/).
+# Reasons shared by many skips: what the nng backend lacks (see src/nn/backend/).
 NO_STATISTICS = "nng keeps no statistics (nn_get_statistic is 0 for all): NotSupported"
 NO_SYMBOLS = "nng has no nn_symbol_info: nn.symbols() raises NotSupported"
 # Socket options nng's compatibility layer does not have: the binding raises NotSupported.

@@ -426,11 +426,12 @@ def test_rep_takes_one_request_and_answers_once(sock: SockFactory) -> None:
 
 def test_closed_socket(sock: SockFactory) -> None:
     a, b = connected(sock, "pair", "pair")
+    number = a.fd
     a.close()
     with pytest.raises(nn.Closed) as info:
         a.send_many([b"x"])
     assert info.value.sent == 0
-    assert str(info.value) == f"send_many() on PAIR socket {a._identity()[2]}: the socket is closed"
+    assert str(info.value) == f"send_many() on PAIR socket {number}: the socket is closed"
     with pytest.raises(nn.Closed) as closed:
         a.recv_many(3)
     assert closed.value.call == "recv_many"

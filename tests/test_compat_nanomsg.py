@@ -202,6 +202,20 @@ def test_dontwait(pair: tuple[Socket, Socket]) -> None:
     assert isinstance(info.value.__cause__, nn.Again)
 
 
+def test_flags_take_any_int_and_nothing_else(pair: tuple[Socket, Socket]) -> None:
+    """Only the DONTWAIT bit counts (a bool is the int it is, as in nanomsg-python's C
+    call); a flags of another type is a TypeError, sent or received."""
+    a, _ = pair
+    for flags in (True, DONTWAIT | 8):
+        with pytest.raises(NanoMsgAPIError) as info:
+            a.recv(flags=flags)
+        assert info.value.errno == nanomsg.EAGAIN
+    with pytest.raises(TypeError, match="flags must be an int, not str"):
+        a.recv(flags="1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="flags must be an int, not NoneType"):
+        a.send(b"x", flags=None)  # type: ignore[arg-type]
+
+
 def test_recv_timeout_property() -> None:
     # A REP that never answers: nng's REQ takes a request only once a peer is there.
     address = make_address("inproc")

@@ -188,6 +188,20 @@ def test_dontwait_raises_eagain(nsock: Factory) -> None:
     assert info.value.error_no == nnpy.EAGAIN
 
 
+def test_flags_take_any_int_and_nothing_else(nsock: Factory) -> None:
+    """Only the DONTWAIT bit counts (a bool is the int it is, as in nnpy's cffi call); a
+    flags of another type is a TypeError, sent or received."""
+    a, _ = pair(nsock)
+    for flags in (True, nnpy.DONTWAIT | 8):
+        with pytest.raises(nnpy.NNError) as info:
+            a.recv(flags)
+        assert info.value.error_no == nnpy.EAGAIN
+    with pytest.raises(TypeError, match="flags must be an int, not str"):
+        a.recv("1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="flags must be an int, not float"):
+        a.send(b"x", 1.0)  # type: ignore[arg-type]
+
+
 def test_receive_timeout_raises_etimedout_with_the_text(nsock: Factory) -> None:
     # A REP that never answers: nng's REQ takes a request only once a peer is there.
     address = make_address("inproc")

@@ -409,11 +409,12 @@ def test_symbols_not_supported_on_nng() -> None:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_generated_constants_are_up_to_date() -> None:
-    """The Python side of the constants (``nanomsg_rs.constants``, the stub's lines, the
-    package's ``__all__``) is what ``tools/gen_constants.py`` writes from the Rust table."""
+def test_generated_python_is_up_to_date() -> None:
+    """The Python side of the Rust tables (``nanomsg_rs.constants``, the stub's lines, the
+    package's ``__all__``; the option properties of ``Socket``) is what
+    ``tools/gen_python.py`` writes from them."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "gen_constants.py"), "--check"],
+        [sys.executable, str(ROOT / "tools" / "gen_python.py"), "--check"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -89,8 +89,22 @@ def test_reference_names_every_public_name() -> None:
     missing = sorted(set(nn.__all__) - documented_names())
     assert not missing, (
         f"public names missing from docs/reference/*.rst: {missing} "
-        "(constants: run python docs/gen_constants.py)"
+        "(constants: run python docs/gen_reference.py)"
     )
+
+
+@only_on("nanomsg", "the reference is written from the default build")
+def test_generated_reference_is_up_to_date() -> None:
+    """The constants page, the options table and the reference's option properties are what
+    ``docs/gen_reference.py`` writes from the installed build."""
+    done = subprocess.run(
+        [sys.executable, str(DOCS / "gen_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_reference_names_only_what_exists() -> None:

@@ -94,17 +94,20 @@ def test_exported_names() -> None:
 # -- real errors: class, errno, text --------------------------------------------------------
 
 
-def check_error(exc: BaseException, cls: type[nn.NanomsgError], code: int) -> None:
+def check_error(
+    exc: BaseException, cls: type[nn.NanomsgError], code: int, number: int | None = None
+) -> None:
+    """``number``: the socket's number, where it is closed by now (else its ``fd``)."""
     assert type(exc) is cls
     assert isinstance(exc, nn.NanomsgError)
     assert isinstance(exc, OSError)
     assert exc.errno == code
     assert exc.strerror == nn.strerror(code)
     assert exc.strerror
-    # The message is a sentence of its own (test_messages.py has them word for word) that
+    # The message is a sentence of its own (test_error_messages.py has them word for word) that
     # names the socket; libnanomsg's text stays in strerror.
     assert exc.socket is not None
-    assert f" socket {exc.socket._identity()[2]}: " in str(exc)
+    assert f" socket {exc.socket.fd if number is None else number}: " in str(exc)
 
 
 def test_again(sock: SockFactory) -> None:
@@ -128,10 +131,11 @@ def test_timeout(sock: SockFactory) -> None:
 
 def test_closed() -> None:
     s = nn.Socket("pair")
+    number = s.fd
     s.close()
     with pytest.raises(nn.Closed) as info:
         s.recv()
-    check_error(info.value, nn.Closed, errno.EBADF)
+    check_error(info.value, nn.Closed, errno.EBADF, number)
 
 
 def test_bad_state(sock: SockFactory) -> None:

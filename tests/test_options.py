@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import NNG, NNG_UNSUPPORTED_OPTIONS, option_param, per_backend, wait_reachable
+from support import NNG, NNG_UNSUPPORTED_OPTIONS, only_on, option_param, per_backend, wait_reachable
 
 import nanomsg_rs as nn
+from nanomsg_rs._options import BoolOption, IntOption, StrOption, _OptionProperty
 
 SockFactory = Callable[..., nn.Socket]
 AddrFactory = Callable[[str], str]
@@ -425,21 +426,13 @@ OUT_OF_RANGE: list[tuple[str, int]] = [
 ]
 
 
-# nng takes a negative reconnect interval (its "infinite" duration is -1).
-NNG_IN_RANGE = {("reconnect_ivl", -1), ("reconnect_ivl_max", -1)}
-
-
 @pytest.mark.parametrize(("name", "value"), [option_param(*nv) for nv in OUT_OF_RANGE])
 def test_out_of_range_value(sock: SockFactory, name: str, value: int) -> None:
     s = sock("pair")
-    if NNG and (name, value) in NNG_IN_RANGE:
-        setattr(s, name, value)
-        assert getattr(s, name) == value
-        return
     before = getattr(s, name)
     with pytest.raises(ValueError) as info:
         setattr(s, name, value)
-    if -(2**31) <= value < 2**31:  # the library refuses it
+    if -(2**31) <= value < 2**31:  # the binding's range, or the library, refuses it
         assert type(info.value) is nn.InvalidArgument
         assert info.value.errno == errno.EINVAL
     else:  # the binding, before the library: no C int holds it
@@ -706,3 +699,68 @@ def test_ws_text_frames(sock: SockFactory, addr: AddrFactory) -> None:
     a.sndtimeo = b.rcvtimeo = 5000
     a.send("héllo, text")
     assert b.recv() == "héllo, text".encode()
+
+
+# -- the option table: one row per option, which every layer reads ---------------------------
+
+ROWS = {spec.name: spec for spec in nn._native.OPTIONS}
+INT_MAX = 2**31 - 1
+
+
+def test_the_properties_are_the_rows_made_into_properties() -> None:
+    """Each row whose face is a property is a property of Socket of its type, with the row's
+    docstring, and Socket has no other option property."""
+    classes = {"int": IntOption, "bool": BoolOption, "str": StrOption}
+    properties = {n for n, v in vars(nn.Socket).items() if isinstance(v, _OptionProperty)}
+    assert properties == {name for name, spec in ROWS.items() if spec.face == "property"}
+    for name in properties:
+        prop = vars(nn.Socket)[name]
+        assert type(prop) is classes[ROWS[name].type], name
+        assert prop.__doc__ == ROWS[name].doc and prop.__doc__, name
+    for name, spec in ROWS.items():
+        if spec.face == "own":  # subscribe(), protocol ...: code of its own
+            assert hasattr(nn.Socket, name), name
+
+
+@only_on("nanomsg", "nng has no nn_symbol_info")
+def test_every_row_is_what_the_library_says_of_its_option() -> None:
+    """Level, number, type and unit of every row, against libnanomsg's own symbol table."""
+    symbols = {s.name: s for s in nn.symbols()}
+    for spec in nn._native.OPTIONS:
+        if spec.hardened_only and spec.c_name not in symbols:
+            continue  # an option of our libnanomsg's own, which its symbol table may lack
+        symbol = symbols[spec.c_name]
+        assert symbol.value == spec.option == getattr(nn, spec.c_name.removeprefix("NN_"))
+        level_ns = nn.NS_SOCKET_OPTION if spec.level == nn.SOL_SOCKET else nn.NS_TRANSPORT_OPTION
+        assert symbol.namespace == level_ns, spec.name
+        text = spec.type in ("str", "bytes")
+        assert symbol.type == (nn.TYPE_STR if text else nn.TYPE_INT), spec.name
+        assert symbol.unit == spec.unit, spec.name
+
+
+def _protocol_of(spec: Any) -> str:
+    return nn.Protocol(spec.protocol).name.lower() if spec.protocol is not None else "pair"
+
+
+@pytest.mark.parametrize(
+    "name", [option_param(n) for n, spec in ROWS.items() if spec.min is not None]
+)
+def test_a_row_s_range_is_what_the_socket_takes(sock: SockFactory, name: str) -> None:
+    """The bounds of a row's range are taken; one past them is InvalidArgument, with the
+    range in the message, and the option keeps its value."""
+    spec = ROWS[name]
+    s = sock(_protocol_of(spec))
+    assert spec.min is not None and spec.max is not None
+    if spec.type == "str":
+        good, bad = ["n" * spec.max], ["n" * (spec.max + 1)]
+    else:
+        good = [spec.min, spec.max]
+        bad = [v for v in (spec.min - 1, spec.max + 1) if -(2**31) <= v <= INT_MAX]
+    for value in good:
+        setattr(s, name, value)
+        assert getattr(s, name) == value
+    for value in bad:
+        with pytest.raises(nn.InvalidArgument) as info:
+            setattr(s, name, value)
+        assert str(info.value).endswith(f": {name} must be {spec.range_text}")
+        assert getattr(s, name) == good[-1]

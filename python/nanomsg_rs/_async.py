@@ -34,13 +34,11 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from . import _native
-from ._errors import Closed, Terminated, Timeout, error_on
-
-if TYPE_CHECKING:
-    from ._socket import Socket
+from ._errors import Closed, Terminated, Timeout
+from ._native import Socket  # nanomsg_rs.Socket's native base: all that is used here
 
 __all__ = ["notify_closed", "notify_terminated", "retry_until_done"]
 
@@ -140,16 +138,22 @@ def _waiters(sock: Socket, loop: asyncio.AbstractEventLoop, which: int) -> _Wait
     return waiters
 
 
+def _timeout_ms(sock: Socket, which: int) -> int:
+    """The socket's ``rcvtimeo`` (``which`` is ``RECV``) or ``sndtimeo``, in ms (-1: none)."""
+    option = _native.RCVTIMEO if which == RECV else _native.SNDTIMEO
+    return sock.getsockopt(_native.SOL_SOCKET, option)
+
+
 def _closed_error(sock: Socket, call: str) -> Closed:
-    return cast(Closed, error_on(Closed, errno.EBADF, sock, call))
+    return cast(Closed, sock._error(errno.EBADF, call))
 
 
 def _timeout_error(sock: Socket, call: str) -> Timeout:
-    return cast(Timeout, error_on(Timeout, errno.ETIMEDOUT, sock, call, timeouts=True))
+    return cast(Timeout, sock._error(errno.ETIMEDOUT, call))
 
 
 def _terminated_error(sock: Socket, call: str) -> Terminated:
-    return cast(Terminated, error_on(Terminated, _native.ETERM, sock, call))
+    return cast(Terminated, sock._error(_native.ETERM, call))
 
 
 # Set by term() before it wakes the waiters, and never reset: a wait that registers after
@@ -180,7 +184,7 @@ async def retry_until_done(sock: Socket, which: int, op: Callable[[], T | None],
     if result is not None:
         return result
     loop = asyncio.get_running_loop()
-    timeout_ms = sock.rcvtimeo if which == RECV else sock.sndtimeo
+    timeout_ms = _timeout_ms(sock, which)
     deadline = None if timeout_ms < 0 else loop.time() + timeout_ms / 1000
     waiters = _waiters(sock, loop, which)
     while True:
@@ -312,7 +316,7 @@ async def _trio_retry_until_done(
         # A checkpoint that cannot be cancelled: the message is taken, and it is returned.
         await trio.lowlevel.cancel_shielded_checkpoint()
         return result
-    timeout_ms = sock.rcvtimeo if which == RECV else sock.sndtimeo
+    timeout_ms = _timeout_ms(sock, which)
     deadline = math.inf if timeout_ms < 0 else trio.current_time() + timeout_ms / 1000
     token = trio.lowlevel.current_trio_token()
     with _TRIO_LOCK:

@@ -1,5 +1,6 @@
 """The exception classes of nanomsg_rs, the errno-to-class table the native code raises by,
-and every text of an error or misuse warning.
+every text of an error, and the class of the misuse warnings (whose kinds and texts are the
+native code's, ``src/py/misuse.rs``).
 
 Every error is a :class:`NanomsgError`, itself an :class:`OSError`, raised with
 ``(errno, strerror)`` so that ``.errno`` and ``.strerror`` hold nanomsg's code and text, and
@@ -14,13 +15,10 @@ from __future__ import annotations
 import errno as _errno
 import os
 import stat
-import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _native
-
-if TYPE_CHECKING:
-    from ._socket import Socket
+from ._enums import Protocol
 
 __all__ = [
     "AddressInUse",
@@ -53,22 +51,18 @@ class NanomsgError(OSError):
     #: The call that failed (``"send"``, ``"bind"``, ...), or None.
     call: str | None = None
     #: The :class:`Socket` the call failed on, or None.
-    socket: Socket | None = None
+    socket: _native.Socket | None = None
     #: ``send_many`` only: how many of its messages went, the first ones in order (any
     #: exception out of ``send_many`` carries it, ``KeyboardInterrupt`` too); None elsewhere.
     sent: int | None = None
-    # Set by the native code: (protocol, raw, number, timeouts or None, has had an endpoint);
-    # (level, option); the value given to the option.
-    _where: tuple[int, bool, int, tuple[int, int, int | None] | None, bool] | None = None
-    _option: tuple[int, int] | None = None
-    _value: object = None
+    # What a call on a socket concerned (the socket, the timeouts that ran out, the option
+    # and the value given), set by the native code, which makes every exception of a call.
+    _context: _native.ErrorContext | None = None
 
     @property
     def option(self) -> str | None:
         """The name of the option the call concerned (``"rcvtimeo"``), or None."""
-        if self._option is None:
-            return None
-        return _option_name(*self._option)
+        return None if self._context is None else self._context.option
 
     def __str__(self) -> str:
         """The message: what failed, on what, why, and the fix where there is one."""
@@ -128,7 +122,7 @@ class UsageWarning(UserWarning):
     """A call that is almost certainly a mistake, and that the library itself passes over
     in silence: e.g. receiving on a SUB socket with no subscription, sending on a socket
     that is neither bound nor connected, setting ``linger`` (which has no effect). Given
-    once per socket and kind."""
+    once per socket and kind (by the native code, ``src/py/misuse.rs``)."""
 
 
 #: errno -> the class raised for it; any other code raises :class:`NanomsgError`.
@@ -145,43 +139,10 @@ ERRNO_CLASSES: dict[int, type[NanomsgError]] = {
 }
 
 
-def error_on(
-    cls: type[NanomsgError], code: int, socket: Socket, call: str, timeouts: bool = False
-) -> NanomsgError:
-    """An exception of ``cls`` for ``call`` on ``socket``, as the native code makes them
-    (for the errors raised in Python, e.g. an async deadline)."""
-    exc = cls(code, _native.strerror(code))
-    exc.call = call
-    exc.socket = socket
-    protocol, raw, number, endpoint = socket._identity()
-    times = None
-    if timeouts:
-        try:
-            deadline = socket.surveyor_deadline if protocol == _native.SURVEYOR else None
-            times = (socket.sndtimeo, socket.rcvtimeo, deadline)
-        except NanomsgError:  # closed meanwhile
-            pass
-    exc._where = (protocol, raw, number, times, endpoint)
-    return exc
-
-
 # -- the messages ---------------------------------------------------------------------------
 
 _SEND = ("send", "send_msg", "send_parts", "send_many", "asend")
 _RECV = ("recv", "recv_into", "recv_msg", "recv_many", "arecv", "arecv_msg")
-
-_PROTOCOLS = {
-    _native.PAIR: "PAIR",
-    _native.PUB: "PUB",
-    _native.SUB: "SUB",
-    _native.REQ: "REQ",
-    _native.REP: "REP",
-    _native.PUSH: "PUSH",
-    _native.PULL: "PULL",
-    _native.SURVEYOR: "SURVEYOR",
-    _native.RESPONDENT: "RESPONDENT",
-    _native.BUS: "BUS",
-}
 
 # What a socket that cannot send or receive should be replaced with.
 _CANNOT = {
@@ -201,23 +162,8 @@ _NOT_NOW = {
     "first, and answers each once",
 }
 
-# Valid values of the options nanomsg refuses out of range (EINVAL).
-_RANGES = {
-    "sndprio": "from 1 (highest) to 16",
-    "rcvprio": "from 1 (highest) to 16",
-    "maxttl": "from 1 to 255",
-    "sndbuf": "a size in bytes, at least 1",
-    "rcvbuf": "a size in bytes, at least 1",
-    "rcvmaxsize": "a size in bytes, or -1 for no limit",
-    "rcvmaxpartial": "a size in bytes, or -1 for no limit",
-    "reconnect_ivl": "a time in ms, 0 or more",
-    "reconnect_ivl_max": "a time in ms, 0 or more (0: no back-off)",
-    "socket_name": "at most 63 bytes",
-    "surveyor_deadline": "a time in ms, 1 or more (at 0 a survey would end before its "
-    "answers could come)",
-    "req_resend_ivl": "a time in ms, 1 or more (at 0 a request would be resent in a busy "
-    "loop, hundreds of thousands of times a second)",
-}
+# Every option the binding knows (the native option table), by name.
+_SPECS = {spec.name: spec for spec in _native.OPTIONS}
 
 _TRANSPORTS = ("inproc", "ipc", "tcp", "ws")
 
@@ -233,43 +179,29 @@ def _kind(call: str) -> str | None:
 
 def _where(exc: NanomsgError) -> str | None:
     """``"REQ socket 3"`` (``"raw REQ socket 3"``), or None when not known."""
-    if exc._where is None:
+    ctx = exc._context
+    if ctx is None:
         return None
-    protocol, raw, number = exc._where[:3]
-    name = _PROTOCOLS.get(protocol, f"protocol {protocol}")
-    return f"{'raw ' if raw else ''}{name} socket {number}"
-
-
-def _protocol(exc: NanomsgError) -> str:
-    if exc._where is None:
-        return ""
-    return _PROTOCOLS.get(exc._where[0], "")
-
-
-def _option_name(level: int, option: int) -> str:
-    from ._socket import option_names
-
-    name = option_names().get((level, option))
-    if name is not None:
-        return name
-    return f"option {option} of level {level}"
+    return f"{'raw ' if ctx.raw else ''}{ctx.protocol or 'unknown'} socket {ctx.number}"
 
 
 def _message(exc: NanomsgError) -> str:
     call = exc.call or "?"
     where = _where(exc)
-    if call in ("getsockopt", "setsockopt") and exc._option is not None:
-        name = _option_name(*exc._option)
+    ctx = exc._context
+    value = None if ctx is None else ctx.value
+    if call in ("getsockopt", "setsockopt") and exc.option is not None:
+        name = exc.option
         if name in ("subscribe", "unsubscribe"):
-            head = f"{name}({exc._value!r})"
+            head = f"{name}({value!r})"
         elif call == "setsockopt":
-            head = f"setting {name} to {exc._value!r}"
+            head = f"setting {name} to {value!r}"
         else:
             head = f"reading {name}"
     elif exc.filename is not None and call in ("bind", "connect", "shutdown"):
         head = f"{call}({exc.filename!r})"
-    elif call == "shutdown" and exc._value is not None:
-        head = f"shutdown({exc._value!r})"
+    elif call == "shutdown" and value is not None:
+        head = f"shutdown({value!r})"
     else:
         head = f"{call}()"
     if where is not None:
@@ -278,7 +210,8 @@ def _message(exc: NanomsgError) -> str:
 
 
 def _explain(exc: NanomsgError) -> str:
-    code, call, proto = exc.errno or 0, exc.call or "", _protocol(exc)
+    proto = (exc._context.protocol if exc._context else None) or ""
+    code, call = exc.errno or 0, exc.call or ""
     kind = _kind(call)
     option = exc.option
     if exc.strerror and exc.strerror != _native.strerror(code):
@@ -297,8 +230,9 @@ def _explain(exc: NanomsgError) -> str:
         return _no_such_option(option, proto)
     if code == _errno.EINVAL and option in ("unsubscribe",):
         return "that prefix is not subscribed"
-    if code == _errno.EINVAL and option in _RANGES and call == "setsockopt":
-        return f"{option} must be {_RANGES[option]}"
+    spec = _SPECS.get(option or "")
+    if code == _errno.EINVAL and call == "setsockopt" and spec and spec.range_text:
+        return f"{option} must be {spec.range_text}"
     if call in ("bind", "connect") and isinstance(exc.filename, (str, bytes)):
         text = _address_problem(code, call, exc.filename)
         if text is not None:
@@ -315,7 +249,8 @@ def _explain(exc: NanomsgError) -> str:
 
 def _waited(exc: NanomsgError, code: int, kind: str, proto: str) -> str:
     """Why a send or receive would have had to wait (EAGAIN), or waited too long."""
-    alone = exc._where is not None and not exc._where[4]
+    ctx = exc._context
+    alone = ctx is not None and not ctx.had_endpoint
     hint = "; the socket is neither bound nor connected" if alone else ""
     if code == _errno.EAGAIN:
         if kind == "send":
@@ -323,10 +258,9 @@ def _waited(exc: NanomsgError, code: int, kind: str, proto: str) -> str:
                 f"the message cannot go now without waiting (block=False): no peer is ready{hint}"
             )
         return f"no message is waiting (block=False){hint}"
-    times = exc._where[3] if exc._where is not None else None
-    if times is None:
+    if ctx is None or ctx.sndtimeo is None or ctx.rcvtimeo is None:
         return f"timed out{hint}"
-    sndtimeo, rcvtimeo, deadline = times
+    sndtimeo, rcvtimeo, deadline = ctx.sndtimeo, ctx.rcvtimeo, ctx.deadline
     if kind == "recv" and proto == "SURVEYOR" and deadline is not None:
         return (
             f"the survey is over: its deadline of {deadline} ms (surveyor_deadline) "
@@ -340,17 +274,18 @@ def _waited(exc: NanomsgError, code: int, kind: str, proto: str) -> str:
 
 
 def _no_such_option(option: str, proto: str) -> str:
-    if option in ("subscribe", "unsubscribe"):
-        return f"only SUB sockets subscribe; this is a {proto or 'socket of another kind'}"
-    if option == "rcvfd":
-        return f"{proto} sockets cannot receive, so they have no rcvfd"
-    if option == "sndfd":
-        return f"{proto} sockets cannot send, so they have no sndfd"
-    owners = {"req_resend_ivl": "REQ", "surveyor_deadline": "SURVEYOR"}
-    if option in owners:
-        return f"{option} is an option of {owners[option]} sockets only, not of {proto}"
-    if option.startswith("option "):  # a number the package does not know
+    spec = _SPECS.get(option)
+    if spec is None:  # "option N of level L": a number the package does not know
         return "there is no such option"
+    if spec.protocol == _native.SUB:  # subscribe(), unsubscribe()
+        return f"only SUB sockets subscribe; this is a {proto or 'socket of another kind'}"
+    if spec.direction == "recv":
+        return f"{proto} sockets cannot receive, so they have no {option}"
+    if spec.direction == "send":
+        return f"{proto} sockets cannot send, so they have no {option}"
+    if spec.protocol is not None:
+        owner = Protocol(spec.protocol).name
+        return f"{option} is an option of {owner} sockets only, not of {proto}"
     return f"{proto} sockets have no option {option}"
 
 
@@ -444,43 +379,3 @@ def _address_problem(code: int, call: str, address: str | bytes) -> str | None:
         if not host:
             return f"the host is missing: {scheme}://host:port, e.g. {example}"
     return None
-
-
-# -- misuse warnings ------------------------------------------------------------------------
-
-
-def warn_misuse(socket: Socket, kind: str, call: str, stacklevel: int) -> None:
-    """Warns (:class:`UsageWarning`) about a misuse the library passes over in silence.
-    Called once per socket and kind (by the native code, or by the option properties);
-    ``stacklevel`` as for :func:`warnings.warn` called here."""
-    try:
-        where = f"{socket.protocol.name} socket {socket.fd}"
-    except NanomsgError:
-        return
-    if kind == "no-endpoint":
-        goal = (
-            "the request waits"
-            if socket.protocol.name in ("REQ", "SURVEYOR")
-            else ("the message is dropped")
-        )
-        text = (
-            f"{call}() on {where}, which is neither bound nor connected: {goal}, and nothing "
-            "says so; call bind() or connect() first"
-        )
-    elif kind == "no-subscription":
-        text = (
-            f"{call}() on {where}, which has no subscription: a SUB socket receives nothing "
-            "until it subscribes; call subscribe(b'') to receive every message"
-        )
-    elif kind == "linger":
-        text = (
-            f"setting linger on {where} has no effect: nanomsg ignores it, and close() drops "
-            "the messages not yet sent"
-        )
-    else:  # "late:<option>"
-        option = kind.partition(":")[2]
-        text = (
-            f"setting {option} on {where} after bind() or connect(): it applies only to "
-            "endpoints added after it; set it first"
-        )
-    warnings.warn(text, UsageWarning, stacklevel=stacklevel)

@@ -2,8 +2,8 @@
 
 ``Socket`` subclasses the native socket: sending and receiving are the native methods
 themselves (no Python frame in between); this module adds the parts that read better in
-Python: argument parsing, endpoints, subscriptions and the option properties, which one
-table drives.
+Python: argument parsing, endpoints, subscriptions and the option properties, made from the
+native option table (see ``_options``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import difflib
 import sys
 import warnings
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from typing import Self
@@ -21,69 +21,11 @@ if TYPE_CHECKING:
 
 from . import _native
 from ._enums import Domain, Protocol, Statistic
-from ._errors import Closed, NanomsgError, note_ipc_in_use, warn_misuse
+from ._errors import Closed, NanomsgError, note_ipc_in_use
 from ._native import Message
+from ._options import BoolOption, IntOption, StrOption, _OptionProperty
 
 __all__ = ["Endpoint", "Socket", "term"]
-
-T = TypeVar("T", int, bool, str)
-
-
-class _Option(Generic[T]):
-    """A socket option as a property: reads with ``nn_getsockopt``, writes with
-    ``nn_setsockopt``, checking the Python type first."""
-
-    def __init__(self, level: int, option: int, kind: type[T], doc: str, *, readonly: bool = False):
-        self.level = level
-        self.option = option
-        self.kind: type[T] = kind
-        self.readonly = readonly
-        self.__doc__ = doc
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, obj: None, objtype: Any = None) -> _Option[T]: ...
-    @overload
-    def __get__(self, obj: Socket, objtype: Any = None) -> T: ...
-    def __get__(self, obj: Socket | None, objtype: Any = None) -> T | _Option[T]:
-        if obj is None:
-            return self
-        raw: int | str
-        if self.kind is str:
-            raw = obj.getsockopt(self.level, self.option, str)
-        else:
-            raw = obj.getsockopt(self.level, self.option, int)
-        return self.kind(raw)
-
-    def __set__(self, obj: Socket, value: T) -> None:
-        if self.readonly:
-            raise AttributeError(f"option {self.name!r} is read-only")
-        if self.kind is str:
-            if not isinstance(value, str):
-                raise TypeError(f"{self.name} must be a str, not {type(value).__name__}")
-            if "\x00" in value:  # a C string: libnanomsg would keep the part before the NUL
-                raise ValueError(f"{self.name} must not contain a NUL character: {value!r}")
-        elif not isinstance(value, int):
-            raise TypeError(f"{self.name} must be an int, not {type(value).__name__}")
-        obj.setsockopt(self.level, self.option, int(value) if self.kind is not str else value)
-        warning = _SET_WARNINGS.get(self.name)
-        if warning is not None:
-            kind, number, always = warning
-            if (always or obj._endpoint_table()) and obj._first_warning(number):
-                warn_misuse(obj, kind, "setsockopt", stacklevel=4)  # here, __setattr__, user
-
-
-# Options whose setting warns (once per socket): kind, its number for Socket._first_warning,
-# and whether always (else only once the socket has endpoints, which the option misses).
-_SET_WARNINGS = {
-    "linger": ("linger", 8, True),
-    "sndprio": ("late:sndprio", 9, False),
-    "rcvprio": ("late:rcvprio", 10, False),
-    "ipv4only": ("late:ipv4only", 11, False),
-}
 
 
 class Endpoint:
@@ -244,7 +186,8 @@ class Socket(_native.Socket):
         try:
             super().shutdown(eid)
         except NanomsgError as e:
-            e.filename, e._value = address, eid
+            if address is not None:  # the endpoint's address, as bind() and connect() say it
+                e.filename = address
             raise
         table = self._endpoint_table()
         for i, (known, _, addr) in enumerate(table):
@@ -320,58 +263,28 @@ class Socket(_native.Socket):
         """Every statistic of the socket, by :class:`Statistic` (see :meth:`statistic`)."""
         return {s: super(Socket, self).statistic(int(s)) for s in Statistic}
 
-    # -- options: one row each; read with nn_getsockopt, written with nn_setsockopt -------
-    # fmt: off
-    linger = _Option(_SOL, _native.LINGER, int, "Linger time in ms (-1: forever). "
-                     "libnanomsg 1.1.5 accepts it and ignores it (reads back 0).")
-    sndbuf = _Option(_SOL, _native.SNDBUF, int, "Send buffer size in bytes (default 128 KiB).")
-    rcvbuf = _Option(_SOL, _native.RCVBUF, int, "Receive buffer size in bytes (default 128 KiB).")
-    sndtimeo = _Option(_SOL, _native.SNDTIMEO, int,
-                       "Send timeout in ms (-1: forever, the default); then Timeout.")
-    rcvtimeo = _Option(_SOL, _native.RCVTIMEO, int,
-                       "Receive timeout in ms (-1: forever, the default); then Timeout.")
-    reconnect_ivl = _Option(_SOL, _native.RECONNECT_IVL, int,
-                            "Wait before reconnecting, in ms (default 100).")
-    reconnect_ivl_max = _Option(_SOL, _native.RECONNECT_IVL_MAX, int,
-                                "Cap of the exponential reconnect back-off, in ms (0: none).")
-    sndprio = _Option(_SOL, _native.SNDPRIO, int,
-                      "Send priority of endpoints added later, 1 (highest) to 16; default 8. "
-                      "InvalidArgument outside 1..16.")
-    rcvprio = _Option(_SOL, _native.RCVPRIO, int,
-                      "Receive priority of endpoints added later, 1 (highest) to 16; default 8. "
-                      "InvalidArgument outside 1..16.")
-    ipv4only = _Option(_SOL, _native.IPV4ONLY, bool, "Use IPv4 addresses only (default True).")
-    maxttl = _Option(_SOL, _native.MAXTTL, int, "Maximum hops through devices, 1..255 (default 8).")
-    rcvmaxsize = _Option(_SOL, _native.RCVMAXSIZE, int, "Largest message accepted, in bytes "
-                         "(default 1 MiB; -1: no limit); a larger one drops its connection.")
-    rcvmaxpartial = _Option(_SOL, _native.RCVMAXPARTIAL, int,
-                            "Most bytes held in messages still arriving, all connections "
-                            "together (default 32 MiB; -1: no limit). A connection whose next "
-                            "message would go past it is dropped (counted in "
-                            "BROKEN_CONNECTIONS), unless no other message is arriving then. "
-                            "Our hardened libnanomsg only: NotSupported elsewhere.")
-    socket_name = _Option(_SOL, _native.SOCKET_NAME, str,
-                          "The socket's name in statistics and errors (at most 63 bytes; "
-                          "InvalidArgument if longer, ValueError with a NUL).")
-    sndfd = _Option(_SOL, _native.SNDFD, int, "Read-only: an OS fd (not the socket number) "
-                    "that polls readable when a message can be sent (NanomsgError ENOPROTOOPT "
-                    "on receive-only sockets).", readonly=True)
-    rcvfd = _Option(_SOL, _native.RCVFD, int, "Read-only: an OS fd (not the socket number) "
-                    "that polls readable when a message can be received (NanomsgError "
-                    "ENOPROTOOPT on send-only sockets).", readonly=True)
-    req_resend_ivl = _Option(_native.REQ, _native.REQ_RESEND_IVL, int,
-                             "REQ only: resend an unanswered request after this many ms "
-                             "(default 60000; at least 1, InvalidArgument otherwise: 0 "
-                             "would resend in a busy loop); NanomsgError (ENOPROTOOPT) "
-                             "elsewhere.")
-    surveyor_deadline = _Option(_native.SURVEYOR, _native.SURVEYOR_DEADLINE, int,
-                                "SURVEYOR only: how long a survey collects answers, in ms "
-                                "(default 1000; at least 1, InvalidArgument otherwise: at 0 "
-                                "a survey would end before its answers came); NanomsgError "
-                                "(ENOPROTOOPT) elsewhere.")
-    tcp_nodelay = _Option(_native.TCP, _native.TCP_NODELAY, bool,
-                          "TCP_NODELAY on the socket's tcp connections (default False).")
-    # fmt: on
+    # -- options: a property each, made from its row of the option table ------------------
+    # -- generated by tools/gen_python.py from src/nn/options.rs: do not edit --
+    linger = IntOption()
+    sndbuf = IntOption()
+    rcvbuf = IntOption()
+    sndtimeo = IntOption()
+    rcvtimeo = IntOption()
+    reconnect_ivl = IntOption()
+    reconnect_ivl_max = IntOption()
+    sndprio = IntOption()
+    rcvprio = IntOption()
+    ipv4only = BoolOption()
+    maxttl = IntOption()
+    rcvmaxsize = IntOption()
+    rcvmaxpartial = IntOption()
+    socket_name = StrOption()
+    sndfd = IntOption()
+    rcvfd = IntOption()
+    req_resend_ivl = IntOption()
+    surveyor_deadline = IntOption()
+    tcp_nodelay = BoolOption()
+    # -- end of the generated options --
 
     @property
     def protocol(self) -> Protocol:
@@ -528,18 +441,8 @@ def _unknown(name: str, what: str, candidates: list[str]) -> str:
     return f"Socket {what} {name!r}{hint}"
 
 
-def option_names() -> dict[tuple[int, int], str]:
-    """(level, option) -> the name of its property (or call), for error messages."""
-    names = {(v.level, v.option): n for n, v in vars(Socket).items() if isinstance(v, _Option)}
-    names[(_native.SUB, _native.SUB_SUBSCRIBE)] = "subscribe"
-    names[(_native.SUB, _native.SUB_UNSUBSCRIBE)] = "unsubscribe"
-    names[(_SOL, _native.PROTOCOL)] = "protocol"
-    names[(_SOL, _native.DOMAIN)] = "domain"
-    return names
-
-
 # The option properties, and every name a socket has (for the suggestions).
-_OPTIONS = sorted(n for n, v in vars(Socket).items() if isinstance(v, _Option))
+_OPTIONS = sorted(n for n, v in vars(Socket).items() if isinstance(v, _OptionProperty))
 _PUBLIC = sorted(n for n in dir(Socket) if not n.startswith("_"))
 # What may be assigned: the options (a read-only one says so itself), and the slot.
 _SETTABLE = frozenset([*_OPTIONS, "_endpoints"])

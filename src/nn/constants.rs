@@ -1,10 +1,13 @@
 //! Every constant of `ffi.rs` (and the errno codes nanomsg reports, and our own `EFORKED`), by
 //! its C name, for the Python module to export without the `NN_` prefix. A test compares this
-//! table with what `nn_symbol_info` reports at run time.
+//! table with what `nn_symbol_info` reports at run time. Also the protocols' names, for
+//! messages.
 //!
-//! The one list: `tools/gen_constants.py` writes the Python side from it (the
+//! The one list: `tools/gen_python.py` writes the Python side from it (the
 //! `nanomsg_rs.constants` module, the stub's lines, the package's `__all__`); adding a
 //! constant is one line here and a run of that script, which a test enforces.
+
+use std::os::raw::c_int;
 
 use super::error;
 use crate::ffi;
@@ -154,3 +157,21 @@ table![
     libc::ESOCKTNOSUPPORT,
     error::EFORKED,
 ];
+
+/// A protocol's name as messages show it (`NN_REQ`: `"REQ"`), or `None` for a number that
+/// is no protocol.
+pub fn protocol_name(protocol: c_int) -> Option<&'static str> {
+    Some(match protocol {
+        ffi::NN_PAIR => "PAIR",
+        ffi::NN_PUB => "PUB",
+        ffi::NN_SUB => "SUB",
+        ffi::NN_REQ => "REQ",
+        ffi::NN_REP => "REP",
+        ffi::NN_PUSH => "PUSH",
+        ffi::NN_PULL => "PULL",
+        ffi::NN_SURVEYOR => "SURVEYOR",
+        ffi::NN_RESPONDENT => "RESPONDENT",
+        ffi::NN_BUS => "BUS",
+        _ => return None,
+    })
+}

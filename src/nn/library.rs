@@ -1,6 +1,6 @@
 //! The linked C library as a whole: which one it is (libnanomsg, ours hardened or the
 //! system's, or nng's compatibility layer), and `nn_term`, which ends it for the process.
-//! How the backends differ in use is `compat`'s concern.
+//! How the backends differ in use is `backend`'s concern.
 
 use crate::ffi;
 use crate::nn::error::{NnError, NnResult};

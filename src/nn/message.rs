@@ -5,7 +5,7 @@ use std::os::raw::c_void;
 use std::ptr::NonNull;
 
 use crate::ffi;
-use crate::nn::compat;
+use crate::nn::backend;
 use crate::nn::error::{NnError, NnResult};
 
 /// An owned libnanomsg message buffer.
@@ -13,7 +13,7 @@ pub struct NnMsg {
     ptr: NonNull<c_void>,
     len: usize,
     /// True for a buffer that nng handed out on receive: it keeps the message's SP header
-    /// inside, invisible here (see [`compat::RECEIVED_BUFFER_CARRIES_HEADER`]).
+    /// inside, invisible here (see [`backend::RECEIVED_BUFFER_CARRIES_HEADER`]).
     carries_header: bool,
 }
 
@@ -27,7 +27,7 @@ impl NnMsg {
     /// `nn_allocmsg(len, 0)`: a fresh buffer of `len` bytes (contents unspecified).
     pub fn alloc(len: usize) -> NnResult<Self> {
         // SAFETY: nn_allocmsg has no preconditions; it returns NULL (errno set) on failure.
-        let ptr = unsafe { ffi::nn_allocmsg(compat::alloc_size(len), 0) };
+        let ptr = unsafe { ffi::nn_allocmsg(backend::alloc_size(len), 0) };
         NonNull::new(ptr)
             .map(|ptr| Self {
                 ptr,
@@ -53,7 +53,7 @@ impl NnMsg {
         Self {
             ptr,
             len,
-            carries_header: compat::RECEIVED_BUFFER_CARRIES_HEADER,
+            carries_header: backend::RECEIVED_BUFFER_CARRIES_HEADER,
         }
     }
 
@@ -66,10 +66,10 @@ impl NnMsg {
     /// True where a send must copy this buffer rather than hand it over (`NN_MSG`): an
     /// empty one (nng sizes an `NN_MSG` send by its buffer, which is never empty there), one
     /// that [`carries_header`](Self::carries_header), and where
-    /// [`compat::HEADER_SEND_COPIES_BODY`], one sent `with_header`.
+    /// [`backend::HEADER_SEND_COPIES_BODY`], one sent `with_header`.
     #[inline]
     pub fn sent_by_copy(&self, with_header: bool) -> bool {
-        self.is_empty() || self.carries_header || (compat::HEADER_SEND_COPIES_BODY && with_header)
+        self.is_empty() || self.carries_header || (backend::HEADER_SEND_COPIES_BODY && with_header)
     }
 
     /// Gives up ownership to the library, which took the buffer (a zero-copy send that
@@ -82,10 +82,10 @@ impl NnMsg {
     }
 
     /// `nn_reallocmsg`: grows or shrinks the buffer, keeping its first bytes. Where that
-    /// call loses the contents (see [`compat::REALLOC_KEEPS_CONTENTS`]), moves them into a
+    /// call loses the contents (see [`backend::REALLOC_KEEPS_CONTENTS`]), moves them into a
     /// fresh buffer instead.
     pub fn resize(&mut self, len: usize) -> NnResult<()> {
-        if !compat::REALLOC_KEEPS_CONTENTS {
+        if !backend::REALLOC_KEEPS_CONTENTS {
             let mut fresh = Self::alloc(len)?;
             let keep = len.min(self.len);
             fresh.as_mut_slice()[..keep].copy_from_slice(&self.as_slice()[..keep]);

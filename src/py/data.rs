@@ -5,9 +5,7 @@ use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyMemoryView, PyString};
-
-use crate::py::message::PyMessage;
+use pyo3::types::{PyBytes, PyString};
 
 /// Bytes to send, borrowed from a Python object for the length of the call.
 pub enum Payload<'py> {
@@ -56,52 +54,6 @@ impl<'py> Payload<'py> {
             },
         }
     }
-}
-
-/// Borrows every message of the iterable `messages` (as [`Payload::extract`] does), all of
-/// them before anything is sent. One message given whole (str, bytes, bytearray, memoryview,
-/// `Message`) is a `TypeError`, not taken apart; so is an item that is no message, named by
-/// its index.
-pub fn extract_messages<'py>(
-    messages: &Bound<'py, PyAny>,
-    call: &str,
-) -> PyResult<Vec<Payload<'py>>> {
-    let py = messages.py();
-    let kind = || {
-        messages
-            .get_type()
-            .name()
-            .map_or_else(|_| "?".to_owned(), |n| n.to_string())
-    };
-    if messages.is_instance_of::<PyBytes>()
-        || messages.is_instance_of::<PyString>()
-        || messages.is_instance_of::<PyByteArray>()
-        || messages.is_instance_of::<PyMemoryView>()
-        || messages.is_instance_of::<PyMessage>()
-    {
-        return Err(PyTypeError::new_err(format!(
-            "{call}() takes an iterable of messages, not one {}: put it in a list, or use send()",
-            kind()
-        )));
-    }
-    let items = messages.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{call}() takes an iterable of messages, not {}",
-            kind()
-        ))
-    })?;
-    items
-        .enumerate()
-        .map(|(i, item)| {
-            Payload::extract(&item?).map_err(|e| {
-                if e.is_instance_of::<PyTypeError>(py) {
-                    PyTypeError::new_err(format!("{call}() message {i}: {}", e.value(py)))
-                } else {
-                    e
-                }
-            })
-        })
-        .collect()
 }
 
 /// Runs `f` on the memory of `obj`, a writable, C-contiguous buffer, exported for the length

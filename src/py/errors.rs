@@ -1,5 +1,5 @@
-//! The bridge from [`NnError`] to Python exceptions and misuse warnings. The classes, the
-//! errno-to-class table and every text live in `nanomsg_rs/_errors.py`; this module looks the
+//! The bridge from [`NnError`] to Python exceptions. The classes, the errno-to-class table and
+//! every text of an error live in `nanomsg_rs/_errors.py`; this module looks the
 //! class up, raises it with `(errno, strerror)` (and the address as `filename`), and attaches
 //! what the call concerned ([`Context`]), from which the exception writes its message when it
 //! is shown.
@@ -8,11 +8,10 @@ use pyo3::exceptions::PyOSError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::ffi;
-use crate::nn::{Direction, NnError, Usage};
-use crate::py::socket::PySocket;
+use crate::nn::{self, find_option, Direction, NnError, Socket, Usage};
 
 /// What `nanomsg_rs._errors` provides to the native code, loaded once.
 struct Bridge {
@@ -20,8 +19,8 @@ struct Bridge {
     table: Py<PyDict>,
     /// `NanomsgError`, for the codes the table does not name.
     base: Py<PyType>,
-    /// `warn_misuse(socket, kind, stacklevel)`.
-    warn: Py<PyAny>,
+    /// `UsageWarning`, the class of the misuse warnings.
+    usage_warning: Py<PyAny>,
 }
 
 static BRIDGE: PyOnceLock<Bridge> = PyOnceLock::new();
@@ -38,9 +37,14 @@ fn bridge(py: Python<'_>) -> PyResult<&Bridge> {
                 .getattr("NanomsgError")?
                 .cast_into::<PyType>()?
                 .unbind(),
-            warn: module.getattr("warn_misuse")?.unbind(),
+            usage_warning: module.getattr("UsageWarning")?.unbind(),
         })
     })
+}
+
+/// `nanomsg_rs.UsageWarning`, the class of the misuse warnings (see `misuse`).
+pub fn usage_warning(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    Ok(bridge(py)?.usage_warning.bind(py).clone())
 }
 
 /// The exception class for `errno`: from the table, `NanomsgError` otherwise.
@@ -55,12 +59,21 @@ fn class_of<'py>(py: Python<'py>, bridge: &Bridge, errno: i32) -> Bound<'py, PyT
         .unwrap_or_else(|| bridge.base.bind(py).clone())
 }
 
+/// A Python object with a socket of the safe core behind it (`_native.Socket`), whose
+/// failed calls [`Context::on`] describes.
+pub trait OnSocket<'py> {
+    /// The Python object (the exception's `socket`).
+    fn object(&self) -> &Bound<'py, PyAny>;
+    /// The socket behind it.
+    fn socket(&self) -> &Socket;
+}
+
 /// What a failed call concerned: the call, the socket, the address, the option and the value
 /// given. The exception's message is made of it, when shown.
 #[derive(Clone, Copy)]
 pub struct Context<'a, 'py> {
-    call: &'static str,
-    socket: Option<&'a Bound<'py, PySocket>>,
+    call: &'a str,
+    socket: Option<(&'a Bound<'py, PyAny>, &'a Socket)>,
     address: Option<&'a Bound<'py, PyAny>>,
     option: Option<(i32, i32)>,
     value: Option<&'a Bound<'py, PyAny>>,
@@ -68,7 +81,7 @@ pub struct Context<'a, 'py> {
 
 impl<'a, 'py> Context<'a, 'py> {
     /// A call that concerns no socket (e.g. `poll`, `term`).
-    pub fn call(call: &'static str) -> Self {
+    pub fn call(call: &'a str) -> Self {
         Self {
             call,
             socket: None,
@@ -79,9 +92,9 @@ impl<'a, 'py> Context<'a, 'py> {
     }
 
     /// A call on `socket`.
-    pub fn on(socket: &'a Bound<'py, PySocket>, call: &'static str) -> Self {
+    pub fn on(socket: &'a impl OnSocket<'py>, call: &'a str) -> Self {
         Self {
-            socket: Some(socket),
+            socket: Some((socket.object(), socket.socket())),
             ..Self::call(call)
         }
     }
@@ -102,7 +115,7 @@ impl<'a, 'py> Context<'a, 'py> {
         }
     }
 
-    /// ... with this value (of an option).
+    /// ... with this value (of an option, or the endpoint given to `shutdown`).
     pub fn value(self, value: &'a Bound<'py, PyAny>) -> Self {
         Self {
             value: Some(value),
@@ -112,17 +125,11 @@ impl<'a, 'py> Context<'a, 'py> {
 
     /// The Python exception for `err` in this context.
     pub fn err(&self, err: NnError) -> PyErr {
-        let py = match self.socket {
-            Some(s) => s.py(),
-            None => return to_pyerr_with(err, Some(self)),
-        };
-        raise(py, err, Some(self))
+        match self.socket {
+            Some((object, _)) => raise(object.py(), err, Some(self)),
+            None => Python::attach(|py| raise(py, err, Some(self))),
+        }
     }
-}
-
-/// The Python exception for `err`, in `ctx` if there is one.
-fn to_pyerr_with(err: NnError, ctx: Option<&Context<'_, '_>>) -> PyErr {
-    Python::attach(|py| raise(py, err, ctx))
 }
 
 fn raise(py: Python<'_>, err: NnError, ctx: Option<&Context<'_, '_>>) -> PyErr {
@@ -141,7 +148,9 @@ fn raise(py: Python<'_>, err: NnError, ctx: Option<&Context<'_, '_>>) -> PyErr {
     }
 }
 
-/// The exception instance, with the context as attributes (see `_errors.NanomsgError`).
+/// The exception instance, with the context as attributes (see `_errors.NanomsgError`): the
+/// one place where an exception gets them, for the errors raised in Python too (see
+/// `_native.Socket._error`).
 fn with_context<'py>(
     py: Python<'py>,
     class: &Bound<'py, PyType>,
@@ -153,38 +162,30 @@ fn with_context<'py>(
         None => class.call1((err.errno(), err.strerror()))?,
     };
     exc.setattr(intern!(py, "call"), ctx.call)?;
-    if let Some(socket) = ctx.socket {
-        let inner = socket.get().socket();
-        exc.setattr(intern!(py, "socket"), socket)?;
-        // The timeouts that ran out, read now: the socket may be closed by the time the
-        // message is shown.
-        let timeouts = if err.errno() == libc::ETIMEDOUT {
-            timeouts_ms(inner)
-        } else {
-            None
+    if let Some((object, inner)) = ctx.socket {
+        exc.setattr(intern!(py, "socket"), object)?;
+        let context = ErrorContext {
+            protocol: inner.protocol(),
+            raw: inner.is_raw(),
+            number: inner.unguarded_id(),
+            had_endpoint: inner.used(Usage::Endpoint),
+            // The timeouts that ran out, read now: the socket may be closed by the time the
+            // message is shown.
+            timeouts: (err.errno() == libc::ETIMEDOUT)
+                .then(|| timeouts_ms(inner))
+                .flatten(),
+            place: ctx.option,
+            value: ctx.value.map(|v| v.clone().unbind()),
         };
-        exc.setattr(
-            intern!(py, "_where"),
-            (
-                inner.protocol(),
-                inner.is_raw(),
-                inner.unguarded_id(),
-                timeouts,
-                inner.used(Usage::Endpoint),
-            ),
-        )?;
-    }
-    if let Some(option) = ctx.option {
-        exc.setattr(intern!(py, "_option"), option)?;
-    }
-    if let Some(value) = ctx.value {
-        exc.setattr(intern!(py, "_value"), value)?;
+        exc.setattr(intern!(py, "_context"), Bound::new(py, context)?)?;
     }
     Ok(exc)
 }
 
 /// `(sndtimeo, rcvtimeo, surveyor deadline)` in ms (-1: none), where they can be read.
-fn timeouts_ms(socket: &crate::nn::Socket) -> Option<(i64, i64, Option<i32>)> {
+type Timeouts = (i64, i64, Option<i32>);
+
+fn timeouts_ms(socket: &Socket) -> Option<Timeouts> {
     let guard = socket.acquire().ok()?;
     let ms = |dir| match guard.timeout(dir) {
         Ok(Some(t)) => i64::try_from(t.as_millis()).unwrap_or(i64::MAX),
@@ -200,74 +201,130 @@ fn timeouts_ms(socket: &crate::nn::Socket) -> Option<(i64, i64, Option<i32>)> {
     Some((ms(Direction::Send), ms(Direction::Recv), deadline))
 }
 
+/// An [`ErrorContext`]'s fields, in their order (for pickling).
+type State = (
+    i32,
+    bool,
+    i32,
+    bool,
+    Option<Timeouts>,
+    Option<(i32, i32)>,
+    Option<Py<PyAny>>,
+);
+
+/// What a failed call on a socket concerned, as an exception carries it (``_context``): the
+/// socket (protocol, raw or not, number, whether it ever had an endpoint), the timeouts that
+/// ran out, the option and the value given. ``_errors`` writes the message from it.
+#[pyclass(frozen, module = "nanomsg_rs._native", name = "ErrorContext")]
+pub struct ErrorContext {
+    protocol: i32,
+    raw: bool,
+    number: i32,
+    had_endpoint: bool,
+    timeouts: Option<Timeouts>,
+    place: Option<(i32, i32)>,
+    value: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl ErrorContext {
+    /// Made by the native code; this constructor, from the state `__reduce__` gives, is
+    /// for pickling.
+    #[new]
+    #[rustfmt::skip]
+    fn new(state: State) -> Self {
+        let (protocol, raw, number, had_endpoint, timeouts, place, value) = state;
+        Self { protocol, raw, number, had_endpoint, timeouts, place, value }
+    }
+
+    /// The socket's protocol, by name (``"REQ"``), or None for a number that is none.
+    #[getter]
+    fn protocol(&self) -> Option<&'static str> {
+        nn::protocol_name(self.protocol)
+    }
+
+    /// True for a raw (``sp-raw``) socket.
+    #[getter]
+    fn raw(&self) -> bool {
+        self.raw
+    }
+
+    /// The socket's number.
+    #[getter]
+    fn number(&self) -> i32 {
+        self.number
+    }
+
+    /// True once the socket was bound or connected (an adopted one counts as such).
+    #[getter]
+    fn had_endpoint(&self) -> bool {
+        self.had_endpoint
+    }
+
+    /// ``sndtimeo`` in ms (-1: none) when the call timed out, else None.
+    #[getter]
+    fn sndtimeo(&self) -> Option<i64> {
+        self.timeouts.map(|t| t.0)
+    }
+
+    /// ``rcvtimeo`` in ms (-1: none) when the call timed out, else None.
+    #[getter]
+    fn rcvtimeo(&self) -> Option<i64> {
+        self.timeouts.map(|t| t.1)
+    }
+
+    /// A SURVEYOR's ``surveyor_deadline`` in ms when the call timed out, else None.
+    #[getter]
+    fn deadline(&self) -> Option<i32> {
+        self.timeouts.and_then(|t| t.2)
+    }
+
+    /// The option's name (``"rcvtimeo"``; ``"option 99 of level 0"`` for one the binding
+    /// does not know), or None for a call about no option.
+    #[getter]
+    fn option(&self) -> Option<String> {
+        let (level, option) = self.place?;
+        Some(match find_option(level, option) {
+            Some(spec) => spec.name.to_owned(),
+            None => format!("option {option} of level {level}"),
+        })
+    }
+
+    /// The value given (an option's; the endpoint id given to ``shutdown``), or None.
+    #[getter]
+    fn value(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.value.as_ref().map(|v| v.clone_ref(py))
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let c = slf.get();
+        let value = c.value.as_ref().map(|v| v.clone_ref(py));
+        let state: State = (
+            c.protocol,
+            c.raw,
+            c.number,
+            c.had_endpoint,
+            c.timeouts,
+            c.place,
+            value,
+        );
+        let args = (state,).into_pyobject(py)?.into_any();
+        PyTuple::new(py, [slf.get_type().into_any(), args])
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<ErrorContext {}{} socket {}>",
+            if self.raw { "raw " } else { "" },
+            nn::protocol_name(self.protocol).unwrap_or("?"),
+            self.number
+        )
+    }
+}
+
 impl From<NnError> for PyErr {
     fn from(err: NnError) -> Self {
-        to_pyerr_with(err, None)
+        Python::attach(|py| raise(py, err, None))
     }
-}
-
-/// The misuse warnings the native calls give, once per socket (the texts are in `_errors`).
-#[derive(Clone, Copy)]
-pub enum Misuse {
-    /// A send that cannot fail and cannot reach anyone: on a PUB, BUS, REQ or SURVEYOR
-    /// socket (not raw: those wait) that was never bound or connected.
-    NoEndpoint = 0,
-    /// A receive on a SUB socket with no subscription.
-    NoSubscription = 1,
-}
-
-impl Misuse {
-    fn name(self) -> &'static str {
-        match self {
-            Misuse::NoEndpoint => "no-endpoint",
-            Misuse::NoSubscription => "no-subscription",
-        }
-    }
-}
-
-/// Warns (`nanomsg_rs.UsageWarning`) about `call` on `socket` if it is a misuse that the
-/// library would pass over in silence: the first time for each socket and kind. An error only
-/// if the warning filters turn the warning into one. On every send and receive: once nothing
-/// can be warned about any more, one load.
-#[inline(always)]
-pub fn check_misuse(socket: &Bound<'_, PySocket>, call: &'static str, send: bool) -> PyResult<()> {
-    if socket.get().socket().used(Usage::Settled) {
-        return Ok(());
-    }
-    check_misuse_slow(socket, call, send)
-}
-
-#[inline(never)]
-fn check_misuse_slow(socket: &Bound<'_, PySocket>, call: &'static str, send: bool) -> PyResult<()> {
-    let inner = socket.get().socket();
-    // Sending without a peer blocks on the other protocols, which shows; on these the
-    // message goes nowhere, or a request waits, and nothing says so.
-    let silent = !inner.is_raw()
-        && matches!(
-            inner.protocol(),
-            ffi::NN_PUB | ffi::NN_BUS | ffi::NN_REQ | ffi::NN_SURVEYOR
-        );
-    let sub = !inner.is_raw() && inner.protocol() == ffi::NN_SUB;
-    let endpoint_done = !silent || inner.used(Usage::Endpoint);
-    let subscription_done = !sub || inner.used(Usage::Subscribed);
-    let kind = if send && !endpoint_done {
-        Misuse::NoEndpoint
-    } else if !send && !subscription_done {
-        Misuse::NoSubscription
-    } else {
-        if endpoint_done && subscription_done {
-            inner.note(Usage::Settled);
-        }
-        return Ok(());
-    };
-    if !inner.first_warning(kind as u32) {
-        return Ok(());
-    }
-    let py = socket.py();
-    let bridge = bridge(py)?;
-    bridge
-        .warn
-        .bind(py)
-        .call1((socket, kind.name(), call, 2))
-        .map(drop)
 }

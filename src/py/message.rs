@@ -1,14 +1,16 @@
 //! `nanomsg_rs.Message`: a message in a libnanomsg buffer, readable and writable through the
-//! buffer protocol without a copy, sent without a copy by `Socket.send_msg`.
+//! buffer protocol without a copy, sent without a copy by `Socket.send_msg`; and the messages
+//! of a batch (`send_many`), taken from an iterable, where one `Message` given whole is a
+//! mistake.
 
 use std::os::raw::c_int;
 use std::sync::{Mutex, MutexGuard};
 
-use pyo3::exceptions::{PyBufferError, PyValueError};
+use pyo3::exceptions::{PyBufferError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
-use pyo3::types::{PyBytes, PyInt};
+use pyo3::types::{PyByteArray, PyBytes, PyInt, PyMemoryView, PyString};
 
 use crate::nn::{lock, NnMsg};
 use crate::py::data::Payload;
@@ -118,7 +120,7 @@ impl PyMessage {
                 let theirs = m.get().with_bytes(<[u8]>::to_vec);
                 self.with_bytes(|b| b == theirs.as_slice())
             }
-        } else if other.is_instance_of::<pyo3::types::PyString>() {
+        } else if other.is_instance_of::<PyString>() {
             // Like bytes: never equal to a str.
             return Ok(py.NotImplemented());
         } else if let Ok(p) = Payload::extract(other) {
@@ -212,4 +214,50 @@ impl PyMessage {
         let mut st = self.lock();
         st.exports = st.exports.saturating_sub(1);
     }
+}
+
+/// Borrows every message of the iterable `messages` (as [`Payload::extract`] does), all of
+/// them before anything is sent. One message given whole (str, bytes, bytearray, memoryview,
+/// `Message`) is a `TypeError`, not taken apart; so is an item that is no message, named by
+/// its index.
+pub fn extract_messages<'py>(
+    messages: &Bound<'py, PyAny>,
+    call: &str,
+) -> PyResult<Vec<Payload<'py>>> {
+    let py = messages.py();
+    let kind = || {
+        messages
+            .get_type()
+            .name()
+            .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+    };
+    if messages.is_instance_of::<PyBytes>()
+        || messages.is_instance_of::<PyString>()
+        || messages.is_instance_of::<PyByteArray>()
+        || messages.is_instance_of::<PyMemoryView>()
+        || messages.is_instance_of::<PyMessage>()
+    {
+        return Err(PyTypeError::new_err(format!(
+            "{call}() takes an iterable of messages, not one {}: put it in a list, or use send()",
+            kind()
+        )));
+    }
+    let items = messages.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{call}() takes an iterable of messages, not {}",
+            kind()
+        ))
+    })?;
+    items
+        .enumerate()
+        .map(|(i, item)| {
+            Payload::extract(&item?).map_err(|e| {
+                if e.is_instance_of::<PyTypeError>(py) {
+                    PyTypeError::new_err(format!("{call}() message {i}: {}", e.value(py)))
+                } else {
+                    e
+                }
+            })
+        })
+        .collect()
 }

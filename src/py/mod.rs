@@ -3,16 +3,20 @@
 //!
 //! - `socket`: `_native.Socket`;
 //! - `message`: `_native.Message`;
+//! - `options`: `_native.OptionSpec` and `_native.OPTIONS`, the option table's rows;
 //! - `functions`: the module's functions (poll, device, term, strerror, symbol_info);
 //! - `blocking`: where blocking calls release the GIL, and signals reach Python;
 //! - `data`: Python objects read as bytes;
-//! - `errors`: `NnError` to Python exceptions (the errno-to-class mapping).
+//! - `errors`: `NnError` to Python exceptions (the errno-to-class mapping);
+//! - `misuse`: the misuse warnings, their kinds and texts, once per socket.
 
 mod blocking;
 mod data;
 mod errors;
 mod functions;
 mod message;
+mod misuse;
+mod options;
 mod socket;
 
 use pyo3::prelude::*;
@@ -30,6 +34,12 @@ mod _native {
     use super::message::PyMessage;
 
     #[pymodule_export]
+    use super::options::PyOptionSpec;
+
+    #[pymodule_export]
+    use super::errors::ErrorContext;
+
+    #[pymodule_export]
     use super::functions::{device, poll, strerror, symbol_info, term};
 
     #[pymodule_init]
@@ -43,6 +53,7 @@ mod _native {
         m.add("BACKEND", nn::NAME)?;
         m.add("LIBRARY_VERSION", nn::library_version())?;
         m.add("HARDENED", nn::HARDENED)?;
+        m.add("OPTIONS", super::options::all_specs(m.py())?)?;
         Ok(())
     }
 }

@@ -4,17 +4,19 @@
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyType};
 
 use crate::ffi;
-use crate::nn::{BatchWait, Direction, NnError, Socket};
+use crate::nn::{BatchWait, Direction, Kind, NnError, Socket};
 use crate::py::blocking::{blocking_call, blocking_recv_batch, blocking_send_batch, try_now};
-use crate::py::data::{extract_messages, with_writable_buffer, Payload};
-use crate::py::errors::{check_misuse, Context};
-use crate::py::message::PyMessage;
+use crate::py::data::{with_writable_buffer, Payload};
+use crate::py::errors::{Context, OnSocket};
+use crate::py::message::{extract_messages, PyMessage};
+use crate::py::misuse::{self, Warned, Watched};
+use crate::py::options::PyOptionSpec;
 
 /// An address as nanomsg takes it: a str (UTF-8) or raw bytes (e.g. a non-UTF-8 ipc path).
 /// A str is encoded with `surrogateescape`, as `os.fsencode` does: the `Endpoint.address`
@@ -41,6 +43,12 @@ fn c_address(addr: &Bound<'_, PyAny>) -> PyResult<CString> {
     CString::new(bytes).map_err(|_| PyValueError::new_err("address must not contain NUL"))
 }
 
+/// A C string option's bytes as a str: up to the first NUL.
+fn c_string<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
+    let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
+    PyString::new(py, &String::from_utf8_lossy(text))
+}
+
 fn c_int_value(value: &Bound<'_, PyAny>) -> PyResult<i32> {
     value
         .extract::<i32>()
@@ -57,6 +65,8 @@ fn c_int_value(value: &Bound<'_, PyAny>) -> PyResult<i32> {
 )]
 pub struct PySocket {
     inner: Socket,
+    /// The misuse warnings the socket gave.
+    warned: Warned,
 }
 
 #[pymethods]
@@ -73,7 +83,10 @@ impl PySocket {
             Some(number) => Socket::adopt(number).map_err(|e| Context::call("adopt").err(e))?,
             None => Socket::new(domain, protocol).map_err(|e| Context::call("Socket").err(e))?,
         };
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            warned: Warned::default(),
+        })
     }
 
     /// The native part of `nanomsg_rs.Socket.adopt`, which documents it.
@@ -156,7 +169,8 @@ impl PySocket {
     /// `nn_shutdown` of an endpoint id: the native part of `nanomsg_rs.Socket.shutdown`,
     /// which documents it.
     fn shutdown(slf: &Bound<'_, Self>, endpoint: i32) -> PyResult<()> {
-        let ctx = Context::on(slf, "shutdown");
+        let id = endpoint.into_pyobject(slf.py())?.into_any();
+        let ctx = Context::on(slf, "shutdown").value(&id);
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         slf.py()
             .detach(|| guard.shutdown(endpoint))
@@ -189,7 +203,7 @@ impl PySocket {
         let payload = Payload::extract(data)?;
         let bytes = payload.as_slice();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "send", true)?;
+        misuse::check_transfer(slf, "send", true)?;
         blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
             guard.send(bytes, flags)
         })
@@ -215,7 +229,7 @@ impl PySocket {
     fn recv<'py>(slf: &Bound<'py, Self>, block: bool) -> PyResult<Bound<'py, PyBytes>> {
         let ctx = Context::on(slf, "recv");
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "recv", false)?;
+        misuse::check_transfer(slf, "recv", false)?;
         let msg = blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
             guard.recv_msg(flags)
         })?;
@@ -235,7 +249,7 @@ impl PySocket {
         let ctx = Context::on(slf, "recv_into");
         with_writable_buffer(buffer, |target| {
             let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-            check_misuse(slf, "recv_into", false)?;
+            misuse::check_transfer(slf, "recv_into", false)?;
             blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
                 guard.recv_into(target, flags)
             })
@@ -252,7 +266,7 @@ impl PySocket {
         let ctx = Context::on(slf, "recv_msg");
         let py = slf.py();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "recv_msg", false)?;
+        misuse::check_transfer(slf, "recv_msg", false)?;
         let (msg, header) = if slf.get().inner.is_raw() {
             blocking_call(py, &guard, Direction::Recv, block, &ctx, |flags| {
                 guard.recv_with_header(flags)
@@ -281,7 +295,7 @@ impl PySocket {
     fn send_msg(slf: &Bound<'_, Self>, msg: &Bound<'_, PyMessage>, block: bool) -> PyResult<usize> {
         let ctx = Context::on(slf, "send_msg");
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "send_msg", true)?;
+        misuse::check_transfer(slf, "send_msg", true)?;
         let (body, mut header) = msg.get().take()?;
         // Only raw sockets route by header; an sp socket makes its own (libnanomsg would
         // abort, or send the header as payload).
@@ -323,7 +337,7 @@ impl PySocket {
             .collect::<PyResult<Vec<_>>>()?;
         let slices: Vec<&[u8]> = payloads.iter().map(Payload::as_slice).collect();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "send_parts", true)?;
+        misuse::check_transfer(slf, "send_parts", true)?;
         blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
             guard.send_parts(&slices, flags)
         })
@@ -372,7 +386,7 @@ impl PySocket {
             .map_err(|e| ctx.err(e))
             .and_then(|guard| {
                 if !slices.is_empty() {
-                    check_misuse(slf, "send_many", true)?;
+                    misuse::check_transfer(slf, "send_many", true)?;
                 }
                 blocking_send_batch(py, &guard, block, &ctx, &slices, &mut sent)
             });
@@ -436,7 +450,7 @@ impl PySocket {
             ),
         };
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "recv_many", false)?;
+        misuse::check_transfer(slf, "recv_many", false)?;
         let got = blocking_recv_batch(py, &guard, &ctx, max, wait)?;
         drop(guard);
         PyList::new(py, got.iter().map(|m| PyBytes::new(py, m.as_slice())))
@@ -479,9 +493,7 @@ impl PySocket {
         if kind.is(py.get_type::<PyBytes>()) {
             Ok(PyBytes::new(py, &bytes).into_any())
         } else if kind.is(py.get_type::<PyString>()) {
-            // A C string: up to its NUL.
-            let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
-            Ok(PyString::new(py, &String::from_utf8_lossy(text)).into_any())
+            Ok(c_string(py, &bytes).into_any())
         } else {
             Err(PyTypeError::new_err("type must be int, str or bytes"))
         }
@@ -521,6 +533,82 @@ impl PySocket {
             .map_err(|e| ctx.err(e))
     }
 
+    /// The value of the option of the row `spec` (an `OptionSpec` of `_native.OPTIONS`), as
+    /// its type says: int, bool or str. The option properties' getter.
+    fn _get_option<'py>(
+        slf: &Bound<'py, Self>,
+        spec: &Bound<'py, PyOptionSpec>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let spec = spec.get().spec();
+        let (level, option) = (spec.place.level, spec.place.option);
+        let ctx = Context::on(slf, "getsockopt").option(level, option);
+        let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
+        match spec.kind {
+            Kind::Str | Kind::Bytes => {
+                let bytes = guard
+                    .getsockopt_bytes(level, option)
+                    .map_err(|e| ctx.err(e))?;
+                Ok(c_string(py, &bytes).into_any())
+            }
+            kind => {
+                let value = guard
+                    .getsockopt_int(level, option)
+                    .map_err(|e| ctx.err(e))?;
+                Ok(if kind == Kind::Bool {
+                    PyBool::new(py, value != 0).to_owned().into_any()
+                } else {
+                    value.into_pyobject(py)?.into_any()
+                })
+            }
+        }
+    }
+
+    /// Sets the option of the row `spec` to `value`, checking its Python type first: an int
+    /// (or bool) for int and bool options, a str without NUL for str options. The option
+    /// properties' setter.
+    fn _set_option(
+        slf: &Bound<'_, Self>,
+        spec: &Bound<'_, PyOptionSpec>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let spec = spec.get().spec();
+        let name = spec.name;
+        if !spec.writable {
+            return Err(PyAttributeError::new_err(format!(
+                "option '{name}' is read-only"
+            )));
+        }
+        let type_name = || value.get_type().name();
+        match spec.kind {
+            Kind::Str | Kind::Bytes => {
+                let Ok(text) = value.cast::<PyString>() else {
+                    return Err(PyTypeError::new_err(format!(
+                        "{name} must be a str, not {}",
+                        type_name()?
+                    )));
+                };
+                // A C string: libnanomsg would keep the part before the NUL.
+                if text.to_cow()?.contains('\0') {
+                    return Err(PyValueError::new_err(format!(
+                        "{name} must not contain a NUL character: {}",
+                        value.repr()?
+                    )));
+                }
+            }
+            Kind::Int | Kind::Bool => {
+                if !value.is_instance_of::<PyInt>() {
+                    return Err(PyTypeError::new_err(format!(
+                        "{name} must be an int, not {}",
+                        type_name()?
+                    )));
+                }
+            }
+        }
+        Self::setsockopt(slf, spec.place.level, spec.place.option, value)?;
+        misuse::check_set(slf, spec)
+    }
+
     /// Seconds after which a wait to receive (`recv`) or send must try again although the
     /// socket's fd did not signal (the end of a survey on nng), or None.
     fn _retry_after(slf: &Bound<'_, Self>, recv: bool) -> PyResult<Option<f64>> {
@@ -544,7 +632,7 @@ impl PySocket {
     fn _arecv_try<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let ctx = Context::on(slf, "arecv");
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "arecv", false)?;
+        misuse::check_transfer(slf, "arecv", false)?;
         let msg = try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
             guard.recv_msg(flags)
         })?;
@@ -555,7 +643,7 @@ impl PySocket {
     fn _arecv_msg_try(slf: &Bound<'_, Self>) -> PyResult<Option<PyMessage>> {
         let ctx = Context::on(slf, "arecv_msg");
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "arecv_msg", false)?;
+        misuse::check_transfer(slf, "arecv_msg", false)?;
         let got = if slf.get().inner.is_raw() {
             try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
                 guard.recv_with_header(flags)
@@ -575,27 +663,17 @@ impl PySocket {
         let payload = Payload::extract(data)?;
         let bytes = payload.as_slice();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
-        check_misuse(slf, "asend", true)?;
+        misuse::check_transfer(slf, "asend", true)?;
         try_now(slf.py(), &guard, Direction::Send, &ctx, |flags| {
             guard.send(bytes, flags)
         })
     }
 
-    /// `(protocol, raw, number, has had an endpoint)`, also once closed: for the messages of
-    /// errors raised in Python.
-    fn _identity(&self) -> (i32, bool, i32, bool) {
-        (
-            self.inner.protocol(),
-            self.inner.is_raw(),
-            self.inner.unguarded_id(),
-            self.inner.used(crate::nn::Usage::Endpoint),
-        )
-    }
-
-    /// True the first time it is asked for `kind` on this socket: misuse warnings are given
-    /// once per socket (the kinds of the Python side are numbered from 8).
-    fn _first_warning(&self, kind: u32) -> bool {
-        self.inner.first_warning(kind)
+    /// The exception the native code raises for the error `errno` of `call` on this socket,
+    /// with the same context: for the errors raised in Python (an async wait closed, timed
+    /// out or ended by `term()`).
+    fn _error(slf: &Bound<'_, Self>, errno: i32, call: &str) -> PyErr {
+        Context::on(slf, call).err(NnError::new(errno))
     }
 
     /// `nn_get_statistic` with the numeric statistic.
@@ -623,5 +701,21 @@ impl PySocket {
     /// The safe socket behind this object.
     pub fn socket(&self) -> &Socket {
         &self.inner
+    }
+}
+
+impl<'py> OnSocket<'py> for Bound<'py, PySocket> {
+    fn object(&self) -> &Bound<'py, PyAny> {
+        self.as_any()
+    }
+
+    fn socket(&self) -> &Socket {
+        &self.get().inner
+    }
+}
+
+impl<'py> Watched<'py> for Bound<'py, PySocket> {
+    fn warned(&self) -> &Warned {
+        &self.get().warned
     }
 }

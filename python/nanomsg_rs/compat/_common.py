@@ -16,7 +16,7 @@ def new_socket(domain: int, protocol: int) -> Socket:
 def flags_block(flags: int) -> bool:
     """``block=`` for the native call from nanomsg's ``flags`` argument (only ``DONTWAIT``
     means anything to ``nn_send``/``nn_recv``; other bits are ignored, as libnanomsg does).
-    ``TypeError`` for a non-int."""
-    if isinstance(flags, bool) or not isinstance(flags, int):
+    ``TypeError`` for a non-int (a bool is the int it is, as the originals take it)."""
+    if not isinstance(flags, int):
         raise TypeError(f"flags must be an int, not {type(flags).__name__}")
     return not flags & _native.DONTWAIT

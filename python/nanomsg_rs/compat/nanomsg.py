@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from .. import _native, constants
 from .._errors import NanomsgError
 from .._native import Message
+from .._options import SPECS
 from .._socket import Socket as _NativeSocket
 from .._socket import term
 from ..constants import *  # noqa: F403  (every constant nanomsg-python has, and a few more)
-from ._common import new_socket
+from ._common import flags_block, new_socket
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -59,9 +60,6 @@ __all__ = [
 
 #: The version of nanomsg-python whose API this module reproduces.
 __version__ = "1.0"
-
-_DONTWAIT = _native.DONTWAIT
-_SOL = _native.SOL_SOCKET
 
 
 class NanoMsgError(Exception):
@@ -217,14 +215,20 @@ class _NanoconfigEndpoint(_EndpointBase):
         raise NotImplementedError("Shutdown of nanoconfig endpoint is not supported")
 
 
-def _int_option(level: int, option: int, doc: str, *, writable: bool = True) -> property:
+def _int_option(name: str, doc: str) -> property:
+    """nanomsg-python's property for the int option ``name`` of the native option table
+    (its level, number and whether it can be set come from its row), with nanomsg-python's
+    own docstring."""
+    spec = SPECS[name]
+    level, option = spec.level, spec.option
+
     def get(self: Socket) -> int:
         return self.get_int_option(level, option)
 
     def set(self: Socket, value: int) -> None:
         self.set_int_option(level, option, value)
 
-    return property(get, set if writable else None, doc=doc)
+    return property(get, set if spec.writable else None, doc=doc)
 
 
 class Socket:
@@ -275,24 +279,19 @@ class Socket:
         self._fd = native.fd
 
     # -- option properties, as nanomsg-python names them -----------------------------------
-    send_fd = _int_option(_SOL, _native.SNDFD, "Send file descriptor (an OS fd).", writable=False)
-    recv_fd = _int_option(
-        _SOL, _native.RCVFD, "Receive file descriptor (an OS fd).", writable=False
-    )
-    linger = _int_option(
-        _SOL, _native.LINGER, "Socket linger in milliseconds (libnanomsg 1.1.5 ignores it)."
-    )
-    recv_buffer_size = _int_option(_SOL, _native.RCVBUF, "Receive buffer size in bytes.")
-    send_buffer_size = _int_option(_SOL, _native.SNDBUF, "Send buffer size in bytes.")
-    send_timeout = _int_option(_SOL, _native.SNDTIMEO, "Send timeout in milliseconds.")
-    recv_timeout = _int_option(_SOL, _native.RCVTIMEO, "Receive timeout in milliseconds.")
+    send_fd = _int_option("sndfd", "Send file descriptor (an OS fd).")
+    recv_fd = _int_option("rcvfd", "Receive file descriptor (an OS fd).")
+    linger = _int_option("linger", "Socket linger in milliseconds (libnanomsg 1.1.5 ignores it).")
+    recv_buffer_size = _int_option("rcvbuf", "Receive buffer size in bytes.")
+    send_buffer_size = _int_option("sndbuf", "Send buffer size in bytes.")
+    send_timeout = _int_option("sndtimeo", "Send timeout in milliseconds.")
+    recv_timeout = _int_option("rcvtimeo", "Receive timeout in milliseconds.")
     reconnect_interval = _int_option(
-        _SOL,
-        _native.RECONNECT_IVL,
+        "reconnect_ivl",
         "Base interval between connection failure and reconnect attempt in milliseconds.",
     )
     reconnect_interval_max = _int_option(
-        _SOL, _native.RECONNECT_IVL_MAX, "Max reconnect interval in milliseconds (0: none)."
+        "reconnect_ivl_max", "Max reconnect interval in milliseconds (0: none)."
     )
 
     @property
@@ -364,7 +363,7 @@ class Socket:
 
         Differs from nanomsg-python: a wait can be interrupted with Ctrl-C, and closing the
         socket from another thread wakes it with :class:`NanoMsgAPIError` (``EBADF``)."""
-        block = not flags & _DONTWAIT
+        block = flags_block(flags)
         try:
             if buf is None:
                 return self.socket.recv(block=block)
@@ -381,7 +380,7 @@ class Socket:
         Differs from nanomsg-python: a wait can be interrupted with Ctrl-C, and closing the
         socket from another thread wakes it with :class:`NanoMsgAPIError` (``EBADF``)."""
         try:
-            self.socket.send(msg, block=not flags & _DONTWAIT)
+            self.socket.send(msg, block=flags_block(flags))
         except NanomsgError as e:
             raise _error(e) from e
 

@@ -33,15 +33,13 @@ from .._errors import NanomsgError
 from .._socket import Socket as _NativeSocket
 from ..constants import *  # noqa: F403  (every constant nnpy has, and a few more)
 from . import _nnpy_errors as errors
-from ._common import new_socket
+from ._common import flags_block, new_socket
 from ._nnpy_errors import NNError
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 __all__ = ["NNError", "PollSet", "Socket", "constants", "errors", *constants.__all__]
-
-_DONTWAIT = _native.DONTWAIT
 
 
 def _error(e: NanomsgError) -> NNError:
@@ -147,7 +145,7 @@ class Socket:
         (``KeyboardInterrupt``), and closing the socket from another thread wakes it with
         ``NNError(EBADF)``."""
         try:
-            return self.socket.send(data, block=not flags & _DONTWAIT)
+            return self.socket.send(data, block=flags_block(flags))
         except NanomsgError as e:
             raise _error(e) from e
 
@@ -158,7 +156,7 @@ class Socket:
         Differs from nnpy: waiting can be interrupted with Ctrl-C (``KeyboardInterrupt``),
         and closing the socket from another thread wakes it with ``NNError(EBADF)``."""
         try:
-            return self.socket.recv(block=not flags & _DONTWAIT)
+            return self.socket.recv(block=flags_block(flags))
         except NanomsgError as e:
             raise _error(e) from e
 

@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use super::{Direction, Guard};
+use super::{Direction, Guard, Unlocked};
 use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
 use crate::nn::message::NnMsg;
@@ -47,7 +47,7 @@ impl BatchWait {
         if let Some(until) = self.until {
             return Ok(until);
         }
-        let until = guard.timeout(dir)?.map(|t| Instant::now() + t);
+        let until = guard.deadline(dir)?;
         self.until = Some(until);
         Ok(until)
     }
@@ -55,11 +55,35 @@ impl BatchWait {
 
 impl Guard<'_> {
     /// Sends `messages[*sent..]` in order, each with `nn_send` (a copy), adding each one
-    /// that went to `sent`. A message that cannot go at once is waited for (without `block`:
-    /// `EAGAIN`), up to `wait`'s deadline (`ETIMEDOUT`). Also ends with `EBADF` once the
-    /// socket is closed, between two messages too, and with `EINTR` when a signal arrives
-    /// during a wait (call again to go on).
+    /// that went to `sent`, with the caller's locks let go (`unlocked`) once for all of
+    /// them. A message that cannot go at once is waited for (without `block`: `EAGAIN`), up
+    /// to `wait`'s deadline (`ETIMEDOUT`). Also ends with `EBADF` once the socket is closed,
+    /// between two messages too, and with `EINTR` where the caller ends the call on a signal.
+    /// Where replies cannot be sent with `NN_DONTWAIT` (nng's REP and RESPONDENT), each goes
+    /// as [`Guard::call`] sends one.
     pub fn send_batch(
+        &self,
+        messages: &[&[u8]],
+        sent: &mut usize,
+        block: bool,
+        wait: &mut BatchWait,
+        unlocked: &mut impl Unlocked,
+    ) -> NnResult<()> {
+        if self.sends_replies_without_dontwait(Direction::Send) {
+            while let Some(&data) = messages.get(*sent) {
+                self.call(Direction::Send, block, unlocked, |flags| {
+                    self.send(data, flags)
+                })?;
+                *sent += 1;
+            }
+            return Ok(());
+        }
+        unlocked.run(|| self.send_batch_waiting(messages, sent, block, wait))
+    }
+
+    /// [`Guard::send_batch`]'s loop, run with the caller's locks let go (`EINTR`: call again
+    /// to go on).
+    fn send_batch_waiting(
         &self,
         messages: &[&[u8]],
         sent: &mut usize,

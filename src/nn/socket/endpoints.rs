@@ -9,7 +9,7 @@ use std::os::raw::c_int;
 
 use super::{Guard, Usage};
 use crate::ffi;
-use crate::nn::compat;
+use crate::nn::backend;
 use crate::nn::error::{check, NnError, NnResult};
 use crate::nn::sync::lock;
 
@@ -18,12 +18,17 @@ impl Guard<'_> {
         lock(&self.socket.endpoints)
     }
 
+    /// True while the socket has an endpoint it made and has not shut down.
+    pub fn has_endpoints(&self) -> bool {
+        !self.endpoints().is_empty()
+    }
+
     /// `nn_bind`; returns the endpoint id.
     pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
-        compat::check_ipc_address(addr, true)?;
+        backend::check_ipc_address(addr, true)?;
         // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
         let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
-            .map_err(compat::endpoint_error)?;
+            .map_err(backend::endpoint_error)?;
         self.endpoints().insert(ep);
         self.socket.note(Usage::Endpoint);
         Ok(ep)
@@ -31,10 +36,10 @@ impl Guard<'_> {
 
     /// `nn_connect`; returns the endpoint id.
     pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
-        compat::check_ipc_address(addr, false)?;
+        backend::check_ipc_address(addr, false)?;
         // SAFETY: as in bind.
         let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
-            .map_err(compat::endpoint_error)?;
+            .map_err(backend::endpoint_error)?;
         self.endpoints().insert(ep);
         self.socket.note(Usage::Endpoint);
         Ok(ep)

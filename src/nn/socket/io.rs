@@ -7,6 +7,7 @@ use std::ptr::NonNull;
 
 use super::Guard;
 use crate::ffi;
+use crate::nn::backend;
 use crate::nn::cmsg;
 use crate::nn::error::{check_len, NnError, NnResult};
 use crate::nn::message::NnMsg;
@@ -174,7 +175,7 @@ impl Guard<'_> {
     fn finish_send(&self, rc: c_int) -> NnResult<usize> {
         let result = check_len(rc);
         // Only nng's sockets keep this bookkeeping: on libnanomsg it compiles away.
-        if !cfg!(feature = "nng") {
+        if !backend::KEEPS_CALL_BOOKKEEPING {
             return result;
         }
         if let Some(replies) = &self.socket.replies {
@@ -196,7 +197,7 @@ impl Guard<'_> {
     #[inline]
     fn finish_recv(&self, rc: c_int) -> NnResult<usize> {
         // Only nng's sockets keep this bookkeeping: on libnanomsg it compiles away.
-        if !cfg!(feature = "nng") {
+        if !backend::KEEPS_CALL_BOOKKEEPING {
             return check_len(rc);
         }
         let n = check_len(rc).map_err(|e| match &self.socket.survey {

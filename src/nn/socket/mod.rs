@@ -14,7 +14,8 @@
 //! - `batch`: many messages sent or received in one call (`send_many`, `recv_many`);
 //! - `options`: get/setsockopt with their caches (timeouts, poll fds, name, subscriptions),
 //!   statistics;
-//! - `wait`: [`Direction`], [`wait_any`] and the retry loop of blocking calls.
+//! - `wait`: [`Direction`], [`wait_any`], the retry loop of blocking calls, and the blocking
+//!   call as a whole ([`Guard::call`]), with the caller's locks let go ([`Unlocked`]).
 
 mod batch;
 mod endpoints;
@@ -29,13 +30,13 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use crate::ffi;
-use crate::nn::compat::{self, ReplyState, SurveyClock};
+use crate::nn::backend::{self, ReplyState, SurveyClock};
 use crate::nn::error::{check, NnError, NnResult};
 use crate::nn::process;
 use crate::nn::sync::lock;
 
 pub use batch::BatchWait;
-pub use wait::{wait_any, Direction, Waiting};
+pub use wait::{wait_any, Direction, Unlocked, Waiting};
 
 const CLOSED: u64 = 1 << 63;
 const DETACHED: u64 = 1 << 62;
@@ -99,8 +100,7 @@ pub struct Socket {
     raw: bool,
     /// The protocol (`NN_PAIR`, `NN_PUB`, ...), fixed for the socket's life.
     protocol: c_int,
-    /// What the socket has been used for ([`Usage`] bits) and which misuse warnings it has
-    /// given (the bits from [`WARNING_BITS`] up): the Python layer warns once per socket.
+    /// What the socket has been used for ([`Usage`] bits).
     usage: AtomicU32,
     /// CLOSED, DETACHED and RELEASED flags, and the number of guards alive.
     state: AtomicU64,
@@ -108,7 +108,7 @@ pub struct Socket {
     /// child, which shares it with the parent.
     wake: OwnedFd,
     /// SUB prefixes and how often each is subscribed, where the library cannot be asked to
-    /// unsubscribe a prefix it does not hold (see [`compat::TRACKS_SUBSCRIPTIONS`]).
+    /// unsubscribe a prefix it does not hold (see [`backend::TRACKS_SUBSCRIPTIONS`]).
     subscriptions: Mutex<HashMap<Vec<u8>, usize>>,
     /// `NN_RCVFD` / `NN_SNDFD` (by [`Direction`]), looked up once: fixed for the socket's life.
     poll_fds: [OnceLock<Option<RawFd>>; 2],
@@ -128,20 +128,14 @@ pub struct Socket {
     timeouts: [AtomicI32; 2],
 }
 
-/// Facts about a socket's use that its misuse warnings depend on.
+/// Facts about a socket's use (which the layer above reads for its messages and warnings).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Usage {
     /// A bind or connect succeeded.
     Endpoint = 1,
     /// A SUB subscription was made.
     Subscribed = 2,
-    /// No misuse warning can come any more (the Python layer's own verdict, kept so that its
-    /// check costs one load from then on).
-    Settled = 4,
 }
-
-/// The first bit of [`Socket::first_warning`]'s flags in `usage`.
-const WARNING_BITS: u32 = 8;
 
 /// A cached timeout not read yet.
 const UNKNOWN: i32 = i32::MIN;
@@ -201,7 +195,7 @@ impl Socket {
         drop(owners);
         process::mark_started();
         let socket = Self::from_parts(id, token, domain, protocol, wake);
-        // Its past is unknown: no warning about what it may already have.
+        // Its past is unknown: take it as used for both.
         socket.note(Usage::Endpoint);
         socket.note(Usage::Subscribed);
         Ok(socket)
@@ -260,13 +254,6 @@ impl Socket {
         self.usage.fetch_or(what as u32, Ordering::Relaxed);
     }
 
-    /// True the first time it is asked for `warning` (0 to 23) on this socket: each misuse
-    /// warning is given once per socket.
-    pub fn first_warning(&self, warning: u32) -> bool {
-        let bit = 1 << (WARNING_BITS + warning.min(31 - WARNING_BITS));
-        self.usage.fetch_or(bit, Ordering::Relaxed) & bit == 0
-    }
-
     /// The socket number, without a guard: valid only while the socket is open, and by the
     /// time it is used it may have been closed and handed to another socket.
     pub fn unguarded_id(&self) -> c_int {
@@ -314,7 +301,7 @@ impl Socket {
 
     /// Marks the socket closed (and detached, for [`Ending::Detach`]) and wakes its waiters;
     /// for [`Ending::Close`], releases the number if no guard holds it (or at once, where
-    /// [`compat::CLOSE_AT_ONCE`]). Only the first call does anything.
+    /// [`backend::CLOSE_AT_ONCE`]). Only the first call does anything.
     fn end(&self, how: Ending) -> NnResult<()> {
         let prev = self
             .state
@@ -328,7 +315,7 @@ impl Socket {
         if !process::forked() {
             self.signal_wake();
         }
-        if (prev & USERS == 0 || compat::CLOSE_AT_ONCE) && how == Ending::Close {
+        if (prev & USERS == 0 || backend::CLOSE_AT_ONCE) && how == Ending::Close {
             return self.release_number();
         }
         Ok(())
@@ -342,7 +329,7 @@ impl Socket {
     }
 
     /// The real `nn_close`, reached exactly once: by whoever leaves the socket last, or by
-    /// `close` itself where [`compat::CLOSE_AT_ONCE`].
+    /// `close` itself where [`backend::CLOSE_AT_ONCE`].
     fn release_number(&self) -> NnResult<()> {
         if self.state.fetch_or(RELEASED, Ordering::SeqCst) & RELEASED != 0 {
             return Ok(());

@@ -1,7 +1,7 @@
-//! Socket options: `nn_getsockopt`/`nn_setsockopt` (checked against what the backend
-//! supports), the values cached for the socket's life or until the next set (timeouts, poll
-//! fds, the name), SUB subscriptions counted where the library cannot be trusted with them,
-//! and `nn_get_statistic`.
+//! Socket options: `nn_getsockopt`/`nn_setsockopt` (checked against the option's row in
+//! `nn::options`: its range, and what the backend supports), the values cached for the
+//! socket's life or until the next set (timeouts, poll fds, the name), SUB subscriptions
+//! counted where the library cannot be trusted with them, and `nn_get_statistic`.
 
 use std::os::fd::RawFd;
 use std::os::raw::c_int;
@@ -10,30 +10,15 @@ use std::time::Duration;
 
 use super::{Direction, Guard, Usage, UNKNOWN};
 use crate::ffi;
-use crate::nn::compat;
+use crate::nn::backend;
 use crate::nn::error::{check, NnError, NnResult};
+use crate::nn::options;
 use crate::nn::sync::lock;
-
-/// Fails with `EINVAL` for a REQ resend interval or a survey deadline of 0 ms, which the C
-/// libraries take: each starts a timer of 0 ms, so a REQ resends its request in a busy loop
-/// (some 300,000 times a second, at 100 % CPU) and a survey ends before its answers can come
-/// (the few that do are a race with the timer). 1 ms is the floor. (Negative values are
-/// refused by the library itself, or by `compat::check_option_value` on nng.)
-fn check_timer_floor(level: c_int, option: c_int, value: c_int) -> NnResult<()> {
-    let timer = matches!(
-        (level, option),
-        (ffi::NN_REQ, ffi::NN_REQ_RESEND_IVL) | (ffi::NN_SURVEYOR, ffi::NN_SURVEYOR_DEADLINE)
-    );
-    if timer && value == 0 {
-        return Err(NnError::new(libc::EINVAL));
-    }
-    Ok(())
-}
 
 impl Guard<'_> {
     /// `nn_getsockopt` of an int option.
     pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
-        compat::check_option(level, option)?;
+        backend::check_option(options::find(level, option))?;
         let mut value: c_int = 0;
         let mut len = std::mem::size_of::<c_int>();
         // SAFETY: value and len are live and len holds value's size.
@@ -46,22 +31,23 @@ impl Guard<'_> {
                 &mut len,
             )
         })
-        .map_err(compat::option_error)?;
+        .map_err(backend::option_error)?;
         Ok(value)
     }
 
     /// `nn_getsockopt` of a string option: its bytes as stored (at most `NN_SOCKADDR_MAX`).
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
-        compat::check_option(level, option)?;
+        let spec = options::find(level, option);
+        backend::check_option(spec)?;
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
         let mut len = buf.len();
         // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and updates it.
         check(unsafe {
             ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
         })
-        .map_err(compat::option_error)?;
+        .map_err(backend::option_error)?;
         buf.truncate(len.min(buf.len()));
-        if compat::is_c_string_option(level, option) {
+        if backend::is_c_string_option(spec) {
             if let Some(name) = self.name().as_ref() {
                 return Ok(name.clone());
             }
@@ -72,11 +58,15 @@ impl Guard<'_> {
         Ok(buf)
     }
 
-    /// `nn_setsockopt` of an int option.
+    /// `nn_setsockopt` of an int option: refused first where its row (if the binding knows
+    /// the option) says the value is out of range or the backend lacks it.
     pub fn setsockopt_int(&self, level: c_int, option: c_int, value: c_int) -> NnResult<()> {
-        compat::check_option(level, option)?;
-        check_timer_floor(level, option, value)?;
-        compat::check_option_value(level, option, value)?;
+        let spec = options::find(level, option);
+        backend::check_option(spec)?;
+        if let Some(spec) = spec {
+            spec.check_int(value)?;
+            backend::check_option_value(spec, value)?;
+        }
         self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
         check(unsafe {
@@ -89,20 +79,24 @@ impl Guard<'_> {
             )
         })
         .map(drop)
-        .map_err(compat::option_error)
+        .map_err(backend::option_error)
     }
 
-    /// `nn_setsockopt` of a string/bytes option.
+    /// `nn_setsockopt` of a string/bytes option, checked against its row as
+    /// [`Guard::setsockopt_int`] is (an int option given as its bytes gets the int's checks).
     pub fn setsockopt_bytes(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
-        compat::check_option(level, option)?;
+        let spec = options::find(level, option);
+        backend::check_option(spec)?;
         if level == ffi::NN_SUB {
             return self.subscription(option, value);
         }
-        // An int option given as its bytes gets the int's checks.
-        if let Ok(int) = <[u8; std::mem::size_of::<c_int>()]>::try_from(value) {
-            let int = c_int::from_ne_bytes(int);
-            check_timer_floor(level, option, int)?;
-            compat::check_option_value(level, option, int)?;
+        if let Some(spec) = spec {
+            spec.check_len(value.len())?;
+            if let Ok(int) = <[u8; std::mem::size_of::<c_int>()]>::try_from(value) {
+                let int = c_int::from_ne_bytes(int);
+                spec.check_int(int)?;
+                backend::check_option_value(spec, int)?;
+            }
         }
         self.setsockopt_untracked(level, option, value)
     }
@@ -112,8 +106,8 @@ impl Guard<'_> {
     /// `EINVAL` without reaching the library, and where the library keeps no count of its
     /// own (nng), only a prefix's first subscribe and last unsubscribe reach it.
     fn subscription(&self, option: c_int, prefix: &[u8]) -> NnResult<()> {
-        compat::check_subscriptions(self.socket.raw)?;
-        if !compat::TRACKS_SUBSCRIPTIONS {
+        backend::check_subscriptions(self.socket.raw)?;
+        if !backend::TRACKS_SUBSCRIPTIONS {
             self.setsockopt_untracked(ffi::NN_SUB, option, prefix)?;
             if option == ffi::NN_SUB_SUBSCRIBE {
                 self.socket.note(Usage::Subscribed);
@@ -121,7 +115,7 @@ impl Guard<'_> {
             return Ok(());
         }
         let mut held = lock(&self.socket.subscriptions);
-        let counts = compat::LIBRARY_COUNTS_SUBSCRIPTIONS;
+        let counts = backend::LIBRARY_COUNTS_SUBSCRIPTIONS;
         match option {
             ffi::NN_SUB_SUBSCRIBE => {
                 let count = held.get(prefix).copied().unwrap_or(0);
@@ -152,7 +146,7 @@ impl Guard<'_> {
     /// the timeout and name caches right).
     fn setsockopt_untracked(&self, level: c_int, option: c_int, value: &[u8]) -> NnResult<()> {
         self.forget_timeout(level, option);
-        let c_string = if compat::is_c_string_option(level, option) {
+        let c_string = if backend::is_c_string_option(options::find(level, option)) {
             Some(std::ffi::CString::new(value).map_err(|_| NnError::new(libc::EINVAL))?)
         } else {
             None
@@ -164,7 +158,7 @@ impl Guard<'_> {
         check(unsafe {
             ffi::nn_setsockopt(self.id(), level, option, bytes.as_ptr().cast(), bytes.len())
         })
-        .map_err(compat::option_error)?;
+        .map_err(backend::option_error)?;
         if let Some(name) = name.as_mut() {
             **name = Some(value.to_vec());
         }
@@ -181,7 +175,7 @@ impl Guard<'_> {
     /// C call returns that as (uint64_t)-1, which is its error value for every other
     /// statistic.
     pub fn statistic(&self, stat: c_int) -> NnResult<i64> {
-        compat::check_statistics()?;
+        backend::check_statistics()?;
         // SAFETY: plain ints; errors come back as (uint64_t)-1 with errno set.
         let value = unsafe { ffi::nn_get_statistic(self.id(), stat) };
         if value == u64::MAX {

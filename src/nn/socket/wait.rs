@@ -1,8 +1,10 @@
 //! Waiting: which way a call waits ([`Direction`]), `poll()` on socket fds together with the
 //! wake fds that `close` signals ([`wait_any`]), the registration of a waiter on the
-//! library's lazy fds ([`Waiting`]), and the loop that retries a non-blocking call until the
-//! socket is ready ([`Guard::retry_until_ready`]), with nng's REP and RESPONDENT replies,
-//! which may not be sent with `NN_DONTWAIT`, waited for here too.
+//! library's lazy fds ([`Waiting`]), the loop that retries a non-blocking call until the
+//! socket is ready ([`Guard::retry_until_ready`]), and the blocking call as a whole
+//! ([`Guard::call`], [`Guard::try_now`]): try at once, then wait with the caller's locks let
+//! go ([`Unlocked`]). nng's REP and RESPONDENT replies, which may not be sent with
+//! `NN_DONTWAIT`, are waited for here too, so that no layer above knows of them.
 //!
 //! On our hardened libnanomsg the fds polled are the lazy ones (`NN_RCVFD_LAZY`,
 //! `NN_SNDFD_LAZY`, patch 0035): the library signals them only while somebody is counted in
@@ -109,7 +111,85 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// What a blocking call needs of its caller: to run the parts that wait (and the calls that
+/// may wait inside the C library) with the caller's own locks let go (the Python layer's:
+/// the GIL), again after each `EINTR` that the caller does not turn into an error of its own.
+pub trait Unlocked {
+    /// Runs `f` with the caller's locks let go; on `EINTR`, again, unless the caller ends the
+    /// call (then `EINTR`, and the caller knows why).
+    fn run<T: Send>(&mut self, f: impl FnMut() -> NnResult<T> + Send) -> NnResult<T>;
+}
+
 impl Guard<'_> {
+    /// Runs `op` (a call taking the flags to pass to the C library) with `NN_DONTWAIT`, on the
+    /// caller's thread as it is. With `block`, waits while it fails with `EAGAIN`, up to the
+    /// socket's own timeout for `dir` (`ETIMEDOUT`), through `unlocked`. Where the C library
+    /// cannot take that flag (see [`Guard::sends_replies_without_dontwait`]), `op` runs
+    /// without it once the socket is ready, through `unlocked` too.
+    #[inline]
+    pub fn call<T: Send>(
+        &self,
+        dir: Direction,
+        block: bool,
+        unlocked: &mut impl Unlocked,
+        mut op: impl FnMut(c_int) -> NnResult<T> + Send,
+    ) -> NnResult<T> {
+        if self.sends_replies_without_dontwait(dir) {
+            self.wait_for_reply(dir, block, unlocked)?;
+            return unlocked.run(|| op(0));
+        }
+        match op(ffi::NN_DONTWAIT) {
+            Err(e) if block && e.errno() == libc::EAGAIN => {}
+            other => return other,
+        }
+        let deadline = self.deadline(dir)?;
+        unlocked.run(|| self.retry_until_ready(dir, deadline, || op(ffi::NN_DONTWAIT)))
+    }
+
+    /// One try of `op` that does not wait for the socket ([`Guard::call`] without `block`):
+    /// `None` where it would have to (`EAGAIN`), which costs no error.
+    #[inline]
+    pub fn try_now<T: Send>(
+        &self,
+        dir: Direction,
+        unlocked: &mut impl Unlocked,
+        op: impl FnMut(c_int) -> NnResult<T> + Send,
+    ) -> NnResult<Option<T>> {
+        match self.call(dir, false, unlocked, op) {
+            Err(e) if e.errno() == libc::EAGAIN => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// For a reply that may not be sent with `NN_DONTWAIT` (nng): returns once the socket
+    /// can send it, waiting (with `block`) up to the socket's timeout; `EAGAIN` without.
+    #[inline(never)]
+    fn wait_for_reply(
+        &self,
+        dir: Direction,
+        block: bool,
+        unlocked: &mut impl Unlocked,
+    ) -> NnResult<()> {
+        if self.reply_ready()? {
+            return Ok(());
+        }
+        if !block {
+            return Err(NnError::new(libc::EAGAIN));
+        }
+        let deadline = self.deadline(dir)?;
+        unlocked.run(|| {
+            self.retry_until_ready(dir, deadline, || match self.reply_ready()? {
+                true => Ok(()),
+                false => Err(NnError::new(libc::EAGAIN)),
+            })
+        })
+    }
+
+    /// When a wait in `dir` that starts now ends, by the socket's own timeout (`None`: never).
+    pub(super) fn deadline(&self, dir: Direction) -> NnResult<Option<Instant>> {
+        Ok(self.timeout(dir)?.map(|t| Instant::now() + t))
+    }
+
     /// The eventfd that becomes readable when the socket is closed.
     pub fn wake_fd(&self) -> RawFd {
         self.socket.wake.as_raw_fd()
@@ -138,14 +218,14 @@ impl Guard<'_> {
     /// a reply sent with it while the previous one is still going out (REP even loses the
     /// request it answers; RESPONDENT refuses every such send). Such a reply is sent without
     /// the flag once [`Guard::reply_ready`] says so, and then goes out without waiting.
-    pub fn sends_replies_without_dontwait(&self, dir: Direction) -> bool {
+    pub(super) fn sends_replies_without_dontwait(&self, dir: Direction) -> bool {
         dir == Direction::Send && self.socket.replies.is_some()
     }
 
     /// For [`Guard::sends_replies_without_dontwait`] sockets: true when a reply can be sent
     /// without waiting, or when there is nothing to answer (the send then fails at once
     /// with `EFSM`); false while the previous reply to that peer is still going out.
-    pub fn reply_ready(&self) -> NnResult<bool> {
+    fn reply_ready(&self) -> NnResult<bool> {
         let replies = self.socket.replies.as_ref();
         if !replies.is_some_and(|r| r.due()) {
             return Ok(true);
@@ -162,7 +242,7 @@ impl Guard<'_> {
     }
 
     /// When a wait in `dir` must try `op` again although its fd did not signal (see
-    /// [`SurveyClock`](crate::nn::compat::SurveyClock)), if ever.
+    /// [`SurveyClock`](crate::nn::backend::SurveyClock)), if ever.
     pub fn retry_at(&self, dir: Direction) -> Option<Instant> {
         match (&self.socket.survey, dir) {
             (Some(clock), Direction::Recv) => clock.retry_at(),

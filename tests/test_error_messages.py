@@ -323,14 +323,18 @@ def _param(row: tuple[Any, ...]) -> Any:
 
 
 def _run(code: str) -> tuple[dict[str, Any], BaseException]:
-    """Runs a row's code; returns its names and the exception it raised."""
+    """Runs a row's code; returns its names (``numbers``: each socket's number, by socket,
+    taken when it was made) and the exception it raised."""
     made: list[nn.Socket] = []
+    numbers: dict[nn.Socket, int] = {}
 
     def factory(*args: Any) -> nn.Socket:
         made.append(nn.Socket(*args))
+        numbers[made[-1]] = made[-1].fd
         return made[-1]
 
     names: dict[str, Any] = {
+        "numbers": numbers,
         "S": factory,
         "nn": nn,
         "asyncio": asyncio,
@@ -359,7 +363,7 @@ def test_a_mistake_gets_its_message(code: str, cls: type[BaseException], message
     assert type(exc) is cls or (cls is nn.NanomsgError and isinstance(exc, cls)), repr(exc)
     fields = {"addr": names["addr"], "inproc": names["inproc"]}
     if "s" in names:
-        fields["s"] = names["s"]._identity()[2]
+        fields["s"] = names["numbers"][names["s"]]
     assert str(exc) == message.format(**fields)
 
 
@@ -385,11 +389,29 @@ def test_an_option_error_names_the_option() -> None:
     assert (exc.call, exc.option, exc.socket) == ("setsockopt", "socket_name", names["s"])
     names, raw = _run('s = S("pair"); s.setsockopt(nn.SOL_SOCKET, nn.SOCKET_NAME, "n" * 64)')
     assert isinstance(raw, nn.InvalidArgument)
-    number = names["s"]._identity()[2]
+    number = names["numbers"][names["s"]]
     assert str(raw) == (
         f"setting socket_name to '{'n' * 64}' on PAIR socket {number}: socket_name must be at "
         "most 63 bytes"
     )
+
+
+@pytest.mark.parametrize("receive", ["s.recv()", "asyncio.run(s.arecv())"])
+def test_the_context_is_one_object_with_named_fields(receive: str) -> None:
+    """What a failed call concerned is one object, ``_context``, made by one piece of native
+    code: for the errors of the native calls and for those raised in Python (an async wait
+    that timed out) alike."""
+    names, exc = _run(f's = S("pull"); s.bind(inproc); s.rcvtimeo = 10; {receive}')
+    assert isinstance(exc, nn.Timeout)
+    ctx = exc._context
+    assert isinstance(ctx, nn._native.ErrorContext)
+    number = names["numbers"][names["s"]]
+    assert (ctx.protocol, ctx.raw, ctx.number, ctx.had_endpoint) == ("PULL", False, number, True)
+    assert (ctx.sndtimeo, ctx.rcvtimeo, ctx.deadline) == (-1, 10, None)
+    assert (ctx.option, ctx.value) == (None, None)
+    _, exc = _run('s = S("pair"); s.sndprio = 99')
+    assert exc._context is not None
+    assert (exc._context.option, exc._context.value, exc._context.sndtimeo) == ("sndprio", 99, None)
 
 
 def test_errors_pickle_without_their_socket() -> None:
@@ -472,6 +494,29 @@ def test_a_silent_misuse_warns_once_per_socket(setup: str, misuse: str, message:
     finally:
         for s in made:
             s.close()
+
+
+@only_on("nanomsg", "nng has no sndprio or rcvprio option: NotSupported")
+def test_each_option_warns_once_on_its_own(sock: Any) -> None:
+    """The warnings about setting an option late are one kind per option: sndprio warns once,
+    and so does rcvprio after it; before any endpoint, and after the last one is shut down,
+    neither warns."""
+    s = sock("pair")
+    s.sndprio = 2  # no endpoint yet: no warning
+    endpoint = s.bind(make_address("inproc"))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            s.sndprio = 3
+            s.rcvprio = 3
+    assert [str(w.message).split(" on ")[0] for w in record] == [
+        "setting sndprio",
+        "setting rcvprio",
+    ]
+    endpoint.shutdown()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s.ipv4only = True  # no endpoint any more: no warning
 
 
 def test_correct_use_does_not_warn(sock: Any) -> None:

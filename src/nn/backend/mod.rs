@@ -4,10 +4,13 @@
 //! that mean something else, and behaves differently in places: how it closes, how it holds
 //! message buffers, how its REP and SURVEYOR sockets report their state. The rest of the safe
 //! layer asks this module (constants fold away at compile time) instead of testing the
-//! feature itself; `symbols.rs` (no `nn_symbol_info` on nng), `library.rs` (the version
-//! string) and `error.rs` (error texts) keep their own small `cfg`s.
+//! feature itself, and the Python layer never meets a difference (a test checks both);
+//! `symbols.rs` (no `nn_symbol_info` on nng), `library.rs` (the version string) and
+//! `error.rs` (error texts) keep their own small `cfg`s, and each option's own difference
+//! is a column of its row in `options.rs`, which this module reads.
 //!
-//! - this file: options, endpoints, statistics, closing and message buffers;
+//! - this file: options (what their rows in `options` say of nng), endpoints, statistics,
+//!   closing and message buffers;
 //! - `reply`: whether a REP or RESPONDENT on nng has a reply due;
 //! - `survey`: the SURVEYOR's deadline as libnanomsg reports it, for nng.
 
@@ -19,54 +22,12 @@ use std::os::raw::c_int;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 
-use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
 use crate::nn::library::HARDENED;
+use crate::nn::options::{Nng, OptionSpec};
 
 pub use reply::ReplyState;
 pub use survey::SurveyClock;
-
-#[cfg(feature = "nng")]
-const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = &[
-    (
-        ffi::NN_SNDBUF,
-        "the sndbuf option (bytes) is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_RCVBUF,
-        "the rcvbuf option (bytes) is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_SNDPRIO,
-        "the sndprio option is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_RCVPRIO,
-        "the rcvprio option is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_IPV4ONLY,
-        "the ipv4only option is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_MAXTTL,
-        "the maxttl option is not supported by the nng backend",
-    ),
-    (
-        ffi::NN_RCVMAXPARTIAL,
-        "the rcvmaxpartial option is not supported by the nng backend",
-    ),
-];
-#[cfg(not(feature = "nng"))]
-const UNSUPPORTED_OPTIONS: &[(c_int, &str)] = if HARDENED {
-    &[]
-} else {
-    &[(
-        ffi::NN_RCVMAXPARTIAL,
-        "the rcvmaxpartial option needs nanomsg-rs's hardened libnanomsg (patch 0033); \
-         the system libnanomsg has no cap on partial messages",
-    )]
-};
 
 /// The longest ipc path a Unix domain socket address holds: `sun_path` (108 bytes on Linux)
 /// less its terminating NUL.
@@ -98,14 +59,17 @@ pub fn check_ipc_address(addr: &CStr, bind: bool) -> NnResult<()> {
     }
 }
 
-/// Fails with `ENOTSUP` (naming the backend) for a socket-level option it lacks.
-pub fn check_option(level: c_int, option: c_int) -> NnResult<()> {
-    if level != ffi::NN_SOL_SOCKET {
+/// Fails with `ENOTSUP` (naming the backend) for an option the backend lacks: on nng, its
+/// row's [`Nng::Unsupported`]; on the system libnanomsg, an option of our hardened one's own
+/// (its row's `hardened_only`).
+pub fn check_option(spec: Option<&OptionSpec>) -> NnResult<()> {
+    let Some(spec) = spec else {
         return Ok(());
-    }
-    match UNSUPPORTED_OPTIONS.iter().find(|(o, _)| *o == option) {
-        Some((_, why)) => Err(NnError::unsupported(why)),
-        None => Ok(()),
+    };
+    match (spec.nng, spec.hardened_only) {
+        (Nng::Unsupported(why), _) if cfg!(feature = "nng") => Err(NnError::unsupported(why)),
+        (_, Some(why)) if !cfg!(feature = "nng") && !HARDENED => Err(NnError::unsupported(why)),
+        _ => Ok(()),
     }
 }
 
@@ -128,37 +92,24 @@ pub fn endpoint_error(err: NnError) -> NnError {
     err
 }
 
-/// True for an option whose value is a C string on this backend: nng stores `NN_SOCKET_NAME`
-/// NUL-terminated (and refuses it without the NUL); libnanomsg keeps plain bytes.
-pub fn is_c_string_option(level: c_int, option: c_int) -> bool {
-    cfg!(feature = "nng") && level == ffi::NN_SOL_SOCKET && option == ffi::NN_SOCKET_NAME
+/// True for an option whose value is a C string on this backend (its row's [`Nng::CString`]):
+/// nng stores `NN_SOCKET_NAME` NUL-terminated (and refuses it without the NUL); libnanomsg
+/// keeps plain bytes.
+pub fn is_c_string_option(spec: Option<&OptionSpec>) -> bool {
+    cfg!(feature = "nng") && spec.is_some_and(|s| s.nng == Nng::CString)
 }
 
-/// Fails with `ENOTSUP` (naming the backend) for an option value it cannot honour: nng's
-/// websocket transport sends binary frames only, and refuses text frames with `EINVAL`.
-/// Fails with `EINVAL` for a negative survey deadline or resend interval on nng, which takes
-/// -1 as "for ever": our libnanomsg refuses them (patch 0025; 1.1.5 aborted at the next
-/// survey or request), and a program must see the same on both.
-pub fn check_option_value(level: c_int, option: c_int, value: c_int) -> NnResult<()> {
-    if cfg!(feature = "nng")
-        && value < 0
-        && matches!(
-            (level, option),
-            (ffi::NN_SURVEYOR, ffi::NN_SURVEYOR_DEADLINE) | (ffi::NN_REQ, ffi::NN_REQ_RESEND_IVL)
-        )
-    {
-        return Err(NnError::new(libc::EINVAL));
+/// Fails with `ENOTSUP` (naming the backend) for an option value it cannot honour (its row's
+/// [`Nng::RefusesValue`]): nng's websocket transport sends binary frames only, and refuses
+/// text frames with `EINVAL`. (Negative survey deadlines and resend intervals, which nng
+/// takes as "for ever", are out of those options' ranges on every backend.)
+pub fn check_option_value(spec: &OptionSpec, value: c_int) -> NnResult<()> {
+    match spec.nng {
+        Nng::RefusesValue(refused, why) if cfg!(feature = "nng") && value == refused => {
+            Err(NnError::unsupported(why))
+        }
+        _ => Ok(()),
     }
-    if cfg!(feature = "nng")
-        && level == ffi::NN_WS
-        && option == ffi::NN_WS_MSG_TYPE
-        && value == ffi::NN_WS_MSG_TYPE_TEXT
-    {
-        return Err(NnError::unsupported(
-            "websocket text frames (NN_WS_MSG_TYPE_TEXT) are not supported by the nng backend",
-        ));
-    }
-    Ok(())
 }
 
 /// Fails with `ENOPROTOOPT` where a SUB socket has no subscriptions: nng's raw SUB takes every
@@ -179,6 +130,10 @@ pub fn check_statistics() -> NnResult<()> {
     }
     Ok(())
 }
+
+/// True where a socket's sends and receives keep the bookkeeping of [`ReplyState`] and
+/// [`SurveyClock`] (nng): elsewhere it compiles away.
+pub const KEEPS_CALL_BOOKKEEPING: bool = cfg!(feature = "nng");
 
 /// nng never hands a closed socket's number out again (its ids only grow), and a call that
 /// waits inside nng (a reply sent without `NN_DONTWAIT`, see
