@@ -25,21 +25,21 @@ impl Guard<'_> {
 
     /// `nn_bind`; returns the endpoint id.
     pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
-        backend::check_ipc_address(addr, true)?;
-        // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
-        let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
-            .map_err(backend::endpoint_error)?;
-        self.endpoints().insert(ep);
-        self.socket.note(Usage::Endpoint);
-        Ok(ep)
+        self.add_endpoint(addr, true)
     }
 
     /// `nn_connect`; returns the endpoint id.
     pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
-        backend::check_ipc_address(addr, false)?;
-        // SAFETY: as in bind.
-        let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
-            .map_err(backend::endpoint_error)?;
+        self.add_endpoint(addr, false)
+    }
+
+    /// `nn_bind` (with `bind`) or `nn_connect`, and the endpoint noted as this socket's.
+    fn add_endpoint(&self, addr: &CStr, bind: bool) -> NnResult<c_int> {
+        backend::check_ipc_address(addr, bind)?;
+        let add = if bind { ffi::nn_bind } else { ffi::nn_connect };
+        // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
+        let ep =
+            check(unsafe { add(self.id(), addr.as_ptr()) }).map_err(backend::endpoint_error)?;
         self.endpoints().insert(ep);
         self.socket.note(Usage::Endpoint);
         Ok(ep)
