@@ -51,6 +51,10 @@ import nanomsg_rs as nn
 
 T = TypeVar("T")
 
+# The ``sock`` and ``addr`` fixtures (conftest.py), as the tests annotate them.
+SockFactory = Callable[..., nn.Socket]
+AddrFactory = Callable[[str], str]
+
 # -- backends -------------------------------------------------------------------------------
 
 BACKENDS = ("nanomsg", "nng")
@@ -329,7 +333,7 @@ def timeouts(
 
 
 def connected(
-    sock: Callable[..., nn.Socket],
+    sock: SockFactory,
     a: str,
     b: str,
     transport: str = "inproc",

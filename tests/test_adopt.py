@@ -12,14 +12,11 @@ import gc
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 
 import pytest
-from support import c_library
+from support import AddrFactory, c_library
 
 import nanomsg_rs as nn
-
-AddrFactory = Callable[[str], str]
 
 
 def test_detach_then_adopt_is_the_same_socket(addr: AddrFactory) -> None:

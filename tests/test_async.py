@@ -28,6 +28,7 @@ import pytest
 from support import (
     CONNECT_DEADLINE,
     NNG,
+    SockFactory,
     best_of,
     connected,
     make_address,
@@ -39,7 +40,6 @@ from support import (
 
 import nanomsg_rs as nn
 
-SockFactory = Callable[..., nn.Socket]
 T = TypeVar("T")
 Runner = Callable[..., Any]
 

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from support import (
     NANOMSG,
+    SockFactory,
     best_of,
     connected,
     drain,
@@ -35,8 +36,6 @@ from support import (
 )
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
 
 # As in test_threads_signals.py: a signal or a message takes effect within PROMPT seconds
 # (the best of support.TIMING_ATTEMPTS tries), close() from another thread within

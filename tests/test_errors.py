@@ -13,12 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import NNG, per_backend
+from support import NNG, AddrFactory, SockFactory, per_backend
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 ALL_ERRORS = [
     nn.Again,

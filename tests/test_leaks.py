@@ -15,17 +15,15 @@ import shutil
 import struct
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import connected, per_backend, run_reporting
+from support import SockFactory, connected, per_backend, run_reporting
 
 import nanomsg_rs as nn
 
 MiB = 1 << 20
 
-SockFactory = Callable[..., nn.Socket]
 # nng moves a message through its own threads, ~15 times slower than libnanomsg on inproc:
 # 50,000 there keep the quick run quick (a leak of one buffer per message still shows).
 QUICK_MESSAGES = 200_000 if nn.BACKEND == "nanomsg" else 50_000

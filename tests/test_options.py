@@ -9,17 +9,22 @@ import select
 import struct
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import NNG, NNG_UNSUPPORTED_OPTIONS, only_on, option_param, per_backend, wait_reachable
+from support import (
+    NNG,
+    NNG_UNSUPPORTED_OPTIONS,
+    AddrFactory,
+    SockFactory,
+    only_on,
+    option_param,
+    per_backend,
+    wait_reachable,
+)
 
 import nanomsg_rs as nn
 from nanomsg_rs._options import BoolOption, IntOption, StrOption, _OptionProperty
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 # -- defaults -------------------------------------------------------------------------------
 

@@ -6,12 +6,14 @@ import contextlib
 import errno
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from support import (
     CONNECT_DEADLINE,
     NANOMSG,
+    AddrFactory,
+    SockFactory,
     best_of,
     run_reporting,
     timeouts,
@@ -20,9 +22,6 @@ from support import (
 )
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 
 def poll_until(

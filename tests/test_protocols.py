@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 from support import (
@@ -11,6 +11,8 @@ from support import (
     NNG,
     NO_STATISTICS,
     PROBE,
+    AddrFactory,
+    SockFactory,
     best_of,
     drain,
     run_python,
@@ -20,9 +22,6 @@ from support import (
 )
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 
 def connections(s: nn.Socket) -> int | None:

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
 
 import pytest
-from support import connected, make_address, run_ok, timeouts
+from support import AddrFactory, SockFactory, connected, make_address, run_ok, timeouts
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 MiB = 1024 * 1024
 

@@ -13,12 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import CONNECT_DEADLINE, NANOMSG, NNG, c_library, only_on, run_ok
+from support import (
+    CONNECT_DEADLINE,
+    NANOMSG,
+    NNG,
+    AddrFactory,
+    SockFactory,
+    c_library,
+    only_on,
+    run_ok,
+)
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 PROTOCOL_NAMES = [
     "pair",

@@ -4,15 +4,11 @@ connection counts, and NotSupported on nng, which keeps none."""
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
 
 import pytest
-from support import NO_STATISTICS, timeouts, wait_until
+from support import NO_STATISTICS, AddrFactory, SockFactory, timeouts, wait_until
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 no_statistics = pytest.mark.backend("nanomsg", reason=NO_STATISTICS)
 

@@ -7,13 +7,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from support import best_of
+from support import SockFactory, best_of
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
-
 
 # How late a 200 ms timeout may end: the best of support.TIMING_ATTEMPTS tries must be
 # within this (support.best_of); none may end before 0.19 s.
