@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import CONNECT_DEADLINE, PROBE, make_address, wait_connected, wait_until
+from support import CONNECT_DEADLINE, PROBE, SockFactory, make_address, wait_connected, wait_until
 
 import nanomsg_rs as nn
 
@@ -145,7 +145,7 @@ def role(request: pytest.FixtureRequest) -> str:
 
 
 def setup(
-    sock: Callable[..., nn.Socket],
+    sock: SockFactory,
     nanocat: Callable[..., Nanocat],
     protocol: str,
     nc_args: list[str],
@@ -336,7 +336,7 @@ def nng_sock(pynng: Any) -> Iterator[Callable[..., Any]]:
 
 
 def nng_setup(
-    sock: Callable[..., nn.Socket],
+    sock: SockFactory,
     nng_sock: Callable[..., Any],
     ours: str,
     theirs: str,

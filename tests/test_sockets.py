@@ -616,7 +616,7 @@ def test_repr_mentions_state() -> None:
     assert "closed" in repr(s)
 
 
-def test_bytes_address_is_accepted_as_is(sock: Callable[..., nn.Socket], tmp_path: Path) -> None:
+def test_bytes_address_is_accepted_as_is(sock: SockFactory, tmp_path: Path) -> None:
     # nanomsg takes any bytes: an ipc path that is not UTF-8 must be usable.
     raw = b"ipc://" + bytes(tmp_path) + b"/\xff-sock.ipc"
     a, b = sock("pair"), sock("pair")
@@ -630,7 +630,7 @@ def test_bytes_address_is_accepted_as_is(sock: Callable[..., nn.Socket], tmp_pat
 
 
 def test_address_of_a_str_subclass_is_kept_as_a_plain_str(
-    sock: Callable[..., nn.Socket], addr: AddrFactory
+    sock: SockFactory, addr: AddrFactory
 ) -> None:
     # Found by test_api_fuzz: a subclass whose __str__ raises made repr(socket) raise.
     class Odd(str):
@@ -644,7 +644,7 @@ def test_address_of_a_str_subclass_is_kept_as_a_plain_str(
     assert repr(s).endswith(f" bound {address}>")
 
 
-def test_a_non_utf8_address_round_trips(sock: Callable[..., nn.Socket], tmp_path: Path) -> None:
+def test_a_non_utf8_address_round_trips(sock: SockFactory, tmp_path: Path) -> None:
     """Endpoint.address is a str, the bytes that are not UTF-8 kept as surrogates (as
     os.fsdecode keeps them): connect() and bind() take it back as the same bytes. They
     raised UnicodeEncodeError ("surrogates not allowed")."""
