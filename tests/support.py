@@ -332,6 +332,34 @@ def timeouts(
         s.sndtimeo = ms if snd is None else snd
 
 
+def star(
+    sock: SockFactory,
+    hub: str,
+    leaf: str,
+    n: int,
+    transport: str = "inproc",
+    *,
+    raw: tuple[bool, bool] = (False, False),
+    ms: int | None = 5000,
+    rcv: int | None = None,
+    snd: int | None = None,
+    address: str | None = None,
+) -> tuple[nn.Socket, list[nn.Socket]]:
+    """A socket of protocol ``hub`` bound (to ``address``, or a fresh one on ``transport``)
+    and ``n`` of protocol ``leaf`` connected to it, made with the ``sock`` fixture (``raw``:
+    the hub's and the leaves' in the SP_RAW domain), all with ``timeouts(ms=ms, rcv=rcv,
+    snd=snd)`` unless ``ms`` is None."""
+    x = sock(hub, "sp-raw" if raw[0] else "sp")
+    address = address or make_address(transport)
+    x.bind(address)
+    leaves = [sock(leaf, "sp-raw" if raw[1] else "sp") for _ in range(n)]
+    for y in leaves:
+        y.connect(address)
+    if ms is not None:
+        timeouts(x, *leaves, ms=ms, rcv=rcv, snd=snd)
+    return x, leaves
+
+
 def connected(
     sock: SockFactory,
     a: str,
@@ -340,17 +368,13 @@ def connected(
     *,
     raw: tuple[bool, bool] = (False, False),
     ms: int | None = 5000,
+    rcv: int | None = None,
+    snd: int | None = None,
+    address: str | None = None,
 ) -> tuple[nn.Socket, nn.Socket]:
-    """A socket of protocol ``a`` bound and one of ``b`` connected to it, made with the
-    ``sock`` fixture (``raw``: in the SP_RAW domain), both with ``timeouts(ms)`` unless
-    ``ms`` is None."""
-    x = sock(a, "sp-raw" if raw[0] else "sp")
-    y = sock(b, "sp-raw" if raw[1] else "sp")
-    address = make_address(transport)
-    x.bind(address)
-    y.connect(address)
-    if ms is not None:
-        timeouts(x, y, ms=ms)
+    """A socket of protocol ``a`` bound and one of ``b`` connected to it: ``star`` with one
+    leaf."""
+    x, (y,) = star(sock, a, b, 1, transport, raw=raw, ms=ms, rcv=rcv, snd=snd, address=address)
     return x, y
 
 
@@ -375,6 +399,33 @@ def drain(s: nn.Socket) -> list[bytes]:
             got.append(s.recv(block=False))
         except nn.Again:
             return got
+
+
+def assert_each_gets_its_reply(server: nn.Socket, clients: Sequence[nn.Socket]) -> None:
+    """Each of ``clients`` (REQ) sends a request, ``server`` (REP) answers them one by one,
+    and each client receives the answer to its own request: the replies find their way
+    back, directly or through devices."""
+    for i, c in enumerate(clients):
+        c.send(b"request %d" % i)
+    for _ in clients:
+        request = server.recv()
+        server.send(b"answer to " + request)
+    for i, c in enumerate(clients):
+        assert c.recv() == b"answer to request %d" % i
+
+
+def assert_each_reaches_every_other(buses: Sequence[nn.Socket]) -> None:
+    """Each of ``buses`` (BUS, all reachable) sends a message; every other one receives it,
+    and then nothing more for 100 ms: no echo to the sender, and nothing twice."""
+    for i, sender in enumerate(buses):
+        sender.send(b"from %d" % i)
+        for j, other in enumerate(buses):
+            if j != i:
+                assert other.recv() == b"from %d" % i
+    for b in buses:
+        b.rcvtimeo = 100
+        with pytest.raises(nn.Timeout):
+            b.recv()
 
 
 # -- a fresh interpreter ------------------------------------------------------------------------
