@@ -361,20 +361,11 @@ def star(
 
 
 def connected(
-    sock: SockFactory,
-    a: str,
-    b: str,
-    transport: str = "inproc",
-    *,
-    raw: tuple[bool, bool] = (False, False),
-    ms: int | None = 5000,
-    rcv: int | None = None,
-    snd: int | None = None,
-    address: str | None = None,
+    sock: SockFactory, a: str, b: str, transport: str = "inproc", **options: Any
 ) -> tuple[nn.Socket, nn.Socket]:
     """A socket of protocol ``a`` bound and one of ``b`` connected to it: ``star`` with one
-    leaf."""
-    x, (y,) = star(sock, a, b, 1, transport, raw=raw, ms=ms, rcv=rcv, snd=snd, address=address)
+    leaf, and the same keyword ``options`` (``raw``, ``ms``, ``rcv``, ``snd``, ``address``)."""
+    x, (y,) = star(sock, a, b, 1, transport, **options)
     return x, y
 
 
