@@ -268,6 +268,23 @@ def best_of(
     raise AssertionError(f"{what}: late in all {attempts} attempts: {results}")
 
 
+def quick_and_soak(
+    quick: tuple[Any, ...],
+    soak: tuple[Any, ...],
+    timeout: float,
+    quick_timeout: float | None = None,
+) -> list[Any]:
+    """The two runs of a test that has a soak twin, as ``pytest.mark.parametrize`` values:
+    ``quick`` in the default suite (under ``quick_timeout`` seconds when given, else the
+    suite's), ``soak`` only with ``-m soak`` (``make soak``), under ``timeout`` seconds.
+    Their ids: "quick" and "soak"."""
+    quick_marks = [] if quick_timeout is None else [pytest.mark.timeout(quick_timeout)]
+    return [
+        pytest.param(*quick, id="quick", marks=quick_marks),
+        pytest.param(*soak, id="soak", marks=[pytest.mark.soak, pytest.mark.timeout(timeout)]),
+    ]
+
+
 # -- addresses and sockets ------------------------------------------------------------------
 
 _counter = itertools.count()

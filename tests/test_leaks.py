@@ -18,7 +18,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import SockFactory, connected, per_backend, run_reporting
+from support import (
+    SockFactory,
+    connected,
+    per_backend,
+    quick_and_soak,
+    run_reporting,
+)
 
 import nanomsg_rs as nn
 
@@ -110,16 +116,12 @@ def check_rss(way: str, total: int, timeout: float) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("total", "timeout"), quick_and_soak((QUICK_MESSAGES, 50), (SOAK_MESSAGES, 590), timeout=600)
+)
 @pytest.mark.parametrize("way", WAYS)
-def test_rss_flat_over_many_messages(way: str) -> None:
-    check_rss(way, QUICK_MESSAGES, timeout=50)
-
-
-@pytest.mark.soak
-@pytest.mark.timeout(600)
-@pytest.mark.parametrize("way", WAYS)
-def test_rss_flat_over_many_messages_soak(way: str) -> None:
-    check_rss(way, SOAK_MESSAGES, timeout=590)
+def test_rss_flat_over_many_messages(way: str, total: int, timeout: float) -> None:
+    check_rss(way, total, timeout=timeout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,14 +190,11 @@ def check_sockets(total: int, timeout: float) -> None:
         assert r["top"] < 512, r
 
 
-def test_fds_and_socket_numbers_flat_over_dropped_sockets() -> None:
-    check_sockets(QUICK_SOCKETS, timeout=50)
-
-
-@pytest.mark.soak
-@pytest.mark.timeout(600)
-def test_fds_and_socket_numbers_flat_over_dropped_sockets_soak() -> None:
-    check_sockets(SOAK_SOCKETS, timeout=590)
+@pytest.mark.parametrize(
+    ("total", "timeout"), quick_and_soak((QUICK_SOCKETS, 50), (SOAK_SOCKETS, 590), timeout=600)
+)
+def test_fds_and_socket_numbers_flat_over_dropped_sockets(total: int, timeout: float) -> None:
+    check_sockets(total, timeout=timeout)
 
 
 @pytest.mark.skipif(nn.BACKEND != "nanomsg", reason="libnanomsg's limit of 512 sockets")
@@ -257,10 +256,14 @@ def memcheck(args: list[str], timeout: float) -> None:
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 @pytest.mark.skipif(nn.BACKEND != "nanomsg", reason="valgrind.supp covers libnanomsg only")
-@pytest.mark.timeout(180)
-def test_memcheck_fast() -> None:
-    """``tools/memcheck.sh --fast``: the workload under valgrind, clean."""
-    memcheck(["--fast"], timeout=170)
+@pytest.mark.parametrize(
+    ("options", "timeout"),
+    quick_and_soak((["--fast"], 170), (["--rounds", "300"], 890), timeout=900, quick_timeout=180),
+)
+def test_memcheck(options: list[str], timeout: float) -> None:
+    """``tools/memcheck.sh``: the workload under valgrind, clean (the soak: ``--rounds 300``,
+    a longer workload, more close races)."""
+    memcheck(options, timeout=timeout)
 
 
 REPORT = """<?xml version="1.0"?>
@@ -291,15 +294,6 @@ def test_memcheck_report_attributes_errors(tmp_path: Path, obj: str | None, stat
         timeout=30,
     )
     assert proc.returncode == status, proc.stdout + proc.stderr
-
-
-@pytest.mark.soak
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
-@pytest.mark.skipif(nn.BACKEND != "nanomsg", reason="valgrind.supp covers libnanomsg only")
-@pytest.mark.timeout(900)
-def test_memcheck_long() -> None:
-    """``tools/memcheck.sh --rounds 300``: a longer workload, more close races."""
-    memcheck(["--rounds", "300"], timeout=890)
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,16 +359,13 @@ def message_cycles(sock: SockFactory, cycles: int) -> tuple[int, int]:
 
 # Per message nng makes several more system calls than libnanomsg (the readiness of its
 # poll descriptors): 200,000 cycles take ~45 s there, against ~7 s.
-@pytest.mark.timeout(per_backend(nanomsg=60, nng=240))
-def test_memory_stays_flat(sock: SockFactory) -> None:
-    before, after = message_cycles(sock, 200_000)
+@pytest.mark.parametrize(
+    "cycles",
+    quick_and_soak(
+        (200_000,), (1_000_000,), timeout=900, quick_timeout=per_backend(nanomsg=60, nng=240)
+    ),
+)
+def test_memory_stays_flat(sock: SockFactory, cycles: int) -> None:
+    before, after = message_cycles(sock, cycles)
     growth = after - before
-    assert growth < 4 * MiB, f"RSS grew by {growth / MiB:.1f} MiB over 200,000 cycles"
-
-
-@pytest.mark.soak
-@pytest.mark.timeout(900)
-def test_memory_stays_flat_soak(sock: SockFactory) -> None:
-    before, after = message_cycles(sock, 1_000_000)
-    growth = after - before
-    assert growth < 4 * MiB, f"RSS grew by {growth / MiB:.1f} MiB over 1,000,000 cycles"
+    assert growth < 4 * MiB, f"RSS grew by {growth / MiB:.1f} MiB over {cycles:,} cycles"
