@@ -67,6 +67,23 @@ def in_child(body, deadline=10.0):
 
 def report(**kw):
     print(json.dumps(kw), flush=True)
+
+
+# Reports ``child`` and what the parent's ``a`` does now: a recv, then a poll, each waiting
+# for a message that ``b`` sends 0.2 s later.
+def report_parent_waits(child, a, b):
+    def outcome(call):
+        t0 = time.monotonic()
+        threading.Timer(0.2, b.send, (b"after",)).start()
+        try:
+            got = call()
+        except Exception as e:
+            got = type(e).__name__
+        return {"got": got, "seconds": time.monotonic() - t0}
+
+    recv = outcome(lambda: a.recv().decode())
+    poll = outcome(lambda: nn.poll([(a, nn.POLLIN)], 5000))
+    report(child=child, recv=recv, poll=poll, polled=a.recv().decode(), closed=a.closed)
 """
 
 
@@ -297,19 +314,7 @@ while time.monotonic() < deadline:
     time.sleep(0.01)
 else:
     os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
-
-def outcome(call):
-    t0 = time.monotonic()
-    threading.Timer(0.2, b.send, (b"after",)).start()
-    try:
-        got = call()
-    except Exception as e:
-        got = type(e).__name__
-    return {"got": got, "seconds": time.monotonic() - t0}
-
-recv = outcome(lambda: a.recv().decode())
-poll = outcome(lambda: nn.poll([(a, nn.POLLIN)], 5000))
-report(child=child, recv=recv, poll=poll, polled=a.recv().decode(), closed=a.closed)
+report_parent_waits(child, a, b)
 """
 
 
@@ -357,19 +362,7 @@ if __name__ == "__main__":
     if hung:
         p.kill()
     child = {"hung": True} if hung else {"status": p.exitcode}
-
-    def outcome(call):
-        t0 = time.monotonic()
-        threading.Timer(0.2, b.send, (b"after",)).start()
-        try:
-            got = call()
-        except Exception as e:
-            got = type(e).__name__
-        return {"got": got, "seconds": time.monotonic() - t0}
-
-    recv = outcome(lambda: a.recv().decode())
-    poll = outcome(lambda: nn.poll([(a, nn.POLLIN)], 5000))
-    report(child=child, recv=recv, poll=poll, polled=a.recv().decode(), closed=a.closed)
+    report_parent_waits(child, a, b)
 """
 
 
