@@ -464,6 +464,27 @@ def run_python(
     )
 
 
+def start_python(
+    code: str,
+    *args: object,
+    stdin: Any = subprocess.DEVNULL,
+    stderr: Any = subprocess.PIPE,
+    text: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
+) -> subprocess.Popen[Any]:
+    """Starts ``code`` (dedented) with ``args`` in a fresh interpreter, its stdout piped and
+    its stdin and stderr as given: ``run_python`` for a child the test talks to while it
+    runs. The caller waits for it (or kills it)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=text,
+        cwd=cwd,
+    )
+
+
 def run_ok(code: str, *args: object, timeout: float = 60) -> str:
     """``run_python`` with glibc's heap checks and faulthandler on; the test fails with the
     child's output unless it exits 0 and its last line is ``ok``. Returns its stdout."""
