@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import make_address
+from support import (
+    make_address,
+    start_python,
+)
 
 import nanomsg_rs.compat.nnpy as compat_nnpy
 from nanomsg_rs.compat import nanomsg as compat_nanomsg
@@ -108,14 +110,10 @@ def start_original(name: str, role: str, address: str, tmp_path: Path) -> subpro
     requests = tmp_path / "requests.txt"
     requests.write_text("".join(m.hex() + "\n" for m in MESSAGES))
     with requests.open() as stdin:
-        return subprocess.Popen(
-            [sys.executable, "-c", program, role, address],
-            cwd=tmp_path,
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        proc: subprocess.Popen[str] = start_python(
+            program, role, address, stdin=stdin, text=True, cwd=tmp_path
         )
+        return proc
 
 
 def finish(proc: subprocess.Popen[str]) -> str:
