@@ -79,8 +79,25 @@ def _blocked_poll(cleanup: list[nn.Socket]) -> Callable[[], Any]:
     return lambda: nn.poll([(s, nn.POLLIN)], 500)
 
 
+def _blocked_recv_many(cleanup: list[nn.Socket]) -> Callable[[], Any]:
+    s = nn.Socket("pull")
+    cleanup.append(s)
+    s.bind(make_address("inproc"))
+    s.rcvtimeo = 500
+    return lambda: s.recv_many(8)
+
+
+def _blocked_send_many(cleanup: list[nn.Socket]) -> Callable[[], Any]:
+    s = nn.Socket("push")  # no peer: the first message waits
+    cleanup.append(s)
+    s.sndtimeo = 500
+    return lambda: s.send_many([b"nobody", b"listens"])
+
+
 @pytest.mark.parametrize(
-    "make", [_blocked_recv, _blocked_send, _blocked_poll], ids=["recv", "send", "poll"]
+    "make",
+    [_blocked_recv, _blocked_send, _blocked_poll, _blocked_recv_many, _blocked_send_many],
+    ids=["recv", "send", "poll", "recv_many", "send_many"],
 )
 def test_blocked_call_leaves_main_thread_running(
     cleanup: list[nn.Socket], make: Callable[[list[nn.Socket]], Callable[[], Any]]
@@ -631,6 +648,56 @@ TICKING = {
         """,
         None,
         "[0]",
+    ),
+    # the batch calls (test_batch.py)
+    "recv_many-rcvtimeo": (
+        """
+        s = nn.Socket("pull"); s.rcvtimeo = 500
+        op = lambda: s.recv_many(4)
+        """,
+        "Timeout",
+        "None",
+    ),
+    "recv_many-timeout": (
+        """
+        s = nn.Socket("pull"); s.rcvtimeo = 100
+        op = lambda: s.recv_many(4, timeout=0.5)
+        """,
+        None,
+        "[]",
+    ),
+    "recv_many-message": (
+        """
+        s, peer = nn.Socket("pull"), nn.Socket("push")
+        s.bind("inproc://x"); peer.connect("inproc://x")
+        threading.Timer(0.5, lambda: peer.send_many([b"late"])).start()
+        op = lambda: s.recv_many(4)
+        """,
+        None,
+        repr([b"late"]),
+    ),
+    "send_many-timeout": (
+        """
+        s = nn.Socket("push"); s.sndtimeo = 500
+        op = lambda: s.send_many([b"a", b"b"])
+        """,
+        "Timeout",
+        "None",
+    ),
+    "send_many-late-peer": (
+        """
+        s = nn.Socket("push"); s.bind("inproc://x"); s.sndtimeo = 5000
+        p = nn.Socket("pull"); p.rcvtimeo = 5000
+        def late_reader():
+            p.connect("inproc://x")
+            got = []
+            while len(got) < 3:  # nng's inproc pipe holds two messages: a reader takes them
+                got += p.recv_many(3)
+        threading.Timer(0.5, late_reader).start()
+        op = lambda: s.send_many([b"a", b"b", b"c"])
+        """,
+        None,
+        "3",
     ),
 }
 
