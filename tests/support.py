@@ -42,6 +42,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -119,17 +120,29 @@ def c_library() -> ctypes.CDLL:
     return ctypes.CDLL(name, use_errno=True)
 
 
-def build_c_on_wheel(source: str, out: str, *, opt: str = "-O1") -> str:
-    """Compiles the C program ``source`` (a path) into ``out`` on the hardened archive of the
-    last ``make wheel`` (``nanomsg/link-flags``), warnings as errors; returns ``out``."""
+# The repository's root: the tests' C sources and tools live below it.
+ROOT = Path(__file__).resolve().parent.parent
+
+# For the hardened library's own C tests (nanomsg/repro, nanomsg/tests), built on its archive.
+needs_hardened_c = pytest.mark.skipif(
+    not nn.HARDENED, reason="the hardened library's own C tests: this build is not hardened"
+)
+
+
+def build_c_on_wheel(
+    tmp_path_factory: pytest.TempPathFactory, source: Path, *, opt: str = "-O1"
+) -> Path:
+    """Compiles the C program ``source`` on the hardened archive of the last ``make wheel``
+    (``nanomsg/link-flags``), warnings as errors, into a fresh temporary folder; returns the
+    program."""
     gcc = shutil.which("gcc")
     assert gcc, "gcc is needed to build the C tests"
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     flags = subprocess.run(
-        [os.path.join(root, "nanomsg", "link-flags")], capture_output=True, text=True, check=False
+        [ROOT / "nanomsg" / "link-flags"], capture_output=True, text=True, check=False
     )
     assert flags.returncode == 0, flags.stderr
-    cmd = [gcc, opt, "-g", "-Wall", "-Werror", "-o", out, source, *flags.stdout.split()]
+    out = tmp_path_factory.mktemp(source.stem) / source.stem
+    cmd = [gcc, opt, "-g", "-Wall", "-Werror", "-o", str(out), str(source), *flags.stdout.split()]
     subprocess.run(cmd, check=True)
     return out
 

@@ -11,7 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import NANOMSG, NNG, NO_SYMBOLS, only_on
+from support import (
+    NANOMSG,
+    NNG,
+    NO_SYMBOLS,
+    ROOT,
+    only_on,
+)
 
 import nanomsg_rs as nn
 
@@ -405,8 +411,6 @@ def test_symbols_not_supported_on_nng() -> None:
 
 
 # -- one source: the Rust table ---------------------------------------------------------------
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_generated_python_is_up_to_date() -> None:

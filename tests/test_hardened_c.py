@@ -9,23 +9,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import build_c_on_wheel
+from support import ROOT, build_c_on_wheel, needs_hardened_c
 
-import nanomsg_rs as nn
-
-ROOT = Path(__file__).resolve().parent.parent
 REPRO = ROOT / "nanomsg" / "repro" / "repro.c"
 
-pytestmark = pytest.mark.skipif(
-    not nn.HARDENED, reason="the hardened library's own C tests: this build is not hardened"
-)
+pytestmark = needs_hardened_c
 
 
 @pytest.fixture(scope="module")
 def repro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """repro.c compiled on the hardened archive of the last ``make wheel``."""
-    binary = tmp_path_factory.mktemp("repro") / "repro"
-    return Path(build_c_on_wheel(str(REPRO), str(binary), opt="-O1"))
+    return build_c_on_wheel(tmp_path_factory, REPRO, opt="-O1")
 
 
 def cases() -> list[str]:

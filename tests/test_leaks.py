@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from support import (
+    ROOT,
     SockFactory,
     connected,
     per_backend,
@@ -233,8 +234,6 @@ def test_socket_limit_is_512_and_dropping_frees_numbers() -> None:
 # --------------------------------------------------------------------------------------------
 # valgrind: no invalid memory use by our extension (tools/memcheck.sh)
 # --------------------------------------------------------------------------------------------
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def memcheck(args: list[str], timeout: float) -> None:
