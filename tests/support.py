@@ -43,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -397,6 +397,28 @@ def connected(
     leaf, and the same keyword ``options`` (``raw``, ``ms``, ``rcv``, ``snd``, ``address``)."""
     x, (y,) = star(sock, a, b, 1, transport, **options)
     return x, y
+
+
+class CompatSocket(Protocol):
+    """What the compat modules' sockets (``nanomsg_rs.compat``) have in common here."""
+
+    socket: nn.Socket  # the nanomsg_rs socket underneath
+
+    def bind(self, address: str) -> Any: ...
+    def connect(self, address: str) -> Any: ...
+
+
+C = TypeVar("C", bound=CompatSocket)
+
+
+def linked(a: C, b: C, transport: str = "inproc") -> tuple[C, C]:
+    """Binds compat socket ``a`` on a fresh address of ``transport``, connects ``b`` to it and
+    waits until messages flow (nng connects in the background)."""
+    address = make_address(transport)
+    a.bind(address)
+    b.connect(address)
+    wait_reachable(a.socket, [b.socket])
+    return a, b
 
 
 def machine_settings(max_examples: int, steps: int) -> settings:

@@ -18,7 +18,14 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from support import NANOMSG, PROBE, make_address, per_backend, wait_reachable
+from support import (
+    NANOMSG,
+    PROBE,
+    linked,
+    make_address,
+    per_backend,
+    wait_reachable,
+)
 
 import nanomsg_rs as nn
 import nanomsg_rs.compat.nnpy as nnpy
@@ -42,12 +49,8 @@ def nsock() -> Iterator[Factory]:
 
 
 def pair(nsock: Factory, transport: str = "inproc") -> tuple[nnpy.Socket, nnpy.Socket]:
-    address = make_address(transport)
-    a, b = nsock(nnpy.AF_SP, nnpy.PAIR), nsock(nnpy.AF_SP, nnpy.PAIR)
-    a.bind(address)
-    b.connect(address)
-    wait_reachable(a.socket, [b.socket])  # nng connects in the background
-    return a, b
+    """Two connected compat PAIR sockets."""
+    return linked(nsock(nnpy.AF_SP, nnpy.PAIR), nsock(nnpy.AF_SP, nnpy.PAIR), transport)
 
 
 # -- the module's names ---------------------------------------------------------------------
