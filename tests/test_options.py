@@ -248,24 +248,20 @@ def test_protocol_and_domain_types(sock: SockFactory, protocol: nn.Protocol) -> 
     assert s.getsockopt(nn.SOL_SOCKET, nn.DOMAIN) == nn.AF_SP_RAW
 
 
-@pytest.mark.parametrize("protocol", ["pair", "bus", "push", "pub", "req", "rep"])
-def test_sndfd_is_a_real_descriptor(sock: SockFactory, protocol: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "protocol"),
+    [("sndfd", p) for p in ["pair", "bus", "push", "pub", "req", "rep"]]
+    + [("rcvfd", p) for p in ["pair", "bus", "pull", "sub", "req", "rep"]],
+)
+def test_sndfd_and_rcvfd_are_real_descriptors(
+    sock: SockFactory, option: str, protocol: str
+) -> None:
     s = sock(protocol)
-    fd = s.sndfd
+    fd = getattr(s, option)
     assert isinstance(fd, int)
     assert fd >= 0
     os.fstat(fd)  # a live descriptor
-    assert s.sndfd == fd
-
-
-@pytest.mark.parametrize("protocol", ["pair", "bus", "pull", "sub", "req", "rep"])
-def test_rcvfd_is_a_real_descriptor(sock: SockFactory, protocol: str) -> None:
-    s = sock(protocol)
-    fd = s.rcvfd
-    assert isinstance(fd, int)
-    assert fd >= 0
-    os.fstat(fd)
-    assert s.rcvfd == fd
+    assert getattr(s, option) == fd
 
 
 def test_rcvfd_signals_waiting_message(sock: SockFactory, addr: AddrFactory) -> None:
