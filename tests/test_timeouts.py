@@ -7,7 +7,11 @@ import time
 from collections.abc import Callable
 
 import pytest
-from support import SockFactory, best_of
+from support import (
+    SockFactory,
+    best_of,
+    timeouts,
+)
 
 import nanomsg_rs as nn
 
@@ -64,8 +68,7 @@ def test_recv_into_timeout(sock: SockFactory) -> None:
 
 def test_zero_timeout_fails_at_once(sock: SockFactory) -> None:
     s = sock("pair")
-    s.rcvtimeo = 0
-    s.sndtimeo = 0
+    timeouts(s, ms=0)
 
     def measure() -> float:
         return (
@@ -78,8 +81,7 @@ def test_zero_timeout_fails_at_once(sock: SockFactory) -> None:
 
 def test_nonblocking_calls_raise_again_at_once(sock: SockFactory) -> None:
     s = sock("pair")
-    s.rcvtimeo = 5000
-    s.sndtimeo = 5000
+    timeouts(s, ms=5000)
 
     def measure() -> float:
         return (
