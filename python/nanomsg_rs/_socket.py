@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 from . import _native
+from ._closing import ClosesOnExit
 from ._enums import Domain, Protocol, Statistic
 from ._errors import Closed, NanomsgError, note_ipc_in_use
 from ._native import Message
@@ -74,7 +75,7 @@ def _text(addr: str | bytes) -> str:
     return str.__str__(addr)
 
 
-class Socket(_native.Socket):
+class Socket(_native.Socket, ClosesOnExit):
     """A nanomsg socket: ``Socket(protocol, domain="sp")``.
 
     The socket closes when garbage-collected, on ``close()`` and at the end of a ``with``
@@ -363,20 +364,7 @@ class Socket(_native.Socket):
         except Closed:
             raise StopAsyncIteration from None
 
-    # -- context manager and repr ---------------------------------------------------------
-    def __enter__(self) -> Socket:
-        """Returns the socket; leaving the ``with`` block closes it."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Closes the socket at the end of ``with``."""
-        self.close()
-
+    # -- repr (the context manager: ClosesOnExit) -----------------------------------------
     def __repr__(self) -> str:
         """``<nanomsg_rs.Socket PUB SP fd=0 bound tcp://*:5555 connected ipc:///tmp/x>``."""
         if self.closed:
