@@ -473,13 +473,21 @@ def assert_each_reaches_every_other(buses: Sequence[nn.Socket]) -> None:
 
 # -- a fresh interpreter ------------------------------------------------------------------------
 
-# Code run by ``run_reporting`` starts with this: ``report(**kw)`` prints one line of JSON.
+# Code run by ``run_reporting`` starts with this: ``report(**kw)`` prints one line of JSON;
+# ``raised(call)`` calls and gives the name of what it raised (KeyboardInterrupt too), or None.
 REPORT_PRELUDE = """
 import json, sys
 import nanomsg_rs as nn
 
 def report(**kw):
     print(json.dumps(kw), flush=True)
+
+def raised(call):
+    try:
+        call()
+    except BaseException as e:
+        return type(e).__name__
+    return None
 """
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from support import (
     NANOMSG,
+    REPORT_PRELUDE,
     SockFactory,
     best_of,
     connected,
@@ -529,12 +530,8 @@ def test_close_midway_through_send_many(sock: SockFactory) -> None:
 # Signals: in a child interpreter, as in test_threads_signals.py
 # --------------------------------------------------------------------------------------------
 
-PRELUDE = """
-import json, os, signal, sys, threading, time
-import nanomsg_rs as nn
-
-def report(**kw):
-    print(json.dumps(kw), flush=True)
+BATCH_HELPERS = """
+import os, signal, threading, time
 
 def numbered(n, size):
     return [b"%06d" % i + b"." * (size - 6) for i in range(n)]
@@ -554,6 +551,7 @@ def sigint_in(seconds, sent):
         os.kill(os.getpid(), signal.SIGINT)
     threading.Thread(target=kill, daemon=True).start()
 """
+PRELUDE = REPORT_PRELUDE + BATCH_HELPERS
 
 run_child = functools.partial(run_reporting, prelude=PRELUDE)
 
@@ -568,11 +566,7 @@ def test_ctrl_c_interrupts_recv_many() -> None:
             sent = {}
             sigint_in(0.2, sent)
             t0 = time.monotonic()
-            try:
-                s.recv_many(8)
-                exc = None
-            except BaseException as e:
-                exc = type(e).__name__
+            exc = raised(lambda: s.recv_many(8))
             t1 = time.monotonic()
             peer.send_many([b"after", b"it"])
             works = drain_many(s) == [b"after", b"it"]

@@ -18,15 +18,14 @@ import multiprocessing
 from typing import Any
 
 import pytest
-from support import make_address, run_reporting
+from support import REPORT_PRELUDE, make_address, run_reporting
 
 import nanomsg_rs as nn
 
 # Runs in a fresh interpreter: ``in_child(body)`` forks, runs ``body`` (a function) in the
 # child and returns what it returned (JSON), or {"died": signal} / {"hung": True}.
-PRELUDE = """
-import gc, json, os, signal, sys, threading, time
-import nanomsg_rs as nn
+FORK_HELPERS = """
+import gc, os, signal, threading, time
 
 
 def in_child(body, deadline=10.0):
@@ -65,10 +64,6 @@ def in_child(body, deadline=10.0):
     return result
 
 
-def report(**kw):
-    print(json.dumps(kw), flush=True)
-
-
 # Reports ``child`` and what the parent's ``a`` does now: a recv, then a poll, each waiting
 # for a message that ``b`` sends 0.2 s later.
 def report_parent_waits(child, a, b):
@@ -85,6 +80,7 @@ def report_parent_waits(child, a, b):
     poll = outcome(lambda: nn.poll([(a, nn.POLLIN)], 5000))
     report(child=child, recv=recv, poll=poll, polled=a.recv().decode(), closed=a.closed)
 """
+PRELUDE = REPORT_PRELUDE + FORK_HELPERS
 
 
 # Runs a body after PRELUDE in a fresh interpreter; returns the JSON it reported last.

@@ -232,11 +232,7 @@ def test_busy_device_still_sees_ctrl_c() -> None:
             os.kill(os.getpid(), signal.SIGINT)
         box = {}
         threading.Thread(target=ctrl_c, daemon=True).start()
-        try:
-            nn.device(front, back)
-            exc = None
-        except BaseException as e:
-            exc = type(e).__name__
+        exc = raised(lambda: nn.device(front, back))
         delay = time.monotonic() - box["sent"]
         stop.set()
         report(exc=exc, delay=delay, moved=len(moved))

@@ -26,6 +26,7 @@ import pytest
 from support import (
     NANOMSG,
     NNG,
+    REPORT_PRELUDE,
     best_of,
     free_tcp_port,
     make_address,
@@ -381,13 +382,7 @@ def test_reply_waiting_for_its_peer_is_again_timeout_or_a_signal(
 # Child interpreters for everything that involves a device or a signal
 # --------------------------------------------------------------------------------------------
 
-PRELUDE = """
-import json, os, signal, sys, threading, time
-import nanomsg_rs as nn
-
-def report(**kw):
-    print(json.dumps(kw), flush=True)
-"""
+PRELUDE = REPORT_PRELUDE + "import os, signal, threading, time\n"
 
 # Runs a body after PRELUDE in a fresh interpreter; returns the JSON it reported last.
 run_child = functools.partial(run_reporting, prelude=PRELUDE)
@@ -510,11 +505,7 @@ def killer():
     os.kill(os.getpid(), signal.SIGINT)
 threading.Thread(target=killer, daemon=True).start()
 t0 = time.monotonic()
-try:
-    op()
-    exc = None
-except BaseException as e:
-    exc = type(e).__name__
+exc = raised(op)
 t1 = time.monotonic()
 works = after() if exc == "KeyboardInterrupt" else None
 report(exc=exc, blocked=t1 - t0, delay=t1 - sent["t"] if "t" in sent else None, works=works)
@@ -543,11 +534,7 @@ def test_sigint_interrupts_recv_via_setitimer() -> None:
             signal.signal(signal.SIGALRM, lambda *a: os.kill(os.getpid(), signal.SIGINT))
             t0 = time.monotonic()
             signal.setitimer(signal.ITIMER_REAL, 0.2)
-            try:
-                s.recv()
-                exc = None
-            except BaseException as e:
-                exc = type(e).__name__
+            exc = raised(s.recv)
             report(exc=exc, elapsed=time.monotonic() - t0)
             """
         )
@@ -749,11 +736,7 @@ def test_returning_signal_handler_does_not_stop_device() -> None:
         signal.signal(signal.SIGALRM, lambda *args: ticks.append(1))
         signal.setitimer(signal.ITIMER_REAL, 0.02, 0.02)
         threading.Thread(target=client, daemon=True).start()
-        try:
-            nn.device(a, b)
-            exc = None
-        except BaseException as e:
-            exc = type(e).__name__
+        exc = raised(lambda: nn.device(a, b))
         signal.setitimer(signal.ITIMER_REAL, 0)
         report(exc=exc, got=[g.decode() for g in box.get("got", [])],
                client=box.get("client"), ticks=len(ticks))
