@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import (
-    make_address,
-    start_python,
-)
+from support import make_address, start_python
 
 import nanomsg_rs.compat.nnpy as compat_nnpy
 from nanomsg_rs.compat import nanomsg as compat_nanomsg

@@ -18,13 +18,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support import (
-    PROBE,
-    linked,
-    make_address,
-    per_backend,
-    wait_reachable,
-)
+from support import PROBE, linked, make_address, per_backend, wait_reachable
 
 import nanomsg_rs as nn
 from nanomsg_rs.compat import nanomsg

@@ -18,14 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from support import (
-    NANOMSG,
-    PROBE,
-    linked,
-    make_address,
-    per_backend,
-    wait_reachable,
-)
+from support import NANOMSG, PROBE, linked, make_address, per_backend, wait_reachable
 
 import nanomsg_rs as nn
 import nanomsg_rs.compat.nnpy as nnpy

@@ -12,13 +12,7 @@ from enum import IntEnum
 from pathlib import Path
 
 import pytest
-from support import (
-    NANOMSG,
-    NNG,
-    NO_SYMBOLS,
-    ROOT,
-    only_on,
-)
+from support import NANOMSG, NNG, NO_SYMBOLS, ROOT, only_on
 
 import nanomsg_rs as nn
 

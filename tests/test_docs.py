@@ -14,10 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import (
-    ROOT,
-    only_on,
-)
+from support import ROOT, only_on
 
 import nanomsg_rs as nn
 

@@ -21,11 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support import (
-    free_tcp_port,
-    make_address,
-    start_python,
-)
+from support import free_tcp_port, make_address, start_python
 from tcpproxy import TcpProxy
 
 import nanomsg_rs as nn

@@ -39,14 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from support import (
-    NANOMSG,
-    make_address,
-    only_on,
-    per_backend,
-    start_python,
-    wait_until,
-)
+from support import NANOMSG, make_address, only_on, per_backend, start_python, wait_until
 
 import nanomsg_rs as nn
 

@@ -18,14 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import (
-    ROOT,
-    SockFactory,
-    connected,
-    per_backend,
-    quick_and_soak,
-    run_reporting,
-)
+from support import ROOT, SockFactory, connected, per_backend, quick_and_soak, run_reporting
 
 import nanomsg_rs as nn
 

@@ -8,15 +8,7 @@ import random
 import threading
 
 import pytest
-from support import (
-    AddrFactory,
-    SockFactory,
-    connected,
-    make_address,
-    run_ok,
-    star,
-    timeouts,
-)
+from support import AddrFactory, SockFactory, connected, make_address, run_ok, star, timeouts
 
 import nanomsg_rs as nn
 

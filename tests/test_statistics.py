@@ -6,13 +6,7 @@ from __future__ import annotations
 import errno
 
 import pytest
-from support import (
-    NO_STATISTICS,
-    AddrFactory,
-    SockFactory,
-    connected,
-    wait_until,
-)
+from support import NO_STATISTICS, AddrFactory, SockFactory, connected, wait_until
 
 import nanomsg_rs as nn
 

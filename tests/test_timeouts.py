@@ -7,11 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from support import (
-    SockFactory,
-    best_of,
-    timeouts,
-)
+from support import SockFactory, best_of, timeouts
 
 import nanomsg_rs as nn
 
