@@ -323,8 +323,9 @@ pub const OPTIONS: &[OptionSpec] = &[
         )
         .doc(
             "TCP keepalive on the socket's later tcp and ws connections, connecting and \
-             accepted (default False). A connection whose probes go unanswered (and one \
-             whose data go unacknowledged for as long) is dropped, counted in \
+             accepted (default False). A connection whose probes go unanswered for \
+             idle + interval * count, or whose data go unacknowledged for as long (a peer \
+             that reads nothing for as long too), is dropped, counted in \
              BROKEN_CONNECTIONS, and reconnected. Our hardened libnanomsg only: \
              NotSupported elsewhere.",
         ),
