@@ -2179,26 +2179,30 @@ static int library_fd (int port, int peer, int not)
 }
 
 /*  1 unless the connection fd has keepalive with these times (s), count, and a user
-    timeout to match (ms).  */
+    timeout to match (ms). The library's worker sets them on an accepted connection just
+    after accepting it, while this thread looks: it waits up to 2 s for them.  */
 static int keepalive_wrong (const char *which, int fd, int idle, int intvl, int cnt)
 {
-    int on = 0, got [3] = { 0, 0, 0 }, user = 0;
-    socklen_t len = sizeof on;
-    getsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len);
-    len = sizeof got [0];
-    getsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &got [0], &len);
-    getsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &got [1], &len);
-    getsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &got [2], &len);
-    getsockopt (fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, &len);
-    if (on != 1 || got [0] != idle || got [1] != intvl || got [2] != cnt
-          || user != (idle + intvl * cnt) * 1000) {
-        fprintf (stderr, "%s connection: SO_KEEPALIVE %d, TCP_KEEPIDLE %d s, TCP_KEEPINTVL "
-            "%d s, TCP_KEEPCNT %d, TCP_USER_TIMEOUT %d ms (wanted 1, %d, %d, %d, %d): FAILED\n",
-            which, on, got [0], got [1], got [2], user, idle, intvl, cnt,
-            (idle + intvl * cnt) * 1000);
-        return 1;
+    int on = 0, got [3] = { 0, 0, 0 }, user = 0, i;
+    socklen_t len;
+    for (i = 0; i < 200; i++) {
+        len = sizeof on;
+        getsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len);
+        len = sizeof got [0];
+        getsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &got [0], &len);
+        getsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &got [1], &len);
+        getsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &got [2], &len);
+        getsockopt (fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, &len);
+        if (on == 1 && got [0] == idle && got [1] == intvl && got [2] == cnt
+              && user == (idle + intvl * cnt) * 1000)
+            return 0;
+        usleep (10000);
     }
-    return 0;
+    fprintf (stderr, "%s connection: SO_KEEPALIVE %d, TCP_KEEPIDLE %d s, TCP_KEEPINTVL "
+        "%d s, TCP_KEEPCNT %d, TCP_USER_TIMEOUT %d ms (wanted 1, %d, %d, %d, %d): FAILED\n",
+        which, on, got [0], got [1], got [2], user, idle, intvl, cnt,
+        (idle + intvl * cnt) * 1000);
+    return 1;
 }
 
 /*  An int option the system library does not have: 1 (and says so) if it is refused.  */
