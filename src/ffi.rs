@@ -129,6 +129,15 @@ pub const NN_MAXTTL: c_int = 17;
 /// Our hardened libnanomsg's own option (patch 0033): the most bytes a socket holds in
 /// incoming messages not yet fully received. Neither upstream nor nng has it.
 pub const NN_RCVMAXPARTIAL: c_int = 1001;
+/// Our hardened libnanomsg's connection liveness options (patch 0050: TCP keepalive on the
+/// socket's later tcp and ws connections, its idle time and interval in ms, its probe count;
+/// patch 0051: a connection attempt's timeout in ms). Neither upstream nor nng's
+/// compatibility layer has them.
+pub const NN_TCP_KEEPALIVE: c_int = 1002;
+pub const NN_TCP_KEEPALIVE_IDLE: c_int = 1003;
+pub const NN_TCP_KEEPALIVE_INTVL: c_int = 1004;
+pub const NN_TCP_KEEPALIVE_CNT: c_int = 1005;
+pub const NN_CONNECT_TIMEOUT: c_int = 1006;
 // Our hardened libnanomsg's lazy readiness fds (patch 0035; see `nn::socket::Waiting`): the
 // fds of NN_SNDFD/NN_RCVFD, signalled only while a waiter is counted in with NN_POLL_ENTER.
 pub const NN_SNDFD_LAZY: c_int = 0x4e520a;

@@ -70,11 +70,16 @@ NO_SYMBOLS = "nng has no nn_symbol_info: nn.symbols() raises NotSupported"
 # Socket options nng's compatibility layer does not have: the binding raises NotSupported.
 NNG_UNSUPPORTED_OPTIONS = frozenset(
     {"sndbuf", "rcvbuf", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxpartial"}
+    | {"connect_timeout", "tcp_keepalive", "tcp_keepalive_idle", "tcp_keepalive_interval"}
+    | {"tcp_keepalive_count"}
 )
 
 
 # Options of our hardened libnanomsg's own (nanomsg/patches/): NotSupported elsewhere.
-HARDENED_OPTIONS = frozenset({"rcvmaxpartial"})
+HARDENED_OPTIONS = frozenset(
+    {"rcvmaxpartial", "connect_timeout", "tcp_keepalive", "tcp_keepalive_idle"}
+    | {"tcp_keepalive_interval", "tcp_keepalive_count"}
+)
 
 
 def only_on(backend: str, reason: str) -> pytest.MarkDecorator:

@@ -196,7 +196,9 @@ sockets = pick(SOCKETS)
 PROPERTIES = [
     "linger", "sndbuf", "rcvbuf", "sndtimeo", "rcvtimeo", "reconnect_ivl",
     "reconnect_ivl_max", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxsize",
-    "rcvmaxpartial", "socket_name", "req_resend_ivl", "surveyor_deadline", "tcp_nodelay",
+    "rcvmaxpartial", "connect_timeout", "tcp_keepalive", "tcp_keepalive_idle",
+    "tcp_keepalive_interval", "tcp_keepalive_count", "socket_name", "req_resend_ivl",
+    "surveyor_deadline", "tcp_nodelay",
     "sndfd", "rcvfd", "protocol", "domain", "fd", "closed",
 ]
 always_ready = nn.Socket("pub")  # poll returns at once, whatever the timeout

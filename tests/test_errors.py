@@ -494,7 +494,8 @@ FUZZ = textwrap.dedent(
                     "linger", "sndbuf", "rcvbuf", "sndtimeo", "rcvtimeo", "reconnect_ivl",
                     "reconnect_ivl_max", "sndprio", "rcvprio", "ipv4only", "maxttl",
                     "rcvmaxsize", "rcvmaxpartial", "socket_name", "req_resend_ivl",
-                    "surveyor_deadline",
+                    "surveyor_deadline", "connect_timeout", "tcp_keepalive",
+                    "tcp_keepalive_idle", "tcp_keepalive_interval", "tcp_keepalive_count",
                     "tcp_nodelay", "sndfd", "rcvfd", "protocol", "domain",
                 ):
                     attempt(f"{tag} {name}=", lambda: setattr(s, name, v))

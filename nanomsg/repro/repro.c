@@ -22,11 +22,23 @@
 #ifndef NN_RCVMAXPARTIAL
 #define NN_RCVMAXPARTIAL 1001
 #endif
+/*  Its liveness options (patches 0050, 0051): the system library refuses them too.  */
+#ifndef NN_TCP_KEEPALIVE
+#define NN_TCP_KEEPALIVE 1002
+#define NN_TCP_KEEPALIVE_IDLE 1003
+#define NN_TCP_KEEPALIVE_INTVL 1004
+#define NN_TCP_KEEPALIVE_CNT 1005
+#endif
+#ifndef NN_CONNECT_TIMEOUT
+#define NN_CONNECT_TIMEOUT 1006
+#endif
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -2111,6 +2123,221 @@ static int inproc_handshake_closes (void)
     return 0;
 }
 
+/*  0050, 0051: a plain listening socket on 127.0.0.1, on a port the kernel picks, with
+    this backlog; its address as scheme://127.0.0.1:PORT in addr_buf.  */
+static int plain_listener (const char *scheme, int backlog)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    int one = 1, lfd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0
+          || listen (lfd, backlog) != 0
+          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
+        perror ("repro: listen");
+        exit (2);
+    }
+    snprintf (addr_buf, sizeof addr_buf, "%s://127.0.0.1:%d", scheme, ntohs (in.sin_port));
+    return lfd;
+}
+
+/*  The local (peer 0) or remote (peer 1) tcp port of fd; 0 if it is no inet socket.  */
+static int port_of (int fd, int peer)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    int rc = peer ? getpeername (fd, (struct sockaddr*) &in, &len)
+        : getsockname (fd, (struct sockaddr*) &in, &len);
+    return rc == 0 && in.sin_family == AF_INET ? ntohs (in.sin_port) : 0;
+}
+
+/*  The library's own descriptor of a connection: the fd other than `not` among the
+    process's open files whose local (peer 0) or remote (peer 1) port is `port`. Waits up
+    to 2 s for the library's worker to make it; -1 if it does not.  */
+static int library_fd (int port, int peer, int not)
+{
+    int i, fd;
+    struct dirent *e;
+    for (i = 0; i < 200; i++) {
+        DIR *d = opendir ("/proc/self/fd");
+        if (!d) { perror ("repro: /proc/self/fd"); exit (2); }
+        while ((e = readdir (d)) != NULL) {
+            fd = atoi (e->d_name);
+            if (e->d_name [0] != '.' && fd != not && fd != dirfd (d)
+                  && port_of (fd, peer) == port) {
+                closedir (d);
+                return fd;
+            }
+        }
+        closedir (d);
+        usleep (10000);
+    }
+    return -1;
+}
+
+/*  1 unless the connection fd has keepalive with these times (s), count, and a user
+    timeout to match (ms). The library's worker sets them on an accepted connection just
+    after accepting it, while this thread looks: it waits up to 2 s for them.  */
+static int keepalive_wrong (const char *which, int fd, int idle, int intvl, int cnt)
+{
+    int on = 0, got [3] = { 0, 0, 0 }, user = 0, i;
+    socklen_t len;
+    for (i = 0; i < 200; i++) {
+        len = sizeof on;
+        getsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len);
+        len = sizeof got [0];
+        getsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &got [0], &len);
+        getsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &got [1], &len);
+        getsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &got [2], &len);
+        getsockopt (fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, &len);
+        if (on == 1 && got [0] == idle && got [1] == intvl && got [2] == cnt
+              && user == (idle + intvl * cnt) * 1000)
+            return 0;
+        usleep (10000);
+    }
+    fprintf (stderr, "%s connection: SO_KEEPALIVE %d, TCP_KEEPIDLE %d s, TCP_KEEPINTVL "
+        "%d s, TCP_KEEPCNT %d, TCP_USER_TIMEOUT %d ms (wanted 1, %d, %d, %d, %d): FAILED\n",
+        which, on, got [0], got [1], got [2], user, idle, intvl, cnt,
+        (idle + intvl * cnt) * 1000);
+    return 1;
+}
+
+/*  An int option the system library does not have: 1 (and says so) if it is refused.  */
+static int refused (int s, int option, int val, const char *name)
+{
+    if (nn_setsockopt (s, NN_SOL_SOCKET, option, &val, sizeof val) == 0)
+        return 0;
+    fprintf (stderr, "%s refused (%s): FAILED\n", name, nn_strerror (nn_errno ()));
+    return 1;
+}
+
+static int keepalive_on (int s)
+{
+    /*  2.5 s and 1.2 s: whole seconds, rounded up (3 s and 2 s).  */
+    return refused (s, NN_TCP_KEEPALIVE, 1, "NN_TCP_KEEPALIVE")
+        || refused (s, NN_TCP_KEEPALIVE_IDLE, 2500, "NN_TCP_KEEPALIVE_IDLE")
+        || refused (s, NN_TCP_KEEPALIVE_INTVL, 1200, "NN_TCP_KEEPALIVE_INTVL")
+        || refused (s, NN_TCP_KEEPALIVE_CNT, 4, "NN_TCP_KEEPALIVE_CNT");
+}
+
+/*  0050: NN_TCP_KEEPALIVE and its times. A socket with keepalive on connects to a plain
+    listener, and a plain client connects to it: each connection of the library's has
+    SO_KEEPALIVE, the times in whole seconds, rounded up, and TCP_USER_TIMEOUT, idle +
+    intvl * cnt. Upstream has no such options (ENOPROTOOPT) and never turns keepalive on:
+    a connection to a host that lost power is kept for ever by a socket that only
+    receives.  */
+static int keepalive_case (const char *scheme)
+{
+    char addr [128];
+    int lfd, afd, cfd, fd, s, t, rc;
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    const char *colon;
+
+    /*  Connecting.  */
+    lfd = plain_listener (scheme, 4);
+    s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    if (keepalive_on (s))
+        return 1;
+    if (nn_connect (s, addr_buf) < 0) die ("nn_connect");
+    afd = accept (lfd, NULL, NULL);
+    if (afd < 0) { perror ("repro: accept"); return 2; }
+    fd = library_fd (port_of (afd, 1), 0, afd);
+    rc = fd < 0 ? (fprintf (stderr, "no connecting fd: FAILED\n"), 1)
+        : keepalive_wrong ("connecting", fd, 3, 2, 4);
+    nn_close (s);
+    close (afd);
+    close (lfd);
+    if (rc)
+        return rc;
+
+    /*  Accepted.  */
+    t = nn_socket (AF_SP, NN_PAIR);
+    if (t < 0) die ("nn_socket");
+    if (keepalive_on (t))
+        return 1;
+    lfd = plain_listener (scheme, 4);  /*  a free port, for the socket to bind  */
+    snprintf (addr, sizeof addr, "%s", addr_buf);
+    close (lfd);
+    if (nn_bind (t, addr) < 0) die ("nn_bind");
+    colon = strrchr (addr, ':');
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_port = htons ((uint16_t) atoi (colon + 1));
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    cfd = socket (AF_INET, SOCK_STREAM, 0);
+    if (cfd < 0 || connect (cfd, (struct sockaddr*) &in, len) != 0) {
+        perror ("repro: connect");
+        return 2;
+    }
+    fd = library_fd (port_of (cfd, 0), 1, cfd);
+    rc = fd < 0 ? (fprintf (stderr, "no accepted fd: FAILED\n"), 1)
+        : keepalive_wrong ("accepted", fd, 3, 2, 4);
+    close (cfd);
+    nn_close (t);
+    return rc;
+}
+
+static int tcp_keepalive (void) { return keepalive_case ("tcp"); }
+static int ws_keepalive (void) { return keepalive_case ("ws"); }
+
+/*  0051: NN_CONNECT_TIMEOUT. A listener whose backlog is full drops new connection requests
+    (SYNs) without an answer, as a host that is off the network does: a connection attempt
+    to it waits out the kernel's SYN retries, about two minutes on Linux, whatever
+    NN_RECONNECT_IVL says, and a server that comes back meanwhile is found only then. With
+    NN_CONNECT_TIMEOUT 300 ms each attempt is given up after 300 ms (a connect error) and
+    retried after NN_RECONNECT_IVL: 2 s see at least three, and a server that then binds
+    the address is reached within 2 s. Upstream has no such option (ENOPROTOOPT).  */
+static int connect_timeout_case (const char *scheme)
+{
+    char addr [128], buf [8];
+    int lfd, filler, s, d, n, to = 2000, ivl = 100;
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    lfd = plain_listener (scheme, 0);
+    snprintf (addr, sizeof addr, "%s", addr_buf);
+    getsockname (lfd, (struct sockaddr*) &in, &len);
+    filler = socket (AF_INET, SOCK_STREAM, 0);  /*  takes the backlog's one place  */
+    if (filler < 0 || connect (filler, (struct sockaddr*) &in, len) != 0) {
+        perror ("repro: connect");
+        return 2;
+    }
+    s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    if (refused (s, NN_CONNECT_TIMEOUT, 300, "NN_CONNECT_TIMEOUT"))
+        return 1;
+    nn_setsockopt (s, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+    nn_setsockopt (s, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof to);
+    if (nn_connect (s, addr) < 0) die ("nn_connect");
+    usleep (2000000);
+    n = (int) nn_get_statistic (s, NN_STAT_CONNECT_ERRORS);
+    if (n < 3) {
+        fprintf (stderr, "%d connect errors in 2 s: FAILED\n", n);
+        return 1;
+    }
+    /*  The server comes back.  */
+    close (filler);
+    close (lfd);
+    d = nn_socket (AF_SP, NN_PAIR);
+    if (d < 0) die ("nn_socket");
+    nn_setsockopt (d, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_bind (d, addr) < 0) die ("nn_bind");
+    if (nn_send (s, "back", 4, 0) != 4 || nn_recv (d, buf, sizeof buf, 0) != 4) {
+        fprintf (stderr, "the server that came back is not reached in 2 s: FAILED\n");
+        return 1;
+    }
+    nn_close (s);
+    nn_close (d);
+    return 0;
+}
+
+static int tcp_connect_timeout (void) { return connect_timeout_case ("tcp"); }
+static int ws_connect_timeout (void) { return connect_timeout_case ("ws"); }
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -2160,6 +2387,10 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "inproc-connect-to-shut", inproc_connect_to_shut, "binproc.c:109 frees the endpoint before its CONNECT" },
     { "inproc-both-closed", inproc_both_closed, "sinproc.c:230, binproc.c:109: both ends stop early" },
     { "inproc-handshake-closes", inproc_handshake_closes, "sinproc.c:230 and more: 48 orderings" },
+    { "tcp-keepalive", tcp_keepalive, "no NN_TCP_KEEPALIVE: a dead peer is kept for ever" },
+    { "ws-keepalive", ws_keepalive, "no NN_TCP_KEEPALIVE: a dead peer is kept for ever" },
+    { "tcp-connect-timeout", tcp_connect_timeout, "no NN_CONNECT_TIMEOUT: a connect waits 2 min" },
+    { "ws-connect-timeout", ws_connect_timeout, "no NN_CONNECT_TIMEOUT: a connect waits 2 min" },
 };
 
 int main (int argc, char **argv)

@@ -164,6 +164,7 @@ __all__ = [
     "AF_SP",
     "AF_SP_RAW",
     "BUS",
+    "CONNECT_TIMEOUT",
     "DOMAIN",
     "DONTWAIT",
     "EACCES",
@@ -279,6 +280,10 @@ __all__ = [
     "SURVEYOR",
     "SURVEYOR_DEADLINE",
     "TCP",
+    "TCP_KEEPALIVE",
+    "TCP_KEEPALIVE_CNT",
+    "TCP_KEEPALIVE_IDLE",
+    "TCP_KEEPALIVE_INTVL",
     "TCP_NODELAY",
     "TYPE_INT",
     "TYPE_NONE",
@@ -313,6 +318,7 @@ HARDENED: bool
 AF_SP: int
 AF_SP_RAW: int
 BUS: int
+CONNECT_TIMEOUT: int
 DOMAIN: int
 DONTWAIT: int
 EACCES: int
@@ -428,6 +434,10 @@ SUB_UNSUBSCRIBE: int
 SURVEYOR: int
 SURVEYOR_DEADLINE: int
 TCP: int
+TCP_KEEPALIVE: int
+TCP_KEEPALIVE_CNT: int
+TCP_KEEPALIVE_IDLE: int
+TCP_KEEPALIVE_INTVL: int
 TCP_NODELAY: int
 TYPE_INT: int
 TYPE_NONE: int
