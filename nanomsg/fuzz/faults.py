@@ -32,8 +32,17 @@ import time
 
 # The library's calls that faults.c wraps: objcopy renames them to nnfault_* in the
 # sanitizer build's archive (the Makefile's faults target, nanomsg/prove).
-SYMBOLS = ["malloc", "realloc", "eventfd", "socket", "accept4", "accept", "epoll_create1",
-           "epoll_ctl", "pthread_create"]
+SYMBOLS = [
+    "malloc",
+    "realloc",
+    "eventfd",
+    "socket",
+    "accept4",
+    "accept",
+    "epoll_create1",
+    "epoll_ctl",
+    "pthread_create",
+]
 SWEEPS = [
     ("once", ["malloc", "eventfd", "socket", "accept", "epoll_create", "epoll_ctl", "thread"]),
     ("persist", ["malloc", "fd", "epoll_ctl", "thread"]),
@@ -47,19 +56,27 @@ MAX_K = 5000
 def run(binary: str, kind: str, mode: str, k: int) -> tuple[str, str, str]:
     """(verdict, where the fault was injected, output) of one run; verdict is "ok", "none"
     (no k-th call: the sweep is over) or what went wrong."""
-    env = {**os.environ, "NNFAULT_KINDS": kind, "NNFAULT_AT": str(k), "NNFAULT_MODE": mode,
-           "NNFAULT_DIR": SCRATCH}
+    env = {
+        **os.environ,
+        "NNFAULT_KINDS": kind,
+        "NNFAULT_AT": str(k),
+        "NNFAULT_MODE": mode,
+        "NNFAULT_DIR": SCRATCH,
+    }
     try:
-        done = subprocess.run([binary], env=env, capture_output=True, text=True,
-                              timeout=TIMEOUT, errors="replace")
+        done = subprocess.run(
+            [binary], env=env, capture_output=True, text=True, timeout=TIMEOUT, errors="replace"
+        )
     except subprocess.TimeoutExpired as e:
-        out = "".join(x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
-                      for x in (e.stdout, e.stderr))
+        out = "".join(
+            x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+            for x in (e.stdout, e.stderr)
+        )
         return f"hung ({TIMEOUT} s)", injected_at(out), out
     out = done.stdout + done.stderr
     last = re.findall(r"^faults: calls=(\d+) injected=(\d+)(?: at (.*))?$", done.stdout, re.M)
     if done.returncode == 0 and last:
-        calls, injected, where = last[-1]
+        _calls, injected, where = last[-1]
         return ("ok" if int(injected) > 0 else "none"), where, out
     return why(done.returncode, out), injected_at(out), out
 
@@ -76,8 +93,12 @@ def injected_at(out: str) -> str:
 def why(status: int, out: str) -> str:
     # the library's own assertion (nn_assert, alloc_assert, errno_assert print "... (FILE:LINE)")
     # before the sanitizer's summary of the abort that follows it
-    for pattern in (r"faults: (FAILED[^\n]*)", r"\n([^\n]*\((?:src/)?[\w./-]+\.(?:c|inc|h):\d+\))",
-                    r"runtime error: ([^\n]{0,80})", r"SUMMARY: \w+Sanitizer: ([^\n]+)"):
+    for pattern in (
+        r"faults: (FAILED[^\n]*)",
+        r"\n([^\n]*\((?:src/)?[\w./-]+\.(?:c|inc|h):\d+\))",
+        r"runtime error: ([^\n]{0,80})",
+        r"SUMMARY: \w+Sanitizer: ([^\n]+)",
+    ):
         found = re.findall(pattern, out)
         if found:
             return found[-1].strip()
@@ -136,8 +157,10 @@ def main() -> int:
                 continue
             t = time.monotonic()
             runs, found = sweep(args.binary, kind, mode, args.first)
-            print(f"{mode:<8} {kind:<13} {runs:>5} {len(found):>8} {time.monotonic() - t:>8.1f}",
-                  flush=True)
+            print(
+                f"{mode:<8} {kind:<13} {runs:>5} {len(found):>8} {time.monotonic() - t:>8.1f}",
+                flush=True,
+            )
             findings += found
             if found and args.first:
                 break

@@ -22,7 +22,7 @@ mod sync;
 pub use constants::CONSTANTS;
 pub use device::Device;
 pub use error::{strerror, NnError, NnResult};
-pub use library::{library_version, term, HARDENED, NAME};
+pub use library::{library_version, term, HARDENED, MAX_SOCKETS, NAME, SOCKET_LIMIT_REACHED};
 pub use message::NnMsg;
 pub use poll::Poll;
 pub use process::install_fork_guard;

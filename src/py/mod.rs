@@ -43,6 +43,8 @@ mod _native {
         m.add("BACKEND", nn::NAME)?;
         m.add("LIBRARY_VERSION", nn::library_version())?;
         m.add("HARDENED", nn::HARDENED)?;
+        m.add("MAX_SOCKETS", nn::MAX_SOCKETS)?;
+        m.add("SOCKET_LIMIT_REACHED", nn::SOCKET_LIMIT_REACHED)?;
         Ok(())
     }
 }
