@@ -315,10 +315,11 @@ def _out_of_descriptors(exc: NanomsgError) -> str:
     """EMFILE, ENFILE: which limit was met (nanomsg's on sockets, the process's or the
     system's on file descriptors), its value, and how to raise it."""
     if exc.strerror == _native.SOCKET_LIMIT_REACHED:
+        how = ": nanomsg/defines.txt sets it for a build from source" if _native.HARDENED else ""
         return (
             f"too many open sockets: this nanomsg allows {_native.MAX_SOCKETS:,} at once "
-            "(NN_MAX_SOCKETS, fixed when the library is compiled); close() the sockets you "
-            "no longer need"
+            f"(NN_MAX_SOCKETS, fixed when the library is compiled{how}); close() the sockets "
+            "you no longer need"
         )
     if exc.errno == _errno.ENFILE:
         return (
