@@ -15,7 +15,7 @@ import resource
 import textwrap
 
 import pytest
-from support import NNG, c_library, per_backend, run_reporting
+from support import NNG, c_library, needs_descriptors, per_backend, run_reporting
 
 import nanomsg_rs as nn
 
@@ -217,6 +217,7 @@ def test_connect_out_of_descriptors_connects_once_they_are_free() -> None:
     assert r["got"] == "late"
 
 
+@needs_descriptors(8400)
 def test_4096_sockets_at_once() -> None:
     """4,096 sockets open together (libnanomsg 1.1.5 stops at 512), each a working socket:
     the last one made takes a message from the first."""
@@ -245,6 +246,7 @@ def test_4096_sockets_at_once() -> None:
 
 
 @pytest.mark.backend("nanomsg", reason="nng has no limit of its own on open sockets")
+@needs_descriptors(16600)
 def test_more_sockets_than_the_limit_raises_naming_it() -> None:
     """Past NN_MAX_SOCKETS (16,384) the exception names that limit, not RLIMIT_NOFILE; a
     socket closed makes room for one more. The first 16,382 are made through the C API

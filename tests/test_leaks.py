@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import c_library, connected, per_backend, run_reporting
+from support import c_library, connected, needs_descriptors, per_backend, run_reporting
 
 import nanomsg_rs as nn
 
@@ -201,6 +201,7 @@ def test_fds_and_socket_numbers_flat_over_dropped_sockets_soak() -> None:
 
 
 @pytest.mark.skipif(nn.BACKEND != "nanomsg", reason="libnanomsg's limit of open sockets")
+@needs_descriptors(17800)
 def test_socket_limit_is_real_and_dropping_frees_numbers() -> None:
     """libnanomsg's limit is real (with NN_MAX_SOCKETS open, the next socket fails), and
     numbers freed by dropped sockets (by refcount or by the cyclic GC) are available again at
