@@ -17,9 +17,10 @@
                                        (out of descriptors or memory for good) until the
                                        first pass ends
 
-    The scenario, twice: a PAIR socket bound and one connected over ipc, then over tcp; a
-    message each way; both closed (the library stops when the last socket closes, and
-    starts again with the next). Faults are injected during the first pass only; then
+    The scenario, twice: a socket of every type (sp and raw) made and closed; a PAIR socket
+    bound and one connected over ipc, then over tcp, a message of 200 bytes each way, both
+    closed (the library stops when the last socket closes, and starts again with the
+    next). Faults are injected during the first pass only; then
     nn_term. Each call either works or fails with an error that says the system ran out
     (EMFILE, ENFILE, ENOMEM, ENOBUFS, ENOSPC, EAGAIN; ETIMEDOUT for a message that did not
     come); when every call of a transport's round worked, its messages must get through,
