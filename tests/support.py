@@ -125,6 +125,18 @@ def c_library() -> ctypes.CDLL:
     return ctypes.CDLL(name, use_errno=True)
 
 
+def needs_descriptors(count: int) -> pytest.MarkDecorator:
+    """Skips a test that opens ``count`` descriptors at once where RLIMIT_NOFILE's hard limit
+    is lower (the test raises its soft limit up to the hard one)."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    enough = hard == resource.RLIM_INFINITY or hard >= count
+    return pytest.mark.skipif(
+        not enough, reason=f"RLIMIT_NOFILE's hard limit ({hard}) is under the {count} needed"
+    )
+
+
 # The repository's root: the tests' C sources and tools live below it.
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -55,7 +55,7 @@ def test_adopt_of_a_closed_number_raises_closed() -> None:
 
 
 def test_adopt_of_a_number_never_used_raises_closed() -> None:
-    # Beyond libnanomsg's 512 sockets, and far beyond the ids nng has handed out here.
+    # Beyond libnanomsg's 16,384 sockets, and far beyond the ids nng has handed out here.
     with pytest.raises(nn.Closed):
         nn.Socket.adopt(100_000)
 

@@ -45,7 +45,8 @@ def test_every_patch_tells_its_story() -> None:
 
 
 def test_every_proof_names_a_real_input() -> None:
-    """A `Proof:` names a case repro.c has, or a fuzz input that is in the tree."""
+    """A `Proof:` names a case repro.c has, a fuzz input that is in the tree, or a sweep of
+    the fault injection (nanomsg/fuzz/faults.py) that exists."""
     known = set(cases())
     for patch in sorted((ROOT / "nanomsg" / "patches").glob("*.patch")):
         head = patch.read_text().split("\ndiff --git ", 1)[0]
@@ -55,6 +56,10 @@ def test_every_proof_names_a_real_input() -> None:
             words = line.split()[1:]
             if words[0] in ("repro", "repro-asan"):
                 assert words[1] in known, f"{patch.name}: no repro case {words[1]}"
+            elif words[0] == "faults":
+                sweeps = (ROOT / "nanomsg" / "fuzz" / "faults.py").read_text()
+                assert len(words) == 3 and words[2] in ("once", "persist"), line
+                assert f'"{words[1]}"' in sweeps, f"{patch.name}: no fault kind {words[1]}"
             else:
                 assert words[0] == "fuzz", f"{patch.name}: {line!r}"
                 assert words[1] in ("wire-tcp", "wire-ipc", "wire-ws", "api"), line

@@ -36,6 +36,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1817,6 +1818,213 @@ static int emfile_spin (void)
     return 0;
 }
 
+/*  0042: the process out of file descriptors. Lowers RLIMIT_NOFILE to what is open now plus
+    16, then takes every descriptor but `spare` (dup); returns the first of those it took.  */
+static int take_descriptors (int spare)
+{
+    struct rlimit nofile;
+    int fd, first;
+    first = dup (0);
+    close (first);
+    getrlimit (RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = (rlim_t) first + 16;
+    if (setrlimit (RLIMIT_NOFILE, &nofile) != 0) { perror ("repro: RLIMIT_NOFILE"); exit (2); }
+    while ((fd = dup (0)) >= 0)
+        ;
+    for (fd = (int) nofile.rlim_cur - 1; spare > 0; spare--, fd--)
+        close (fd);
+    return first;
+}
+
+/*  How many descriptors the process has open.  */
+static int open_descriptors (void)
+{
+    int fd, n = 0;
+    for (fd = 0; fd < 4096; fd++)
+        if (fcntl (fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
+/*  A PAIR over inproc: a message from b reaches a.  */
+static int pair_works (void)
+{
+    char buf [8];
+    int timeout = 5000;
+    int a = nn_socket (AF_SP, NN_PAIR), b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0) {
+        fprintf (stderr, "nn_socket with descriptors free again: %s: FAILED\n",
+            nn_strerror (nn_errno ()));
+        return 1;
+    }
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    if (nn_bind (a, "inproc://repro-emfile") < 0 || nn_connect (b, "inproc://repro-emfile") < 0)
+        die ("nn_bind/nn_connect");
+    if (nn_send (b, "ping", 4, 0) != 4 || nn_recv (a, buf, sizeof buf, 0) != 4) {
+        fprintf (stderr, "no message between two new sockets: FAILED\n");
+        return 1;
+    }
+    nn_close (b);
+    nn_close (a);
+    return 0;
+}
+
+/*  The process's first nn_socket with `spare` descriptors left, where the library needs
+    four (the worker's eventfd and epoll set, the PAIR's two eventfds): it must fail with
+    EMFILE and give back what it took; once descriptors are free, sockets work.  */
+static int library_start_out_of_descriptors (int spare)
+{
+    int fd, first, before, s;
+    first = take_descriptors (spare);
+    before = open_descriptors ();
+    alarm (10);  /*  a hang shows as a death  */
+    s = nn_socket (AF_SP, NN_PAIR);
+    alarm (0);
+    if (s >= 0 || nn_errno () != EMFILE) {
+        fprintf (stderr, "nn_socket with %d descriptors: %d (%s), not EMFILE: FAILED\n", spare, s,
+            nn_strerror (nn_errno ()));
+        return 1;
+    }
+    if (open_descriptors () != before) {
+        fprintf (stderr, "the failed nn_socket kept %d descriptors: FAILED\n",
+            open_descriptors () - before);
+        return 1;
+    }
+    for (fd = first; fd < first + 16; fd++)
+        close (fd);
+    return pair_works ();
+}
+
+/*  1.1.5: the worker's eventfd fails, nn_pool_init's error is ignored, and the
+    nn_worker_term after the socket's own failure pushes onto a queue never initialised
+    (queue.c:47 nn_assert: SIGABRT).  */
+static int emfile_start_abort (void)
+{
+    return library_start_out_of_descriptors (0);
+}
+
+/*  1.1.5: the worker's eventfd is made, its epoll set is not, and that error is ignored: the
+    worker thread waits on descriptor -1 (epoll_wait fails, and poller_epoll.inc's assertion
+    checks the wrong variable), so the nn_worker_term after the socket's own failure waits
+    for it for ever.  */
+static int emfile_start_hang (void)
+{
+    return library_start_out_of_descriptors (1);
+}
+
+/*  0043: 4,096 sockets open at once (upstream stops at 512: NN_MAX_SOCKETS), and a socket
+    table whose memory grows with the sockets open, not with the limit: the first socket
+    allocates less than 32 KiB (with upstream's table at 16,384 sockets, 160 KiB). PUSH
+    sockets: one descriptor each.  */
+static int many_sockets (void)
+{
+    static int made [4096];
+    struct rlimit nofile;
+    struct mallinfo2 before, after;
+    size_t first;
+    int i;
+    getrlimit (RLIMIT_NOFILE, &nofile);
+    if (nofile.rlim_max < 4096 + 64) {
+        fprintf (stderr, "repro: RLIMIT_NOFILE's hard limit is %ld, under 4,160\n",
+            (long) nofile.rlim_max);
+        return 2;
+    }
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &nofile);
+    before = mallinfo2 ();
+    made [0] = nn_socket (AF_SP, NN_PUSH);
+    after = mallinfo2 ();
+    first = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+    for (i = 0; i < 4096; i++) {
+        if (i > 0)
+            made [i] = nn_socket (AF_SP, NN_PUSH);
+        if (made [i] < 0) {
+            fprintf (stderr, "socket %d: %s: FAILED\n", i + 1, nn_strerror (nn_errno ()));
+            return 1;
+        }
+    }
+    for (i = 0; i < 4096; i++)
+        nn_close (made [i]);
+    if (first > 32 * 1024) {
+        fprintf (stderr, "the first socket allocated %zu KiB: FAILED\n", first / 1024);
+        return 1;
+    }
+    return pair_works ();
+}
+
+/*  0047: nn_bind failing on an address in use, 10,000 times, over ipc and over ws: upstream
+    leaks the endpoint's state each time (about 1 KiB: 7 MiB of heap here); tcp did not. Fails if
+    the heap grew by more than 1 MiB.  */
+static int bind_in_use_leak (void)
+{
+    struct mallinfo2 before, after;
+    size_t grown;
+    char path [200], ipc [256], wsaddr [64];
+    int i, a, b, rc;
+    scratch_path (path, sizeof path, "in-use.ipc");
+    snprintf (ipc, sizeof ipc, "ipc://%s", path);
+    snprintf (wsaddr, sizeof wsaddr, "ws://127.0.0.1:%d", 10000 + (int) (getpid () % 10000));
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0 || nn_bind (a, ipc) < 0 || nn_bind (a, wsaddr) < 0) die ("nn_bind");
+    before = mallinfo2 ();
+    for (i = 0; i < 10000; i++) {
+        rc = nn_bind (b, i % 2 ? ipc : wsaddr);
+        if (rc >= 0 || nn_errno () != EADDRINUSE) {
+            fprintf (stderr, "nn_bind on an address in use: %d (%s): FAILED\n", rc,
+                nn_strerror (nn_errno ()));
+            return 1;
+        }
+    }
+    after = mallinfo2 ();
+    grown = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+    nn_close (b);
+    nn_close (a);
+    if (grown > 1024 * 1024) {
+        fprintf (stderr, "10,000 failed binds: %zu KiB more heap: FAILED\n", grown / 1024);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0049: nn_send of a message the process has no memory to copy (RLIMIT_AS): upstream aborts
+    ("Cannot allocate memory [12] (chunkref.c:55)"); the hardened library fails with ENOMEM,
+    and the socket sends the next message.  */
+static int send_oom (void)
+{
+    struct rlimit as;
+    size_t big = 256 * 1024 * 1024;
+    char *buf, small [8];
+    int a, b, rc, err, timeout = 5000;
+    const char *addr = "inproc://repro-send-oom";
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0 || nn_bind (a, addr) < 0 || nn_connect (b, addr) < 0) die ("nn_connect");
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    buf = mmap (NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) { perror ("repro: mmap"); return 2; }
+    /*  Room for what is mapped now and 64 MiB more: not for a copy of buf.  */
+    as.rlim_cur = as.rlim_max = (rlim_t) (statm_mib (0) + 64) * 1024 * 1024;
+    if (setrlimit (RLIMIT_AS, &as) != 0) { perror ("repro: RLIMIT_AS"); return 2; }
+    rc = nn_send (b, buf, big, NN_DONTWAIT);
+    err = nn_errno ();
+    as.rlim_cur = as.rlim_max = RLIM_INFINITY;
+    setrlimit (RLIMIT_AS, &as);
+    munmap (buf, big);
+    if (rc >= 0 || err != ENOMEM) {
+        fprintf (stderr, "nn_send of 256 MiB with 64 MiB to spare: %d (%s), not ENOMEM: FAILED\n",
+            rc, nn_strerror (err));
+        return 1;
+    }
+    if (nn_send (b, "next", 4, 0) != 4 || nn_recv (a, small, sizeof small, 0) != 4) {
+        fprintf (stderr, "no message after the failed send: FAILED\n");
+        return 1;
+    }
+    nn_close (b);
+    nn_close (a);
+    return 0;
+}
+
 /*  The inproc PAIR s, connected to addr, takes a new peer bound there and sends to it.  */
 static int pair_still_connects (int s, const char *addr)
 {
@@ -2391,6 +2599,11 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "ws-keepalive", ws_keepalive, "no NN_TCP_KEEPALIVE: a dead peer is kept for ever" },
     { "tcp-connect-timeout", tcp_connect_timeout, "no NN_CONNECT_TIMEOUT: a connect waits 2 min" },
     { "ws-connect-timeout", ws_connect_timeout, "no NN_CONNECT_TIMEOUT: a connect waits 2 min" },
+    { "emfile-start-abort", emfile_start_abort, "queue.c:47 nn_assert: no descriptor for the worker" },
+    { "emfile-start-hang", emfile_start_hang, "worker.c: a worker without epoll set, waited for ever" },
+    { "many-sockets", many_sockets, "global.c:456 EMFILE at 512 sockets (NN_MAX_SOCKETS)" },
+    { "bind-in-use-leak", bind_in_use_leak, "bipc.c, bws.c: a failed bind leaks its endpoint" },
+    { "send-oom", send_oom, "chunkref.c:55 errno_assert (ENOMEM) in nn_send" },
 };
 
 int main (int argc, char **argv)

@@ -90,7 +90,8 @@ class Socket(_native.Socket, ClosesOnExit):
 
     Raises:
         ValueError: an unknown protocol or domain.
-        NanomsgError: libnanomsg's limit of 512 sockets is reached (``EMFILE``).
+        NanomsgError: ``EMFILE``: the process's descriptor limit (``RLIMIT_NOFILE``) or
+            libnanomsg's limit of 16,384 open sockets is reached; the message says which.
     """
 
     # No __dict__: a misspelt option (``s.rcvtimeout = 5``) raises instead of making a new

@@ -32,6 +32,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::ffi;
 use crate::nn::backend::{self, ReplyState, SurveyClock};
 use crate::nn::error::{check, NnError, NnResult};
+use crate::nn::library;
 use crate::nn::process;
 use crate::nn::sync::lock;
 
@@ -155,7 +156,13 @@ impl Socket {
         let token = next_token();
         let mut owners = lock(owners());
         // SAFETY: nn_socket takes plain ints and reports failure with -1.
-        let id = check(unsafe { ffi::nn_socket(domain, protocol) })?;
+        let id = check(unsafe { ffi::nn_socket(domain, protocol) }).map_err(|e| {
+            if e.errno() == libc::EMFILE && socket_limit_reached() {
+                NnError::with_detail(libc::EMFILE, library::SOCKET_LIMIT_REACHED)
+            } else {
+                e
+            }
+        })?;
         owners.insert(id, token);
         drop(owners);
         Ok(Self::from_parts(id, token, domain, protocol, wake))
@@ -379,6 +386,18 @@ fn new_wake_fd() -> NnResult<OwnedFd> {
     }
     // SAFETY: wake is a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(wake) })
+}
+
+/// Whether the library's own limit on open sockets is what an `EMFILE` of `nn_socket` met,
+/// rather than the process's descriptor limit (libnanomsg says `EMFILE` for both). At the
+/// limit every number below it is open (libnanomsg hands out the lowest numbers), so the first
+/// number that is not open says no: cheap unless the limit is near. (A socket closed by
+/// another thread right after the failure can make it say no.)
+fn socket_limit_reached() -> bool {
+    match library::MAX_SOCKETS {
+        Some(limit) => (0..limit).all(|id| unowned_int_option(id, ffi::NN_DOMAIN).is_ok()),
+        None => false,
+    }
 }
 
 /// `nn_getsockopt` of an `NN_SOL_SOCKET` int option of a number no `Socket` owns yet (no
