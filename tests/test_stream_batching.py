@@ -74,11 +74,15 @@ def numbered(i: int) -> bytes:
     return b"%08d" % i + b"." * 56
 
 
-def receive_all(s: nn.Socket, count: int) -> tuple[threading.Thread, list[bytes]]:
-    """A thread that receives ``count`` messages on ``s`` (fewer if ``s`` times out)."""
+def receive_all(
+    s: nn.Socket, count: int, *, after: float = 0.0
+) -> tuple[threading.Thread, list[bytes]]:
+    """A thread that receives ``count`` messages on ``s`` (fewer if ``s`` times out),
+    starting ``after`` seconds from now."""
     got: list[bytes] = []
 
     def run() -> None:
+        time.sleep(after)
         try:
             for _ in range(count):
                 got.append(s.recv())
@@ -101,17 +105,9 @@ def test_mixed_burst_arrives_whole_and_in_order(sock: Any, stream: str, receiver
     pull, push = connected(sock, "pull", "push", stream, ms=10_000)
     wait_reachable(push, [pull])
     count = 2000
-    if receiver == "behind":
-        box: dict[str, Any] = {}
-        starter = threading.Timer(0.5, lambda: box.update(zip(("t", "got"), receive_all(pull, count))))
-        starter.start()
-    else:
-        t, got = receive_all(pull, count)
+    t, got = receive_all(pull, count, after=0.5 if receiver == "behind" else 0.0)
     for i in range(count):
         push.send(message(i, size_of(i)))
-    if receiver == "behind":
-        starter.join()
-        t, got = box["t"], box["got"]
     t.join(30)
     assert len(got) == count
     for i, m in enumerate(got):
@@ -380,9 +376,7 @@ def upstream_peer() -> Iterator[Callable[..., subprocess.Popen[str]]]:
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
 @pytest.mark.parametrize("we", ["bind", "connect"])
-def test_upstream_reads_our_burst(
-    sock: Any, upstream_peer: Any, transport: str, we: str
-) -> None:
+def test_upstream_reads_our_burst(sock: Any, upstream_peer: Any, transport: str, we: str) -> None:
     """libnanomsg 1.1.5 receives a burst of 5,000 of our messages, all of them, in order:
     the batched bytes are the same frames. Our socket stays open until upstream has them
     all (upstream's own receiver loses messages over ipc when its peer closes first)."""
@@ -404,9 +398,7 @@ def test_upstream_reads_our_burst(
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
 @pytest.mark.parametrize("we", ["bind", "connect"])
-def test_we_read_an_upstream_burst(
-    sock: Any, upstream_peer: Any, transport: str, we: str
-) -> None:
+def test_we_read_an_upstream_burst(sock: Any, upstream_peer: Any, transport: str, we: str) -> None:
     """We receive a burst of 20,000 messages from libnanomsg 1.1.5 (one write a message on
     its side, read ahead many at a time on ours), all in order, including the ones it sent
     right before it closed."""
