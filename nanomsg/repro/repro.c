@@ -188,7 +188,7 @@ static int xpub_in (void)
 {
     const char *addr = inet ("tcp");
     unsigned char frame [8 + 5];
-    char buf [8];
+    char buf [8 + 4];
     int pub = server (NN_PUB, addr, 1024), fd, i;
     fd = raw_connect (addr);
     sp_greeting (fd, NN_SUB);
