@@ -311,8 +311,8 @@ __all__ = [
 NANOMSG_VERSION: tuple[int, int, int] | None
 #: "nanomsg" or "nng": the C library this build links.
 BACKEND: str
-#: The linked library and its version: "1.1.5+nanomsg-rs.37" (our hardened libnanomsg:
-#: upstream 1.1.5 and our patches), "nanomsg ABI 5.1.0" (the system's) or "nng 1.5.2".
+#: The linked library and its version: "1.1.5+nanomsg-rs.N" (our hardened libnanomsg:
+#: upstream 1.1.5 and our N patches), "nanomsg ABI 5.1.0" (the system's) or "nng 1.5.2".
 LIBRARY_VERSION: str
 #: True when the linked library is our hardened libnanomsg (the default build).
 HARDENED: bool
