@@ -374,6 +374,20 @@ def upstream_peer() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         proc.communicate(timeout=10)
 
 
+def _linked_upstream(
+    ours: Any, upstream_peer: Any, role: str, transport: str, we: str, count: int
+) -> Any:
+    """An upstream peer of ``role`` linked to ``ours`` over a fresh ``transport`` address,
+    ``ours`` binding or connecting as ``we`` says (the peer the other way round)."""
+    address = make_address(transport)
+    if we == "bind":
+        ours.bind(address)
+        return upstream_peer(role, "connect", address, count)
+    peer = upstream_peer(role, "bind", address, count)
+    ours.connect(address)
+    return peer
+
+
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
 @pytest.mark.parametrize("we", ["bind", "connect"])
 def test_upstream_reads_our_burst(sock: Any, upstream_peer: Any, transport: str, we: str) -> None:
@@ -381,13 +395,7 @@ def test_upstream_reads_our_burst(sock: Any, upstream_peer: Any, transport: str,
     the batched bytes are the same frames. Our socket stays open until upstream has them
     all (upstream's own receiver loses messages over ipc when its peer closes first)."""
     push = sock("push")
-    address = make_address(transport)
-    if we == "bind":
-        push.bind(address)
-        peer = upstream_peer("pull", "connect", address, 0)
-    else:
-        peer = upstream_peer("pull", "bind", address, 0)
-        push.connect(address)
+    peer = _linked_upstream(push, upstream_peer, "pull", transport, we, 0)
     push.sndtimeo = 5000
     push.send_many([numbered(i) for i in range(5000)])
     out, err = peer.communicate(timeout=60)
@@ -403,13 +411,7 @@ def test_we_read_an_upstream_burst(sock: Any, upstream_peer: Any, transport: str
     its side, read ahead many at a time on ours), all in order, including the ones it sent
     right before it closed."""
     pull = sock("pull")
-    address = make_address(transport)
-    if we == "bind":
-        pull.bind(address)
-        peer = upstream_peer("push", "connect", address, 20_000)
-    else:
-        peer = upstream_peer("push", "bind", address, 20_000)
-        pull.connect(address)
+    peer = _linked_upstream(pull, upstream_peer, "push", transport, we, 20_000)
     pull.rcvtimeo = 5000
     t, got = receive_all(pull, 20_000)
     assert peer.stdin is not None
