@@ -1719,7 +1719,16 @@ static int oom_flood (void)
         if (n % 100 == 0)
             usleep (10000);
     }
-    usleep (500000);
+    /*  Until the PULL has taken every connection (accepted, or an accept error), up to 10 s: a
+        fixed pause was too short on a busy machine, and the flood then never reached the
+        allocations that abort without 0033.  */
+    for (i = 0; i < 1000; i++) {
+        if (nn_get_statistic (pull, NN_STAT_ACCEPTED_CONNECTIONS)
+              + nn_get_statistic (pull, NN_STAT_ACCEPT_ERRORS) >= (uint64_t) n)
+            break;
+        usleep (10000);
+    }
+    usleep (200000);
     fprintf (stderr, "repro: %d connections; %d dropped, %d accept errors\n", n,
         (int) nn_get_statistic (pull, NN_STAT_BROKEN_CONNECTIONS),
         (int) nn_get_statistic (pull, NN_STAT_ACCEPT_ERRORS));
