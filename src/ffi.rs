@@ -297,6 +297,18 @@ unsafe extern "C" {
     pub fn nn_cmsg_next(mhdr: *mut nn_msghdr, cmsg: *mut nn_cmsghdr) -> *mut nn_cmsghdr;
     /// nng's own version string, e.g. `"1.5.2"`.
     pub fn nng_version() -> *const c_char;
+    /// Closes the dialer (a connected endpoint) with this id; 0 or an nng error code.
+    pub fn nng_dialer_close(d: nng_endpoint) -> c_int;
+    /// Closes the listener (a bound endpoint) with this id; 0 or an nng error code.
+    pub fn nng_listener_close(l: nng_endpoint) -> c_int;
+}
+
+/// nng's `nng_dialer` and `nng_listener`: an endpoint id in a struct, passed by value.
+#[cfg(feature = "nng")]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nng_endpoint {
+    pub id: u32,
 }
 
 // The NN_CMSG_* macros of nn.h, as const functions.

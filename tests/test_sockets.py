@@ -22,6 +22,7 @@ from support import (
     c_library,
     only_on,
     run_ok,
+    run_reporting,
 )
 
 import nanomsg_rs as nn
@@ -322,6 +323,31 @@ def test_shutdown_connected_endpoint_stops_delivery(
     server.rcvtimeo = 300
     with pytest.raises(nn.Timeout):
         server.recv()
+
+
+def test_shutdown_closes_its_own_endpoint_only() -> None:
+    """A socket's endpoint shutdown closes that endpoint and no other socket's. In a fresh
+    process nng 1.5.2 numbers dialers and listeners apart, each from 1: a bound endpoint and
+    another socket's connected one both have id 1, and nng's own ``nn_shutdown`` closed the
+    dialer for the listener's id. The binding closes the endpoint of the right kind."""
+    got = run_reporting(
+        """
+        import tempfile, nanomsg_rs as nn
+        where = tempfile.mkdtemp()
+        a, b, c = nn.Socket("pair"), nn.Socket("pair"), nn.Socket("pair")
+        for s in (a, b, c):
+            s.rcvtimeo = s.sndtimeo = 5000
+        bound = a.bind(f"ipc://{where}/a")
+        c.bind(f"ipc://{where}/c")
+        dialed = b.connect(f"ipc://{where}/c")
+        ids = [bound.id, dialed.id]
+        bound.shutdown()
+        b.send(b"still connected")
+        report(ids=ids, got=c.recv().decode())
+        dialed.shutdown()
+        """
+    )
+    assert got["got"] == "still connected", got
 
 
 def test_shutdown_twice_is_invalid(sock: SockFactory, addr: AddrFactory) -> None:

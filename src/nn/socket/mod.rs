@@ -23,7 +23,7 @@ mod io;
 mod options;
 mod wait;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::c_int;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -115,7 +115,7 @@ pub struct Socket {
     poll_fds: [OnceLock<Option<RawFd>>; 2],
     /// The ids of the endpoints this socket made (bind/connect) and has not shut down: nng's
     /// `nn_shutdown` ignores its socket argument and would close any socket's endpoint.
-    endpoints: Mutex<HashSet<c_int>>,
+    endpoints: Mutex<HashMap<c_int, bool>>,
     /// For a REP or RESPONDENT on nng: whether a request waits for its reply (see
     /// [`Guard::sends_replies_without_dontwait`]).
     replies: Option<ReplyState>,
@@ -231,7 +231,7 @@ impl Socket {
             state: AtomicU64::new(0),
             wake,
             subscriptions: Mutex::new(HashMap::new()),
-            endpoints: Mutex::new(HashSet::new()),
+            endpoints: Mutex::new(HashMap::new()),
             name: Mutex::new(None),
             replies: ReplyState::for_socket(domain, protocol),
             survey: SurveyClock::for_socket(domain, protocol),
