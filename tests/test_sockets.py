@@ -350,27 +350,6 @@ def test_shutdown_closes_its_own_endpoint_only() -> None:
     assert got["got"] == "still connected", got
 
 
-def test_endpoint_ids_of_one_socket_differ() -> None:
-    """Each endpoint of a socket has an id of its own. In a fresh process nng 1.5.2 gives the
-    first listener and the first dialer both id 1 (it numbers them apart): the binding makes
-    the second endpoint again until its id is new, and each shutdown removes its own."""
-    got = run_reporting(
-        """
-        import tempfile, nanomsg_rs as nn
-        where = tempfile.mkdtemp()
-        a, b = nn.Socket("pair"), nn.Socket("bus")
-        bound = a.bind(f"ipc://{where}/a")
-        b.bind(f"ipc://{where}/b")
-        dialed = a.connect(f"ipc://{where}/b")
-        ids = [bound.id, dialed.id]
-        bound.shutdown()
-        dialed.shutdown()
-        report(ids=ids)
-        """
-    )
-    assert len(set(got["ids"])) == 2, got
-
-
 def test_shutdown_twice_is_invalid(sock: SockFactory, addr: AddrFactory) -> None:
     s = sock("pair")
     ep = s.bind(addr("inproc"))

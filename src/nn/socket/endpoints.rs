@@ -39,24 +39,12 @@ impl Guard<'_> {
     fn add_endpoint(&self, addr: &CStr, bind: bool) -> NnResult<c_int> {
         backend::check_ipc_address(addr, bind)?;
         let add = if bind { ffi::nn_bind } else { ffi::nn_connect };
-        loop {
-            // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
-            let ep =
-                check(unsafe { add(self.id(), addr.as_ptr()) }).map_err(backend::endpoint_error)?;
-            let mut endpoints = self.endpoints();
-            if endpoints.contains_key(&ep) {
-                // nng only: it numbers listeners and dialers apart, so a new endpoint can have
-                // the id of this socket's endpoint of the other kind, and an id must name one
-                // endpoint. It is closed and made again: the next one has the next id.
-                drop(endpoints);
-                backend::shutdown_endpoint(self.id(), ep, bind)?;
-                continue;
-            }
-            endpoints.insert(ep, bind);
-            drop(endpoints);
-            self.socket.note(Usage::Endpoint);
-            return Ok(ep);
-        }
+        // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
+        let ep =
+            check(unsafe { add(self.id(), addr.as_ptr()) }).map_err(backend::endpoint_error)?;
+        self.endpoints().insert(ep, bind);
+        self.socket.note(Usage::Endpoint);
+        Ok(ep)
     }
 
     /// `nn_shutdown` of one of this socket's endpoints (`EINVAL` for any other id).
