@@ -1219,20 +1219,37 @@ static unsigned long ctx_futex (int s)
     return futex;
 }
 
-/*  A new PAIR connects to the inproc PAIR s at addr and s receives from it.  */
-static int pair_still_serves (int s, const char *addr)
+/*  A new PAIR links to the inproc PAIR s at addr (it connects there, or with peer_binds it
+    binds there for s, connected, to reach) and a message crosses: to s when the new peer
+    connected, from s when it bound.  */
+static int pair_still_links (int s, const char *addr, int peer_binds)
 {
     char buf [8];
     int timeout = 5000, d = nn_socket (AF_SP, NN_PAIR);
-    if (d < 0 || nn_connect (d, addr) < 0) die ("nn_connect");
-    nn_setsockopt (d, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
-    nn_setsockopt (s, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
-    if (nn_send (d, "ping", 4, 0) != 4 || nn_recv (s, buf, sizeof buf, 0) != 4) {
-        fprintf (stderr, "the socket no longer serves %s\n", addr);
+    int from = peer_binds ? s : d, to = peer_binds ? d : s;
+    if (d < 0 || (peer_binds ? nn_bind (d, addr) : nn_connect (d, addr)) < 0)
+        die (peer_binds ? "nn_bind" : "nn_connect");
+    nn_setsockopt (from, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
+    nn_setsockopt (to, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    if (nn_send (from, "ping", 4, 0) != 4 || nn_recv (to, buf, sizeof buf, 0) != 4) {
+        fprintf (stderr, "the socket no longer %s %s\n",
+            peer_binds ? "connects to" : "serves", addr);
         return 1;
     }
     nn_close (d);
     return 0;
+}
+
+/*  A new PAIR connects to the inproc PAIR s at addr and s receives from it.  */
+static int pair_still_serves (int s, const char *addr)
+{
+    return pair_still_links (s, addr, 0);
+}
+
+/*  The inproc PAIR s, connected to addr, takes a new peer bound there and sends to it.  */
+static int pair_still_connects (int s, const char *addr)
+{
+    return pair_still_links (s, addr, 1);
 }
 
 /*  0017: an event on its way to an inproc connection that stops. c sends to b while b's
@@ -2031,22 +2048,6 @@ static int send_oom (void)
     }
     nn_close (b);
     nn_close (a);
-    return 0;
-}
-
-/*  The inproc PAIR s, connected to addr, takes a new peer bound there and sends to it.  */
-static int pair_still_connects (int s, const char *addr)
-{
-    char buf [8];
-    int timeout = 5000, d = nn_socket (AF_SP, NN_PAIR);
-    if (d < 0 || nn_bind (d, addr) < 0) die ("nn_bind");
-    nn_setsockopt (s, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
-    nn_setsockopt (d, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
-    if (nn_send (s, "ping", 4, 0) != 4 || nn_recv (d, buf, sizeof buf, 0) != 4) {
-        fprintf (stderr, "the socket no longer connects to %s\n", addr);
-        return 1;
-    }
-    nn_close (d);
     return 0;
 }
 
