@@ -350,6 +350,49 @@ def test_shutdown_closes_its_own_endpoint_only() -> None:
     assert got["got"] == "still connected", got
 
 
+def test_shutdown_of_one_socket_s_bound_and_connected_endpoint() -> None:
+    """One socket's bound and connected endpoint are shut down each on its own. In a fresh
+    process nng 1.5.2 gives the first listener and the first dialer both id 1, and the
+    binding's list of endpoints once kept one of them only: the second shutdown found
+    nothing. On libnanomsg the ids differ; either way each Endpoint closes itself only."""
+    got = run_reporting(
+        """
+        import tempfile, time, nanomsg_rs as nn
+        where = tempfile.mkdtemp()
+        s, peer, other = nn.Socket("pair"), nn.Socket("pair"), nn.Socket("pair")
+        for x in (s, peer, other):
+            x.rcvtimeo = x.sndtimeo = 5000
+        bound = s.bind(f"ipc://{where}/s")
+        dialed = s.connect(f"ipc://{where}/peer")  # connects once peer binds
+        peer.bind(f"ipc://{where}/peer")
+        ids = [bound.id, dialed.id]
+        bound.shutdown()
+        for _ in range(500):  # the listener goes: its address is free (soon: libnanomsg's
+            try:              # shutdown finishes in its worker thread)
+                other.bind(f"ipc://{where}/s")
+                break
+            except nn.AddressInUse:
+                time.sleep(0.01)
+        else:
+            raise SystemExit("the shut down listener's address stayed in use for 5 s")
+        s.send(b"through the dialer")
+        got = peer.recv().decode()
+        dialed.shutdown()
+        try:
+            dialed.shutdown()
+            again = "no error"
+        except nn.InvalidArgument:
+            again = "InvalidArgument"
+        report(ids=ids, got=got, again=again, left=repr(s))
+        """
+    )
+    # the case this is about: nng's ids coincide; libnanomsg's never repeat within a socket
+    assert (got["ids"][0] == got["ids"][1]) == NNG, got
+    assert got["got"] == "through the dialer", got
+    assert got["again"] == "InvalidArgument", got
+    assert "bound" not in got["left"] and "connected" not in got["left"], got
+
+
 def test_shutdown_twice_is_invalid(sock: SockFactory, addr: AddrFactory) -> None:
     s = sock("pair")
     ep = s.bind(addr("inproc"))

@@ -29,7 +29,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
-from support import machine_settings, make_address, only_on
+from support import machine_settings, make_address
 
 import nanomsg_rs as nn
 
@@ -292,12 +292,6 @@ class PairMachine(RuleBasedStateMachine):
 
 PairMachine.TestCase.settings = machine_settings(50, 30)
 TestPairMachine = PairMachine.TestCase
-# nng 1.5.2 numbers a socket's listeners and dialers apart, each from 1: one socket's bound and
-# connected endpoints can share an id, and the shutdown of one then finds the other gone (CI's
-# clean run, twice, on the same example). The model holds on libnanomsg, where ids never repeat.
-TestPairMachine.pytestmark = [
-    only_on("nanomsg", "nng 1.5.2 can give a socket's listener and dialer the same endpoint id")
-]
 
 
 class PairMachineSoak(PairMachine):

@@ -36,17 +36,20 @@ class Endpoint:
         "address": "The address as given, as a str (bytes decoded as UTF-8, each byte that "
         "is not UTF-8 kept as a surrogate, as os.fsdecode does): bind() and connect() take "
         "it back and use the same bytes.",
+        "bound": "True for an endpoint made by bind(), False for one made by connect().",
         "id": "nanomsg's endpoint id (int).",
         "socket": "The Socket the endpoint belongs to.",
     }
 
-    def __init__(self, socket: Socket, id: int, address: str) -> None:
+    def __init__(self, socket: Socket, id: int, address: str, bound: bool) -> None:
         #: The socket the endpoint belongs to.
         self.socket = socket
         #: nanomsg's endpoint id.
         self.id = id
         #: The address as given, as a str (see ``__slots__``).
         self.address = address
+        #: True: made by ``bind()``; False: by ``connect()``.
+        self.bound = bound
 
     def shutdown(self) -> None:
         """Removes this endpoint from its socket (``nn_shutdown``).
@@ -153,7 +156,7 @@ class Socket(_native.Socket, ClosesOnExit):
         except NanomsgError as e:
             note_ipc_in_use(e, addr)
             raise
-        return self._record(Endpoint(self, eid, _text(addr)), "bound")
+        return self._record(Endpoint(self, eid, _text(addr), True))
 
     def connect(self, addr: str | bytes) -> Endpoint:  # type: ignore[override]
         """Connects to ``addr``; the connection is made, and remade, in the background.
@@ -169,13 +172,16 @@ class Socket(_native.Socket, ClosesOnExit):
             NanomsgError: (ipc) the path is longer than 107 bytes (``ENAMETOOLONG``).
             NotSupported: an unknown transport.
         """
-        return self._record(Endpoint(self, super().connect(addr), _text(addr)), "connected")
+        return self._record(Endpoint(self, super().connect(addr), _text(addr), False))
 
     def shutdown(self, endpoint: Endpoint | int) -> None:
         """Removes an endpoint from the socket (``nn_shutdown``).
 
         Args:
-            endpoint: an :class:`Endpoint` or its id.
+            endpoint: an :class:`Endpoint` or its id. On the nng backend a socket's bound and
+                connected endpoints can share an id (nng numbers its listeners and dialers
+                apart): an :class:`Endpoint` names the one it is; a bare id shared so means
+                the connected one, as nng's ``nn_shutdown`` does.
 
         Raises:
             InvalidArgument: an unknown id.
@@ -183,20 +189,23 @@ class Socket(_native.Socket, ClosesOnExit):
         """
         if isinstance(endpoint, bool) or not isinstance(endpoint, (Endpoint, int)):
             raise TypeError(f"endpoint must be an Endpoint or int, not {type(endpoint).__name__}")
-        eid = int(endpoint) if isinstance(endpoint, int) else endpoint.id
-        address = None if isinstance(endpoint, int) else endpoint.address
+        if isinstance(endpoint, int):
+            eid, bound, address = int(endpoint), None, None
+        else:
+            eid, bound, address = endpoint.id, endpoint.bound, endpoint.address
         try:
-            super().shutdown(eid)
+            super().shutdown(eid, bound)
         except NanomsgError as e:
             if address is not None:  # the endpoint's address, as bind() and connect() say it
                 e.filename = address
             raise
         table = self._endpoint_table()
-        for i, (known, _, addr) in enumerate(table):
-            # by address too, when known: nng numbers its listeners and dialers apart, so a
-            # bind and a connect can share an id
-            if known == eid and address in (None, addr):
-                del table[i]
+        # a bare id shared by a bound and a connected endpoint (nng) meant the connected one
+        kinds = ("connected", "bound") if bound is None else ("bound" if bound else "connected",)
+        for kind in kinds:
+            match = [i for i, (known, how, _) in enumerate(table) if (known, how) == (eid, kind)]
+            if match:
+                del table[match[0]]
                 break
 
     def _endpoint_table(self) -> list[tuple[int, str, str]]:
@@ -210,7 +219,8 @@ class Socket(_native.Socket, ClosesOnExit):
             self._endpoints = table
             return table
 
-    def _record(self, endpoint: Endpoint, how: str) -> Endpoint:
+    def _record(self, endpoint: Endpoint) -> Endpoint:
+        how = "bound" if endpoint.bound else "connected"
         self._endpoint_table().append((endpoint.id, how, endpoint.address))
         return endpoint
 

@@ -166,14 +166,15 @@ impl PySocket {
         guard.connect(&c_addr).map_err(|e| ctx.err(e))
     }
 
-    /// `nn_shutdown` of an endpoint id: the native part of `nanomsg_rs.Socket.shutdown`,
-    /// which documents it.
-    fn shutdown(slf: &Bound<'_, Self>, endpoint: i32) -> PyResult<()> {
+    /// `nn_shutdown` of an endpoint id, of the kind `bound` names when given (True: made by
+    /// `bind`): the native part of `nanomsg_rs.Socket.shutdown`, which documents it.
+    #[pyo3(signature = (endpoint, bound=None))]
+    fn shutdown(slf: &Bound<'_, Self>, endpoint: i32, bound: Option<bool>) -> PyResult<()> {
         let id = endpoint.into_pyobject(slf.py())?.into_any();
         let ctx = Context::on(slf, "shutdown").value(&id);
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         slf.py()
-            .detach(|| guard.shutdown(endpoint))
+            .detach(|| guard.shutdown(endpoint, bound))
             .map_err(|e| ctx.err(e))
     }
 

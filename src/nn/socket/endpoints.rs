@@ -1,11 +1,12 @@
 //! A socket's endpoints: `nn_bind`, `nn_connect`, `nn_shutdown`.
 //!
-//! The socket keeps the ids of the endpoints it made and has not shut down, each with its
-//! kind (bound or connected): nng's `nn_shutdown` ignores its socket argument and would close
-//! any socket's endpoint, and it cannot tell a listener from a dialer with the same id (see
-//! `backend::shutdown_endpoint`).
+//! The socket keeps the endpoints it made and has not shut down, each as its id and kind
+//! (bound or connected): nng's `nn_shutdown` ignores its socket argument and would close any
+//! socket's endpoint, and nng numbers listeners and dialers apart, so one socket's bound and
+//! connected endpoints can share an id (see `backend::shutdown_endpoint`). The kind tells them
+//! apart; on libnanomsg a socket's ids never repeat.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::ffi::CStr;
 use std::os::raw::c_int;
 
@@ -16,7 +17,7 @@ use crate::nn::error::{check, NnError, NnResult};
 use crate::nn::sync::lock;
 
 impl Guard<'_> {
-    fn endpoints(&self) -> std::sync::MutexGuard<'_, HashMap<c_int, bool>> {
+    fn endpoints(&self) -> std::sync::MutexGuard<'_, HashSet<(c_int, bool)>> {
         lock(&self.socket.endpoints)
     }
 
@@ -42,22 +43,32 @@ impl Guard<'_> {
         // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
         let ep =
             check(unsafe { add(self.id(), addr.as_ptr()) }).map_err(backend::endpoint_error)?;
-        self.endpoints().insert(ep, bind);
+        self.endpoints().insert((ep, bind));
         self.socket.note(Usage::Endpoint);
         Ok(ep)
     }
 
-    /// `nn_shutdown` of one of this socket's endpoints (`EINVAL` for any other id).
-    pub fn shutdown(&self, endpoint: c_int) -> NnResult<()> {
-        let Some(&bound) = self.endpoints().get(&endpoint) else {
-            return Err(NnError::new(libc::EINVAL));
+    /// `nn_shutdown` of one of this socket's endpoints (`EINVAL` for any other id). `bound`
+    /// names the kind (`Some(true)`: made by `bind`) when the caller knows it; without it, an
+    /// id that is both a bound and a connected endpoint (nng only) means the connected one,
+    /// as nng's own `nn_shutdown` does.
+    pub fn shutdown(&self, endpoint: c_int, bound: Option<bool>) -> NnResult<()> {
+        let key = {
+            let known = self.endpoints();
+            let has = |kind: bool| known.contains(&(endpoint, kind));
+            match bound {
+                Some(kind) if has(kind) => (endpoint, kind),
+                None if has(false) => (endpoint, false),
+                None if has(true) => (endpoint, true),
+                _ => return Err(NnError::new(libc::EINVAL)),
+            }
         };
         loop {
-            match backend::shutdown_endpoint(self.id(), endpoint, bound) {
+            match backend::shutdown_endpoint(self.id(), key.0, key.1) {
                 Err(e) if e.errno() == libc::EINTR => continue,
                 other => {
                     if other.is_ok() {
-                        self.endpoints().remove(&endpoint);
+                        self.endpoints().remove(&key);
                     }
                     return other;
                 }

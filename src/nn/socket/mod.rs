@@ -23,7 +23,7 @@ mod io;
 mod options;
 mod wait;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::c_int;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -113,9 +113,9 @@ pub struct Socket {
     subscriptions: Mutex<HashMap<Vec<u8>, usize>>,
     /// `NN_RCVFD` / `NN_SNDFD` (by [`Direction`]), looked up once: fixed for the socket's life.
     poll_fds: [OnceLock<Option<RawFd>>; 2],
-    /// The ids of the endpoints this socket made (bind/connect) and has not shut down: nng's
+    /// The endpoints this socket made and has not shut down, as (id, made by bind): nng's
     /// `nn_shutdown` ignores its socket argument and would close any socket's endpoint.
-    endpoints: Mutex<HashMap<c_int, bool>>,
+    endpoints: Mutex<HashSet<(c_int, bool)>>,
     /// For a REP or RESPONDENT on nng: whether a request waits for its reply (see
     /// [`Guard::sends_replies_without_dontwait`]).
     replies: Option<ReplyState>,
@@ -231,7 +231,7 @@ impl Socket {
             state: AtomicU64::new(0),
             wake,
             subscriptions: Mutex::new(HashMap::new()),
-            endpoints: Mutex::new(HashMap::new()),
+            endpoints: Mutex::new(HashSet::new()),
             name: Mutex::new(None),
             replies: ReplyState::for_socket(domain, protocol),
             survey: SurveyClock::for_socket(domain, protocol),
