@@ -174,7 +174,7 @@ class Socket(_native.Socket, ClosesOnExit):
         """
         return self._record(Endpoint(self, super().connect(addr), _text(addr), False))
 
-    def shutdown(self, endpoint: Endpoint | int) -> None:
+    def shutdown(self, endpoint: Endpoint | int) -> None:  # type: ignore[override]
         """Removes an endpoint from the socket (``nn_shutdown``).
 
         Args:
