@@ -485,7 +485,9 @@ def run_one(the_lab: Lab, lib: str, pattern: str, n: int, quick: bool) -> dict[s
 
 def rep(server: netns.Process, peers: list[netns.Process], n: int, quick: bool) -> dict[str, Any]:
     """Every REQ served once, then the round-trip sample."""
+    cpu = server.eval("time.process_time()")
     done = call_all(peers, ["result = peers.request_all()"] * len(peers), STAGE_TIMEOUT)
+    cpu = server.eval("time.process_time()") - cpu
     wrong = sum(d[2] for d in done)
     served_s = max(d[1] for d in done) - min(d[0] for d in done)
     trips = 3 if quick else RTT_TRIPS
@@ -495,6 +497,7 @@ def rep(server: netns.Process, peers: list[netns.Process], n: int, quick: bool) 
     rtts = [x for s in samples for x in s]
     return {
         "served_per_s": n / max(served_s, 1e-6),
+        "server_cpu_us": cpu / n * 1e6,
         "wrong_replies": wrong,
         "rtt_p50_us": percentile(rtts, 50) * 1e6,
         "rtt_p99_us": percentile(rtts, 99) * 1e6,
@@ -506,7 +509,10 @@ def pull(server: netns.Process, peers: list[netns.Process], n: int, quick: bool)
     """Every PUSH sends its share; the PULL counts them."""
     each = max(PULL_MIN, (PULL_TOTAL // 5 if quick else PULL_TOTAL) // n)
     total = each * n
-    call_all(peers, [f"result = peers.push({each}, {PULL_SIZE})"] * len(peers), STAGE_TIMEOUT)
+    cpu = server.eval("time.process_time()")
+    sent = call_all(
+        peers, [f"result = peers.push({each}, {PULL_SIZE})"] * len(peers), STAGE_TIMEOUT
+    )
     state: dict[str, Any] = {}
 
     def all_in() -> bool:
@@ -517,8 +523,12 @@ def pull(server: netns.Process, peers: list[netns.Process], n: int, quick: bool)
         wait_for(f"PULL: {total} messages", all_in, 30, 0.1)
     except AssertionError:
         pass  # the loss is the figure
+    cpu = server.eval("time.process_time()") - cpu
     span = (state["last_message"] or 0) - (state["first_message"] or 0)
     return {
+        "peers_send_s": max(s[1] for s in sent) - min(s[0] for s in sent),
+        "receive_s": span,
+        "server_cpu_us": cpu / max(state["messages"], 1) * 1e6,
         "messages": total,
         "lost": total - state["messages"],
         "messages_per_s": state["messages"] / max(span, 1e-6),
@@ -535,9 +545,12 @@ def pub(server: netns.Process, peers: list[netns.Process], n: int) -> dict[str, 
 
     wait_for(f"PUB: a warm-up message at every one of {n} SUBs", warm, STAGE_TIMEOUT, 0.2)
     time.sleep(0.5)
+    cpu = server.eval("time.process_time()")
     for k in range(PUB_MESSAGES):
         server.call(f"srv.publish(b'm{k}')")
         time.sleep(PUB_GAP)
+    time.sleep(0.5)  # the last sends leave the server
+    cpu = server.eval("time.process_time()") - cpu
     got: list[list[Any]] = []
 
     def arrived() -> bool:
@@ -557,6 +570,7 @@ def pub(server: netns.Process, peers: list[netns.Process], n: int) -> dict[str, 
             slowest.append(max(mine))
     return {
         "messages": n * PUB_MESSAGES,
+        "server_cpu_us": cpu / (n * PUB_MESSAGES) * 1e6,
         "lost": n * PUB_MESSAGES - len(got),
         "delivery_p50_ms": percentile(delays, 50) * 1e3 if delays else None,
         "delivery_p99_ms": percentile(delays, 99) * 1e3 if delays else None,
@@ -652,6 +666,11 @@ def load_text(mach: dict[str, Any]) -> str:
     return text + (f", at the end {end[0]:.2f}" if end else "")
 
 
+def cpu_text(r: dict[str, Any]) -> str:
+    cpu = r.get("server_cpu_us")
+    return "-" if cpu is None else f"{cpu:.1f}"
+
+
 def table(records: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> str:
     """The scale block of the text report."""
     lines = [
@@ -661,6 +680,8 @@ def table(records: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> 
         "connect at once, backlog 100);",
         "  drops: SYNs the full backlog dropped (each peer resends 1 s later); "
         "KiB/conn: server RSS growth / N",
+        "  cpu µs: the server process's CPU time (all its threads) per request served, message "
+        "received, or message delivered to one SUB",
         "  REP: served/s (every peer's request at once), round trips p50/p99 with all N "
         "connected; PULL: messages/s;",
         "  PUB: delivery delay p50/p99 of a message to each SUB, and until it reached all N "
@@ -680,15 +701,15 @@ def table(records: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> 
         c1, c2, c3 = COLUMNS[pattern]
         lines.append(f"  {pattern.upper()}")
         lines.append(
-            f"  {'N':>6} {'library':<11} {'accept/s':>9} {'drops':>6} {'KiB/conn':>9} {c1:>10} "
-            f"{c2:>11} {c3:>11}"
+            f"  {'N':>6} {'library':<11} {'accept/s':>9} {'drops':>6} {'KiB/conn':>9} "
+            f"{'cpu µs':>7} {c1:>10} {c2:>11} {c3:>11}"
         )
         for r in sorted(rows, key=lambda r: (r["connections"], LIBS.index(r["lib"]))):
             a, b, c = _cells(r)
             lines.append(
                 f"  {r['connections']:>6} {r['lib']:<11} {_fmt(r['accepted_per_s']):>9} "
                 f"{r.get('listen_drops', '-'):>6} "
-                f"{r['rss_per_conn_kib']:>9.1f} {a:>10} {b:>11} {c:>11}".rstrip()
+                f"{r['rss_per_conn_kib']:>9.1f} {cpu_text(r):>7} {a:>10} {b:>11} {c:>11}".rstrip()
             )
         lines.append("")
     return "\n".join(lines)
@@ -707,13 +728,15 @@ def markdown(
         "",
         "accepted/s: connections accepted a second, first to Nth, all peers connecting at once "
         "to a listener with a backlog of 100; drops: SYNs dropped at the full backlog (resent "
-        "a second later); KiB/conn: the server's RSS growth over N; "
+        "a second later); KiB/conn: the server's RSS growth over N; cpu µs: the server "
+        "process's CPU time per request served, message received or message delivered to one "
+        "SUB; "
         "REP: served/s with every peer's request at once, then round trips (p50/p99, µs) "
         "with all N connected; PULL: messages/s of 64 B from all N; PUB: delivery delay of a "
         "message to each SUB (p50/p99, ms) and until it reached all N (ms).",
         "",
-        "| pattern | N | library | accepted/s | drops | KiB/conn | figures |",
-        "|---|---:|---|---:|---:|---:|---|",
+        "| pattern | N | library | accepted/s | drops | KiB/conn | cpu µs | figures |",
+        "|---|---:|---|---:|---:|---:|---:|---|",
     ]
     for pattern in PATTERNS:
         rows = [r for r in records if r["pattern"] == pattern]
@@ -724,7 +747,7 @@ def markdown(
             out.append(
                 f"| {pattern.upper()} | {r['connections']:,} | {r['lib']} | "
                 f"{_fmt(r['accepted_per_s'])} | {r.get('listen_drops', '-')} | "
-                f"{r['rss_per_conn_kib']:.1f} | {figures} |"
+                f"{r['rss_per_conn_kib']:.1f} | {cpu_text(r)} | {figures} |"
             )
     if image:
         out += ["", f"![scale]({image})"]
@@ -763,7 +786,7 @@ def plot(records: list[dict[str, Any]], path: Path, title: str = "") -> str:
         return f"scale plot skipped: matplotlib is not installed ({REQUIREMENTS_HINT})"
     if not records:
         return "scale plot skipped: nothing measured"
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    fig, axes = plt.subplots(2, 4, figsize=(19, 8.5))
     libs = [lib for lib in LIBS if any(r["lib"] == lib for r in records)]
 
     def series(lib: str, pattern: str, key: str) -> tuple[list[int], list[float]]:
@@ -785,6 +808,10 @@ def plot(records: list[dict[str, Any]], path: Path, title: str = "") -> str:
          [("rep", "served_per_s", "")]),
         (axes[1][1], "PULL from all N peers", "messages/s",
          [("pull", "messages_per_s", "")]),
+        (axes[0][3], "server CPU per request / message / delivery", "µs",
+         [(p, "server_cpu_us", p.upper()) for p in PATTERNS]),
+        (axes[1][3], "close every peer (and the server)", "s",
+         [(p, "close_s", p.upper()) for p in PATTERNS]),
         (axes[1][2], "PUB: delivery delay to the SUBs", "ms",
          [("pub", "delivery_p50_ms", "p50"), ("pub", "delivery_p99_ms", "p99"),
           ("pub", "reach_all_ms", "all")]),

@@ -10,15 +10,21 @@ bench`` (``benchmarks/bench_scale.py``); this test asserts behaviour only.
 
 It needs root (CI runs as root, and there it must not skip), iproute2, and an
 ``RLIMIT_NOFILE`` hard limit that lets the server hold 10,000 connections; under a minute.
+And the ``scale`` workload itself, quick: its rows as root, its note elsewhere (about 20 s).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import resource
 import select
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from netns import Host, HostError, Network, Process, time_until, unavailable
@@ -327,3 +333,42 @@ def test_pub_reaches_10000_subscribers(lab: Lab) -> None:
         assert not bad, f"{len(bad)} SUBs got something else, e.g. {bad[0]}"
     assert server.eval("stat(pub, 'current-connections')") == PEERS
     close_cleanly(server, peers, "pub", fds_before)
+
+
+RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+@pytest.mark.timeout(240)
+def test_scale_workload_of_make_bench(tmp_path: Path) -> None:
+    """``run.py --only scale`` (quick, 200 peers): as root, a row per library and pattern in
+    its table and JSON, every REQ served, nothing lost, the plot drawn; elsewhere, no row
+    and a note that says why."""
+    out, plot = tmp_path / "results.json", tmp_path / "scale.png"
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--only", "scale", "--scale-sizes", "200",
+         "--no-nng", "--json", str(out), "--scale-plot", str(plot)],
+        capture_output=True, text=True, timeout=220,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(out.read_text())
+    why = unavailable()
+    if why:
+        assert data["scale"] == []
+        assert any(n.startswith("scale left out: ") and why in n for n in data["notes"])
+        return
+    libs = ["nanomsg_rs"] + (["pyzmq"] if importlib.util.find_spec("zmq") else [])
+    rows = {(r["lib"], r["pattern"]): r for r in data["scale"]}
+    assert sorted(rows) == sorted((lib, p) for lib in libs for p in ("rep", "pull", "pub"))
+    assert not [n for n in data["notes"] if n.startswith("scale")]
+    for (lib, pattern), r in rows.items():
+        assert r["connections"] == 200
+        assert r["accepted_per_s"] > 0 and r["rss_per_conn_kib"] > 0
+        if pattern == "rep":
+            assert r["wrong_replies"] == 0 and r["rtt_p99_us"] >= r["rtt_p50_us"] > 0
+        else:
+            assert r["lost"] == 0, (lib, pattern)
+    for pattern in ("REP", "PULL", "PUB"):
+        assert f"\n  {pattern}\n" in done.stdout
+    assert re.search(r"^ +200 nanomsg_rs +\d", done.stdout, re.M)
+    if importlib.util.find_spec("matplotlib"):
+        assert plot.stat().st_size > 10_000
