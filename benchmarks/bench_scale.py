@@ -76,6 +76,9 @@ PUB_MESSAGES, PUB_GAP = 5, 0.3
 #: What a stage may take before the run gives up on it.
 STAGE_TIMEOUT = 120.0
 REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
+#: The scale figures' record when results.json has none (a run of this workload alone:
+#: ``run.py --only scale --json benchmarks/results-scale.json``): see :func:`record_of`.
+SCALE_RECORD = BENCH_DIR / "results-scale.json"
 
 # Given to every process first (the agent of tests/netns.py has nn, os, threading, time).
 COMMON = r"""
@@ -636,7 +639,7 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 COLUMNS = {
     "rep": ("served/s", "rtt p50 µs", "rtt p99 µs"),
-    "pull": ("msgs/s", "lost", ""),
+    "pull": ("msgs/s", "lost", "send/recv s"),
     "pub": ("p50 ms", "p99 ms", "all ms"),
 }
 
@@ -650,7 +653,10 @@ def _cells(r: dict[str, Any]) -> tuple[str, str, str]:
             _fmt(r["rtt_p99_us"]),
         )
     if r["pattern"] == "pull":
-        return _fmt(r["messages_per_s"]), str(r["lost"]), ""
+        spans = "-"
+        if r.get("peers_send_s") is not None:
+            spans = f"{r['peers_send_s']:.2f}/{r['receive_s']:.2f}"
+        return _fmt(r["messages_per_s"]), str(r["lost"]), spans
     lost = f" ({r['lost']} lost)" if r.get("lost") else ""
     return (
         _fmt(r["delivery_p50_ms"], 1),
@@ -666,6 +672,11 @@ def load_text(mach: dict[str, Any]) -> str:
     return text + (f", at the end {end[0]:.2f}" if end else "")
 
 
+def after_text(r: dict[str, Any]) -> str:
+    after = r.get("rss_after_per_conn_kib")
+    return "-" if after is None else f"{after:.1f}"
+
+
 def cpu_text(r: dict[str, Any]) -> str:
     cpu = r.get("server_cpu_us")
     return "-" if cpu is None else f"{cpu:.1f}"
@@ -679,11 +690,11 @@ def table(records: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> 
         "  accept/s: connections accepted a second (first to Nth, seen by the server; all N "
         "connect at once, backlog 100);",
         "  drops: SYNs the full backlog dropped (each peer resends 1 s later); "
-        "KiB/conn: server RSS growth / N",
+        "KiB/conn: server RSS growth / N (after: once the traffic is over)",
         "  cpu µs: the server process's CPU time (all its threads) per request served, message "
         "received, or message delivered to one SUB",
         "  REP: served/s (every peer's request at once), round trips p50/p99 with all N "
-        "connected; PULL: messages/s;",
+        "connected; PULL: messages/s, the peers' time to send them / the server's to receive;",
         "  PUB: delivery delay p50/p99 of a message to each SUB, and until it reached all N "
         "(median of 5)",
     ]
@@ -702,14 +713,15 @@ def table(records: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> 
         lines.append(f"  {pattern.upper()}")
         lines.append(
             f"  {'N':>6} {'library':<11} {'accept/s':>9} {'drops':>6} {'KiB/conn':>9} "
-            f"{'cpu µs':>7} {c1:>10} {c2:>11} {c3:>11}"
+            f"{'after':>6} {'cpu µs':>7} {c1:>10} {c2:>11} {c3:>11}"
         )
         for r in sorted(rows, key=lambda r: (r["connections"], LIBS.index(r["lib"]))):
             a, b, c = _cells(r)
             lines.append(
                 f"  {r['connections']:>6} {r['lib']:<11} {_fmt(r['accepted_per_s']):>9} "
                 f"{r.get('listen_drops', '-'):>6} "
-                f"{r['rss_per_conn_kib']:>9.1f} {cpu_text(r):>7} {a:>10} {b:>11} {c:>11}".rstrip()
+                f"{r['rss_per_conn_kib']:>9.1f} {after_text(r):>6} {cpu_text(r):>7} "
+                f"{a:>10} {b:>11} {c:>11}".rstrip()
             )
         lines.append("")
     return "\n".join(lines)
@@ -728,15 +740,17 @@ def markdown(
         "",
         "accepted/s: connections accepted a second, first to Nth, all peers connecting at once "
         "to a listener with a backlog of 100; drops: SYNs dropped at the full backlog (resent "
-        "a second later); KiB/conn: the server's RSS growth over N; cpu µs: the server "
+        "a second later); KiB/conn: the server's RSS growth over N once connected (after: once "
+        "the traffic is over); cpu µs: the server "
         "process's CPU time per request served, message received or message delivered to one "
         "SUB; "
         "REP: served/s with every peer's request at once, then round trips (p50/p99, µs) "
-        "with all N connected; PULL: messages/s of 64 B from all N; PUB: delivery delay of a "
+        "with all N connected; PULL: messages/s of 64 B from all N, the peers' time to send "
+        "them and the server's to receive them (s); PUB: delivery delay of a "
         "message to each SUB (p50/p99, ms) and until it reached all N (ms).",
         "",
-        "| pattern | N | library | accepted/s | drops | KiB/conn | cpu µs | figures |",
-        "|---|---:|---|---:|---:|---:|---:|---|",
+        "| pattern | N | library | accepted/s | drops | KiB/conn | after | cpu µs | figures |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for pattern in PATTERNS:
         rows = [r for r in records if r["pattern"] == pattern]
@@ -747,11 +761,95 @@ def markdown(
             out.append(
                 f"| {pattern.upper()} | {r['connections']:,} | {r['lib']} | "
                 f"{_fmt(r['accepted_per_s'])} | {r.get('listen_drops', '-')} | "
-                f"{r['rss_per_conn_kib']:.1f} | {cpu_text(r)} | {figures} |"
+                f"{r['rss_per_conn_kib']:.1f} | {after_text(r)} | {cpu_text(r)} | {figures} |"
             )
     if image:
         out += ["", f"![scale]({image})"]
     return out
+
+
+def record_of(data: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """The scale records and their run's meta: ``data``'s (a run with the scale workload),
+    else :data:`SCALE_RECORD`'s; None without either."""
+    if data.get("scale"):
+        return data["scale"], data["meta"]
+    if SCALE_RECORD.exists():
+        saved = json.loads(SCALE_RECORD.read_text())
+        if saved.get("scale"):
+            return saved["scale"], saved["meta"]
+    return None
+
+
+def largest(records: list[dict[str, Any]], lib: str, pattern: str) -> dict[str, Any] | None:
+    """The row of ``lib`` and ``pattern`` with the most connections."""
+    rows = [r for r in records if r["lib"] == lib and r["pattern"] == pattern]
+    return max(rows, key=lambda r: r["connections"]) if rows else None
+
+
+def rst_block(records: list[dict[str, Any]], meta: dict[str, Any]) -> list[str]:
+    """The docs' scale block (docs/across-hosts.rst): what was measured where, a summary at
+    the largest N, and the table."""
+    mach = meta.get("machine", {})
+    lines = [
+        f"Measured on {meta.get('date', '?')[:10]} (commit ``{mach.get('commit', '?')}``) by "
+        f"``{meta.get('command', 'benchmarks/run.py --only scale')}`` as root, on "
+        f"{mach.get('cores', '?')} cores shared with other work (1-minute load "
+        f"{load_text(mach)}), server and peers on the same machine: one run, noisy.",
+        "",
+    ]
+    ours, theirs = largest(records, "nanomsg_rs", "rep"), largest(records, "pyzmq", "rep")
+    if ours and theirs:
+        n = ours["connections"]
+        lines += [
+            f"With {n:,} peers: {ours['rss_per_conn_kib']:.1f} KiB of server memory per "
+            f"connection for nanomsg_rs, {theirs['rss_per_conn_kib']:.1f} KiB for pyzmq; all "
+            f"{n:,} connected in {ours['connect_s']:.1f} s and {theirs['connect_s']:.1f} s "
+            "(REP rows, every peer connecting at once).",
+            "",
+        ]
+    header = ["pattern", "N", "library", "accepted a second", "SYNs dropped", "KiB per conn",
+              "KiB after", "server CPU µs", "figures"]  # fmt: skip
+    lines += [".. list-table::", "   :header-rows: 1", ""]
+    rows = [header]
+    for pattern in PATTERNS:
+        for r in sorted(
+            (r for r in records if r["pattern"] == pattern),
+            key=lambda r: (r["connections"], LIBS.index(r["lib"])),
+        ):
+            a, b, c = _cells(r)
+            names = COLUMNS[pattern]
+            figures = ", ".join(f"{n} {v}" for n, v in zip(names, (a, b, c), strict=True) if n)
+            rows.append(
+                [
+                    pattern.upper(),
+                    f"{r['connections']:,}",
+                    r["lib"],
+                    _fmt(r["accepted_per_s"]),
+                    str(r.get("listen_drops", "-")),
+                    f"{r['rss_per_conn_kib']:.1f}",
+                    after_text(r),
+                    cpu_text(r),
+                    figures,
+                ]
+            )
+    for row in rows:
+        for i, cell in enumerate(row):
+            lines.append(f"{'   * -' if i == 0 else '     -'} {cell}".rstrip())
+    return lines
+
+
+def block(data: dict[str, Any], kind: str, where: Path, root: Path) -> str | None:
+    """The body of a ``bench:scale`` block in a markdown (``kind`` "md") or rst file in the
+    folder ``where`` of the tree ``root``, as :func:`record_of` gives it; None without a
+    record."""
+    found = record_of(data)
+    if found is None:
+        return None
+    records, meta = found
+    if kind == "md":
+        image = os.path.relpath(root / "benchmarks" / "scale.png", where)
+        return "\n".join(markdown(records, meta, image)) + "\n"
+    return "\n".join(["", *rst_block(records, meta), ""]) + "\n"
 
 
 def fill_markdown(

@@ -458,6 +458,10 @@ def report(data: dict[str, Any], args: argparse.Namespace, saved: Path | None = 
             filled.append(bench_scale.WORKLOAD)
         print(f"{args.readme}: filled {', '.join(filled) or 'no block'}")
     if args.docs:
+        if data.get("scale") and not data["meta"].get("quick"):  # its blocks need no more
+            for path in bench_docs.doc_files():
+                if bench_docs.fill(path, data, only=(bench_scale.WORKLOAD,)):
+                    print(f"{path.relative_to(bench_docs.ROOT)}: filled scale")
         missing = bench_docs.missing(data)
         if data["meta"].get("quick") or missing:
             why = "a --quick run" if data["meta"].get("quick") else f"no {', '.join(missing)}"
