@@ -10,9 +10,11 @@ root it is left out with a note. It runs on its own too:
 The server runs in a process of its own on host ``srv``; the peers in ``PROCS_PER_HOST``
 processes on each of ``PEER_HOSTS`` other hosts, each process holding its share of the N
 connecting sockets (nanomsg_rs peers for the nanomsg_rs server, zmq peers for the zmq one:
-real libraries at both ends). Real sockets are cheap enough here: a nanomsg_rs socket with its
-connection costs about 12 KiB and 0.1 ms to make, so 10,000 take 4 x 2 processes well under
-a second each; raw TCP peers speaking the SP handshake would save little and test less. Every
+real libraries at both ends). Real sockets are cheap enough here (measured: 2,500 connecting
+nanomsg_rs sockets in one process took 0.3 s to make and about 12 KiB and 5 descriptors each,
+both ends of the connection counted), so 10,000 take 4 x 2 processes well under a second
+each, within ``nn.MAX_SOCKETS`` and the descriptor limit; raw TCP peers speaking the SP
+handshake would save a little of the peers' CPU and test less of the library. Every
 process raises ``RLIMIT_NOFILE`` as far as it may (the hard limit; as root with
 CAP_SYS_RESOURCE, 65,536). For each library, pattern and N (the libraries alternate within
 each N and pattern, so both see the same machine), a fresh server process:
@@ -396,17 +398,30 @@ class Lab:
     def __init__(self, network: netns.Network, peer_hosts: int, procs_per_host: int) -> None:
         self.network = network
         self.server_host = network.host("srv")
+        self.procs_per_host = procs_per_host
+        self.hosts: list[netns.Host] = []
         self.peers: list[netns.Process] = []
         for h in range(peer_hosts):
             host = network.host(f"h{h + 1}")
             # thousands of connections from one host, made and closed run after run
             host.sysctl("net.ipv4.ip_local_port_range", "1024 65000")
             host.sysctl("net.ipv4.tcp_tw_reuse", 1)
-            for _ in range(procs_per_host):
+            self.hosts.append(host)
+        self.spawn_peers()
+        self.port = FIRST_PORT
+
+    def spawn_peers(self) -> None:
+        """New peer processes, in place of any there were (after a failed run, whose
+        processes may still be busy or hold sockets)."""
+        for p in self.peers:
+            p.kill()
+            p.host.processes.remove(p)
+        self.peers = []
+        for host in self.hosts:
+            for _ in range(self.procs_per_host):
                 p = host.spawn()
                 p.call(COMMON + PEERS, timeout=30)
                 self.peers.append(p)
-        self.port = FIRST_PORT
 
     def server(self, lib: str, kind: str, expect: int) -> tuple[netns.Process, str]:
         """A fresh server process with its socket bound; and the peers' address."""
@@ -417,9 +432,11 @@ class Lab:
         return p, self.server_host.address(self.port)
 
     def end_server(self, p: netns.Process) -> None:
-        p.call("srv.close()", timeout=30)
-        p.kill()
-        self.server_host.processes.remove(p)
+        try:
+            p.call("srv.close()", timeout=30)
+        finally:
+            p.kill()
+            self.server_host.processes.remove(p)
 
 
 @contextmanager
@@ -478,11 +495,19 @@ def run_one(the_lab: Lab, lib: str, pattern: str, n: int, quick: bool) -> dict[s
             record.update(pub(server, peers, n))
         state.update(server.eval("srv.state()"))
         record["rss_after_per_conn_kib"] = (state["rss"] - state["rss0"]) / n / 1024
-    finally:
-        start = time.monotonic()
-        call_all(peers, ["peers.close(); del peers"] * len(peers), STAGE_TIMEOUT)
+    except BaseException:
+        the_lab.spawn_peers()  # whatever state the old ones were left in
         the_lab.end_server(server)
-        record["close_s"] = time.monotonic() - start
+        raise
+    start = time.monotonic()
+    try:
+        call_all(peers, ["peers.close(); del peers"] * len(peers), STAGE_TIMEOUT)
+    except BaseException:
+        the_lab.spawn_peers()
+        raise
+    finally:
+        the_lab.end_server(server)
+    record["close_s"] = time.monotonic() - start
     return record
 
 
