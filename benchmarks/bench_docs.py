@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_report
+import bench_scale
 from bench_report import LIB_LABELS, figure, si, verdict_text
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -472,6 +473,8 @@ def render(
     The blocks of bench_report (benchmarks/README.md's Results) too, with their plot linked
     from ``path``."""
     measured = {r["workload"] for r in data["variants"]}
+    if name == bench_scale.WORKLOAD:  # its own record (bench_scale.record_of)
+        return bench_scale.block(data, f.kind, (path or root / "README.md").parent, root)
     if name in bench_report.MARKDOWN_BLOCKS and f.kind == "md":
         if not set(bench_report.MARKDOWN_BLOCKS[name]) <= measured:
             return None
@@ -489,13 +492,16 @@ def render(
     return "\n".join(body) + "\n"
 
 
-def fill(path: Path, data: dict[str, Any]) -> list[str]:
-    """Rewrites the generated blocks of ``path`` from ``data``; returns their names."""
+def fill(path: Path, data: dict[str, Any], only: tuple[str, ...] | None = None) -> list[str]:
+    """Rewrites the generated blocks of ``path`` from ``data`` (``only`` these, if given);
+    returns their names."""
     f = fmt_for(path)
     text = path.read_text()
     filled = []
     for name, old in blocks_in(text, f).items():
-        if name not in BLOCKS:  # bench_report's, which run.py --readme fills
+        if name not in BLOCKS and name != bench_scale.WORKLOAD:
+            continue  # bench_report's, which run.py --readme fills
+        if only is not None and name not in only:
             continue
         new = render(name, data, f, path)
         if new is None:

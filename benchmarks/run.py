@@ -25,7 +25,11 @@ Workloads (``--only NAME``, repeatable or comma-separated):
   thread: messages delivered per second, in total and per SUB;
 * ``async``: REQ/REP round trips of 64 B over tcp loopback, client and server in one event
   loop, for nanomsg_rs (asyncio, uvloop, trio), pynng (asyncio, trio) and zmq.asyncio, each
-  next to its library's blocking calls (:mod:`bench_async`, run in this process).
+  next to its library's blocking calls (:mod:`bench_async`, run in this process);
+* ``scale``: one server socket with 1,000 to 10,000 TCP peers on other hosts (network
+  namespaces: root only, else left out with a note), REP, PULL and PUB, nanomsg_rs beside
+  pyzmq: memory per connection, connections accepted a second, round trips, messages a second,
+  delivery to every SUB (:mod:`bench_scale`; its own table, ``benchmarks/scale.png``).
 
 Every throughput row, pingpong and latency carry a target (nanomsg_rs's ratio to C, by rate
 and by CPU time per message), and so does ``async``: nanomsg_rs under asyncio ahead of
@@ -59,6 +63,7 @@ import bench_async
 import bench_docs
 import bench_nng
 import bench_report
+import bench_scale
 from bench_libs import MODULES, NNG_LIB, PYTHON_LIBS
 from bench_measure import Addresses, measure_workload, progress
 from bench_procs import (
@@ -86,6 +91,8 @@ from bench_workloads import (
 )
 
 REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
+#: The workloads of bench_workloads, and scale (bench_scale: its own records, table and plot).
+ALL_WORKLOADS = (*WORKLOADS, bench_scale.WORKLOAD)
 
 
 def available_libs(requested: list[str], notes: list[str]) -> list[str]:
@@ -202,7 +209,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--only",
         action="append",
         metavar="WORKLOAD",
-        help=f"run only these workloads (repeatable or comma-separated): {', '.join(WORKLOADS)}",
+        help="run only these workloads (repeatable or comma-separated): "
+        + ", ".join(ALL_WORKLOADS),
     )
     parser.add_argument(
         "--libs",
@@ -234,6 +242,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="LIST",
         help="fan-out subscriber counts, e.g. 1,16,256 (default: env BENCH_SUBS, else 1 to "
         "256, x2 apart; --quick: 1,8,64)",
+    )
+    parser.add_argument(
+        "--scale-sizes",
+        default=os.environ.get("BENCH_SCALE_SIZES"),
+        metavar="LIST",
+        help="scale workload's peer counts, e.g. 1000,10000 (default: env BENCH_SCALE_SIZES, "
+        "else 1,000, 3,000 and 10,000; --quick: 200,1000)",
+    )
+    parser.add_argument(
+        "--scale-plot", type=Path, help="where the scale PNG goes (default scale.png)"
     )
     parser.add_argument("--repeats", type=int, help="rounds per workload (overrides defaults)")
     parser.add_argument("--sample-time", type=float, help="seconds per sample (default 0.2)")
@@ -269,11 +287,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for item in args.only or []:
         for name in item.split(","):
             name = name.strip()
-            if name not in WORKLOADS:
-                parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+            if name not in ALL_WORKLOADS:
+                parser.error(f"unknown workload {name!r}; choose from {', '.join(ALL_WORKLOADS)}")
             if name not in chosen:
                 chosen.append(name)
-    args.workloads = [w for w in WORKLOADS if w in chosen] if chosen else list(WORKLOADS)
+    args.workloads = [w for w in ALL_WORKLOADS if w in chosen] if chosen else list(ALL_WORKLOADS)
     libs = PYTHON_LIBS if not args.libs else tuple(x.strip() for x in args.libs.split(","))
     for lib in libs:
         if lib not in PYTHON_LIBS:
@@ -296,6 +314,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             if args.plot is None
             else args.plot.with_name(f"{args.plot.stem}-fanout.png")
         )
+    args.scale_plot = args.scale_plot or BENCH_DIR / f"scale{suffix}.png"
     args.plot = args.plot or BENCH_DIR / f"results{suffix}.png"
     return args
 
@@ -317,6 +336,23 @@ def config_for(args: argparse.Namespace) -> Config:
     if args.sub_list:
         cfg.fanout_subs = args.sub_list
     return cfg
+
+
+def scale_sizes(args: argparse.Namespace) -> tuple[int, ...]:
+    """The scale workload's peer counts."""
+    if args.scale_sizes:
+        return tuple(int(x) for x in str(args.scale_sizes).split(",") if x.strip())
+    return bench_scale.QUICK_SIZES if args.quick else bench_scale.SIZES
+
+
+def scale_title(meta: dict[str, Any]) -> str:
+    """The scale plot's title: what, when, on what."""
+    mach = meta.get("machine", {})
+    return (
+        f"scale: one server socket, N TCP peers on 4 hosts, {meta.get('date', '')[:10]}, "
+        f"{mach.get('cpu', '')} ({mach.get('cores', '?')} cores, "
+        f"load {bench_report.format_load(mach)})"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -350,7 +386,11 @@ def main(argv: list[str]) -> int:
         addresses = Addresses(Path(tmp))
         rng = random.Random(cfg.seed)
         records: list[dict[str, Any]] = []
+        scale: list[dict[str, Any]] = []
         for workload in args.workloads:
+            if workload == bench_scale.WORKLOAD:  # hosts as network namespaces: root only
+                scale = bench_scale.measure_scale(scale_sizes(args), notes, progress, args.quick)
+                continue
             if workload == bench_async.WORKLOAD:  # in this process, every row in its own loop
                 records += bench_async.measure_async(
                     libs, cfg.repeats[workload], cfg.sample_time, rng, notes, progress
@@ -384,6 +424,9 @@ def main(argv: list[str]) -> int:
         "notes": notes,
         "variants": records,
     }
+    if bench_scale.WORKLOAD in args.workloads:
+        data["scale"] = scale
+        data["meta"]["scale_sizes"] = list(scale_sizes(args))
     args.json.write_text(json.dumps(data, indent=1) + "\n")
     report(data, args, saved=args.json)
     return 0
@@ -393,17 +436,32 @@ def report(data: dict[str, Any], args: argparse.Namespace, saved: Path | None = 
     """Prints the table (and where the raw numbers went: ``saved``), draws the plots and
     fills the README's blocks, as asked."""
     print(bench_report.table(data))
+    if data.get("scale"):
+        print(bench_scale.table(data["scale"], data["meta"]))
     if saved is not None:
         print(f"raw numbers: {saved}")
     if not args.no_plot:
         print(bench_report.plot(data, args.plot))
         print(bench_report.plot_fanout(data, args.fanout_plot))
+        if data.get("scale"):
+            print(bench_scale.plot(data["scale"], args.scale_plot, scale_title(data["meta"])))
     if args.readme:
         drawn = not args.no_plot and args.fanout_plot.exists()
         images = {"fanout": os.path.relpath(args.fanout_plot, args.readme.parent)} if drawn else {}
         filled = bench_report.fill_markdown(args.readme, data, images)
+        scale_image = None
+        if not args.no_plot and args.scale_plot.exists():
+            scale_image = os.path.relpath(args.scale_plot, args.readme.parent)
+        if bench_scale.fill_markdown(
+            args.readme, data.get("scale") or [], data["meta"], scale_image
+        ):
+            filled.append(bench_scale.WORKLOAD)
         print(f"{args.readme}: filled {', '.join(filled) or 'no block'}")
     if args.docs:
+        if data.get("scale") and not data["meta"].get("quick"):  # its blocks need no more
+            for path in bench_docs.doc_files():
+                if bench_docs.fill(path, data, only=(bench_scale.WORKLOAD,)):
+                    print(f"{path.relative_to(bench_docs.ROOT)}: filled scale")
         missing = bench_docs.missing(data)
         if data["meta"].get("quick") or missing:
             why = "a --quick run" if data["meta"].get("quick") else f"no {', '.join(missing)}"

@@ -99,7 +99,8 @@ ALLOWED_SKIPS = (
     ),
     Allowed(
         r"RLIMIT_NOFILE's hard limit \(\d+\) is under the \d+ needed$",
-        "test_descriptor_limit, test_leaks: thousands of sockets at once; CI's limit allows them",
+        "test_descriptor_limit, test_leaks, test_scale: thousands of sockets at once; CI's limit "
+        "allows them",
         outside_ci=True,
     ),
     Allowed(
@@ -109,7 +110,8 @@ ALLOWED_SKIPS = (
     ),
     Allowed(
         r"hosts as network namespaces need root and iproute2: ",
-        "test_across_hosts: a developer's machine, not root; CI runs as root with iproute2",
+        "test_across_hosts, test_scale: a developer's machine, not root; CI runs as root with "
+        "iproute2",
         outside_ci=True,
     ),
 )

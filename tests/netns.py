@@ -1,5 +1,5 @@
 """Hosts as Linux network namespaces on one bridge, for the multi-host tests
-(``test_across_hosts.py``).
+(``test_across_hosts.py``, ``test_scale.py``, ``benchmarks/bench_scale.py``).
 
 Each host is a network namespace with one interface, ``eth0`` (address ``10.77.0.N/24``, a
 MAC address of its own that it keeps across a power cut), whose other end is a port of a
@@ -175,7 +175,7 @@ class Host:
         run("ip", "-n", ns, "link", "set", "eth0", "up")
         self.on = True
 
-    def sysctl(self, name: str, value: int) -> None:
+    def sysctl(self, name: str, value: int | str) -> None:
         """Sets a per-namespace sysctl (``net.ipv4.tcp_syn_retries``...) on this host."""
         path = "/proc/sys/" + name.replace(".", "/")
         run("ip", "netns", "exec", self.namespace, "sh", "-c", f"echo {value} > {path}")
