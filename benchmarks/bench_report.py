@@ -14,6 +14,7 @@ LIB_ORDER = (
     "C",
     "C-hardened",
     "C-nng",
+    "C-zmq",
     "nanomsg_rs",
     "nanomsg_rs-nng",
     "nnpy",
@@ -25,13 +26,15 @@ LIB_LABELS = {
     "C": "C (libnanomsg)",
     "C-hardened": "C (hardened)",
     "C-nng": "C (nng compat)",
+    "C-zmq": "C (libzmq)",
 }
 #: The C floors (drawn dashed); every "vs C" is against "C".
-FLOOR_LIBS = ("C", "C-hardened", "C-nng")
+FLOOR_LIBS = ("C", "C-hardened", "C-nng", "C-zmq")
 LIB_COLORS = {
     "C": "#222222",
     "C-hardened": "#555555",
     "C-nng": "#8c8c8c",
+    "C-zmq": "#b5651d",
     "nanomsg_rs": "#d62728",
     "nanomsg_rs-nng": "#f08a8b",
     "nnpy": "#1f77b4",
