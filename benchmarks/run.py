@@ -60,6 +60,7 @@ from typing import Any
 
 import bench_async
 import bench_docs
+import bench_goals
 import bench_nng
 import bench_report
 import bench_syscalls
@@ -403,6 +404,7 @@ def main(argv: list[str]) -> int:
         "notes": notes,
         "variants": records,
     }
+    bench_goals.judge(records, SUBJECT)
     args.json.write_text(json.dumps(data, indent=1) + "\n")
     report(data, args, saved=args.json)
     return 0
@@ -411,6 +413,7 @@ def main(argv: list[str]) -> int:
 def report(data: dict[str, Any], args: argparse.Namespace, saved: Path | None = None) -> None:
     """Prints the table (and where the raw numbers went: ``saved``), draws the plots and
     fills the README's blocks, as asked."""
+    bench_goals.judge(data["variants"], data["meta"].get("subject", SUBJECT))
     print(bench_report.table(data))
     if saved is not None:
         print(f"raw numbers: {saved}")
