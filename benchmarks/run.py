@@ -357,7 +357,7 @@ def main(argv: list[str]) -> int:
         programs[NNG_LIB] = nng.python
     elif NNG_LIB in libs:
         libs.remove(NNG_LIB)
-    floors = [C_LIB, C_HARDENED_LIB] + ([C_NNG_LIB] if nng is not None else []) + [C_ZMQ_LIB]
+    floors = [C_LIB, C_HARDENED_LIB, C_ZMQ_LIB] + ([C_NNG_LIB] if nng is not None else [])
     with tempfile.TemporaryDirectory(prefix="nnbench-") as tmp:
         for floor in floors:
             binary, why = build_c(Path(tmp), floor)

@@ -255,7 +255,16 @@ static void setup(struct bench *bn, const char *address, int nsubs, int burst)
         }
         bn->nsubs = nsubs;
         bn->burst = burst;
-        bn->a = make_endpoint(ZMQ_PUB, address, 1);
+        /* No send high-water mark on the PUB. At most BURST messages are ever in flight, but
+           the PUB learns what its I/O thread has taken only from commands that it reads at
+           most once a millisecond or so (libzmq's throttle) and that come every 500 messages:
+           at this program's rate (several hundred thousand a second) it can count
+           a thousand unacknowledged messages and drop the next, which the SUB then
+           waits for in vain. pyzmq, slower per message, does not get there. */
+        bn->a = make_socket(ZMQ_PUB);
+        set_int(bn->a, ZMQ_SNDHWM, 0, "zmq_setsockopt(ZMQ_SNDHWM)");
+        if (zmq_bind(bn->a, address) != 0)
+            die("zmq_bind");
         for (int i = 0; i < nsubs; i++) {
             bn->subs[i] = make_socket(ZMQ_SUB);
             if (zmq_setsockopt(bn->subs[i], ZMQ_SUBSCRIBE, "", 0) != 0)
