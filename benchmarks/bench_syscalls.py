@@ -34,10 +34,10 @@ WORKLOADS = ("throughput", "fanout")
 #: Whose calls are counted: our library, pyzmq, and the C floors under each.
 SYSCALL_LIBS = (C_LIB, C_HARDENED_LIB, C_ZMQ_LIB, SUBJECT, "pyzmq")
 #: Bytes a counted throughput run moves at most, and its bounds in messages.
-PASS_BYTES = 64 << 20
-PASS_MIN, PASS_MAX = 100, 20_000
+PASS_BYTES = 16 << 20
+PASS_MIN, PASS_MAX = 100, 10_000
 #: Deliveries a counted fan-out run aims at (messages published times N).
-PASS_DELIVERIES = 20_000
+PASS_DELIVERIES = 10_000
 #: How long strace may take to attach to every thread of a process.
 ATTACH_TIMEOUT_S = 10.0
 

@@ -117,7 +117,8 @@ def test_quick_throughput_rows_and_fanout_curves(tmp_path: Path) -> None:
     assert batch["name"] == "throughput 64 B batch 64"
     assert (batch["size"], batch["mode"], batch["batch"], batch["x"]) == (64, "recv", 64, None)
     assert batch["target"] is None and batch["target_met"] is None
-    assert set(batch["results"]) == {*FLOORS, "nanomsg_rs"}, data["notes"]
+    # (not C on libzmq: it would repeat its 64 B row)
+    assert set(batch["results"]) == {*FLOORS, "nanomsg_rs"} - {"C-zmq"}, data["notes"]
     for result in batch["results"].values():
         present = [x for x in result["samples"] if x is not None]
         assert present and all(x > 0 for x in present)
@@ -183,7 +184,7 @@ def test_quick_throughput_rows_and_fanout_curves(tmp_path: Path) -> None:
     assert data["meta"]["syscalls_counted"] is HAS_STRACE
     if HAS_STRACE:
         for record in [v for v in data["variants"] if v["workload"] in ("throughput", "fanout")]:
-            for lib in COUNTED:
+            for lib in COUNTED & set(record["results"]):
                 counted = record["results"][lib]["syscalls"]
                 assert counted["per_message"] > 0 and counted["messages"] > 0, (record["name"], lib)
                 assert counted["calls"] == pytest.approx(
