@@ -119,6 +119,12 @@ def table(data: dict[str, Any]) -> str:
         "  sys/msg: system calls per message (published, for fan-out), counted in a separate",
         "       short pass with strace -c -f over every process of the row (bench_syscalls)",
     ]
+    if "C-zmq" in meta.get("libraries", []):
+        lines.append(
+            "  C (libzmq): c/zmqbench.c, the same workloads on libzmq "
+            f"{versions.get('libzmq', '?')}: the floor under pyzmq (its own libzmq "
+            f"{versions.get('pyzmq_libzmq', '?')})"
+        )
     if "C-nng" in meta.get("libraries", []):
         lines += [
             "  C (nng compat): the same C program on nng's nanomsg-compatible API;",

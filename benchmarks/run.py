@@ -148,6 +148,19 @@ def versions(nng: bench_nng.NngBuild | None) -> dict[str, str]:
     )
     if probe.returncode == 0:
         out["libnanomsg"] = probe.stdout.strip()
+    zmq = subprocess.run(
+        ["pkg-config", "--modversion", "libzmq"], capture_output=True, text=True, check=False
+    )
+    if zmq.returncode == 0:  # C-zmq's; pyzmq's wheel carries its own, recorded with it
+        out["libzmq"] = zmq.stdout.strip()
+    bundled = subprocess.run(
+        [sys.executable, "-c", "import zmq; print(zmq.zmq_version())"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if bundled.returncode == 0:
+        out["pyzmq_libzmq"] = bundled.stdout.strip()
     where = subprocess.run(
         [
             sys.executable,
