@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench_goals
 import bench_report
 import bench_scale
 from bench_report import LIB_LABELS, figure, si, verdict_text
@@ -428,6 +429,73 @@ def block_compare(data: dict[str, Any], f: Fmt) -> list[str]:
     return f.table(header, rows)
 
 
+def block_pyzmq(data: dict[str, Any], f: Fmt) -> list[str]:
+    """nanomsg_rs against pyzmq, row by row, the rows it loses included: both medians, its
+    speed over pyzmq's by rate and by CPU time, and C on libzmq where the run has it."""
+    rows = bench_goals.against_pyzmq(data["variants"])
+    if not rows:
+        return paragraph(f"pyzmq was not measured in {f.the_run()}.")
+    lines = paragraph(
+        f"nanomsg_rs against pyzmq in {f.the_run()}: medians, then nanomsg_rs's speed over "
+        "pyzmq's (above 1 it is faster; for latency, pyzmq's time over ours), by rate and by "
+        f"CPU time per message; in brackets, nanomsg_rs's {f.code('recv_into')} and "
+        f"{f.code('recv_msg')}, read against pyzmq's {f.code('recv')}. Async is zmq.asyncio. "
+        "C on libzmq is libzmq itself, without a binding:"
+    )
+    others = {
+        (r["record"]["size"], r["record"].get("mode")): r
+        for r in rows
+        if r["record"]["workload"] == "throughput" and r["record"].get("mode", "recv") != "recv"
+    }
+    shown = [r for r in rows if r["record"].get("mode", "recv") == "recv"]
+    table = []
+    for row in shown:
+        record = row["record"]
+        metric = record["metric"]
+        unit = "µs" if metric == "latency" else record["unit"]
+        c_zmq = record["results"].get("C-zmq")
+        speed, cpu = (
+            f"{row['speed']:.2f}",
+            "" if row["cpu_speed"] is None else f"{row['cpu_speed']:.2f}",
+        )
+        more = [
+            (MODE_CALLS[mode], others[(record["size"], mode)])
+            for mode in ("into", "msg")
+            if record["workload"] == "throughput"
+            and record.get("x") is not None
+            and (record["size"], mode) in others
+        ]
+        if more:
+            speed += " (" + ", ".join(f"{f.code(c)} {m['speed']:.2f}" for c, m in more) + ")"
+            cpu += (
+                " ("
+                + ", ".join(f"{f.code(c)} {m['cpu_speed']:.2f}" for c, m in more if m["cpu_speed"])
+                + ")"
+            )
+        table.append(
+            [
+                f"{record['name']}, {unit}",
+                figure(row["ours"]["median"], metric),
+                figure(row["theirs"]["median"], metric),
+                speed,
+                cpu,
+                "" if c_zmq is None else figure(c_zmq["median"], metric),
+            ]
+        )
+    header = ["row", "nanomsg_rs", "pyzmq", "nanomsg_rs / pyzmq", "by CPU time", "C on libzmq"]
+    lines += ["", *f.table(header, table), ""]
+    behind = [r["record"]["name"] for r in shown if r["speed"] < 1.0]
+    text = f"nanomsg_rs is behind pyzmq in {len(behind)} of these {len(shown)} rows"
+    text += f" ({', '.join(behind)})" if behind else ""
+    modes = list(others.values())
+    if modes:
+        lost = sum(1 for r in modes if r["speed"] < 1.0)
+        text += (
+            f", and with {f.code('recv_into')} or {f.code('recv_msg')} in {lost} of {len(modes)}"
+        )
+    return lines + paragraph(text + ".")
+
+
 #: Each block: the workloads a record must have for it, and how it is drawn.
 BLOCKS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any], Fmt], list[str]]]] = {
     "summary": (("pingpong", "throughput", "latency"), block_summary),
@@ -439,6 +507,7 @@ BLOCKS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any], Fmt], list[st
     "nnpy": (("pingpong",), block_nnpy),
     "compare": (("pingpong",), block_compare),
     "nngtable": (("pingpong", "throughput", "latency"), block_nngtable),
+    "pyzmq": (("pingpong", "throughput"), block_pyzmq),
 }
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import bench_syscalls
 from bench_procs import Proc, WorkerError, worker_argv
 from bench_stats import Series, summarise
 from bench_workloads import FANOUT_BURST, Config, MiB, Setup, Variant, Workload, variants_for
@@ -212,14 +213,19 @@ def measure_workload(
         label = variants[0].name if len(variants) == 1 else workload
         progress(f"[{label}] starting {len(wanted)} libraries' processes")
         sessions = start_sessions(wanted, setup, addresses, programs, notes, label)
+        counted: dict[tuple[str, str], dict[str, Any]] = {}
         try:
             series = measure_group(
                 label, variants, sessions, cfg.repeats[workload], cfg.sample_time, notes, rng
             )
+            if cfg.syscalls:  # after the rounds, on the same processes (bench_syscalls)
+                counted = bench_syscalls.syscall_pass(
+                    variants, sessions, cfg.quick, notes, progress
+                )
         finally:
             for session in sessions.values():
                 session.close()
-        records += [summarise(v, series) for v in variants]
+        records += [bench_syscalls.attach(summarise(v, series), counted) for v in variants]
     return records
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 C_SOURCE = BENCH_DIR / "c" / "nnbench.c"
+#: The same workloads written on libzmq: the floor under pyzmq.
+ZMQ_SOURCE = BENCH_DIR / "c" / "zmqbench.c"
 #: Prints how to link the hardened libnanomsg archive the installed wheel links.
 LINK_FLAGS = BENCH_DIR.parent / "nanomsg" / "link-flags"
 WORKER = BENCH_DIR / "bench_worker.py"
@@ -31,7 +33,10 @@ C_LIB = "C"
 C_HARDENED_LIB = "C-hardened"
 #: The same C program built on nng's nanomsg-compatible API: the floor of ``nanomsg_rs-nng``.
 C_NNG_LIB = "C-nng"
-C_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB)
+#: ``c/zmqbench.c`` on the system libzmq (Debian's libzmq3-dev): the floor under pyzmq, and
+#: the rate of ZeroMQ's class that issue 25 aims at.
+C_ZMQ_LIB = "C-zmq"
+C_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB, C_ZMQ_LIB)
 
 
 class WorkerError(RuntimeError):
@@ -151,18 +156,22 @@ def build_c(
     """Compiles a C program (the workloads' ``c/nnbench.c``, or another ``source`` such as
     the profiles' ``c/nnlayers.c``) with gcc for ``floor``: on the system libnanomsg
     (``C``), on our hardened one (``C-hardened``) or on nng's nanomsg-compatible API
-    (``C-nng``); with ``debug``, with debug information (for callgrind). Returns
-    (binary, "") or (None, why not)."""
+    (``C-nng``); for ``C-zmq``, the workloads' ``c/zmqbench.c`` on libzmq; with ``debug``,
+    with debug information (for callgrind). Returns (binary, "") or (None, why not)."""
     gcc = shutil.which("gcc")
     if gcc is None:
         return None, f"gcc not found: {floor} (and every ratio to it) is left out"
+    if floor == C_ZMQ_LIB and source == C_SOURCE:
+        source = ZMQ_SOURCE
     if floor == C_HARDENED_LIB:
         flags, why = hardened_archive()
         if not flags:
             return None, f"{floor} left out: {why}"
     else:
-        nng = floor == C_NNG_LIB
-        package, flags = ("nng", ["-lnng"]) if nng else ("nanomsg", ["-lnanomsg"])
+        package, flags = {
+            C_NNG_LIB: ("nng", ["-lnng"]),
+            C_ZMQ_LIB: ("libzmq", ["-lzmq"]),
+        }.get(floor, ("nanomsg", ["-lnanomsg"]))
         if shutil.which("pkg-config"):
             probe = subprocess.run(
                 ["pkg-config", "--cflags", "--libs", package], capture_output=True, text=True

@@ -8,12 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench_goals
+
 #: Row order of the table and legend order of the plot: the floors, then nanomsg_rs on both
 #: backends, then the other bindings.
 LIB_ORDER = (
     "C",
     "C-hardened",
     "C-nng",
+    "C-zmq",
     "nanomsg_rs",
     "nanomsg_rs-nng",
     "nnpy",
@@ -25,13 +28,15 @@ LIB_LABELS = {
     "C": "C (libnanomsg)",
     "C-hardened": "C (hardened)",
     "C-nng": "C (nng compat)",
+    "C-zmq": "C (libzmq)",
 }
 #: The C floors (drawn dashed); every "vs C" is against "C".
-FLOOR_LIBS = ("C", "C-hardened", "C-nng")
+FLOOR_LIBS = ("C", "C-hardened", "C-nng", "C-zmq")
 LIB_COLORS = {
     "C": "#222222",
     "C-hardened": "#555555",
     "C-nng": "#8c8c8c",
+    "C-zmq": "#b5651d",
     "nanomsg_rs": "#d62728",
     "nanomsg_rs-nng": "#f08a8b",
     "nnpy": "#1f77b4",
@@ -111,7 +116,15 @@ def table(data: dict[str, Any]) -> str:
         "  rounds: the middle half (quartiles) of the per-round ratios to C",
         "  cpu: CPU µs per message (per round trip: latency, async) of the measuring process, all",
         "       its threads, median: much less disturbed by the machine's load than the rates",
+        "  sys/msg: system calls per message (published, for fan-out), counted in a separate",
+        "       short pass with strace -c -f over every process of the row (bench_syscalls)",
     ]
+    if "C-zmq" in meta.get("libraries", []):
+        lines.append(
+            "  C (libzmq): c/zmqbench.c, the same workloads on libzmq "
+            f"{versions.get('libzmq', '?')}: the floor under pyzmq (its own libzmq "
+            f"{versions.get('pyzmq_libzmq', '?')})"
+        )
     if "C-nng" in meta.get("libraries", []):
         lines += [
             "  C (nng compat): the same C program on nng's nanomsg-compatible API;",
@@ -120,7 +133,7 @@ def table(data: dict[str, Any]) -> str:
     lines.append("")
     header = (
         f"  {'library':<15} {'median':>9} {'min - max':>19} {'vs C':>6} {'rounds':>13} "
-        f"{'cpu':>7}  target"
+        f"{'cpu':>7} {'sys/msg':>7}  target"
     )
     for record in data["variants"]:
         if record["workload"] == "async":  # one block of its own for all its records
@@ -143,17 +156,21 @@ def table(data: dict[str, Any]) -> str:
             mark = target_text(record) if lib == subject else floor_text(r)
             label = LIB_LABELS.get(lib, lib)
             cpu = "" if r.get("cpu_us") is None else f"{r['cpu_us']:.2f}"
+            sys_msg = syscalls_text(r)
             lines.append(
                 f"  {label:<15} {figure(r['median'], metric):>9} {spread:>19} {ratio:>6} "
-                f"{rounds:>13} {cpu:>7}  {mark}".rstrip()
+                f"{rounds:>13} {cpu:>7} {sys_msg:>7}  {mark}".rstrip()
             )
         for lib in meta.get("libraries", []):
             only = record.get("only_libs")
             if lib not in results and (only is None or lib in only):
                 label = LIB_LABELS.get(lib, lib)
                 lines.append(f"  {label:<15} {'-':>9}  left out: see the notes below")
+        if bench_goals.record_line(record):
+            lines.append(bench_goals.record_line(record))
         lines.append("")
     lines += target_summary(data["variants"], subject)
+    lines += bench_goals.summary(data["variants"], subject)
     lines += fanout_summary(data["variants"])
     lines += floor_summary(data["variants"])
     notes = data.get("notes") or []
@@ -162,6 +179,12 @@ def table(data: dict[str, Any]) -> str:
         lines.extend(f"  - {note}" for note in notes)
         lines.append("")
     return "\n".join(lines)
+
+
+def syscalls_text(result: dict[str, Any]) -> str:
+    """A result's system calls per message (``bench_syscalls``), or ``""`` if not counted."""
+    counted = (result.get("syscalls") or {}).get("per_message")
+    return "" if counted is None else f"{counted:.3g}"
 
 
 def target_summary(records: list[dict[str, Any]], subject: str) -> list[str]:
@@ -604,6 +627,7 @@ def _curve(
 #: ``<!-- /bench:NAME -->``, and the workloads a run must have measured to fill it.
 MARKDOWN_BLOCKS = {
     "targets": ("pingpong", "latency", "async"),
+    "goals": ("pingpong", "throughput", "latency", "fanout", "async"),
     "throughput": ("throughput",),
     "fanout": ("fanout",),
     "async": ("async",),
@@ -773,6 +797,63 @@ def markdown_async(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def goal_cell(goal: dict[str, Any]) -> str:
+    """``">= 1.0x pyzmq: 0.30 (0.31-0.32), CPU 0.20 **MISSED**"``: one target in markdown."""
+    verdict = bench_goals.verdict(goal)
+    mark = verdict if verdict.startswith("met") else f"**{verdict}**"
+    return f"{goal['label']}: {bench_goals.measured_text(goal)} {mark}"
+
+
+def markdown_goals(data: dict[str, Any]) -> list[str]:
+    """Issue 25's targets as markdown: a row per judged record with nanomsg_rs's median,
+    pyzmq's, C's on upstream libnanomsg and on libzmq, the system calls per message of each,
+    and every target with its verdict; then how many are met."""
+    subject = data["meta"].get("subject", "nanomsg_rs")
+    records = bench_goals.judge(data["variants"], subject)
+    floors = ("C", "C-zmq")
+    lines = [markdown_header(data), ""]
+    lines += [
+        f"Each target: {subject}'s median over the other's (for latency, its time over C's), "
+        "the middle half of the per-round ratios in brackets, the ratio by CPU time per "
+        "message, and the verdict: met when both hold. `recv_into` and `recv_msg` are read "
+        "against pyzmq's `recv` (its default), C is the system's libnanomsg 1.1.5. System "
+        "calls per message, counted with `strace -c -f` in a short pass of their own over "
+        "every process of the row (per message published, for fan-out): "
+        + " / ".join([subject, "pyzmq", *(LIB_LABELS[f] for f in floors)])
+        + ".",
+        "",
+        f"| row | {subject} | pyzmq | C (libnanomsg) | C (libzmq) | system calls per message "
+        "| targets |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for record in records:
+        goals = record.get("goals") or []
+        if not goals:
+            continue
+        metric = record["metric"]
+        results = record["results"]
+
+        def median(result: dict[str, Any] | None, metric: str = metric) -> str:
+            return "" if result is None else figure(result["median"], metric)
+
+        theirs = bench_goals.reference(record, "pyzmq", records)
+        pyzmq = median(theirs)
+        if pyzmq and "pyzmq" not in results:
+            pyzmq += " (`recv`)"
+        counts = [syscalls_text(results.get(lib) or {}) for lib in (subject, "pyzmq", *floors)]
+        sys_cell = " / ".join(c or "-" for c in counts) if any(counts) else ""
+        verdicts = "; ".join(goal_cell(g) for g in goals)
+        lines.append(
+            f"| {record['name']} | {median(results.get(subject))} | {pyzmq} | "
+            f"{median(results.get('C'))} | {median(results.get('C-zmq'))} | {sys_cell} | "
+            f"{verdicts} |"
+        )
+    met, judged, missing = bench_goals.tally(records)
+    tail = f"; {missing} not measured" if missing else ""
+    lines += ["", f"{met} of {judged} targets met, by rate and by CPU time alike{tail}."]
+    return lines
+
+
 def markdown_block(name: str, data: dict[str, Any], images: dict[str, str]) -> list[str]:
     """The lines of one block of :data:`MARKDOWN_BLOCKS`."""
     if name == "targets":
@@ -781,6 +862,8 @@ def markdown_block(name: str, data: dict[str, Any], images: dict[str, str]) -> l
         return markdown_throughput(data)
     if name == "async":
         return markdown_async(data)
+    if name == "goals":
+        return markdown_goals(data)
     return markdown_fanout(data, images.get(name))
 
 

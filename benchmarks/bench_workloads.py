@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bench_libs import NNG_LIB
-from bench_procs import C_HARDENED_LIB, C_LIB, C_NNG_LIB
+from bench_procs import C_HARDENED_LIB, C_LIB, C_NNG_LIB, C_ZMQ_LIB
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -29,11 +29,13 @@ SUBJECT = "nanomsg_rs"
 #: Libraries with a C floor of their own besides C on libnanomsg: a second ratio, to it.
 FLOORS = {NNG_LIB: C_NNG_LIB}
 #: Who runs the ``recv_into`` and zero-copy ``recv_msg`` variants: nanomsg_rs on either
-#: backend, and the floors (each with the same operation in C: see ``c/nnbench.c``).
-RECV_MODE_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB, SUBJECT, NNG_LIB)
+#: backend, and the floors (each with the same operation in C: see ``c/nnbench.c`` and, on
+#: libzmq, ``c/zmqbench.c``).
+RECV_MODE_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB, C_ZMQ_LIB, SUBJECT, NNG_LIB)
 #: Who runs the batch rows (nanomsg_rs's ``send_many``/``recv_many``): nanomsg_rs on either
-#: backend, next to the C floors, which send and receive one message per call as always.
-BATCH_LIBS = RECV_MODE_LIBS
+#: backend, next to the C floors on libnanomsg and nng, which send and receive one message per
+#: call as always (C on libzmq would only repeat its 64 B row).
+BATCH_LIBS = (C_LIB, C_HARDENED_LIB, C_NNG_LIB, SUBJECT, NNG_LIB)
 #: The batch rows' message size, and their batches: messages per ``send_many``, and the most
 #: per ``recv_many``. They come with the row of that size (``--sizes``).
 BATCH_MESSAGE_SIZE = 64
@@ -110,6 +112,10 @@ class Config:
     fanout_subs: tuple[int, ...]
     seed: int
     batches: tuple[int, ...] = BATCH_SIZES
+    #: count system calls per message of the throughput and fan-out rows (bench_syscalls)
+    syscalls: bool = False
+    #: a --quick run (shorter counted runs)
+    quick: bool = False
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -168,6 +174,7 @@ def variants_for(workload: Workload, cfg: Config) -> list[Variant]:
             rows += [throughput_variant(size, mode, ipc_pipe) for mode in MODES]
             if size == BATCH_MESSAGE_SIZE:
                 rows += [batch_variant(n, ipc_pipe) for n in cfg.batches]
+                rows.append(tcp_variant(size))
         return rows
     if workload == "latency":
         return [
@@ -233,4 +240,19 @@ def batch_variant(batch: int, setup: Setup) -> Variant:
         BATCH_MESSAGE_SIZE,
         batch=batch,
         only_libs=BATCH_LIBS,
+    )
+
+
+def tcp_variant(size: int) -> Variant:
+    """The throughput row of ``size`` over tcp loopback (issue 25's 64 B over tcp), received
+    with ``recv`` by every library; a row of its own, off the size axis, with the throughput
+    target."""
+    label = size_label(size)
+    return Variant(
+        "throughput",
+        f"throughput {label} tcp",
+        f"throughput: PUSH -> PULL over tcp loopback, two processes, {label}, recv",
+        Setup("pipeline", "tcp"),
+        size,
+        target=THROUGHPUT_TARGET,
     )

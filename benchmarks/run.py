@@ -1,8 +1,10 @@
 """The nanomsg-rs benchmark suite: ``python benchmarks/run.py`` (``make bench``).
 
 Runs every workload for nanomsg_rs, nnpy, nanomsg, pynng, pyzmq and a C program on libnanomsg
-(compiled here with gcc: the floor), prints a table of medians, min-max spreads and ratios to C
-with the team's targets, and writes ``benchmarks/results.json`` and ``benchmarks/results.png``.
+(compiled here with gcc: the floor; ``C`` on the system's libnanomsg 1.1.5, ``C-hardened`` on
+ours) and its twin on libzmq (``C-zmq``, ``c/zmqbench.c``: the floor under pyzmq), prints a
+table of medians, min-max spreads and ratios to C with the team's targets and issue 25's
+(:mod:`bench_goals`), and writes ``benchmarks/results.json`` and ``benchmarks/results.png``.
 
 Both backends of nanomsg_rs run side by side: ``nanomsg_rs-nng`` is the same binding built on
 nng's nanomsg-compatible API (built from the working tree into a private venv by
@@ -18,7 +20,8 @@ Workloads (``--only NAME``, repeatable or comma-separated):
   library and with ``recv_into`` and the zero-copy ``recv_msg`` by nanomsg_rs (and by C,
   with the same operation on libnanomsg); with the 64 B row, two rows of its own where
   nanomsg_rs sends with ``send_many`` and receives with ``recv_many`` in batches of 64 and
-  256 (``--quick``: 64 only), against C sending and receiving one message per call;
+  256 (``--quick``: 64 only), against C sending and receiving one message per call, and
+  one more, the same 64 B over tcp loopback with ``recv`` by every library;
 * ``latency``: REQ/REP round trips of 64 B over tcp loopback between two processes;
 * ``fanout``: one PUB to N SUB sockets over ipc, N from 1 to 256 (``--subs`` or
   ``BENCH_SUBS``), published in bursts and received by every SUB, in one process and one
@@ -61,9 +64,11 @@ from typing import Any
 
 import bench_async
 import bench_docs
+import bench_goals
 import bench_nng
 import bench_report
 import bench_scale
+import bench_syscalls
 from bench_libs import MODULES, NNG_LIB, PYTHON_LIBS
 from bench_measure import Addresses, measure_workload, progress
 from bench_procs import (
@@ -72,6 +77,7 @@ from bench_procs import (
     C_LIB,
     C_LIBS,
     C_NNG_LIB,
+    C_ZMQ_LIB,
     build_c,
     gcc_version,
     import_problem,
@@ -149,6 +155,19 @@ def versions(nng: bench_nng.NngBuild | None) -> dict[str, str]:
     )
     if probe.returncode == 0:
         out["libnanomsg"] = probe.stdout.strip()
+    zmq = subprocess.run(
+        ["pkg-config", "--modversion", "libzmq"], capture_output=True, text=True, check=False
+    )
+    if zmq.returncode == 0:  # C-zmq's; pyzmq's wheel carries its own, recorded with it
+        out["libzmq"] = zmq.stdout.strip()
+    bundled = subprocess.run(
+        [sys.executable, "-c", "import zmq; print(zmq.zmq_version())"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if bundled.returncode == 0:
+        out["pyzmq_libzmq"] = bundled.stdout.strip()
     where = subprocess.run(
         [
             sys.executable,
@@ -253,6 +272,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--scale-plot", type=Path, help="where the scale PNG goes (default scale.png)"
     )
+    parser.add_argument(
+        "--no-syscalls",
+        action="store_true",
+        help="skip the pass that counts system calls per message with strace (throughput "
+        "and fan-out rows)",
+    )
     parser.add_argument("--repeats", type=int, help="rounds per workload (overrides defaults)")
     parser.add_argument("--sample-time", type=float, help="seconds per sample (default 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the per-round order")
@@ -335,6 +360,8 @@ def config_for(args: argparse.Namespace) -> Config:
         cfg.sizes = args.size_list
     if args.sub_list:
         cfg.fanout_subs = args.sub_list
+    cfg.quick = args.quick
+    cfg.syscalls = not args.no_syscalls
     return cfg
 
 
@@ -364,6 +391,11 @@ def main(argv: list[str]) -> int:
         return 0
     cfg = config_for(args)
     notes: list[str] = []
+    if cfg.syscalls and {"throughput", "fanout"} & set(args.workloads):
+        problem = bench_syscalls.strace_problem()
+        if problem is not None:
+            notes.append(f"no system call counts: {problem}")
+            cfg.syscalls = False
     started = time.monotonic()
     libs = available_libs(args.lib_list, notes)
     programs: dict[str, Path] = {}
@@ -374,7 +406,7 @@ def main(argv: list[str]) -> int:
         programs[NNG_LIB] = nng.python
     elif NNG_LIB in libs:
         libs.remove(NNG_LIB)
-    floors = [C_LIB, C_HARDENED_LIB] + ([C_NNG_LIB] if nng is not None else [])
+    floors = [C_LIB, C_HARDENED_LIB, C_ZMQ_LIB] + ([C_NNG_LIB] if nng is not None else [])
     with tempfile.TemporaryDirectory(prefix="nnbench-") as tmp:
         for floor in floors:
             binary, why = build_c(Path(tmp), floor)
@@ -415,6 +447,7 @@ def main(argv: list[str]) -> int:
             "fanout_subs": list(cfg.fanout_subs),
             "batches": list(cfg.batches),
             "seed": cfg.seed,
+            "syscalls_counted": cfg.syscalls,
             "fanout_burst": FANOUT_BURST,
             "subject": SUBJECT,
             "duration_s": round(time.monotonic() - started, 1),
@@ -427,6 +460,7 @@ def main(argv: list[str]) -> int:
     if bench_scale.WORKLOAD in args.workloads:
         data["scale"] = scale
         data["meta"]["scale_sizes"] = list(scale_sizes(args))
+    bench_goals.judge(records, SUBJECT)
     args.json.write_text(json.dumps(data, indent=1) + "\n")
     report(data, args, saved=args.json)
     return 0
@@ -435,6 +469,7 @@ def main(argv: list[str]) -> int:
 def report(data: dict[str, Any], args: argparse.Namespace, saved: Path | None = None) -> None:
     """Prints the table (and where the raw numbers went: ``saved``), draws the plots and
     fills the README's blocks, as asked."""
+    bench_goals.judge(data["variants"], data["meta"].get("subject", SUBJECT))
     print(bench_report.table(data))
     if data.get("scale"):
         print(bench_scale.table(data["scale"], data["meta"]))

@@ -117,7 +117,8 @@ def test_quick_throughput_rows_and_fanout_curves(tmp_path: Path) -> None:
     assert batch["name"] == "throughput 64 B batch 64"
     assert (batch["size"], batch["mode"], batch["batch"], batch["x"]) == (64, "recv", 64, None)
     assert batch["target"] is None and batch["target_met"] is None
-    assert set(batch["results"]) == {*FLOORS, "nanomsg_rs"}, data["notes"]
+    # (not C on libzmq: it would repeat its 64 B row)
+    assert set(batch["results"]) == {*FLOORS, "nanomsg_rs"} - {"C-zmq"}, data["notes"]
     for result in batch["results"].values():
         present = [x for x in result["samples"] if x is not None]
         assert present and all(x > 0 for x in present)
@@ -125,9 +126,18 @@ def test_quick_throughput_rows_and_fanout_curves(tmp_path: Path) -> None:
     assert batch["title"] in stdout
     assert not re.search(r"^\s+throughput 64 B batch", stdout, re.MULTILINE), stdout  # no target
 
+    # 64 B over tcp loopback: a row of its own, off the size axis, with the throughput target
+    (tcp,) = [v for v in data["variants"] if v["name"] == "throughput 64 B tcp"]
+    assert (tcp["size"], tcp["mode"], tcp["batch"], tcp["x"]) == (64, "recv", 0, None)
+    assert tcp["target"] == {"op": ">=", "value": 0.9}
+    assert set(tcp["results"]) == {*FLOORS, "nanomsg_rs"}, data["notes"]
+    assert "PUSH -> PULL over tcp loopback" in tcp["title"] and tcp["title"] in stdout
+
     # a row per size and receive mode, each against C doing the same at the same size
     rows = {
-        v["name"]: v for v in data["variants"] if v["workload"] == "throughput" and not v["batch"]
+        v["name"]: v
+        for v in data["variants"]
+        if v["workload"] == "throughput" and not v["batch"] and v["x"]
     }
     calls = {"recv": "", "into": " recv_into", "msg": " recv_msg"}
     assert set(rows) == {f"throughput {s}{c}" for s in ("64 B", "1 MiB") for c in calls.values()}
@@ -147,7 +157,49 @@ def test_quick_throughput_rows_and_fanout_curves(tmp_path: Path) -> None:
             r"\s+>= 0\.90 (met|MISSED)"
         )
         assert re.search(summary, stdout, re.MULTILINE), stdout
-    assert re.search(r"^\s+[0-9]+ of 6 targets met", stdout, re.MULTILINE), stdout
+    assert re.search(r"^\s+[0-9]+ of 7 targets met", stdout, re.MULTILINE), stdout
+
+    # issue 25's targets under every row that has them, and in a summary: against pyzmq (not
+    # in this run: not measured), against C (measured), and the 64 B rows' system calls
+    for record in [*rows.values(), tcp]:
+        labels = [g["label"] for g in record["goals"]]
+        vs_pyzmq = record["size"] == 64
+        assert labels == [">= 1.0x pyzmq"] * vs_pyzmq + [">= 0.9x C"] + ["<= 0.1 syscalls/msg"] * (
+            record["size"] == 64
+        ), record["name"]
+        by = {g["label"]: g for g in record["goals"]}
+        if vs_pyzmq:
+            assert by[">= 1.0x pyzmq"]["met"] is None  # pyzmq did not run
+        assert by[">= 0.9x C"]["measured"] == pytest.approx(
+            record["results"]["nanomsg_rs"]["ratio"]
+        )
+        assert isinstance(by[">= 0.9x C"]["met"], bool)
+    assert batch["goals"] == []  # the batch rows carry no target, as before
+    assert re.search(r"^  issue 25: >= 1\.0x pyzmq: n/a not measured; >= 0\.9x C: ", stdout, re.M)
+    assert re.search(
+        r"^  [0-9]+ of [0-9]+ met by rate and by CPU time, [0-9]+ not measured$", stdout, re.M
+    )
+
+    # system calls per message, counted with strace for every throughput and fan-out row
+    assert data["meta"]["syscalls_counted"] is HAS_STRACE
+    if HAS_STRACE:
+        for record in [v for v in data["variants"] if v["workload"] in ("throughput", "fanout")]:
+            for lib in COUNTED & set(record["results"]):
+                counted = record["results"][lib]["syscalls"]
+                assert counted["per_message"] > 0 and counted["messages"] > 0, (record["name"], lib)
+                assert counted["calls"] == pytest.approx(
+                    counted["per_message"] * counted["messages"]
+                )
+        # upstream libnanomsg writes every message with a sendmsg of its own (issue 25)
+        c64 = rows["throughput 64 B"]["results"]["C"]["syscalls"]
+        assert c64["per_message"] >= 1.0 and c64["top"]["sendmsg"] >= 0.99, c64
+        assert c64["processes"] == 2  # the PUSH and the PULL
+        (syscalls,) = [g for g in tcp["goals"] if g["kind"] == "syscalls"]
+        assert syscalls["measured"] == tcp["results"]["nanomsg_rs"]["syscalls"]["per_message"]
+        assert syscalls["met"] is (syscalls["measured"] <= 0.1)
+        assert re.search(
+            rf"^\s+C \(libnanomsg\)\s+{NUMBER}\s+.*\s+[0-9.]+\s+[0-9.]+$", stdout, re.M
+        )
 
     # the fan-out: messages delivered, in total and per SUB, for C and nanomsg_rs
     curves = [v for v in data["variants"] if v["workload"] == "fanout"]
@@ -279,6 +331,17 @@ def test_nng_that_cannot_run_is_left_out_with_a_note(tmp_path: Path) -> None:
 LINK_FLAGS = RUN.parent.parent / "nanomsg" / "link-flags"
 HAS_ARCHIVE = subprocess.run([str(LINK_FLAGS)], capture_output=True, check=False).returncode == 0
 FLOORS = ["C", "C-hardened"] if HAS_ARCHIVE else ["C"]
+# and C on libzmq (c/zmqbench.c) whenever libzmq's headers are there (.ci/install-deps puts
+# libzmq3-dev in)
+HAS_LIBZMQ = (
+    shutil.which("pkg-config") is not None
+    and subprocess.run(["pkg-config", "--exists", "libzmq"], check=False).returncode == 0
+)
+FLOORS += ["C-zmq"] if HAS_LIBZMQ else []
+#: Whose system calls a run counts (bench_syscalls.SYSCALL_LIBS) among the libraries of these
+#: runs, when strace can run.
+COUNTED = {*FLOORS, "nanomsg_rs"}
+HAS_STRACE = shutil.which("strace") is not None
 
 # An nng build made already (CI's, by .ci/test-nng) is used instead of building another.
 NNG_PYTHON = os.environ.get("NANOMSG_RS_NNG_PYTHON")
