@@ -317,7 +317,9 @@ def test_pub_reaches_10000_subscribers(lab: Lab) -> None:
         "[(lambda t: (pub.send(m), time.monotonic() - t)[1])(time.monotonic()) "
         "for m in (b'm0', b'm1', b'm2')]"
     )
-    assert max(sends) < 1, f"a send to 10,000 SUBs took {max(sends):.2f} s"
+    # a PUB never waits for a SUB: a send takes what handing 10,000 pipes the message costs
+    # (about 0.1 s here), not a SUB's pace; 5 s leaves room for a loaded machine
+    assert max(sends) < 5, f"a send to 10,000 SUBs took {max(sends):.2f} s"
 
     def all_in() -> bool:
         counts = call_all(peers, ["result = sum(len(t) for t in listener.timed())"] * len(peers))
