@@ -162,6 +162,9 @@ pub const NN_STAT_BROKEN_CONNECTIONS: c_int = 104;
 pub const NN_STAT_CONNECT_ERRORS: c_int = 105;
 pub const NN_STAT_BIND_ERRORS: c_int = 106;
 pub const NN_STAT_ACCEPT_ERRORS: c_int = 107;
+/// Our hardened libnanomsg's own (patch 0060): TLS connections that failed before their SP
+/// header exchange.
+pub const NN_STAT_TLS_HANDSHAKE_ERRORS: c_int = 120;
 pub const NN_STAT_CURRENT_CONNECTIONS: c_int = 201;
 pub const NN_STAT_INPROGRESS_CONNECTIONS: c_int = 202;
 pub const NN_STAT_CURRENT_EP_ERRORS: c_int = 203;
@@ -231,6 +234,16 @@ pub const NN_WS: c_int = -4;
 pub const NN_WS_MSG_TYPE: c_int = 1;
 pub const NN_WS_MSG_TYPE_TEXT: c_int = 0x01;
 pub const NN_WS_MSG_TYPE_BINARY: c_int = 0x02;
+
+/// The tls+tcp transport's level (tls.h): our hardened libnanomsg's own (patch 0060).
+pub const NN_TLS: c_int = -7;
+pub const NN_TLS_CERT_FILE: c_int = 1;
+pub const NN_TLS_KEY_FILE: c_int = 2;
+pub const NN_TLS_CA_FILE: c_int = 3;
+pub const NN_TLS_SERVER_NAME: c_int = 4;
+pub const NN_TLS_KEY_PASSWORD: c_int = 5;
+pub const NN_TLS_VERIFY: c_int = 6;
+pub const NN_TLS_ERROR: c_int = 7;
 
 // ---------------------------------------------------------------------------------------------
 // Functions of nn.h, in the header's order.

@@ -64,12 +64,12 @@ NO_STATISTICS = "nng keeps no statistics (nn_get_statistic is 0 for all): NotSup
 NO_SYMBOLS = "nng has no nn_symbol_info: nn.symbols() raises NotSupported"
 # Socket options nng's compatibility layer does not have: the binding raises NotSupported.
 NNG_UNSUPPORTED_OPTIONS = frozenset(
-    {"sndbuf", "rcvbuf", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxpartial"}
+    {"sndbuf", "rcvbuf", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxpartial", "tls_error"}
 )
 
 
 # Options of our hardened libnanomsg's own (nanomsg/patches/): NotSupported elsewhere.
-HARDENED_OPTIONS = frozenset({"rcvmaxpartial"})
+HARDENED_OPTIONS = frozenset({"rcvmaxpartial", "tls_error"})
 
 
 def only_on(backend: str, reason: str) -> pytest.MarkDecorator:

@@ -2111,6 +2111,100 @@ static int inproc_handshake_closes (void)
     return 0;
 }
 
+/*  A free tcp port of the loopback address (the kernel's choice, released again).  */
+static int free_port (void)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (fd < 0 || bind (fd, (struct sockaddr*) &in, sizeof in) != 0
+          || getsockname (fd, (struct sockaddr*) &in, &len) != 0) {
+        perror ("repro: free port");
+        exit (2);
+    }
+    close (fd);
+    return ntohs (in.sin_port);
+}
+
+/*  The tls+tcp transport's options (0060, tls.h); the system library has neither.  */
+#define REPRO_NN_TLS -7
+#define REPRO_NN_TLS_CERT_FILE 1
+#define REPRO_NN_TLS_KEY_FILE 2
+#define REPRO_NN_TLS_CA_FILE 3
+
+/*  A self-signed certificate for localhost (P-256, valid from 2000 to 2100) and its key.  */
+static const char repro_cert [] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBYTCCAQegAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAlsb2NhbGhv\n"
+    "c3QwIBcNMDAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBQxEjAQBgNVBAMM\n"
+    "CWxvY2FsaG9zdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABIfpdeDMaTqv93ny\n"
+    "BJ7mITFf9h743FMCy0QfG6B3w7GaNQih/Pf1GZjl0fU5S+rsWz8cygt/myUhcdWS\n"
+    "7+Tp6WWjSDBGMBQGA1UdEQQNMAuCCWxvY2FsaG9zdDAPBgNVHRMBAf8EBTADAQH/\n"
+    "MB0GA1UdDgQWBBTKm1QcFRoVVoERIlX6Vp3SuFralDAKBggqhkjOPQQDAgNIADBF\n"
+    "AiEAkv/1eLZFjhDdJu2/VmbrkAqJh4x5F8RASTsrgg6hMn4CIFZLUAKiMr8N+yR8\n"
+    "rq6phXCFJhjzGFwo3xSjCLM2RNsu\n"
+    "-----END CERTIFICATE-----\n";
+static const char repro_key [] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgqxfYCq/4ftTWFqKb\n"
+    "/4TOl4zp+jZP50ORwB2ERmBSUxChRANCAASH6XXgzGk6r/d58gSe5iExX/Ye+NxT\n"
+    "AstEHxugd8OxmjUIofz39RmY5dH1OUvq7Fs/HMoLf5slIXHVku/k6ell\n"
+    "-----END PRIVATE KEY-----\n";
+
+static void write_file (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "w");
+    if (!f || fputs (text, f) < 0 || fclose (f) != 0) {
+        perror ("repro: write");
+        exit (2);
+    }
+}
+
+static void set_str (int s, int option, const char *value)
+{
+    if (nn_setsockopt (s, REPRO_NN_TLS, option, value, strlen (value)) != 0)
+        die ("nn_setsockopt (NN_TLS)");
+}
+
+/*  0060: the tls+tcp transport. A PAIR listens with a certificate, another connects to
+    "localhost" trusting that certificate, and a message goes each way, encrypted. Upstream
+    has no tls+tcp transport: nn_bind fails with EPROTONOSUPPORT.  */
+static int tls_pair (void)
+{
+    char cert [96], key [96], addr [64], buf [16];
+    int a, b, rc, timeo = 10000, port = free_port ();
+    scratch_path (cert, sizeof cert, "cert.pem");
+    scratch_path (key, sizeof key, "key.pem");
+    write_file (cert, repro_cert);
+    write_file (key, repro_key);
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0) die ("nn_socket");
+    set_str (a, REPRO_NN_TLS_CERT_FILE, cert);
+    set_str (a, REPRO_NN_TLS_KEY_FILE, key);
+    set_str (b, REPRO_NN_TLS_CA_FILE, cert);
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    nn_setsockopt (b, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    snprintf (addr, sizeof addr, "tls+tcp://127.0.0.1:%d", port);
+    if (nn_bind (a, addr) < 0) die ("nn_bind (tls+tcp)");
+    snprintf (addr, sizeof addr, "tls+tcp://localhost:%d", port);
+    if (nn_connect (b, addr) < 0) die ("nn_connect (tls+tcp)");
+    if (nn_send (b, "ping", 4, 0) != 4) die ("nn_send");
+    rc = nn_recv (a, buf, sizeof buf, 0);
+    if (rc != 4 || memcmp (buf, "ping", 4) != 0) die ("nn_recv (ping)");
+    if (nn_send (a, "pong", 4, 0) != 4) die ("nn_send");
+    rc = nn_recv (b, buf, sizeof buf, 0);
+    if (rc != 4 || memcmp (buf, "pong", 4) != 0) die ("nn_recv (pong)");
+    nn_close (a);
+    nn_close (b);
+    unlink (cert);
+    unlink (key);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -2160,6 +2254,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "inproc-connect-to-shut", inproc_connect_to_shut, "binproc.c:109 frees the endpoint before its CONNECT" },
     { "inproc-both-closed", inproc_both_closed, "sinproc.c:230, binproc.c:109: both ends stop early" },
     { "inproc-handshake-closes", inproc_handshake_closes, "sinproc.c:230 and more: 48 orderings" },
+    { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
 };
 
 int main (int argc, char **argv)

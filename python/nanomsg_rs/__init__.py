@@ -41,6 +41,7 @@ from ._native import (
     strerror,
 )
 from ._socket import Endpoint, Socket, term
+from ._tls import TLSConfig
 from .constants import *  # noqa: F403  (every nanomsg constant, listed there)
 
 
@@ -87,6 +88,7 @@ __all__ = [
     "Socket",
     "Statistic",
     "Symbol",
+    "TLSConfig",
     "Terminated",
     "Timeout",
     "UsageWarning",
@@ -209,6 +211,7 @@ __all__ = [
     "STAT_INPROGRESS_CONNECTIONS",
     "STAT_MESSAGES_RECEIVED",
     "STAT_MESSAGES_SENT",
+    "STAT_TLS_HANDSHAKE_ERRORS",
     "SUB",
     "SUB_SUBSCRIBE",
     "SUB_UNSUBSCRIBE",
@@ -216,6 +219,14 @@ __all__ = [
     "SURVEYOR_DEADLINE",
     "TCP",
     "TCP_NODELAY",
+    "TLS",
+    "TLS_CA_FILE",
+    "TLS_CERT_FILE",
+    "TLS_ERROR",
+    "TLS_KEY_FILE",
+    "TLS_KEY_PASSWORD",
+    "TLS_SERVER_NAME",
+    "TLS_VERIFY",
     "TYPE_INT",
     "TYPE_NONE",
     "TYPE_STR",

@@ -94,6 +94,10 @@ class Statistic(_Named):
     BYTES_SENT = _native.STAT_BYTES_SENT
     BYTES_RECEIVED = _native.STAT_BYTES_RECEIVED
     CURRENT_SND_PRIORITY = _native.STAT_CURRENT_SND_PRIORITY
+    #: TLS connections that failed before their SP header exchange (a certificate refused
+    #: either way, a peer without TLS, a handshake that took over 10 s); 0 on a library
+    #: without TLS. ``Socket.tls_error`` says why the last one failed.
+    TLS_HANDSHAKE_ERRORS = _native.STAT_TLS_HANDSHAKE_ERRORS
 
     @classmethod
     def _aliases(cls) -> dict[str, _Named]:

@@ -9,6 +9,7 @@ native option table (see ``_options``).
 from __future__ import annotations
 
 import difflib
+import errno
 import sys
 import warnings
 from types import TracebackType
@@ -21,9 +22,10 @@ if TYPE_CHECKING:
 
 from . import _native
 from ._enums import Domain, Protocol, Statistic
-from ._errors import Closed, NanomsgError, note_ipc_in_use
+from ._errors import Closed, InvalidArgument, NanomsgError, note_ipc_in_use
 from ._native import Message
 from ._options import BoolOption, IntOption, StrOption, _OptionProperty
+from ._tls import CLEARED, TLS_SCHEMES, TLSConfig
 
 __all__ = ["Endpoint", "Socket", "term"]
 
@@ -86,21 +88,38 @@ class Socket(_native.Socket):
             ``"push"``, ``"pull"``, ``"req"``, ``"rep"``, ``"surveyor"``, ``"respondent"``,
             ``"bus"``; any case).
         domain: :class:`Domain` ``SP`` (the default) or ``SP_RAW``, or ``"sp"``/``"sp-raw"``.
+        tls: a :class:`TLSConfig` for the socket's ``tls+tcp://`` endpoints (see :attr:`tls`).
 
     Raises:
         ValueError: an unknown protocol or domain.
         NanomsgError: libnanomsg's limit of 512 sockets is reached (``EMFILE``).
+        NotSupported: ``tls`` given where the library has no TLS (see :attr:`tls`).
     """
 
     # No __dict__: a misspelt option (``s.rcvtimeout = 5``) raises instead of making a new
-    # attribute that nothing reads. ``_endpoints``: what bind/connect made, for repr.
-    __slots__ = ("_endpoints",)
+    # attribute that nothing reads. ``_endpoints``: what bind/connect made, for repr;
+    # ``_tls``: the TLSConfig set.
+    __slots__ = ("_endpoints", "_tls")
     _endpoints: list[tuple[int, str, str]]
+    _tls: TLSConfig | None
 
-    def __new__(cls, protocol: Protocol | str | int, domain: Domain | str | int = "sp") -> Socket:
+    def __new__(
+        cls,
+        protocol: Protocol | str | int,
+        domain: Domain | str | int = "sp",
+        *,
+        tls: TLSConfig | None = None,
+    ) -> Socket:
         proto = Protocol.parse(protocol)
         dom = Domain.parse(domain)
-        return super().__new__(cls, int(proto), int(dom))
+        sock = super().__new__(cls, int(proto), int(dom))
+        if tls is not None:
+            try:
+                sock.tls = tls
+            except BaseException:
+                sock.close()
+                raise
+        return sock
 
     @classmethod
     def adopt(cls, number: int) -> Self:
@@ -146,10 +165,13 @@ class Socket(_native.Socket):
                 bytes (``ENAMETOOLONG``).
             NotSupported: an unknown transport.
         """
+        tls = self._check_tls("bind", addr)
         try:
             eid = super().bind(addr)
         except NanomsgError as e:
             note_ipc_in_use(e, addr)
+            if tls:
+                self._note_tls_refused(e)
             raise
         return self._record(Endpoint(self, eid, _text(addr)), "bound")
 
@@ -167,7 +189,83 @@ class Socket(_native.Socket):
             NanomsgError: (ipc) the path is longer than 107 bytes (``ENAMETOOLONG``).
             NotSupported: an unknown transport.
         """
-        return self._record(Endpoint(self, super().connect(addr), _text(addr)), "connected")
+        tls = self._check_tls("connect", addr)
+        try:
+            eid = super().connect(addr)
+        except NanomsgError as e:
+            if tls:
+                self._note_tls_refused(e)
+            raise
+        return self._record(Endpoint(self, eid, _text(addr)), "connected")
+
+    # -- TLS ------------------------------------------------------------------------------
+    @property
+    def tls(self) -> TLSConfig | None:
+        """The socket's :class:`TLSConfig` (None: none), for its ``tls+tcp://`` endpoints.
+
+        Set it (or pass ``Socket(tls=...)``) before binding or connecting a TLS address: it
+        applies to the endpoints added after it. ``bind`` needs a ``"server"`` config,
+        ``connect`` a ``"client"`` one. A connection whose handshake fails (a certificate
+        refused either way, a peer without TLS) is dropped and, connecting, retried; it is
+        counted in :attr:`Statistic.TLS_HANDSHAKE_ERRORS`, and :attr:`tls_error` says why.
+
+        Raises:
+            TypeError: (setting) neither a TLSConfig nor None.
+            NotSupported: (setting) a library without TLS: the system libnanomsg, nng.
+        """
+        try:
+            return self._tls
+        except AttributeError:
+            return None
+
+    @tls.setter
+    def tls(self, config: TLSConfig | None) -> None:
+        if config is not None and not isinstance(config, TLSConfig):
+            raise TypeError(f"tls must be a TLSConfig or None, not {type(config).__name__}")
+        for option, value in CLEARED if config is None else config._options():
+            self.setsockopt(_native.TLS, option, value)
+        object.__setattr__(self, "_tls", config)
+
+    def _check_tls(self, call: str, addr: str | bytes) -> bool:
+        """For a TLS address: refuses it without a TLSConfig of the right mode (the message
+        says what to pass); True. False for any other address (or no address: the native
+        call says what is wrong with it)."""
+        if not isinstance(addr, (str, bytes)):
+            return False
+        text = _text(addr)
+        scheme = text.partition("://")[0]
+        if scheme not in TLS_SCHEMES:
+            return False
+        mode = "server" if call == "bind" else "client"
+        config = self.tls
+        if config is None:
+            why = (
+                f"a {scheme}:// address needs a TLS configuration: pass "
+                f"tls=nn.TLSConfig({mode!r}, ...) to Socket(), or set sock.tls, before "
+                f"{call}()"
+            )
+        elif config.mode != mode:
+            why = (
+                f"{call}() of a {scheme}:// address needs a TLSConfig({mode!r}, ...); this "
+                f"socket's is a {config.mode!r} one"
+            )
+        else:
+            return True
+        exc = InvalidArgument(errno.EINVAL, why, text)
+        exc.call = call
+        exc.socket = self
+        raise exc
+
+    def _note_tls_refused(self, exc: NanomsgError) -> None:
+        """Says in ``exc`` why the library refused the TLS configuration (EINVAL)."""
+        if exc.errno != errno.EINVAL:
+            return
+        try:
+            why = self.tls_error
+        except NanomsgError:
+            return
+        if why:
+            exc.strerror = f"the TLS configuration was refused: {why}"
 
     def shutdown(self, endpoint: Endpoint | int) -> None:
         """Removes an endpoint from the socket (``nn_shutdown``).
@@ -284,6 +382,7 @@ class Socket(_native.Socket):
     req_resend_ivl = IntOption()
     surveyor_deadline = IntOption()
     tcp_nodelay = BoolOption()
+    tls_error = StrOption()
     # -- end of the generated options --
 
     @property
@@ -400,7 +499,7 @@ class Socket(_native.Socket):
 
     def __getattr__(self, name: str) -> Any:
         """Called only for a name that does not exist: the error names the nearest ones."""
-        if name == "_endpoints":  # the slot, before its first use
+        if name in ("_endpoints", "_tls"):  # the slots, before their first use
             raise AttributeError(name)
         raise AttributeError(_unknown(name, "has no attribute", _PUBLIC))
 
@@ -445,4 +544,4 @@ def _unknown(name: str, what: str, candidates: list[str]) -> str:
 _OPTIONS = sorted(n for n, v in vars(Socket).items() if isinstance(v, _OptionProperty))
 _PUBLIC = sorted(n for n in dir(Socket) if not n.startswith("_"))
 # What may be assigned: the options (a read-only one says so itself), and the slot.
-_SETTABLE = frozenset([*_OPTIONS, "_endpoints"])
+_SETTABLE = frozenset([*_OPTIONS, "_endpoints", "_tls", "tls"])

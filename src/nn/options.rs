@@ -253,6 +253,12 @@ const BYTES: c_int = ffi::NN_UNIT_BYTES;
 const PRIORITY: c_int = ffi::NN_UNIT_PRIORITY;
 const NONE: c_int = ffi::NN_UNIT_NONE;
 
+/// Why the TLS options are missing from the system libnanomsg.
+const TLS_HARDENED: &str = "TLS (tls+tcp://) needs nanomsg-rs's hardened libnanomsg (patch 0060); \
+     the system libnanomsg has no TLS transport";
+/// Why they are missing from the nng backend.
+const TLS_NNG: &str = "TLS is not supported by the nng backend of nanomsg-rs (yet)";
+
 /// Every option the binding knows, in the order of the docs.
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::int("linger", at!(NN_SOL_SOCKET, NN_LINGER), MS)
@@ -419,6 +425,58 @@ pub const OPTIONS: &[OptionSpec] = &[
         .doc(
             "The websocket frames of the messages sent: WS_MSG_TYPE_BINARY (the default) or \
              WS_MSG_TYPE_TEXT.",
+        ),
+    OptionSpec::str("tls_cert_file", at!(NN_TLS, NN_TLS_CERT_FILE))
+        .face(Face::Call)
+        .nng(Nng::Unsupported(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "This end's certificate chain, a PEM file (set by Socket.tls): a bind needs it, a \
+             connect when the listener asks for a client certificate.",
+        ),
+    OptionSpec::str("tls_key_file", at!(NN_TLS, NN_TLS_KEY_FILE))
+        .face(Face::Call)
+        .nng(Nng::Unsupported(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc("The private key of tls_cert_file, a PEM file (set by Socket.tls)."),
+    OptionSpec::str("tls_ca_file", at!(NN_TLS, NN_TLS_CA_FILE))
+        .face(Face::Call)
+        .nng(Nng::Unsupported(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "The certificate authorities the peer's certificate must chain to, a PEM file (set \
+             by Socket.tls; empty: the system's).",
+        ),
+    OptionSpec::str("tls_server_name", at!(NN_TLS, NN_TLS_SERVER_NAME))
+        .face(Face::Call)
+        .nng(Nng::Unsupported(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "The name the listener's certificate must carry (set by Socket.tls; empty: the host \
+             of the address connected to).",
+        ),
+    OptionSpec::str("tls_key_password", at!(NN_TLS, NN_TLS_KEY_PASSWORD))
+        .write_only()
+        .face(Face::Call)
+        .nng(Nng::Unsupported(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc("The password of an encrypted tls_key_file (set by Socket.tls; write-only)."),
+    OptionSpec::int("tls_verify", at!(NN_TLS, NN_TLS_VERIFY), NONE)
+        .face(Face::Call)
+        .nng(Nng::Unsupported(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "Whether the peer's certificate is checked (set by Socket.tls): -1 (the default) \
+             when connecting only, 1 both ways (mutual TLS), 0 never.",
+        ),
+    OptionSpec::str("tls_error", at!(NN_TLS, NN_TLS_ERROR))
+        .read_only()
+        .nng(Nng::Unsupported(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "Read-only: why the socket's last TLS connection failed (its handshake, a \
+             certificate, a record), or why its TLS configuration was refused; empty until \
+             then. Each failed handshake is counted in Statistic.TLS_HANDSHAKE_ERRORS.",
         ),
 ];
 

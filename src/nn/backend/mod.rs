@@ -131,6 +131,13 @@ pub fn check_statistics() -> NnResult<()> {
     Ok(())
 }
 
+/// The value of a statistic of our hardened libnanomsg's own where the library is another,
+/// which lacks it: `NN_STAT_TLS_HANDSHAKE_ERRORS` is 0 on a library without TLS. `None`:
+/// ask the library.
+pub fn statistic_of_another_library(stat: c_int) -> Option<i64> {
+    (!HARDENED && stat == crate::ffi::NN_STAT_TLS_HANDSHAKE_ERRORS).then_some(0)
+}
+
 /// True where a socket's sends and receives keep the bookkeeping of [`ReplyState`] and
 /// [`SurveyClock`] (nng): elsewhere it compiles away.
 pub const KEEPS_CALL_BOOKKEEPING: bool = cfg!(feature = "nng");

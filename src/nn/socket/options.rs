@@ -35,17 +35,27 @@ impl Guard<'_> {
         Ok(value)
     }
 
-    /// `nn_getsockopt` of a string option: its bytes as stored (at most `NN_SOCKADDR_MAX`).
+    /// `nn_getsockopt` of a string option: its bytes as stored. libnanomsg says how long the
+    /// value is when it does not fit (a TLS error text, a file path): then it is read again
+    /// into a buffer that holds it (a few times at most: the value may change meanwhile).
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
         let spec = options::find(level, option);
         backend::check_option(spec)?;
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
         let mut len = buf.len();
-        // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and updates it.
-        check(unsafe {
-            ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
-        })
-        .map_err(backend::option_error)?;
+        for _ in 0..4 {
+            len = buf.len();
+            // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and
+            // updates it.
+            check(unsafe {
+                ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
+            })
+            .map_err(backend::option_error)?;
+            if len <= buf.len() {
+                break;
+            }
+            buf.resize(len, 0);
+        }
         buf.truncate(len.min(buf.len()));
         if backend::is_c_string_option(spec) {
             if let Some(name) = self.name().as_ref() {
@@ -176,6 +186,9 @@ impl Guard<'_> {
     /// statistic.
     pub fn statistic(&self, stat: c_int) -> NnResult<i64> {
         backend::check_statistics()?;
+        if let Some(value) = backend::statistic_of_another_library(stat) {
+            return Ok(value);
+        }
         // SAFETY: plain ints; errors come back as (uint64_t)-1 with errno set.
         let value = unsafe { ffi::nn_get_statistic(self.id(), stat) };
         if value == u64::MAX {
