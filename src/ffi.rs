@@ -237,6 +237,8 @@ pub const NN_WS_MSG_TYPE_BINARY: c_int = 0x02;
 
 /// The tls+tcp transport's level (tls.h): our hardened libnanomsg's own (patch 0060).
 pub const NN_TLS: c_int = -7;
+/// The wss transport (tls.h, patch 0061): no options of its own (`NN_WS`'s and `NN_TLS`'s).
+pub const NN_WSS: c_int = -8;
 pub const NN_TLS_CERT_FILE: c_int = 1;
 pub const NN_TLS_KEY_FILE: c_int = 2;
 pub const NN_TLS_CA_FILE: c_int = 3;

@@ -307,7 +307,7 @@ def test_transport_and_option_symbols() -> None:
         "NN_TCP": nn.TCP,
         "NN_WS": nn.WS,
         # our libnanomsg's own (patch 0060)
-        **({"NN_TLS": nn.TLS} if nn.HARDENED else {}),
+        **({"NN_TLS": nn.TLS, "NN_WSS": nn.WSS} if nn.HARDENED else {}),
     }
     for s in namespace("SOCKET_OPTION"):
         assert getattr(nn, exported_name(s.name)) == s.value

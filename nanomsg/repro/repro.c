@@ -2169,10 +2169,9 @@ static void set_str (int s, int option, const char *value)
         die ("nn_setsockopt (NN_TLS)");
 }
 
-/*  0060: the tls+tcp transport. A PAIR listens with a certificate, another connects to
-    "localhost" trusting that certificate, and a message goes each way, encrypted. Upstream
-    has no tls+tcp transport: nn_bind fails with EPROTONOSUPPORT.  */
-static int tls_pair (void)
+/*  A PAIR listens on SCHEME://127.0.0.1:PORT with a certificate, another connects to
+    SCHEME://localhost:PORT trusting that certificate, and a message goes each way.  */
+static int tls_pair_over (const char *scheme)
 {
     char cert [96], key [96], addr [64], buf [16];
     int a, b, rc, timeo = 10000, port = free_port ();
@@ -2188,10 +2187,10 @@ static int tls_pair (void)
     set_str (b, REPRO_NN_TLS_CA_FILE, cert);
     nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
     nn_setsockopt (b, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
-    snprintf (addr, sizeof addr, "tls+tcp://127.0.0.1:%d", port);
-    if (nn_bind (a, addr) < 0) die ("nn_bind (tls+tcp)");
-    snprintf (addr, sizeof addr, "tls+tcp://localhost:%d", port);
-    if (nn_connect (b, addr) < 0) die ("nn_connect (tls+tcp)");
+    snprintf (addr, sizeof addr, "%s://127.0.0.1:%d", scheme, port);
+    if (nn_bind (a, addr) < 0) die ("nn_bind");
+    snprintf (addr, sizeof addr, "%s://localhost:%d", scheme, port);
+    if (nn_connect (b, addr) < 0) die ("nn_connect");
     if (nn_send (b, "ping", 4, 0) != 4) die ("nn_send");
     rc = nn_recv (a, buf, sizeof buf, 0);
     if (rc != 4 || memcmp (buf, "ping", 4) != 0) die ("nn_recv (ping)");
@@ -2203,6 +2202,19 @@ static int tls_pair (void)
     unlink (cert);
     unlink (key);
     return 0;
+}
+
+/*  0060: the tls+tcp transport, encrypted. Upstream has no tls+tcp transport: nn_bind
+    fails with EPROTONOSUPPORT.  */
+static int tls_pair (void)
+{
+    return tls_pair_over ("tls+tcp");
+}
+
+/*  0061: the wss transport, websocket over TLS. Upstream has none.  */
+static int wss_pair (void)
+{
+    return tls_pair_over ("wss");
 }
 
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
@@ -2255,6 +2267,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "inproc-both-closed", inproc_both_closed, "sinproc.c:230, binproc.c:109: both ends stop early" },
     { "inproc-handshake-closes", inproc_handshake_closes, "sinproc.c:230 and more: 48 orderings" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
+    { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
 };
 
 int main (int argc, char **argv)

@@ -241,6 +241,7 @@ __all__ = [
     "VERSION_CURRENT",
     "VERSION_REVISION",
     "WS",
+    "WSS",
     "WS_MSG_TYPE",
     "WS_MSG_TYPE_BINARY",
     "WS_MSG_TYPE_TEXT",

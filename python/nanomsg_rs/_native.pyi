@@ -303,6 +303,7 @@ __all__ = [
     "VERSION_CURRENT",
     "VERSION_REVISION",
     "WS",
+    "WSS",
     "WS_MSG_TYPE",
     "WS_MSG_TYPE_BINARY",
     "WS_MSG_TYPE_TEXT",
@@ -461,6 +462,7 @@ VERSION_AGE: int
 VERSION_CURRENT: int
 VERSION_REVISION: int
 WS: int
+WSS: int
 WS_MSG_TYPE: int
 WS_MSG_TYPE_BINARY: int
 WS_MSG_TYPE_TEXT: int

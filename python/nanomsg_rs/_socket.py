@@ -88,7 +88,8 @@ class Socket(_native.Socket):
             ``"push"``, ``"pull"``, ``"req"``, ``"rep"``, ``"surveyor"``, ``"respondent"``,
             ``"bus"``; any case).
         domain: :class:`Domain` ``SP`` (the default) or ``SP_RAW``, or ``"sp"``/``"sp-raw"``.
-        tls: a :class:`TLSConfig` for the socket's ``tls+tcp://`` endpoints (see :attr:`tls`).
+        tls: a :class:`TLSConfig` for the socket's ``tls+tcp://`` and ``wss://`` endpoints
+            (see :attr:`tls`).
 
     Raises:
         ValueError: an unknown protocol or domain.
@@ -201,7 +202,8 @@ class Socket(_native.Socket):
     # -- TLS ------------------------------------------------------------------------------
     @property
     def tls(self) -> TLSConfig | None:
-        """The socket's :class:`TLSConfig` (None: none), for its ``tls+tcp://`` endpoints.
+        """The socket's :class:`TLSConfig` (None: none), for its ``tls+tcp://`` and ``wss://``
+        endpoints.
 
         Set it (or pass ``Socket(tls=...)``) before binding or connecting a TLS address: it
         applies to the endpoints added after it. ``bind`` needs a ``"server"`` config,

@@ -20,18 +20,19 @@ __all__ = ["TLSConfig"]
 PathArg = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 # The address schemes of the TLS transports.
-TLS_SCHEMES = ("tls+tcp",)
+TLS_SCHEMES = ("tls+tcp", "wss")
 
 
 @dataclasses.dataclass(frozen=True, init=False)
 class TLSConfig:
-    """How a socket's TLS endpoints (``tls+tcp://``) authenticate, for ``Socket(tls=...)``
-    or ``sock.tls = ...``; applies to the endpoints added after it is set.
+    """How a socket's TLS endpoints (``tls+tcp://``, ``wss://``) authenticate, for
+    ``Socket(tls=...)`` or ``sock.tls = ...``; applies to the endpoints added after it is set.
 
     ``TLSConfig("server", cert_file="server.pem", key_file="server.key")`` listens;
     ``TLSConfig("client", ca_file="ca.pem", server_name="localhost")`` connects. The files
     are PEM (a certificate file may hold the chain: the certificate, then those that signed
-    it). TLS 1.2 and 1.3; wire-compatible with nng's ``tls+tcp`` (pynng, ``nngcat``).
+    it). TLS 1.2 and 1.3; wire-compatible with nng's ``tls+tcp`` and ``wss`` (pynng,
+    ``nngcat``).
 
     Args:
         mode: ``"server"`` (for ``bind``) or ``"client"`` (for ``connect``).

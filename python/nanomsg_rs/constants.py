@@ -151,6 +151,7 @@ from ._native import (
     WS_MSG_TYPE,
     WS_MSG_TYPE_BINARY,
     WS_MSG_TYPE_TEXT,
+    WSS,
 )
 
 __all__ = [
@@ -296,6 +297,7 @@ __all__ = [
     "VERSION_CURRENT",
     "VERSION_REVISION",
     "WS",
+    "WSS",
     "WS_MSG_TYPE",
     "WS_MSG_TYPE_BINARY",
     "WS_MSG_TYPE_TEXT",

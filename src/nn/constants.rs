@@ -123,6 +123,7 @@ table![
     ffi::NN_WS_MSG_TYPE_TEXT,
     ffi::NN_WS_MSG_TYPE_BINARY,
     ffi::NN_TLS,
+    ffi::NN_WSS,
     ffi::NN_TLS_CERT_FILE,
     ffi::NN_TLS_KEY_FILE,
     ffi::NN_TLS_CA_FILE,

@@ -254,7 +254,8 @@ const PRIORITY: c_int = ffi::NN_UNIT_PRIORITY;
 const NONE: c_int = ffi::NN_UNIT_NONE;
 
 /// Why the TLS options are missing from the system libnanomsg.
-const TLS_HARDENED: &str = "TLS (tls+tcp://) needs nanomsg-rs's hardened libnanomsg (patch 0060); \
+const TLS_HARDENED: &str =
+    "TLS (tls+tcp://, wss://) needs nanomsg-rs's hardened libnanomsg (patches 0060, 0061); \
      the system libnanomsg has no TLS transport";
 /// Why they are missing from the nng backend.
 const TLS_NNG: &str = "TLS is not supported by the nng backend of nanomsg-rs (yet)";
