@@ -129,6 +129,8 @@ pub const NN_MAXTTL: c_int = 17;
 /// Our hardened libnanomsg's own option (patch 0033): the most bytes a socket holds in
 /// incoming messages not yet fully received. Neither upstream nor nng has it.
 pub const NN_RCVMAXPARTIAL: c_int = 1001;
+/// Our hardened libnanomsg's own (patch 0063): the cap on accepted connections.
+pub const NN_MAXCONN: c_int = 1020;
 // Our hardened libnanomsg's lazy readiness fds (patch 0035; see `nn::socket::Waiting`): the
 // fds of NN_SNDFD/NN_RCVFD, signalled only while a waiter is counted in with NN_POLL_ENTER.
 pub const NN_SNDFD_LAZY: c_int = 0x4e520a;
@@ -165,6 +167,9 @@ pub const NN_STAT_ACCEPT_ERRORS: c_int = 107;
 /// Our hardened libnanomsg's own (patch 0060): TLS connections that failed before their SP
 /// header exchange.
 pub const NN_STAT_TLS_HANDSHAKE_ERRORS: c_int = 120;
+/// Our hardened libnanomsg's own (patch 0062): connections closed as soon as they were
+/// accepted (an ipc peer of a user `NN_IPC_PEER_UIDS` leaves out).
+pub const NN_STAT_REFUSED_CONNECTIONS: c_int = 121;
 pub const NN_STAT_CURRENT_CONNECTIONS: c_int = 201;
 pub const NN_STAT_INPROGRESS_CONNECTIONS: c_int = 202;
 pub const NN_STAT_CURRENT_EP_ERRORS: c_int = 203;
@@ -226,6 +231,10 @@ pub const NN_IPC: c_int = -2;
 pub const NN_IPC_SEC_ATTR: c_int = 1;
 pub const NN_IPC_OUTBUFSZ: c_int = 2;
 pub const NN_IPC_INBUFSZ: c_int = 3;
+/// Our hardened libnanomsg's own (patch 0062).
+pub const NN_IPC_PERMISSIONS: c_int = 4;
+pub const NN_IPC_PEER_UIDS: c_int = 5;
+pub const NN_IPC_PEER_UIDS_MAX: c_int = 64;
 
 pub const NN_TCP: c_int = -3;
 pub const NN_TCP_NODELAY: c_int = 1;

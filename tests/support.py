@@ -64,12 +64,23 @@ NO_STATISTICS = "nng keeps no statistics (nn_get_statistic is 0 for all): NotSup
 NO_SYMBOLS = "nng has no nn_symbol_info: nn.symbols() raises NotSupported"
 # Socket options nng's compatibility layer does not have: the binding raises NotSupported.
 NNG_UNSUPPORTED_OPTIONS = frozenset(
-    {"sndbuf", "rcvbuf", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxpartial", "tls_error"}
+    {
+        "sndbuf",
+        "rcvbuf",
+        "sndprio",
+        "rcvprio",
+        "ipv4only",
+        "maxttl",
+        "rcvmaxpartial",
+        "tls_error",
+        "maxconn",
+        "ipc_permissions",
+    }
 )
 
 
 # Options of our hardened libnanomsg's own (nanomsg/patches/): NotSupported elsewhere.
-HARDENED_OPTIONS = frozenset({"rcvmaxpartial", "tls_error"})
+HARDENED_OPTIONS = frozenset({"rcvmaxpartial", "tls_error", "maxconn", "ipc_permissions"})
 
 
 def only_on(backend: str, reason: str) -> pytest.MarkDecorator:

@@ -60,6 +60,8 @@ HEADER_ONLY = {
     "IPC_SEC_ATTR": 1,
     "IPC_OUTBUFSZ": 2,
     "IPC_INBUFSZ": 3,
+    # our ipc.h's (patch 0062): the longest NN_IPC_PEER_UIDS list
+    "IPC_PEER_UIDS_MAX": 64,
 }
 
 
@@ -232,10 +234,11 @@ def test_backend_and_library_version() -> None:
 def test_statistic_members_match_symbols() -> None:
     stats = {s.name[len("NN_STAT_") :]: s.value for s in namespace("STATISTIC")}
     members = {m.name: m.value for m in nn.Statistic}
-    if not nn.HARDENED:  # our libnanomsg's own (patch 0060): 0 on a library without TLS
+    if not nn.HARDENED:  # our libnanomsg's own (patches 0060, 0062): 0 on another library
         del members["TLS_HANDSHAKE_ERRORS"]
+        del members["REFUSED_CONNECTIONS"]
     assert members == stats
-    assert len(nn.Statistic) == 16
+    assert len(nn.Statistic) == 17
 
 
 def test_statistic_members_are_the_contract() -> None:
@@ -256,6 +259,7 @@ def test_statistic_members_are_the_contract() -> None:
         "BYTES_RECEIVED",
         "CURRENT_SND_PRIORITY",
         "TLS_HANDSHAKE_ERRORS",
+        "REFUSED_CONNECTIONS",
     ]
 
 

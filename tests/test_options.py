@@ -41,6 +41,9 @@ DEFAULTS = {
     "rcvtimeo": -1,
     "linger": 0,
     "tcp_nodelay": False,
+    # our libnanomsg's own (patches 0063, 0062): no cap, the umask's mode
+    "maxconn": 0,
+    "ipc_permissions": 0,
 }
 
 

@@ -2217,6 +2217,135 @@ static int wss_pair (void)
     return tls_pair_over ("wss");
 }
 
+/*  Our libnanomsg's own options (0062, 0063); the system library has none of them.  */
+#define REPRO_NN_IPC_PERMISSIONS 4
+#define REPRO_NN_IPC_PEER_UIDS 5
+#define REPRO_NN_STAT_REFUSED_CONNECTIONS 121
+#define REPRO_NN_MAXCONN 1020
+
+/*  0062: the ipc socket file's mode. A bind with NN_IPC_PERMISSIONS 0600 makes the file
+    0600 whatever the umask (here 0): upstream makes it as the umask says, 0777, for any
+    local user to connect to.  */
+static int ipc_permissions (void)
+{
+    char path [96];
+    struct stat st;
+    int s, mode = 0600;
+    mode_t old = umask (0);
+    scratch_path (path, sizeof path, "perm.ipc");
+    s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    if (nn_setsockopt (s, NN_IPC, REPRO_NN_IPC_PERMISSIONS, &mode, sizeof mode) != 0)
+        die ("nn_setsockopt (NN_IPC_PERMISSIONS)");
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", path);
+    if (nn_bind (s, addr_buf) < 0) die ("nn_bind");
+    umask (old);
+    if (stat (path, &st) != 0 || (st.st_mode & 0777) != 0600) {
+        fprintf (stderr, "socket file mode %o, not 600: FAILED\n", (unsigned) (st.st_mode & 0777));
+        return 1;
+    }
+    nn_close (s);
+    return 0;
+}
+
+/*  0062: an allow-list of peer users. A listener that accepts only another user than ours
+    closes our connection as soon as it accepts it, and counts it; once our user is on the
+    list, a message gets through.  */
+static int ipc_peer_uids (void)
+{
+    char path [96], buf [8];
+    int a, b, timeo = 300, uid = (int) getuid () + 1;
+    scratch_path (path, sizeof path, "uids.ipc");
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0) die ("nn_socket");
+    if (nn_setsockopt (a, NN_IPC, REPRO_NN_IPC_PEER_UIDS, &uid, sizeof uid) != 0)
+        die ("nn_setsockopt (NN_IPC_PEER_UIDS)");
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", path);
+    if (nn_bind (a, addr_buf) < 0 || nn_connect (b, addr_buf) < 0) die ("nn_bind/nn_connect");
+    nn_send (b, "no", 2, NN_DONTWAIT);
+    if (nn_recv (a, buf, sizeof buf, 0) >= 0) {
+        fprintf (stderr, "a peer of another user was served: FAILED\n");
+        return 1;
+    }
+    if (nn_get_statistic (a, REPRO_NN_STAT_REFUSED_CONNECTIONS) < 1) {
+        fprintf (stderr, "no refused connection counted: FAILED\n");
+        return 1;
+    }
+    uid = (int) getuid ();
+    nn_setsockopt (a, NN_IPC, REPRO_NN_IPC_PEER_UIDS, &uid, sizeof uid);
+    timeo = 10000;
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    nn_setsockopt (b, NN_SOL_SOCKET, NN_SNDTIMEO, &timeo, sizeof timeo);
+    if (nn_send (b, "yes", 3, 0) != 3 || nn_recv (a, buf, sizeof buf, 0) != 3) die ("allowed");
+    nn_close (a);
+    nn_close (b);
+    return 0;
+}
+
+/*  0063: a cap on accepted connections. A REP with NN_MAXCONN 2 and five REQ clients
+    serves two at a time: the others wait in the backlog (the listener holds two accepted
+    connections, no more), and each is served when another goes. Closing the REP while its
+    listener waits at the cap returns (the listener's socket is stopped).  */
+static int maxconn (void)
+{
+    char buf [8];
+    int rep, reqs [5], i, cap = 2, timeo = 10000, port = free_port ();
+    rep = nn_socket (AF_SP, NN_REP);
+    if (rep < 0) die ("nn_socket");
+    if (nn_setsockopt (rep, NN_SOL_SOCKET, REPRO_NN_MAXCONN, &cap, sizeof cap) != 0)
+        die ("nn_setsockopt (NN_MAXCONN)");
+    nn_setsockopt (rep, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", port);
+    if (nn_bind (rep, addr_buf) < 0) die ("nn_bind");
+    for (i = 0; i != 5; i++) {
+        reqs [i] = nn_socket (AF_SP, NN_REQ);
+        if (reqs [i] < 0 || nn_connect (reqs [i], addr_buf) < 0) die ("req");
+        nn_setsockopt (reqs [i], NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+        if (nn_send (reqs [i], "q", 1, 0) != 1) die ("nn_send");
+    }
+    usleep (500000);
+    if (nn_get_statistic (rep, NN_STAT_ACCEPTED_CONNECTIONS) != 2) {
+        fprintf (stderr, "%d connections accepted, not 2: FAILED\n",
+            (int) nn_get_statistic (rep, NN_STAT_ACCEPTED_CONNECTIONS));
+        return 1;
+    }
+    /*  Each client served in turn: answer, and close it to make room.  */
+    for (i = 0; i != 5; i++) {
+        int j;
+        if (nn_recv (rep, buf, sizeof buf, 0) != 1 || nn_send (rep, "a", 1, 0) != 1) die ("serve");
+        for (j = 0; j != 5; j++)
+            if (reqs [j] >= 0 && nn_recv (reqs [j], buf, sizeof buf, NN_DONTWAIT) == 1) {
+                nn_close (reqs [j]);
+                reqs [j] = -1;
+                break;
+            }
+        if (j == 5) {
+            usleep (100000);
+            for (j = 0; j != 5; j++)
+                if (reqs [j] >= 0 && nn_recv (reqs [j], buf, sizeof buf, NN_DONTWAIT) == 1) {
+                    nn_close (reqs [j]);
+                    reqs [j] = -1;
+                    break;
+                }
+            if (j == 5) die ("no client got its answer");
+        }
+    }
+    /*  At the cap again, then closed while waiting.  */
+    for (i = 0; i != 3; i++) {
+        reqs [i] = nn_socket (AF_SP, NN_REQ);
+        nn_connect (reqs [i], addr_buf);
+    }
+    usleep (300000);
+    alarm (10);
+    nn_close (rep);
+    alarm (0);
+    for (i = 0; i != 3; i++)
+        nn_close (reqs [i]);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -2268,6 +2397,9 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "inproc-handshake-closes", inproc_handshake_closes, "sinproc.c:230 and more: 48 orderings" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
+    { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
+    { "ipc-peer-uids", ipc_peer_uids, "no check of the peer's user at accept" },
+    { "maxconn", maxconn, "no cap: every connection is accepted, a flood takes every fd" },
 };
 
 int main (int argc, char **argv)

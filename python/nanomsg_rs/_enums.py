@@ -98,6 +98,9 @@ class Statistic(_Named):
     #: either way, a peer without TLS, a handshake that took over 10 s); 0 on a library
     #: without TLS. ``Socket.tls_error`` says why the last one failed.
     TLS_HANDSHAKE_ERRORS = _native.STAT_TLS_HANDSHAKE_ERRORS
+    #: Connections a listener closed as soon as it accepted them: an ipc peer of a user
+    #: ``Socket.ipc_peer_uids`` leaves out; 0 on a library without the check.
+    REFUSED_CONNECTIONS = _native.STAT_REFUSED_CONNECTIONS
 
     @classmethod
     def _aliases(cls) -> dict[str, _Named]:

@@ -347,6 +347,21 @@ pub const OPTIONS: &[OptionSpec] = &[
              dropped (counted in BROKEN_CONNECTIONS), unless no other message is arriving \
              then. Our hardened libnanomsg only: NotSupported elsewhere.",
         ),
+    OptionSpec::int("maxconn", at!(NN_SOL_SOCKET, NN_MAXCONN), NONE)
+        .range(0, MAX, "0 (no cap) or a number of connections")
+        .nng(Nng::Unsupported(
+            "the maxconn option is not supported by the nng backend",
+        ))
+        .hardened_only(
+            "the maxconn option needs nanomsg-rs's hardened libnanomsg (patch 0063); the \
+             system libnanomsg accepts every connection",
+        )
+        .doc(
+            "Most connections the socket's listeners hold at once, all its bound endpoints \
+             together (default 0: no cap). Past it a listener stops accepting: connections \
+             wait in the kernel's backlog and are taken as others go. Our hardened \
+             libnanomsg only: NotSupported elsewhere.",
+        ),
     OptionSpec::str("socket_name", at!(NN_SOL_SOCKET, NN_SOCKET_NAME))
         .range(0, 63, "at most 63 bytes")
         .nng(Nng::CString)
@@ -415,6 +430,36 @@ pub const OPTIONS: &[OptionSpec] = &[
         .face(Face::OwnCode)
         .only(Only::Protocol(ffi::NN_SUB))
         .doc("SUB only: remove a subscription."),
+    OptionSpec::int("ipc_permissions", at!(NN_IPC, NN_IPC_PERMISSIONS), NONE)
+        .range(
+            0,
+            511,
+            "0 (the umask's mode) or a file mode up to 0o777 (511)",
+        )
+        .nng(Nng::Unsupported(
+            "the ipc_permissions option is not supported by the nng backend of nanomsg-rs",
+        ))
+        .hardened_only(
+            "the ipc_permissions option needs nanomsg-rs's hardened libnanomsg (patch 0062)",
+        )
+        .caveat(Caveat::LaterEndpoints)
+        .doc(
+            "The mode of the socket file of ipc binds made later, e.g. 0o600 (default 0: what \
+             the umask gives). Set before the listener accepts anything.",
+        ),
+    OptionSpec::bytes("ipc_peer_uids", at!(NN_IPC, NN_IPC_PEER_UIDS))
+        .face(Face::OwnCode)
+        .nng(Nng::Unsupported(
+            "the ipc_peer_uids option is not supported by the nng backend",
+        ))
+        .hardened_only(
+            "the ipc_peer_uids option needs nanomsg-rs's hardened libnanomsg (patch 0062)",
+        )
+        .doc(
+            "The user ids the socket's ipc listeners accept connections from (empty, the \
+             default: anyone); a peer of another user is closed at once and counted in \
+             Statistic.REFUSED_CONNECTIONS.",
+        ),
     OptionSpec::bool("tcp_nodelay", at!(NN_TCP, NN_TCP_NODELAY))
         .doc("TCP_NODELAY on the socket's tcp connections (default False)."),
     OptionSpec::int("ws_msg_type", at!(NN_WS, NN_WS_MSG_TYPE), NONE)

@@ -132,10 +132,14 @@ pub fn check_statistics() -> NnResult<()> {
 }
 
 /// The value of a statistic of our hardened libnanomsg's own where the library is another,
-/// which lacks it: `NN_STAT_TLS_HANDSHAKE_ERRORS` is 0 on a library without TLS. `None`:
-/// ask the library.
+/// which lacks it: `NN_STAT_TLS_HANDSHAKE_ERRORS` is 0 on a library without TLS,
+/// `NN_STAT_REFUSED_CONNECTIONS` 0 on one that refuses no peer. `None`: ask the library.
 pub fn statistic_of_another_library(stat: c_int) -> Option<i64> {
-    (!HARDENED && stat == crate::ffi::NN_STAT_TLS_HANDSHAKE_ERRORS).then_some(0)
+    let ours = [
+        crate::ffi::NN_STAT_TLS_HANDSHAKE_ERRORS,
+        crate::ffi::NN_STAT_REFUSED_CONNECTIONS,
+    ];
+    (!HARDENED && ours.contains(&stat)).then_some(0)
 }
 
 /// True where a socket's sends and receives keep the bookkeeping of [`ReplyState`] and
