@@ -221,6 +221,27 @@ def test_client_refuses_a_bad_server_certificate(
     assert a.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0
 
 
+def test_a_very_long_certificate_chain_is_refused(
+    scheme: str, sock: SockFactory, certs: Certs, tmp_path: Path
+) -> None:
+    """A server whose chain file repeats the CA's certificate 3,000 times (a Certificate
+    message of about 1.5 MB): the client refuses it (OpenSSL's 100 KiB cap on a peer's
+    chain) instead of taking its time or its memory, and counts it."""
+    chain = tmp_path / "long-chain.pem"
+    ca = Path(certs.ca.cert).read_text()
+    chain.write_text(Path(certs.server.cert).read_text() + ca * 3000)
+    address, _ = tls_address(scheme)
+    a = sock("pair", tls=nn.TLSConfig("server", cert_file=chain, key_file=certs.server.key))
+    b = sock("pair", tls=client_config(certs, server_name="localhost"))
+    timeouts(a, b, ms=300)
+    a.bind(address)
+    b.connect(address)
+    refused(b)
+    assert "excessive message size" in b.tls_error, b.tls_error
+    with pytest.raises(nn.Timeout):
+        b.send(b"never")
+
+
 def test_client_retries_a_refused_server_and_counts_each(
     scheme: str, sock: SockFactory, certs: Certs
 ) -> None:
