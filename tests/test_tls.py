@@ -11,6 +11,7 @@ import os
 import shutil
 import socket as pysocket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -694,10 +695,11 @@ def test_renegotiation_is_refused(sock: SockFactory, certs: Certs) -> None:
 
 # -- interop: pynng (mbedTLS 3.6, TLS 1.3) -----------------------------------------------------
 
-# Our clients reach nng's listeners by address, with server_name for the certificate: a
-# nanomsg ws client that connects to an nng ws listener by the name "localhost" is never
-# served, TLS or not (libnanomsg 1.1.5 and nng 1.5.2 alike; by address it is). nng's
-# clients connect by name: nngcat's mbedTLS 2.28 checks only the DNS names of a certificate.
+# NNG_WS_BY_NAME: our clients reach nng's listeners by address, with server_name for the
+# certificate: a nanomsg ws client that connects to an nng ws listener by the name
+# "localhost" is never served, TLS or not (libnanomsg 1.1.5 and nng 1.5.2 alike; by address
+# it is). nng's clients connect by name: nngcat's mbedTLS 2.28 checks only the DNS names of
+# a certificate.
 
 
 def pynng_server(certs: Certs, **kw: Any) -> pynng.TLSConfig:
@@ -1074,3 +1076,57 @@ def test_statistic_and_constants() -> None:
     assert nn.Statistic.parse("tls-handshake-errors") is HANDSHAKE_ERRORS
     assert nn.STAT_TLS_HANDSHAKE_ERRORS == 120
     assert nn.TLS == -7
+
+
+# -- nncat's TLS options (--tls-cert, --tls-key, --tls-cacert: nngcat's --cert, --key, --cacert)
+
+NNCAT = [sys.executable, "-m", "nanomsg_rs"]
+
+
+def test_nncat_rep_over_tls_answers_our_req(
+    scheme: str, sock: SockFactory, certs: Certs, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    address, _ = tls_address(scheme)
+    args = ["--rep", "--bind", address, "--tls-cert", certs.server.cert, "--tls-key"]
+    args += [certs.server.key, "--data", "pong", "-A"]
+    procs.append(subprocess.Popen([*NNCAT, *args], stdout=subprocess.PIPE))
+    req = sock("req", tls=client_config(certs, server_name="localhost"))
+    timeouts(req, ms=10000)
+    req.connect(address)
+    req.send(b"ping")
+    assert req.recv() == b"pong"
+
+
+def test_nncat_req_over_tls_to_nngcat_rep(
+    scheme: str, certs: Certs, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """nncat against nngcat, both ways of naming the same files; by address (see
+    NNG_WS_BY_NAME above): the server's certificate carries 127.0.0.1 too."""
+    address, _ = tls_address(scheme)
+    procs.append(
+        subprocess.Popen(
+            nngcat("--rep0", "--listen", address, "--cert", certs.server.cert, "--key",
+                   certs.server.key, "--data", "pong", "--count", "1"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )  # fmt: skip
+    done = subprocess.run(
+        [*NNCAT, "--req", "--connect", address, "--tls-cacert",
+         certs.ca.cert, "--data", "ping", "-A", "--recv-timeout", "10"],
+        capture_output=True,
+        timeout=30,
+    )  # fmt: skip
+    assert done.stdout.strip() == b"pong", done.stderr
+
+
+def test_nncat_tls_errors(certs: Certs, tmp_path: Path) -> None:
+    run = lambda *a: subprocess.run([*NNCAT, *a], capture_output=True, timeout=30)  # noqa: E731
+    missing = str(tmp_path / "missing.pem")
+    done = run("--rep", "--bind", "tls+tcp://127.0.0.1:5555", "--tls-cert", missing)
+    assert done.returncode == 2
+    assert f"Error opening file ``{missing}''" in done.stderr.decode()
+    done = run("--rep", "--bind", "tls+tcp://127.0.0.1:5555")
+    assert done.returncode == 1
+    assert "a server needs its certificate and key" in done.stderr.decode()
+    assert b"tls-cert" not in run("--help").stdout  # nanocat's help, word for word
