@@ -9,7 +9,8 @@
 //! - the feature `nng`: nng's nanomsg-compatible library.
 //!
 //! Tells the crate which it got: `cfg(nanomsg_hardened)`, and `NANOMSG_RS_LIBRARY`, the
-//! library's version as `nn.LIBRARY_VERSION` reports it for a hardened build.
+//! library's version as `nn.LIBRARY_VERSION` reports it for a hardened build, and
+//! `NANOMSG_RS_MAX_SOCKETS`, the build's `NN_MAX_SOCKETS` (`nanomsg/defines.txt`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -81,15 +82,23 @@ fn build_hardened() -> Result<(), String> {
         .define("_FORTIFY_SOURCE", "2")
         .opt_level(2);
     let defines = std::fs::read_to_string(dir.join("defines.txt")).expect("nanomsg/defines.txt");
+    let mut max_sockets = None;
     for line in defines.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         match line.split_once('=') {
-            Some((name, value)) => build.define(name, value),
+            Some((name, value)) => {
+                if name == "NN_MAX_SOCKETS" {
+                    max_sockets = Some(value.to_string());
+                }
+                build.define(name, value)
+            }
             None => build.define(line, None),
         };
     }
+    let max_sockets = max_sockets.expect("NN_MAX_SOCKETS in nanomsg/defines.txt");
+    println!("cargo:rustc-env=NANOMSG_RS_MAX_SOCKETS={max_sockets}");
     let mut sources = Vec::new();
     c_sources(&tree.join("src"), &mut sources);
     sources.sort();

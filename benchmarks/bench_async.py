@@ -121,6 +121,33 @@ def echo_in_thread(recv: Callable[[], Any], send: Callable[[Any], Any]) -> threa
     return t
 
 
+def sync_against_echo(rep: Any, req: Any, seconds: float) -> Sample:
+    """:func:`sync_round_trips` from ``req`` to ``rep``, which :func:`echo_in_thread` serves
+    until ``rep`` is closed, here."""
+    server = echo_in_thread(rep.recv, rep.send)
+    sample = sync_round_trips(req.send, req.recv, seconds)
+    rep.close()
+    server.join(5)
+    return sample
+
+
+async def against_server_task(
+    serve: Callable[[], Awaitable[None]],
+    send: Callable[[bytes], Awaitable[Any]],
+    recv: Callable[[], Awaitable[Any]],
+    seconds: float,
+) -> Sample:
+    """:func:`round_trips` while ``serve`` answers in a task of the same loop, cancelled
+    afterwards."""
+    import anyio
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(serve)
+        sample = await round_trips(send, recv, seconds)
+        tg.cancel_scope.cancel()
+    return sample
+
+
 # -- nanomsg_rs ------------------------------------------------------------------------------
 
 
@@ -152,18 +179,13 @@ def nanomsg_rs_sync(seconds: float) -> Sample:
     with nn.Socket("rep") as rep, nn.Socket("req") as req:
         rep.bind(addr)
         req.connect(addr)
-        server = echo_in_thread(rep.recv, rep.send)
-        sample = sync_round_trips(req.send, req.recv, seconds)
-        rep.close()
-        server.join(5)
-    return sample
+        return sync_against_echo(rep, req, seconds)
 
 
 # -- pynng -----------------------------------------------------------------------------------
 
 
 async def pynng_async(seconds: float) -> Sample:
-    import anyio
     import pynng
 
     addr = f"tcp://127.0.0.1:{free_port()}"
@@ -173,11 +195,7 @@ async def pynng_async(seconds: float) -> Sample:
             while True:
                 await rep.asend(await rep.arecv())
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(serve)
-            sample = await round_trips(req.asend, req.arecv, seconds)
-            tg.cancel_scope.cancel()
-    return sample
+        return await against_server_task(serve, req.asend, req.arecv, seconds)
 
 
 def pynng_sync(seconds: float) -> Sample:
@@ -186,18 +204,13 @@ def pynng_sync(seconds: float) -> Sample:
     addr = f"tcp://127.0.0.1:{free_port()}"
     rep = pynng.Rep0(listen=addr)
     with pynng.Req0(dial=addr) as req:
-        server = echo_in_thread(rep.recv, rep.send)
-        sample = sync_round_trips(req.send, req.recv, seconds)
-        rep.close()
-        server.join(5)
-    return sample
+        return sync_against_echo(rep, req, seconds)
 
 
 # -- pyzmq -----------------------------------------------------------------------------------
 
 
 async def zmq_async(seconds: float) -> Sample:
-    import anyio
     import zmq
     import zmq.asyncio
 
@@ -212,10 +225,7 @@ async def zmq_async(seconds: float) -> Sample:
         while True:
             await rep.send(await rep.recv())
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(serve)
-        sample = await round_trips(req.send, req.recv, seconds)
-        tg.cancel_scope.cancel()
+    sample = await against_server_task(serve, req.send, req.recv, seconds)
     rep.close(0)
     req.close(0)
     ctx.term()

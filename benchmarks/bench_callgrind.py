@@ -8,20 +8,39 @@ kernel. Needs valgrind (``apt-get install valgrind``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["Profile", "available", "callgrind", "per_iteration"]
+__all__ = ["Profile", "available", "callgrind", "per_iteration", "profiling_folder"]
 
 
 def available() -> str | None:
     """None where valgrind can run; otherwise what to do."""
     return None if shutil.which("valgrind") else "valgrind not found: apt-get install valgrind"
+
+
+@contextlib.contextmanager
+def profiling_folder(
+    prefix: str, build_c: Callable[[Path], tuple[Path | None, str]]
+) -> Iterator[tuple[Path, Path, str]]:
+    """A temporary folder for the profiles, with the C floor ``build_c`` compiled into it:
+    (folder, program, what ``build_c`` said). Ends the script with the reason where valgrind
+    or the C program is missing."""
+    if (missing := available()) is not None:
+        raise SystemExit(missing)
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        folder = Path(tmp)
+        binary, said = build_c(folder)
+        if binary is None:
+            raise SystemExit(said)
+        yield folder, binary, said
 
 
 _KIND = {"fl": "fl", "fi": "fl", "fe": "fl", "cfi": "fl", "cfl": "fl", "fn": "fn", "cfn": "fn"}

@@ -163,6 +163,11 @@ def start_sessions(
     """Starts every library's processes for ``setup`` (servers first); a library whose
     processes fail to start is left out with a note. ``programs``: see :func:`worker_argv`."""
     sessions = {lib: Session(lib, setup, addresses.make(setup.transport), programs) for lib in libs}
+
+    def leave_out(lib: str, why: Exception) -> None:
+        notes.append(f"{lib} left out of {label}: {why}")
+        sessions.pop(lib).close()
+
     for phase in ("servers", "clients"):
         for lib, session in list(sessions.items()):
             try:
@@ -171,16 +176,12 @@ def start_sessions(
                 else:
                     session.start_clients()
             except OSError as exc:
-                notes.append(f"{lib} left out of {label}: {exc}")
-                session.close()
-                del sessions[lib]
+                leave_out(lib, exc)
         for lib, session in list(sessions.items()):
             try:
                 session.wait_ready()
             except WorkerError as exc:
-                notes.append(f"{lib} left out of {label}: {exc}")
-                session.close()
-                del sessions[lib]
+                leave_out(lib, exc)
     return sessions
 
 

@@ -128,9 +128,10 @@ class Worker:
         role = self.role
         if batch:
             return self._run_batches(count, size, mode, payload, batch)
-        if role == "pingpong":
+        if role in ("pingpong", "req"):
+            # a round trip a message: to the PAIR in this process, or a REQ's to its REP
             send = self.lib.sender(self.sender)
-            recv = self.lib.receiver(self.receiver, mode)
+            recv = self.lib.receiver(self.receiver if role == "pingpong" else self.sender, mode)
             start = stopwatch()
             for _ in repeat(None, count):
                 send(payload)
@@ -154,14 +155,6 @@ class Worker:
             if len(last) != size:
                 raise RuntimeError(f"received {len(last)} bytes, expected {size}")
             return spent
-        if role == "req":
-            send = self.lib.sender(self.sender)
-            recv = self.lib.receiver(self.sender, mode)
-            start = stopwatch()
-            for _ in repeat(None, count):
-                send(payload)
-                recv()
-            return since(start)
         if role == "fanout":
             return self._run_fanout(count, payload)
         raise RuntimeError(f"role {role} takes no run command")

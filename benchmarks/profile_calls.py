@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
-from bench_callgrind import available, per_iteration
+from bench_callgrind import per_iteration, profiling_folder
 from bench_libs import NNG_LIB, PYTHON_LIBS
 from bench_procs import C_LIB, WORKER, build_c
 
@@ -40,15 +38,7 @@ def main(argv: list[str]) -> int:
     for lib in args.libs:
         if lib not in choices:
             parser.error(f"unknown library {lib!r}; choose from {', '.join(choices)}")
-    if (missing := available()) is not None:
-        print(missing, file=sys.stderr)
-        return 1
-    with tempfile.TemporaryDirectory(prefix="nnprof-") as tmp:
-        folder = Path(tmp)
-        c_binary, why = build_c(folder)
-        if c_binary is None:
-            print(why, file=sys.stderr)
-            return 1
+    with profiling_folder("nnprof-", build_c) as (folder, c_binary, _):
         totals: dict[str, float] = {}
         for lib in [C_LIB, *args.libs]:
             if lib == C_LIB:

@@ -36,12 +36,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import bench_procs
-from bench_callgrind import Profile, available, per_iteration
+from bench_callgrind import Profile, per_iteration, profiling_folder
 from bench_procs import C_HARDENED_LIB, C_LIB
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -242,18 +241,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--noblock", action="store_true", help="also recv(block=False)")
     parser.add_argument("--calls", action="store_true", help="list each wrapper's callees")
     args = parser.parse_args(argv)
-    if (missing := available()) is not None:
-        print(missing, file=sys.stderr)
-        return 1
     ops = [*OPS, "recv_noblock"] if args.noblock else list(OPS)
     py: dict[str, Profile] = {}
     c: dict[str, Profile] = {}
-    with tempfile.TemporaryDirectory(prefix="nnlayers-") as tmp:
-        folder = Path(tmp)
-        binary, lib = build_c(folder)
-        if binary is None:
-            print(lib, file=sys.stderr)
-            return 1
+    with profiling_folder("nnlayers-", build_c) as (folder, binary, lib):
         driver = folder / "driver.py"
         driver.write_text(DRIVER)
         for op in ops:

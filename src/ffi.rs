@@ -129,6 +129,15 @@ pub const NN_MAXTTL: c_int = 17;
 /// Our hardened libnanomsg's own option (patch 0033): the most bytes a socket holds in
 /// incoming messages not yet fully received. Neither upstream nor nng has it.
 pub const NN_RCVMAXPARTIAL: c_int = 1001;
+/// Our hardened libnanomsg's connection liveness options (patch 0050: TCP keepalive on the
+/// socket's later tcp and ws connections, its idle time and interval in ms, its probe count;
+/// patch 0051: a connection attempt's timeout in ms). Neither upstream nor nng's
+/// compatibility layer has them.
+pub const NN_TCP_KEEPALIVE: c_int = 1002;
+pub const NN_TCP_KEEPALIVE_IDLE: c_int = 1003;
+pub const NN_TCP_KEEPALIVE_INTVL: c_int = 1004;
+pub const NN_TCP_KEEPALIVE_CNT: c_int = 1005;
+pub const NN_CONNECT_TIMEOUT: c_int = 1006;
 /// Our hardened libnanomsg's own (patch 0063): the cap on accepted connections.
 pub const NN_MAXCONN: c_int = 1020;
 // Our hardened libnanomsg's lazy readiness fds (patch 0035; see `nn::socket::Waiting`): the
@@ -312,6 +321,18 @@ unsafe extern "C" {
     pub fn nn_cmsg_next(mhdr: *mut nn_msghdr, cmsg: *mut nn_cmsghdr) -> *mut nn_cmsghdr;
     /// nng's own version string, e.g. `"1.5.2"`.
     pub fn nng_version() -> *const c_char;
+    /// Closes the dialer (a connected endpoint) with this id; 0 or an nng error code.
+    pub fn nng_dialer_close(d: nng_endpoint) -> c_int;
+    /// Closes the listener (a bound endpoint) with this id; 0 or an nng error code.
+    pub fn nng_listener_close(l: nng_endpoint) -> c_int;
+}
+
+/// nng's `nng_dialer` and `nng_listener`: an endpoint id in a struct, passed by value.
+#[cfg(feature = "nng")]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct nng_endpoint {
+    pub id: u32,
 }
 
 // The NN_CMSG_* macros of nn.h, as const functions.

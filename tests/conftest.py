@@ -5,12 +5,12 @@ test whatever happens) and the hooks that check the run: which build is under te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import ci_skips
 import pytest
-from support import BACKEND, BACKENDS, connected, make_address
+from support import BACKEND, BACKENDS, AddrFactory, SockFactory, connected, make_address
 
 import nanomsg_rs as nn
 
@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def addr() -> Callable[[str], str]:
+def addr() -> AddrFactory:
     """``addr("tcp")`` gives a fresh address on that transport."""
     return make_address
 
@@ -67,7 +67,7 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def sock() -> Iterator[Callable[..., nn.Socket]]:
+def sock() -> Iterator[SockFactory]:
     """``sock("pair")`` makes a socket that is closed when the test ends."""
     made: list[nn.Socket] = []
 
@@ -82,6 +82,6 @@ def sock() -> Iterator[Callable[..., nn.Socket]]:
 
 
 @pytest.fixture
-def pair(sock: Callable[..., nn.Socket], transport: str) -> tuple[nn.Socket, nn.Socket]:
+def pair(sock: SockFactory, transport: str) -> tuple[nn.Socket, nn.Socket]:
     """Two connected PAIR sockets over each transport, with 5 s timeouts."""
     return connected(sock, "pair", "pair", transport)

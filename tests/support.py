@@ -42,7 +42,8 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -50,6 +51,10 @@ from hypothesis import HealthCheck, settings
 import nanomsg_rs as nn
 
 T = TypeVar("T")
+
+# The ``sock`` and ``addr`` fixtures (conftest.py), as the tests annotate them.
+SockFactory = Callable[..., nn.Socket]
+AddrFactory = Callable[[str], str]
 
 # -- backends -------------------------------------------------------------------------------
 
@@ -64,23 +69,18 @@ NO_STATISTICS = "nng keeps no statistics (nn_get_statistic is 0 for all): NotSup
 NO_SYMBOLS = "nng has no nn_symbol_info: nn.symbols() raises NotSupported"
 # Socket options nng's compatibility layer does not have: the binding raises NotSupported.
 NNG_UNSUPPORTED_OPTIONS = frozenset(
-    {
-        "sndbuf",
-        "rcvbuf",
-        "sndprio",
-        "rcvprio",
-        "ipv4only",
-        "maxttl",
-        "rcvmaxpartial",
-        "tls_error",
-        "maxconn",
-        "ipc_permissions",
-    }
+    {"sndbuf", "rcvbuf", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxpartial"}
+    | {"connect_timeout", "tcp_keepalive", "tcp_keepalive_idle", "tcp_keepalive_interval"}
+    | {"tcp_keepalive_count", "tls_error", "maxconn", "ipc_permissions"}
 )
 
 
 # Options of our hardened libnanomsg's own (nanomsg/patches/): NotSupported elsewhere.
-HARDENED_OPTIONS = frozenset({"rcvmaxpartial", "tls_error", "maxconn", "ipc_permissions"})
+HARDENED_OPTIONS = frozenset(
+    {"rcvmaxpartial", "connect_timeout", "tcp_keepalive", "tcp_keepalive_idle"}
+    | {"tcp_keepalive_interval", "tcp_keepalive_count", "tls_error", "maxconn"}
+    | {"ipc_permissions"}
+)
 
 
 def only_on(backend: str, reason: str) -> pytest.MarkDecorator:
@@ -126,17 +126,41 @@ def c_library() -> ctypes.CDLL:
     return ctypes.CDLL(name, use_errno=True)
 
 
-def build_c_on_wheel(source: str, out: str, *, opt: str = "-O1") -> str:
-    """Compiles the C program ``source`` (a path) into ``out`` on the hardened archive of the
-    last ``make wheel`` (``nanomsg/link-flags``), warnings as errors; returns ``out``."""
+def needs_descriptors(count: int) -> pytest.MarkDecorator:
+    """Skips a test that opens ``count`` descriptors at once where RLIMIT_NOFILE's hard limit
+    is lower (the test raises its soft limit up to the hard one)."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    enough = hard == resource.RLIM_INFINITY or hard >= count
+    return pytest.mark.skipif(
+        not enough, reason=f"RLIMIT_NOFILE's hard limit ({hard}) is under the {count} needed"
+    )
+
+
+# The repository's root: the tests' C sources and tools live below it.
+ROOT = Path(__file__).resolve().parent.parent
+
+# For the hardened library's own C tests (nanomsg/repro, nanomsg/tests), built on its archive.
+needs_hardened_c = pytest.mark.skipif(
+    not nn.HARDENED, reason="the hardened library's own C tests: this build is not hardened"
+)
+
+
+def build_c_on_wheel(
+    tmp_path_factory: pytest.TempPathFactory, source: Path, *, opt: str = "-O1"
+) -> Path:
+    """Compiles the C program ``source`` on the hardened archive of the last ``make wheel``
+    (``nanomsg/link-flags``), warnings as errors, into a fresh temporary folder; returns the
+    program."""
     gcc = shutil.which("gcc")
     assert gcc, "gcc is needed to build the C tests"
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     flags = subprocess.run(
-        [os.path.join(root, "nanomsg", "link-flags")], capture_output=True, text=True, check=False
+        [ROOT / "nanomsg" / "link-flags"], capture_output=True, text=True, check=False
     )
     assert flags.returncode == 0, flags.stderr
-    cmd = [gcc, opt, "-g", "-Wall", "-Werror", "-o", out, source, *flags.stdout.split()]
+    out = tmp_path_factory.mktemp(source.stem) / source.stem
+    cmd = [gcc, opt, "-g", "-Wall", "-Werror", "-o", str(out), str(source), *flags.stdout.split()]
     subprocess.run(cmd, check=True)
     return out
 
@@ -275,6 +299,23 @@ def best_of(
     raise AssertionError(f"{what}: late in all {attempts} attempts: {results}")
 
 
+def quick_and_soak(
+    quick: tuple[Any, ...],
+    soak: tuple[Any, ...],
+    timeout: float,
+    quick_timeout: float | None = None,
+) -> list[Any]:
+    """The two runs of a test that has a soak twin, as ``pytest.mark.parametrize`` values:
+    ``quick`` in the default suite (under ``quick_timeout`` seconds when given, else the
+    suite's), ``soak`` only with ``-m soak`` (``make soak``), under ``timeout`` seconds.
+    Their ids: "quick" and "soak"."""
+    quick_marks = [] if quick_timeout is None else [pytest.mark.timeout(quick_timeout)]
+    return [
+        pytest.param(*quick, id="quick", marks=quick_marks),
+        pytest.param(*soak, id="soak", marks=[pytest.mark.soak, pytest.mark.timeout(timeout)]),
+    ]
+
+
 # -- addresses and sockets ------------------------------------------------------------------
 
 _counter = itertools.count()
@@ -339,26 +380,63 @@ def timeouts(
         s.sndtimeo = ms if snd is None else snd
 
 
-def connected(
-    sock: Callable[..., nn.Socket],
-    a: str,
-    b: str,
+def star(
+    sock: SockFactory,
+    hub: str,
+    leaf: str,
+    n: int,
     transport: str = "inproc",
     *,
     raw: tuple[bool, bool] = (False, False),
     ms: int | None = 5000,
-) -> tuple[nn.Socket, nn.Socket]:
-    """A socket of protocol ``a`` bound and one of ``b`` connected to it, made with the
-    ``sock`` fixture (``raw``: in the SP_RAW domain), both with ``timeouts(ms)`` unless
-    ``ms`` is None."""
-    x = sock(a, "sp-raw" if raw[0] else "sp")
-    y = sock(b, "sp-raw" if raw[1] else "sp")
-    address = make_address(transport)
+    rcv: int | None = None,
+    snd: int | None = None,
+    address: str | None = None,
+) -> tuple[nn.Socket, list[nn.Socket]]:
+    """A socket of protocol ``hub`` bound (to ``address``, or a fresh one on ``transport``)
+    and ``n`` of protocol ``leaf`` connected to it, made with the ``sock`` fixture (``raw``:
+    the hub's and the leaves' in the SP_RAW domain), all with ``timeouts(ms=ms, rcv=rcv,
+    snd=snd)`` unless ``ms`` is None."""
+    x = sock(hub, "sp-raw" if raw[0] else "sp")
+    address = address or make_address(transport)
     x.bind(address)
-    y.connect(address)
+    leaves = [sock(leaf, "sp-raw" if raw[1] else "sp") for _ in range(n)]
+    for y in leaves:
+        y.connect(address)
     if ms is not None:
-        timeouts(x, y, ms=ms)
+        timeouts(x, *leaves, ms=ms, rcv=rcv, snd=snd)
+    return x, leaves
+
+
+def connected(
+    sock: SockFactory, a: str, b: str, transport: str = "inproc", **options: Any
+) -> tuple[nn.Socket, nn.Socket]:
+    """A socket of protocol ``a`` bound and one of ``b`` connected to it: ``star`` with one
+    leaf, and the same keyword ``options`` (``raw``, ``ms``, ``rcv``, ``snd``, ``address``)."""
+    x, (y,) = star(sock, a, b, 1, transport, **options)
     return x, y
+
+
+class CompatSocket(Protocol):
+    """What the compat modules' sockets (``nanomsg_rs.compat``) have in common here."""
+
+    socket: nn.Socket  # the nanomsg_rs socket underneath
+
+    def bind(self, address: str) -> Any: ...
+    def connect(self, address: str) -> Any: ...
+
+
+C = TypeVar("C", bound=CompatSocket)
+
+
+def linked(a: C, b: C, transport: str = "inproc") -> tuple[C, C]:
+    """Binds compat socket ``a`` on a fresh address of ``transport``, connects ``b`` to it and
+    waits until messages flow (nng connects in the background)."""
+    address = make_address(transport)
+    a.bind(address)
+    b.connect(address)
+    wait_reachable(a.socket, [b.socket])
+    return a, b
 
 
 def machine_settings(max_examples: int, steps: int) -> settings:
@@ -384,15 +462,50 @@ def drain(s: nn.Socket) -> list[bytes]:
             return got
 
 
+def assert_each_gets_its_reply(server: nn.Socket, clients: Sequence[nn.Socket]) -> None:
+    """Each of ``clients`` (REQ) sends a request, ``server`` (REP) answers them one by one,
+    and each client receives the answer to its own request: the replies find their way
+    back, directly or through devices."""
+    for i, c in enumerate(clients):
+        c.send(b"request %d" % i)
+    for _ in clients:
+        request = server.recv()
+        server.send(b"answer to " + request)
+    for i, c in enumerate(clients):
+        assert c.recv() == b"answer to request %d" % i
+
+
+def assert_each_reaches_every_other(buses: Sequence[nn.Socket]) -> None:
+    """Each of ``buses`` (BUS, all reachable) sends a message; every other one receives it,
+    and then nothing more for 100 ms: no echo to the sender, and nothing twice."""
+    for i, sender in enumerate(buses):
+        sender.send(b"from %d" % i)
+        for j, other in enumerate(buses):
+            if j != i:
+                assert other.recv() == b"from %d" % i
+    for b in buses:
+        b.rcvtimeo = 100
+        with pytest.raises(nn.Timeout):
+            b.recv()
+
+
 # -- a fresh interpreter ------------------------------------------------------------------------
 
-# Code run by ``run_reporting`` starts with this: ``report(**kw)`` prints one line of JSON.
+# Code run by ``run_reporting`` starts with this: ``report(**kw)`` prints one line of JSON;
+# ``raised(call)`` calls and gives the name of what it raised (KeyboardInterrupt too), or None.
 REPORT_PRELUDE = """
 import json, sys
 import nanomsg_rs as nn
 
 def report(**kw):
     print(json.dumps(kw), flush=True)
+
+def raised(call):
+    try:
+        call()
+    except BaseException as e:
+        return type(e).__name__
+    return None
 """
 
 
@@ -409,6 +522,27 @@ def run_python(
         timeout=timeout,
         env=None if env is None else {**os.environ, **env},
         check=False,
+    )
+
+
+def start_python(
+    code: str,
+    *args: object,
+    stdin: Any = subprocess.DEVNULL,
+    stderr: Any = subprocess.PIPE,
+    text: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
+) -> subprocess.Popen[Any]:
+    """Starts ``code`` (dedented) with ``args`` in a fresh interpreter, its stdout piped and
+    its stdin and stderr as given: ``run_python`` for a child the test talks to while it
+    runs. The caller waits for it (or kills it)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=text,
+        cwd=cwd,
     )
 
 

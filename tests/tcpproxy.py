@@ -1,7 +1,7 @@
 """A loopback TCP proxy for fault injection: it forwards connections from its own port to a
 target, and on command cuts, stalls, slices or resets them.
 
-    with TcpProxy(target_port) as proxy:
+    with contextlib.closing(TcpProxy(target_port)) as proxy:
         peer.connect(f"tcp://127.0.0.1:{proxy.port}")
         proxy.cut()        # closes every link (FIN to both ends)
         proxy.reset()      # aborts every link (RST to both ends)
@@ -21,7 +21,6 @@ import socket
 import struct
 import threading
 import time
-from types import TracebackType
 
 _TICK = 0.01
 
@@ -145,17 +144,6 @@ class TcpProxy:
         self._close_all(abort=False)
         for t in self._threads:
             t.join(5)
-
-    def __enter__(self) -> TcpProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- internals --------------------------------------------------------------------------
     def _start(self, target: object, *args: object) -> None:

@@ -12,14 +12,11 @@ import gc
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 
 import pytest
-from support import c_library
+from support import AddrFactory, c_library
 
 import nanomsg_rs as nn
-
-AddrFactory = Callable[[str], str]
 
 
 def test_detach_then_adopt_is_the_same_socket(addr: AddrFactory) -> None:
@@ -58,7 +55,7 @@ def test_adopt_of_a_closed_number_raises_closed() -> None:
 
 
 def test_adopt_of_a_number_never_used_raises_closed() -> None:
-    # Beyond libnanomsg's 512 sockets, and far beyond the ids nng has handed out here.
+    # Beyond libnanomsg's 16,384 sockets, and far beyond the ids nng has handed out here.
     with pytest.raises(nn.Closed):
         nn.Socket.adopt(100_000)
 

@@ -9,11 +9,8 @@ so that a crash is reported with the call that caused it.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import pytest
+from support import quick_and_soak, run_python
 
 FUZZ = r"""
 import array, enum, math, sys, traceback
@@ -199,7 +196,9 @@ sockets = pick(SOCKETS)
 PROPERTIES = [
     "linger", "sndbuf", "rcvbuf", "sndtimeo", "rcvtimeo", "reconnect_ivl",
     "reconnect_ivl_max", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxsize",
-    "rcvmaxpartial", "socket_name", "req_resend_ivl", "surveyor_deadline", "tcp_nodelay",
+    "rcvmaxpartial", "connect_timeout", "tcp_keepalive", "tcp_keepalive_idle",
+    "tcp_keepalive_interval", "tcp_keepalive_count", "socket_name", "req_resend_ivl",
+    "surveyor_deadline", "tcp_nodelay",
     "sndfd", "rcvfd", "protocol", "domain", "fd", "closed",
 ]
 always_ready = nn.Socket("pub")  # poll returns at once, whatever the timeout
@@ -343,32 +342,10 @@ print("done", flush=True)
 GROUPS = ["Socket", "send", "recv", "endpoints", "options", "sockopt", "functions", "message"]
 
 
+@pytest.mark.parametrize(("rounds", "timeout"), quick_and_soak((150, 50), (3000, 590), timeout=600))
 @pytest.mark.parametrize("group", GROUPS)
-def test_wrong_types_and_values_never_crash(group: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(FUZZ), group, "150"],
-        capture_output=True,
-        text=True,
-        timeout=50,
-    )
-    lines = proc.stdout.splitlines()
-    last = lines[-1] if lines else "(nothing)"
-    assert proc.returncode == 0, (
-        f"{group}: the child died ({proc.returncode}) at: {last}\n{proc.stderr[-4000:]}"
-    )
-    assert last == "done", last
-
-
-@pytest.mark.soak
-@pytest.mark.timeout(600)
-@pytest.mark.parametrize("group", GROUPS)
-def test_wrong_types_and_values_never_crash_soak(group: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(FUZZ), group, "3000"],
-        capture_output=True,
-        text=True,
-        timeout=590,
-    )
+def test_wrong_types_and_values_never_crash(group: str, rounds: int, timeout: float) -> None:
+    proc = run_python(FUZZ, group, rounds, timeout=timeout)
     lines = proc.stdout.splitlines()
     last = lines[-1] if lines else "(nothing)"
     assert proc.returncode == 0, (

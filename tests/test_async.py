@@ -28,18 +28,19 @@ import pytest
 from support import (
     CONNECT_DEADLINE,
     NNG,
+    SockFactory,
     best_of,
     connected,
     make_address,
     run_python,
     run_reporting,
+    star,
     wait_connected,
     wait_reachable,
 )
 
 import nanomsg_rs as nn
 
-SockFactory = Callable[..., nn.Socket]
 T = TypeVar("T")
 Runner = Callable[..., Any]
 
@@ -288,11 +289,7 @@ def test_req_rep(run: Runner, sock: SockFactory, transport: str) -> None:
 
 
 def test_pub_sub(run: Runner, sock: SockFactory) -> None:
-    address = make_address("tcp")
-    pub, sub_a, sub_all = sock("pub"), sock("sub"), sock("sub")
-    pub.bind(address)
-    sub_a.connect(address)
-    sub_all.connect(address)
+    pub, (sub_a, sub_all) = star(sock, "pub", "sub", 2, "tcp", ms=None)
     run(pub_sub, pub, sub_a, sub_all)
 
 
@@ -302,29 +299,15 @@ def test_push_pull(run: Runner, sock: SockFactory, transport: str) -> None:
 
 
 def test_surveyor_respondent(run: Runner, sock: SockFactory) -> None:
-    address = make_address("tcp")
-    surveyor = sock("surveyor")
-    surveyor.bind(address)
-    respondents = [sock("respondent") for _ in range(3)]
-    for r in respondents:
-        r.connect(address)
+    surveyor, respondents = star(sock, "surveyor", "respondent", 3, "tcp", ms=None)
     run(surveyor_respondent, surveyor, respondents)
 
 
 def test_all_protocols_at_once(run: Runner, sock: SockFactory) -> None:
     rep, req = connected(sock, "rep", "req", "tcp", ms=None)
     pull, push = connected(sock, "pull", "push", "ipc", ms=None)
-    address = make_address("tcp")
-    pub, sub_a, sub_all = sock("pub"), sock("sub"), sock("sub")
-    pub.bind(address)
-    sub_a.connect(address)
-    sub_all.connect(address)
-    address = make_address("inproc")
-    surveyor = sock("surveyor")
-    surveyor.bind(address)
-    respondents = [sock("respondent") for _ in range(3)]
-    for r in respondents:
-        r.connect(address)
+    pub, (sub_a, sub_all) = star(sock, "pub", "sub", 2, "tcp", ms=None)
+    surveyor, respondents = star(sock, "surveyor", "respondent", 3, "inproc", ms=None)
 
     async def main() -> None:
         await gather(
@@ -1107,10 +1090,7 @@ def test_dropped_socket_leaves_no_stale_watch(run: Runner) -> None:
 
     async def main() -> None:
         for i in range(4):
-            pull, push = nn.Socket("pull"), nn.Socket("push")
-            address = make_address("inproc")
-            pull.bind(address)
-            push.connect(address)
+            pull, push = connected(nn.Socket, "pull", "push", ms=None)
             with pytest.raises(TimeoutError):
                 with anyio.fail_after(0.02):
                     await pull.arecv()
@@ -1135,10 +1115,7 @@ def test_socket_dropped_right_after_a_message_leaves_no_stale_watch(run: Runner)
 
     async def main() -> None:
         for i in range(20):
-            pull, push = nn.Socket("pull"), nn.Socket("push")
-            address = make_address("inproc")
-            pull.bind(address)
-            push.connect(address)
+            pull, push = connected(nn.Socket, "pull", "push", ms=None)
             sender = threading.Timer(0.02, push.send, (b"m%d" % i,))
             sender.start()
             with anyio.fail_after(PROMPT * 2):

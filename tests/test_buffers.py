@@ -10,17 +10,14 @@ import gc
 import os
 import random
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import connected, make_address
+from support import SockFactory, connected, make_address
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 MiB = 1024 * 1024
 

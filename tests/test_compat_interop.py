@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support import make_address
+from support import make_address, start_python
 
 import nanomsg_rs.compat.nnpy as compat_nnpy
 from nanomsg_rs.compat import nanomsg as compat_nanomsg
@@ -25,45 +25,64 @@ from nanomsg_rs.compat import nanomsg as compat_nanomsg
 MESSAGES = [b"first", b"", b"\x00binary\xff", b"x" * 100_000]
 
 # The original side: `role` is "server" (bind, answer each request) or "client" (connect,
-# send each request, print each answer in hex). Each checks that it runs the original
-# package, not the compat module.
-ORIGINALS = {
+# send each request, print each answer in hex). OPEN makes the socket `s` the original's way
+# and checks that it is the original package, not the compat module.
+OPEN = {
     "nnpy": """
-        import sys, nnpy
+        import nnpy
         assert "nanomsg_rs" not in nnpy.__file__ and hasattr(nnpy, "ffi"), nnpy.__file__
-        role, address, count = sys.argv[1], sys.argv[2], COUNT
         s = nnpy.Socket(nnpy.AF_SP, nnpy.REP if role == "server" else nnpy.REQ)
         s.setsockopt(nnpy.SOL_SOCKET, nnpy.RCVTIMEO, 10000)
-        if role == "server":
-            s.bind(address)
-            print("ready", flush=True)
-            for _ in range(count):
-                s.send(b"echo:" + s.recv())
-        else:
-            s.connect(address)
-            for line in sys.stdin:
-                s.send(bytes.fromhex(line.strip()))
-                print(s.recv().hex(), flush=True)
-        s.close()
     """,
     "nanomsg": """
-        import sys, nanomsg
+        import nanomsg
         assert "nanomsg_rs" not in nanomsg.__file__ and hasattr(nanomsg, "wrapper")
-        role, address, count = sys.argv[1], sys.argv[2], COUNT
-        with nanomsg.Socket(nanomsg.REP if role == "server" else nanomsg.REQ) as s:
-            s.recv_timeout = 10000
-            if role == "server":
-                s.bind(address)
-                print("ready", flush=True)
-                for _ in range(count):
-                    s.send(b"echo:" + s.recv())
-            else:
-                s.connect(address)
-                for line in sys.stdin:
-                    s.send(bytes.fromhex(line.strip()))
-                    print(s.recv().hex(), flush=True)
+        s = nanomsg.Socket(nanomsg.REP if role == "server" else nanomsg.REQ)
+        s.recv_timeout = 10000
     """,
 }
+ORIGINAL = """
+import sys
+role, address, count = sys.argv[1], sys.argv[2], COUNT
+OPEN
+if role == "server":
+    s.bind(address)
+    print("ready", flush=True)
+    for _ in range(count):
+        s.send(b"echo:" + s.recv())
+else:
+    s.connect(address)
+    for line in sys.stdin:
+        s.send(bytes.fromhex(line.strip()))
+        print(s.recv().hex(), flush=True)
+s.close()
+"""
+
+
+def compat_socket(name: str, role: str) -> Any:
+    """The compat module's socket for the original ``name``, made and given its 10 s receive
+    timeout that API's way: REP for the "server" role, REQ for the "client"."""
+    if name == "nnpy":
+        protocol = compat_nnpy.REP if role == "server" else compat_nnpy.REQ
+        s = compat_nnpy.Socket(compat_nnpy.AF_SP, protocol)
+        s.setsockopt(compat_nnpy.SOL_SOCKET, compat_nnpy.RCVTIMEO, 10000)
+        return s
+    s = compat_nanomsg.Socket(compat_nanomsg.REP if role == "server" else compat_nanomsg.REQ)
+    s.recv_timeout = 10000
+    return s
+
+
+def ask(name: str, client: Any, request: bytes) -> bytes:
+    """Sends ``request`` on a compat REQ socket and returns the reply, that API's way (nnpy's
+    send returns the size sent; nanomsg-python receives into a buffer of one's own)."""
+    if name == "nnpy":
+        assert client.send(request) == len(request)
+        reply: bytes = client.recv()
+        return reply
+    client.send(request)
+    buf = compat_nanomsg.create_writable_buffer(len(request) + 16)
+    reply = client.recv(buf)
+    return reply
 
 
 def original_installed(name: str) -> bool:
@@ -83,18 +102,15 @@ def start_original(name: str, role: str, address: str, tmp_path: Path) -> subpro
     """The original's program in a process of its own, from an empty directory (nothing of
     the repository on sys.path). A client reads its requests (MESSAGES, in hex) from a file:
     through a pipe, writing them would wait for the client, which waits for our answers."""
-    program = textwrap.dedent(ORIGINALS[name]).replace("COUNT", str(len(MESSAGES)))
+    program = ORIGINAL.replace("OPEN", textwrap.dedent(OPEN[name]).strip())
+    program = program.replace("COUNT", str(len(MESSAGES)))
     requests = tmp_path / "requests.txt"
     requests.write_text("".join(m.hex() + "\n" for m in MESSAGES))
     with requests.open() as stdin:
-        return subprocess.Popen(
-            [sys.executable, "-c", program, role, address],
-            cwd=tmp_path,
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        proc: subprocess.Popen[str] = start_python(
+            program, role, address, stdin=stdin, text=True, cwd=tmp_path
         )
+        return proc
 
 
 def finish(proc: subprocess.Popen[str]) -> str:
@@ -117,18 +133,18 @@ def wait_ready(proc: subprocess.Popen[str]) -> None:
         pytest.fail(f"the original's server did not start: {line!r}\n{err}")
 
 
-# -- compat.nnpy <-> nnpy -------------------------------------------------------------------
+# -- the compat modules <-> nnpy and nanomsg-python ----------------------------------------
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
-def test_nnpy_compat_server_original_client(transport: str, tmp_path: Path) -> None:
-    skip_unless_installed("nnpy")
+@pytest.mark.parametrize("name", ["nnpy", "nanomsg"])
+def test_compat_server_original_client(name: str, transport: str, tmp_path: Path) -> None:
+    skip_unless_installed(name)
     address = make_address(transport)
-    server = compat_nnpy.Socket(compat_nnpy.AF_SP, compat_nnpy.REP)
+    server = compat_socket(name, "server")
     try:
         server.bind(address)
-        server.setsockopt(compat_nnpy.SOL_SOCKET, compat_nnpy.RCVTIMEO, 10000)
-        client = start_original("nnpy", "client", address, tmp_path)
+        client = start_original(name, "client", address, tmp_path)
         for expected in MESSAGES:
             request = server.recv()
             assert request == expected
@@ -140,53 +156,17 @@ def test_nnpy_compat_server_original_client(transport: str, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
-def test_nnpy_compat_client_original_server(transport: str, tmp_path: Path) -> None:
-    skip_unless_installed("nnpy")
+@pytest.mark.parametrize("name", ["nnpy", "nanomsg"])
+def test_compat_client_original_server(name: str, transport: str, tmp_path: Path) -> None:
+    skip_unless_installed(name)
     address = make_address(transport)
-    server = start_original("nnpy", "server", address, tmp_path)
+    server = start_original(name, "server", address, tmp_path)
     wait_ready(server)
-    client = compat_nnpy.Socket(compat_nnpy.AF_SP, compat_nnpy.REQ)
+    client = compat_socket(name, "client")
     try:
         client.connect(address)
-        client.setsockopt(compat_nnpy.SOL_SOCKET, compat_nnpy.RCVTIMEO, 10000)
         for m in MESSAGES:
-            assert client.send(m) == len(m)
-            assert client.recv() == b"echo:" + m
+            assert ask(name, client, m) == b"echo:" + m
     finally:
         client.close()
-    finish(server)
-
-
-# -- compat.nanomsg <-> nanomsg-python ------------------------------------------------------
-
-
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
-def test_nanomsg_compat_server_original_client(transport: str, tmp_path: Path) -> None:
-    skip_unless_installed("nanomsg")
-    address = make_address(transport)
-    with compat_nanomsg.Socket(compat_nanomsg.REP) as server:
-        server.bind(address)
-        server.recv_timeout = 10000
-        client = start_original("nanomsg", "client", address, tmp_path)
-        for expected in MESSAGES:
-            request = server.recv()
-            assert request == expected
-            server.send(b"compat:" + request)
-        out = finish(client)
-    assert [bytes.fromhex(h) for h in out.split("\n")[:-1]] == [b"compat:" + m for m in MESSAGES]
-
-
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
-def test_nanomsg_compat_client_original_server(transport: str, tmp_path: Path) -> None:
-    skip_unless_installed("nanomsg")
-    address = make_address(transport)
-    server = start_original("nanomsg", "server", address, tmp_path)
-    wait_ready(server)
-    with compat_nanomsg.Socket(compat_nanomsg.REQ) as client:
-        client.connect(address)
-        client.recv_timeout = 10000
-        for m in MESSAGES:
-            client.send(m)
-            buf = compat_nanomsg.create_writable_buffer(len(m) + 16)
-            assert client.recv(buf) == b"echo:" + m
     finish(server)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support import PROBE, make_address, per_backend, wait_reachable
+from support import PROBE, linked, make_address, per_backend, wait_reachable
 
 import nanomsg_rs as nn
 from nanomsg_rs.compat import nanomsg
@@ -43,12 +43,8 @@ from nanomsg_rs.compat.nanomsg import (
 @pytest.fixture
 def pair() -> Iterator[tuple[Socket, Socket]]:
     """Two connected PAIR sockets over inproc, closed after the test."""
-    address = make_address("inproc")
     with Socket(PAIR) as a, Socket(PAIR) as b:
-        a.bind(address)
-        b.connect(address)
-        wait_reachable(a.socket, [b.socket])  # nng connects in the background
-        yield a, b
+        yield linked(a, b)
 
 
 # -- module ---------------------------------------------------------------------------------

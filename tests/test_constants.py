@@ -8,10 +8,11 @@ import importlib.util
 import re
 import subprocess
 import sys
+from enum import IntEnum
 from pathlib import Path
 
 import pytest
-from support import NANOMSG, NNG, NO_SYMBOLS, only_on
+from support import NANOMSG, NNG, NO_SYMBOLS, ROOT, only_on
 
 import nanomsg_rs as nn
 
@@ -231,14 +232,27 @@ def test_backend_and_library_version() -> None:
 
 
 @nanomsg_only
-def test_statistic_members_match_symbols() -> None:
-    stats = {s.name[len("NN_STAT_") :]: s.value for s in namespace("STATISTIC")}
-    members = {m.name: m.value for m in nn.Statistic}
-    if not nn.HARDENED:  # our libnanomsg's own (patches 0060, 0062): 0 on another library
+@pytest.mark.parametrize(
+    ("enum", "symbols", "prefix", "count"),
+    [
+        (nn.Statistic, "STATISTIC", "NN_STAT_", 17),
+        (nn.Protocol, "PROTOCOL", "NN_", 10),
+        (nn.Domain, "DOMAIN", "AF_", 2),
+    ],
+    ids=["Statistic", "Protocol", "Domain"],
+)
+def test_enum_members_match_symbols(
+    enum: type[IntEnum], symbols: str, prefix: str, count: int
+) -> None:
+    """An enum's members are the symbols of its namespace, named without their prefix."""
+    expected = {s.name[len(prefix) :]: s.value for s in namespace(symbols)}
+    members = {m.name: m.value for m in enum}
+    if enum is nn.Statistic and not nn.HARDENED:
+        # our libnanomsg's own (patches 0060, 0062): no symbol on another library
         del members["TLS_HANDSHAKE_ERRORS"]
         del members["REFUSED_CONNECTIONS"]
-    assert members == stats
-    assert len(nn.Statistic) == 17
+    assert members == expected
+    assert len(enum) == count
 
 
 def test_statistic_members_are_the_contract() -> None:
@@ -263,13 +277,6 @@ def test_statistic_members_are_the_contract() -> None:
     ]
 
 
-@nanomsg_only
-def test_protocol_members_match_symbols() -> None:
-    protocols = {s.name[len("NN_") :]: s.value for s in namespace("PROTOCOL")}
-    assert {m.name: m.value for m in nn.Protocol} == protocols
-    assert len(nn.Protocol) == 10
-
-
 def test_protocol_numbers_encode_their_family() -> None:
     families = {
         "PAIR": nn.PROTO_PAIR,
@@ -286,13 +293,6 @@ def test_protocol_numbers_encode_their_family() -> None:
     for m in nn.Protocol:
         assert m.value // 16 == families[m.name], m
         assert m == getattr(nn, m.name)
-
-
-@nanomsg_only
-def test_domain_members_match_symbols() -> None:
-    domains = {s.name: s.value for s in namespace("DOMAIN")}
-    assert domains == {"AF_SP": nn.Domain.SP.value, "AF_SP_RAW": nn.Domain.SP_RAW.value}
-    assert len(nn.Domain) == 2
 
 
 def test_enum_members_are_ints() -> None:
@@ -415,8 +415,6 @@ def test_symbols_not_supported_on_nng() -> None:
 
 
 # -- one source: the Rust table ---------------------------------------------------------------
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_generated_python_is_up_to_date() -> None:

@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import only_on
+from support import ROOT, only_on
 
 import nanomsg_rs as nn
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SNIPPETS = sorted((DOCS / "snippets").glob("*.py"))
 REFERENCE = DOCS / "reference"

@@ -238,7 +238,8 @@ MISTAKES: list[tuple[str, str, type[BaseException], str]] = [
         "misspelt option",
         's = S("pair"); s.rcvtimeout = 5',
         AttributeError,
-        "Socket has no option or attribute 'rcvtimeout'; did you mean 'rcvtimeo'?",
+        "Socket has no option or attribute 'rcvtimeout'; did you mean 'rcvtimeo' or "
+        "'connect_timeout'?",
     ),
     (
         "option of the wrong type",

@@ -13,12 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import NNG, per_backend
+from support import NNG, AddrFactory, SockFactory, per_backend
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 ALL_ERRORS = [
     nn.Again,
@@ -94,10 +91,15 @@ def test_exported_names() -> None:
 # -- real errors: class, errno, text --------------------------------------------------------
 
 
-def check_error(
-    exc: BaseException, cls: type[nn.NanomsgError], code: int, number: int | None = None
-) -> None:
-    """``number``: the socket's number, where it is closed by now (else its ``fd``)."""
+def check_raises(
+    call: Callable[[], object], cls: type[nn.NanomsgError], code: int, number: int | None = None
+) -> nn.NanomsgError:
+    """``call()`` raises ``cls`` itself, with errno ``code``, its strerror and a message that
+    names the socket (``number``: the socket's number, where it is closed by now, else its
+    ``fd``). Returns the exception."""
+    with pytest.raises(cls) as info:
+        call()
+    exc = info.value
     assert type(exc) is cls
     assert isinstance(exc, nn.NanomsgError)
     assert isinstance(exc, OSError)
@@ -108,13 +110,12 @@ def check_error(
     # names the socket; libnanomsg's text stays in strerror.
     assert exc.socket is not None
     assert f" socket {exc.socket.fd if number is None else number}: " in str(exc)
+    return exc
 
 
 def test_again(sock: SockFactory) -> None:
     s = sock("pair")
-    with pytest.raises(nn.Again) as info:
-        s.recv(block=False)
-    check_error(info.value, nn.Again, errno.EAGAIN)
+    check_raises(lambda: s.recv(block=False), nn.Again, errno.EAGAIN)
     with pytest.raises(BlockingIOError):
         s.send(b"x", block=False)
 
@@ -122,9 +123,7 @@ def test_again(sock: SockFactory) -> None:
 def test_timeout(sock: SockFactory) -> None:
     s = sock("pull")
     s.rcvtimeo = 50
-    with pytest.raises(nn.Timeout) as info:
-        s.recv()
-    check_error(info.value, nn.Timeout, errno.ETIMEDOUT)
+    check_raises(s.recv, nn.Timeout, errno.ETIMEDOUT)
     with pytest.raises(TimeoutError):
         s.recv()
 
@@ -133,19 +132,15 @@ def test_closed() -> None:
     s = nn.Socket("pair")
     number = s.fd
     s.close()
-    with pytest.raises(nn.Closed) as info:
-        s.recv()
-    check_error(info.value, nn.Closed, errno.EBADF, number)
+    check_raises(s.recv, nn.Closed, errno.EBADF, number)
 
 
 def test_bad_state(sock: SockFactory) -> None:
     s = sock("req")
     s.rcvtimeo = 100
-    with pytest.raises(nn.BadState) as info:
-        s.recv()
-    check_error(info.value, nn.BadState, nn.EFSM)
+    error = check_raises(s.recv, nn.BadState, nn.EFSM)
     # EFSM is not a POSIX code: each library numbers it in its own private range.
-    assert info.value.errno == per_backend(nanomsg=156384766, nng=0x10000000 + 30)
+    assert error.errno == per_backend(nanomsg=156384766, nng=0x10000000 + 30)
 
 
 # The malformed addresses that nng takes (see below).
@@ -180,9 +175,7 @@ def test_malformed_address_is_invalid_argument(
         # connect only when it dials, in the background (a bad one never connects).
         assert isinstance(getattr(s, method)(address), nn.Endpoint)
         return
-    with pytest.raises(nn.InvalidArgument) as info:
-        getattr(s, method)(address)
-    check_error(info.value, nn.InvalidArgument, errno.EINVAL)
+    check_raises(lambda: getattr(s, method)(address), nn.InvalidArgument, errno.EINVAL)
     with pytest.raises(ValueError):
         getattr(s, method)(address)
 
@@ -200,50 +193,38 @@ def test_unknown_transport_is_not_supported(sock: SockFactory, address: str, met
         except nn.AddressInUse:
             pass  # somebody else has port 5555: still tcp
         return
-    with pytest.raises(nn.NotSupported) as info:
-        getattr(s, method)(address)
     # EPROTONOSUPPORT on both (nng's own ENOTSUP is reported as libnanomsg's code).
-    check_error(info.value, nn.NotSupported, errno.EPROTONOSUPPORT)
+    check_raises(lambda: getattr(s, method)(address), nn.NotSupported, errno.EPROTONOSUPPORT)
 
 
 @pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp", "ws"])
 def test_address_in_use(sock: SockFactory, addr: AddrFactory, transport: str) -> None:
     address = addr(transport)
     sock("pair").bind(address)
-    with pytest.raises(nn.AddressInUse) as info:
-        sock("pair").bind(address)
-    check_error(info.value, nn.AddressInUse, errno.EADDRINUSE)
+    check_raises(lambda: sock("pair").bind(address), nn.AddressInUse, errno.EADDRINUSE)
 
 
 @pytest.mark.parametrize(("protocol", "call"), [("sub", "send"), ("pull", "send")])
 def test_send_on_receive_only_is_not_supported(sock: SockFactory, protocol: str, call: str) -> None:
     s = sock(protocol)
     s.sndtimeo = 100
-    with pytest.raises(nn.NotSupported) as info:
-        s.send(b"x")
-    check_error(info.value, nn.NotSupported, errno.ENOTSUP)
+    check_raises(lambda: s.send(b"x"), nn.NotSupported, errno.ENOTSUP)
 
 
 @pytest.mark.parametrize("protocol", ["pub", "push"])
 def test_recv_on_send_only_is_not_supported(sock: SockFactory, protocol: str) -> None:
     s = sock(protocol)
     s.rcvtimeo = 100
-    with pytest.raises(nn.NotSupported) as info:
-        s.recv()
-    check_error(info.value, nn.NotSupported, errno.ENOTSUP)
+    check_raises(s.recv, nn.NotSupported, errno.ENOTSUP)
 
 
 def test_other_errors_are_plain_nanomsg_error(sock: SockFactory) -> None:
     s = sock("pull")
     # No sndfd on a PULL: ENOPROTOOPT on both backends (nng's own ENOTSUP is reported so).
-    with pytest.raises(nn.NanomsgError) as info:
-        _ = s.sndfd
-    check_error(info.value, nn.NanomsgError, errno.ENOPROTOOPT)
+    check_raises(lambda: s.sndfd, nn.NanomsgError, errno.ENOPROTOOPT)
     if NNG:
         return  # nng takes inproc names of any length
-    with pytest.raises(nn.NanomsgError) as info:
-        s.bind("inproc://" + "x" * 200)
-    check_error(info.value, nn.NanomsgError, errno.ENAMETOOLONG)
+    check_raises(lambda: s.bind("inproc://" + "x" * 200), nn.NanomsgError, errno.ENAMETOOLONG)
 
 
 def test_args_are_errno_and_text(sock: SockFactory) -> None:
@@ -513,7 +494,8 @@ FUZZ = textwrap.dedent(
                     "linger", "sndbuf", "rcvbuf", "sndtimeo", "rcvtimeo", "reconnect_ivl",
                     "reconnect_ivl_max", "sndprio", "rcvprio", "ipv4only", "maxttl",
                     "rcvmaxsize", "rcvmaxpartial", "socket_name", "req_resend_ivl",
-                    "surveyor_deadline",
+                    "surveyor_deadline", "connect_timeout", "tcp_keepalive",
+                    "tcp_keepalive_idle", "tcp_keepalive_interval", "tcp_keepalive_count",
                     "tcp_nodelay", "sndfd", "rcvfd", "protocol", "domain",
                 ):
                     attempt(f"{tag} {name}=", lambda: setattr(s, name, v))

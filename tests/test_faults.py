@@ -15,14 +15,13 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support import free_tcp_port, make_address
+from support import free_tcp_port, make_address, start_python
 from tcpproxy import TcpProxy
 
 import nanomsg_rs as nn
@@ -244,15 +243,18 @@ elif role == "push":
 )
 
 
-def spawn(cleanup: list[Any], *args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def start(
+    cleanup: list[Any], code: str, *args: str, stdin: Any = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
+    """``code`` in a child interpreter (text pipes), killed at the end of the test."""
+    proc: subprocess.Popen[str] = start_python(code, *args, stdin=stdin, text=True)
     cleanup.append(proc)
+    return proc
+
+
+def spawn(cleanup: list[Any], *args: str) -> subprocess.Popen[str]:
+    """CHILD in a process of its own, once it says it is ready."""
+    proc = start(cleanup, CHILD, *args)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line == "ready\n", (
@@ -378,13 +380,7 @@ def test_push_to_stopped_pull_blocks_and_loses_nothing(cleanup: list[Any], trans
     push = nn.Socket("push")
     cleanup.append(push)
     push.bind(address)
-    consumer = subprocess.Popen(
-        [sys.executable, "-c", STOPPED_PULL, address],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    cleanup.append(consumer)
+    consumer = start(cleanup, STOPPED_PULL, address)
     assert consumer.stdout is not None
     assert consumer.stdout.readline() == "ready\n"
     push.sndtimeo = 5000
@@ -476,23 +472,10 @@ while True:
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
 def test_pub_to_stopped_sub_goes_on_with_bounded_memory(cleanup: list[Any], transport: str) -> None:
     address = make_address(transport)
-    publisher = subprocess.Popen(
-        [sys.executable, "-c", PUBLISHER, address, "2.0"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    cleanup.append(publisher)
+    publisher = start(cleanup, PUBLISHER, address, "2.0", stdin=subprocess.PIPE)
     assert publisher.stdout is not None and publisher.stdin is not None
     assert publisher.stdout.readline() == "ready\n"
-    subscriber = subprocess.Popen(
-        [sys.executable, "-c", SUBSCRIBER, address],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    cleanup.append(subscriber)
+    subscriber = start(cleanup, SUBSCRIBER, address)
     # The subscriber receives a first message, then freezes.
     publisher.stdin.write("go\n")
     publisher.stdin.flush()

@@ -18,15 +18,14 @@ import multiprocessing
 from typing import Any
 
 import pytest
-from support import make_address, run_reporting
+from support import REPORT_PRELUDE, make_address, run_reporting
 
 import nanomsg_rs as nn
 
 # Runs in a fresh interpreter: ``in_child(body)`` forks, runs ``body`` (a function) in the
 # child and returns what it returned (JSON), or {"died": signal} / {"hung": True}.
-PRELUDE = """
-import gc, json, os, signal, sys, threading, time
-import nanomsg_rs as nn
+FORK_HELPERS = """
+import gc, os, signal, threading, time
 
 
 def in_child(body, deadline=10.0):
@@ -65,9 +64,23 @@ def in_child(body, deadline=10.0):
     return result
 
 
-def report(**kw):
-    print(json.dumps(kw), flush=True)
+# Reports ``child`` and what the parent's ``a`` does now: a recv, then a poll, each waiting
+# for a message that ``b`` sends 0.2 s later.
+def report_parent_waits(child, a, b):
+    def outcome(call):
+        t0 = time.monotonic()
+        threading.Timer(0.2, b.send, (b"after",)).start()
+        try:
+            got = call()
+        except Exception as e:
+            got = type(e).__name__
+        return {"got": got, "seconds": time.monotonic() - t0}
+
+    recv = outcome(lambda: a.recv().decode())
+    poll = outcome(lambda: nn.poll([(a, nn.POLLIN)], 5000))
+    report(child=child, recv=recv, poll=poll, polled=a.recv().decode(), closed=a.closed)
 """
+PRELUDE = REPORT_PRELUDE + FORK_HELPERS
 
 
 # Runs a body after PRELUDE in a fresh interpreter; returns the JSON it reported last.
@@ -297,19 +310,7 @@ while time.monotonic() < deadline:
     time.sleep(0.01)
 else:
     os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
-
-def outcome(call):
-    t0 = time.monotonic()
-    threading.Timer(0.2, b.send, (b"after",)).start()
-    try:
-        got = call()
-    except Exception as e:
-        got = type(e).__name__
-    return {"got": got, "seconds": time.monotonic() - t0}
-
-recv = outcome(lambda: a.recv().decode())
-poll = outcome(lambda: nn.poll([(a, nn.POLLIN)], 5000))
-report(child=child, recv=recv, poll=poll, polled=a.recv().decode(), closed=a.closed)
+report_parent_waits(child, a, b)
 """
 
 
@@ -357,19 +358,7 @@ if __name__ == "__main__":
     if hung:
         p.kill()
     child = {"hung": True} if hung else {"status": p.exitcode}
-
-    def outcome(call):
-        t0 = time.monotonic()
-        threading.Timer(0.2, b.send, (b"after",)).start()
-        try:
-            got = call()
-        except Exception as e:
-            got = type(e).__name__
-        return {"got": got, "seconds": time.monotonic() - t0}
-
-    recv = outcome(lambda: a.recv().decode())
-    poll = outcome(lambda: nn.poll([(a, nn.POLLIN)], 5000))
-    report(child=child, recv=recv, poll=poll, polled=a.recv().decode(), closed=a.closed)
+    report_parent_waits(child, a, b)
 """
 
 

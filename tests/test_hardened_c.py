@@ -9,23 +9,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import build_c_on_wheel
+from support import ROOT, build_c_on_wheel, needs_hardened_c
 
-import nanomsg_rs as nn
-
-ROOT = Path(__file__).resolve().parent.parent
 REPRO = ROOT / "nanomsg" / "repro" / "repro.c"
 
-pytestmark = pytest.mark.skipif(
-    not nn.HARDENED, reason="the hardened library's own C tests: this build is not hardened"
-)
+pytestmark = needs_hardened_c
 
 
 @pytest.fixture(scope="module")
 def repro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """repro.c compiled on the hardened archive of the last ``make wheel``."""
-    binary = tmp_path_factory.mktemp("repro") / "repro"
-    return Path(build_c_on_wheel(str(REPRO), str(binary), opt="-O1"))
+    return build_c_on_wheel(tmp_path_factory, REPRO, opt="-O1")
 
 
 def cases() -> list[str]:
@@ -51,7 +45,8 @@ def test_every_patch_tells_its_story() -> None:
 
 
 def test_every_proof_names_a_real_input() -> None:
-    """A `Proof:` names a case repro.c has, or a fuzz input that is in the tree."""
+    """A `Proof:` names a case repro.c has, a fuzz input that is in the tree, or a sweep of
+    the fault injection (nanomsg/fuzz/faults.py) that exists."""
     known = set(cases())
     for patch in sorted((ROOT / "nanomsg" / "patches").glob("*.patch")):
         head = patch.read_text().split("\ndiff --git ", 1)[0]
@@ -61,6 +56,10 @@ def test_every_proof_names_a_real_input() -> None:
             words = line.split()[1:]
             if words[0] in ("repro", "repro-asan"):
                 assert words[1] in known, f"{patch.name}: no repro case {words[1]}"
+            elif words[0] == "faults":
+                sweeps = (ROOT / "nanomsg" / "fuzz" / "faults.py").read_text()
+                assert len(words) == 3 and words[2] in ("once", "persist"), line
+                assert f'"{words[1]}"' in sweeps, f"{patch.name}: no fault kind {words[1]}"
             else:
                 assert words[0] == "fuzz", f"{patch.name}: {line!r}"
                 assert words[1] in ("wire-tcp", "wire-ipc", "wire-ws", "api"), line

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import CONNECT_DEADLINE, PROBE, make_address, wait_connected, wait_until
+from support import CONNECT_DEADLINE, PROBE, SockFactory, make_address, wait_connected, wait_until
 
 import nanomsg_rs as nn
 
@@ -145,7 +145,7 @@ def role(request: pytest.FixtureRequest) -> str:
 
 
 def setup(
-    sock: Callable[..., nn.Socket],
+    sock: SockFactory,
     nanocat: Callable[..., Nanocat],
     protocol: str,
     nc_args: list[str],
@@ -336,7 +336,7 @@ def nng_sock(pynng: Any) -> Iterator[Callable[..., Any]]:
 
 
 def nng_setup(
-    sock: Callable[..., nn.Socket],
+    sock: SockFactory,
     nng_sock: Callable[..., Any],
     ours: str,
     theirs: str,
@@ -391,8 +391,11 @@ BIG = bytes(range(256)) * 800  # 200 KiB: several reads on the stream, under bot
 SHORT = b"\x00"
 
 
-def test_pair_with_nng_pair0(sock: Any, nng_sock: Any, nng_transport: str, role: str) -> None:
-    s, peer = nng_setup(sock, nng_sock, "pair", "Pair0", nng_transport, role)
+@pytest.mark.parametrize(("ours", "theirs"), [("pair", "Pair0"), ("bus", "Bus0")])
+def test_both_ways_with_nng(
+    sock: Any, nng_sock: Any, nng_transport: str, role: str, ours: str, theirs: str
+) -> None:
+    s, peer = nng_setup(sock, nng_sock, ours, theirs, nng_transport, role)
     for m in (BLOB, SHORT, BIG):
         assert s.send(m) == len(m)
         assert peer.recv() == m
@@ -483,15 +486,6 @@ def test_questions_and_answers_with_nng(
         assert answerer.recv() == m
         answerer.send(REPLY + m)
         assert asker.recv() == REPLY + m
-
-
-def test_bus_with_nng_bus0(sock: Any, nng_sock: Any, nng_transport: str, role: str) -> None:
-    s, peer = nng_setup(sock, nng_sock, "bus", "Bus0", nng_transport, role)
-    for m in (BLOB, SHORT, BIG):
-        s.send(m)
-        assert peer.recv() == m
-        peer.send(REPLY + m)
-        assert s.recv() == REPLY + m
 
 
 def test_nng_pair1_does_not_talk_to_pair(

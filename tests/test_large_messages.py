@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import NANOMSG, make_address, run_in_thread, timeouts
+from support import NANOMSG, SockFactory, make_address, run_in_thread, timeouts
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
 
 KiB = 1024
 MiB = 1024 * KiB

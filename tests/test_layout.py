@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 NN = SRC / "nn"
 PY = SRC / "py"

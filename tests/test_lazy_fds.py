@@ -17,25 +17,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import NANOMSG, build_c_on_wheel, run_reporting
+from support import NANOMSG, ROOT, build_c_on_wheel, needs_hardened_c, run_reporting
 
 import nanomsg_rs as nn
 
-ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "nanomsg" / "tests" / "lazyfd.c"
 
-# The C program and the system call counts are our hardened library's own; the waits, the
-# plain fds and the device hold on every backend.
-hardened_only = pytest.mark.skipif(
-    not nn.HARDENED, reason="the hardened library's own C tests: this build is not hardened"
-)
 
-
+# The C program and the system call counts are our hardened library's own (needs_hardened_c);
+# the waits, the plain fds and the device hold on every backend.
 @pytest.fixture(scope="module")
 def lazyfd(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """lazyfd.c compiled on the hardened archive of the last ``make wheel``."""
-    binary = tmp_path_factory.mktemp("lazyfd") / "lazyfd"
-    return Path(build_c_on_wheel(str(SOURCE), str(binary), opt="-O2"))
+    return build_c_on_wheel(tmp_path_factory, SOURCE, opt="-O2")
 
 
 # (scenario, messages): a million where both sides wait in turn, fewer where the scenario is
@@ -50,7 +44,7 @@ SCENARIOS = [
 ]
 
 
-@hardened_only
+@needs_hardened_c
 def test_every_scenario_is_run(lazyfd: Path) -> None:
     """The table above names every scenario the program has."""
     listing = subprocess.run([str(lazyfd)], capture_output=True, text=True, check=True)
@@ -58,7 +52,7 @@ def test_every_scenario_is_run(lazyfd: Path) -> None:
     assert names == {name for name, _ in SCENARIOS}
 
 
-@hardened_only
+@needs_hardened_c
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(("scenario", "count"), SCENARIOS, ids=[s for s, _ in SCENARIOS])
 def test_lazyfd(lazyfd: Path, scenario: str, count: int) -> None:
@@ -115,7 +109,7 @@ def batches(a: nn.Socket, b: nn.Socket, n: int) -> None:
 
 
 @pytest.mark.backend("nanomsg", reason="nng's own threads and fds move its messages")
-@hardened_only
+@needs_hardened_c
 @pytest.mark.parametrize("moves", [one_by_one, into_a_buffer, zero_copy, batches])
 def test_messages_nobody_waits_for_cost_no_system_call(
     moves: Callable[[nn.Socket, nn.Socket, int], None],
@@ -238,11 +232,7 @@ def test_busy_device_still_sees_ctrl_c() -> None:
             os.kill(os.getpid(), signal.SIGINT)
         box = {}
         threading.Thread(target=ctrl_c, daemon=True).start()
-        try:
-            nn.device(front, back)
-            exc = None
-        except BaseException as e:
-            exc = type(e).__name__
+        exc = raised(lambda: nn.device(front, back))
         delay = time.monotonic() - box["sent"]
         stop.set()
         report(exc=exc, delay=delay, moved=len(moved))

@@ -14,15 +14,11 @@ import gc
 import os
 import struct
 import time
-from collections.abc import Callable
 
 import pytest
-from support import connected, run_ok, timeouts
+from support import AddrFactory, SockFactory, connected, run_ok, timeouts
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 MiB = 1024 * 1024
 SECRET = b"TOPSECRETPAYLOAD"

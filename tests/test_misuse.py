@@ -9,15 +9,11 @@ import subprocess
 import sys
 import textwrap
 import warnings
-from collections.abc import Callable
 
 import pytest
-from support import make_address, run_python
+from support import SockFactory, make_address, run_python
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-
 
 # -- misspelt names -------------------------------------------------------------------------
 

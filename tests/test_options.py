@@ -9,17 +9,22 @@ import select
 import struct
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import NNG, NNG_UNSUPPORTED_OPTIONS, only_on, option_param, per_backend, wait_reachable
+from support import (
+    NNG,
+    NNG_UNSUPPORTED_OPTIONS,
+    AddrFactory,
+    SockFactory,
+    only_on,
+    option_param,
+    per_backend,
+    wait_reachable,
+)
 
 import nanomsg_rs as nn
 from nanomsg_rs._options import BoolOption, IntOption, StrOption, _OptionProperty
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 # -- defaults -------------------------------------------------------------------------------
 
@@ -34,6 +39,12 @@ DEFAULTS = {
     "maxttl": 8,
     # our libnanomsg's own cap on bytes in messages still arriving (patch 0033)
     "rcvmaxpartial": 32 * 1024 * 1024,
+    # our libnanomsg's liveness options (patches 0050, 0051): off, and the kernel's own
+    "tcp_keepalive": False,
+    "tcp_keepalive_idle": 0,
+    "tcp_keepalive_interval": 0,
+    "tcp_keepalive_count": 0,
+    "connect_timeout": 0,
     "sndprio": 8,
     "rcvprio": 8,
     "ipv4only": True,
@@ -95,6 +106,12 @@ ROUND_TRIPS: dict[str, list[Any]] = {
     "maxttl": [1, 255, 8],
     "rcvmaxsize": [-1, 0, 1, 5000, 1048576],
     "rcvmaxpartial": [-1, 0, 1, 1 << 20, 2**31 - 1, 32 * 1024 * 1024],
+    "tcp_keepalive": [True, False],
+    # in ms, kept as given (the connections get whole seconds, rounded up)
+    "tcp_keepalive_idle": [1, 1500, 32767000, 0],
+    "tcp_keepalive_interval": [1, 999, 32767000, 0],
+    "tcp_keepalive_count": [1, 127, 0],
+    "connect_timeout": [1, 250, 2**31 - 1, 0],
     "socket_name": ["x", "my socket", "é€", "n" * 63, ""],
     "tcp_nodelay": [True, False],
 }
@@ -122,7 +139,9 @@ def test_options_are_per_socket(sock: SockFactory) -> None:
     assert b.socket_name == str(b.fd)
 
 
-@pytest.mark.parametrize("name", [option_param("ipv4only"), "tcp_nodelay"])
+@pytest.mark.parametrize(
+    "name", [option_param("ipv4only"), "tcp_nodelay", option_param("tcp_keepalive")]
+)
 def test_bool_options_accept_ints(sock: SockFactory, name: str) -> None:
     s = sock("pair")
     setattr(s, name, 0)
@@ -246,24 +265,20 @@ def test_protocol_and_domain_types(sock: SockFactory, protocol: nn.Protocol) -> 
     assert s.getsockopt(nn.SOL_SOCKET, nn.DOMAIN) == nn.AF_SP_RAW
 
 
-@pytest.mark.parametrize("protocol", ["pair", "bus", "push", "pub", "req", "rep"])
-def test_sndfd_is_a_real_descriptor(sock: SockFactory, protocol: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "protocol"),
+    [("sndfd", p) for p in ["pair", "bus", "push", "pub", "req", "rep"]]
+    + [("rcvfd", p) for p in ["pair", "bus", "pull", "sub", "req", "rep"]],
+)
+def test_sndfd_and_rcvfd_are_real_descriptors(
+    sock: SockFactory, option: str, protocol: str
+) -> None:
     s = sock(protocol)
-    fd = s.sndfd
+    fd = getattr(s, option)
     assert isinstance(fd, int)
     assert fd >= 0
     os.fstat(fd)  # a live descriptor
-    assert s.sndfd == fd
-
-
-@pytest.mark.parametrize("protocol", ["pair", "bus", "pull", "sub", "req", "rep"])
-def test_rcvfd_is_a_real_descriptor(sock: SockFactory, protocol: str) -> None:
-    s = sock(protocol)
-    fd = s.rcvfd
-    assert isinstance(fd, int)
-    assert fd >= 0
-    os.fstat(fd)
-    assert s.rcvfd == fd
+    assert getattr(s, option) == fd
 
 
 def test_rcvfd_signals_waiting_message(sock: SockFactory, addr: AddrFactory) -> None:
@@ -367,6 +382,10 @@ INT_OPTIONS = [
     "maxttl",
     "rcvmaxsize",
     "rcvmaxpartial",
+    "tcp_keepalive_idle",
+    "tcp_keepalive_interval",
+    "tcp_keepalive_count",
+    "connect_timeout",
     "linger",
 ]
 
@@ -381,7 +400,7 @@ def test_int_option_wrong_type(sock: SockFactory, name: str, bad: Any) -> None:
     assert getattr(s, name) == before
 
 
-@pytest.mark.parametrize("name", ["ipv4only", "tcp_nodelay"])
+@pytest.mark.parametrize("name", ["ipv4only", "tcp_nodelay", option_param("tcp_keepalive")])
 @pytest.mark.parametrize("bad", ["yes", "", 1.0, None, b"\x01"])
 def test_bool_option_wrong_type(sock: SockFactory, name: str, bad: Any) -> None:
     s = sock("pair")
@@ -422,6 +441,16 @@ OUT_OF_RANGE: list[tuple[str, int]] = [
     ("rcvmaxpartial", -2),
     ("rcvmaxpartial", 2**31),
     ("tcp_nodelay", 2),
+    ("tcp_keepalive", 2),
+    ("tcp_keepalive", -1),
+    ("tcp_keepalive_idle", -1),
+    ("tcp_keepalive_idle", 32767001),
+    ("tcp_keepalive_interval", -1),
+    ("tcp_keepalive_interval", 32767001),
+    ("tcp_keepalive_count", -1),
+    ("tcp_keepalive_count", 128),
+    ("connect_timeout", -1),
+    ("connect_timeout", 2**31),
     ("sndbuf", 2**31),
     ("rcvtimeo", 2**40),
     ("sndtimeo", -(2**31) - 1),
@@ -506,6 +535,11 @@ GENERIC_PAIRS = [
     ("MAXTTL", "maxttl"),
     ("RCVMAXSIZE", "rcvmaxsize"),
     ("RCVMAXPARTIAL", "rcvmaxpartial"),
+    ("TCP_KEEPALIVE", "tcp_keepalive"),
+    ("TCP_KEEPALIVE_IDLE", "tcp_keepalive_idle"),
+    ("TCP_KEEPALIVE_INTVL", "tcp_keepalive_interval"),
+    ("TCP_KEEPALIVE_CNT", "tcp_keepalive_count"),
+    ("CONNECT_TIMEOUT", "connect_timeout"),
     ("SNDFD", "sndfd"),
     ("RCVFD", "rcvfd"),
     ("PROTOCOL", "protocol"),
@@ -659,8 +693,13 @@ def test_options_nng_lacks_raise_not_supported(sock: SockFactory, name: str) -> 
     else) fail with NotSupported naming the backend, for reads, writes and the generic
     calls alike."""
     s = sock("pair")
-    option = getattr(nn, name.upper())
-    value = True if name == "ipv4only" else 8
+    # the C names of two shorten their Python ones
+    c_name = {
+        "tcp_keepalive_interval": "TCP_KEEPALIVE_INTVL",
+        "tcp_keepalive_count": "TCP_KEEPALIVE_CNT",
+    }
+    option = getattr(nn, c_name.get(name, name.upper()))
+    value = True if name in ("ipv4only", "tcp_keepalive") else 8
     for call in (
         lambda: getattr(s, name),
         lambda: setattr(s, name, value),

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from support import (
     CONNECT_DEADLINE,
     NANOMSG,
+    AddrFactory,
+    SockFactory,
+    assert_each_gets_its_reply,
+    assert_each_reaches_every_other,
     best_of,
+    connected,
+    make_address,
     run_reporting,
     timeouts,
     wait_connected,
@@ -20,9 +27,6 @@ from support import (
 )
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 
 def poll_until(
@@ -40,14 +44,8 @@ def poll_until(
 # -- poll -----------------------------------------------------------------------------------
 
 
-def test_poll_pollin_when_message_waits(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    address = addr(transport)
-    a, b = sock("pair"), sock("pair")
-    a.bind(address)
-    b.connect(address)
-    timeouts(a, b)
+def test_poll_pollin_when_message_waits(sock: SockFactory, transport: str) -> None:
+    a, b = connected(sock, "pair", "pair", transport)
     assert nn.poll([(a, nn.POLLIN), (b, nn.POLLIN)], 0) == [0, 0]
     b.send(b"hello")
     assert nn.poll([(a, nn.POLLIN), (b, nn.POLLIN)], 3000) == [nn.POLLIN, 0]
@@ -77,14 +75,10 @@ def test_poll_both_events(pair: tuple[nn.Socket, nn.Socket]) -> None:
     assert nn.poll([(a, both), (b, both)], 0) == [nn.POLLOUT, nn.POLLOUT]
 
 
-def test_poll_several_sockets_picks_the_ready_one(sock: SockFactory, addr: AddrFactory) -> None:
+def test_poll_several_sockets_picks_the_ready_one(sock: SockFactory) -> None:
     pulls, pushes = [], []
     for _ in range(4):
-        address = addr("ipc")
-        pull, push = sock("pull"), sock("push")
-        pull.bind(address)
-        push.connect(address)
-        timeouts(pull, push)
+        pull, push = connected(sock, "pull", "push", "ipc")
         pulls.append(pull)
         pushes.append(push)
     items = [(p, nn.POLLIN) for p in pulls]
@@ -97,12 +91,8 @@ def test_poll_several_sockets_picks_the_ready_one(sock: SockFactory, addr: AddrF
     assert nn.poll(items, 0) == [nn.POLLIN, 0, 0, 0]
 
 
-def test_poll_wakes_when_message_arrives(sock: SockFactory, addr: AddrFactory) -> None:
-    address = addr("tcp")
-    pull, push = sock("pull"), sock("push")
-    pull.bind(address)
-    push.connect(address)
-    timeouts(pull, push)
+def test_poll_wakes_when_message_arrives(sock: SockFactory) -> None:
+    pull, push = connected(sock, "pull", "push", "tcp")
 
     def later() -> None:
         time.sleep(0.2)
@@ -337,79 +327,86 @@ def running_device(s1: nn.Socket, s2: nn.Socket | None = None) -> Iterator[Devic
     assert isinstance(device.error, nn.Closed), device.error
 
 
+# The cooked protocol that talks to each raw one.
+PEER = {
+    "rep": "req",
+    "req": "rep",
+    "pull": "push",
+    "push": "pull",
+    "pair": "pair",
+    "respondent": "surveyor",
+    "surveyor": "respondent",
+}
+
+
+@dataclasses.dataclass
+class Devices:
+    """What ``device_with_peers`` made."""
+
+    device: DeviceThread
+    front: nn.Socket  # raw, faces the clients
+    back: nn.Socket  # raw, faces the servers
+    front_peers: list[nn.Socket]
+    back_peers: list[nn.Socket]
+
+
+@contextlib.contextmanager
+def device_with_peers(
+    sock: SockFactory,
+    front: str,
+    back: str,
+    transports: tuple[str, str] = ("inproc", "inproc"),
+    peers: tuple[int, int] = (1, 1),
+) -> Iterator[Devices]:
+    """``running_device`` between a raw ``front`` and a raw ``back`` socket, each bound on
+    its transport; ``peers`` sockets of the protocol that talks to each (REQ to a raw REP,
+    and so on) connect to it, with ``timeouts``."""
+    addresses = [make_address(t) for t in transports]
+    raw = [nn.Socket(front, "sp-raw"), nn.Socket(back, "sp-raw")]
+    for s, address in zip(raw, addresses, strict=True):
+        s.bind(address)
+    with running_device(*raw) as device:
+        sides = [
+            [sock(PEER[p]) for _ in range(n)] for p, n in zip((front, back), peers, strict=True)
+        ]
+        for side, address in zip(sides, addresses, strict=True):
+            for s in side:
+                s.connect(address)
+        timeouts(*sides[0], *sides[1])
+        yield Devices(device, *raw, *sides)
+
+
 @pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
-def test_device_forwards_request_and_reply(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    front_addr, back_addr = addr(transport), addr(transport)
-    front = nn.Socket("rep", "sp-raw")  # faces the clients
-    back = nn.Socket("req", "sp-raw")  # faces the servers
-    front.bind(front_addr)
-    back.bind(back_addr)
-    with running_device(front, back) as device:
-        client, server = sock("req"), sock("rep")
-        client.connect(front_addr)
-        server.connect(back_addr)
-        timeouts(client, server)
+def test_device_forwards_request_and_reply(sock: SockFactory, transport: str) -> None:
+    with device_with_peers(sock, "rep", "req", (transport, transport)) as d:
+        [client], [server] = d.front_peers, d.back_peers
         for i in range(5):
             client.send(b"request %d" % i)
             assert server.recv() == b"request %d" % i
             server.send(b"reply %d" % i)
             assert client.recv() == b"reply %d" % i
-        assert device.thread.is_alive()
-    assert not device.returned
+        assert d.device.thread.is_alive()
+    assert not d.device.returned
 
 
-def test_device_routes_replies_to_the_right_client(sock: SockFactory, addr: AddrFactory) -> None:
-    front_addr, back_addr = addr("inproc"), addr("inproc")
-    front = nn.Socket("rep", "sp-raw")
-    back = nn.Socket("req", "sp-raw")
-    front.bind(front_addr)
-    back.bind(back_addr)
-    with running_device(front, back):
-        clients = [sock("req") for _ in range(3)]
-        server = sock("rep")
-        for c in clients:
-            c.connect(front_addr)
-        server.connect(back_addr)
-        timeouts(server, *clients)
-        for i, c in enumerate(clients):
-            c.send(b"client %d" % i)
-        for _ in clients:
-            request = server.recv()
-            server.send(b"answer to " + request)
-        for i, c in enumerate(clients):
-            assert c.recv() == b"answer to client %d" % i
+def test_device_routes_replies_to_the_right_client(sock: SockFactory) -> None:
+    with device_with_peers(sock, "rep", "req", peers=(3, 1)) as d:
+        assert_each_gets_its_reply(d.back_peers[0], d.front_peers)
 
 
-def test_device_pipeline_one_way(sock: SockFactory, addr: AddrFactory) -> None:
-    in_addr, out_addr = addr("inproc"), addr("tcp")
-    inbound = nn.Socket("pull", "sp-raw")
-    outbound = nn.Socket("push", "sp-raw")
-    inbound.bind(in_addr)
-    outbound.bind(out_addr)
-    with running_device(inbound, outbound):
-        push, pull = sock("push"), sock("pull")
-        push.connect(in_addr)
-        pull.connect(out_addr)
-        timeouts(push, pull)
+def test_device_pipeline_one_way(sock: SockFactory) -> None:
+    with device_with_peers(sock, "pull", "push", ("inproc", "tcp")) as d:
+        [push], [pull] = d.front_peers, d.back_peers
         for i in range(20):
             push.send(b"item %d" % i)
         assert [pull.recv() for _ in range(20)] == [b"item %d" % i for i in range(20)]
 
 
-def test_device_pair_both_ways(sock: SockFactory, addr: AddrFactory) -> None:
-    a_addr, b_addr = addr("inproc"), addr("ipc")
-    a, b = nn.Socket("pair", "sp-raw"), nn.Socket("pair", "sp-raw")
-    a.bind(a_addr)
-    b.bind(b_addr)
-    with running_device(a, b):
-        left, right = sock("pair"), sock("pair")
-        left.connect(a_addr)
-        right.connect(b_addr)
-        timeouts(left, right)
-        wait_connected(a, 1)
-        wait_connected(b, 1)
+def test_device_pair_both_ways(sock: SockFactory) -> None:
+    with device_with_peers(sock, "pair", "pair", ("inproc", "ipc")) as d:
+        [left], [right] = d.front_peers, d.back_peers
+        wait_connected(d.front, 1)
+        wait_connected(d.back, 1)
         wait_reachable(left, [right])
         wait_reachable(right, [left])
         for i in range(5):
@@ -457,22 +454,12 @@ def test_device_pubsub(sock: SockFactory, addr: AddrFactory) -> None:
         assert set(got[b"sport"]) == {b"sport: goal"}
 
 
-def test_device_survey(sock: SockFactory, addr: AddrFactory) -> None:
-    front_addr, back_addr = addr("inproc"), addr("inproc")
-    front = nn.Socket("respondent", "sp-raw")  # faces the surveyor
-    back = nn.Socket("surveyor", "sp-raw")  # faces the respondents
-    front.bind(front_addr)
-    back.bind(back_addr)
-    with running_device(front, back):
-        surveyor = sock("surveyor")
-        respondents = [sock("respondent") for _ in range(3)]
-        surveyor.connect(front_addr)
-        for r in respondents:
-            r.connect(back_addr)
-        timeouts(surveyor, *respondents)
+def test_device_survey(sock: SockFactory) -> None:
+    with device_with_peers(sock, "respondent", "surveyor", peers=(1, 3)) as d:
+        [surveyor], respondents = d.front_peers, d.back_peers
         surveyor.surveyor_deadline = 2000
-        wait_connected(front, 1)
-        wait_connected(back, 3)
+        wait_connected(d.front, 1)
+        wait_connected(d.back, 3)
         wait_reachable(surveyor, respondents, broadcast=True)
         surveyor.send(b"who is there?")
         for i, r in enumerate(respondents):
@@ -480,26 +467,6 @@ def test_device_survey(sock: SockFactory, addr: AddrFactory) -> None:
             r.send(b"respondent %d" % i)
         answers = {surveyor.recv() for _ in respondents}
         assert answers == {b"respondent %d" % i for i in range(3)}
-
-
-def test_device_bus_loopback(sock: SockFactory, addr: AddrFactory) -> None:
-    """One raw BUS socket: every message from one node goes to all the others."""
-    hub_addr = addr("inproc")
-    hub = nn.Socket("bus", "sp-raw")
-    hub.bind(hub_addr)
-    with running_device(hub):
-        nodes = [sock("bus") for _ in range(3)]
-        for n in nodes:
-            n.connect(hub_addr)
-        timeouts(*nodes, ms=1000)
-        wait_connected(hub, 3)
-        for i, n in enumerate(nodes):
-            wait_reachable(n, nodes[:i] + nodes[i + 1 :], broadcast=True)
-        nodes[0].send(b"from node 0")
-        assert nodes[1].recv() == b"from node 0"
-        assert nodes[2].recv() == b"from node 0"
-        with pytest.raises(nn.Timeout):
-            nodes[0].recv()  # not back to the sender
 
 
 def test_device_ends_when_its_sockets_close(sock: SockFactory) -> None:
@@ -554,6 +521,8 @@ def test_device_on_closed_socket_raises_closed(sock: SockFactory) -> None:
 
 
 def test_loopback_device_with_one_raw_bus(sock: SockFactory, addr: AddrFactory) -> None:
+    """One raw BUS socket: every message from one node goes to all the others, and never
+    back to its sender."""
     address = addr("inproc")
     hub = nn.Socket("bus", "sp-raw")
     hub.bind(address)
@@ -565,15 +534,7 @@ def test_loopback_device_with_one_raw_bus(sock: SockFactory, addr: AddrFactory) 
         wait_connected(hub, 3)
         for i, b in enumerate(buses):
             wait_reachable(b, buses[:i] + buses[i + 1 :], broadcast=True)
-        for i, sender in enumerate(buses):
-            sender.send(b"from %d" % i)
-            for j, other in enumerate(buses):
-                if j != i:
-                    assert other.recv() == b"from %d" % i
-        for b in buses:
-            b.rcvtimeo = 100
-            with pytest.raises(nn.Timeout):
-                b.recv()  # the device never echoes a message to its sender
+        assert_each_reaches_every_other(buses)
 
 
 def test_device_ends_when_one_socket_closes(sock: SockFactory) -> None:

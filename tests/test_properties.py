@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import connected, drain
+from support import AddrFactory, SockFactory, connected, drain
 
 import nanomsg_rs as nn
 
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 Channel = tuple[nn.Socket, nn.Socket]
 
 TRANSPORTS = ["inproc", "ipc", "tcp"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 from support import (
@@ -11,18 +11,22 @@ from support import (
     NNG,
     NO_STATISTICS,
     PROBE,
+    AddrFactory,
+    SockFactory,
+    assert_each_gets_its_reply,
+    assert_each_reaches_every_other,
     best_of,
+    connected,
     drain,
+    make_address,
     run_python,
+    star,
     timeouts,
     wait_connected,
     wait_reachable,
 )
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 
 def connections(s: nn.Socket) -> int | None:
@@ -71,28 +75,30 @@ def sync_pubsub(pub: nn.Socket, subs: Sequence[nn.Socket]) -> None:
 # -- REQ/REP --------------------------------------------------------------------------------
 
 
-def test_recv_on_req_before_send_is_bad_state(sock: SockFactory) -> None:
-    req = sock("req")
-    timeouts(req, rcv=100)
+# The asking protocols (REQ and SURVEYOR) and the answering ones (REP and RESPONDENT) alike:
+# no answer to receive before a question was sent, and no question to answer before one came.
+
+
+@pytest.mark.parametrize("protocol", ["req", "surveyor"])
+def test_recv_before_asking_is_bad_state(sock: SockFactory, protocol: str) -> None:
+    s = sock(protocol)
+    timeouts(s, rcv=100)
     with pytest.raises(nn.BadState):
-        req.recv()
+        s.recv()
     with pytest.raises(nn.BadState):
-        req.recv(block=False)
+        s.recv(block=False)
 
 
-def test_send_on_rep_before_recv_is_bad_state(sock: SockFactory) -> None:
-    rep = sock("rep")
-    timeouts(rep, snd=100)
+@pytest.mark.parametrize("protocol", ["rep", "respondent"])
+def test_send_before_being_asked_is_bad_state(sock: SockFactory, protocol: str) -> None:
+    s = sock(protocol)
+    timeouts(s, snd=100)
     with pytest.raises(nn.BadState):
-        rep.send(b"answer to nothing")
+        s.send(b"answer to nothing")
 
 
-def test_reqrep_round_trip(sock: SockFactory, addr: AddrFactory, transport: str) -> None:
-    address = addr(transport)
-    rep, req = sock("rep"), sock("req")
-    rep.bind(address)
-    req.connect(address)
-    timeouts(rep, req)
+def test_reqrep_round_trip(sock: SockFactory, transport: str) -> None:
+    rep, req = connected(sock, "rep", "req", transport)
     for i in range(5):
         req.send(b"question %d" % i)
         assert rep.recv() == b"question %d" % i
@@ -125,29 +131,13 @@ def test_req_send_without_peer(sock: SockFactory, addr: AddrFactory) -> None:
         req.recv()  # no request was sent
 
 
-def test_reqrep_serves_several_clients(sock: SockFactory, addr: AddrFactory) -> None:
-    address = addr("tcp")
-    rep = sock("rep")
-    rep.bind(address)
-    clients = [sock("req") for _ in range(3)]
-    for c in clients:
-        c.connect(address)
-    timeouts(rep, *clients)
-    for i, c in enumerate(clients):
-        c.send(b"from %d" % i)
-    for _ in clients:
-        request = rep.recv()
-        rep.send(b"re: " + request)
-    for i, c in enumerate(clients):
-        assert c.recv() == b"re: from %d" % i
+def test_reqrep_serves_several_clients(sock: SockFactory) -> None:
+    rep, clients = star(sock, "rep", "req", 3, "tcp")
+    assert_each_gets_its_reply(rep, clients)
 
 
-def test_req_resend_ivl_resends_to_same_rep(sock: SockFactory, addr: AddrFactory) -> None:
-    address = addr("tcp")
-    req, rep = sock("req"), sock("rep")
-    req.bind(address)
-    rep.connect(address)
-    timeouts(req, rep)
+def test_req_resend_ivl_resends_to_same_rep(sock: SockFactory) -> None:
+    req, rep = connected(sock, "req", "rep", "tcp")
     req.req_resend_ivl = 300
     req.send(b"lost?")
     assert rep.recv() == b"lost?"
@@ -161,17 +151,11 @@ def test_req_resend_ivl_resends_to_same_rep(sock: SockFactory, addr: AddrFactory
 
 @pytest.mark.parametrize("transport", ["inproc", "tcp"])
 def test_req_resend_ivl_resends_lost_request_to_another_rep(
-    sock: SockFactory, addr: AddrFactory, transport: str
+    sock: SockFactory, transport: str
 ) -> None:
     """Two REPs; the one that gets the request never answers. After req_resend_ivl the
     request goes to the other, whose reply reaches the client."""
-    address = addr(transport)
-    req = sock("req")
-    req.bind(address)
-    reps = [sock("rep"), sock("rep")]
-    for r in reps:
-        r.connect(address)
-    timeouts(req, *reps)
+    req, reps = star(sock, "req", "rep", 2, transport)
     wait_connected(req, 2)
     wait_reachable(req, reps, reply=True)
     req.req_resend_ivl = 300  # after the probes: none of them is resent
@@ -207,12 +191,8 @@ def test_request_to_vanished_rep_is_resent_to_new_rep(sock: SockFactory, addr: A
     assert req.recv() == b"reply"
 
 
-def test_new_request_cancels_old_one(sock: SockFactory, addr: AddrFactory, transport: str) -> None:
-    address = addr(transport)
-    req, rep = sock("req"), sock("rep")
-    rep.bind(address)
-    req.connect(address)
-    timeouts(req, rep)
+def test_new_request_cancels_old_one(sock: SockFactory, transport: str) -> None:
+    rep, req = connected(sock, "rep", "req", transport)
     req.send(b"A")
     assert rep.recv() == b"A"
     req.send(b"B")  # cancels A
@@ -229,39 +209,17 @@ def test_new_request_cancels_old_one(sock: SockFactory, addr: AddrFactory, trans
 
 
 def _survey_setup(
-    sock: SockFactory, addr: AddrFactory, transport: str, n: int, deadline_ms: int
+    sock: SockFactory, transport: str, n: int, deadline_ms: int
 ) -> tuple[nn.Socket, list[nn.Socket]]:
-    address = addr(transport)
-    surveyor = sock("surveyor")
-    surveyor.bind(address)
+    surveyor, respondents = star(sock, "surveyor", "respondent", n, transport)
     surveyor.surveyor_deadline = deadline_ms
-    respondents = [sock("respondent") for _ in range(n)]
-    for r in respondents:
-        r.connect(address)
-    timeouts(surveyor, *respondents)
     wait_connected(surveyor, n)
     wait_reachable(surveyor, respondents, broadcast=True)
     return surveyor, respondents
 
 
-def test_surveyor_recv_without_survey_is_bad_state(sock: SockFactory) -> None:
-    s = sock("surveyor")
-    timeouts(s, rcv=100)
-    with pytest.raises(nn.BadState):
-        s.recv()
-
-
-def test_respondent_send_before_survey_is_bad_state(sock: SockFactory) -> None:
-    r = sock("respondent")
-    timeouts(r, snd=100)
-    with pytest.raises(nn.BadState):
-        r.send(b"unasked")
-
-
-def test_survey_answers_then_timeout_then_bad_state(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    surveyor, respondents = _survey_setup(sock, addr, transport, 3, 300)
+def test_survey_answers_then_timeout_then_bad_state(sock: SockFactory, transport: str) -> None:
+    surveyor, respondents = _survey_setup(sock, transport, 3, 300)
     surveyor.send(b"what time is it?")
     for i, r in enumerate(respondents):
         assert r.recv() == b"what time is it?"
@@ -276,8 +234,8 @@ def test_survey_answers_then_timeout_then_bad_state(
         surveyor.recv()
 
 
-def test_survey_deadline_timing(sock: SockFactory, addr: AddrFactory) -> None:
-    surveyor, _ = _survey_setup(sock, addr, "inproc", 1, 300)
+def test_survey_deadline_timing(sock: SockFactory) -> None:
+    surveyor, _ = _survey_setup(sock, "inproc", 1, 300)
 
     def attempt() -> float:
         started = time.monotonic()
@@ -291,10 +249,8 @@ def test_survey_deadline_timing(sock: SockFactory, addr: AddrFactory) -> None:
     best_of(attempt, lambda elapsed: elapsed <= 0.6, "the 300 ms survey deadline")
 
 
-def test_late_answers_never_leak_into_next_survey(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    surveyor, (quick, slow) = _survey_setup(sock, addr, transport, 2, 200)
+def test_late_answers_never_leak_into_next_survey(sock: SockFactory, transport: str) -> None:
+    surveyor, (quick, slow) = _survey_setup(sock, transport, 2, 200)
     surveyor.send(b"survey 1")
     assert quick.recv() == b"survey 1"
     assert slow.recv() == b"survey 1"
@@ -316,8 +272,8 @@ def test_late_answers_never_leak_into_next_survey(
     assert sorted(got) == [b"quick 2", b"slow 2"]
 
 
-def test_new_survey_cancels_old_one(sock: SockFactory, addr: AddrFactory) -> None:
-    surveyor, (r,) = _survey_setup(sock, addr, "inproc", 1, 2000)
+def test_new_survey_cancels_old_one(sock: SockFactory) -> None:
+    surveyor, (r,) = _survey_setup(sock, "inproc", 1, 2000)
     surveyor.send(b"first")
     assert r.recv() == b"first"
     surveyor.send(b"second")
@@ -330,16 +286,8 @@ def test_new_survey_cancels_old_one(sock: SockFactory, addr: AddrFactory) -> Non
 # -- PUB/SUB --------------------------------------------------------------------------------
 
 
-def _pubsub(
-    sock: SockFactory, addr: AddrFactory, transport: str, nsubs: int = 1
-) -> tuple[nn.Socket, list[nn.Socket]]:
-    address = addr(transport)
-    pub = sock("pub")
-    pub.bind(address)
-    subs = [sock("sub") for _ in range(nsubs)]
-    for s in subs:
-        s.connect(address)
-    timeouts(pub, *subs, rcv=300)
+def _pubsub(sock: SockFactory, transport: str, nsubs: int = 1) -> tuple[nn.Socket, list[nn.Socket]]:
+    pub, subs = star(sock, "pub", "sub", nsubs, transport, rcv=300)
     sync_pubsub(pub, subs)
     return pub, subs
 
@@ -355,25 +303,23 @@ def expect(s: nn.Socket, messages: Sequence[bytes], quiet: float = 0.1) -> None:
         raise AssertionError(f"unexpected message {extra!r}")
 
 
-def test_sub_without_subscription_gets_nothing(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    pub, (sub,) = _pubsub(sock, addr, transport)
+def test_sub_without_subscription_gets_nothing(sock: SockFactory, transport: str) -> None:
+    pub, (sub,) = _pubsub(sock, transport)
     pub.send(b"anything")
     pub.send(b"")
     expect(sub, [])
 
 
-def test_sub_prefix_filtering(sock: SockFactory, addr: AddrFactory, transport: str) -> None:
-    pub, (sub,) = _pubsub(sock, addr, transport)
+def test_sub_prefix_filtering(sock: SockFactory, transport: str) -> None:
+    pub, (sub,) = _pubsub(sock, transport)
     sub.subscribe(b"foo")
     for msg in (b"bar1", b"foo1", b"fo", b"foobar", b"xfoo", b"foo", b"FOO2"):
         pub.send(msg)
     expect(sub, [b"foo1", b"foobar", b"foo"])
 
 
-def test_sub_str_prefix_is_utf8(sock: SockFactory, addr: AddrFactory) -> None:
-    pub, (sub,) = _pubsub(sock, addr, "inproc")
+def test_sub_str_prefix_is_utf8(sock: SockFactory) -> None:
+    pub, (sub,) = _pubsub(sock, "inproc")
     sub.subscribe("é")
     pub.send("été")
     pub.send("ete")
@@ -381,8 +327,8 @@ def test_sub_str_prefix_is_utf8(sock: SockFactory, addr: AddrFactory) -> None:
     expect(sub, ["été".encode(), "é".encode()])
 
 
-def test_sub_empty_prefix_gets_everything(sock: SockFactory, addr: AddrFactory) -> None:
-    pub, (sub,) = _pubsub(sock, addr, "tcp")
+def test_sub_empty_prefix_gets_everything(sock: SockFactory) -> None:
+    pub, (sub,) = _pubsub(sock, "tcp")
     sub.subscribe()
     msgs = [b"", b"a", b"\x00\xff", b"x" * 5000]
     for m in msgs:
@@ -390,10 +336,8 @@ def test_sub_empty_prefix_gets_everything(sock: SockFactory, addr: AddrFactory) 
     expect(sub, msgs)
 
 
-def test_sub_multiple_subscriptions_and_unsubscribe(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    pub, (sub,) = _pubsub(sock, addr, transport)
+def test_sub_multiple_subscriptions_and_unsubscribe(sock: SockFactory, transport: str) -> None:
+    pub, (sub,) = _pubsub(sock, transport)
     sub.subscribe(b"a")
     sub.subscribe(b"b")
     for m in (b"a1", b"b1", b"c1", b"ab"):
@@ -408,8 +352,8 @@ def test_sub_multiple_subscriptions_and_unsubscribe(
     expect(sub, [])
 
 
-def test_overlapping_subscriptions_deliver_once(sock: SockFactory, addr: AddrFactory) -> None:
-    pub, (sub,) = _pubsub(sock, addr, "inproc")
+def test_overlapping_subscriptions_deliver_once(sock: SockFactory) -> None:
+    pub, (sub,) = _pubsub(sock, "inproc")
     sub.subscribe(b"a")
     sub.subscribe(b"ab")
     pub.send(b"abc")
@@ -440,7 +384,6 @@ NINE_FIRST_BYTES = [bytes([c]) for c in b"abcdefghi"]  # a ninth child makes a n
 )
 def test_subscription_trie_edges(
     sock: SockFactory,
-    addr: AddrFactory,
     held: list[bytes],
     unsubscribe: list[bytes],
     published: list[bytes],
@@ -448,7 +391,7 @@ def test_subscription_trie_edges(
 ) -> None:
     """The shapes of libnanomsg's subscription trie where 1.1.5 lost a subscription, removed
     the wrong one, or matched past the end of a message (nanomsg/patches/0030)."""
-    pub, (sub,) = _pubsub(sock, addr, "inproc")
+    pub, (sub,) = _pubsub(sock, "inproc")
     for prefix in held:
         sub.subscribe(prefix)
     for prefix in unsubscribe:
@@ -498,10 +441,8 @@ def test_unsubscribe_unknown_prefix_is_invalid(setup: str, call: str) -> None:
     assert result.stdout.strip() == f"error {nn.EINVAL}"
 
 
-def test_unsubscribe_unknown_prefix_keeps_other_subscriptions(
-    sock: SockFactory, addr: AddrFactory
-) -> None:
-    pub, (sub,) = _pubsub(sock, addr, "inproc")
+def test_unsubscribe_unknown_prefix_keeps_other_subscriptions(sock: SockFactory) -> None:
+    pub, (sub,) = _pubsub(sock, "inproc")
     sub.subscribe(b"keep")
     with pytest.raises(nn.InvalidArgument):
         sub.unsubscribe(b"other")
@@ -510,8 +451,8 @@ def test_unsubscribe_unknown_prefix_keeps_other_subscriptions(
     expect(sub, [b"keep this"])
 
 
-def test_pub_reaches_every_subscriber(sock: SockFactory, addr: AddrFactory) -> None:
-    pub, subs = _pubsub(sock, addr, "tcp", nsubs=3)
+def test_pub_reaches_every_subscriber(sock: SockFactory) -> None:
+    pub, subs = _pubsub(sock, "tcp", nsubs=3)
     for i, s in enumerate(subs):
         s.subscribe(b"all")
         s.subscribe(b"to%d" % i)
@@ -522,26 +463,11 @@ def test_pub_reaches_every_subscriber(sock: SockFactory, addr: AddrFactory) -> N
     expect(subs[2], [b"all: hello"])
 
 
-def test_pub_cannot_recv_and_sub_cannot_send(sock: SockFactory) -> None:
-    with pytest.raises(nn.NotSupported):
-        sock("pub").recv(block=False)
-    with pytest.raises(nn.NotSupported):
-        sock("sub").send(b"x", block=False)
-
-
 # -- PUSH/PULL ------------------------------------------------------------------------------
 
 
-def test_push_load_balances_round_robin(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    address = addr(transport)
-    push = sock("push")
-    push.bind(address)
-    pulls = [sock("pull") for _ in range(3)]
-    for p in pulls:
-        p.connect(address)
-    timeouts(push, *pulls)
+def test_push_load_balances_round_robin(sock: SockFactory, transport: str) -> None:
+    push, pulls = star(sock, "push", "pull", 3, transport)
     wait_connected(push, 3)
     wait_reachable(push, pulls)
     n = 30
@@ -573,15 +499,10 @@ def test_push_load_balances_round_robin(
     assert sorted(r[0] for r in got) == [0, 1, 2]
 
 
-def _ten_queued_from_each_of_two_pushers(sock: SockFactory, address: str) -> nn.Socket:
-    """A PULL bound to ``address`` with two PUSH sockets connected, both reachable; the first
-    has sent a0..a9, then the second b0..b9. Returns the PULL."""
-    pull = sock("pull")
-    pull.bind(address)
-    pushers = [sock("push"), sock("push")]
-    for p in pushers:
-        p.connect(address)
-    timeouts(pull, *pushers)
+def _ten_queued_from_each_of_two_pushers(sock: SockFactory, transport: str) -> nn.Socket:
+    """A PULL bound on ``transport`` with two PUSH sockets connected, both reachable; the
+    first has sent a0..a9, then the second b0..b9. Returns the PULL."""
+    pull, pushers = star(sock, "pull", "push", 2, transport)
     wait_connected(pull, 2)
     for p in pushers:
         wait_reachable(p, [pull])
@@ -596,9 +517,8 @@ def _ten_queued_from_each_of_two_pushers(sock: SockFactory, address: str) -> nn.
     reason="nng queues two messages per inproc connection and the binding cannot enlarge "
     "nng's buffers (no sndbuf/rcvbuf): a pusher cannot queue ten",
 )
-def test_pull_fair_queues_between_pushers(sock: SockFactory, addr: AddrFactory) -> None:
-    address = addr("inproc")
-    pull = _ten_queued_from_each_of_two_pushers(sock, address)
+def test_pull_fair_queues_between_pushers(sock: SockFactory) -> None:
+    pull = _ten_queued_from_each_of_two_pushers(sock, "inproc")
     time.sleep(0.1)
     got = [pull.recv() for _ in range(20)]
     sources = [m[:1] for m in got]
@@ -609,11 +529,8 @@ def test_pull_fair_queues_between_pushers(sock: SockFactory, addr: AddrFactory) 
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
-def test_pull_fair_queues_over_stream_transports(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    address = addr(transport)
-    pull = _ten_queued_from_each_of_two_pushers(sock, address)
+def test_pull_fair_queues_over_stream_transports(sock: SockFactory, transport: str) -> None:
+    pull = _ten_queued_from_each_of_two_pushers(sock, transport)
     time.sleep(0.2)
     got = [pull.recv() for _ in range(20)]
     first_half = [m[:1] for m in got[:10]]
@@ -627,11 +544,14 @@ def test_pull_fair_queues_over_stream_transports(
     assert [m for m in got if m.startswith(b"b")] == [b"b%d" % i for i in range(10)]
 
 
-def test_push_cannot_recv_and_pull_cannot_send(sock: SockFactory) -> None:
+@pytest.mark.parametrize(("sender", "receiver"), [("pub", "sub"), ("push", "pull")])
+def test_one_way_sender_cannot_recv_and_receiver_cannot_send(
+    sock: SockFactory, sender: str, receiver: str
+) -> None:
     with pytest.raises(nn.NotSupported):
-        sock("push").recv(block=False)
+        sock(sender).recv(block=False)
     with pytest.raises(nn.NotSupported):
-        sock("pull").send(b"x", block=False)
+        sock(receiver).send(b"x", block=False)
 
 
 # -- BUS ------------------------------------------------------------------------------------
@@ -652,25 +572,12 @@ def test_bus_reaches_all_peers_and_never_echoes(
     for i, b in enumerate(buses):
         wait_connected(b, 2)
         wait_reachable(b, buses[:i] + buses[i + 1 :], broadcast=True)
-    for i, sender in enumerate(buses):
-        sender.send(b"from %d" % i)
-        for j, other in enumerate(buses):
-            if j != i:
-                assert other.recv() == b"from %d" % i
-    for b in buses:
-        b.rcvtimeo = 100
-        with pytest.raises(nn.Timeout):
-            b.recv()  # no echo, and nothing twice
+    assert_each_reaches_every_other(buses)
 
 
-def test_bus_does_not_forward_beyond_direct_peers(sock: SockFactory, addr: AddrFactory) -> None:
+def test_bus_does_not_forward_beyond_direct_peers(sock: SockFactory) -> None:
     # A line: left - middle - right. A message from left reaches middle only.
-    a_mid = addr("inproc")
-    left, middle, right = sock("bus"), sock("bus"), sock("bus")
-    middle.bind(a_mid)
-    left.connect(a_mid)
-    right.connect(a_mid)
-    timeouts(left, middle, right)
+    middle, (left, right) = star(sock, "bus", "bus", 2)
     wait_connected(middle, 2)
     # BUS drops what no peer takes yet: probe as a broadcast (done when the last probe is in)
     wait_reachable(left, [middle], broadcast=True)
@@ -700,10 +607,7 @@ def test_pair_round_trip(pair: tuple[nn.Socket, nn.Socket]) -> None:
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
 def test_pair_accepts_only_one_peer(sock: SockFactory, addr: AddrFactory, transport: str) -> None:
     address = addr(transport)
-    server, first = sock("pair"), sock("pair")
-    server.bind(address)
-    first.connect(address)
-    timeouts(server, first)
+    server, first = connected(sock, "pair", "pair", address=address)
     wait_connected(server, 1)
     wait_reachable(server, [first])
     second = sock("pair")
@@ -896,14 +800,8 @@ def test_reconnect_at_once_keeps_trying(addr: AddrFactory) -> None:
 
 
 @pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
-def test_mismatched_pub_to_pull_is_refused(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    address = addr(transport)
-    pub, pull = sock("pub"), sock("pull")
-    pub.bind(address)
-    pull.connect(address)
-    timeouts(pub, pull, rcv=200)
+def test_mismatched_pub_to_pull_is_refused(sock: SockFactory, transport: str) -> None:
+    pub, pull = connected(sock, "pub", "pull", transport, rcv=200)
     time.sleep(0.2)
     for _ in range(3):
         pub.send(b"not for you")
@@ -918,15 +816,11 @@ def test_mismatched_pub_to_pull_is_refused(
     [("push", "sub"), ("pub", "pull"), ("req", "pull"), ("pair", "pull"), ("push", "bus")],
 )
 def test_mismatched_protocols_refused_at_handshake(
-    sock: SockFactory, addr: AddrFactory, sender: str, receiver: str
+    sock: SockFactory, sender: str, receiver: str
 ) -> None:
-    address = addr("tcp")
-    s, r = sock(sender), sock(receiver)
-    s.bind(address)
-    r.connect(address)
+    s, r = connected(sock, sender, receiver, "tcp", rcv=200, snd=100)
     if receiver == "sub":
         r.subscribe(b"")
-    timeouts(s, r, rcv=200, snd=100)
     time.sleep(0.2)
     try:
         s.send(b"hello?")
@@ -937,13 +831,9 @@ def test_mismatched_protocols_refused_at_handshake(
     assert connections(r) in (0, None)  # None: nng cannot tell
 
 
-def test_matched_push_pull_over_tcp_control(sock: SockFactory, addr: AddrFactory) -> None:
+def test_matched_push_pull_over_tcp_control(sock: SockFactory) -> None:
     """The control for the mismatch tests: the same set-up with matching protocols works."""
-    address = addr("tcp")
-    push, pull = sock("push"), sock("pull")
-    push.bind(address)
-    pull.connect(address)
-    timeouts(push, pull)
+    push, pull = connected(sock, "push", "pull", "tcp")
     push.send(b"hello")
     assert pull.recv() == b"hello"
     assert connections(pull) in (1, None)  # None: nng cannot tell
@@ -1000,16 +890,23 @@ def test_inproc_back_pressure(sock: SockFactory, addr: AddrFactory) -> None:
     assert receiver.recv() == b"again"
 
 
-@pytest.mark.parametrize("transport", ["ipc", "tcp"])
-def test_rcvmaxsize_drops_large_message(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    address = addr(transport)
+def _limited_pair(
+    sock: SockFactory, transport: str, rcvmaxsize: int, rcv: int
+) -> tuple[nn.Socket, nn.Socket]:
+    """A PAIR receiver with ``rcvmaxsize`` set before it binds, and a PAIR sender connected
+    to it; receive timeout ``rcv`` ms."""
+    address = make_address(transport)
     receiver, sender = sock("pair"), sock("pair")
-    receiver.rcvmaxsize = 1024
+    receiver.rcvmaxsize = rcvmaxsize
     receiver.bind(address)
     sender.connect(address)
-    timeouts(receiver, sender, rcv=300)
+    timeouts(receiver, sender, rcv=rcv)
+    return receiver, sender
+
+
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_rcvmaxsize_drops_large_message(sock: SockFactory, transport: str) -> None:
+    receiver, sender = _limited_pair(sock, transport, 1024, rcv=300)
     sender.send(b"s" * 1024)  # exactly the limit passes
     assert receiver.recv() == b"s" * 1024
     sender.send(b"L" * 2000)  # over the limit: the connection is dropped
@@ -1031,15 +928,8 @@ def test_rcvmaxsize_drops_large_message(
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
-def test_rcvmaxsize_unlimited_passes_large_message(
-    sock: SockFactory, addr: AddrFactory, transport: str
-) -> None:
-    address = addr(transport)
-    receiver, sender = sock("pair"), sock("pair")
-    receiver.rcvmaxsize = -1
-    receiver.bind(address)
-    sender.connect(address)
-    timeouts(receiver, sender, rcv=5000, snd=5000)
+def test_rcvmaxsize_unlimited_passes_large_message(sock: SockFactory, transport: str) -> None:
+    receiver, sender = _limited_pair(sock, transport, -1, rcv=5000)
     big = bytes(range(256)) * (5 * 4096)  # 5 MiB, over the default 1 MiB
     sender.send(big)
     assert receiver.recv() == big

@@ -11,12 +11,10 @@ for every blocking call, in a child interpreter so that a crash is reported, not
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from typing import Any
 
 import pytest
+from support import quick_and_soak, run_python
 
 QUICK = 200
 SOAK = 1000
@@ -140,12 +138,7 @@ OPS = [
 
 
 def race(op: str, count: int, timeout: float) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(RACE), op, str(count)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    proc = run_python(RACE, op, count, timeout=timeout)
     last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "{}"
     report: dict[str, Any] = json.loads(last)
     assert "hung" not in report, f"{op}: a call never ended after close: {report}"
@@ -157,13 +150,9 @@ def race(op: str, count: int, timeout: float) -> None:
     assert report["slowest"] < 1.0, f"{op}: a call took {report['slowest']:.2f} s to wake"
 
 
+@pytest.mark.parametrize(
+    ("count", "timeout"), quick_and_soak((QUICK, 50), (SOAK, 290), timeout=300)
+)
 @pytest.mark.parametrize("op", OPS)
-def test_close_from_another_thread(op: str) -> None:
-    race(op, QUICK, timeout=50)
-
-
-@pytest.mark.soak
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("op", OPS)
-def test_close_from_another_thread_soak(op: str) -> None:
-    race(op, SOAK, timeout=290)
+def test_close_from_another_thread(op: str, count: int, timeout: float) -> None:
+    race(op, count, timeout=timeout)

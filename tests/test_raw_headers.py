@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
 
 import pytest
-from support import connected, make_address, run_ok, timeouts
+from support import AddrFactory, SockFactory, connected, make_address, run_ok, star, timeouts
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 MiB = 1024 * 1024
 
@@ -34,13 +30,7 @@ def check_backtrace(header: bytes | None) -> None:
 
 
 def test_raw_rep_out_of_order_replies(sock: SockFactory, transport: str) -> None:
-    address = make_address(transport)
-    xrep = sock("rep", "sp-raw")
-    xrep.bind(address)
-    clients = [sock("req") for _ in range(3)]
-    for c in clients:
-        c.connect(address)
-    timeouts(xrep, *clients)
+    xrep, clients = star(sock, "rep", "req", 3, transport, raw=(True, False))
     for i, c in enumerate(clients):
         c.send(b"request %d" % i)
     received = [xrep.recv_msg() for _ in range(3)]

@@ -4,15 +4,11 @@ connection counts, and NotSupported on nng, which keeps none."""
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
 
 import pytest
-from support import NO_STATISTICS, timeouts, wait_until
+from support import NO_STATISTICS, AddrFactory, SockFactory, connected, wait_until
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
 
 no_statistics = pytest.mark.backend("nanomsg", reason=NO_STATISTICS)
 
@@ -109,12 +105,8 @@ def test_statistic_by_member_name_and_dashed_name_agree(
 
 
 @no_statistics
-def test_connection_statistics_over_tcp(sock: SockFactory, addr: AddrFactory) -> None:
-    address = addr("tcp")
-    server, client = sock("pair"), sock("pair")
-    server.bind(address)
-    client.connect(address)
-    timeouts(server, client)
+def test_connection_statistics_over_tcp(sock: SockFactory) -> None:
+    server, client = connected(sock, "pair", "pair", "tcp")
     client.send(b"x")
     server.recv()
     assert server.statistic("accepted-connections") == 1

@@ -7,13 +7,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from support import best_of
+from support import SockFactory, best_of, timeouts
 
 import nanomsg_rs as nn
-
-SockFactory = Callable[..., nn.Socket]
-AddrFactory = Callable[[str], str]
-
 
 # How late a 200 ms timeout may end: the best of support.TIMING_ATTEMPTS tries must be
 # within this (support.best_of); none may end before 0.19 s.
@@ -68,8 +64,7 @@ def test_recv_into_timeout(sock: SockFactory) -> None:
 
 def test_zero_timeout_fails_at_once(sock: SockFactory) -> None:
     s = sock("pair")
-    s.rcvtimeo = 0
-    s.sndtimeo = 0
+    timeouts(s, ms=0)
 
     def measure() -> float:
         return (
@@ -82,8 +77,7 @@ def test_zero_timeout_fails_at_once(sock: SockFactory) -> None:
 
 def test_nonblocking_calls_raise_again_at_once(sock: SockFactory) -> None:
     s = sock("pair")
-    s.rcvtimeo = 5000
-    s.sndtimeo = 5000
+    timeouts(s, ms=5000)
 
     def measure() -> float:
         return (

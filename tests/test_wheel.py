@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import ROOT
 
 import nanomsg_rs as nn
 
-ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux wheels only")

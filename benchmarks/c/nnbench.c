@@ -118,6 +118,15 @@ static int make_socket(int protocol)
     return s;
 }
 
+/* A socket of this protocol, bound to the address (else connected to it). */
+static int make_endpoint(int protocol, const char *address, int binds)
+{
+    int s = make_socket(protocol);
+    if (binds ? nn_bind(s, address) < 0 : nn_connect(s, address) < 0)
+        die(binds ? "nn_bind" : "nn_connect");
+    return s;
+}
+
 static void set_timeout(int s, int option, int ms)
 {
     if (nn_setsockopt(s, NN_SOL_SOCKET, option, &ms, sizeof ms) < 0)
@@ -251,32 +260,30 @@ static void fanout_warm_up(struct bench *bn)
     }
 }
 
+/* The roles of one socket: its protocol, and whether it binds (else it connects). */
+static const struct {
+    const char *role;
+    int protocol;
+    int binds;
+} ONE_SOCKET[] = {
+    {"push", NN_PUSH, 0},
+    {"pull", NN_PULL, 1},
+    {"req", NN_REQ, 0},
+    {"rep", NN_REP, 1},
+};
+
 static void setup(struct bench *bn, const char *address, int nsubs, int burst)
 {
     const char *role = bn->role;
+    for (size_t i = 0; i < sizeof ONE_SOCKET / sizeof ONE_SOCKET[0]; i++) {
+        if (strcmp(role, ONE_SOCKET[i].role) == 0) {
+            bn->a = make_endpoint(ONE_SOCKET[i].protocol, address, ONE_SOCKET[i].binds);
+            return;
+        }
+    }
     if (strcmp(role, "pingpong") == 0) {
-        bn->a = make_socket(NN_PAIR);
-        bn->b = make_socket(NN_PAIR);
-        if (nn_bind(bn->b, address) < 0)
-            die("nn_bind");
-        if (nn_connect(bn->a, address) < 0)
-            die("nn_connect");
-    } else if (strcmp(role, "push") == 0) {
-        bn->a = make_socket(NN_PUSH);
-        if (nn_connect(bn->a, address) < 0)
-            die("nn_connect");
-    } else if (strcmp(role, "pull") == 0) {
-        bn->a = make_socket(NN_PULL);
-        if (nn_bind(bn->a, address) < 0)
-            die("nn_bind");
-    } else if (strcmp(role, "req") == 0) {
-        bn->a = make_socket(NN_REQ);
-        if (nn_connect(bn->a, address) < 0)
-            die("nn_connect");
-    } else if (strcmp(role, "rep") == 0) {
-        bn->a = make_socket(NN_REP);
-        if (nn_bind(bn->a, address) < 0)
-            die("nn_bind");
+        bn->b = make_endpoint(NN_PAIR, address, 1);
+        bn->a = make_endpoint(NN_PAIR, address, 0);
     } else if (strcmp(role, "fanout") == 0) {
         if (nsubs < 1 || nsubs > MAX_SUBS || burst < 1) {
             fprintf(stderr, "nnbench: fanout needs 1..%d subscribers and a burst >= 1\n",
@@ -285,9 +292,7 @@ static void setup(struct bench *bn, const char *address, int nsubs, int burst)
         }
         bn->nsubs = nsubs;
         bn->burst = burst;
-        bn->a = make_socket(NN_PUB);
-        if (nn_bind(bn->a, address) < 0)
-            die("nn_bind");
+        bn->a = make_endpoint(NN_PUB, address, 1);
         for (int i = 0; i < nsubs; i++) {
             bn->subs[i] = make_socket(NN_SUB);
             if (nn_setsockopt(bn->subs[i], NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0)

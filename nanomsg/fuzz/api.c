@@ -36,6 +36,11 @@
 #ifndef NN_RCVMAXPARTIAL
 #define NN_RCVMAXPARTIAL 1001
 #endif
+/*  The liveness options (0050: NN_TCP_KEEPALIVE 1002 to NN_TCP_KEEPALIVE_CNT 1005; 0051:
+    NN_CONNECT_TIMEOUT 1006), likewise.  */
+#ifndef NN_TCP_KEEPALIVE
+#define NN_TCP_KEEPALIVE 1002
+#endif
 
 #define NSLOTS 8
 #define MAXOPS 64
@@ -294,6 +299,10 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             uint8_t kind = rd_u8 (&r);
             if (!(kind & 0x80))
                 opt %= 20;
+            /*  Raw option bytes 0xe8 to 0xec: the liveness options (0050,
+                0051), 1002 to 1006.  */
+            else if (opt >= 0xe8 && opt <= 0xec)
+                opt = NN_TCP_KEEPALIVE + (opt - 0xe8);
 #if defined NN_POLL_ENTER
             /*  Raw option bytes 0xf0 to 0xf3: the lazy readiness fds' options
                 (0035), counting waiters in and out at random.  */

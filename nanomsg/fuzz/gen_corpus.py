@@ -460,6 +460,38 @@ def api_seeds():
             + bytes([9, 0, 0, 0, 0x40, 2])
             + close(0),
         )
+
+    # the liveness options (0050, 0051): setsockopt raw option bytes 0xe8-0xec (kind 0x80);
+    # keepalive on (1.5 s, 1 s, 3) on both sockets and a connect timeout of 1 ms on the
+    # connecting one, which connects to a listener and to an address nobody listens on
+    def opt(slot, option, value):
+        return bytes([9, slot, 0, option, 0x80]) + value
+
+    for a in (4, 6):
+        liveness = b"".join(
+            opt(s, 0xE8, b"\x01")
+            + opt(s, 0xE9, bytes([7, 15]))
+            + opt(s, 0xEA, bytes([7, 10]))
+            + opt(s, 0xEB, bytes([3 << 3 | 3]))
+            for s in (0, 1)
+        )
+        write(
+            h,
+            f"liveness-addr{a}",
+            sock(0, 0)
+            + sock(1, 0)
+            + liveness
+            + opt(0, 0xEC, b"\x01")
+            + bind(1, a)
+            + conn(0, a)
+            + conn(0, a + 1, 1)
+            + wait(60) * 8
+            + send(0, b"alive")
+            + wait(60) * 4
+            + recv(1)
+            + close(0)
+            + close(1),
+        )
     # a bound socket's file replaced by a regular file, its endpoint shut down, bound again
     write(
         h,

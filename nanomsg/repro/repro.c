@@ -22,11 +22,24 @@
 #ifndef NN_RCVMAXPARTIAL
 #define NN_RCVMAXPARTIAL 1001
 #endif
+/*  Its liveness options (patches 0050, 0051): the system library refuses them too.  */
+#ifndef NN_TCP_KEEPALIVE
+#define NN_TCP_KEEPALIVE 1002
+#define NN_TCP_KEEPALIVE_IDLE 1003
+#define NN_TCP_KEEPALIVE_INTVL 1004
+#define NN_TCP_KEEPALIVE_CNT 1005
+#endif
+#ifndef NN_CONNECT_TIMEOUT
+#define NN_CONNECT_TIMEOUT 1006
+#endif
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1206,20 +1219,37 @@ static unsigned long ctx_futex (int s)
     return futex;
 }
 
-/*  A new PAIR connects to the inproc PAIR s at addr and s receives from it.  */
-static int pair_still_serves (int s, const char *addr)
+/*  A new PAIR links to the inproc PAIR s at addr (it connects there, or with peer_binds it
+    binds there for s, connected, to reach) and a message crosses: to s when the new peer
+    connected, from s when it bound.  */
+static int pair_still_links (int s, const char *addr, int peer_binds)
 {
     char buf [8];
     int timeout = 5000, d = nn_socket (AF_SP, NN_PAIR);
-    if (d < 0 || nn_connect (d, addr) < 0) die ("nn_connect");
-    nn_setsockopt (d, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
-    nn_setsockopt (s, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
-    if (nn_send (d, "ping", 4, 0) != 4 || nn_recv (s, buf, sizeof buf, 0) != 4) {
-        fprintf (stderr, "the socket no longer serves %s\n", addr);
+    int from = peer_binds ? s : d, to = peer_binds ? d : s;
+    if (d < 0 || (peer_binds ? nn_bind (d, addr) : nn_connect (d, addr)) < 0)
+        die (peer_binds ? "nn_bind" : "nn_connect");
+    nn_setsockopt (from, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
+    nn_setsockopt (to, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    if (nn_send (from, "ping", 4, 0) != 4 || nn_recv (to, buf, sizeof buf, 0) != 4) {
+        fprintf (stderr, "the socket no longer %s %s\n",
+            peer_binds ? "connects to" : "serves", addr);
         return 1;
     }
     nn_close (d);
     return 0;
+}
+
+/*  A new PAIR connects to the inproc PAIR s at addr and s receives from it.  */
+static int pair_still_serves (int s, const char *addr)
+{
+    return pair_still_links (s, addr, 0);
+}
+
+/*  The inproc PAIR s, connected to addr, takes a new peer bound there and sends to it.  */
+static int pair_still_connects (int s, const char *addr)
+{
+    return pair_still_links (s, addr, 1);
 }
 
 /*  0017: an event on its way to an inproc connection that stops. c sends to b while b's
@@ -1706,7 +1736,16 @@ static int oom_flood (void)
         if (n % 100 == 0)
             usleep (10000);
     }
-    usleep (500000);
+    /*  Until the PULL has taken every connection (accepted, or an accept error), up to 10 s: a
+        fixed pause was too short on a busy machine, and the flood then never reached the
+        allocations that abort without 0033.  */
+    for (i = 0; i < 1000; i++) {
+        if (nn_get_statistic (pull, NN_STAT_ACCEPTED_CONNECTIONS)
+              + nn_get_statistic (pull, NN_STAT_ACCEPT_ERRORS) >= (uint64_t) n)
+            break;
+        usleep (10000);
+    }
+    usleep (200000);
     fprintf (stderr, "repro: %d connections; %d dropped, %d accept errors\n", n,
         (int) nn_get_statistic (pull, NN_STAT_BROKEN_CONNECTIONS),
         (int) nn_get_statistic (pull, NN_STAT_ACCEPT_ERRORS));
@@ -1805,19 +1844,210 @@ static int emfile_spin (void)
     return 0;
 }
 
-/*  The inproc PAIR s, connected to addr, takes a new peer bound there and sends to it.  */
-static int pair_still_connects (int s, const char *addr)
+/*  0042: the process out of file descriptors. Lowers RLIMIT_NOFILE to what is open now plus
+    16, then takes every descriptor but `spare` (dup); returns the first of those it took.  */
+static int take_descriptors (int spare)
+{
+    struct rlimit nofile;
+    int fd, first;
+    first = dup (0);
+    close (first);
+    getrlimit (RLIMIT_NOFILE, &nofile);
+    nofile.rlim_cur = (rlim_t) first + 16;
+    if (setrlimit (RLIMIT_NOFILE, &nofile) != 0) { perror ("repro: RLIMIT_NOFILE"); exit (2); }
+    while ((fd = dup (0)) >= 0)
+        ;
+    for (fd = (int) nofile.rlim_cur - 1; spare > 0; spare--, fd--)
+        close (fd);
+    return first;
+}
+
+/*  How many descriptors the process has open.  */
+static int open_descriptors (void)
+{
+    int fd, n = 0;
+    for (fd = 0; fd < 4096; fd++)
+        if (fcntl (fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
+/*  A PAIR over inproc: a message from b reaches a.  */
+static int pair_works (void)
 {
     char buf [8];
-    int timeout = 5000, d = nn_socket (AF_SP, NN_PAIR);
-    if (d < 0 || nn_bind (d, addr) < 0) die ("nn_bind");
-    nn_setsockopt (s, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
-    nn_setsockopt (d, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
-    if (nn_send (s, "ping", 4, 0) != 4 || nn_recv (d, buf, sizeof buf, 0) != 4) {
-        fprintf (stderr, "the socket no longer connects to %s\n", addr);
+    int timeout = 5000;
+    int a = nn_socket (AF_SP, NN_PAIR), b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0) {
+        fprintf (stderr, "nn_socket with descriptors free again: %s: FAILED\n",
+            nn_strerror (nn_errno ()));
         return 1;
     }
-    nn_close (d);
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    if (nn_bind (a, "inproc://repro-emfile") < 0 || nn_connect (b, "inproc://repro-emfile") < 0)
+        die ("nn_bind/nn_connect");
+    if (nn_send (b, "ping", 4, 0) != 4 || nn_recv (a, buf, sizeof buf, 0) != 4) {
+        fprintf (stderr, "no message between two new sockets: FAILED\n");
+        return 1;
+    }
+    nn_close (b);
+    nn_close (a);
+    return 0;
+}
+
+/*  The process's first nn_socket with `spare` descriptors left, where the library needs
+    four (the worker's eventfd and epoll set, the PAIR's two eventfds): it must fail with
+    EMFILE and give back what it took; once descriptors are free, sockets work.  */
+static int library_start_out_of_descriptors (int spare)
+{
+    int fd, first, before, s;
+    first = take_descriptors (spare);
+    before = open_descriptors ();
+    alarm (10);  /*  a hang shows as a death  */
+    s = nn_socket (AF_SP, NN_PAIR);
+    alarm (0);
+    if (s >= 0 || nn_errno () != EMFILE) {
+        fprintf (stderr, "nn_socket with %d descriptors: %d (%s), not EMFILE: FAILED\n", spare, s,
+            nn_strerror (nn_errno ()));
+        return 1;
+    }
+    if (open_descriptors () != before) {
+        fprintf (stderr, "the failed nn_socket kept %d descriptors: FAILED\n",
+            open_descriptors () - before);
+        return 1;
+    }
+    for (fd = first; fd < first + 16; fd++)
+        close (fd);
+    return pair_works ();
+}
+
+/*  1.1.5: the worker's eventfd fails, nn_pool_init's error is ignored, and the
+    nn_worker_term after the socket's own failure pushes onto a queue never initialised
+    (queue.c:47 nn_assert: SIGABRT).  */
+static int emfile_start_abort (void)
+{
+    return library_start_out_of_descriptors (0);
+}
+
+/*  1.1.5: the worker's eventfd is made, its epoll set is not, and that error is ignored: the
+    worker thread waits on descriptor -1 (epoll_wait fails, and poller_epoll.inc's assertion
+    checks the wrong variable), so the nn_worker_term after the socket's own failure waits
+    for it for ever.  */
+static int emfile_start_hang (void)
+{
+    return library_start_out_of_descriptors (1);
+}
+
+/*  0043: 4,096 sockets open at once (upstream stops at 512: NN_MAX_SOCKETS), and a socket
+    table whose memory grows with the sockets open, not with the limit: the first socket
+    allocates less than 32 KiB (with upstream's table at 16,384 sockets, 160 KiB). PUSH
+    sockets: one descriptor each.  */
+static int many_sockets (void)
+{
+    static int made [4096];
+    struct rlimit nofile;
+    struct mallinfo2 before, after;
+    size_t first;
+    int i;
+    getrlimit (RLIMIT_NOFILE, &nofile);
+    if (nofile.rlim_max < 4096 + 64) {
+        fprintf (stderr, "repro: RLIMIT_NOFILE's hard limit is %ld, under 4,160\n",
+            (long) nofile.rlim_max);
+        return 2;
+    }
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &nofile);
+    before = mallinfo2 ();
+    made [0] = nn_socket (AF_SP, NN_PUSH);
+    after = mallinfo2 ();
+    first = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+    for (i = 0; i < 4096; i++) {
+        if (i > 0)
+            made [i] = nn_socket (AF_SP, NN_PUSH);
+        if (made [i] < 0) {
+            fprintf (stderr, "socket %d: %s: FAILED\n", i + 1, nn_strerror (nn_errno ()));
+            return 1;
+        }
+    }
+    for (i = 0; i < 4096; i++)
+        nn_close (made [i]);
+    if (first > 32 * 1024) {
+        fprintf (stderr, "the first socket allocated %zu KiB: FAILED\n", first / 1024);
+        return 1;
+    }
+    return pair_works ();
+}
+
+/*  0047: nn_bind failing on an address in use, 10,000 times, over ipc and over ws: upstream
+    leaks the endpoint's state each time (about 1 KiB: 7 MiB of heap here); tcp did not. Fails if
+    the heap grew by more than 1 MiB.  */
+static int bind_in_use_leak (void)
+{
+    struct mallinfo2 before, after;
+    size_t grown;
+    char path [200], ipc [256], wsaddr [64];
+    int i, a, b, rc;
+    scratch_path (path, sizeof path, "in-use.ipc");
+    snprintf (ipc, sizeof ipc, "ipc://%s", path);
+    snprintf (wsaddr, sizeof wsaddr, "ws://127.0.0.1:%d", 10000 + (int) (getpid () % 10000));
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0 || nn_bind (a, ipc) < 0 || nn_bind (a, wsaddr) < 0) die ("nn_bind");
+    before = mallinfo2 ();
+    for (i = 0; i < 10000; i++) {
+        rc = nn_bind (b, i % 2 ? ipc : wsaddr);
+        if (rc >= 0 || nn_errno () != EADDRINUSE) {
+            fprintf (stderr, "nn_bind on an address in use: %d (%s): FAILED\n", rc,
+                nn_strerror (nn_errno ()));
+            return 1;
+        }
+    }
+    after = mallinfo2 ();
+    grown = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+    nn_close (b);
+    nn_close (a);
+    if (grown > 1024 * 1024) {
+        fprintf (stderr, "10,000 failed binds: %zu KiB more heap: FAILED\n", grown / 1024);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0049: nn_send of a message the process has no memory to copy (RLIMIT_AS): upstream aborts
+    ("Cannot allocate memory [12] (chunkref.c:55)"); the hardened library fails with ENOMEM,
+    and the socket sends the next message.  */
+static int send_oom (void)
+{
+    struct rlimit as;
+    size_t big = 256 * 1024 * 1024;
+    char *buf, small [8];
+    int a, b, rc, err, timeout = 5000;
+    const char *addr = "inproc://repro-send-oom";
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0 || nn_bind (a, addr) < 0 || nn_connect (b, addr) < 0) die ("nn_connect");
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    buf = mmap (NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) { perror ("repro: mmap"); return 2; }
+    /*  Room for what is mapped now and 64 MiB more: not for a copy of buf.  */
+    as.rlim_cur = as.rlim_max = (rlim_t) (statm_mib (0) + 64) * 1024 * 1024;
+    if (setrlimit (RLIMIT_AS, &as) != 0) { perror ("repro: RLIMIT_AS"); return 2; }
+    rc = nn_send (b, buf, big, NN_DONTWAIT);
+    err = nn_errno ();
+    as.rlim_cur = as.rlim_max = RLIM_INFINITY;
+    setrlimit (RLIMIT_AS, &as);
+    munmap (buf, big);
+    if (rc >= 0 || err != ENOMEM) {
+        fprintf (stderr, "nn_send of 256 MiB with 64 MiB to spare: %d (%s), not ENOMEM: FAILED\n",
+            rc, nn_strerror (err));
+        return 1;
+    }
+    if (nn_send (b, "next", 4, 0) != 4 || nn_recv (a, small, sizeof small, 0) != 4) {
+        fprintf (stderr, "no message after the failed send: FAILED\n");
+        return 1;
+    }
+    nn_close (b);
+    nn_close (a);
     return 0;
 }
 
@@ -2111,6 +2341,221 @@ static int inproc_handshake_closes (void)
     return 0;
 }
 
+/*  0050, 0051: a plain listening socket on 127.0.0.1, on a port the kernel picks, with
+    this backlog; its address as scheme://127.0.0.1:PORT in addr_buf.  */
+static int plain_listener (const char *scheme, int backlog)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    int one = 1, lfd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0
+          || listen (lfd, backlog) != 0
+          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
+        perror ("repro: listen");
+        exit (2);
+    }
+    snprintf (addr_buf, sizeof addr_buf, "%s://127.0.0.1:%d", scheme, ntohs (in.sin_port));
+    return lfd;
+}
+
+/*  The local (peer 0) or remote (peer 1) tcp port of fd; 0 if it is no inet socket.  */
+static int port_of (int fd, int peer)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    int rc = peer ? getpeername (fd, (struct sockaddr*) &in, &len)
+        : getsockname (fd, (struct sockaddr*) &in, &len);
+    return rc == 0 && in.sin_family == AF_INET ? ntohs (in.sin_port) : 0;
+}
+
+/*  The library's own descriptor of a connection: the fd other than `not` among the
+    process's open files whose local (peer 0) or remote (peer 1) port is `port`. Waits up
+    to 2 s for the library's worker to make it; -1 if it does not.  */
+static int library_fd (int port, int peer, int not)
+{
+    int i, fd;
+    struct dirent *e;
+    for (i = 0; i < 200; i++) {
+        DIR *d = opendir ("/proc/self/fd");
+        if (!d) { perror ("repro: /proc/self/fd"); exit (2); }
+        while ((e = readdir (d)) != NULL) {
+            fd = atoi (e->d_name);
+            if (e->d_name [0] != '.' && fd != not && fd != dirfd (d)
+                  && port_of (fd, peer) == port) {
+                closedir (d);
+                return fd;
+            }
+        }
+        closedir (d);
+        usleep (10000);
+    }
+    return -1;
+}
+
+/*  1 unless the connection fd has keepalive with these times (s), count, and a user
+    timeout to match (ms). The library's worker sets them on an accepted connection just
+    after accepting it, while this thread looks: it waits up to 2 s for them.  */
+static int keepalive_wrong (const char *which, int fd, int idle, int intvl, int cnt)
+{
+    int on = 0, got [3] = { 0, 0, 0 }, user = 0, i;
+    socklen_t len;
+    for (i = 0; i < 200; i++) {
+        len = sizeof on;
+        getsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len);
+        len = sizeof got [0];
+        getsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &got [0], &len);
+        getsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &got [1], &len);
+        getsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &got [2], &len);
+        getsockopt (fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, &len);
+        if (on == 1 && got [0] == idle && got [1] == intvl && got [2] == cnt
+              && user == (idle + intvl * cnt) * 1000)
+            return 0;
+        usleep (10000);
+    }
+    fprintf (stderr, "%s connection: SO_KEEPALIVE %d, TCP_KEEPIDLE %d s, TCP_KEEPINTVL "
+        "%d s, TCP_KEEPCNT %d, TCP_USER_TIMEOUT %d ms (wanted 1, %d, %d, %d, %d): FAILED\n",
+        which, on, got [0], got [1], got [2], user, idle, intvl, cnt,
+        (idle + intvl * cnt) * 1000);
+    return 1;
+}
+
+/*  An int option the system library does not have: 1 (and says so) if it is refused.  */
+static int refused (int s, int option, int val, const char *name)
+{
+    if (nn_setsockopt (s, NN_SOL_SOCKET, option, &val, sizeof val) == 0)
+        return 0;
+    fprintf (stderr, "%s refused (%s): FAILED\n", name, nn_strerror (nn_errno ()));
+    return 1;
+}
+
+static int keepalive_on (int s)
+{
+    /*  2.5 s and 1.2 s: whole seconds, rounded up (3 s and 2 s).  */
+    return refused (s, NN_TCP_KEEPALIVE, 1, "NN_TCP_KEEPALIVE")
+        || refused (s, NN_TCP_KEEPALIVE_IDLE, 2500, "NN_TCP_KEEPALIVE_IDLE")
+        || refused (s, NN_TCP_KEEPALIVE_INTVL, 1200, "NN_TCP_KEEPALIVE_INTVL")
+        || refused (s, NN_TCP_KEEPALIVE_CNT, 4, "NN_TCP_KEEPALIVE_CNT");
+}
+
+/*  0050: NN_TCP_KEEPALIVE and its times. A socket with keepalive on connects to a plain
+    listener, and a plain client connects to it: each connection of the library's has
+    SO_KEEPALIVE, the times in whole seconds, rounded up, and TCP_USER_TIMEOUT, idle +
+    intvl * cnt. Upstream has no such options (ENOPROTOOPT) and never turns keepalive on:
+    a connection to a host that lost power is kept for ever by a socket that only
+    receives.  */
+static int keepalive_case (const char *scheme)
+{
+    char addr [128];
+    int lfd, afd, cfd, fd, s, t, rc;
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    const char *colon;
+
+    /*  Connecting.  */
+    lfd = plain_listener (scheme, 4);
+    s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    if (keepalive_on (s))
+        return 1;
+    if (nn_connect (s, addr_buf) < 0) die ("nn_connect");
+    afd = accept (lfd, NULL, NULL);
+    if (afd < 0) { perror ("repro: accept"); return 2; }
+    fd = library_fd (port_of (afd, 1), 0, afd);
+    rc = fd < 0 ? (fprintf (stderr, "no connecting fd: FAILED\n"), 1)
+        : keepalive_wrong ("connecting", fd, 3, 2, 4);
+    nn_close (s);
+    close (afd);
+    close (lfd);
+    if (rc)
+        return rc;
+
+    /*  Accepted.  */
+    t = nn_socket (AF_SP, NN_PAIR);
+    if (t < 0) die ("nn_socket");
+    if (keepalive_on (t))
+        return 1;
+    lfd = plain_listener (scheme, 4);  /*  a free port, for the socket to bind  */
+    snprintf (addr, sizeof addr, "%s", addr_buf);
+    close (lfd);
+    if (nn_bind (t, addr) < 0) die ("nn_bind");
+    colon = strrchr (addr, ':');
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_port = htons ((uint16_t) atoi (colon + 1));
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    cfd = socket (AF_INET, SOCK_STREAM, 0);
+    if (cfd < 0 || connect (cfd, (struct sockaddr*) &in, len) != 0) {
+        perror ("repro: connect");
+        return 2;
+    }
+    fd = library_fd (port_of (cfd, 0), 1, cfd);
+    rc = fd < 0 ? (fprintf (stderr, "no accepted fd: FAILED\n"), 1)
+        : keepalive_wrong ("accepted", fd, 3, 2, 4);
+    close (cfd);
+    nn_close (t);
+    return rc;
+}
+
+static int tcp_keepalive (void) { return keepalive_case ("tcp"); }
+static int ws_keepalive (void) { return keepalive_case ("ws"); }
+
+/*  0051: NN_CONNECT_TIMEOUT. A listener whose backlog is full drops new connection requests
+    (SYNs) without an answer, as a host that is off the network does: a connection attempt
+    to it waits out the kernel's SYN retries, about two minutes on Linux, whatever
+    NN_RECONNECT_IVL says, and a server that comes back meanwhile is found only then. With
+    NN_CONNECT_TIMEOUT 300 ms each attempt is given up after 300 ms (a connect error) and
+    retried after NN_RECONNECT_IVL: 2 s see at least three, and a server that then binds
+    the address is reached within 2 s. Upstream has no such option (ENOPROTOOPT).  */
+static int connect_timeout_case (const char *scheme)
+{
+    char addr [128], buf [8];
+    int lfd, filler, s, d, n, to = 2000, ivl = 100;
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    lfd = plain_listener (scheme, 0);
+    snprintf (addr, sizeof addr, "%s", addr_buf);
+    getsockname (lfd, (struct sockaddr*) &in, &len);
+    filler = socket (AF_INET, SOCK_STREAM, 0);  /*  takes the backlog's one place  */
+    if (filler < 0 || connect (filler, (struct sockaddr*) &in, len) != 0) {
+        perror ("repro: connect");
+        return 2;
+    }
+    s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    if (refused (s, NN_CONNECT_TIMEOUT, 300, "NN_CONNECT_TIMEOUT"))
+        return 1;
+    nn_setsockopt (s, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+    nn_setsockopt (s, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof to);
+    if (nn_connect (s, addr) < 0) die ("nn_connect");
+    usleep (2000000);
+    n = (int) nn_get_statistic (s, NN_STAT_CONNECT_ERRORS);
+    if (n < 3) {
+        fprintf (stderr, "%d connect errors in 2 s: FAILED\n", n);
+        return 1;
+    }
+    /*  The server comes back.  */
+    close (filler);
+    close (lfd);
+    d = nn_socket (AF_SP, NN_PAIR);
+    if (d < 0) die ("nn_socket");
+    nn_setsockopt (d, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_bind (d, addr) < 0) die ("nn_bind");
+    if (nn_send (s, "back", 4, 0) != 4 || nn_recv (d, buf, sizeof buf, 0) != 4) {
+        fprintf (stderr, "the server that came back is not reached in 2 s: FAILED\n");
+        return 1;
+    }
+    nn_close (s);
+    nn_close (d);
+    return 0;
+}
+
+static int tcp_connect_timeout (void) { return connect_timeout_case ("tcp"); }
+static int ws_connect_timeout (void) { return connect_timeout_case ("ws"); }
+
 /*  A free tcp port of the loopback address (the kernel's choice, released again).  */
 static int free_port (void)
 {
@@ -2395,6 +2840,15 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "inproc-connect-to-shut", inproc_connect_to_shut, "binproc.c:109 frees the endpoint before its CONNECT" },
     { "inproc-both-closed", inproc_both_closed, "sinproc.c:230, binproc.c:109: both ends stop early" },
     { "inproc-handshake-closes", inproc_handshake_closes, "sinproc.c:230 and more: 48 orderings" },
+    { "tcp-keepalive", tcp_keepalive, "no NN_TCP_KEEPALIVE: a dead peer is kept for ever" },
+    { "ws-keepalive", ws_keepalive, "no NN_TCP_KEEPALIVE: a dead peer is kept for ever" },
+    { "tcp-connect-timeout", tcp_connect_timeout, "no NN_CONNECT_TIMEOUT: a connect waits 2 min" },
+    { "ws-connect-timeout", ws_connect_timeout, "no NN_CONNECT_TIMEOUT: a connect waits 2 min" },
+    { "emfile-start-abort", emfile_start_abort, "queue.c:47 nn_assert: no descriptor for the worker" },
+    { "emfile-start-hang", emfile_start_hang, "worker.c: a worker without epoll set, waited for ever" },
+    { "many-sockets", many_sockets, "global.c:456 EMFILE at 512 sockets (NN_MAX_SOCKETS)" },
+    { "bind-in-use-leak", bind_in_use_leak, "bipc.c, bws.c: a failed bind leaks its endpoint" },
+    { "send-oom", send_oom, "chunkref.c:55 errno_assert (ENOMEM) in nn_send" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },

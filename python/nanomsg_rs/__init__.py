@@ -5,8 +5,8 @@
 the ``NN_`` prefix (``nn.SOL_SOCKET``, ``nn.LINGER``, ``nn.POLLIN`` ...).
 
 ``nn.BACKEND`` is ``"nanomsg"`` or ``"nng"`` (the C library this build links);
-``nn.LIBRARY_VERSION`` names it with its version: ``"1.1.5+nanomsg-rs.37"`` for our hardened
-libnanomsg (upstream 1.1.5 and our patches, the default), ``"nanomsg ABI 5.1.0"`` for
+``nn.LIBRARY_VERSION`` names it with its version: ``"1.1.5+nanomsg-rs.N"`` for our hardened
+libnanomsg (upstream 1.1.5 and our N patches, the default), ``"nanomsg ABI 5.1.0"`` for
 the system's, ``"nng 1.5.2"``; ``nn.HARDENED`` is True for the hardened build only;
 ``nn.NANOMSG_VERSION`` is libnanomsg's ABI version ``(current, revision, age)`` -- e.g.
 ``(5, 1, 0)`` for release 1.1.5 -- and ``None`` on the nng backend.
@@ -102,6 +102,7 @@ __all__ = [
     "AF_SP",
     "AF_SP_RAW",
     "BUS",
+    "CONNECT_TIMEOUT",
     "DOMAIN",
     "DONTWAIT",
     "EACCES",
@@ -223,6 +224,10 @@ __all__ = [
     "SURVEYOR",
     "SURVEYOR_DEADLINE",
     "TCP",
+    "TCP_KEEPALIVE",
+    "TCP_KEEPALIVE_CNT",
+    "TCP_KEEPALIVE_IDLE",
+    "TCP_KEEPALIVE_INTVL",
     "TCP_NODELAY",
     "TLS",
     "TLS_CA_FILE",

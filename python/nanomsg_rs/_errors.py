@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+import resource
 import stat
 from typing import Any
 
@@ -214,6 +215,8 @@ def _explain(exc: NanomsgError) -> str:
     code, call = exc.errno or 0, exc.call or ""
     kind = _kind(call)
     option = exc.option
+    if code in (_errno.EMFILE, _errno.ENFILE):
+        return _out_of_descriptors(exc)
     if exc.strerror and exc.strerror != _native.strerror(code):
         return str(exc.strerror)  # a text of the package's own, precise already
     if code == _errno.EBADF:
@@ -239,12 +242,34 @@ def _explain(exc: NanomsgError) -> str:
             return text
     if code == _errno.EINVAL and call == "shutdown":
         return "the socket has no such endpoint (shut down already?)"
-    if code == _errno.EMFILE and call in ("Socket", "adopt"):
+    return exc.strerror or _native.strerror(code)
+
+
+def _out_of_descriptors(exc: NanomsgError) -> str:
+    """EMFILE, ENFILE: which limit was met (nanomsg's on sockets, the process's or the
+    system's on file descriptors), its value, and how to raise it."""
+    if exc.strerror == _native.SOCKET_LIMIT_REACHED:
+        how = ": nanomsg/defines.txt sets it for a build from source" if _native.HARDENED else ""
         return (
-            "too many open sockets: nanomsg allows 512 at once; close() the sockets "
+            f"too many open sockets: this nanomsg allows {_native.MAX_SOCKETS:,} at once "
+            f"(NN_MAX_SOCKETS, fixed when the library is compiled{how}); close() the sockets "
             "you no longer need"
         )
-    return exc.strerror or _native.strerror(code)
+    if exc.errno == _errno.ENFILE:
+        return (
+            "the system is out of file descriptors (its limit for all processes, "
+            "fs.file-max, is reached); close files or sockets, or raise it (sysctl fs.file-max)"
+        )
+    soft, hard = (
+        "unlimited" if n == resource.RLIM_INFINITY else f"{n:,}"
+        for n in resource.getrlimit(resource.RLIMIT_NOFILE)
+    )
+    return (
+        f"the process is out of file descriptors (RLIMIT_NOFILE: {soft} open at once, hard "
+        f"limit {hard}); close() the sockets and files you no longer need, or raise the "
+        "limit: `ulimit -n` in the shell, resource.setrlimit(resource.RLIMIT_NOFILE, ...) "
+        "in Python (up to the hard limit)"
+    )
 
 
 def _waited(exc: NanomsgError, code: int, kind: str, proto: str) -> str:

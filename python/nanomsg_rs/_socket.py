@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 from . import _native
+from ._closing import ClosesOnExit
 from ._enums import Domain, Protocol, Statistic
 from ._errors import Closed, InvalidArgument, NanomsgError, note_ipc_in_use
 from ._native import Message
@@ -78,7 +79,7 @@ def _text(addr: str | bytes) -> str:
     return str.__str__(addr)
 
 
-class Socket(_native.Socket):
+class Socket(_native.Socket, ClosesOnExit):
     """A nanomsg socket: ``Socket(protocol, domain="sp")``.
 
     The socket closes when garbage-collected, on ``close()`` and at the end of a ``with``
@@ -95,7 +96,8 @@ class Socket(_native.Socket):
 
     Raises:
         ValueError: an unknown protocol or domain.
-        NanomsgError: libnanomsg's limit of 512 sockets is reached (``EMFILE``).
+        NanomsgError: ``EMFILE``: the process's descriptor limit (``RLIMIT_NOFILE``) or
+            libnanomsg's limit of 16,384 open sockets is reached; the message says which.
         NotSupported: ``tls`` given where the library has no TLS (see :attr:`tls`).
     """
 
@@ -407,6 +409,11 @@ class Socket(_native.Socket):
     rcvtimeo = IntOption()
     reconnect_ivl = IntOption()
     reconnect_ivl_max = IntOption()
+    connect_timeout = IntOption()
+    tcp_keepalive = BoolOption()
+    tcp_keepalive_idle = IntOption()
+    tcp_keepalive_interval = IntOption()
+    tcp_keepalive_count = IntOption()
     sndprio = IntOption()
     rcvprio = IntOption()
     ipv4only = BoolOption()
@@ -501,20 +508,7 @@ class Socket(_native.Socket):
         except Closed:
             raise StopAsyncIteration from None
 
-    # -- context manager and repr ---------------------------------------------------------
-    def __enter__(self) -> Socket:
-        """Returns the socket; leaving the ``with`` block closes it."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Closes the socket at the end of ``with``."""
-        self.close()
-
+    # -- repr (the context manager: ClosesOnExit) -----------------------------------------
     def __repr__(self) -> str:
         """``<nanomsg_rs.Socket PUB SP fd=0 bound tcp://*:5555 connected ipc:///tmp/x>``."""
         if self.closed:

@@ -23,7 +23,7 @@ mod sync;
 pub use constants::{protocol_name, CONSTANTS};
 pub use device::Device;
 pub use error::{strerror, NnError, NnResult};
-pub use library::{library_version, term, HARDENED, NAME};
+pub use library::{library_version, term, HARDENED, MAX_SOCKETS, NAME, SOCKET_LIMIT_REACHED};
 pub use message::NnMsg;
 pub use options::{find as find_option, Caveat, Face, Kind, Nng, Only, OptionSpec, OPTIONS};
 pub use poll::Poll;

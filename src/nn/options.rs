@@ -294,6 +294,111 @@ pub const OPTIONS: &[OptionSpec] = &[
     )
     .range(0, MAX, "a time in ms, 0 or more (0: no back-off)")
     .doc("Cap of the exponential reconnect back-off, in ms (0: none)."),
+    OptionSpec::int(
+        "connect_timeout",
+        at!(NN_SOL_SOCKET, NN_CONNECT_TIMEOUT),
+        MS,
+    )
+    .range(
+        0,
+        MAX,
+        "a time in ms, 0 or more (0: none, the kernel's own)",
+    )
+    .nng(Nng::Unsupported(
+        "the connect_timeout option is not supported by the nng backend: nng has no \
+             connect timeout",
+    ))
+    .hardened_only(
+        "the connect_timeout option needs nanomsg-rs's hardened libnanomsg (patch 0051); \
+             the system libnanomsg waits out the kernel's SYN retries",
+    )
+    .doc(
+        "tcp and ws: a connection attempt not connected after this many ms is given up \
+             (counted in CONNECT_ERRORS) and retried after reconnect_ivl, so a host that \
+             comes back is found within about reconnect_ivl_max + connect_timeout (default \
+             0: none, the kernel's SYN retries decide, about 2 minutes on Linux). Our \
+             hardened libnanomsg only: NotSupported elsewhere.",
+    ),
+    OptionSpec::bool("tcp_keepalive", at!(NN_SOL_SOCKET, NN_TCP_KEEPALIVE))
+        .nng(Nng::Unsupported(
+            "the tcp_keepalive option is not supported by the nng backend: nng's nanomsg \
+             compatibility layer has no keepalive option",
+        ))
+        .hardened_only(
+            "the tcp_keepalive option needs nanomsg-rs's hardened libnanomsg (patch 0050); \
+             the system libnanomsg never turns TCP keepalive on",
+        )
+        .doc(
+            "TCP keepalive on the socket's later tcp and ws connections, connecting and \
+             accepted (default False). A connection whose probes go unanswered for \
+             idle + interval * count, or whose data go unacknowledged for as long (a peer \
+             that reads nothing for as long too), is dropped, counted in \
+             BROKEN_CONNECTIONS, and reconnected. Our hardened libnanomsg only: \
+             NotSupported elsewhere.",
+        ),
+    OptionSpec::int(
+        "tcp_keepalive_idle",
+        at!(NN_SOL_SOCKET, NN_TCP_KEEPALIVE_IDLE),
+        MS,
+    )
+    .range(
+        0,
+        32_767_000,
+        "a time in ms from 0 to 32767000 (0: the kernel's own)",
+    )
+    .nng(Nng::Unsupported(
+        "the tcp_keepalive_idle option is not supported by the nng backend: nng has no \
+         keepalive timing",
+    ))
+    .hardened_only(
+        "the tcp_keepalive_idle option needs nanomsg-rs's hardened libnanomsg (patch 0050)",
+    )
+    .doc(
+        "With tcp_keepalive: idle time before the first probe, in ms, rounded up to whole \
+         seconds (default 0: the kernel's own, 2 hours on Linux). Our hardened libnanomsg \
+         only: NotSupported elsewhere.",
+    ),
+    OptionSpec::int(
+        "tcp_keepalive_interval",
+        at!(NN_SOL_SOCKET, NN_TCP_KEEPALIVE_INTVL),
+        MS,
+    )
+    .range(
+        0,
+        32_767_000,
+        "a time in ms from 0 to 32767000 (0: the kernel's own)",
+    )
+    .nng(Nng::Unsupported(
+        "the tcp_keepalive_interval option is not supported by the nng backend: nng has no \
+         keepalive timing",
+    ))
+    .hardened_only(
+        "the tcp_keepalive_interval option needs nanomsg-rs's hardened libnanomsg (patch \
+         0050)",
+    )
+    .doc(
+        "With tcp_keepalive: time between probes, in ms, rounded up to whole seconds \
+         (default 0: the kernel's own, 75 s on Linux). Our hardened libnanomsg only: \
+         NotSupported elsewhere.",
+    ),
+    OptionSpec::int(
+        "tcp_keepalive_count",
+        at!(NN_SOL_SOCKET, NN_TCP_KEEPALIVE_CNT),
+        NONE,
+    )
+    .range(0, 127, "from 0 to 127 (0: the kernel's own)")
+    .nng(Nng::Unsupported(
+        "the tcp_keepalive_count option is not supported by the nng backend: nng has no \
+         keepalive timing",
+    ))
+    .hardened_only(
+        "the tcp_keepalive_count option needs nanomsg-rs's hardened libnanomsg (patch 0050)",
+    )
+    .doc(
+        "With tcp_keepalive: probes unanswered before the connection is dropped (default 0: \
+         the kernel's own, 9 on Linux). Our hardened libnanomsg only: NotSupported \
+         elsewhere.",
+    ),
     OptionSpec::int("sndprio", at!(NN_SOL_SOCKET, NN_SNDPRIO), PRIORITY)
         .range(1, 16, "from 1 (highest) to 16")
         .nng(Nng::Unsupported(

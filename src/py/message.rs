@@ -25,6 +25,22 @@ struct State {
     exports: usize,
 }
 
+impl State {
+    /// The buffer, for a change that moves or frees it (`what`: "send", "resize"):
+    /// `BufferError` while a memoryview of it is alive, `ValueError` once it was sent.
+    fn movable(&mut self, what: &str) -> PyResult<&mut Option<NnMsg>> {
+        if self.exports > 0 {
+            return Err(PyBufferError::new_err(format!(
+                "cannot {what} a Message while a memoryview of it is alive"
+            )));
+        }
+        if self.msg.is_none() {
+            return Err(PyValueError::new_err("Message was already sent"));
+        }
+        Ok(&mut self.msg)
+    }
+}
+
 /// A message in a nanomsg buffer: ``Message(data)`` copies bytes-like data or a str (UTF-8)
 /// into it, ``Message(size)`` makes a zero-filled one. ``memoryview(m)`` reads and writes it in
 /// place; ``Socket.send_msg(m)`` sends it without a copy and leaves it empty. ``len(m)`` is
@@ -58,15 +74,7 @@ impl PyMessage {
     /// `ValueError` if it was sent already.
     pub fn take(&self) -> PyResult<Parts> {
         let mut st = self.lock();
-        if st.exports > 0 {
-            return Err(PyBufferError::new_err(
-                "cannot send a Message while a memoryview of it is alive",
-            ));
-        }
-        let msg = st
-            .msg
-            .take()
-            .ok_or_else(|| PyValueError::new_err("Message was already sent"))?;
+        let msg = st.movable("send")?.take().expect("movable: a buffer");
         Ok((msg, st.header.take()))
     }
 
@@ -150,15 +158,7 @@ impl PyMessage {
     fn resize(&self, size: i64) -> PyResult<()> {
         let size = usize::try_from(size).map_err(|_| PyValueError::new_err("size must be >= 0"))?;
         let mut st = self.lock();
-        if st.exports > 0 {
-            return Err(PyBufferError::new_err(
-                "cannot resize a Message while a memoryview of it is alive",
-            ));
-        }
-        let msg = st
-            .msg
-            .as_mut()
-            .ok_or_else(|| PyValueError::new_err("Message was already sent"))?;
+        let msg = st.movable("resize")?.as_mut().expect("movable: a buffer");
         let old = msg.len();
         msg.resize(size)?;
         if size > old {

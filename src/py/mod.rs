@@ -54,6 +54,8 @@ mod _native {
         m.add("LIBRARY_VERSION", nn::library_version())?;
         m.add("HARDENED", nn::HARDENED)?;
         m.add("OPTIONS", super::options::all_specs(m.py())?)?;
+        m.add("MAX_SOCKETS", nn::MAX_SOCKETS)?;
+        m.add("SOCKET_LIMIT_REACHED", nn::SOCKET_LIMIT_REACHED)?;
         Ok(())
     }
 }

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from .. import _native, constants
+from .._closing import ClosesOnExit
 from .._errors import NanomsgError
 from .._native import Message
 from .._options import SPECS
@@ -231,7 +231,7 @@ def _int_option(name: str, doc: str) -> property:
     return property(get, set if spec.writable else None, doc=doc)
 
 
-class Socket:
+class Socket(ClosesOnExit):
     """A nanomsg socket: ``Socket(PAIR)``, or ``Socket(socket_fd=n)`` to wrap the open
     socket number ``n``, e.g. from :meth:`nanomsg_rs.Socket.detach`. ``domain`` is
     ``AF_SP`` (default) or ``AF_SP_RAW``. A context manager (closed on exit); also closed
@@ -418,19 +418,6 @@ class Socket:
             return self.socket.getsockopt(level, option, bytes)[:max_len]
         except NanomsgError as e:
             raise _error(e) from e
-
-    def __enter__(self) -> Socket:
-        """Returns the socket; leaving the ``with`` block closes it."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Closes the socket."""
-        self.close()
 
     def __repr__(self) -> str:
         connected = [e.address for e in self._endpoints if type(e) is _ConnectEndpoint]

@@ -22,6 +22,7 @@ use std::os::raw::c_int;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 
+use crate::ffi;
 use crate::nn::error::{NnError, NnResult};
 use crate::nn::library::HARDENED;
 use crate::nn::options::{Nng, OptionSpec};
@@ -56,6 +57,40 @@ pub fn check_ipc_address(addr: &CStr, bind: bool) -> NnResult<()> {
         Ok(meta) if meta.is_dir() => Err(NnError::new(libc::EISDIR)),
         Ok(meta) if !meta.file_type().is_socket() => Err(NnError::new(libc::EADDRINUSE)),
         _ => Ok(()),
+    }
+}
+
+/// `nn_shutdown` of this socket's endpoint `endpoint`, `bound` (by `nn_bind`) or connected.
+/// nng's `nn_shutdown` closes the dialer with that id if there is one, else the listener: but
+/// nng 1.5.2 numbers dialers and listeners apart, each from 1, so a listener's id is often
+/// also some dialer's (of any socket), which it would close instead. Here nng closes the
+/// endpoint of the right kind; an endpoint that is gone already is `EINVAL`, as on
+/// libnanomsg.
+pub fn shutdown_endpoint(socket: c_int, endpoint: c_int, bound: bool) -> NnResult<()> {
+    #[cfg(feature = "nng")]
+    {
+        let _ = socket;
+        let id = ffi::nng_endpoint {
+            id: endpoint as u32,
+        };
+        // SAFETY: plain values; nng checks the id itself.
+        let rv = unsafe {
+            if bound {
+                ffi::nng_listener_close(id)
+            } else {
+                ffi::nng_dialer_close(id)
+            }
+        };
+        if rv != 0 {
+            return Err(NnError::new(libc::EINVAL));
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "nng"))]
+    {
+        let _ = bound;
+        // SAFETY: plain ints; the caller holds the socket's number.
+        crate::nn::error::check(unsafe { ffi::nn_shutdown(socket, endpoint) }).map(drop)
     }
 }
 

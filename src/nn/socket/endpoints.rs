@@ -1,9 +1,11 @@
 //! A socket's endpoints: `nn_bind`, `nn_connect`, `nn_shutdown`.
 //!
-//! The socket keeps the ids of the endpoints it made and has not shut down: nng's
-//! `nn_shutdown` ignores its socket argument and would close any socket's endpoint.
+//! The socket keeps the ids of the endpoints it made and has not shut down, each with its
+//! kind (bound or connected): nng's `nn_shutdown` ignores its socket argument and would close
+//! any socket's endpoint, and it cannot tell a listener from a dialer with the same id (see
+//! `backend::shutdown_endpoint`).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::os::raw::c_int;
 
@@ -14,7 +16,7 @@ use crate::nn::error::{check, NnError, NnResult};
 use crate::nn::sync::lock;
 
 impl Guard<'_> {
-    fn endpoints(&self) -> std::sync::MutexGuard<'_, HashSet<c_int>> {
+    fn endpoints(&self) -> std::sync::MutexGuard<'_, HashMap<c_int, bool>> {
         lock(&self.socket.endpoints)
     }
 
@@ -25,40 +27,39 @@ impl Guard<'_> {
 
     /// `nn_bind`; returns the endpoint id.
     pub fn bind(&self, addr: &CStr) -> NnResult<c_int> {
-        backend::check_ipc_address(addr, true)?;
-        // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
-        let ep = check(unsafe { ffi::nn_bind(self.id(), addr.as_ptr()) })
-            .map_err(backend::endpoint_error)?;
-        self.endpoints().insert(ep);
-        self.socket.note(Usage::Endpoint);
-        Ok(ep)
+        self.add_endpoint(addr, true)
     }
 
     /// `nn_connect`; returns the endpoint id.
     pub fn connect(&self, addr: &CStr) -> NnResult<c_int> {
-        backend::check_ipc_address(addr, false)?;
-        // SAFETY: as in bind.
-        let ep = check(unsafe { ffi::nn_connect(self.id(), addr.as_ptr()) })
-            .map_err(backend::endpoint_error)?;
-        self.endpoints().insert(ep);
+        self.add_endpoint(addr, false)
+    }
+
+    /// `nn_bind` (with `bind`) or `nn_connect`, and the endpoint noted as this socket's.
+    fn add_endpoint(&self, addr: &CStr, bind: bool) -> NnResult<c_int> {
+        backend::check_ipc_address(addr, bind)?;
+        let add = if bind { ffi::nn_bind } else { ffi::nn_connect };
+        // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
+        let ep =
+            check(unsafe { add(self.id(), addr.as_ptr()) }).map_err(backend::endpoint_error)?;
+        self.endpoints().insert(ep, bind);
         self.socket.note(Usage::Endpoint);
         Ok(ep)
     }
 
     /// `nn_shutdown` of one of this socket's endpoints (`EINVAL` for any other id).
     pub fn shutdown(&self, endpoint: c_int) -> NnResult<()> {
-        if !self.endpoints().contains(&endpoint) {
+        let Some(&bound) = self.endpoints().get(&endpoint) else {
             return Err(NnError::new(libc::EINVAL));
-        }
+        };
         loop {
-            // SAFETY: plain ints; the number is held by self.
-            match check(unsafe { ffi::nn_shutdown(self.id(), endpoint) }) {
+            match backend::shutdown_endpoint(self.id(), endpoint, bound) {
                 Err(e) if e.errno() == libc::EINTR => continue,
                 other => {
                     if other.is_ok() {
                         self.endpoints().remove(&endpoint);
                     }
-                    return other.map(drop);
+                    return other;
                 }
             }
         }

@@ -12,6 +12,12 @@ use crate::nn::cmsg;
 use crate::nn::error::{check_len, NnError, NnResult};
 use crate::nn::message::NnMsg;
 
+/// With `NN_MSG`, the buffer libnanomsg is given is the address of a message pointer: the
+/// message to take (sending) or where to store a new one (receiving).
+fn msg_slot(slot: &mut *mut c_void) -> *mut c_void {
+    (slot as *mut *mut c_void).cast()
+}
+
 impl Guard<'_> {
     /// `nn_send` of a copy of `data`.
     pub fn send(&self, data: &[u8], flags: c_int) -> NnResult<usize> {
@@ -50,14 +56,7 @@ impl Guard<'_> {
         let mut ptr = msg.as_ptr();
         // SAFETY: &mut ptr points at a libnanomsg buffer; with NN_MSG the library takes it
         // only when the call succeeds.
-        let rc = unsafe {
-            ffi::nn_send(
-                self.id(),
-                (&mut ptr as *mut *mut c_void).cast(),
-                ffi::NN_MSG,
-                flags,
-            )
-        };
+        let rc = unsafe { ffi::nn_send(self.id(), msg_slot(&mut ptr), ffi::NN_MSG, flags) };
         match self.finish_send(rc) {
             Ok(n) => {
                 let _ = msg.hand_over();
@@ -71,14 +70,7 @@ impl Guard<'_> {
     pub fn recv_msg(&self, flags: c_int) -> NnResult<NnMsg> {
         let mut ptr: *mut c_void = std::ptr::null_mut();
         // SAFETY: with NN_MSG, libnanomsg stores a fresh buffer's address into ptr.
-        let rc = unsafe {
-            ffi::nn_recv(
-                self.id(),
-                (&mut ptr as *mut *mut c_void).cast(),
-                ffi::NN_MSG,
-                flags,
-            )
-        };
+        let rc = unsafe { ffi::nn_recv(self.id(), msg_slot(&mut ptr), ffi::NN_MSG, flags) };
         let len = self.finish_recv(rc)?;
         let ptr = NonNull::new(ptr).ok_or(NnError::new(libc::EFAULT))?;
         // SAFETY: the buffer came from libnanomsg, holds len bytes, and is ours alone.
@@ -98,13 +90,13 @@ impl Guard<'_> {
         let mut body: *mut c_void = std::ptr::null_mut();
         let mut control: *mut c_void = std::ptr::null_mut();
         let mut iov = ffi::nn_iovec {
-            iov_base: (&mut body as *mut *mut c_void).cast(),
+            iov_base: msg_slot(&mut body),
             iov_len: ffi::NN_MSG,
         };
         let mut hdr = ffi::nn_msghdr {
             msg_iov: &mut iov,
             msg_iovlen: 1,
-            msg_control: (&mut control as *mut *mut c_void).cast(),
+            msg_control: msg_slot(&mut control),
             msg_controllen: ffi::NN_MSG,
         };
         // SAFETY: hdr, iov, body and control live across the call; with NN_MSG libnanomsg
@@ -140,7 +132,7 @@ impl Guard<'_> {
             }
         } else {
             ffi::nn_iovec {
-                iov_base: (&mut ptr as *mut *mut c_void).cast(),
+                iov_base: msg_slot(&mut ptr),
                 iov_len: ffi::NN_MSG,
             }
         };

@@ -23,7 +23,7 @@ mod io;
 mod options;
 mod wait;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::c_int;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -32,6 +32,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::ffi;
 use crate::nn::backend::{self, ReplyState, SurveyClock};
 use crate::nn::error::{check, NnError, NnResult};
+use crate::nn::library;
 use crate::nn::process;
 use crate::nn::sync::lock;
 
@@ -114,7 +115,7 @@ pub struct Socket {
     poll_fds: [OnceLock<Option<RawFd>>; 2],
     /// The ids of the endpoints this socket made (bind/connect) and has not shut down: nng's
     /// `nn_shutdown` ignores its socket argument and would close any socket's endpoint.
-    endpoints: Mutex<HashSet<c_int>>,
+    endpoints: Mutex<HashMap<c_int, bool>>,
     /// For a REP or RESPONDENT on nng: whether a request waits for its reply (see
     /// [`Guard::sends_replies_without_dontwait`]).
     replies: Option<ReplyState>,
@@ -155,7 +156,13 @@ impl Socket {
         let token = next_token();
         let mut owners = lock(owners());
         // SAFETY: nn_socket takes plain ints and reports failure with -1.
-        let id = check(unsafe { ffi::nn_socket(domain, protocol) })?;
+        let id = check(unsafe { ffi::nn_socket(domain, protocol) }).map_err(|e| {
+            if e.errno() == libc::EMFILE && socket_limit_reached() {
+                NnError::with_detail(libc::EMFILE, library::SOCKET_LIMIT_REACHED)
+            } else {
+                e
+            }
+        })?;
         owners.insert(id, token);
         drop(owners);
         Ok(Self::from_parts(id, token, domain, protocol, wake))
@@ -224,7 +231,7 @@ impl Socket {
             state: AtomicU64::new(0),
             wake,
             subscriptions: Mutex::new(HashMap::new()),
-            endpoints: Mutex::new(HashSet::new()),
+            endpoints: Mutex::new(HashMap::new()),
             name: Mutex::new(None),
             replies: ReplyState::for_socket(domain, protocol),
             survey: SurveyClock::for_socket(domain, protocol),
@@ -379,6 +386,18 @@ fn new_wake_fd() -> NnResult<OwnedFd> {
     }
     // SAFETY: wake is a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(wake) })
+}
+
+/// Whether the library's own limit on open sockets is what an `EMFILE` of `nn_socket` met,
+/// rather than the process's descriptor limit (libnanomsg says `EMFILE` for both). At the
+/// limit every number below it is open (libnanomsg hands out the lowest numbers), so the first
+/// number that is not open says no: cheap unless the limit is near. (A socket closed by
+/// another thread right after the failure can make it say no.)
+fn socket_limit_reached() -> bool {
+    match library::MAX_SOCKETS {
+        Some(limit) => (0..limit).all(|id| unowned_int_option(id, ffi::NN_DOMAIN).is_ok()),
+        None => false,
+    }
 }
 
 /// `nn_getsockopt` of an `NN_SOL_SOCKET` int option of a number no `Socket` owns yet (no
