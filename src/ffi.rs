@@ -325,7 +325,54 @@ unsafe extern "C" {
     pub fn nng_dialer_close(d: nng_endpoint) -> c_int;
     /// Closes the listener (a bound endpoint) with this id; 0 or an nng error code.
     pub fn nng_listener_close(l: nng_endpoint) -> c_int;
+    /// nng's text for one of its error codes.
+    pub fn nng_strerror(err: c_int) -> *const c_char;
+
+    // The TLS endpoints (`backend::tls`): a listener or dialer made, given its TLS
+    // configuration, then started; 0 or an nng error code, as every call below.
+    pub fn nng_listener_create(l: *mut nng_endpoint, s: nng_endpoint, url: *const c_char) -> c_int;
+    pub fn nng_listener_set_ptr(l: nng_endpoint, name: *const c_char, ptr: *mut c_void) -> c_int;
+    pub fn nng_listener_start(l: nng_endpoint, flags: c_int) -> c_int;
+    pub fn nng_dialer_create(d: *mut nng_endpoint, s: nng_endpoint, url: *const c_char) -> c_int;
+    pub fn nng_dialer_set_ptr(d: nng_endpoint, name: *const c_char, ptr: *mut c_void) -> c_int;
+    pub fn nng_dialer_start(d: nng_endpoint, flags: c_int) -> c_int;
+
+    /// A TLS configuration, counted: each endpoint given it holds a reference, and
+    /// `nng_tls_config_free` drops one.
+    pub fn nng_tls_config_alloc(cfg: *mut *mut nng_tls_config, mode: c_int) -> c_int;
+    pub fn nng_tls_config_free(cfg: *mut nng_tls_config);
+    pub fn nng_tls_config_server_name(cfg: *mut nng_tls_config, name: *const c_char) -> c_int;
+    /// This end's certificate (chain) and key, PEM text, and the key's password (or NULL).
+    pub fn nng_tls_config_own_cert(
+        cfg: *mut nng_tls_config,
+        cert: *const c_char,
+        key: *const c_char,
+        pass: *const c_char,
+    ) -> c_int;
+    pub fn nng_tls_config_ca_file(cfg: *mut nng_tls_config, path: *const c_char) -> c_int;
+    pub fn nng_tls_config_auth_mode(cfg: *mut nng_tls_config, mode: c_int) -> c_int;
 }
+
+/// nng's TLS configuration object, opaque.
+#[cfg(feature = "nng")]
+#[repr(C)]
+pub struct nng_tls_config {
+    _private: [u8; 0],
+}
+#[cfg(feature = "nng")]
+pub const NNG_TLS_MODE_CLIENT: c_int = 0;
+#[cfg(feature = "nng")]
+pub const NNG_TLS_MODE_SERVER: c_int = 1;
+#[cfg(feature = "nng")]
+pub const NNG_TLS_AUTH_MODE_NONE: c_int = 0;
+#[cfg(feature = "nng")]
+pub const NNG_TLS_AUTH_MODE_REQUIRED: c_int = 2;
+/// `NNG_FLAG_NONBLOCK`: a dialer started with it connects in the background, as `nn_connect`.
+#[cfg(feature = "nng")]
+pub const NNG_FLAG_NONBLOCK: c_int = 2;
+/// `NNG_OPT_TLS_CONFIG`, the option of an endpoint's TLS configuration (a pointer).
+#[cfg(feature = "nng")]
+pub const NNG_OPT_TLS_CONFIG: &std::ffi::CStr = c"tls-config";
 
 /// nng's `nng_dialer` and `nng_listener`: an endpoint id in a struct, passed by value.
 #[cfg(feature = "nng")]

@@ -19,16 +19,43 @@ from typing import Any
 
 import pynng
 import pytest
-from support import free_tcp_port, timeouts, wait_until
+from support import (
+    NNG,
+    PROBE,
+    free_tcp_port,
+    timeouts,
+    wait_connected,
+    wait_reachable,
+    wait_until,
+)
 from tlscerts import PASSWORD, Certs, make_certs
 
 import nanomsg_rs as nn
 
 SockFactory = Callable[..., nn.Socket]
 
-NO_TLS_ON_NNG = "TLS is not supported by the nng backend of nanomsg-rs (yet)"
+# On nng the same API maps onto nng's TLS (mbedTLS), which reports nothing of a failed
+# handshake: no tls_error text for it, and no statistics (nng keeps none). The tests that
+# read those are libnanomsg's alone.
+NNG_SAYS_NOTHING = (
+    "nng reports nothing of a failed TLS handshake: no tls_error for it, no statistics"
+)
+ours_only = pytest.mark.backend("nanomsg", reason=NNG_SAYS_NOTHING)
+# nng 1.5.2's wss listener serves only requests whose Host is the host it listens on
+# (127.0.0.1 here); nngcat's mbedTLS 2.28 matches a certificate's DNS names only, so it must
+# dial by name ("localhost"), which our nng-backed wss listener then refuses.
+NNG_WSS_HOST = "nng's wss listener serves only the host it listens on: a client by name is refused"
 
-pytestmark = pytest.mark.backend("nanomsg", reason=NO_TLS_ON_NNG)
+
+# mbedTLS takes a key that is not the certificate's: nng's bind succeeds, each handshake fails.
+NNG_NO_PAIR_CHECK = "nng's mbedTLS does not check that the key is the certificate's at bind"
+
+
+def dial_host() -> str:
+    """The host an nng client (pynng, with server_name set) dials our listener by: on the
+    nng backend our wss listener is nng's (see NNG_WSS_HOST), which serves its own host only."""
+    return "127.0.0.1" if NNG else "localhost"
+
 
 HANDSHAKE_ERRORS = nn.Statistic.TLS_HANDSHAKE_ERRORS
 
@@ -44,6 +71,10 @@ def server_config(certs: Certs, **kw: Any) -> nn.TLSConfig:
 
 def client_config(certs: Certs, **kw: Any) -> nn.TLSConfig:
     kw.setdefault("ca_file", certs.ca.cert)
+    if NNG and kw.get("verify", True):
+        # nng's mbedTLS (2.28, Debian's libnng) matches a certificate's DNS names only, never
+        # its IP addresses: a client connecting by address names the server (as nngcat must)
+        kw.setdefault("server_name", "localhost")
     return nn.TLSConfig("client", **kw)
 
 
@@ -76,7 +107,9 @@ def connected_pair(
     timeouts(a, b)
     a.bind(address)
     b.connect(address)
-    wait_until(lambda: a.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 1, what="connected")
+    wait_connected(a)
+    # the connection carries messages (nng counts no connections)
+    wait_reachable(b, [a], reply=connecting == "req")
     return a, b
 
 
@@ -106,7 +139,8 @@ def test_pair_many_small_messages_in_order(scheme: str, sock: SockFactory, certs
     for i in range(2000):
         b.send(b"%d" % i)
     assert [a.recv() for _ in range(2000)] == [b"%d" % i for i in range(2000)]
-    assert a.statistic(HANDSHAKE_ERRORS) == b.statistic(HANDSHAKE_ERRORS) == 0
+    if not NNG:
+        assert a.statistic(HANDSHAKE_ERRORS) == b.statistic(HANDSHAKE_ERRORS) == 0
     assert a.tls_error == b.tls_error == ""
 
 
@@ -130,19 +164,28 @@ def test_pub_sub_to_two_subscribers(scheme: str, sock: SockFactory, certs: Certs
         s.subscribe(topic)
         s.connect(address)
         subs.append(s)
-    wait_until(lambda: pub.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 2, what="2 subs")
+    wait_connected(pub, 2)
+    for s in subs:  # both carry messages (nng counts no connections)
+        s.subscribe(PROBE)
+    wait_reachable(pub, subs, broadcast=True)
+    for s in subs:
+        s.unsubscribe(PROBE)
     for i in range(20):
         pub.send(b"a%d" % i)
         pub.send(b"b%d" % i)
+        if NNG:  # nng's PUB drops what finds a connection's queue (16 messages) full
+            time.sleep(0.01)
     assert [subs[0].recv() for _ in range(20)] == [b"a%d" % i for i in range(20)]
     assert [subs[1].recv() for _ in range(20)] == [b"b%d" % i for i in range(20)]
 
 
 def test_connect_by_host_name_checks_it(scheme: str, sock: SockFactory, certs: Certs) -> None:
     """Connecting to localhost: the certificate's DNS name is checked (no server_name)."""
+    if NNG and scheme == "wss":
+        pytest.skip(NNG_WSS_HOST)
     address, port = tls_address(scheme)
     a = sock("pair", tls=server_config(certs))
-    b = sock("pair", tls=client_config(certs))
+    b = sock("pair", tls=client_config(certs, server_name=None))
     timeouts(a, b)
     a.bind(address)
     b.connect(f"{scheme}://localhost:{port}")
@@ -150,6 +193,10 @@ def test_connect_by_host_name_checks_it(scheme: str, sock: SockFactory, certs: C
     assert a.recv() == b"by name"
 
 
+@pytest.mark.backend(
+    "nanomsg",
+    reason="nng's mbedTLS 2.28 cannot read OpenSSL 3's encrypted keys (PBKDF2, HMAC-SHA256)",
+)
 def test_encrypted_key_with_its_password(scheme: str, sock: SockFactory, certs: Certs) -> None:
     server = nn.TLSConfig(
         "server",
@@ -175,12 +222,15 @@ def test_reconnects_after_the_listener_comes_back(
         timeouts(a)
         a.bind(address)
         # a message sent before the new connection is up would go to the old one
-        wait_until(lambda: b.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 1)
+        wait_connected(b)
+        wait_reachable(b, [a])
         b.send(b"round %d" % round)
         assert a.recv() == b"round %d" % round
         a.close()
-        wait_until(lambda: b.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0)
-    assert b.statistic(HANDSHAKE_ERRORS) == 0
+        if not NNG:
+            wait_until(lambda: b.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0)
+    if not NNG:
+        assert b.statistic(HANDSHAKE_ERRORS) == 0
 
 
 # -- the certificate checks -----------------------------------------------------------------
@@ -193,6 +243,7 @@ def refused(client: nn.Socket, server: nn.Socket | None = None, timeout: float =
         wait_until(lambda: server.statistic(HANDSHAKE_ERRORS) >= 1, timeout, "server refused")
 
 
+@ours_only
 @pytest.mark.parametrize(
     ("which", "why"),
     [
@@ -222,6 +273,7 @@ def test_client_refuses_a_bad_server_certificate(
     assert a.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 0
 
 
+@ours_only
 def test_a_very_long_certificate_chain_is_refused(
     scheme: str, sock: SockFactory, certs: Certs, tmp_path: Path
 ) -> None:
@@ -243,6 +295,7 @@ def test_a_very_long_certificate_chain_is_refused(
         b.send(b"never")
 
 
+@ours_only
 def test_client_retries_a_refused_server_and_counts_each(
     scheme: str, sock: SockFactory, certs: Certs
 ) -> None:
@@ -282,6 +335,7 @@ def test_server_name_is_what_the_certificate_must_carry(
     assert a.recv() == b"named"
 
 
+@ours_only
 def test_system_cas_do_not_trust_a_private_ca(scheme: str, sock: SockFactory, certs: Certs) -> None:
     """Without ca_file a client trusts the system's CAs, which never signed our test CA."""
     address, _ = tls_address(scheme)
@@ -300,6 +354,65 @@ def mutual_server(certs: Certs) -> nn.TLSConfig:
     return server_config(certs, ca_file=certs.ca.cert, verify=True)
 
 
+def published_to(pub: nn.Socket, sub: nn.Socket, seconds: float) -> bool:
+    """Whether ``sub`` receives what ``pub`` keeps publishing within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pub.send(b"news")
+        try:
+            sub.recv(block=False)
+            return True
+        except nn.Again:
+            time.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize("bad", ["self_signed", "expired", "wrong_host"])
+def test_a_refused_server_certificate_carries_nothing(
+    scheme: str, sock: SockFactory, certs: Certs, bad: str
+) -> None:
+    """On either backend: a client that refuses the server's certificate receives nothing
+    (the counts and reasons, libnanomsg's alone, are checked below)."""
+    pair = getattr(certs, bad)
+    address, _ = tls_address(scheme)
+    fake = sock("pub", tls=nn.TLSConfig("server", cert_file=pair.cert, key_file=pair.key))
+    fake.bind(address)
+    sub = sock("sub", tls=client_config(certs))
+    sub.subscribe(b"")
+    sub.connect(address)
+    assert not published_to(fake, sub, 1.5)
+    # the same client gets the news from a server whose certificate holds
+    address, _ = tls_address(scheme)
+    pub = sock("pub", tls=server_config(certs))
+    pub.bind(address)
+    sub.connect(address)
+    assert published_to(pub, sub, 10)
+
+
+def test_mutual_tls_refuses_a_client_without_a_certificate_and_serves_a_signed_one(
+    scheme: str, sock: SockFactory, certs: Certs
+) -> None:
+    """On either backend: a verifying server passes nothing to a client without a
+    certificate, or with one another CA signed, while it serves a signed client."""
+    address, _ = tls_address(scheme)
+    pub = sock("pub", tls=mutual_server(certs))
+    pub.bind(address)
+    intruders = []
+    for kw in ({}, {"cert_file": certs.other_client.cert, "key_file": certs.other_client.key}):
+        intruder = sock("sub", tls=client_config(certs, **kw))
+        intruder.subscribe(b"")
+        intruder.connect(address)
+        intruders.append(intruder)
+    signed = sock(
+        "sub", tls=client_config(certs, cert_file=certs.client.cert, key_file=certs.client.key)
+    )
+    signed.subscribe(b"")
+    signed.connect(address)
+    assert published_to(pub, signed, 10)
+    for intruder in intruders:
+        assert not published_to(pub, intruder, 1.5)
+
+
 def test_mutual_tls_accepts_a_signed_client(scheme: str, sock: SockFactory, certs: Certs) -> None:
     client = client_config(certs, cert_file=certs.client.cert, key_file=certs.client.key)
     rep, req = connected_pair(
@@ -311,6 +424,7 @@ def test_mutual_tls_accepts_a_signed_client(scheme: str, sock: SockFactory, cert
     assert req.recv() == b"welcome"
 
 
+@ours_only
 @pytest.mark.parametrize(
     ("who", "why"),
     [
@@ -434,6 +548,8 @@ def test_unusable_files_fail_bind_with_the_reason(
     sock: SockFactory, certs: Certs, make: Callable[[Certs], tuple[Any, ...]], why: str | None
 ) -> None:
     mode, cert, key, password = make(certs)
+    if NNG and why == "does not match":
+        pytest.skip(NNG_NO_PAIR_CHECK)
     if mode == "client":  # a CA file that is no PEM: refused when connecting
         cfg = nn.TLSConfig("client", ca_file=certs.client.key)
         s = sock("pair", tls=cfg)
@@ -444,6 +560,9 @@ def test_unusable_files_fail_bind_with_the_reason(
     s = sock("pair", tls=nn.TLSConfig(mode, cert_file=cert, key_file=key, password=password))
     with pytest.raises(nn.InvalidArgument, match="TLS configuration was refused") as info:
         s.bind(tls_address()[0])
+    if NNG:  # nng's texts (mbedTLS's) are its own
+        assert "the certificate (cert_file) or its key" in s.tls_error, s.tls_error
+        return
     assert why in str(info.value)
     assert why in s.tls_error
 
@@ -525,13 +644,15 @@ def test_plaintext_sp_on_a_tls_port(
     with raw(port) as s:
         s.sendall(b"\0SP\0\0\x30\0\0")
         assert read_until_closed(s) == b""
-    wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) == 1)
-    assert "sent an SP header (a plain tcp:// peer?)" in rep.tls_error, rep.tls_error
-    assert ", from 127.0.0.1:" in rep.tls_error
+    if not NNG:
+        wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) == 1)
+        assert "sent an SP header (a plain tcp:// peer?)" in rep.tls_error, rep.tls_error
+        assert ", from 127.0.0.1:" in rep.tls_error
     # a plain tcp client of nanomsg, too
     plain = sock("req")
     plain.connect(f"tcp://127.0.0.1:{port}")
-    wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) >= 2)
+    if not NNG:
+        wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) >= 2)
     plain.close()
     served(rep, address, certs, sock)
 
@@ -543,8 +664,9 @@ def test_tls_client_on_a_plain_port(sock: SockFactory, certs: Certs) -> None:
     rep.bind(f"tcp://127.0.0.1:{port}")
     req = sock("req", tls=client_config(certs))
     req.connect(f"tls+tcp://127.0.0.1:{port}")
-    wait_until(lambda: req.statistic(HANDSHAKE_ERRORS) >= 1)
-    assert "the peer does not speak TLS: it sent an SP header" in req.tls_error, req.tls_error
+    if not NNG:
+        wait_until(lambda: req.statistic(HANDSHAKE_ERRORS) >= 1)
+        assert "the peer does not speak TLS: it sent an SP header" in req.tls_error
     with pytest.raises(nn.Timeout):
         rep.recv()
 
@@ -556,8 +678,9 @@ def test_plain_ws_client_on_a_wss_port(sock: SockFactory, certs: Certs) -> None:
     rep.bind(address)
     plain = sock("req")
     plain.connect(f"ws://127.0.0.1:{port}")
-    wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) >= 1)
-    assert "it sent a plain HTTP request (a ws:// peer?)" in rep.tls_error, rep.tls_error
+    if not NNG:
+        wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) >= 1)
+        assert "it sent a plain HTTP request (a ws:// peer?)" in rep.tls_error, rep.tls_error
     plain.close()
     served(rep, address, certs, sock)
 
@@ -572,8 +695,9 @@ def test_wss_client_on_a_plain_ws_port(sock: SockFactory, certs: Certs) -> None:
     # The ws server reads the ClientHello as the start of an HTTP request and waits for its
     # end; the client waits for a ServerHello: the first of their two 5 s deadlines ends it,
     # the client's ("did not complete in time") or the server's ("closed during").
-    wait_until(lambda: req.statistic(HANDSHAKE_ERRORS) >= 1, timeout=15)
-    assert "the TLS handshake" in req.tls_error, req.tls_error
+    if not NNG:
+        wait_until(lambda: req.statistic(HANDSHAKE_ERRORS) >= 1, timeout=15)
+        assert "the TLS handshake" in req.tls_error, req.tls_error
     with pytest.raises(nn.Timeout):
         rep.recv()
 
@@ -599,8 +723,9 @@ def test_garbage_on_a_tls_port(
         if data.endswith(b"\x00\x40"):
             s.shutdown(pysocket.SHUT_WR)
         read_until_closed(s)
-    wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) == 1)
-    assert rep.tls_error
+    if not NNG:
+        wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) == 1)
+        assert rep.tls_error
     served(rep, address, certs, sock)
 
 
@@ -623,6 +748,7 @@ def test_silent_and_garbage_peers_do_not_block_a_good_one(
             s.close()
 
 
+@ours_only
 def test_garbage_after_the_handshake_breaks_only_that_connection(
     sock: SockFactory, certs: Certs
 ) -> None:
@@ -689,7 +815,8 @@ def test_renegotiation_is_refused(sock: SockFactory, certs: Certs) -> None:
     assert b"RENEGOTIATING" in out, out[-2000:]
     assert out.count(b"], ClientHello\n") == 2, out[-3000:]
     assert out.count(b"], ServerHello\n") == 1, out[-3000:]
-    wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) == 1)
+    if not NNG:
+        wait_until(lambda: rep.statistic(HANDSHAKE_ERRORS) == 1)
     served(rep, address, certs, sock)
 
 
@@ -770,7 +897,7 @@ def test_interop_with_pynng(
         theirs = theirs_cls(tls_config=pynng_client(certs), recv_timeout=2000, send_timeout=5000)
         if ours_kind == "pub":
             theirs.subscribe(b"")
-        theirs.dial(f"{scheme}://localhost:{port}", block=True)
+        theirs.dial(f"{scheme}://{dial_host()}:{port}", block=True)
     else:
         theirs = theirs_cls(tls_config=pynng_server(certs), recv_timeout=2000, send_timeout=5000)
         if ours_kind == "pub":
@@ -781,9 +908,10 @@ def test_interop_with_pynng(
         ours.connect(address)
     with theirs:
         if not ours_bound:
-            wait_until(lambda: ours.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 1)
+            wait_connected(ours)
         exchange(ours, ours_kind, theirs, ours_bound)
-    assert ours.statistic(HANDSHAKE_ERRORS) == 0
+    if not NNG:
+        assert ours.statistic(HANDSHAKE_ERRORS) == 0
 
 
 def test_pynng_mutual_tls_both_ways(scheme: str, sock: SockFactory, certs: Certs) -> None:
@@ -797,7 +925,7 @@ def test_pynng_mutual_tls_both_ways(scheme: str, sock: SockFactory, certs: Certs
     with pynng.Req0(
         tls_config=pynng_client(certs, own_cert_string=cert, own_key_string=key), recv_timeout=5000
     ) as req:
-        req.dial(f"{scheme}://localhost:{port}", block=True)
+        req.dial(f"{scheme}://{dial_host()}:{port}", block=True)
         req.send(b"mutual")
         assert rep.recv() == b"mutual"
         rep.send(b"ok")
@@ -835,10 +963,11 @@ def test_pynng_server_refuses_our_client_without_a_certificate(
         prep.listen(address)
         req = sock("req", tls=client_config(certs, server_name="localhost"))
         req.connect(address)
-        wait_until(lambda: req.statistic(HANDSHAKE_ERRORS) >= 1)
-        # how mbedTLS 3.6 ends it (TLS 1.3) shows as an alert or a record our keys do not
-        # open: the text is OpenSSL's, either way before the SP header exchange
-        assert "TLS failed before the " in req.tls_error, req.tls_error  # SP or ws handshake
+        if not NNG:
+            wait_until(lambda: req.statistic(HANDSHAKE_ERRORS) >= 1)
+            # how mbedTLS 3.6 ends it (TLS 1.3) shows as an alert or a record our keys do
+            # not open: the text is OpenSSL's, either way before the SP header exchange
+            assert "TLS failed before the " in req.tls_error, req.tls_error  # SP or ws
         with pytest.raises(pynng.Timeout):
             prep.recv()
 
@@ -886,6 +1015,8 @@ def test_nngcat_req_to_our_rep(
     scheme: str, sock: SockFactory, certs: Certs, procs: list[subprocess.Popen[bytes]]
 ) -> None:
     """nngcat dials localhost: mbedTLS 2.28 checks DNS names only, not IP addresses."""
+    if NNG and scheme == "wss":
+        pytest.skip(NNG_WSS_HOST)
     address, port = tls_address(scheme)
     rep = sock("rep", tls=server_config(certs))
     timeouts(rep)
@@ -948,6 +1079,8 @@ def test_nngcat_rep_answers_our_req(
 def test_nngcat_sub_receives_our_pub(
     scheme: str, sock: SockFactory, certs: Certs, procs: list[subprocess.Popen[bytes]]
 ) -> None:
+    if NNG and scheme == "wss":
+        pytest.skip(NNG_WSS_HOST)
     address, port = tls_address(scheme)
     pub = sock("pub", tls=server_config(certs))
     pub.bind(address)
@@ -969,7 +1102,7 @@ def test_nngcat_sub_receives_our_pub(
             stderr=subprocess.PIPE,
         )
     )
-    wait_until(lambda: pub.statistic(nn.Statistic.CURRENT_CONNECTIONS) == 1, what="nngcat")
+    wait_connected(pub)  # (nng counts none: the loop below sends until nngcat has one)
     deadline = time.monotonic() + 10
     while procs[0].poll() is None and time.monotonic() < deadline:
         pub.send(b"headline")
@@ -1017,6 +1150,8 @@ def test_pair_with_nngcat(
     procs: list[subprocess.Popen[bytes]],
     ours_bound: bool,
 ) -> None:
+    if NNG and scheme == "wss" and ours_bound:
+        pytest.skip(NNG_WSS_HOST)
     address, port = tls_address(scheme)
     if ours_bound:
         ours = sock("pair", tls=server_config(certs))
@@ -1042,6 +1177,8 @@ def test_nngcat_mutual_tls(
     scheme: str, sock: SockFactory, certs: Certs, procs: list[subprocess.Popen[bytes]]
 ) -> None:
     """nngcat with a client certificate is served by our verifying REP."""
+    if NNG and scheme == "wss":
+        pytest.skip(NNG_WSS_HOST)
     address, port = tls_address(scheme)
     rep = sock("rep", tls=mutual_server(certs))
     timeouts(rep)
@@ -1097,6 +1234,10 @@ def test_nncat_rep_over_tls_answers_our_req(
     assert req.recv() == b"pong"
 
 
+@pytest.mark.backend(
+    "nanomsg",
+    reason="nncat connects by address and nng's mbedTLS 2.28 matches DNS names only",
+)
 def test_nncat_req_over_tls_to_nngcat_rep(
     scheme: str, certs: Certs, procs: list[subprocess.Popen[bytes]]
 ) -> None:

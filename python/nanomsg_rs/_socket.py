@@ -217,7 +217,8 @@ class Socket(_native.Socket, ClosesOnExit):
 
         Raises:
             TypeError: (setting) neither a TLSConfig nor None.
-            NotSupported: (setting) a library without TLS: the system libnanomsg, nng.
+            NotSupported: (setting) a library without TLS: the system libnanomsg. (On nng
+                the same settings go to nng's own TLS; see the Security page.)
         """
         try:
             return self._tls

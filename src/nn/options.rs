@@ -70,6 +70,9 @@ pub enum Nng {
     CString,
     /// nng refuses this one value: `ENOTSUP` with this text.
     RefusesValue(c_int, &'static str),
+    /// nng's compatibility layer lacks it: the binding keeps it and maps it onto nng's own
+    /// API (`backend`); the text says what differs.
+    Binding(&'static str),
 }
 
 /// Something about setting the option that the library passes over in silence, and the
@@ -257,8 +260,9 @@ const NONE: c_int = ffi::NN_UNIT_NONE;
 const TLS_HARDENED: &str =
     "TLS (tls+tcp://, wss://) needs nanomsg-rs's hardened libnanomsg (patches 0060, 0061); \
      the system libnanomsg has no TLS transport";
-/// Why they are missing from the nng backend.
-const TLS_NNG: &str = "TLS is not supported by the nng backend of nanomsg-rs (yet)";
+/// What the nng backend does with them.
+const TLS_NNG: &str = "kept by the binding and given to nng's TLS (nng_tls_config) at bind \
+     and connect";
 
 /// Every option the binding knows, in the order of the docs.
 pub const OPTIONS: &[OptionSpec] = &[
@@ -579,7 +583,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         ),
     OptionSpec::str("tls_cert_file", at!(NN_TLS, NN_TLS_CERT_FILE))
         .face(Face::Call)
-        .nng(Nng::Unsupported(TLS_NNG))
+        .nng(Nng::Binding(TLS_NNG))
         .hardened_only(TLS_HARDENED)
         .doc(
             "This end's certificate chain, a PEM file (set by Socket.tls): a bind needs it, a \
@@ -587,12 +591,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         ),
     OptionSpec::str("tls_key_file", at!(NN_TLS, NN_TLS_KEY_FILE))
         .face(Face::Call)
-        .nng(Nng::Unsupported(TLS_NNG))
+        .nng(Nng::Binding(TLS_NNG))
         .hardened_only(TLS_HARDENED)
         .doc("The private key of tls_cert_file, a PEM file (set by Socket.tls)."),
     OptionSpec::str("tls_ca_file", at!(NN_TLS, NN_TLS_CA_FILE))
         .face(Face::Call)
-        .nng(Nng::Unsupported(TLS_NNG))
+        .nng(Nng::Binding(TLS_NNG))
         .hardened_only(TLS_HARDENED)
         .doc(
             "The certificate authorities the peer's certificate must chain to, a PEM file (set \
@@ -600,7 +604,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         ),
     OptionSpec::str("tls_server_name", at!(NN_TLS, NN_TLS_SERVER_NAME))
         .face(Face::Call)
-        .nng(Nng::Unsupported(TLS_NNG))
+        .nng(Nng::Binding(TLS_NNG))
         .hardened_only(TLS_HARDENED)
         .doc(
             "The name the listener's certificate must carry (set by Socket.tls; empty: the host \
@@ -609,12 +613,12 @@ pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::str("tls_key_password", at!(NN_TLS, NN_TLS_KEY_PASSWORD))
         .write_only()
         .face(Face::Call)
-        .nng(Nng::Unsupported(TLS_NNG))
+        .nng(Nng::Binding(TLS_NNG))
         .hardened_only(TLS_HARDENED)
         .doc("The password of an encrypted tls_key_file (set by Socket.tls; write-only)."),
     OptionSpec::int("tls_verify", at!(NN_TLS, NN_TLS_VERIFY), NONE)
         .face(Face::Call)
-        .nng(Nng::Unsupported(TLS_NNG))
+        .nng(Nng::Binding(TLS_NNG))
         .hardened_only(TLS_HARDENED)
         .doc(
             "Whether the peer's certificate is checked (set by Socket.tls): -1 (the default) \
@@ -622,12 +626,16 @@ pub const OPTIONS: &[OptionSpec] = &[
         ),
     OptionSpec::str("tls_error", at!(NN_TLS, NN_TLS_ERROR))
         .read_only()
-        .nng(Nng::Unsupported(TLS_NNG))
+        .nng(Nng::Binding(
+            "on nng, only why a TLS configuration was refused at bind or connect: nng reports \
+             nothing of a failed handshake (and counts none)",
+        ))
         .hardened_only(TLS_HARDENED)
         .doc(
             "Read-only: why the socket's last TLS connection failed (its handshake, a \
              certificate, a record), or why its TLS configuration was refused; empty until \
-             then. Each failed handshake is counted in Statistic.TLS_HANDSHAKE_ERRORS.",
+             then. Each failed handshake is counted in Statistic.TLS_HANDSHAKE_ERRORS. On \
+             nng: only why a configuration was refused.",
         ),
 ];
 

@@ -12,10 +12,13 @@
 //! - this file: options (what their rows in `options` say of nng), endpoints, statistics,
 //!   closing and message buffers;
 //! - `reply`: whether a REP or RESPONDENT on nng has a reply due;
-//! - `survey`: the SURVEYOR's deadline as libnanomsg reports it, for nng.
+//! - `survey`: the SURVEYOR's deadline as libnanomsg reports it, for nng;
+//! - `tls`: the `NN_TLS` options, kept by the binding on nng and mapped onto nng's TLS.
 
 mod reply;
 mod survey;
+#[cfg(feature = "nng")]
+mod tls;
 
 use std::ffi::CStr;
 use std::os::raw::c_int;
@@ -29,6 +32,8 @@ use crate::nn::options::{Nng, OptionSpec};
 
 pub use reply::ReplyState;
 pub use survey::SurveyClock;
+#[cfg(feature = "nng")]
+pub use tls::{is_tls_address, TlsSettings};
 
 /// The longest ipc path a Unix domain socket address holds: `sun_path` (108 bytes on Linux)
 /// less its terminating NUL.

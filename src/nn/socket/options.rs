@@ -19,6 +19,13 @@ impl Guard<'_> {
     /// `nn_getsockopt` of an int option.
     pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
         backend::check_option(options::find(level, option))?;
+        #[cfg(feature = "nng")]
+        if level == ffi::NN_TLS {
+            let bytes = self.socket.tls.get(option)?;
+            let int =
+                <[u8; 4]>::try_from(bytes.as_slice()).map_err(|_| NnError::new(libc::EINVAL))?;
+            return Ok(c_int::from_ne_bytes(int));
+        }
         let mut value: c_int = 0;
         let mut len = std::mem::size_of::<c_int>();
         // SAFETY: value and len are live and len holds value's size.
@@ -41,6 +48,10 @@ impl Guard<'_> {
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
         let spec = options::find(level, option);
         backend::check_option(spec)?;
+        #[cfg(feature = "nng")]
+        if level == ffi::NN_TLS {
+            return self.socket.tls.get(option);
+        }
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
         let mut len = buf.len();
         for _ in 0..4 {
@@ -77,6 +88,10 @@ impl Guard<'_> {
             spec.check_int(value)?;
             backend::check_option_value(spec, value)?;
         }
+        #[cfg(feature = "nng")]
+        if level == ffi::NN_TLS {
+            return self.socket.tls.set_int(option, value);
+        }
         self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
         check(unsafe {
@@ -107,6 +122,10 @@ impl Guard<'_> {
                 spec.check_int(int)?;
                 backend::check_option_value(spec, int)?;
             }
+        }
+        #[cfg(feature = "nng")]
+        if level == ffi::NN_TLS {
+            return self.socket.tls.set_bytes(option, value);
         }
         self.setsockopt_untracked(level, option, value)
     }
