@@ -270,6 +270,33 @@ def test_a_flood_takes_no_more_descriptors_than_the_cap(sock: SockFactory) -> No
             s.close()
 
 
+@pytest.mark.parametrize("transport", ["tcp", "ws"])
+def test_a_flood_past_the_backlog_is_refused_and_counted(sock: SockFactory, transport: str) -> None:
+    """300 raw connections to a socket capped at 2: 2 are held, the backlog (100) holds what
+    it can, and what it cannot hold is refused (reset) and counted (patch 0064: the kernel
+    dropped those SYNs unseen); the socket still holds no more than 2 descriptors."""
+    port = free_tcp_port()
+    rep = sock("rep")
+    rep.maxconn = 2
+    rep.bind(f"{transport}://127.0.0.1:{port}")
+    assert rep.statistic(nn.Statistic.REFUSED_CONNECTIONS) == 0
+    before = open_fds()
+    flood = []
+    try:
+        for _ in range(300):
+            s = pysocket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            flood.append(s)
+        wait_until(lambda: rep.statistic(nn.Statistic.REFUSED_CONNECTIONS) >= 1, what="a refusal")
+        assert rep.statistic(nn.Statistic.ACCEPTED_CONNECTIONS) == 2
+        held = open_fds() - before - len(flood)
+        assert held <= 2, held
+    finally:
+        for s in flood:
+            s.close()
+
+
 def test_uncapped_listener_holds_every_connection(sock: SockFactory) -> None:
     """The behaviour the cap changes (and the default): every connection is accepted."""
     port = free_tcp_port()

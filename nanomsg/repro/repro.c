@@ -2791,6 +2791,48 @@ static int maxconn (void)
     return 0;
 }
 
+/*  0064: a flood past the cap: what the backlog (100) cannot hold is refused and counted
+    (NN_STAT_REFUSED_CONNECTIONS); without it the kernel drops those SYNs, counted nowhere.  */
+static int maxconn_refusals (void)
+{
+    struct sockaddr_in in;
+    int rep, fds [150], i, cap = 1, port = free_port ();
+    uint64_t refused = 0;
+    rep = nn_socket (AF_SP, NN_REP);
+    if (rep < 0) die ("nn_socket");
+    if (nn_setsockopt (rep, NN_SOL_SOCKET, REPRO_NN_MAXCONN, &cap, sizeof cap) != 0)
+        die ("nn_setsockopt (NN_MAXCONN)");
+    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", port);
+    if (nn_bind (rep, addr_buf) < 0) die ("nn_bind");
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    in.sin_port = htons (port);
+    for (i = 0; i != 150; i++) {
+        fds [i] = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fds [i] < 0) die ("socket");
+        connect (fds [i], (struct sockaddr *) &in, sizeof in);
+    }
+    for (i = 0; i != 300 && refused == 0; i++) {
+        usleep (10000);
+        refused = nn_get_statistic (rep, REPRO_NN_STAT_REFUSED_CONNECTIONS);
+    }
+    for (i = 0; i != 150; i++)
+        close (fds [i]);
+    if (refused == 0) {
+        fprintf (stderr, "150 connections to a socket capped at 1: none refused in 3 s "
+            "(the backlog's overflow dropped unseen): FAILED\n");
+        return 1;
+    }
+    if (nn_get_statistic (rep, NN_STAT_ACCEPTED_CONNECTIONS) != 1) {
+        fprintf (stderr, "%d connections accepted, not 1: FAILED\n",
+            (int) nn_get_statistic (rep, NN_STAT_ACCEPTED_CONNECTIONS));
+        return 1;
+    }
+    nn_close (rep);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -2854,6 +2896,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
     { "ipc-peer-uids", ipc_peer_uids, "no check of the peer's user at accept" },
     { "maxconn", maxconn, "no cap: every connection is accepted, a flood takes every fd" },
+    { "maxconn-refusals", maxconn_refusals, "no cap, no refusals: a flood takes every fd" },
 };
 
 int main (int argc, char **argv)

@@ -99,7 +99,8 @@ class Statistic(_Named):
     #: without TLS. ``Socket.tls_error`` says why the last one failed.
     TLS_HANDSHAKE_ERRORS = _native.STAT_TLS_HANDSHAKE_ERRORS
     #: Connections a listener closed as soon as it accepted them: an ipc peer of a user
-    #: ``Socket.ipc_peer_uids`` leaves out; 0 on a library without the check.
+    #: ``Socket.ipc_peer_uids`` leaves out, or (tcp, ws, TLS) one the kernel's backlog had
+    #: no room for while the socket was at its ``maxconn``; 0 on a library without them.
     REFUSED_CONNECTIONS = _native.STAT_REFUSED_CONNECTIONS
 
     @classmethod

@@ -468,8 +468,10 @@ pub const OPTIONS: &[OptionSpec] = &[
         .doc(
             "Most connections the socket's listeners hold at once, all its bound endpoints \
              together (default 0: no cap). Past it a listener stops accepting: connections \
-             wait in the kernel's backlog and are taken as others go. Our hardened \
-             libnanomsg only: NotSupported elsewhere.",
+             wait in the kernel's backlog and are taken as others go; on tcp, ws and TLS, \
+             what the backlog cannot hold is refused, counted in \
+             Statistic.REFUSED_CONNECTIONS. Our hardened libnanomsg only: NotSupported \
+             elsewhere.",
         ),
     OptionSpec::str("socket_name", at!(NN_SOL_SOCKET, NN_SOCKET_NAME))
         .range(0, 63, "at most 63 bytes")
