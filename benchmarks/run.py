@@ -25,7 +25,9 @@ Workloads (``--only NAME``, repeatable or comma-separated):
   thread: messages delivered per second, in total and per SUB;
 * ``async``: REQ/REP round trips of 64 B over tcp loopback, client and server in one event
   loop, for nanomsg_rs (asyncio, uvloop, trio), pynng (asyncio, trio) and zmq.asyncio, each
-  next to its library's blocking calls (:mod:`bench_async`, run in this process).
+  next to its library's blocking calls (:mod:`bench_async`, run in this process);
+* ``tls``: nanomsg_rs's ``tls+tcp://`` against pynng's with the same certificates: 64 B and
+  1 MiB throughput, REQ/REP latency, and nanomsg_rs over plain tcp at 1 MiB (:mod:`bench_tls`).
 
 Every throughput row, pingpong and latency carry a target (nanomsg_rs's ratio to C, by rate
 and by CPU time per message), and so does ``async``: nanomsg_rs under asyncio ahead of
@@ -59,6 +61,7 @@ import bench_async
 import bench_docs
 import bench_nng
 import bench_report
+import bench_tls
 from bench_libs import MODULES, NNG_LIB, PYTHON_LIBS
 from bench_measure import Addresses, measure_workload, progress
 from bench_procs import (
@@ -353,6 +356,11 @@ def main(argv: list[str]) -> int:
         for workload in args.workloads:
             if workload == bench_async.WORKLOAD:  # in this process, every row in its own loop
                 records += bench_async.measure_async(
+                    libs, cfg.repeats[workload], cfg.sample_time, rng, notes, progress
+                )
+                continue
+            if workload == bench_tls.WORKLOAD:  # its own peer processes, OpenSSL against mbedTLS
+                records += bench_tls.measure_tls(
                     libs, cfg.repeats[workload], cfg.sample_time, rng, notes, progress
                 )
                 continue
