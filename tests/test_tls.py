@@ -1163,7 +1163,8 @@ def test_pair_with_nngcat(
     timeouts(ours, ms=10000)
     procs.append(
         subprocess.Popen(
-            nngcat("--pair0", *args, "--data", "hello pair", "--count", "1", "-A"),
+            # (NNGCAT_ONE_REQUEST: with --count alone nngcat may fail to set its timeout)
+            nngcat("--pair0", *args, "--data", "hello pair", *NNGCAT_ONE_REQUEST, "-A"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )

@@ -33,7 +33,72 @@ use crate::nn::options::{Nng, OptionSpec};
 pub use reply::ReplyState;
 pub use survey::SurveyClock;
 #[cfg(feature = "nng")]
-pub use tls::{is_tls_address, TlsSettings};
+pub use tls::TlsSettings;
+
+/// A socket's `NN_TLS` options where the binding keeps them (nng, see `tls`); on libnanomsg
+/// the library keeps them itself, and this holds nothing.
+#[cfg(not(feature = "nng"))]
+#[derive(Debug, Default)]
+pub struct TlsSettings;
+
+/// `nn_getsockopt` at `level`: `Some` (the value's bytes, an int's in native order) where the
+/// backend answers it itself (`NN_TLS` on nng), `None` where the library does.
+pub fn tls_get(settings: &TlsSettings, level: c_int, option: c_int) -> Option<NnResult<Vec<u8>>> {
+    #[cfg(feature = "nng")]
+    if level == ffi::NN_TLS {
+        return Some(settings.get(option));
+    }
+    let _ = (settings, level, option);
+    None
+}
+
+/// `nn_setsockopt` at `level` of bytes: `Some` where the backend keeps it itself (`NN_TLS` on
+/// nng), `None` where the library does.
+pub fn tls_set_bytes(
+    settings: &TlsSettings,
+    level: c_int,
+    option: c_int,
+    value: &[u8],
+) -> Option<NnResult<()>> {
+    #[cfg(feature = "nng")]
+    if level == ffi::NN_TLS {
+        return Some(settings.set_bytes(option, value));
+    }
+    let _ = (settings, level, option, value);
+    None
+}
+
+/// `nn_setsockopt` at `level` of an int: as [`tls_set_bytes`].
+pub fn tls_set_int(
+    settings: &TlsSettings,
+    level: c_int,
+    option: c_int,
+    value: c_int,
+) -> Option<NnResult<()>> {
+    #[cfg(feature = "nng")]
+    if level == ffi::NN_TLS {
+        return Some(settings.set_int(option, value));
+    }
+    let _ = (settings, level, option, value);
+    None
+}
+
+/// `nn_bind` (`bind`) or `nn_connect` of `addr`: `Some` (the endpoint's id) where the backend
+/// makes the endpoint itself (a TLS address on nng, given the socket's TLS settings), `None`
+/// where the library does.
+pub fn tls_add_endpoint(
+    settings: &TlsSettings,
+    socket: c_int,
+    addr: &CStr,
+    bind: bool,
+) -> Option<NnResult<c_int>> {
+    #[cfg(feature = "nng")]
+    if tls::is_tls_address(addr) {
+        return Some(settings.add_endpoint(socket, addr, bind));
+    }
+    let _ = (settings, socket, addr, bind);
+    None
+}
 
 /// The longest ipc path a Unix domain socket address holds: `sun_path` (108 bytes on Linux)
 /// less its terminating NUL.

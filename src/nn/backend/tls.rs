@@ -62,7 +62,7 @@ impl Default for Settings {
 pub struct TlsSettings(std::sync::Mutex<Settings>);
 
 /// True for an address of a TLS transport.
-pub fn is_tls_address(addr: &CStr) -> bool {
+pub(super) fn is_tls_address(addr: &CStr) -> bool {
     let addr = addr.to_bytes();
     addr.starts_with(b"tls+tcp://") || addr.starts_with(b"wss://")
 }

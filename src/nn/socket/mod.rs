@@ -127,8 +127,7 @@ pub struct Socket {
     /// `NN_RCVTIMEO` / `NN_SNDTIMEO` in ms, cached; [`UNKNOWN`] until read, and again after
     /// every set.
     timeouts: [AtomicI32; 2],
-    /// The socket's `NN_TLS` options, which the binding keeps on nng (see `backend::tls`).
-    #[cfg(feature = "nng")]
+    /// The socket's `NN_TLS` options where the binding keeps them (nng: see `backend`).
     tls: backend::TlsSettings,
 }
 
@@ -240,8 +239,7 @@ impl Socket {
             survey: SurveyClock::for_socket(domain, protocol),
             poll_fds: [OnceLock::new(), OnceLock::new()],
             timeouts: [AtomicI32::new(UNKNOWN), AtomicI32::new(UNKNOWN)],
-            #[cfg(feature = "nng")]
-            tls: backend::TlsSettings::default(),
+            tls: Default::default(),
         }
     }
 

@@ -19,11 +19,9 @@ impl Guard<'_> {
     /// `nn_getsockopt` of an int option.
     pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
         backend::check_option(options::find(level, option))?;
-        #[cfg(feature = "nng")]
-        if level == ffi::NN_TLS {
-            let bytes = self.socket.tls.get(option)?;
+        if let Some(bytes) = backend::tls_get(&self.socket.tls, level, option) {
             let int =
-                <[u8; 4]>::try_from(bytes.as_slice()).map_err(|_| NnError::new(libc::EINVAL))?;
+                <[u8; 4]>::try_from(bytes?.as_slice()).map_err(|_| NnError::new(libc::EINVAL))?;
             return Ok(c_int::from_ne_bytes(int));
         }
         let mut value: c_int = 0;
@@ -48,9 +46,8 @@ impl Guard<'_> {
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
         let spec = options::find(level, option);
         backend::check_option(spec)?;
-        #[cfg(feature = "nng")]
-        if level == ffi::NN_TLS {
-            return self.socket.tls.get(option);
+        if let Some(value) = backend::tls_get(&self.socket.tls, level, option) {
+            return value;
         }
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
         let mut len = buf.len();
@@ -88,9 +85,8 @@ impl Guard<'_> {
             spec.check_int(value)?;
             backend::check_option_value(spec, value)?;
         }
-        #[cfg(feature = "nng")]
-        if level == ffi::NN_TLS {
-            return self.socket.tls.set_int(option, value);
+        if let Some(done) = backend::tls_set_int(&self.socket.tls, level, option, value) {
+            return done;
         }
         self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
@@ -123,9 +119,8 @@ impl Guard<'_> {
                 backend::check_option_value(spec, int)?;
             }
         }
-        #[cfg(feature = "nng")]
-        if level == ffi::NN_TLS {
-            return self.socket.tls.set_bytes(option, value);
+        if let Some(done) = backend::tls_set_bytes(&self.socket.tls, level, option, value) {
+            return done;
         }
         self.setsockopt_untracked(level, option, value)
     }
