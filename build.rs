@@ -64,8 +64,10 @@ fn build_hardened() -> Result<(), String> {
     let _ = std::fs::remove_file(&headers);
     std::os::unix::fs::symlink(tree.join("src"), &headers).expect("link the headers");
 
+    let openssl = find_openssl();
     let mut build = cc::Build::new();
     build
+        .includes(&openssl.include_paths)
         .include(tree.join("src"))
         .warnings(false)
         // The C API (NN_EXPORT) is the extension's to export, nothing else of the library:
@@ -115,6 +117,7 @@ fn build_hardened() -> Result<(), String> {
         exports.display()
     );
     println!("cargo:rustc-cdylib-link-arg=-Wl,-Bsymbolic");
+    link_openssl(&openssl);
     // getaddrinfo_a: in libc itself since glibc 2.34, in libanl before.
     println!("cargo:rustc-link-lib=dylib=anl");
     println!("cargo:rustc-link-lib=dylib=pthread");
@@ -130,6 +133,39 @@ fn build_hardened() -> Result<(), String> {
     println!("cargo:rustc-env=NANOMSG_RS_LIBRARY={version}+nanomsg-rs.{patches}");
     println!("cargo:rustc-cfg=nanomsg_hardened");
     Ok(())
+}
+
+/// OpenSSL (1.1.1 or later: TLS 1.3), for the tls+tcp and wss transports: its headers and
+/// where its archives are.
+fn find_openssl() -> pkg_config::Library {
+    pkg_config::Config::new()
+        .atleast_version("1.1.1")
+        .cargo_metadata(false)
+        .probe("openssl")
+        .unwrap_or_else(|err| {
+            eprintln!("{err}");
+            panic!(
+                "OpenSSL (>= 1.1.1, with its static archives) not found by pkg-config: install \
+                 it first (Debian/Ubuntu: `apt-get install libssl-dev`)"
+            )
+        })
+}
+
+/// Links libssl and libcrypto statically: the wheel stays one shared object that needs nothing
+/// but the C library (tests/test_wheel.py), whatever OpenSSL the system has or lacks. Its
+/// symbols stay inside the extension (the export list names `nn_*` only, and `-Bsymbolic`
+/// binds the library's calls to this copy), so the copy Python's `ssl` module loads is
+/// another, untouched.
+fn link_openssl(openssl: &pkg_config::Library) {
+    // pkg-config leaves the system's own directory out of its flags: ask for it.
+    if let Ok(dir) = pkg_config::get_variable("openssl", "libdir") {
+        println!("cargo:rustc-link-search=native={dir}");
+    }
+    for dir in &openssl.link_paths {
+        println!("cargo:rustc-link-search=native={}", dir.display());
+    }
+    println!("cargo:rustc-link-lib=static=ssl");
+    println!("cargo:rustc-link-lib=static=crypto");
 }
 
 /// Every C file of the library: all of `src/` but the stopwatch, which only its tests use.

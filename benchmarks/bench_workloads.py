@@ -12,9 +12,10 @@ from bench_procs import C_HARDENED_LIB, C_LIB, C_NNG_LIB, C_ZMQ_LIB
 KiB = 1024
 MiB = 1024 * KiB
 
-Workload = Literal["pingpong", "throughput", "latency", "fanout", "async"]
-#: ``async`` runs in run.py's own process, not in worker processes: see :mod:`bench_async`.
-WORKLOADS: tuple[Workload, ...] = ("pingpong", "throughput", "latency", "fanout", "async")
+Workload = Literal["pingpong", "throughput", "latency", "fanout", "async", "tls"]
+#: ``async`` runs in run.py's own process, not in worker processes: see :mod:`bench_async`;
+#: ``tls`` too, with a peer process of its own per sample: see :mod:`bench_tls`.
+WORKLOADS: tuple[Workload, ...] = ("pingpong", "throughput", "latency", "fanout", "async", "tls")
 #: The throughput rows: one per size, each with ``recv``, ``recv_into`` and ``recv_msg``.
 SIZES = (16, 64, 256, KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB)
 QUICK_SIZES = (64, 64 * KiB, MiB)

@@ -33,6 +33,8 @@ Workloads (``--only NAME``, repeatable or comma-separated):
   namespaces: root only, else left out with a note), REP, PULL and PUB, nanomsg_rs beside
   pyzmq: memory per connection, connections accepted a second, round trips, messages a second,
   delivery to every SUB (:mod:`bench_scale`; its own table, ``benchmarks/scale.png``).
+* ``tls``: nanomsg_rs's ``tls+tcp://`` against pynng's with the same certificates: 64 B and
+  1 MiB throughput, REQ/REP latency, and nanomsg_rs over plain tcp at 1 MiB (:mod:`bench_tls`).
 
 Every throughput row, pingpong and latency carry a target (nanomsg_rs's ratio to C, by rate
 and by CPU time per message), and so does ``async``: nanomsg_rs under asyncio ahead of
@@ -69,6 +71,7 @@ import bench_nng
 import bench_report
 import bench_scale
 import bench_syscalls
+import bench_tls
 from bench_libs import MODULES, NNG_LIB, PYTHON_LIBS
 from bench_measure import Addresses, measure_workload, progress
 from bench_procs import (
@@ -425,6 +428,11 @@ def main(argv: list[str]) -> int:
                 continue
             if workload == bench_async.WORKLOAD:  # in this process, every row in its own loop
                 records += bench_async.measure_async(
+                    libs, cfg.repeats[workload], cfg.sample_time, rng, notes, progress
+                )
+                continue
+            if workload == bench_tls.WORKLOAD:  # its own peer processes, OpenSSL against mbedTLS
+                records += bench_tls.measure_tls(
                     libs, cfg.repeats[workload], cfg.sample_time, rng, notes, progress
                 )
                 continue

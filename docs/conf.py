@@ -52,6 +52,8 @@ nitpick_ignore = [
     ("py:class", "OSError"),
     ("py:class", "NamedTuple"),
     ("py:class", "typing.NamedTuple"),
+    ("py:class", "os.PathLike"),
+    ("py:class", "PathLike"),
 ]
 nitpick_ignore_regex = [
     # private helper classes that appear in annotations and bases

@@ -138,6 +138,8 @@ pub const NN_TCP_KEEPALIVE_IDLE: c_int = 1003;
 pub const NN_TCP_KEEPALIVE_INTVL: c_int = 1004;
 pub const NN_TCP_KEEPALIVE_CNT: c_int = 1005;
 pub const NN_CONNECT_TIMEOUT: c_int = 1006;
+/// Our hardened libnanomsg's own (patch 0063): the cap on accepted connections.
+pub const NN_MAXCONN: c_int = 1020;
 // Our hardened libnanomsg's lazy readiness fds (patch 0035; see `nn::socket::Waiting`): the
 // fds of NN_SNDFD/NN_RCVFD, signalled only while a waiter is counted in with NN_POLL_ENTER.
 pub const NN_SNDFD_LAZY: c_int = 0x4e520a;
@@ -171,6 +173,12 @@ pub const NN_STAT_BROKEN_CONNECTIONS: c_int = 104;
 pub const NN_STAT_CONNECT_ERRORS: c_int = 105;
 pub const NN_STAT_BIND_ERRORS: c_int = 106;
 pub const NN_STAT_ACCEPT_ERRORS: c_int = 107;
+/// Our hardened libnanomsg's own (patch 0060): TLS connections that failed before their SP
+/// header exchange.
+pub const NN_STAT_TLS_HANDSHAKE_ERRORS: c_int = 120;
+/// Our hardened libnanomsg's own (patch 0062): connections closed as soon as they were
+/// accepted (an ipc peer of a user `NN_IPC_PEER_UIDS` leaves out).
+pub const NN_STAT_REFUSED_CONNECTIONS: c_int = 121;
 pub const NN_STAT_CURRENT_CONNECTIONS: c_int = 201;
 pub const NN_STAT_INPROGRESS_CONNECTIONS: c_int = 202;
 pub const NN_STAT_CURRENT_EP_ERRORS: c_int = 203;
@@ -232,6 +240,10 @@ pub const NN_IPC: c_int = -2;
 pub const NN_IPC_SEC_ATTR: c_int = 1;
 pub const NN_IPC_OUTBUFSZ: c_int = 2;
 pub const NN_IPC_INBUFSZ: c_int = 3;
+/// Our hardened libnanomsg's own (patch 0062).
+pub const NN_IPC_PERMISSIONS: c_int = 4;
+pub const NN_IPC_PEER_UIDS: c_int = 5;
+pub const NN_IPC_PEER_UIDS_MAX: c_int = 64;
 
 pub const NN_TCP: c_int = -3;
 pub const NN_TCP_NODELAY: c_int = 1;
@@ -240,6 +252,18 @@ pub const NN_WS: c_int = -4;
 pub const NN_WS_MSG_TYPE: c_int = 1;
 pub const NN_WS_MSG_TYPE_TEXT: c_int = 0x01;
 pub const NN_WS_MSG_TYPE_BINARY: c_int = 0x02;
+
+/// The tls+tcp transport's level (tls.h): our hardened libnanomsg's own (patch 0060).
+pub const NN_TLS: c_int = -7;
+/// The wss transport (tls.h, patch 0061): no options of its own (`NN_WS`'s and `NN_TLS`'s).
+pub const NN_WSS: c_int = -8;
+pub const NN_TLS_CERT_FILE: c_int = 1;
+pub const NN_TLS_KEY_FILE: c_int = 2;
+pub const NN_TLS_CA_FILE: c_int = 3;
+pub const NN_TLS_SERVER_NAME: c_int = 4;
+pub const NN_TLS_KEY_PASSWORD: c_int = 5;
+pub const NN_TLS_VERIFY: c_int = 6;
+pub const NN_TLS_ERROR: c_int = 7;
 
 // ---------------------------------------------------------------------------------------------
 // Functions of nn.h, in the header's order.
@@ -301,7 +325,54 @@ unsafe extern "C" {
     pub fn nng_dialer_close(d: nng_endpoint) -> c_int;
     /// Closes the listener (a bound endpoint) with this id; 0 or an nng error code.
     pub fn nng_listener_close(l: nng_endpoint) -> c_int;
+    /// nng's text for one of its error codes.
+    pub fn nng_strerror(err: c_int) -> *const c_char;
+
+    // The TLS endpoints (`backend::tls`): a listener or dialer made, given its TLS
+    // configuration, then started; 0 or an nng error code, as every call below.
+    pub fn nng_listener_create(l: *mut nng_endpoint, s: nng_endpoint, url: *const c_char) -> c_int;
+    pub fn nng_listener_set_ptr(l: nng_endpoint, name: *const c_char, ptr: *mut c_void) -> c_int;
+    pub fn nng_listener_start(l: nng_endpoint, flags: c_int) -> c_int;
+    pub fn nng_dialer_create(d: *mut nng_endpoint, s: nng_endpoint, url: *const c_char) -> c_int;
+    pub fn nng_dialer_set_ptr(d: nng_endpoint, name: *const c_char, ptr: *mut c_void) -> c_int;
+    pub fn nng_dialer_start(d: nng_endpoint, flags: c_int) -> c_int;
+
+    /// A TLS configuration, counted: each endpoint given it holds a reference, and
+    /// `nng_tls_config_free` drops one.
+    pub fn nng_tls_config_alloc(cfg: *mut *mut nng_tls_config, mode: c_int) -> c_int;
+    pub fn nng_tls_config_free(cfg: *mut nng_tls_config);
+    pub fn nng_tls_config_server_name(cfg: *mut nng_tls_config, name: *const c_char) -> c_int;
+    /// This end's certificate (chain) and key, PEM text, and the key's password (or NULL).
+    pub fn nng_tls_config_own_cert(
+        cfg: *mut nng_tls_config,
+        cert: *const c_char,
+        key: *const c_char,
+        pass: *const c_char,
+    ) -> c_int;
+    pub fn nng_tls_config_ca_file(cfg: *mut nng_tls_config, path: *const c_char) -> c_int;
+    pub fn nng_tls_config_auth_mode(cfg: *mut nng_tls_config, mode: c_int) -> c_int;
 }
+
+/// nng's TLS configuration object, opaque.
+#[cfg(feature = "nng")]
+#[repr(C)]
+pub struct nng_tls_config {
+    _private: [u8; 0],
+}
+#[cfg(feature = "nng")]
+pub const NNG_TLS_MODE_CLIENT: c_int = 0;
+#[cfg(feature = "nng")]
+pub const NNG_TLS_MODE_SERVER: c_int = 1;
+#[cfg(feature = "nng")]
+pub const NNG_TLS_AUTH_MODE_NONE: c_int = 0;
+#[cfg(feature = "nng")]
+pub const NNG_TLS_AUTH_MODE_REQUIRED: c_int = 2;
+/// `NNG_FLAG_NONBLOCK`: a dialer started with it connects in the background, as `nn_connect`.
+#[cfg(feature = "nng")]
+pub const NNG_FLAG_NONBLOCK: c_int = 2;
+/// `NNG_OPT_TLS_CONFIG`, the option of an endpoint's TLS configuration (a pointer).
+#[cfg(feature = "nng")]
+pub const NNG_OPT_TLS_CONFIG: &std::ffi::CStr = c"tls-config";
 
 /// nng's `nng_dialer` and `nng_listener`: an endpoint id in a struct, passed by value.
 #[cfg(feature = "nng")]

@@ -71,14 +71,15 @@ NO_SYMBOLS = "nng has no nn_symbol_info: nn.symbols() raises NotSupported"
 NNG_UNSUPPORTED_OPTIONS = frozenset(
     {"sndbuf", "rcvbuf", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxpartial"}
     | {"connect_timeout", "tcp_keepalive", "tcp_keepalive_idle", "tcp_keepalive_interval"}
-    | {"tcp_keepalive_count"}
+    | {"tcp_keepalive_count", "maxconn", "ipc_permissions"}
 )
 
 
 # Options of our hardened libnanomsg's own (nanomsg/patches/): NotSupported elsewhere.
 HARDENED_OPTIONS = frozenset(
     {"rcvmaxpartial", "connect_timeout", "tcp_keepalive", "tcp_keepalive_idle"}
-    | {"tcp_keepalive_interval", "tcp_keepalive_count"}
+    | {"tcp_keepalive_interval", "tcp_keepalive_count", "tls_error", "maxconn"}
+    | {"ipc_permissions"}
 )
 
 

@@ -299,6 +299,29 @@ def test_async_target_without_its_rivals_is_not_measured(tmp_path: Path) -> None
     assert re.search(r"^\s+0 of 2 targets met", stdout, re.MULTILINE), stdout
 
 
+def test_tls_rows_against_pynng(tmp_path: Path) -> None:
+    """The tls workload: a row each for 64 B and 1 MiB throughput and REQ/REP latency, with
+    pynng's TLS as the floor, and nanomsg_rs's TLS / plain tcp row at 1 MiB, each judged."""
+    stdout, data = quick(
+        tmp_path, "--only", "tls", "--no-nng", "--libs", "nanomsg_rs,pynng", "--repeats", "1",
+        "--sample-time", "0.1",
+    )  # fmt: skip
+    rows = {v["name"]: v for v in data["variants"] if v["workload"] == "tls"}
+    assert list(rows) == [
+        "tls throughput 64 B",
+        "tls throughput 1 MiB",
+        "tls throughput 1 MiB TLS / tcp",
+        "tls latency 64 B",
+    ]
+    for name, row in rows.items():
+        ours = row["results"]["nanomsg_rs"]
+        assert ours["median"] > 0 and ours["ratio"] > 0, name
+        assert row["target_met"] in (True, False), name  # measured: judged either way
+        floor = "nanomsg_rs (tcp)" if name.endswith("/ tcp") else "pynng"
+        assert row["results"][floor]["ratio"] == pytest.approx(1.0), name
+    assert re.search(r"^\s+tls latency 64 B .* <= 1\.00 (met|MISSED)", stdout, re.M), stdout
+
+
 @pytest.mark.parametrize("option", ["--sizes=12x", "--sizes=0", "--subs=0", "--subs=257"])
 def test_bad_sizes_and_subscriber_counts_are_refused(option: str) -> None:
     done = subprocess.run(

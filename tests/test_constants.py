@@ -61,6 +61,8 @@ HEADER_ONLY = {
     "IPC_SEC_ATTR": 1,
     "IPC_OUTBUFSZ": 2,
     "IPC_INBUFSZ": 3,
+    # our ipc.h's (patch 0062): the longest NN_IPC_PEER_UIDS list
+    "IPC_PEER_UIDS_MAX": 64,
 }
 
 
@@ -233,7 +235,7 @@ def test_backend_and_library_version() -> None:
 @pytest.mark.parametrize(
     ("enum", "symbols", "prefix", "count"),
     [
-        (nn.Statistic, "STATISTIC", "NN_STAT_", 15),
+        (nn.Statistic, "STATISTIC", "NN_STAT_", 17),
         (nn.Protocol, "PROTOCOL", "NN_", 10),
         (nn.Domain, "DOMAIN", "AF_", 2),
     ],
@@ -244,7 +246,12 @@ def test_enum_members_match_symbols(
 ) -> None:
     """An enum's members are the symbols of its namespace, named without their prefix."""
     expected = {s.name[len(prefix) :]: s.value for s in namespace(symbols)}
-    assert {m.name: m.value for m in enum} == expected
+    members = {m.name: m.value for m in enum}
+    if enum is nn.Statistic and not nn.HARDENED:
+        # our libnanomsg's own (patches 0060, 0062): no symbol on another library
+        del members["TLS_HANDSHAKE_ERRORS"]
+        del members["REFUSED_CONNECTIONS"]
+    assert members == expected
     assert len(enum) == count
 
 
@@ -265,6 +272,8 @@ def test_statistic_members_are_the_contract() -> None:
         "BYTES_SENT",
         "BYTES_RECEIVED",
         "CURRENT_SND_PRIORITY",
+        "TLS_HANDSHAKE_ERRORS",
+        "REFUSED_CONNECTIONS",
     ]
 
 
@@ -301,6 +310,8 @@ def test_transport_and_option_symbols() -> None:
         "NN_IPC": nn.IPC,
         "NN_TCP": nn.TCP,
         "NN_WS": nn.WS,
+        # our libnanomsg's own (patch 0060)
+        **({"NN_TLS": nn.TLS, "NN_WSS": nn.WSS} if nn.HARDENED else {}),
     }
     for s in namespace("SOCKET_OPTION"):
         assert getattr(nn, exported_name(s.name)) == s.value

@@ -51,7 +51,7 @@ MISTAKES: list[tuple[str, str, type[BaseException], str]] = [
         's = S("pair"); s.bind("udp://127.0.0.1:5555")',
         nn.NotSupported,
         "bind('udp://127.0.0.1:5555') on PAIR socket {s}: unknown transport 'udp'; use one of "
-        "inproc, ipc, tcp, ws",
+        "inproc, ipc, tcp, ws, tls+tcp, wss",
     ),
     (
         "port out of range",

@@ -52,6 +52,9 @@ DEFAULTS = {
     "rcvtimeo": -1,
     "linger": 0,
     "tcp_nodelay": False,
+    # our libnanomsg's own (patches 0063, 0062): no cap, the umask's mode
+    "maxconn": 0,
+    "ipc_permissions": 0,
 }
 
 
@@ -697,11 +700,12 @@ def test_options_nng_lacks_raise_not_supported(sock: SockFactory, name: str) -> 
     }
     option = getattr(nn, c_name.get(name, name.upper()))
     value = True if name in ("ipv4only", "tcp_keepalive") else 8
+    level = nn.IPC if name.startswith("ipc_") else nn.SOL_SOCKET  # the ipc transport's own
     for call in (
         lambda: getattr(s, name),
         lambda: setattr(s, name, value),
-        lambda: s.getsockopt(nn.SOL_SOCKET, option),
-        lambda: s.setsockopt(nn.SOL_SOCKET, option, 8),
+        lambda: s.getsockopt(level, option),
+        lambda: s.setsockopt(level, option, 8),
     ):
         with pytest.raises(nn.NotSupported) as info:
             call()

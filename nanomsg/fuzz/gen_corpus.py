@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora corpus/<harness>/ (small, committed). Re-run after
-changing the input formats of wire.c / api.c:  python3 gen_corpus.py"""
+changing the input formats of wire.c / api.c / tls.c:  python3 gen_corpus.py"""
 
 import os
 import struct
@@ -516,6 +516,121 @@ def sub_trie_seeds():
         write(h, "sub-trie", wire("sub", GREET | FRAME, *framed))
 
 
+# tls.c: its server and client tables, its flags
+TLS_SERVERS = [
+    "pair",
+    "rep",
+    "pub",
+    "sub",
+    "pull",
+    "bus",
+    "respondent",
+    "pair-unlimited",
+    "rep-mutual",
+]
+TLS_CLIENTS = ["c-pair", "c-req", "c-sub", "c-push", "c-bus"]
+TLS, RST, SPHDR, TLS12, ROUTE, PUMP, REKEY, CERT = 1, 2, 4, 8, 0x10, 0x20, 0x40, 0x80
+
+
+def tls_input(target, flags, *cs):
+    names = TLS_SERVERS + TLS_CLIENTS
+    return bytes([names.index(target), flags]) + chunks(*cs)
+
+
+def client_hello(tls12=False):
+    """A real ClientHello (Python's ssl on a memory BIO), as the first flight."""
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    conn = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    try:
+        conn.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def sp(size, body=b""):
+    return struct.pack(">Q", size) + body
+
+
+def tls_seeds():
+    """Both ways of tls.c: raw bytes from the first one (the handshake and record layer),
+    and messages inside a real TLS session (the SP mapping, records cut anywhere)."""
+    hello = client_hello()
+    hello12 = client_hello(tls12=True)
+    rid = struct.pack(">I", 0x80000001)
+    seeds = {
+        # raw: no TLS, or TLS records the library must refuse
+        "raw-plaintext-sp": tls_input("rep", 0, b"\0SP\0\0\x30\0\0"),
+        "raw-http": tls_input("pair", 0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "raw-client-hello": tls_input("pair", 0, hello),
+        "raw-client-hello-12": tls_input("rep", 0, hello12),
+        "raw-client-hello-split": tls_input("pair", 0, hello[:3], hello[3:40], hello[40:]),
+        "raw-client-hello-garbage": tls_input(
+            "pub", 0, hello + b"\x17\x03\x03\x00\x10" + b"x" * 16
+        ),
+        "raw-oversized-record": tls_input("pair", 0, b"\x16\x03\x01\xff\xff" + b"\0" * 64),
+        "raw-truncated-record": tls_input("rep", 0, b"\x16\x03\x01\x00\x40" + b"\x01" * 10),
+        "raw-empty-records": tls_input("pair", 0, b"\x16\x03\x01\x00\x00" * 8),
+        "raw-alert": tls_input("pair", 0, b"\x15\x03\x03\x00\x02\x02\x28"),
+        "raw-sslv2-hello": tls_input("pair", 0, b"\x80\x2e\x01\x03\x01" + b"\0" * 44),
+        "raw-to-client-plaintext-sp": tls_input("c-pair", 0, b"\0SP\0\0\x10\0\0"),
+        "raw-to-client-http": tls_input("c-req", 0, b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+        "raw-to-client-record": tls_input("c-sub", 0, b"\x16\x03\x03\x00\x30" + b"\x02" * 48),
+        # TLS, then the SP mapping inside
+        "tls-req": tls_input("rep", TLS | SPHDR, sp(9, rid + b"hello")),
+        "tls12-req": tls_input("rep", TLS | TLS12 | SPHDR, sp(9, rid + b"hello")),
+        "tls-pair-split": tls_input(
+            "pair", TLS, b"\0SP", b"\0\0\x10\0\0", sp(5)[:3], sp(5)[3:] + b"hello"
+        ),
+        "tls-pair-many": tls_input(
+            "pair", TLS | SPHDR, *[sp(1, b"%d" % (i % 10)) for i in range(40)]
+        ),
+        "tls-pair-big": tls_input(
+            "pair", TLS | SPHDR, sp(40000, b"z" * 16000), b"z" * 16000, b"z" * 8000
+        ),
+        "tls-wrong-protocol": tls_input("pair", TLS, b"\0SP\0\0\x30\0\0", sp(1, b"x")),
+        "tls-no-sp-header": tls_input("pull", TLS, b"GET / HTTP/1.1\r\n\r\n"),
+        "tls-huge-size": tls_input("pair-unlimited", TLS | SPHDR, b"\x40" + b"\0" * 7),
+        "tls-over-rcvmaxsize": tls_input("pair", TLS | SPHDR, sp(2 << 20, b"x")),
+        "tls-forged-record": tls_input(
+            "pair",
+            TLS | SPHDR | ROUTE,
+            b"\x00" + sp(1, b"a"),
+            b"\x80\x17\x03\x03\x00\x20" + b"\xee" * 32,
+        ),
+        "tls-raw-truncated-after": tls_input(
+            "rep", TLS | SPHDR | ROUTE, b"\x80\x17\x03\x03\x40\x00" + b"\x01" * 20
+        ),
+        "tls-handshake-record-after": tls_input("pair", TLS | SPHDR | ROUTE, b"\x80" + hello),
+        "tls13-key-update": tls_input("pair", TLS | SPHDR | REKEY, sp(2, b"ku")),
+        "tls12-renegotiate": tls_input("pair", TLS | TLS12 | SPHDR | REKEY, sp(2, b"rn")),
+        "tls-pumped-bus": tls_input("bus", TLS | SPHDR | PUMP, sp(5, b"hello"), sp(5, b"again")),
+        "tls-pumped-respondent": tls_input("respondent", TLS | SPHDR | PUMP, sp(9, rid + b"query")),
+        "tls-sub": tls_input("sub", TLS | SPHDR, sp(5, b"hello")),
+        "tls-mutual-with-cert": tls_input("rep-mutual", TLS | SPHDR | CERT, sp(9, rid + b"hello")),
+        "tls-mutual-without-cert": tls_input("rep-mutual", TLS | SPHDR, sp(9, rid + b"hello")),
+        "tls-rst": tls_input("pair", TLS | SPHDR | RST, sp(100, b"cut")),
+        # TLS to the library's clients: the harness is the server
+        "tls-to-client-rep": tls_input("c-req", TLS | SPHDR | PUMP, sp(9, rid + b"reply")),
+        "tls12-to-client-pub": tls_input("c-sub", TLS | TLS12 | SPHDR, sp(5, b"hello")),
+        "tls-to-client-pull": tls_input("c-push", TLS | SPHDR | PUMP, b""),
+        "tls-to-client-key-update": tls_input("c-pair", TLS | SPHDR | REKEY, sp(1, b"k")),
+        "tls12-to-client-renegotiate": tls_input("c-bus", TLS | TLS12 | SPHDR | REKEY, sp(1, b"r")),
+        "tls-to-client-forged": tls_input(
+            "c-pair", TLS | SPHDR | ROUTE, b"\x80\x17\x03\x03\x00\x10" + b"\x99" * 16
+        ),
+    }
+    for name, data in seeds.items():
+        write("tls", name, data)
+
+
 if __name__ == "__main__":
     sub_trie_seeds()
     stream_seeds("wire-tcp")
@@ -528,3 +643,4 @@ if __name__ == "__main__":
     write("wire-ipc", "len-2-63", wire("pair-unlimited", GREET, b"\x01\x80" + b"\0" * 7))
     ws_seeds()
     api_seeds()
+    tls_seeds()

@@ -7,14 +7,14 @@
 #
 #   soak.sh BINDIR BUILD FUZZDIR WIRE_RUNS API_RUNS
 #
-# SOAK_HARNESSES (default "wire-tcp wire-ipc wire-ws api") picks the harnesses, e.g. to
+# SOAK_HARNESSES (default "wire-tcp wire-ipc wire-ws api tls") picks the harnesses, e.g. to
 # finish a budget an interrupted soak left unfinished.
 set -uo pipefail
 bin=$1 build=$2 fuzz=$3 wire_runs=$4 api_runs=$5
 args=(-timeout=20 -rss_limit_mb=3072 -malloc_limit_mb=1024 -print_final_stats=1)
 declare -A R_INPUTS R_SECS R_CRASH
 order=()
-for h in ${SOAK_HARNESSES:-wire-tcp wire-ipc wire-ws api}; do
+for h in ${SOAK_HARNESSES:-wire-tcp wire-ipc wire-ws api tls}; do
     [ "$h" = api ] && want=$api_runs || want=$wire_runs
     [ "$want" -gt 0 ] || continue
     order+=("$h")

@@ -2785,6 +2785,283 @@ static int connect_timeout_case (const char *scheme)
 static int tcp_connect_timeout (void) { return connect_timeout_case ("tcp"); }
 static int ws_connect_timeout (void) { return connect_timeout_case ("ws"); }
 
+/*  A free tcp port of the loopback address (the kernel's choice, released again).  */
+static int free_port (void)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (fd < 0 || bind (fd, (struct sockaddr*) &in, sizeof in) != 0
+          || getsockname (fd, (struct sockaddr*) &in, &len) != 0) {
+        perror ("repro: free port");
+        exit (2);
+    }
+    close (fd);
+    return ntohs (in.sin_port);
+}
+
+/*  The tls+tcp transport's options (0060, tls.h); the system library has neither.  */
+#define REPRO_NN_TLS -7
+#define REPRO_NN_TLS_CERT_FILE 1
+#define REPRO_NN_TLS_KEY_FILE 2
+#define REPRO_NN_TLS_CA_FILE 3
+
+/*  A self-signed certificate for localhost (P-256, valid from 2000 to 2100) and its key.  */
+static const char repro_cert [] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBYTCCAQegAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAlsb2NhbGhv\n"
+    "c3QwIBcNMDAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBQxEjAQBgNVBAMM\n"
+    "CWxvY2FsaG9zdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABIfpdeDMaTqv93ny\n"
+    "BJ7mITFf9h743FMCy0QfG6B3w7GaNQih/Pf1GZjl0fU5S+rsWz8cygt/myUhcdWS\n"
+    "7+Tp6WWjSDBGMBQGA1UdEQQNMAuCCWxvY2FsaG9zdDAPBgNVHRMBAf8EBTADAQH/\n"
+    "MB0GA1UdDgQWBBTKm1QcFRoVVoERIlX6Vp3SuFralDAKBggqhkjOPQQDAgNIADBF\n"
+    "AiEAkv/1eLZFjhDdJu2/VmbrkAqJh4x5F8RASTsrgg6hMn4CIFZLUAKiMr8N+yR8\n"
+    "rq6phXCFJhjzGFwo3xSjCLM2RNsu\n"
+    "-----END CERTIFICATE-----\n";
+static const char repro_key [] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgqxfYCq/4ftTWFqKb\n"
+    "/4TOl4zp+jZP50ORwB2ERmBSUxChRANCAASH6XXgzGk6r/d58gSe5iExX/Ye+NxT\n"
+    "AstEHxugd8OxmjUIofz39RmY5dH1OUvq7Fs/HMoLf5slIXHVku/k6ell\n"
+    "-----END PRIVATE KEY-----\n";
+
+static void write_file (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "w");
+    if (!f || fputs (text, f) < 0 || fclose (f) != 0) {
+        perror ("repro: write");
+        exit (2);
+    }
+}
+
+static void set_str (int s, int option, const char *value)
+{
+    if (nn_setsockopt (s, REPRO_NN_TLS, option, value, strlen (value)) != 0)
+        die ("nn_setsockopt (NN_TLS)");
+}
+
+/*  A PAIR listens on SCHEME://127.0.0.1:PORT with a certificate, another connects to
+    SCHEME://localhost:PORT trusting that certificate, and a message goes each way.  */
+static int tls_pair_over (const char *scheme)
+{
+    char cert [96], key [96], addr [64], buf [16];
+    int a, b, rc, timeo = 10000, port = free_port ();
+    scratch_path (cert, sizeof cert, "cert.pem");
+    scratch_path (key, sizeof key, "key.pem");
+    write_file (cert, repro_cert);
+    write_file (key, repro_key);
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0) die ("nn_socket");
+    set_str (a, REPRO_NN_TLS_CERT_FILE, cert);
+    set_str (a, REPRO_NN_TLS_KEY_FILE, key);
+    set_str (b, REPRO_NN_TLS_CA_FILE, cert);
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    nn_setsockopt (b, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    snprintf (addr, sizeof addr, "%s://127.0.0.1:%d", scheme, port);
+    if (nn_bind (a, addr) < 0) die ("nn_bind");
+    snprintf (addr, sizeof addr, "%s://localhost:%d", scheme, port);
+    if (nn_connect (b, addr) < 0) die ("nn_connect");
+    if (nn_send (b, "ping", 4, 0) != 4) die ("nn_send");
+    rc = nn_recv (a, buf, sizeof buf, 0);
+    if (rc != 4 || memcmp (buf, "ping", 4) != 0) die ("nn_recv (ping)");
+    if (nn_send (a, "pong", 4, 0) != 4) die ("nn_send");
+    rc = nn_recv (b, buf, sizeof buf, 0);
+    if (rc != 4 || memcmp (buf, "pong", 4) != 0) die ("nn_recv (pong)");
+    nn_close (a);
+    nn_close (b);
+    unlink (cert);
+    unlink (key);
+    return 0;
+}
+
+/*  0060: the tls+tcp transport, encrypted. Upstream has no tls+tcp transport: nn_bind
+    fails with EPROTONOSUPPORT.  */
+static int tls_pair (void)
+{
+    return tls_pair_over ("tls+tcp");
+}
+
+/*  0061: the wss transport, websocket over TLS. Upstream has none.  */
+static int wss_pair (void)
+{
+    return tls_pair_over ("wss");
+}
+
+/*  Our libnanomsg's own options (0062, 0063); the system library has none of them.  */
+#define REPRO_NN_IPC_PERMISSIONS 4
+#define REPRO_NN_IPC_PEER_UIDS 5
+#define REPRO_NN_STAT_REFUSED_CONNECTIONS 121
+#define REPRO_NN_MAXCONN 1020
+
+/*  0062: the ipc socket file's mode. A bind with NN_IPC_PERMISSIONS 0600 makes the file
+    0600 whatever the umask (here 0): upstream makes it as the umask says, 0777, for any
+    local user to connect to.  */
+static int ipc_permissions (void)
+{
+    char path [96];
+    struct stat st;
+    int s, mode = 0600;
+    mode_t old = umask (0);
+    scratch_path (path, sizeof path, "perm.ipc");
+    s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    if (nn_setsockopt (s, NN_IPC, REPRO_NN_IPC_PERMISSIONS, &mode, sizeof mode) != 0)
+        die ("nn_setsockopt (NN_IPC_PERMISSIONS)");
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", path);
+    if (nn_bind (s, addr_buf) < 0) die ("nn_bind");
+    umask (old);
+    if (stat (path, &st) != 0 || (st.st_mode & 0777) != 0600) {
+        fprintf (stderr, "socket file mode %o, not 600: FAILED\n", (unsigned) (st.st_mode & 0777));
+        return 1;
+    }
+    nn_close (s);
+    return 0;
+}
+
+/*  0062: an allow-list of peer users. A listener that accepts only another user than ours
+    closes our connection as soon as it accepts it, and counts it; once our user is on the
+    list, a message gets through.  */
+static int ipc_peer_uids (void)
+{
+    char path [96], buf [8];
+    int a, b, timeo = 300, uid = (int) getuid () + 1;
+    scratch_path (path, sizeof path, "uids.ipc");
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    if (a < 0 || b < 0) die ("nn_socket");
+    if (nn_setsockopt (a, NN_IPC, REPRO_NN_IPC_PEER_UIDS, &uid, sizeof uid) != 0)
+        die ("nn_setsockopt (NN_IPC_PEER_UIDS)");
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    snprintf (addr_buf, sizeof addr_buf, "ipc://%s", path);
+    if (nn_bind (a, addr_buf) < 0 || nn_connect (b, addr_buf) < 0) die ("nn_bind/nn_connect");
+    nn_send (b, "no", 2, NN_DONTWAIT);
+    if (nn_recv (a, buf, sizeof buf, 0) >= 0) {
+        fprintf (stderr, "a peer of another user was served: FAILED\n");
+        return 1;
+    }
+    if (nn_get_statistic (a, REPRO_NN_STAT_REFUSED_CONNECTIONS) < 1) {
+        fprintf (stderr, "no refused connection counted: FAILED\n");
+        return 1;
+    }
+    uid = (int) getuid ();
+    nn_setsockopt (a, NN_IPC, REPRO_NN_IPC_PEER_UIDS, &uid, sizeof uid);
+    timeo = 10000;
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    nn_setsockopt (b, NN_SOL_SOCKET, NN_SNDTIMEO, &timeo, sizeof timeo);
+    if (nn_send (b, "yes", 3, 0) != 3 || nn_recv (a, buf, sizeof buf, 0) != 3) die ("allowed");
+    nn_close (a);
+    nn_close (b);
+    return 0;
+}
+
+/*  0063: a cap on accepted connections. A REP with NN_MAXCONN 2 and five REQ clients
+    serves two at a time: the others wait in the backlog (the listener holds two accepted
+    connections, no more), and each is served when another goes. Closing the REP while its
+    listener waits at the cap returns (the listener's socket is stopped).  */
+static int maxconn (void)
+{
+    char buf [8];
+    int rep, reqs [5], i, cap = 2, timeo = 10000, port = free_port ();
+    rep = nn_socket (AF_SP, NN_REP);
+    if (rep < 0) die ("nn_socket");
+    if (nn_setsockopt (rep, NN_SOL_SOCKET, REPRO_NN_MAXCONN, &cap, sizeof cap) != 0)
+        die ("nn_setsockopt (NN_MAXCONN)");
+    nn_setsockopt (rep, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", port);
+    if (nn_bind (rep, addr_buf) < 0) die ("nn_bind");
+    for (i = 0; i != 5; i++) {
+        reqs [i] = nn_socket (AF_SP, NN_REQ);
+        if (reqs [i] < 0 || nn_connect (reqs [i], addr_buf) < 0) die ("req");
+        nn_setsockopt (reqs [i], NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+        if (nn_send (reqs [i], "q", 1, 0) != 1) die ("nn_send");
+    }
+    usleep (500000);
+    if (nn_get_statistic (rep, NN_STAT_ACCEPTED_CONNECTIONS) != 2) {
+        fprintf (stderr, "%d connections accepted, not 2: FAILED\n",
+            (int) nn_get_statistic (rep, NN_STAT_ACCEPTED_CONNECTIONS));
+        return 1;
+    }
+    /*  Each client served in turn: answer, and close it to make room.  */
+    for (i = 0; i != 5; i++) {
+        int j;
+        if (nn_recv (rep, buf, sizeof buf, 0) != 1 || nn_send (rep, "a", 1, 0) != 1) die ("serve");
+        for (j = 0; j != 5; j++)
+            if (reqs [j] >= 0 && nn_recv (reqs [j], buf, sizeof buf, NN_DONTWAIT) == 1) {
+                nn_close (reqs [j]);
+                reqs [j] = -1;
+                break;
+            }
+        if (j == 5) {
+            usleep (100000);
+            for (j = 0; j != 5; j++)
+                if (reqs [j] >= 0 && nn_recv (reqs [j], buf, sizeof buf, NN_DONTWAIT) == 1) {
+                    nn_close (reqs [j]);
+                    reqs [j] = -1;
+                    break;
+                }
+            if (j == 5) die ("no client got its answer");
+        }
+    }
+    /*  At the cap again, then closed while waiting.  */
+    for (i = 0; i != 3; i++) {
+        reqs [i] = nn_socket (AF_SP, NN_REQ);
+        nn_connect (reqs [i], addr_buf);
+    }
+    usleep (300000);
+    alarm (10);
+    nn_close (rep);
+    alarm (0);
+    for (i = 0; i != 3; i++)
+        nn_close (reqs [i]);
+    return 0;
+}
+
+/*  0064: a flood past the cap: what the backlog (100) cannot hold is refused and counted
+    (NN_STAT_REFUSED_CONNECTIONS); without it the kernel drops those SYNs, counted nowhere.  */
+static int maxconn_refusals (void)
+{
+    struct sockaddr_in in;
+    int rep, fds [150], i, cap = 1, port = free_port ();
+    uint64_t refused = 0;
+    rep = nn_socket (AF_SP, NN_REP);
+    if (rep < 0) die ("nn_socket");
+    if (nn_setsockopt (rep, NN_SOL_SOCKET, REPRO_NN_MAXCONN, &cap, sizeof cap) != 0)
+        die ("nn_setsockopt (NN_MAXCONN)");
+    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", port);
+    if (nn_bind (rep, addr_buf) < 0) die ("nn_bind");
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    in.sin_port = htons (port);
+    for (i = 0; i != 150; i++) {
+        fds [i] = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fds [i] < 0) die ("socket");
+        connect (fds [i], (struct sockaddr *) &in, sizeof in);
+    }
+    for (i = 0; i != 300 && refused == 0; i++) {
+        usleep (10000);
+        refused = nn_get_statistic (rep, REPRO_NN_STAT_REFUSED_CONNECTIONS);
+    }
+    for (i = 0; i != 150; i++)
+        close (fds [i]);
+    if (refused == 0) {
+        fprintf (stderr, "150 connections to a socket capped at 1: none refused in 3 s "
+            "(the backlog's overflow dropped unseen): FAILED\n");
+        return 1;
+    }
+    if (nn_get_statistic (rep, NN_STAT_ACCEPTED_CONNECTIONS) != 1) {
+        fprintf (stderr, "%d connections accepted, not 1: FAILED\n",
+            (int) nn_get_statistic (rep, NN_STAT_ACCEPTED_CONNECTIONS));
+        return 1;
+    }
+    nn_close (rep);
+    return 0;
+}
+
 static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -2847,6 +3124,12 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "sendmsg-per-message", sendmsg_per_message, "stream transports: a sendmsg per message" },
     { "sendmsg-per-subscriber", sendmsg_per_subscriber, "PUB: a sendmsg per message per subscriber" },
     { "recvmsg-per-message", recvmsg_per_message, "usock: reads 2 KiB at a time" },
+    { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
+    { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
+    { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
+    { "ipc-peer-uids", ipc_peer_uids, "no check of the peer's user at accept" },
+    { "maxconn", maxconn, "no cap: every connection is accepted, a flood takes every fd" },
+    { "maxconn-refusals", maxconn_refusals, "no cap, no refusals: a flood takes every fd" },
 };
 
 int main (int argc, char **argv)

@@ -41,6 +41,7 @@ from ._native import (
     strerror,
 )
 from ._socket import Endpoint, Socket, term
+from ._tls import TLSConfig
 from .constants import *  # noqa: F403  (every nanomsg constant, listed there)
 
 
@@ -87,6 +88,7 @@ __all__ = [
     "Socket",
     "Statistic",
     "Symbol",
+    "TLSConfig",
     "Terminated",
     "Timeout",
     "UsageWarning",
@@ -142,9 +144,13 @@ __all__ = [
     "IPC",
     "IPC_INBUFSZ",
     "IPC_OUTBUFSZ",
+    "IPC_PEER_UIDS",
+    "IPC_PEER_UIDS_MAX",
+    "IPC_PERMISSIONS",
     "IPC_SEC_ATTR",
     "IPV4ONLY",
     "LINGER",
+    "MAXCONN",
     "MAXTTL",
     "NS_DOMAIN",
     "NS_ERROR",
@@ -210,6 +216,8 @@ __all__ = [
     "STAT_INPROGRESS_CONNECTIONS",
     "STAT_MESSAGES_RECEIVED",
     "STAT_MESSAGES_SENT",
+    "STAT_REFUSED_CONNECTIONS",
+    "STAT_TLS_HANDSHAKE_ERRORS",
     "SUB",
     "SUB_SUBSCRIBE",
     "SUB_UNSUBSCRIBE",
@@ -221,6 +229,14 @@ __all__ = [
     "TCP_KEEPALIVE_IDLE",
     "TCP_KEEPALIVE_INTVL",
     "TCP_NODELAY",
+    "TLS",
+    "TLS_CA_FILE",
+    "TLS_CERT_FILE",
+    "TLS_ERROR",
+    "TLS_KEY_FILE",
+    "TLS_KEY_PASSWORD",
+    "TLS_SERVER_NAME",
+    "TLS_VERIFY",
     "TYPE_INT",
     "TYPE_NONE",
     "TYPE_STR",
@@ -235,6 +251,7 @@ __all__ = [
     "VERSION_CURRENT",
     "VERSION_REVISION",
     "WS",
+    "WSS",
     "WS_MSG_TYPE",
     "WS_MSG_TYPE_BINARY",
     "WS_MSG_TYPE_TEXT",

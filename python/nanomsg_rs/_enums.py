@@ -94,6 +94,14 @@ class Statistic(_Named):
     BYTES_SENT = _native.STAT_BYTES_SENT
     BYTES_RECEIVED = _native.STAT_BYTES_RECEIVED
     CURRENT_SND_PRIORITY = _native.STAT_CURRENT_SND_PRIORITY
+    #: TLS connections that failed before their SP header exchange (a certificate refused
+    #: either way, a peer without TLS, a handshake that took over 10 s); 0 on a library
+    #: without TLS. ``Socket.tls_error`` says why the last one failed.
+    TLS_HANDSHAKE_ERRORS = _native.STAT_TLS_HANDSHAKE_ERRORS
+    #: Connections a listener closed as soon as it accepted them: an ipc peer of a user
+    #: ``Socket.ipc_peer_uids`` leaves out, or (tcp, ws, TLS) one the kernel's backlog had
+    #: no room for while the socket was at its ``maxconn``; 0 on a library without them.
+    REFUSED_CONNECTIONS = _native.STAT_REFUSED_CONNECTIONS
 
     @classmethod
     def _aliases(cls) -> dict[str, _Named]:

@@ -166,7 +166,7 @@ _NOT_NOW = {
 # Every option the binding knows (the native option table), by name.
 _SPECS = {spec.name: spec for spec in _native.OPTIONS}
 
-_TRANSPORTS = ("inproc", "ipc", "tcp", "ws")
+_TRANSPORTS = ("inproc", "ipc", "tcp", "ws", "tls+tcp", "wss")
 
 
 def _kind(call: str) -> str | None:
@@ -349,6 +349,11 @@ def _address_problem(code: int, call: str, address: str | bytes) -> str | None:
     """What is wrong with an address bind() or connect() refused, or None."""
     text = address.decode("utf-8", "replace") if isinstance(address, bytes) else address
     scheme, sep, rest = text.partition("://")
+    if code == _errno.EPROTONOSUPPORT and scheme in ("tls+tcp", "wss"):
+        return (
+            f"this library has no {scheme}:// transport: TLS needs nanomsg-rs's hardened "
+            "libnanomsg (the default build), not the system libnanomsg or nng"
+        )
     if code == _errno.EPROTONOSUPPORT:
         return f"unknown transport {scheme!r}; use one of {', '.join(_TRANSPORTS)}"
     if code == _errno.EADDRINUSE:

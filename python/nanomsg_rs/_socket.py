@@ -9,8 +9,11 @@ native option table (see ``_options``).
 from __future__ import annotations
 
 import difflib
+import errno
+import struct
 import sys
 import warnings
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +25,10 @@ if TYPE_CHECKING:
 from . import _native
 from ._closing import ClosesOnExit
 from ._enums import Domain, Protocol, Statistic
-from ._errors import Closed, NanomsgError, note_ipc_in_use
+from ._errors import Closed, InvalidArgument, NanomsgError, note_ipc_in_use
 from ._native import Message
 from ._options import BoolOption, IntOption, StrOption, _OptionProperty
+from ._tls import CLEARED, TLS_SCHEMES, TLSConfig
 
 __all__ = ["Endpoint", "Socket", "term"]
 
@@ -90,22 +94,40 @@ class Socket(_native.Socket, ClosesOnExit):
             ``"push"``, ``"pull"``, ``"req"``, ``"rep"``, ``"surveyor"``, ``"respondent"``,
             ``"bus"``; any case).
         domain: :class:`Domain` ``SP`` (the default) or ``SP_RAW``, or ``"sp"``/``"sp-raw"``.
+        tls: a :class:`TLSConfig` for the socket's ``tls+tcp://`` and ``wss://`` endpoints
+            (see :attr:`tls`).
 
     Raises:
         ValueError: an unknown protocol or domain.
         NanomsgError: ``EMFILE``: the process's descriptor limit (``RLIMIT_NOFILE``) or
             libnanomsg's limit of 16,384 open sockets is reached; the message says which.
+        NotSupported: ``tls`` given where the library has no TLS (see :attr:`tls`).
     """
 
     # No __dict__: a misspelt option (``s.rcvtimeout = 5``) raises instead of making a new
-    # attribute that nothing reads. ``_endpoints``: what bind/connect made, for repr.
-    __slots__ = ("_endpoints",)
+    # attribute that nothing reads. ``_endpoints``: what bind/connect made, for repr;
+    # ``_tls``: the TLSConfig set.
+    __slots__ = ("_endpoints", "_tls")
     _endpoints: list[tuple[int, str, str]]
+    _tls: TLSConfig | None
 
-    def __new__(cls, protocol: Protocol | str | int, domain: Domain | str | int = "sp") -> Socket:
+    def __new__(
+        cls,
+        protocol: Protocol | str | int,
+        domain: Domain | str | int = "sp",
+        *,
+        tls: TLSConfig | None = None,
+    ) -> Socket:
         proto = Protocol.parse(protocol)
         dom = Domain.parse(domain)
-        return super().__new__(cls, int(proto), int(dom))
+        sock = super().__new__(cls, int(proto), int(dom))
+        if tls is not None:
+            try:
+                sock.tls = tls
+            except BaseException:
+                sock.close()
+                raise
+        return sock
 
     @classmethod
     def adopt(cls, number: int) -> Self:
@@ -151,10 +173,13 @@ class Socket(_native.Socket, ClosesOnExit):
                 bytes (``ENAMETOOLONG``).
             NotSupported: an unknown transport.
         """
+        tls = self._check_tls("bind", addr)
         try:
             eid = super().bind(addr)
         except NanomsgError as e:
             note_ipc_in_use(e, addr)
+            if tls:
+                self._note_tls_refused(e)
             raise
         return self._record(Endpoint(self, eid, _text(addr), True))
 
@@ -172,7 +197,85 @@ class Socket(_native.Socket, ClosesOnExit):
             NanomsgError: (ipc) the path is longer than 107 bytes (``ENAMETOOLONG``).
             NotSupported: an unknown transport.
         """
-        return self._record(Endpoint(self, super().connect(addr), _text(addr), False))
+        tls = self._check_tls("connect", addr)
+        try:
+            eid = super().connect(addr)
+        except NanomsgError as e:
+            if tls:
+                self._note_tls_refused(e)
+            raise
+        return self._record(Endpoint(self, eid, _text(addr), False))
+
+    # -- TLS ------------------------------------------------------------------------------
+    @property
+    def tls(self) -> TLSConfig | None:
+        """The socket's :class:`TLSConfig` (None: none), for its ``tls+tcp://`` and ``wss://``
+        endpoints.
+
+        Set it (or pass ``Socket(tls=...)``) before binding or connecting a TLS address: it
+        applies to the endpoints added after it. ``bind`` needs a ``"server"`` config,
+        ``connect`` a ``"client"`` one. A connection whose handshake fails (a certificate
+        refused either way, a peer without TLS) is dropped and, connecting, retried; it is
+        counted in :attr:`Statistic.TLS_HANDSHAKE_ERRORS`, and :attr:`tls_error` says why.
+
+        Raises:
+            TypeError: (setting) neither a TLSConfig nor None.
+            NotSupported: (setting) a library without TLS: the system libnanomsg. (On nng
+                the same settings go to nng's own TLS; see the Security page.)
+        """
+        try:
+            return self._tls
+        except AttributeError:
+            return None
+
+    @tls.setter
+    def tls(self, config: TLSConfig | None) -> None:
+        if config is not None and not isinstance(config, TLSConfig):
+            raise TypeError(f"tls must be a TLSConfig or None, not {type(config).__name__}")
+        for option, value in CLEARED if config is None else config._options():
+            self.setsockopt(_native.TLS, option, value)
+        object.__setattr__(self, "_tls", config)
+
+    def _check_tls(self, call: str, addr: str | bytes) -> bool:
+        """For a TLS address: refuses it without a TLSConfig of the right mode (the message
+        says what to pass); True. False for any other address (or no address: the native
+        call says what is wrong with it)."""
+        if not isinstance(addr, (str, bytes)):
+            return False
+        text = _text(addr)
+        scheme = text.partition("://")[0]
+        if scheme not in TLS_SCHEMES:
+            return False
+        mode = "server" if call == "bind" else "client"
+        config = self.tls
+        if config is None:
+            why = (
+                f"a {scheme}:// address needs a TLS configuration: pass "
+                f"tls=nn.TLSConfig({mode!r}, ...) to Socket(), or set sock.tls, before "
+                f"{call}()"
+            )
+        elif config.mode != mode:
+            why = (
+                f"{call}() of a {scheme}:// address needs a TLSConfig({mode!r}, ...); this "
+                f"socket's is a {config.mode!r} one"
+            )
+        else:
+            return True
+        exc = InvalidArgument(errno.EINVAL, why, text)
+        exc.call = call
+        exc.socket = self
+        raise exc
+
+    def _note_tls_refused(self, exc: NanomsgError) -> None:
+        """Says in ``exc`` why the library refused the TLS configuration (EINVAL)."""
+        if exc.errno != errno.EINVAL:
+            return
+        try:
+            why = self.tls_error
+        except NanomsgError:
+            return
+        if why:
+            exc.strerror = f"the TLS configuration was refused: {why}"
 
     def shutdown(self, endpoint: Endpoint | int) -> None:  # type: ignore[override]
         """Removes an endpoint from the socket (``nn_shutdown``).
@@ -253,6 +356,39 @@ class Socket(_native.Socket, ClosesOnExit):
             raise TypeError(f"prefix must be bytes or str, not {type(prefix).__name__}")
         self.setsockopt(_native.SUB, option, prefix)
 
+    # -- ipc access -------------------------------------------------------------------------
+    @property
+    def ipc_peer_uids(self) -> list[int]:
+        """The user ids the socket's ipc listeners accept connections from (empty, the default:
+        anyone).
+
+        Checked with ``SO_PEERCRED`` when a connection is accepted: a peer of another user is
+        closed at once, before a byte is read or written, and counted in
+        :attr:`Statistic.REFUSED_CONNECTIONS`; nothing else notices. Applies at once to the
+        connections accepted after it is set. Linux, and our hardened libnanomsg only.
+
+        Raises:
+            TypeError: (setting) not an iterable of ints.
+            ValueError: (setting) a uid outside 0..2**32-2, or more than 64 of them.
+            NotSupported: where the library has no such check (the system libnanomsg, nng).
+        """
+        raw = self.getsockopt(_native.IPC, _native.IPC_PEER_UIDS, bytes)
+        return list(struct.unpack(f"{len(raw) // 4}I", raw))
+
+    @ipc_peer_uids.setter
+    def ipc_peer_uids(self, uids: Iterable[int]) -> None:
+        if isinstance(uids, (str, bytes)) or not isinstance(uids, Iterable):
+            raise TypeError(f"ipc_peer_uids must be an iterable of ints, not {type(uids).__name__}")
+        values = list(uids)
+        for uid in values:
+            if isinstance(uid, bool) or not isinstance(uid, int):
+                raise TypeError(f"a uid must be an int, not {type(uid).__name__}")
+            if not 0 <= uid <= 2**32 - 2:
+                raise ValueError(f"a uid must be from 0 to 4294967294, not {uid}")
+        if len(values) > _native.IPC_PEER_UIDS_MAX:
+            raise ValueError(f"at most {_native.IPC_PEER_UIDS_MAX} uids, not {len(values)}")
+        self.setsockopt(_native.IPC, _native.IPC_PEER_UIDS, struct.pack(f"{len(values)}I", *values))
+
     # -- statistics -----------------------------------------------------------------------
     def statistic(self, stat: Statistic | str | int) -> int:
         """One statistic of the socket (``nn_get_statistic``).
@@ -295,12 +431,15 @@ class Socket(_native.Socket, ClosesOnExit):
     maxttl = IntOption()
     rcvmaxsize = IntOption()
     rcvmaxpartial = IntOption()
+    maxconn = IntOption()
     socket_name = StrOption()
     sndfd = IntOption()
     rcvfd = IntOption()
     req_resend_ivl = IntOption()
     surveyor_deadline = IntOption()
+    ipc_permissions = IntOption()
     tcp_nodelay = BoolOption()
+    tls_error = StrOption()
     # -- end of the generated options --
 
     @property
@@ -404,7 +543,7 @@ class Socket(_native.Socket, ClosesOnExit):
 
     def __getattr__(self, name: str) -> Any:
         """Called only for a name that does not exist: the error names the nearest ones."""
-        if name == "_endpoints":  # the slot, before its first use
+        if name in ("_endpoints", "_tls"):  # the slots, before their first use
             raise AttributeError(name)
         raise AttributeError(_unknown(name, "has no attribute", _PUBLIC))
 
@@ -449,4 +588,4 @@ def _unknown(name: str, what: str, candidates: list[str]) -> str:
 _OPTIONS = sorted(n for n, v in vars(Socket).items() if isinstance(v, _OptionProperty))
 _PUBLIC = sorted(n for n in dir(Socket) if not n.startswith("_"))
 # What may be assigned: the options (a read-only one says so itself), and the slot.
-_SETTABLE = frozenset([*_OPTIONS, "_endpoints"])
+_SETTABLE = frozenset([*_OPTIONS, "_endpoints", "_tls", "tls", "ipc_peer_uids"])

@@ -70,6 +70,9 @@ pub enum Nng {
     CString,
     /// nng refuses this one value: `ENOTSUP` with this text.
     RefusesValue(c_int, &'static str),
+    /// nng's compatibility layer lacks it: the binding keeps it and maps it onto nng's own
+    /// API (`backend`); the text says what differs.
+    Binding(&'static str),
 }
 
 /// Something about setting the option that the library passes over in silence, and the
@@ -252,6 +255,14 @@ const MS: c_int = ffi::NN_UNIT_MILLISECONDS;
 const BYTES: c_int = ffi::NN_UNIT_BYTES;
 const PRIORITY: c_int = ffi::NN_UNIT_PRIORITY;
 const NONE: c_int = ffi::NN_UNIT_NONE;
+
+/// Why the TLS options are missing from the system libnanomsg.
+const TLS_HARDENED: &str =
+    "TLS (tls+tcp://, wss://) needs nanomsg-rs's hardened libnanomsg (patches 0060, 0061); \
+     the system libnanomsg has no TLS transport";
+/// What the nng backend does with them.
+const TLS_NNG: &str = "kept by the binding and given to nng's TLS (nng_tls_config) at bind \
+     and connect";
 
 /// Every option the binding knows, in the order of the docs.
 pub const OPTIONS: &[OptionSpec] = &[
@@ -445,6 +456,23 @@ pub const OPTIONS: &[OptionSpec] = &[
              dropped (counted in BROKEN_CONNECTIONS), unless no other message is arriving \
              then. Our hardened libnanomsg only: NotSupported elsewhere.",
         ),
+    OptionSpec::int("maxconn", at!(NN_SOL_SOCKET, NN_MAXCONN), NONE)
+        .range(0, MAX, "0 (no cap) or a number of connections")
+        .nng(Nng::Unsupported(
+            "the maxconn option is not supported by the nng backend",
+        ))
+        .hardened_only(
+            "the maxconn option needs nanomsg-rs's hardened libnanomsg (patch 0063); the \
+             system libnanomsg accepts every connection",
+        )
+        .doc(
+            "Most connections the socket's listeners hold at once, all its bound endpoints \
+             together (default 0: no cap). Past it a listener stops accepting: connections \
+             wait in the kernel's backlog and are taken as others go; on tcp, ws and TLS, \
+             what the backlog cannot hold is refused, counted in \
+             Statistic.REFUSED_CONNECTIONS. Our hardened libnanomsg only: NotSupported \
+             elsewhere.",
+        ),
     OptionSpec::str("socket_name", at!(NN_SOL_SOCKET, NN_SOCKET_NAME))
         .range(0, 63, "at most 63 bytes")
         .nng(Nng::CString)
@@ -513,6 +541,36 @@ pub const OPTIONS: &[OptionSpec] = &[
         .face(Face::OwnCode)
         .only(Only::Protocol(ffi::NN_SUB))
         .doc("SUB only: remove a subscription."),
+    OptionSpec::int("ipc_permissions", at!(NN_IPC, NN_IPC_PERMISSIONS), NONE)
+        .range(
+            0,
+            511,
+            "0 (the umask's mode) or a file mode up to 0o777 (511)",
+        )
+        .nng(Nng::Unsupported(
+            "the ipc_permissions option is not supported by the nng backend of nanomsg-rs",
+        ))
+        .hardened_only(
+            "the ipc_permissions option needs nanomsg-rs's hardened libnanomsg (patch 0062)",
+        )
+        .caveat(Caveat::LaterEndpoints)
+        .doc(
+            "The mode of the socket file of ipc binds made later, e.g. 0o600 (default 0: what \
+             the umask gives). Set before the listener accepts anything.",
+        ),
+    OptionSpec::bytes("ipc_peer_uids", at!(NN_IPC, NN_IPC_PEER_UIDS))
+        .face(Face::OwnCode)
+        .nng(Nng::Unsupported(
+            "the ipc_peer_uids option is not supported by the nng backend",
+        ))
+        .hardened_only(
+            "the ipc_peer_uids option needs nanomsg-rs's hardened libnanomsg (patch 0062)",
+        )
+        .doc(
+            "The user ids the socket's ipc listeners accept connections from (empty, the \
+             default: anyone); a peer of another user is closed at once and counted in \
+             Statistic.REFUSED_CONNECTIONS.",
+        ),
     OptionSpec::bool("tcp_nodelay", at!(NN_TCP, NN_TCP_NODELAY))
         .doc("TCP_NODELAY on the socket's tcp connections (default False)."),
     OptionSpec::int("ws_msg_type", at!(NN_WS, NN_WS_MSG_TYPE), NONE)
@@ -524,6 +582,62 @@ pub const OPTIONS: &[OptionSpec] = &[
         .doc(
             "The websocket frames of the messages sent: WS_MSG_TYPE_BINARY (the default) or \
              WS_MSG_TYPE_TEXT.",
+        ),
+    OptionSpec::str("tls_cert_file", at!(NN_TLS, NN_TLS_CERT_FILE))
+        .face(Face::Call)
+        .nng(Nng::Binding(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "This end's certificate chain, a PEM file (set by Socket.tls): a bind needs it, a \
+             connect when the listener asks for a client certificate.",
+        ),
+    OptionSpec::str("tls_key_file", at!(NN_TLS, NN_TLS_KEY_FILE))
+        .face(Face::Call)
+        .nng(Nng::Binding(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc("The private key of tls_cert_file, a PEM file (set by Socket.tls)."),
+    OptionSpec::str("tls_ca_file", at!(NN_TLS, NN_TLS_CA_FILE))
+        .face(Face::Call)
+        .nng(Nng::Binding(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "The certificate authorities the peer's certificate must chain to, a PEM file (set \
+             by Socket.tls; empty: the system's).",
+        ),
+    OptionSpec::str("tls_server_name", at!(NN_TLS, NN_TLS_SERVER_NAME))
+        .face(Face::Call)
+        .nng(Nng::Binding(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "The name the listener's certificate must carry (set by Socket.tls; empty: the host \
+             of the address connected to).",
+        ),
+    OptionSpec::str("tls_key_password", at!(NN_TLS, NN_TLS_KEY_PASSWORD))
+        .write_only()
+        .face(Face::Call)
+        .nng(Nng::Binding(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc("The password of an encrypted tls_key_file (set by Socket.tls; write-only)."),
+    OptionSpec::int("tls_verify", at!(NN_TLS, NN_TLS_VERIFY), NONE)
+        .face(Face::Call)
+        .nng(Nng::Binding(TLS_NNG))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "Whether the peer's certificate is checked (set by Socket.tls): -1 (the default) \
+             when connecting only, 1 both ways (mutual TLS), 0 never.",
+        ),
+    OptionSpec::str("tls_error", at!(NN_TLS, NN_TLS_ERROR))
+        .read_only()
+        .nng(Nng::Binding(
+            "on nng, only why a TLS configuration was refused at bind or connect: nng reports \
+             nothing of a failed handshake (and counts none)",
+        ))
+        .hardened_only(TLS_HARDENED)
+        .doc(
+            "Read-only: why the socket's last TLS connection failed (its handshake, a \
+             certificate, a record), or why its TLS configuration was refused; empty until \
+             then. Each failed handshake is counted in Statistic.TLS_HANDSHAKE_ERRORS. On \
+             nng: only why a configuration was refused.",
         ),
 ];
 

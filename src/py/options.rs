@@ -131,7 +131,7 @@ impl PyOptionSpec {
     fn nng(&self) -> Option<&'static str> {
         match self.spec.nng {
             Nng::Same => None,
-            Nng::Unsupported(why) | Nng::RefusesValue(_, why) => Some(why),
+            Nng::Unsupported(why) | Nng::RefusesValue(_, why) | Nng::Binding(why) => Some(why),
             Nng::CString => Some("stored as a C string (no NUL inside)"),
         }
     }

@@ -11,6 +11,7 @@ from typing import NoReturn
 from .._errors import Again, BadState, NanomsgError, Timeout
 from .._native import SOCKET_NAME, SOL_SOCKET
 from .._socket import Socket
+from .._tls import TLS_SCHEMES, TLSConfig
 from .formats import emit, format_message, stderr
 from .parser import Exit, Options, c_int, millis, wrap32
 
@@ -21,6 +22,39 @@ def _fatal(what: str, error: OSError) -> NoReturn:
     """nanocat's ``nn_assert_errno``: ``what: strerror`` on stderr, status 3."""
     stderr(f"{what}: {error.strerror}\n")
     raise Exit(3)
+
+
+def _set_tls(o: Options, sock: Socket) -> None:
+    """The socket's TLSConfig, from --tls-cert, --tls-key and --tls-cacert (as nngcat's
+    --cert, --key, --cacert): a server's for TLS addresses bound, a client's for TLS
+    addresses connected to (checking the server, against --tls-cacert if given, else the
+    system's CAs). A key defaults to the certificate's file (a PEM with both)."""
+
+    def tls(addresses: list[str]) -> bool:
+        return any(a.partition("://")[0] in TLS_SCHEMES for a in addresses)
+
+    binds, connects = tls(o.bind), tls(o.connect)
+    if not binds and not connects:
+        return
+    if binds and connects:
+        stderr("TLS: a socket binds or connects TLS addresses, not both\n")
+        raise Exit(1)
+    key = o.tls_key or o.tls_cert
+    try:
+        if binds:
+            config = TLSConfig("server", cert_file=o.tls_cert, key_file=key, ca_file=o.tls_cacert)
+        else:
+            config = TLSConfig("client", cert_file=o.tls_cert, key_file=key, ca_file=o.tls_cacert)
+    except FileNotFoundError as e:
+        stderr(f"Error opening file ``{e.filename}'': No such file or directory\n")
+        raise Exit(2) from None
+    except ValueError as e:
+        stderr(f"TLS: {e} (--tls-cert, --tls-key, --tls-cacert)\n")
+        raise Exit(1) from None
+    try:
+        sock.tls = config
+    except NanomsgError as e:
+        _fatal("Can't set TLS options", e)
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -148,6 +182,7 @@ def _setup(o: Options) -> Socket:
                 sock.setsockopt(SOL_SOCKET, SOCKET_NAME, os.fsencode(o.socket_name))
             except NanomsgError as e:
                 _fatal("Can't set socket name", e)
+        _set_tls(o, sock)
         if o.socket_type == "sub":
             for prefix in o.subscriptions or [""]:
                 try:

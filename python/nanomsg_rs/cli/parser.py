@@ -124,6 +124,9 @@ class _CliOption:
     conflicts: int = 0
     requires: int = 0
     arg0: str | None = None  # nanocat acts as --pull when started as "nn_pull"
+    # nncat's own options (TLS): parsed as nanocat parses its own, left out of --help, which
+    # stays nanocat's, word for word (docs/nncat.rst lists them)
+    hidden: bool = False
 
     @property
     def has_arg(self) -> bool:
@@ -212,6 +215,14 @@ _OPTIONS: tuple[_CliOption, ...] = (
     _CliOption("file", "F", _Kind.READ_FILE, "data", "Output Options",
             "Same as --data but get data from file PATH", "PATH", provides=_DATA,
             conflicts=_DATA, requires=_WRITEABLE),
+    # nngcat's TLS options, under nngcat's names with "tls-" in front
+    _CliOption("tls-cert", "", _Kind.STRING, "tls_cert", "TLS Options",
+            "This end's certificate (PEM; with its key, unless --tls-key)", "FILE",
+            hidden=True),
+    _CliOption("tls-key", "", _Kind.STRING, "tls_key", "TLS Options",
+            "The key of --tls-cert (PEM)", "FILE", hidden=True),
+    _CliOption("tls-cacert", "", _Kind.STRING, "tls_cacert", "TLS Options",
+            "The CA certificates that check the peer (PEM)", "FILE", hidden=True),
 )  # fmt: skip
 
 
@@ -231,6 +242,9 @@ class Options:
     interval: float = -1.0
     data: bytes | None = None
     echo: str = "no"
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_cacert: str | None = None
 
 
 class Exit(Exception):
@@ -253,21 +267,22 @@ def _print_line(text: str, width: int) -> tuple[str, str]:
 
 def _help_text(prog: str) -> str:
     out = ["Usage:\n", f"    {prog} "]
-    required = [o for o in _OPTIONS if o.provides & _REQUIRED]
+    shown = [o for o in _OPTIONS if not o.hidden]
+    required = [o for o in shown if o.provides & _REQUIRED]
     if required:
         out.append("{" + "|".join(f"--{o.long}" for o in required) + "} ")
     flags = "".join(
-        o.short for o in _OPTIONS if o.short and not o.has_arg and not o.provides & _REQUIRED
+        o.short for o in shown if o.short and not o.has_arg and not o.provides & _REQUIRED
     )
     if flags:
         out.append(f"[-{flags}] ")
-    for o in _OPTIONS:
+    for o in shown:
         if o.short and o.has_arg and o.metavar and not o.provides & _REQUIRED:
             out.append(f"[-{o.short} {o.metavar}] ")
     out.append("[options] \n")
     out.append(f"\n{_DESCRIPTION}\n")
     group = None
-    for o in _OPTIONS:
+    for o in shown:
         if o.group != group:
             out.append(f"\n{o.group}:\n")
             group = o.group
@@ -434,7 +449,7 @@ class _Parser:
                 )
             o.echo = value
         elif opt.kind is _Kind.STRING:
-            o.socket_name = value
+            setattr(o, opt.dest, value)
         elif opt.kind is _Kind.BLOB:
             o.data = os.fsencode(value)
         elif opt.kind is _Kind.FLOAT:

@@ -12,10 +12,13 @@
 //! - this file: options (what their rows in `options` say of nng), endpoints, statistics,
 //!   closing and message buffers;
 //! - `reply`: whether a REP or RESPONDENT on nng has a reply due;
-//! - `survey`: the SURVEYOR's deadline as libnanomsg reports it, for nng.
+//! - `survey`: the SURVEYOR's deadline as libnanomsg reports it, for nng;
+//! - `tls`: the `NN_TLS` options, kept by the binding on nng and mapped onto nng's TLS.
 
 mod reply;
 mod survey;
+#[cfg(feature = "nng")]
+mod tls;
 
 use std::ffi::CStr;
 use std::os::raw::c_int;
@@ -29,6 +32,73 @@ use crate::nn::options::{Nng, OptionSpec};
 
 pub use reply::ReplyState;
 pub use survey::SurveyClock;
+#[cfg(feature = "nng")]
+pub use tls::TlsSettings;
+
+/// A socket's `NN_TLS` options where the binding keeps them (nng, see `tls`); on libnanomsg
+/// the library keeps them itself, and this holds nothing.
+#[cfg(not(feature = "nng"))]
+#[derive(Debug, Default)]
+pub struct TlsSettings;
+
+/// `nn_getsockopt` at `level`: `Some` (the value's bytes, an int's in native order) where the
+/// backend answers it itself (`NN_TLS` on nng), `None` where the library does.
+pub fn tls_get(settings: &TlsSettings, level: c_int, option: c_int) -> Option<NnResult<Vec<u8>>> {
+    #[cfg(feature = "nng")]
+    if level == ffi::NN_TLS {
+        return Some(settings.get(option));
+    }
+    let _ = (settings, level, option);
+    None
+}
+
+/// `nn_setsockopt` at `level` of bytes: `Some` where the backend keeps it itself (`NN_TLS` on
+/// nng), `None` where the library does.
+pub fn tls_set_bytes(
+    settings: &TlsSettings,
+    level: c_int,
+    option: c_int,
+    value: &[u8],
+) -> Option<NnResult<()>> {
+    #[cfg(feature = "nng")]
+    if level == ffi::NN_TLS {
+        return Some(settings.set_bytes(option, value));
+    }
+    let _ = (settings, level, option, value);
+    None
+}
+
+/// `nn_setsockopt` at `level` of an int: as [`tls_set_bytes`].
+pub fn tls_set_int(
+    settings: &TlsSettings,
+    level: c_int,
+    option: c_int,
+    value: c_int,
+) -> Option<NnResult<()>> {
+    #[cfg(feature = "nng")]
+    if level == ffi::NN_TLS {
+        return Some(settings.set_int(option, value));
+    }
+    let _ = (settings, level, option, value);
+    None
+}
+
+/// `nn_bind` (`bind`) or `nn_connect` of `addr`: `Some` (the endpoint's id) where the backend
+/// makes the endpoint itself (a TLS address on nng, given the socket's TLS settings), `None`
+/// where the library does.
+pub fn tls_add_endpoint(
+    settings: &TlsSettings,
+    socket: c_int,
+    addr: &CStr,
+    bind: bool,
+) -> Option<NnResult<c_int>> {
+    #[cfg(feature = "nng")]
+    if tls::is_tls_address(addr) {
+        return Some(settings.add_endpoint(socket, addr, bind));
+    }
+    let _ = (settings, socket, addr, bind);
+    None
+}
 
 /// The longest ipc path a Unix domain socket address holds: `sun_path` (108 bytes on Linux)
 /// less its terminating NUL.
@@ -164,6 +234,17 @@ pub fn check_statistics() -> NnResult<()> {
         ));
     }
     Ok(())
+}
+
+/// The value of a statistic of our hardened libnanomsg's own where the library is another,
+/// which lacks it: `NN_STAT_TLS_HANDSHAKE_ERRORS` is 0 on a library without TLS,
+/// `NN_STAT_REFUSED_CONNECTIONS` 0 on one that refuses no peer. `None`: ask the library.
+pub fn statistic_of_another_library(stat: c_int) -> Option<i64> {
+    let ours = [
+        crate::ffi::NN_STAT_TLS_HANDSHAKE_ERRORS,
+        crate::ffi::NN_STAT_REFUSED_CONNECTIONS,
+    ];
+    (!HARDENED && ours.contains(&stat)).then_some(0)
 }
 
 /// True where a socket's sends and receives keep the bookkeeping of [`ReplyState`] and

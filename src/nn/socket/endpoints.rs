@@ -39,10 +39,15 @@ impl Guard<'_> {
     /// `nn_bind` (with `bind`) or `nn_connect`, and the endpoint noted as this socket's.
     fn add_endpoint(&self, addr: &CStr, bind: bool) -> NnResult<c_int> {
         backend::check_ipc_address(addr, bind)?;
-        let add = if bind { ffi::nn_bind } else { ffi::nn_connect };
-        // SAFETY: addr is NUL-terminated and outlives the call; the number is held by self.
-        let ep =
-            check(unsafe { add(self.id(), addr.as_ptr()) }).map_err(backend::endpoint_error)?;
+        let ep = match backend::tls_add_endpoint(&self.socket.tls, self.id(), addr, bind) {
+            Some(made) => made?,
+            None => {
+                let add = if bind { ffi::nn_bind } else { ffi::nn_connect };
+                // SAFETY: addr is NUL-terminated and outlives the call; the number is held
+                // by self.
+                check(unsafe { add(self.id(), addr.as_ptr()) }).map_err(backend::endpoint_error)?
+            }
+        };
         self.endpoints().insert((ep, bind));
         self.socket.note(Usage::Endpoint);
         Ok(ep)

@@ -127,6 +127,8 @@ pub struct Socket {
     /// `NN_RCVTIMEO` / `NN_SNDTIMEO` in ms, cached; [`UNKNOWN`] until read, and again after
     /// every set.
     timeouts: [AtomicI32; 2],
+    /// The socket's `NN_TLS` options where the binding keeps them (nng: see `backend`).
+    tls: backend::TlsSettings,
 }
 
 /// Facts about a socket's use (which the layer above reads for its messages and warnings).
@@ -237,6 +239,7 @@ impl Socket {
             survey: SurveyClock::for_socket(domain, protocol),
             poll_fds: [OnceLock::new(), OnceLock::new()],
             timeouts: [AtomicI32::new(UNKNOWN), AtomicI32::new(UNKNOWN)],
+            tls: Default::default(),
         }
     }
 

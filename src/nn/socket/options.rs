@@ -19,6 +19,11 @@ impl Guard<'_> {
     /// `nn_getsockopt` of an int option.
     pub fn getsockopt_int(&self, level: c_int, option: c_int) -> NnResult<c_int> {
         backend::check_option(options::find(level, option))?;
+        if let Some(bytes) = backend::tls_get(&self.socket.tls, level, option) {
+            let int =
+                <[u8; 4]>::try_from(bytes?.as_slice()).map_err(|_| NnError::new(libc::EINVAL))?;
+            return Ok(c_int::from_ne_bytes(int));
+        }
         let mut value: c_int = 0;
         let mut len = std::mem::size_of::<c_int>();
         // SAFETY: value and len are live and len holds value's size.
@@ -35,17 +40,30 @@ impl Guard<'_> {
         Ok(value)
     }
 
-    /// `nn_getsockopt` of a string option: its bytes as stored (at most `NN_SOCKADDR_MAX`).
+    /// `nn_getsockopt` of a string option: its bytes as stored. libnanomsg says how long the
+    /// value is when it does not fit (a TLS error text, a file path): then it is read again
+    /// into a buffer that holds it (a few times at most: the value may change meanwhile).
     pub fn getsockopt_bytes(&self, level: c_int, option: c_int) -> NnResult<Vec<u8>> {
         let spec = options::find(level, option);
         backend::check_option(spec)?;
+        if let Some(value) = backend::tls_get(&self.socket.tls, level, option) {
+            return value;
+        }
         let mut buf = vec![0u8; ffi::NN_SOCKADDR_MAX as usize];
         let mut len = buf.len();
-        // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and updates it.
-        check(unsafe {
-            ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
-        })
-        .map_err(backend::option_error)?;
+        for _ in 0..4 {
+            len = buf.len();
+            // SAFETY: buf is writable for len bytes; libnanomsg writes at most len and
+            // updates it.
+            check(unsafe {
+                ffi::nn_getsockopt(self.id(), level, option, buf.as_mut_ptr().cast(), &mut len)
+            })
+            .map_err(backend::option_error)?;
+            if len <= buf.len() {
+                break;
+            }
+            buf.resize(len, 0);
+        }
         buf.truncate(len.min(buf.len()));
         if backend::is_c_string_option(spec) {
             if let Some(name) = self.name().as_ref() {
@@ -66,6 +84,9 @@ impl Guard<'_> {
         if let Some(spec) = spec {
             spec.check_int(value)?;
             backend::check_option_value(spec, value)?;
+        }
+        if let Some(done) = backend::tls_set_int(&self.socket.tls, level, option, value) {
+            return done;
         }
         self.forget_timeout(level, option);
         // SAFETY: value is live for the call and the length is its size.
@@ -97,6 +118,9 @@ impl Guard<'_> {
                 spec.check_int(int)?;
                 backend::check_option_value(spec, int)?;
             }
+        }
+        if let Some(done) = backend::tls_set_bytes(&self.socket.tls, level, option, value) {
+            return done;
         }
         self.setsockopt_untracked(level, option, value)
     }
@@ -176,6 +200,9 @@ impl Guard<'_> {
     /// statistic.
     pub fn statistic(&self, stat: c_int) -> NnResult<i64> {
         backend::check_statistics()?;
+        if let Some(value) = backend::statistic_of_another_library(stat) {
+            return Ok(value);
+        }
         // SAFETY: plain ints; errors come back as (uint64_t)-1 with errno set.
         let value = unsafe { ffi::nn_get_statistic(self.id(), stat) };
         if value == u64::MAX {
