@@ -18,9 +18,10 @@
                                        first pass ends
 
     The scenario, twice: a socket of every type (sp and raw) made and closed; a PAIR socket
-    bound and one connected over ipc, then over tcp, a message of 200 bytes each way, both
-    closed (the library stops when the last socket closes, and starts again with the
-    next). Faults are injected during the first pass only; then
+    bound and one connected, a message of 200 bytes each way, both closed, over each
+    transport in turn: ipc, tcp, inproc, ws, and tcp again connecting to "localhost" (the
+    name resolved: the dns path). The library stops when the last socket closes, and starts
+    again with the next. Faults are injected during the first pass only; then
     nn_term. Each call either works or fails with an error that says the system ran out
     (EMFILE, ENFILE, ENOMEM, ENOBUFS, ENOSPC, EAGAIN; ETIMEDOUT for a message that did not
     come); when every call of a transport's round worked, its messages must get through,
@@ -271,7 +272,9 @@ static int open_pair (void)
     return s;
 }
 
-static void round_trip (const char *addr)
+/*  A PAIR bound to `addr` and one connected to `to` (the same address but for the host's
+    name), a message each way, both closed.  */
+static void round_trip (const char *addr, const char *to)
 {
     int a, b = -1, ok;
     /*  persist: what failed stays failed (a connection that cannot be accepted again, a
@@ -286,11 +289,11 @@ static void round_trip (const char *addr)
     b = open_pair ();
     if (b < 0)
         goto done;
-    if (!worked (nn_connect (b, addr), "nn_connect"))
+    if (!worked (nn_connect (b, to), "nn_connect"))
         goto done;
     ok = exchange (b, a, wait) && exchange (a, b, wait);
     if (!ok && !(pass == 1 && (persist || lenient) && injected > 0))
-        fail ("%s: no message through in %.1f s, though every call worked", addr, wait);
+        fail ("%s: no message through in %.1f s, though every call worked", to, wait);
 done:
     if (b >= 0 && nn_close (b) != 0)
         fail ("nn_close: %s", nn_strerror (nn_errno ()));
@@ -315,12 +318,19 @@ static void every_type (void)
 
 static void scenario (void)
 {
-    char tcp [64];
-    /*  Below the kernel's ephemeral ports (32768 on): no outgoing connection has it.  */
-    snprintf (tcp, sizeof tcp, "tcp://127.0.0.1:%d", 20000 + (int) (getpid () % 12000));
+    char tcp [64], ws [64], named [64], by_name [64];
+    /*  Below the kernel's ephemeral ports (32768 on): no outgoing connection has them.  */
+    int port = 20000 + (int) (getpid () % 4000) * 3;
+    snprintf (tcp, sizeof tcp, "tcp://127.0.0.1:%d", port);
+    snprintf (ws, sizeof ws, "ws://127.0.0.1:%d", port + 1);
+    snprintf (named, sizeof named, "tcp://127.0.0.1:%d", port + 2);
+    snprintf (by_name, sizeof by_name, "tcp://localhost:%d", port + 2);
     every_type ();
-    round_trip (ipc_path);
-    round_trip (tcp);
+    round_trip (ipc_path, ipc_path);
+    round_trip (tcp, tcp);
+    round_trip ("inproc://nnfault", "inproc://nnfault");
+    round_trip (ws, ws);
+    round_trip (named, by_name);
 }
 
 static void report (void)
