@@ -16,7 +16,7 @@ import struct
 import time
 
 import pytest
-from support import AddrFactory, SockFactory, connected, run_ok, timeouts
+from support import AddrFactory, SockFactory, connected, run_ok, star, timeouts
 
 import nanomsg_rs as nn
 
@@ -491,6 +491,38 @@ def test_recv_msg_timeout_and_closed(sock: SockFactory) -> None:
     b.close()
     with pytest.raises(nn.Closed):
         b.recv_msg()
+
+
+def test_inproc_hands_an_unshared_message_over_without_a_copy(sock: SockFactory) -> None:
+    """A message without an SP header whose buffer nobody else holds crosses inproc as it is
+    (patch 0052: no copy, so no allocation that could fail): the receiver gets the very
+    buffer that was sent, with the data intact."""
+    a, b = connected(sock, "pair", "pair")
+    payload = os.urandom(1000)
+    m = nn.Message(payload)
+    sent_at = address_of(m)
+    a.send_msg(m)
+    got = b.recv_msg()
+    assert bytes(got) == payload
+    assert address_of(got) == sent_at
+
+
+def test_inproc_subscribers_get_buffers_of_their_own(sock: SockFactory) -> None:
+    """A PUB shares one buffer among its pipes: over inproc each subscriber still gets a
+    copy of its own (patch 0052 hands a buffer over only when nobody else holds it), so a
+    write into one received message shows in no other."""
+    pub, subs = star(sock, "pub", "sub", 3)
+    for s in subs:
+        s.subscribe(b"")
+    time.sleep(0.05)  # subscriptions are local to each SUB; the pipes are up at once
+    payload = os.urandom(1000)
+    pub.send(payload)
+    got = [s.recv_msg() for s in subs]
+    with memoryview(got[0]) as mv:
+        mv[0:4] = b"MINE"
+    assert bytes(got[0])[:4] == b"MINE"
+    assert all(bytes(m) == payload for m in got[1:])
+    assert len({address_of(m) for m in got}) == 3
 
 
 def test_received_message_outlives_its_socket(sock: SockFactory) -> None:

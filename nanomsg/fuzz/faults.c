@@ -18,9 +18,11 @@
                                        first pass ends
 
     The scenario, twice: a socket of every type (sp and raw) made and closed; a PAIR socket
-    bound and one connected over ipc, then over tcp, a message of 200 bytes each way, both
-    closed (the library stops when the last socket closes, and starts again with the
-    next). Faults are injected during the first pass only; then
+    bound and one connected, a message of 200 bytes each way, both closed, over each
+    transport in turn: ipc, tcp, inproc, ws, and tcp again connecting to "localhost" (the
+    name resolved: the dns path); over inproc also a burst of 130 short messages sent
+    before any is received (the queue grows by a chunk), all of which must arrive. The library stops when the last socket closes, and starts
+    again with the next. Faults are injected during the first pass only; then
     nn_term. Each call either works or fails with an error that says the system ran out
     (EMFILE, ENFILE, ENOMEM, ENOBUFS, ENOSPC, EAGAIN; ETIMEDOUT for a message that did not
     come); when every call of a transport's round worked, its messages must get through,
@@ -271,7 +273,52 @@ static int open_pair (void)
     return s;
 }
 
-static void round_trip (const char *addr)
+/*  BURST short messages (kept inside the message's header: no allocation of their own)
+    from `from` to `to` without receiving, then received: more than a chunk of inproc's
+    queue holds (126), so that the queue takes its next chunk. Whatever could be sent must
+    arrive, in order, also when that chunk could not be had (the queue is full until a
+    message is taken, and an empty queue needs no new chunk): nothing is lost or stuck.
+    Every message must be sent when nothing failed.  */
+#define BURST 130
+static void burst (int from, int to)
+{
+    char buf [16];
+    int sent, got, rc, err, ms = 1000;
+    /*  A send waits until the pipe has passed the last message on: 1 s at most (a queue
+        without its next chunk is full: the sender waits for a receive that comes after).  */
+    if (nn_setsockopt (from, NN_SOL_SOCKET, NN_SNDTIMEO, &ms, sizeof ms) < 0)
+        fail ("nn_setsockopt: %s", nn_strerror (nn_errno ()));
+    for (sent = 0; sent < BURST; sent++) {
+        snprintf (buf, sizeof buf, "burst %03d", sent);
+        rc = nn_send (from, buf, strlen (buf), 0);
+        if (rc < 0) {
+            err = nn_errno ();
+            if (err != ETIMEDOUT && !(pass == 1 && out_of_something (err)))
+                fail ("nn_send: %s (%d)", nn_strerror (err), err);
+            break;
+        }
+    }
+    if (sent < BURST && !(pass == 1 && injected > 0))
+        fail ("burst: %d of %d messages sent, though every call worked", sent, BURST);
+    for (got = 0; ; got++) {
+        rc = nn_recv (to, buf, sizeof buf - 1, 0);    /*  NN_RCVTIMEO: 20 ms  */
+        if (rc < 0) {
+            err = nn_errno ();
+            if (err != ETIMEDOUT && !(pass == 1 && out_of_something (err)))
+                fail ("nn_recv: %s (%d)", nn_strerror (err), err);
+            break;
+        }
+        buf [rc] = 0;
+        if (got >= sent || atoi (buf + 6) != got || strncmp (buf, "burst ", 6) != 0)
+            fail ("burst: message %d is \"%s\"", got, buf);
+    }
+    if (got != sent)
+        fail ("burst: %d of %d messages sent arrived", got, sent);
+}
+
+/*  A PAIR bound to `addr` and one connected to `to` (the same address but for the host's
+    name), a message each way, both closed; with `queue`, a burst too (inproc).  */
+static void round_trip (const char *addr, const char *to, int queue)
 {
     int a, b = -1, ok;
     /*  persist: what failed stays failed (a connection that cannot be accepted again, a
@@ -286,11 +333,13 @@ static void round_trip (const char *addr)
     b = open_pair ();
     if (b < 0)
         goto done;
-    if (!worked (nn_connect (b, addr), "nn_connect"))
+    if (!worked (nn_connect (b, to), "nn_connect"))
         goto done;
     ok = exchange (b, a, wait) && exchange (a, b, wait);
     if (!ok && !(pass == 1 && (persist || lenient) && injected > 0))
-        fail ("%s: no message through in %.1f s, though every call worked", addr, wait);
+        fail ("%s: no message through in %.1f s, though every call worked", to, wait);
+    if (ok && queue)
+        burst (b, a);
 done:
     if (b >= 0 && nn_close (b) != 0)
         fail ("nn_close: %s", nn_strerror (nn_errno ()));
@@ -315,12 +364,19 @@ static void every_type (void)
 
 static void scenario (void)
 {
-    char tcp [64];
-    /*  Below the kernel's ephemeral ports (32768 on): no outgoing connection has it.  */
-    snprintf (tcp, sizeof tcp, "tcp://127.0.0.1:%d", 20000 + (int) (getpid () % 12000));
+    char tcp [64], ws [64], named [64], by_name [64];
+    /*  Below the kernel's ephemeral ports (32768 on): no outgoing connection has them.  */
+    int port = 20000 + (int) (getpid () % 4000) * 3;
+    snprintf (tcp, sizeof tcp, "tcp://127.0.0.1:%d", port);
+    snprintf (ws, sizeof ws, "ws://127.0.0.1:%d", port + 1);
+    snprintf (named, sizeof named, "tcp://127.0.0.1:%d", port + 2);
+    snprintf (by_name, sizeof by_name, "tcp://localhost:%d", port + 2);
     every_type ();
-    round_trip (ipc_path);
-    round_trip (tcp);
+    round_trip (ipc_path, ipc_path, 0);
+    round_trip (tcp, tcp, 0);
+    round_trip ("inproc://nnfault", "inproc://nnfault", 1);
+    round_trip (ws, ws, 0);
+    round_trip (named, by_name, 0);
 }
 
 static void report (void)
