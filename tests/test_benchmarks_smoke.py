@@ -307,6 +307,10 @@ def test_tls_rows_against_pynng(tmp_path: Path) -> None:
         "--sample-time", "0.1",
     )  # fmt: skip
     rows = {v["name"]: v for v in data["variants"] if v["workload"] == "tls"}
+    if nn.BACKEND == "nng":  # the system's nng 1.5.2 can hang closing a TLS socket: left out
+        assert rows == {}, list(rows)
+        assert "tls: left out: this nanomsg_rs is an nng build" in stdout, stdout
+        return
     assert list(rows) == [
         "tls throughput 64 B",
         "tls throughput 1 MiB",
