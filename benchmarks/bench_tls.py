@@ -45,7 +45,7 @@ RIVAL = "pynng"
 PLAIN = f"{SUBJECT} (tcp)"
 #: Why an nng build of nanomsg_rs runs no tls row: it would measure the system's nng 1.5.2, not
 #: our libnanomsg, and that nng's ``nng_close`` can hang for ever on a TLS socket that is
-#: receiving 1 MiB messages (a close deadlock of nng's, fixed after 1.5.2; pynng's newer nng closes).
+#: receiving 1 MiB messages (a close deadlock of nng's, fixed after 1.5.2; pynng's nng closes).
 NNG_LEFT_OUT = (
     "tls: left out: this nanomsg_rs is an nng build, and nng 1.5.2's close of a TLS socket that "
     "is receiving 1 MiB messages can hang for ever; the tls rows measure the libnanomsg build"
