@@ -82,25 +82,10 @@ REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
 #: ``run.py --only scale --json benchmarks/results-scale.json``): see :func:`record_of`.
 SCALE_RECORD = BENCH_DIR / "results-scale.json"
 
-# Given to every process first (the agent of tests/netns.py has nn, os, threading, time).
+# Given to every process first (the agent of tests/netns.py has nn, os, threading, time and
+# its TOOLS: background, raise_nofile, serve).
 COMMON = r"""
-import resource, sys
-
-def raise_nofile(want=65536):
-    '''RLIMIT_NOFILE as high as this process may: want, else the hard limit.'''
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(want, hard), max(want, hard)))
-    except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
 nofile = raise_nofile()
-
-def background(fn, *args):
-    t = threading.Thread(target=fn, args=args, daemon=True)
-    t.start()
-    return t
 
 def rss():
     with open('/proc/self/statm') as f:

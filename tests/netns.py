@@ -40,10 +40,47 @@ SUBNET = "10.77.0"
 # running at once on one machine (as root, each) never touch each other's.
 PREFIX = "nnrs"
 
+# What the code a host's process runs finds defined: the helpers every scenario needs.
+TOOLS = r"""
+def background(fn, *args):
+    '''Runs fn(*args) in a daemon thread; returns the thread.'''
+    t = threading.Thread(target=fn, args=args, daemon=True)
+    t.start()
+    return t
+
+def raise_nofile(want=65536):
+    '''RLIMIT_NOFILE as high as this process may: want, else the hard limit; returns it.'''
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(want, hard), max(want, hard)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+def serve(sock, tag):
+    '''Answers every request (REP, RESPONDENT) with tag + ":" + the request, in the
+    background, until the socket closes; returns the list of the requests served.'''
+    served = []
+    def run():
+        while True:
+            try:
+                m = sock.recv()
+            except nn.NanomsgError:
+                return
+            served.append(m)
+            try:
+                sock.send(tag.encode() + b":" + m)
+            except nn.NanomsgError:
+                return
+    background(run)
+    return served
+"""
+
 # The program of a host's process: each line of its stdin is a JSON object whose "code" it
-# executes (globals kept from one to the next; `nn` is nanomsg_rs); it answers one line,
-# {"ok": the value the code left in `result`, bytes as text} or {"error": the traceback}.
-# Whatever the code prints goes to stderr, which the test sees if the process fails.
+# executes (globals kept from one to the next; `nn` is nanomsg_rs, and TOOLS are defined); it
+# answers one line, {"ok": the value the code left in `result`, bytes as text} or {"error":
+# the traceback}. Whatever the code prints goes to stderr, which the test sees if it fails.
 AGENT = r"""
 import json, os, sys, threading, time, traceback
 import nanomsg_rs as nn
@@ -51,6 +88,7 @@ import nanomsg_rs as nn
 answers = sys.stdout
 sys.stdout = sys.stderr
 scope = {"nn": nn, "os": os, "threading": threading, "time": time}
+exec(TOOLS, scope)
 
 def plain(value):
     # bytes as text (latin-1: every byte a character), anything else JSON lacks as its repr
@@ -66,6 +104,8 @@ for line in sys.stdin:
     answers.write(text + "\n")
     answers.flush()
 """
+#: What a host's process runs: the tools, then the agent.
+PROGRAM = f"TOOLS = {TOOLS!r}\n{AGENT}"
 
 
 def unavailable() -> str | None:
@@ -183,7 +223,7 @@ class Host:
     def spawn(self) -> Process:
         """A new Python process on the host, ready for ``call``."""
         popen = subprocess.Popen(
-            ["ip", "netns", "exec", self.namespace, sys.executable, "-u", "-c", AGENT],
+            ["ip", "netns", "exec", self.namespace, sys.executable, "-u", "-c", PROGRAM],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -34,11 +34,6 @@ PORT = 5555
 # What the hosts' processes are given first: helpers to publish, collect and serve in the
 # background. Times are time.monotonic(), which is the same clock in every namespace.
 HELPERS = """
-def background(fn, *args):
-    t = threading.Thread(target=fn, args=args, daemon=True)
-    t.start()
-    return t
-
 class Publisher:
     '''Sends "<prefix>-<n>" (padded to size bytes) every interval s, or in bursts of
     burst messages, until stopped or count are sent; pub.send never waits.'''
@@ -80,23 +75,6 @@ class Collector:
                 if m.startswith(prefix.encode() + b"-")]
     def first(self, prefix):
         return next((t for t, m in self.got if m.startswith(prefix.encode() + b"-")), None)
-
-def serve(sock, tag):
-    '''Answers every request (REP, RESPONDENT) with tag + ":" + the request; keeps them.'''
-    served = []
-    def run():
-        while True:
-            try:
-                m = sock.recv()
-            except nn.NanomsgError:
-                return
-            served.append(m)
-            try:
-                sock.send(tag.encode() + b":" + m)
-            except nn.NanomsgError:
-                return
-    background(run)
-    return served
 
 class Call:
     '''A request sent in the background: reply and at are set when it comes.'''

@@ -44,47 +44,15 @@ PROCS_PER_HOST = 2
 NEEDED_FDS = PEERS + 200
 REP_PORT, PUB_PORT = 5601, 5602
 
-# Every process (tests/netns.py's agent: nn, os, threading, time) gets these first.
+# Every process (tests/netns.py's agent: nn, os, threading, time and its TOOLS) gets these first.
 HELPERS = r"""
-import resource
-
-def raise_nofile(want=65536):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(want, hard), max(want, hard)))
-    except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
 nofile = raise_nofile()
-
-def background(fn, *args):
-    t = threading.Thread(target=fn, args=args, daemon=True)
-    t.start()
-    return t
 
 def fds():
     return len(os.listdir('/proc/self/fd'))
 
 def stat(sock, name):
     return sock.statistic(name)
-
-def serve(sock):
-    '''Answers every request with b're:' + the request; keeps what it served.'''
-    served = []
-    def run():
-        while True:
-            try:
-                m = sock.recv()
-            except nn.NanomsgError:
-                return
-            served.append(m)
-            try:
-                sock.send(b're:' + m)
-            except nn.NanomsgError:
-                return
-    background(run)
-    return served
 
 def connect_all(kind, address, count):
     socks = []
@@ -257,7 +225,7 @@ def test_rep_serves_10000_peers(lab: Lab) -> None:
     server = lab.spawn(lab.srv)
     assert server.eval("nofile") >= NEEDED_FDS
     address = lab.srv.address(REP_PORT)
-    server.call(f"rep = nn.Socket('rep'); rep.bind('{address}'); served = serve(rep)")
+    server.call(f"rep = nn.Socket('rep'); rep.bind('{address}'); served = serve(rep, 're')")
     fds_before = server.eval("fds()")
     probe = lab.spawn(lab.hosts[0])
     probe.call(f"req = nn.Socket('req'); req.rcvtimeo = 10000; req.connect('{address}')")
