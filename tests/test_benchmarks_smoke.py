@@ -404,3 +404,17 @@ def test_quick_run_measures_both_backends_side_by_side(tmp_path: Path) -> None:
         assert nng["floor"]["lib"] == "C-nng"
         assert nng["floor"]["ratio"] == pytest.approx(nng["median"] / results["C-nng"]["median"])
         assert "floor" not in results["nanomsg_rs"]
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_every_workload_has_its_rounds(quick: bool) -> None:
+    """A full run (make bench) and a quick one give every workload a number of rounds: the
+    full run's table once lacked the tls workload, and make bench ended in a KeyError after
+    16 minutes of measuring."""
+    sys.path.insert(0, str(RUN.parent))
+    import run
+    from bench_workloads import WORKLOADS
+
+    cfg = run.config_for(run.parse_args(["--quick"] if quick else []))
+    assert set(cfg.repeats) == set(WORKLOADS)
+    assert all(n >= 3 for n in cfg.repeats.values()), cfg.repeats
