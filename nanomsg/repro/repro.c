@@ -1094,6 +1094,86 @@ static int epoll_ctl_per_message (void)
     return 0;
 }
 
+/*  0066: not a crash, a cost. The worker thread's signals to its own eventfd (an 8-byte write
+    to the eventfd that the same thread reads), counted over 1,000 REQ/REP round trips over
+    ipc, the REP answering in a thread of its own. Every task queued to the worker that found
+    its queue empty signalled the worker's eventfd, also when the worker itself queued it: the
+    REQ's resend timer is stopped by the worker when the reply comes, a task to the worker,
+    so about 1,000 signals here on the series before 0066 (and 1.1.5). The worker looks at
+    its queue before it waits again: none. Fails with more than 100.  */
+static long self_signals;
+static pthread_t eventfd_reader [1024];
+static char eventfd_read [1024];
+
+static int is_eventfd (int fd)
+{
+    char path [64], link [64];
+    ssize_t n;
+    snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+    n = readlink (path, link, sizeof link - 1);
+    if (n <= 0)
+        return 0;
+    link [n] = 0;
+    return strcmp (link, "anon_inode:[eventfd]") == 0;
+}
+
+ssize_t read (int fd, void *buf, size_t count)
+{
+    if (count == 8 && fd >= 0 && fd < 1024 && !eventfd_read [fd] && is_eventfd (fd)) {
+        eventfd_reader [fd] = pthread_self ();
+        __atomic_store_n (&eventfd_read [fd], 1, __ATOMIC_RELEASE);
+    }
+    return syscall (SYS_read, fd, buf, count);
+}
+
+ssize_t write (int fd, const void *buf, size_t count)
+{
+    if (count == 8 && fd >= 0 && fd < 1024 &&
+          __atomic_load_n (&eventfd_read [fd], __ATOMIC_ACQUIRE) &&
+          pthread_equal (eventfd_reader [fd], pthread_self ()) && is_eventfd (fd))
+        __atomic_fetch_add (&self_signals, 1, __ATOMIC_RELAXED);
+    return syscall (SYS_write, fd, buf, count);
+}
+
+static int worker_signal_per_task (void)
+{
+    enum { COUNT = 1000 };
+    struct rep_thread rep;
+    char buf [64];
+    int req, i, to = 5000;
+    long signals;
+    memset (eventfd_read, 0, sizeof eventfd_read);
+    rep.s = nn_socket (AF_SP, NN_REP);
+    req = nn_socket (AF_SP, NN_REQ);
+    nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (rep.s, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_bind (rep.s, ipc ("signals")) < 0 || nn_connect (req, addr_buf) < 0)
+        die ("nn_bind/nn_connect");
+    rep.count = 1;
+    pthread_create (&rep.thread, NULL, rep_serve, &rep);
+    if (nn_send (req, "w", 1, 0) != 1 || nn_recv (req, buf, sizeof buf, 0) != 1)
+        die ("the first round trip");
+    pthread_join (rep.thread, NULL);
+    rep.count = COUNT;
+    signals = __atomic_load_n (&self_signals, __ATOMIC_RELAXED);
+    pthread_create (&rep.thread, NULL, rep_serve, &rep);
+    memset (buf, 'q', sizeof buf);
+    for (i = 0; i != COUNT; i++)
+        if (nn_send (req, buf, sizeof buf, 0) != (int) sizeof buf ||
+              nn_recv (req, buf, sizeof buf, 0) != (int) sizeof buf)
+            die ("a round trip");
+    pthread_join (rep.thread, NULL);
+    signals = __atomic_load_n (&self_signals, __ATOMIC_RELAXED) - signals;
+    nn_close (req);
+    nn_close (rep.s);
+    if (signals > 100) {
+        fprintf (stderr, "%ld signals of the worker to its own eventfd for %d round trips: "
+            "FAILED\n", signals, COUNT);
+        return 1;
+    }
+    return 0;
+}
+
 /*  A tcp listener of our own on the port inet () gives, for a raw server.  */
 static int raw_listen (void)
 {
@@ -3204,6 +3284,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "sendmsg-per-subscriber", sendmsg_per_subscriber, "PUB: a sendmsg per message per subscriber" },
     { "recvmsg-per-message", recvmsg_per_message, "usock: reads 2 KiB at a time" },
     { "epoll-ctl-per-message", epoll_ctl_per_message, "usock: 2 epoll_ctl and an EAGAIN a message" },
+    { "worker-signal-per-task", worker_signal_per_task, "worker: an eventfd signal for every task" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
