@@ -48,7 +48,6 @@ import argparse
 import datetime
 import json
 import os
-import select
 import statistics
 import sys
 import time
@@ -344,34 +343,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def call_all(processes: list[netns.Process], codes: list[str], timeout: float) -> list[Any]:
-    """Runs ``codes[i]`` in ``processes[i]``, all at once; their results in order."""
-    for p, code in zip(processes, codes, strict=True):
-        assert p.popen.stdin is not None
-        p.popen.stdin.write(json.dumps({"code": code}) + "\n")
-        p.popen.stdin.flush()
-    results = []
-    deadline = time.monotonic() + timeout
-    for p, code in zip(processes, codes, strict=True):
-        assert p.popen.stdout is not None
-        ready, _, _ = select.select([p.popen.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            raise TimeoutError(f"{p}: no answer in {timeout} s to:\n{code}")
-        line = p.popen.stdout.readline()
-        if not line:
-            raise netns.HostError(f"{p}: the process ended ({p.popen.wait()}) running:\n{code}")
-        answer = json.loads(line)
-        if "error" in answer:
-            raise netns.HostError(f"{p}: {code}\n{answer['error']}")
-        results.append(answer["ok"])
-    return results
-
-
-def shares(total: int, parts: int) -> list[int]:
-    """``total`` split into ``parts`` near-equal counts."""
-    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
-
-
 def wait_for(what: str, check: Callable[[], bool], timeout: float, step: float = 0.05) -> None:
     netns.time_until(what, check, timeout, step)
 
@@ -443,11 +414,11 @@ def run_one(the_lab: Lab, lib: str, pattern: str, n: int, quick: bool) -> dict[s
     server, address = the_lab.server(lib, pattern, n)
     record: dict[str, Any] = {"lib": lib, "pattern": pattern, "connections": n}
     try:
-        counts = shares(n, len(peers))
+        counts = netns.shares(n, len(peers))
         kind = PEER_KIND[pattern]
         drops = server.eval("listen_drops()")
         go = time.monotonic()
-        made = call_all(
+        made = netns.call_all(
             peers,
             [
                 f"peers = Peers({lib!r}, {kind!r}, {address!r}, {c}); result = peers.made"
@@ -486,7 +457,7 @@ def run_one(the_lab: Lab, lib: str, pattern: str, n: int, quick: bool) -> dict[s
         raise
     start = time.monotonic()
     try:
-        call_all(peers, ["peers.close(); del peers"] * len(peers), STAGE_TIMEOUT)
+        netns.call_all(peers, ["peers.close(); del peers"] * len(peers), STAGE_TIMEOUT)
     except BaseException:
         the_lab.spawn_peers()
         raise
@@ -499,12 +470,12 @@ def run_one(the_lab: Lab, lib: str, pattern: str, n: int, quick: bool) -> dict[s
 def rep(server: netns.Process, peers: list[netns.Process], n: int, quick: bool) -> dict[str, Any]:
     """Every REQ served once, then the round-trip sample."""
     cpu = server.eval("time.process_time()")
-    done = call_all(peers, ["result = peers.request_all()"] * len(peers), STAGE_TIMEOUT)
+    done = netns.call_all(peers, ["result = peers.request_all()"] * len(peers), STAGE_TIMEOUT)
     cpu = server.eval("time.process_time()") - cpu
     wrong = sum(d[2] for d in done)
     served_s = max(d[1] for d in done) - min(d[0] for d in done)
     trips = 3 if quick else RTT_TRIPS
-    samples = call_all(
+    samples = netns.call_all(
         peers, [f"result = peers.round_trips({RTT_SOCKETS}, {trips})"] * len(peers), STAGE_TIMEOUT
     )
     rtts = [x for s in samples for x in s]
@@ -523,7 +494,7 @@ def pull(server: netns.Process, peers: list[netns.Process], n: int, quick: bool)
     each = max(PULL_MIN, (PULL_TOTAL // 5 if quick else PULL_TOTAL) // n)
     total = each * n
     cpu = server.eval("time.process_time()")
-    sent = call_all(
+    sent = netns.call_all(
         peers, [f"result = peers.push({each}, {PULL_SIZE})"] * len(peers), STAGE_TIMEOUT
     )
     state: dict[str, Any] = {}
@@ -550,11 +521,11 @@ def pull(server: netns.Process, peers: list[netns.Process], n: int, quick: bool)
 
 def pub(server: netns.Process, peers: list[netns.Process], n: int) -> dict[str, Any]:
     """Warm-up messages until every SUB has one, then the timed ones."""
-    call_all(peers, ["peers.listen()"] * len(peers), 30)
+    netns.call_all(peers, ["peers.listen()"] * len(peers), 30)
 
     def warm() -> bool:
         server.call("srv.publish(b'w')")
-        return sum(call_all(peers, ["result = peers.warm()"] * len(peers), 30)) >= n
+        return sum(netns.call_all(peers, ["result = peers.warm()"] * len(peers), 30)) >= n
 
     wait_for(f"PUB: a warm-up message at every one of {n} SUBs", warm, STAGE_TIMEOUT, 0.2)
     time.sleep(0.5)
@@ -567,7 +538,7 @@ def pub(server: netns.Process, peers: list[netns.Process], n: int) -> dict[str, 
     got: list[list[Any]] = []
 
     def arrived() -> bool:
-        got[:] = [d for ds in call_all(peers, ["result = peers.delays()"] * len(peers), 30)
+        got[:] = [d for ds in netns.call_all(peers, ["result = peers.delays()"] * len(peers), 30)
                   for d in ds]  # fmt: skip
         return len(got) >= n * PUB_MESSAGES
 

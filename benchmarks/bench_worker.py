@@ -1,7 +1,7 @@
 """One side of one benchmark workload, for one Python library, in its own process.
 
 ``python bench_worker.py LIB ROLE ADDRESS [NSUBS BURST]`` speaks the same line protocol as the
-C program (``c/nnbench.c``), which documents the roles:
+C programs (``c/nnbench.c``; ``c/benchdriver.h`` documents the roles):
 
 * prints ``ready`` once its sockets are set up;
 * ``run COUNT SIZE MODE`` runs the measured loop and answers ``ok ELAPSED_NS CPU_NS`` (the

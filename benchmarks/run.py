@@ -252,26 +252,33 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"run {NNG_LIB} with this interpreter, which imports an nng build of nanomsg_rs, "
         "instead of building one into target/nng-bench/venv",
     )
-    parser.add_argument(
+
+    def list_option(option: str, variable: str, what: str, otherwise: str) -> None:
+        """An option taking a comma-separated LIST, by default the environment's ``variable``."""
+        parser.add_argument(
+            option,
+            default=os.environ.get(variable),
+            metavar="LIST",
+            help=f"{what} (default: env {variable}, else {otherwise})",
+        )
+
+    list_option(
         "--sizes",
-        default=os.environ.get("BENCH_SIZES"),
-        metavar="LIST",
-        help="throughput message sizes, e.g. 64,64KiB,1MiB (default: env BENCH_SIZES, else "
-        "16 B to 1 MiB, x4 apart; --quick: 64,64KiB,1MiB)",
+        "BENCH_SIZES",
+        "throughput message sizes, e.g. 64,64KiB,1MiB",
+        "16 B to 1 MiB, x4 apart; --quick: 64,64KiB,1MiB",
     )
-    parser.add_argument(
+    list_option(
         "--subs",
-        default=os.environ.get("BENCH_SUBS"),
-        metavar="LIST",
-        help="fan-out subscriber counts, e.g. 1,16,256 (default: env BENCH_SUBS, else 1 to "
-        "256, x2 apart; --quick: 1,8,64)",
+        "BENCH_SUBS",
+        "fan-out subscriber counts, e.g. 1,16,256",
+        "1 to 256, x2 apart; --quick: 1,8,64",
     )
-    parser.add_argument(
+    list_option(
         "--scale-sizes",
-        default=os.environ.get("BENCH_SCALE_SIZES"),
-        metavar="LIST",
-        help="scale workload's peer counts, e.g. 1000,10000 (default: env BENCH_SCALE_SIZES, "
-        "else 1,000, 3,000 and 10,000; --quick: 200,1000)",
+        "BENCH_SCALE_SIZES",
+        "scale workload's peer counts, e.g. 1000,10000",
+        "1,000, 3,000 and 10,000; --quick: 200,1000",
     )
     parser.add_argument(
         "--scale-plot", type=Path, help="where the scale PNG goes (default scale.png)"

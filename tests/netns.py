@@ -141,14 +141,28 @@ class Process:
         """Runs ``code`` in the process and returns what it left in ``result``. Raises
         ``HostError`` with the process's traceback if the code raised, ``TimeoutError`` if
         it did not finish within ``timeout`` seconds."""
-        stdin, stdout = self.popen.stdin, self.popen.stdout
-        assert stdin is not None and stdout is not None
+        self.send(code)
+        return self.answer(code, timeout)
+
+    def send(self, code: str) -> None:
+        """Gives the process ``code`` to run, without waiting: ``answer`` waits for it (so
+        that several processes run theirs at once: ``call_all``)."""
+        stdin = self.popen.stdin
+        assert stdin is not None
         try:
             stdin.write(json.dumps({"code": code}) + "\n")
             stdin.flush()
         except BrokenPipeError:
             raise HostError(f"{self}: the process is gone ({self.popen.poll()})") from None
-        ready, _, _ = select.select([stdout], [], [], timeout)
+
+    def answer(self, code: str, timeout: float, deadline: float | None = None) -> Any:
+        """What ``code``, sent last, left in ``result``, as ``call`` says; waits until
+        ``deadline`` (``time.monotonic()``'s) if given, else for ``timeout`` seconds."""
+        stdout = self.popen.stdout
+        assert stdout is not None
+        if deadline is None:
+            deadline = time.monotonic() + timeout
+        ready, _, _ = select.select([stdout], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             raise TimeoutError(f"{self}: no answer in {timeout} s to:\n{code}")
         line = stdout.readline()
@@ -306,6 +320,20 @@ def remove_leftovers() -> None:
             run("ip", "netns", "del", name, check=False)
         else:
             run("ip", "link", "del", name, check=False)
+
+
+def call_all(processes: list[Process], codes: list[str], timeout: float = 60.0) -> list[Any]:
+    """Runs ``codes[i]`` in ``processes[i]``, all at once; their results in order (all within
+    ``timeout`` seconds)."""
+    for p, code in zip(processes, codes, strict=True):
+        p.send(code)
+    deadline = time.monotonic() + timeout
+    return [p.answer(code, timeout, deadline) for p, code in zip(processes, codes, strict=True)]
+
+
+def shares(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` near-equal counts (the first ones one more)."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 def time_until(what: str, condition: Any, timeout: float, step: float = 0.05) -> float:

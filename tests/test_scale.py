@@ -19,7 +19,6 @@ import importlib.util
 import json
 import re
 import resource
-import select
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netns import Host, HostError, Network, Process, time_until, unavailable
+from netns import Host, Network, Process, call_all, shares, time_until, unavailable
 
 pytestmark = [
     pytest.mark.backend(
@@ -42,6 +41,8 @@ PEER_HOSTS = 4
 PROCS_PER_HOST = 2
 #: Descriptors the server process needs: a connection each, the probe's, and its own few.
 NEEDED_FDS = PEERS + 200
+#: The peers each peer process connects.
+COUNTS = shares(PEERS, PEER_HOSTS * PROCS_PER_HOST)
 REP_PORT, PUB_PORT = 5601, 5602
 
 # Every process (tests/netns.py's agent: nn, os, threading, time and its TOOLS) gets these first.
@@ -164,34 +165,6 @@ def lab() -> Iterator[Lab]:
         network.close()
 
 
-def call_all(processes: list[Process], codes: list[str], timeout: float = 60) -> list[object]:
-    """Runs ``codes[i]`` in ``processes[i]``, all at once; their results in order."""
-    for p, code in zip(processes, codes, strict=True):
-        assert p.popen.stdin is not None
-        p.popen.stdin.write(json.dumps({"code": code}) + "\n")
-        p.popen.stdin.flush()
-    results = []
-    deadline = time.monotonic() + timeout
-    for p, code in zip(processes, codes, strict=True):
-        assert p.popen.stdout is not None
-        ready, _, _ = select.select([p.popen.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            raise TimeoutError(f"{p}: no answer in {timeout} s to:\n{code}")
-        line = p.popen.stdout.readline()
-        if not line:
-            raise HostError(f"{p}: the process ended ({p.popen.wait()}) running:\n{code}")
-        answer = json.loads(line)
-        if "error" in answer:
-            raise HostError(f"{p}: {code}\n{answer['error']}")
-        results.append(answer["ok"])
-    return results
-
-
-def shares() -> list[int]:
-    n = PEER_HOSTS * PROCS_PER_HOST
-    return [PEERS // n + (1 if i < PEERS % n else 0) for i in range(n)]
-
-
 def exits_cleanly(p: Process) -> None:
     """The process ends by itself once its input ends (its sockets closed or collected), with
     status 0; then the host forgets it."""
@@ -232,7 +205,7 @@ def test_rep_serves_10000_peers(lab: Lab) -> None:
     probe.call("p = Probe(req)")
     peers = lab.peers()
     started = time.monotonic()
-    call_all(peers, [f"socks = connect_all('req', '{address}', {n})" for n in shares()])
+    call_all(peers, [f"socks = connect_all('req', '{address}', {n})" for n in COUNTS])
     time_until(
         f"{PEERS} connections accepted",
         lambda: server.eval("stat(rep, 'accepted-connections')") >= PEERS + 1,
@@ -266,7 +239,7 @@ def test_pub_reaches_10000_subscribers(lab: Lab) -> None:
     server.call(f"pub = nn.Socket('pub'); pub.bind('{address}')")
     fds_before = server.eval("fds()")
     peers = lab.peers()
-    call_all(peers, [f"socks = connect_all('sub', '{address}', {n})" for n in shares()])
+    call_all(peers, [f"socks = connect_all('sub', '{address}', {n})" for n in COUNTS])
     time_until(
         f"{PEERS} connections accepted",
         lambda: server.eval("stat(pub, 'accepted-connections')") >= PEERS,

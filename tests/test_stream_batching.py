@@ -28,6 +28,7 @@ from support import (
     NANOMSG,
     connected,
     make_address,
+    star,
     timeouts,
     wait_reachable,
 )
@@ -72,6 +73,14 @@ def message(i: int, size: int) -> bytes:
 def numbered(i: int) -> bytes:
     """A small message that says its number."""
     return b"%08d" % i + b"." * 56
+
+
+def assert_each_once_in_order(shares: list[list[int]], count: int) -> None:
+    """The numbers the pullers got (``numbered``'s, one list per puller): each list in
+    order, and together the numbers 0 to ``count`` - 1, each once."""
+    for share in shares:
+        assert share == sorted(share)
+    assert sorted(n for share in shares for n in share) == list(range(count))
 
 
 def receive_all(
@@ -181,13 +190,7 @@ def test_push_deals_a_burst_in_turn(sock: Any, stream: str) -> None:
     """A PUSH with three pullers deals a burst of 600 messages strictly in turn, as it deals
     messages sent one at a time: each puller gets 200, every third one. (The pullers read
     only afterwards: what they get waits in the kernel, and in the batch, meanwhile.)"""
-    push = sock("push")
-    address = make_address(stream)
-    push.bind(address)
-    pulls = [sock("pull") for _ in range(3)]
-    for p in pulls:
-        p.connect(address)
-    timeouts(push, *pulls)
+    push, pulls = star(sock, "push", "pull", 3, stream)
     wait_reachable(push, pulls)
     push.send_many([numbered(i) for i in range(600)])
     dealt = [[int(p.recv()[:8]) for _ in range(200)] for p in pulls]
@@ -216,16 +219,8 @@ def test_push_starves_no_puller(sock: Any, stream: str) -> None:
     sender, a system call per message, takes about 250 ms and leaves every thread time to
     catch up. Under stress-ng --cpu 2 the least share of three in runs of this test was
     7,366 to 8,238 here and 8,149 on libnanomsg 1.1.5."""
-    push = sock("push")
-    address = make_address(stream)
-    push.bind(address)
-    pulls = [sock("pull") for _ in range(3)]
-    for p in pulls:
-        p.connect(address)
-    timeouts(push, *pulls, ms=10_000)
+    push, pulls = star(sock, "push", "pull", 3, stream, ms=10_000, rcv=2000)
     wait_reachable(push, pulls)
-    for p in pulls:
-        p.rcvtimeo = 2000
     count = 30_000
     shares: list[list[int]] = [[] for _ in pulls]
 
@@ -247,9 +242,7 @@ def test_push_starves_no_puller(sock: Any, stream: str) -> None:
     push.send_many([numbered(i) for i in range(count)])
     for t in workers:
         t.join(60)
-    for share in shares:
-        assert share == sorted(share)
-    assert sorted(n for share in shares for n in share) == list(range(count))
+    assert_each_once_in_order(shares, count)
     assert all(len(share) >= count // 5 for share in shares), [len(s) for s in shares]
 
 
@@ -265,16 +258,8 @@ def test_push_passes_over_a_puller_that_stalls(sock: Any, stream: str) -> None:
     1.1.5 gave it 343 over ipc and 3,000 to 4,400 over tcp, ours 3,700 to 4,500 and 4,600
     to 6,300: a batch is one large write, and a unix socket's buffer counts a 72-byte
     message written alone at several times its size.)"""
-    push = sock("push")
-    address = make_address(stream)
-    push.bind(address)
-    pulls = [sock("pull") for _ in range(3)]
-    for p in pulls:
-        p.connect(address)
-    timeouts(push, *pulls, ms=10_000)
+    push, pulls = star(sock, "push", "pull", 3, stream, ms=10_000, rcv=1000)
     wait_reachable(push, pulls)
-    for p in pulls:
-        p.rcvtimeo = 1000
     count = 30_000
     stalled, *others = pulls
     receivers = [receive_all(p, count) for p in others]
@@ -285,12 +270,10 @@ def test_push_passes_over_a_puller_that_stalls(sock: Any, stream: str) -> None:
     shares = []
     for t, got in [late, *receivers]:
         t.join(60)
-        numbers = [int(m[:8]) for m in got]
-        assert numbers == sorted(numbers)
-        shares.append(numbers)
+        shares.append([int(m[:8]) for m in got])
     assert took < 2.0, f"the sender waited for the stalled puller: {took:.2f} s"
     assert 0 < len(shares[0]) < count // 3, [len(s) for s in shares]
-    assert sorted(n for share in shares for n in share) == list(range(count))
+    assert_each_once_in_order(shares, count)
 
 
 @pytest.mark.backend(

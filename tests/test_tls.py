@@ -12,6 +12,7 @@ import shutil
 import socket as pysocket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -132,6 +133,49 @@ def test_pair_both_ways_every_size(scheme: str, sock: SockFactory, certs: Certs)
     big = os.urandom(5 * (1 << 20) + 3)
     a.send(big)
     assert b.recv() == big
+
+
+def test_large_messages_to_a_receiver_that_is_behind(
+    scheme: str, sock: SockFactory, certs: Certs
+) -> None:
+    """Large messages sent while the receiver does not read: the kernel pushes back, the
+    rest of each message goes out as the socket drains; all arrive whole, in order."""
+    a, b = connected_pair(sock, certs, scheme)
+    a.rcvmaxsize = b.rcvmaxsize = -1
+    bodies = [os.urandom((1 << 20) + i * 4099) for i in range(8)]
+    sender = threading.Thread(target=lambda: [b.send(body) for body in bodies])
+    sender.start()
+    time.sleep(0.5)  # the sender fills both kernels' buffers meanwhile
+    try:
+        assert [a.recv() for _ in bodies] == bodies
+    finally:
+        sender.join(10)
+    assert not sender.is_alive()
+
+
+@ours_only
+@pytest.mark.parametrize("version", ["TLSv1.3", "TLSv1.2"])
+def test_listener_picks_aes_128_gcm(sock: SockFactory, certs: Certs, version: str) -> None:
+    """A client that prefers AES-256-GCM (Python's ssl: OpenSSL's default order) gets
+    AES-128-GCM from our listener, which picks by its own order (docs/security.rst)."""
+    import ssl
+
+    address, port = tls_address()
+    rep = sock("rep", tls=server_config(certs))
+    rep.bind(address)
+    ctx = ssl.create_default_context(cafile=certs.ca.cert)
+    if version == "TLSv1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256")
+        expected = "ECDHE-ECDSA-AES128-GCM-SHA256"
+    else:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        expected = "TLS_AES_128_GCM_SHA256"
+    offered = [c["name"] for c in ctx.get_ciphers() if c["protocol"] == version]
+    assert "AES256" in offered[0].replace("_", ""), offered  # the client's first choice
+    with raw(port) as plain, ctx.wrap_socket(plain, server_hostname="localhost") as s:
+        name, protocol, _ = s.cipher()
+    assert (name, protocol) == (expected, version)
 
 
 def test_pair_many_small_messages_in_order(scheme: str, sock: SockFactory, certs: Certs) -> None:

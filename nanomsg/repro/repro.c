@@ -180,6 +180,41 @@ static const char *inet (const char *scheme)
     return addr_buf;
 }
 
+/*  A plain listening socket on 127.0.0.1, on a port the kernel picks, with this backlog;
+    its address as scheme://127.0.0.1:PORT in addr_buf.  */
+static int plain_listener (const char *scheme, int backlog)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    int one = 1, lfd = socket (AF_INET, SOCK_STREAM, 0);
+    memset (&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0
+          || listen (lfd, backlog) != 0
+          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
+        perror ("repro: listen");
+        exit (2);
+    }
+    snprintf (addr_buf, sizeof addr_buf, "%s://127.0.0.1:%d", scheme, ntohs (in.sin_port));
+    return lfd;
+}
+
+/*  Accepts a client on the listener lfd and exchanges SP greetings with it, ours as a
+    socket of this protocol.  */
+static int accept_greeted (int lfd, int protocol)
+{
+    unsigned char hdr [8] = { 0, 'S', 'P', 0, protocol >> 8 & 0xff, protocol & 0xff, 0, 0 };
+    unsigned char peer [8];
+    int fd = accept (lfd, NULL, NULL);
+    if (fd < 0) { perror ("repro: accept"); exit (2); }
+    send_all (fd, hdr, sizeof hdr);
+    if (recv (fd, peer, sizeof peer, MSG_WAITALL) != (ssize_t) sizeof peer)
+        fprintf (stderr, "repro: no SP greeting from the client\n");
+    return fd;
+}
+
 /*  nn_sendmsg of the one-byte message "x" with this control data, without waiting.  */
 static int send_x_with_control (int s, void *control, size_t controllen)
 {
@@ -444,23 +479,8 @@ static int ipv4only_0_connect (void)
     server the client connects to. */
 static int req_stray_reply (void)
 {
-    struct sockaddr_in in;
-    socklen_t len = sizeof in;
     unsigned char frame [8 + 256] = { 0 };
-    unsigned char hdr [8] = { 0, 'S', 'P', 0, NN_REP >> 8 & 0xff, NN_REP & 0xff, 0, 0 };
-    unsigned char peer [8];
-    int round, lfd, one = 1;
-    lfd = socket (AF_INET, SOCK_STREAM, 0);
-    memset (&in, 0, sizeof in);
-    in.sin_family = AF_INET;
-    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0 || listen (lfd, 4) != 0
-          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
-        perror ("repro: listen");
-        return 2;
-    }
-    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", ntohs (in.sin_port));
+    int round, lfd = plain_listener ("tcp", 4);
     /*  A 256-byte reply (its body a heap chunk, not inline) whose id has no top bit: a
         malformed reply, and no request was sent anyway.  */
     put64 (frame, 256);
@@ -470,11 +490,7 @@ static int req_stray_reply (void)
         int fd, req = nn_socket (AF_SP, NN_REQ);
         if (req < 0) die ("nn_socket");
         if (nn_connect (req, addr_buf) < 0) die ("nn_connect");
-        fd = accept (lfd, NULL, NULL);
-        if (fd < 0) { perror ("repro: accept"); return 2; }
-        send_all (fd, hdr, sizeof hdr);
-        if (recv (fd, peer, sizeof peer, MSG_WAITALL) != (ssize_t) sizeof peer)
-            fprintf (stderr, "repro: no SP greeting from the client\n");
+        fd = accept_greeted (lfd, NN_REP);
         send_all (fd, frame, sizeof frame);
         usleep (100000);  /*  the client receives and drops it  */
         nn_close (req);
@@ -975,33 +991,14 @@ static int sendmsg_per_subscriber (void)
 static int recvmsg_per_message (void)
 {
     enum { COUNT = 1000, SIZE = 64 };
-    struct sockaddr_in in;
-    socklen_t len = sizeof in;
-    unsigned char hdr [8] = { 0, 'S', 'P', 0, NN_PUSH >> 8 & 0xff, NN_PUSH & 0xff, 0, 0 };
     static unsigned char frames [COUNT * (8 + SIZE)];
-    unsigned char peer [8];
     char buf [SIZE];
-    int lfd, fd, pull, one = 1, to = 5000, i;
+    int fd, pull, to = 5000, i, lfd = plain_listener ("tcp", 4);
     long calls;
-    lfd = socket (AF_INET, SOCK_STREAM, 0);
-    memset (&in, 0, sizeof in);
-    in.sin_family = AF_INET;
-    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0 || listen (lfd, 4) != 0
-          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
-        perror ("repro: listen");
-        return 2;
-    }
-    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", ntohs (in.sin_port));
     pull = nn_socket (AF_SP, NN_PULL);
     nn_setsockopt (pull, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
     if (nn_connect (pull, addr_buf) < 0) die ("nn_connect");
-    fd = accept (lfd, NULL, NULL);
-    if (fd < 0) { perror ("repro: accept"); return 2; }
-    send_all (fd, hdr, sizeof hdr);
-    if (recv (fd, peer, sizeof peer, MSG_WAITALL) != (ssize_t) sizeof peer)
-        fprintf (stderr, "repro: no SP greeting from the client\n");
+    fd = accept_greeted (lfd, NN_PUSH);
     for (i = 0; i != COUNT; i++) {
         put64 (frames + i * (8 + SIZE), SIZE);
         memset (frames + i * (8 + SIZE) + 8, 'r', SIZE);
@@ -1089,6 +1086,86 @@ static int epoll_ctl_per_message (void)
     if (ctls > 400 || eagains > 400) {
         fprintf (stderr, "%ld epoll_ctl calls and %ld recvmsg calls that found nothing for "
             "%d round trips: FAILED\n", ctls, eagains, COUNT);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0066: not a crash, a cost. The worker thread's signals to its own eventfd (an 8-byte write
+    to the eventfd that the same thread reads), counted over 1,000 REQ/REP round trips over
+    ipc, the REP answering in a thread of its own. Every task queued to the worker that found
+    its queue empty signalled the worker's eventfd, also when the worker itself queued it: the
+    REQ's resend timer is stopped by the worker when the reply comes, a task to the worker,
+    so about 1,000 signals here on the series before 0066 (and 1.1.5). The worker looks at
+    its queue before it waits again: none. Fails with more than 100.  */
+static long self_signals;
+static pthread_t eventfd_reader [1024];
+static char eventfd_read [1024];
+
+static int is_eventfd (int fd)
+{
+    char path [64], link [64];
+    ssize_t n;
+    snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+    n = readlink (path, link, sizeof link - 1);
+    if (n <= 0)
+        return 0;
+    link [n] = 0;
+    return strcmp (link, "anon_inode:[eventfd]") == 0;
+}
+
+ssize_t read (int fd, void *buf, size_t count)
+{
+    if (count == 8 && fd >= 0 && fd < 1024 && !eventfd_read [fd] && is_eventfd (fd)) {
+        eventfd_reader [fd] = pthread_self ();
+        __atomic_store_n (&eventfd_read [fd], 1, __ATOMIC_RELEASE);
+    }
+    return syscall (SYS_read, fd, buf, count);
+}
+
+ssize_t write (int fd, const void *buf, size_t count)
+{
+    if (count == 8 && fd >= 0 && fd < 1024 &&
+          __atomic_load_n (&eventfd_read [fd], __ATOMIC_ACQUIRE) &&
+          pthread_equal (eventfd_reader [fd], pthread_self ()) && is_eventfd (fd))
+        __atomic_fetch_add (&self_signals, 1, __ATOMIC_RELAXED);
+    return syscall (SYS_write, fd, buf, count);
+}
+
+static int worker_signal_per_task (void)
+{
+    enum { COUNT = 1000 };
+    struct rep_thread rep;
+    char buf [64];
+    int req, i, to = 5000;
+    long signals;
+    memset (eventfd_read, 0, sizeof eventfd_read);
+    rep.s = nn_socket (AF_SP, NN_REP);
+    req = nn_socket (AF_SP, NN_REQ);
+    nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (rep.s, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_bind (rep.s, ipc ("signals")) < 0 || nn_connect (req, addr_buf) < 0)
+        die ("nn_bind/nn_connect");
+    rep.count = 1;
+    pthread_create (&rep.thread, NULL, rep_serve, &rep);
+    if (nn_send (req, "w", 1, 0) != 1 || nn_recv (req, buf, sizeof buf, 0) != 1)
+        die ("the first round trip");
+    pthread_join (rep.thread, NULL);
+    rep.count = COUNT;
+    signals = __atomic_load_n (&self_signals, __ATOMIC_RELAXED);
+    pthread_create (&rep.thread, NULL, rep_serve, &rep);
+    memset (buf, 'q', sizeof buf);
+    for (i = 0; i != COUNT; i++)
+        if (nn_send (req, buf, sizeof buf, 0) != (int) sizeof buf ||
+              nn_recv (req, buf, sizeof buf, 0) != (int) sizeof buf)
+            die ("a round trip");
+    pthread_join (rep.thread, NULL);
+    signals = __atomic_load_n (&self_signals, __ATOMIC_RELAXED) - signals;
+    nn_close (req);
+    nn_close (rep.s);
+    if (signals > 100) {
+        fprintf (stderr, "%ld signals of the worker to its own eventfd for %d round trips: "
+            "FAILED\n", signals, COUNT);
         return 1;
     }
     return 0;
@@ -1410,6 +1487,13 @@ static void waiting_or_done (struct call *c)
     }
 }
 
+/*  Runs fn on s in a thread of its own, and waits until it sleeps on the futex (any: 0).  */
+static void call_waiting (struct call *c, int (*fn) (struct call *), int s, unsigned long futex)
+{
+    call_start (c, fn, s, NULL);
+    waiting_at (c, futex);
+}
+
 struct hold {
     struct call c;
     char *page;
@@ -1519,8 +1603,7 @@ static unsigned long ctx_futex (int s)
     struct call probe;
     unsigned long futex;
     hold (&h, s);
-    call_start (&probe, call_getsockopt, s, NULL);
-    waiting_at (&probe, 0);
+    call_waiting (&probe, call_getsockopt, s, 0);
     futex = futex_of (probe.tid);
     let_go (&h);
     pthread_join (probe.thread, NULL);
@@ -1560,6 +1643,47 @@ static int pair_still_connects (int s, const char *addr)
     return pair_still_links (s, addr, 1);
 }
 
+/*  The last check of a case: the inproc PAIR s still serves addr; then it is closed.  */
+static int serves_to_the_end (int s, const char *addr)
+{
+    if (pair_still_serves (s, addr))
+        return 1;
+    nn_close (s);
+    return 0;
+}
+
+/*  The last check of many cases: a message goes from `from` to `to` (within the timeouts
+    the case gave them), then both are closed; else 1, saying what failed.  */
+static int message_crosses (int from, int to, const char *failed)
+{
+    char buf [8];
+    if (nn_send (from, "ping", 4, 0) != 4 || nn_recv (to, buf, sizeof buf, 0) != 4) {
+        fprintf (stderr, "%s: FAILED\n", failed);
+        return 1;
+    }
+    nn_close (from);
+    nn_close (to);
+    return 0;
+}
+
+/*  p's context (futex fp) is held by h, and `first` waits for it. h2 and a closer of p
+    queue behind, and the line is turned round: closer, h2, first. Then h lets go, h2
+    takes p's context, and the closer waits (it is in nn_close, or has done).  */
+static void close_ahead (struct call *first, struct hold *h, struct hold *h2,
+    struct call *closer, int p, unsigned long fp)
+{
+    hold_start (h2, p);
+    waiting_at (&h2->c, fp);
+    call_waiting (closer, call_close, p, fp);
+    to_back (first, fp);
+    to_back (&h2->c, fp);
+    to_back (first, fp);
+    alarm (10);  /*  a hang shows as a death  */
+    release (h);
+    hold_wait (h2);
+    waiting_at (closer, 0);
+}
+
 /*  0017: an event on its way to an inproc connection that stops. c sends to b while b's
     context is held: the sending thread waits to deliver its SENT to b's end of the
     connection. c is closed meanwhile, and its DISCONNECT is put first in line: b's end
@@ -1577,10 +1701,8 @@ static int inproc_event_in_flight (void)
     if (nn_bind (b, addr) < 0 || nn_connect (c, addr) < 0) die ("nn_bind/nn_connect");
     fb = ctx_futex (b);
     hold (&h, b);
-    call_start (&sender, call_send, c, NULL);
-    waiting_at (&sender, fb);
-    call_start (&closer, call_close, c, NULL);
-    waiting_at (&closer, fb);
+    call_waiting (&sender, call_send, c, fb);
+    call_waiting (&closer, call_close, c, fb);
     to_back (&sender, fb);
     let_go (&h);
     pthread_join (sender.thread, NULL);
@@ -1589,31 +1711,48 @@ static int inproc_event_in_flight (void)
         fprintf (stderr, "nn_send %d, nn_close %d: FAILED\n", sender.rc, closer.rc);
         return 1;
     }
-    if (pair_still_serves (b, addr))
-        return 1;
-    nn_close (b);
-    return 0;
+    return serves_to_the_end (b, addr);
 }
 
 /*  0027: the inproc handshake, stopped where it races. c connects to b: CONNECT goes to
     b, which makes its end of the connection and answers READY; c's end starts its pipe on
     READY and answers ACCEPTED, and b's end starts its own pipe on ACCEPTED. All of it is
     delivered by the thread in nn_connect; here it is held up at each step, and left
-    waiting to deliver ACCEPTED to b, whose context 'h' holds. c can send (or close) from
-    then on, from another thread, and that thread's event can reach b's end first.  */
-static void connect_until_accepted (int b, int c, const char *addr, struct hold *h,
-    struct call *connector, unsigned long fb, unsigned long fc)
+    waiting to deliver ACCEPTED to b, whose context e->h holds. c can send (or close) from
+    then on, from another thread, and that thread's event can reach b's end first. b and c
+    are new PAIRs, b bound at addr.  */
+struct early {
+    int b, c;
+    unsigned long fb, fc;   /*  their contexts' futexes  */
+    struct hold h;          /*  holds b's context  */
+    struct call connector;  /*  in nn_connect (c, addr), to deliver ACCEPTED to b  */
+};
+
+static void connect_until_accepted (struct early *e, const char *addr)
 {
     struct hold hc;
-    hold (h, b);
-    call_start (connector, call_connect, c, addr);
-    waiting_at (connector, fb);     /*  with CONNECT for b  */
-    hold (&hc, c);
-    let_go (h);
-    waiting_at (connector, fc);     /*  with READY for c  */
-    hold (h, b);
+    e->b = nn_socket (AF_SP, NN_PAIR);
+    e->c = nn_socket (AF_SP, NN_PAIR);
+    if (nn_bind (e->b, addr) < 0) die ("nn_bind");
+    e->fb = ctx_futex (e->b);
+    e->fc = ctx_futex (e->c);
+    hold (&e->h, e->b);
+    call_start (&e->connector, call_connect, e->c, addr);
+    waiting_at (&e->connector, e->fb);     /*  with CONNECT for b  */
+    hold (&hc, e->c);
+    let_go (&e->h);
+    waiting_at (&e->connector, e->fc);     /*  with READY for c  */
+    hold (&e->h, e->b);
     let_go (&hc);
-    waiting_at (connector, fb);     /*  with ACCEPTED for b  */
+    waiting_at (&e->connector, e->fb);     /*  with ACCEPTED for b  */
+}
+
+/*  The ACCEPTED goes to b last: after what the case's threads wait to deliver to b.  */
+static void accepted_last (struct early *e)
+{
+    to_back (&e->connector, e->fb);
+    let_go (&e->h);
+    pthread_join (e->connector.thread, NULL);
 }
 
 /*  0027: c's first message comes to b's end before c's ACCEPTED ("Unexpected action:
@@ -1621,36 +1760,27 @@ static void connect_until_accepted (int b, int c, const char *addr, struct hold 
     answers on the connection.  */
 static int inproc_early_sent (void)
 {
-    struct hold h;
-    struct call connector, sender;
+    struct early e;
+    struct call sender;
     char buf [8];
     int timeout = 5000;
-    const char *addr = "inproc://repro-early-sent";
-    int b = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
-    unsigned long fb, fc;
-    if (nn_bind (b, addr) < 0) die ("nn_bind");
-    fb = ctx_futex (b);
-    fc = ctx_futex (c);
-    connect_until_accepted (b, c, addr, &h, &connector, fb, fc);
-    call_start (&sender, call_send, c, NULL);
-    waiting_at (&sender, fb);
-    to_back (&connector, fb);
-    let_go (&h);
+    connect_until_accepted (&e, "inproc://repro-early-sent");
+    call_waiting (&sender, call_send, e.c, e.fb);
+    accepted_last (&e);
     pthread_join (sender.thread, NULL);
-    pthread_join (connector.thread, NULL);
-    if (sender.rc != 1 || connector.rc < 0) {
-        fprintf (stderr, "nn_send %d, nn_connect %d: FAILED\n", sender.rc, connector.rc);
+    if (sender.rc != 1 || e.connector.rc < 0) {
+        fprintf (stderr, "nn_send %d, nn_connect %d: FAILED\n", sender.rc, e.connector.rc);
         return 1;
     }
-    nn_setsockopt (b, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
-    nn_setsockopt (c, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
-    if (nn_recv (b, buf, sizeof buf, 0) != 1 || nn_send (b, "yy", 2, 0) != 2
-          || nn_recv (c, buf, sizeof buf, 0) != 2) {
+    nn_setsockopt (e.b, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    nn_setsockopt (e.c, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    if (nn_recv (e.b, buf, sizeof buf, 0) != 1 || nn_send (e.b, "yy", 2, 0) != 2
+          || nn_recv (e.c, buf, sizeof buf, 0) != 2) {
         fprintf (stderr, "the connection does not carry messages: FAILED\n");
         return 1;
     }
-    nn_close (c);
-    nn_close (b);
+    nn_close (e.c);
+    nn_close (e.b);
     return 0;
 }
 
@@ -1659,29 +1789,18 @@ static int inproc_early_sent (void)
     first version). Then b takes a new connection.  */
 static int inproc_early_disconnect (void)
 {
-    struct hold h;
-    struct call connector, closer;
+    struct early e;
+    struct call closer;
     const char *addr = "inproc://repro-early-disconnect";
-    int b = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
-    unsigned long fb, fc;
-    if (nn_bind (b, addr) < 0) die ("nn_bind");
-    fb = ctx_futex (b);
-    fc = ctx_futex (c);
-    connect_until_accepted (b, c, addr, &h, &connector, fb, fc);
-    call_start (&closer, call_close, c, NULL);
-    waiting_at (&closer, fb);
-    to_back (&connector, fb);
-    let_go (&h);
+    connect_until_accepted (&e, addr);
+    call_waiting (&closer, call_close, e.c, e.fb);
+    accepted_last (&e);
     pthread_join (closer.thread, NULL);
-    pthread_join (connector.thread, NULL);
-    if (closer.rc != 0 || connector.rc < 0) {
-        fprintf (stderr, "nn_close %d, nn_connect %d: FAILED\n", closer.rc, connector.rc);
+    if (closer.rc != 0 || e.connector.rc < 0) {
+        fprintf (stderr, "nn_close %d, nn_connect %d: FAILED\n", closer.rc, e.connector.rc);
         return 1;
     }
-    if (pair_still_serves (b, addr))
-        return 1;
-    nn_close (b);
-    return 0;
+    return serves_to_the_end (e.b, addr);
 }
 
 /*  0027: c sends and is closed; the message and then the DISCONNECT come to b's end
@@ -1690,33 +1809,21 @@ static int inproc_early_disconnect (void)
     asserted that its ACCEPTED was delivered ("!nn_fsm_event_active (&sinproc->event_connect)").  */
 static int inproc_early_sent_disconnect (void)
 {
-    struct hold h;
-    struct call connector, sender, closer;
+    struct early e;
+    struct call sender, closer;
     const char *addr = "inproc://repro-early-sent-disconnect";
-    int b = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
-    unsigned long fb, fc;
-    if (nn_bind (b, addr) < 0) die ("nn_bind");
-    fb = ctx_futex (b);
-    fc = ctx_futex (c);
-    connect_until_accepted (b, c, addr, &h, &connector, fb, fc);
-    call_start (&sender, call_send, c, NULL);
-    waiting_at (&sender, fb);
-    call_start (&closer, call_close, c, NULL);
-    waiting_at (&closer, fb);
-    to_back (&connector, fb);
-    let_go (&h);
+    connect_until_accepted (&e, addr);
+    call_waiting (&sender, call_send, e.c, e.fb);
+    call_waiting (&closer, call_close, e.c, e.fb);
+    accepted_last (&e);
     pthread_join (sender.thread, NULL);
     pthread_join (closer.thread, NULL);
-    pthread_join (connector.thread, NULL);
-    if (sender.rc != 1 || closer.rc != 0 || connector.rc < 0) {
+    if (sender.rc != 1 || closer.rc != 0 || e.connector.rc < 0) {
         fprintf (stderr, "nn_send %d, nn_close %d, nn_connect %d: FAILED\n", sender.rc,
-            closer.rc, connector.rc);
+            closer.rc, e.connector.rc);
         return 1;
     }
-    if (pair_still_serves (b, addr))
-        return 1;
-    nn_close (b);
-    return 0;
+    return serves_to_the_end (e.b, addr);
 }
 
 /*  0027: b is closed before c's ACCEPTED comes to it. b's end sent its DISCONNECT at once:
@@ -1727,53 +1834,31 @@ static int inproc_early_sent_disconnect (void)
     (by 'h2') until the DISCONNECT has had its effect. Then c connects to a new b.  */
 static int inproc_early_stop (void)
 {
-    struct hold h, h2;
-    struct call connector, closer;
-    char buf [8];
-    int timeout = 5000;
+    struct early e;
+    struct hold h2;
+    struct call closer;
+    int b, timeout = 5000;
     const char *addr = "inproc://repro-early-stop";
-    int b = nn_socket (AF_SP, NN_PAIR), c = nn_socket (AF_SP, NN_PAIR);
-    unsigned long fb, fc;
-    if (nn_bind (b, addr) < 0) die ("nn_bind");
-    fb = ctx_futex (b);
-    fc = ctx_futex (c);
-    connect_until_accepted (b, c, addr, &h, &connector, fb, fc);
-    hold_start (&h2, b);
-    waiting_at (&h2.c, fb);
-    call_start (&closer, call_close, b, NULL);
-    waiting_at (&closer, fb);
-    /*  in line for b: connector, h2, closer; to be: closer, h2, connector  */
-    to_back (&connector, fb);
-    to_back (&h2.c, fb);
-    to_back (&connector, fb);
-    alarm (10);  /*  a hang shows as a death  */
-    release (&h);
-    hold_wait (&h2);
-    /*  In nn_close: for b to finish stopping (here), or to deliver c's answer (1.1.5, where
-        c's end did not stop); put before the ACCEPTED in either case.  */
-    waiting_at (&closer, 0);
-    to_back (&connector, fb);
+    connect_until_accepted (&e, addr);
+    /*  In nn_close, the closer waits for b to finish stopping (here), or to deliver c's
+        answer (1.1.5, where c's end did not stop); put before the ACCEPTED in either case.  */
+    close_ahead (&e.connector, &e.h, &h2, &closer, e.b, e.fb);
+    to_back (&e.connector, e.fb);
     release (&h2);
-    let_go (&h);
+    let_go (&e.h);
     let_go (&h2);
     pthread_join (closer.thread, NULL);
-    pthread_join (connector.thread, NULL);
+    pthread_join (e.connector.thread, NULL);
     alarm (0);
-    if (closer.rc != 0 || connector.rc < 0) {
-        fprintf (stderr, "nn_close %d, nn_connect %d: FAILED\n", closer.rc, connector.rc);
+    if (closer.rc != 0 || e.connector.rc < 0) {
+        fprintf (stderr, "nn_close %d, nn_connect %d: FAILED\n", closer.rc, e.connector.rc);
         return 1;
     }
     b = nn_socket (AF_SP, NN_PAIR);
     if (nn_bind (b, addr) < 0) die ("nn_bind");
     nn_setsockopt (b, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
-    nn_setsockopt (c, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
-    if (nn_send (c, "ping", 4, 0) != 4 || nn_recv (b, buf, sizeof buf, 0) != 4) {
-        fprintf (stderr, "c does not connect again: FAILED\n");
-        return 1;
-    }
-    nn_close (c);
-    nn_close (b);
-    return 0;
+    nn_setsockopt (e.c, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
+    return message_crosses (e.c, b, "c does not connect again");
 }
 
 /*  A path for a file of this case's own: in $NNRS_REPRO_DIR (repro/run's scratch directory,
@@ -1893,7 +1978,7 @@ static int ipc_long_connect (void) { return ipc_long_path (0); }
     for good. Fails if a message sent after that has not arrived within 5 s.  */
 static int ws_close_reconnect (void)
 {
-    char big [100], buf [16];
+    char big [100];
     int to = 5000, ivl = 10;
     const char *addr = inet ("ws");
     int srv = server (NN_PAIR, addr, 16);
@@ -1906,13 +1991,7 @@ static int ws_close_reconnect (void)
     memset (big, 'x', sizeof big);
     if (nn_send (cli, big, sizeof big, 0) != (int) sizeof big) die ("nn_send (too big)");
     usleep (200000);  /*  the Close frame comes back, the server hangs up  */
-    if (nn_send (cli, "hi", 2, 0) != 2 || nn_recv (srv, buf, sizeof buf, 0) != 2) {
-        fprintf (stderr, "the client never reconnected: FAILED\n");
-        return 1;
-    }
-    nn_close (cli);
-    nn_close (srv);
-    return 0;
+    return message_crosses (cli, srv, "the client never reconnected");
 }
 
 /*  0032: a server sends a tcp client a frame over its NN_RCVMAXSIZE and, in the same write,
@@ -1922,33 +2001,16 @@ static int ws_close_reconnect (void)
     new server never sent. Fails unless the first message is the new server's.  */
 static int tcp_stale_bytes (void)
 {
-    struct sockaddr_in in;
-    socklen_t len = sizeof in;
     unsigned char hdr [8] = { 0, 'S', 'P', 0, NN_PAIR >> 8 & 0xff, NN_PAIR & 0xff, 0, 0 };
-    unsigned char out [8 + 8 + 8 + 8], peer [8], fresh [8 + 5];
+    unsigned char out [8 + 8 + 8 + 8], fresh [8 + 5];
     char buf [16];
-    int lfd, fd, cli, one = 1, to = 5000, ivl = 10, n;
-    lfd = socket (AF_INET, SOCK_STREAM, 0);
-    memset (&in, 0, sizeof in);
-    in.sin_family = AF_INET;
-    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0 || listen (lfd, 4) != 0
-          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
-        perror ("repro: listen");
-        return 2;
-    }
-    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", ntohs (in.sin_port));
+    int fd, cli, to = 5000, ivl = 10, n, lfd = plain_listener ("tcp", 4);
     cli = nn_socket (AF_SP, NN_PAIR);
     if (cli < 0) die ("nn_socket");
     nn_setsockopt (cli, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
     nn_setsockopt (cli, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
     if (nn_connect (cli, addr_buf) < 0) die ("nn_connect");
-    fd = accept (lfd, NULL, NULL);
-    if (fd < 0) { perror ("repro: accept"); return 2; }
-    send_all (fd, hdr, sizeof hdr);
-    if (recv (fd, peer, sizeof peer, MSG_WAITALL) != (ssize_t) sizeof peer)
-        fprintf (stderr, "repro: no SP greeting from the client\n");
+    fd = accept_greeted (lfd, NN_PAIR);
     put64 (out, (uint64_t) 1 << 40);          /*  over NN_RCVMAXSIZE: dropped  */
     memcpy (out + 8, hdr, 8);                 /*  then a greeting  */
     put64 (out + 16, 8);
@@ -2027,7 +2089,6 @@ static int oom_flood (void)
     static int fds [6000];
     struct rlimit nofile, as;
     int n, i, to = 5000;
-    char buf [16];
     const char *addr = inet ("tcp");
     int pull, push;
     mallopt (M_ARENA_MAX, 1);
@@ -2065,13 +2126,8 @@ static int oom_flood (void)
     push = nn_socket (AF_SP, NN_PUSH);
     nn_setsockopt (pull, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
     if (push < 0 || nn_connect (push, addr) < 0) die ("nn_connect");
-    if (nn_send (push, "after", 5, 0) != 5 || nn_recv (pull, buf, sizeof buf, 0) != 5) {
-        fprintf (stderr, "the PULL takes no message after the flood (%d connections): FAILED\n", n);
-        return 1;
-    }
-    nn_close (push);
-    nn_close (pull);
-    return 0;
+    /*  (the connections' count is on stderr above)  */
+    return message_crosses (push, pull, "the PULL takes no message after the flood");
 }
 
 /*  0033: 100 connections to a PULL, each announcing a 1 MiB message (its NN_RCVMAXSIZE) and
@@ -2183,7 +2239,6 @@ static int open_descriptors (void)
 /*  A PAIR over inproc: a message from b reaches a.  */
 static int pair_works (void)
 {
-    char buf [8];
     int timeout = 5000;
     int a = nn_socket (AF_SP, NN_PAIR), b = nn_socket (AF_SP, NN_PAIR);
     if (a < 0 || b < 0) {
@@ -2194,13 +2249,7 @@ static int pair_works (void)
     nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
     if (nn_bind (a, "inproc://repro-emfile") < 0 || nn_connect (b, "inproc://repro-emfile") < 0)
         die ("nn_bind/nn_connect");
-    if (nn_send (b, "ping", 4, 0) != 4 || nn_recv (a, buf, sizeof buf, 0) != 4) {
-        fprintf (stderr, "no message between two new sockets: FAILED\n");
-        return 1;
-    }
-    nn_close (b);
-    nn_close (a);
-    return 0;
+    return message_crosses (b, a, "no message between two new sockets");
 }
 
 /*  The process's first nn_socket with `spare` descriptors left, where the library needs
@@ -2328,7 +2377,7 @@ static int send_oom (void)
 {
     struct rlimit as;
     size_t big = 256 * 1024 * 1024;
-    char *buf, small [8];
+    char *buf;
     int a, b, rc, err, timeout = 5000;
     const char *addr = "inproc://repro-send-oom";
     a = nn_socket (AF_SP, NN_PAIR);
@@ -2350,13 +2399,7 @@ static int send_oom (void)
             rc, nn_strerror (err));
         return 1;
     }
-    if (nn_send (b, "next", 4, 0) != 4 || nn_recv (a, small, sizeof small, 0) != 4) {
-        fprintf (stderr, "no message after the failed send: FAILED\n");
-        return 1;
-    }
-    nn_close (b);
-    nn_close (a);
-    return 0;
+    return message_crosses (b, a, "no message after the failed send");
 }
 
 /*  0036, 0037: the inproc handshake's first step, stopped where it races. The socket that
@@ -2401,8 +2444,7 @@ static int inproc_closed_at_connect (int binds, const char *addr)
     int p = binds ? c : b, s = binds ? b : c;   /*  first, second  */
     if ((binds ? nn_connect (p, addr) : nn_bind (p, addr)) < 0) die ("nn_bind/nn_connect");
     handshake_until_connect (s, binds, addr, p, ctx_futex (p), &h, &caller);
-    call_start (&closer, call_close, s, NULL);
-    waiting_at (&closer, 0);    /*  s stopped: nn_close waits for its endpoint  */
+    call_waiting (&closer, call_close, s, 0);    /*  s stopped: nn_close waits for its endpoint  */
     alarm (10);  /*  a hang shows as a death  */
     let_go (&h);
     if (caller_done (&caller, binds, &closer))
@@ -2439,8 +2481,7 @@ static int inproc_ready_closed (void)
     hold (&hc, c);
     let_go (&h);
     waiting_at (&caller, fc);       /*  with READY for c  */
-    call_start (&closer, call_close, c, NULL);
-    waiting_at (&closer, fc);
+    call_waiting (&closer, call_close, c, fc);
     to_back (&caller, fc);          /*  the close first  */
     alarm (10);
     let_go (&hc);
@@ -2472,10 +2513,8 @@ static int inproc_closed_before_connect (int binds, int how, const char *addr)
     if (ep < 0) die ("nn_bind/nn_connect");
     fp = ctx_futex (p);
     handshake_until_connect (s, binds, addr, p, fp, &h, &caller);
-    if (how == BOTH) {
-        call_start (&first, call_close, s, NULL);
-        waiting_at (&first, 0);     /*  s stopped: nn_close waits for its endpoint  */
-    }
+    if (how == BOTH)    /*  s stopped: nn_close waits for its endpoint  */
+        call_waiting (&first, call_close, s, 0);
     if (how == SHUT) {
         /*  nn_shutdown does not wait for the endpoint to stop  */
         shutdown_start (&closer, p, ep);
@@ -2484,19 +2523,8 @@ static int inproc_closed_before_connect (int binds, int how, const char *addr)
         alarm (10);  /*  a hang shows as a death  */
         let_go (&h);
     } else {
-        hold_start (&h2, p);
-        waiting_at (&h2.c, fp);
-        call_start (&closer, call_close, p, NULL);
-        waiting_at (&closer, fp);
-        /*  in line for p: caller, h2, closer; to be: closer, h2, caller  */
-        to_back (&caller, fp);
-        to_back (&h2.c, fp);
-        to_back (&caller, fp);
-        alarm (10);
-        release (&h);
-        hold_wait (&h2);
         /*  nn_close waits for h2's hold on the socket (1.1.5), or for p's endpoint  */
-        waiting_at (&closer, 0);
+        close_ahead (&caller, &h, &h2, &closer, p, fp);
         release (&h2);
         let_go (&h);
         let_go (&h2);
@@ -2513,10 +2541,7 @@ static int inproc_closed_before_connect (int binds, int how, const char *addr)
     if (how == BOTH) {
         b = nn_socket (AF_SP, NN_PAIR);
         if (nn_bind (b, addr) < 0) die ("nn_bind");
-        if (pair_still_serves (b, addr))
-            return 1;
-        nn_close (b);
-        return 0;
+        return serves_to_the_end (b, addr);
     }
     if (binds ? pair_still_serves (s, addr) : pair_still_connects (s, addr))
         return 1;
@@ -2647,27 +2672,6 @@ static int inproc_handshake_closes (void)
                         return 1;
                     }
     return 0;
-}
-
-/*  0050, 0051: a plain listening socket on 127.0.0.1, on a port the kernel picks, with
-    this backlog; its address as scheme://127.0.0.1:PORT in addr_buf.  */
-static int plain_listener (const char *scheme, int backlog)
-{
-    struct sockaddr_in in;
-    socklen_t len = sizeof in;
-    int one = 1, lfd = socket (AF_INET, SOCK_STREAM, 0);
-    memset (&in, 0, sizeof in);
-    in.sin_family = AF_INET;
-    in.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    setsockopt (lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (lfd < 0 || bind (lfd, (struct sockaddr*) &in, sizeof in) != 0
-          || listen (lfd, backlog) != 0
-          || getsockname (lfd, (struct sockaddr*) &in, &len) != 0) {
-        perror ("repro: listen");
-        exit (2);
-    }
-    snprintf (addr_buf, sizeof addr_buf, "%s://127.0.0.1:%d", scheme, ntohs (in.sin_port));
-    return lfd;
 }
 
 /*  The local (peer 0) or remote (peer 1) tcp port of fd; 0 if it is no inet socket.  */
@@ -2820,7 +2824,7 @@ static int ws_keepalive (void) { return keepalive_case ("ws"); }
     the address is reached within 2 s. Upstream has no such option (ENOPROTOOPT).  */
 static int connect_timeout_case (const char *scheme)
 {
-    char addr [128], buf [8];
+    char addr [128];
     int lfd, filler, s, d, n, to = 2000, ivl = 100;
     struct sockaddr_in in;
     socklen_t len = sizeof in;
@@ -2852,13 +2856,7 @@ static int connect_timeout_case (const char *scheme)
     if (d < 0) die ("nn_socket");
     nn_setsockopt (d, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
     if (nn_bind (d, addr) < 0) die ("nn_bind");
-    if (nn_send (s, "back", 4, 0) != 4 || nn_recv (d, buf, sizeof buf, 0) != 4) {
-        fprintf (stderr, "the server that came back is not reached in 2 s: FAILED\n");
-        return 1;
-    }
-    nn_close (s);
-    nn_close (d);
-    return 0;
+    return message_crosses (s, d, "the server that came back is not reached in 2 s");
 }
 
 static int tcp_connect_timeout (void) { return connect_timeout_case ("tcp"); }
@@ -3204,6 +3202,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "sendmsg-per-subscriber", sendmsg_per_subscriber, "PUB: a sendmsg per message per subscriber" },
     { "recvmsg-per-message", recvmsg_per_message, "usock: reads 2 KiB at a time" },
     { "epoll-ctl-per-message", epoll_ctl_per_message, "usock: 2 epoll_ctl and an EAGAIN a message" },
+    { "worker-signal-per-task", worker_signal_per_task, "worker: an eventfd signal for every task" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
