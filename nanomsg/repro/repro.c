@@ -1050,39 +1050,60 @@ static void *rep_serve (void *arg)
     return NULL;
 }
 
+/*  A REQ and a REP over ipc (NAME), the REP answering in a thread of its own: opened and past
+    a first round trip (the connection is up); then COUNT round trips of 64 bytes, measured by
+    the cases that count the library's calls around them.  */
+struct req_rep { int req; struct rep_thread rep; };
+
+static void req_rep_open (struct req_rep *rr, const char *name)
+{
+    char buf [8];
+    int to = 5000;
+    rr->rep.s = nn_socket (AF_SP, NN_REP);
+    rr->req = nn_socket (AF_SP, NN_REQ);
+    nn_setsockopt (rr->req, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (rr->rep.s, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_bind (rr->rep.s, ipc (name)) < 0 || nn_connect (rr->req, addr_buf) < 0)
+        die ("nn_bind/nn_connect");
+    rr->rep.count = 1;
+    pthread_create (&rr->rep.thread, NULL, rep_serve, &rr->rep);
+    if (nn_send (rr->req, "w", 1, 0) != 1 || nn_recv (rr->req, buf, sizeof buf, 0) != 1)
+        die ("the first round trip");
+    pthread_join (rr->rep.thread, NULL);
+}
+
+static void req_rep_trips (struct req_rep *rr, int count)
+{
+    char buf [64];
+    int i;
+    rr->rep.count = count;
+    pthread_create (&rr->rep.thread, NULL, rep_serve, &rr->rep);
+    memset (buf, 'q', sizeof buf);
+    for (i = 0; i != count; i++)
+        if (nn_send (rr->req, buf, sizeof buf, 0) != (int) sizeof buf ||
+              nn_recv (rr->req, buf, sizeof buf, 0) != (int) sizeof buf)
+            die ("a round trip");
+    pthread_join (rr->rep.thread, NULL);
+}
+
+static void req_rep_close (struct req_rep *rr)
+{
+    nn_close (rr->req);
+    nn_close (rr->rep.s);
+}
+
 static int epoll_ctl_per_message (void)
 {
     enum { COUNT = 1000 };
-    struct rep_thread rep;
-    char buf [64];
-    int req, i, to = 5000;
+    struct req_rep rr;
     long ctls, eagains;
-    rep.s = nn_socket (AF_SP, NN_REP);
-    req = nn_socket (AF_SP, NN_REQ);
-    nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
-    nn_setsockopt (rep.s, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
-    if (nn_bind (rep.s, ipc ("round-trips")) < 0 || nn_connect (req, addr_buf) < 0)
-        die ("nn_bind/nn_connect");
-    /*  one round trip first: the connection is up  */
-    rep.count = 1;
-    pthread_create (&rep.thread, NULL, rep_serve, &rep);
-    if (nn_send (req, "w", 1, 0) != 1 || nn_recv (req, buf, sizeof buf, 0) != 1)
-        die ("the first round trip");
-    pthread_join (rep.thread, NULL);
-    rep.count = COUNT;
+    req_rep_open (&rr, "round-trips");
     ctls = __atomic_load_n (&epoll_ctl_calls, __ATOMIC_RELAXED);
     eagains = __atomic_load_n (&recvmsg_eagain, __ATOMIC_RELAXED);
-    pthread_create (&rep.thread, NULL, rep_serve, &rep);
-    memset (buf, 'q', sizeof buf);
-    for (i = 0; i != COUNT; i++)
-        if (nn_send (req, buf, sizeof buf, 0) != (int) sizeof buf ||
-              nn_recv (req, buf, sizeof buf, 0) != (int) sizeof buf)
-            die ("a round trip");
-    pthread_join (rep.thread, NULL);
+    req_rep_trips (&rr, COUNT);
     ctls = __atomic_load_n (&epoll_ctl_calls, __ATOMIC_RELAXED) - ctls;
     eagains = __atomic_load_n (&recvmsg_eagain, __ATOMIC_RELAXED) - eagains;
-    nn_close (req);
-    nn_close (rep.s);
+    req_rep_close (&rr);
     if (ctls > 400 || eagains > 400) {
         fprintf (stderr, "%ld epoll_ctl calls and %ld recvmsg calls that found nothing for "
             "%d round trips: FAILED\n", ctls, eagains, COUNT);
@@ -1135,34 +1156,14 @@ ssize_t write (int fd, const void *buf, size_t count)
 static int worker_signal_per_task (void)
 {
     enum { COUNT = 1000 };
-    struct rep_thread rep;
-    char buf [64];
-    int req, i, to = 5000;
+    struct req_rep rr;
     long signals;
     memset (eventfd_read, 0, sizeof eventfd_read);
-    rep.s = nn_socket (AF_SP, NN_REP);
-    req = nn_socket (AF_SP, NN_REQ);
-    nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
-    nn_setsockopt (rep.s, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
-    if (nn_bind (rep.s, ipc ("signals")) < 0 || nn_connect (req, addr_buf) < 0)
-        die ("nn_bind/nn_connect");
-    rep.count = 1;
-    pthread_create (&rep.thread, NULL, rep_serve, &rep);
-    if (nn_send (req, "w", 1, 0) != 1 || nn_recv (req, buf, sizeof buf, 0) != 1)
-        die ("the first round trip");
-    pthread_join (rep.thread, NULL);
-    rep.count = COUNT;
+    req_rep_open (&rr, "signals");
     signals = __atomic_load_n (&self_signals, __ATOMIC_RELAXED);
-    pthread_create (&rep.thread, NULL, rep_serve, &rep);
-    memset (buf, 'q', sizeof buf);
-    for (i = 0; i != COUNT; i++)
-        if (nn_send (req, buf, sizeof buf, 0) != (int) sizeof buf ||
-              nn_recv (req, buf, sizeof buf, 0) != (int) sizeof buf)
-            die ("a round trip");
-    pthread_join (rep.thread, NULL);
+    req_rep_trips (&rr, COUNT);
     signals = __atomic_load_n (&self_signals, __ATOMIC_RELAXED) - signals;
-    nn_close (req);
-    nn_close (rep.s);
+    req_rep_close (&rr);
     if (signals > 100) {
         fprintf (stderr, "%ld signals of the worker to its own eventfd for %d round trips: "
             "FAILED\n", signals, COUNT);
