@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 # The library's calls that faults.c wraps: objcopy renames them to nnfault_* in the
 # sanitizer build's archive (the Makefile's faults target, nanomsg/prove).
@@ -51,6 +52,8 @@ TIMEOUT = 15
 # a run past this many calls is a runaway loop of the library's (one of faults.c's passes
 # makes a few hundred calls of any kind)
 MAX_K = 5000
+# runs at once (NNFAULT_JOBS to change it): a run takes ~0.3 s, nearly all of it waiting
+JOBS = int(os.environ.get("NNFAULT_JOBS", "8"))
 
 
 def run(binary: str, kind: str, mode: str, k: int) -> tuple[str, str, str]:
@@ -106,24 +109,36 @@ def why(status: int, out: str) -> str:
 
 
 def sweep(binary: str, kind: str, mode: str, first: bool) -> tuple[int, list[str]]:
-    """Runs k = 1, 2, ... for one kind and mode: (runs, findings)."""
+    """Runs k = 1, 2, ... for one kind and mode: (runs, findings).
+
+    A run mostly waits (a connection, a timer) and uses little CPU, so JOBS runs of
+    consecutive k go at once; their results are read in k's order, as if run one by one
+    (the runs past the first one with no k-th call, or past the first finding with `first`,
+    are thrown away). Each run has its own ipc path and ports (faults.c names them by pid).
+    """
     findings = []
-    k = 1
-    while k <= MAX_K:
-        verdict, where, out = run(binary, kind, mode, k)
-        if verdict == "none":
-            return k - 1, findings
-        if verdict != "ok":
-            # where the fault was: the injected call's stack from the sanitizer's report is
-            # in `out`; the run's own report line is missing when it died
-            tail = "\n".join("    " + line for line in out.strip().splitlines()[-25:])
-            findings.append(f"{kind} {mode} k={k}: {verdict}\n  injected at {where}\n{tail}")
-            print(f"  FINDING {kind} {mode} k={k}: {verdict}\n    injected at {where}", flush=True)
-            if first:
-                return k, findings
-        k += 1
+    with ThreadPoolExecutor(max_workers=JOBS) as pool:
+        for window in range(1, MAX_K + 1, JOBS):
+            ks = range(window, min(window + JOBS, MAX_K + 1))
+            results = list(pool.map(lambda k: run(binary, kind, mode, k), ks))
+            for k, (verdict, where, out) in zip(ks, results, strict=True):
+                if verdict == "none":
+                    return k - 1, findings
+                if verdict != "ok":
+                    # where the fault was: the injected call's stack from the sanitizer's
+                    # report is in `out`; the run's own report line is missing when it died
+                    tail = "\n".join("    " + line for line in out.strip().splitlines()[-25:])
+                    findings.append(
+                        f"{kind} {mode} k={k}: {verdict}\n  injected at {where}\n{tail}"
+                    )
+                    print(
+                        f"  FINDING {kind} {mode} k={k}: {verdict}\n    injected at {where}",
+                        flush=True,
+                    )
+                    if first:
+                        return k, findings
     findings.append(f"{kind} {mode}: still injecting at k={MAX_K}")
-    return k - 1, findings
+    return MAX_K, findings
 
 
 SCRATCH = ""
