@@ -16,7 +16,7 @@ build_nnbench() {
                     "include/nanomsg/nn.h" >&2
                 exit 2
             fi
-            gcc -O2 -o "$2" "$here/nnbench.c" -I"$1/include" "$1/libnanomsg.a" -lpthread -lanl
+            gcc -O2 -o "$2" "$here/nnbench.c" -I"$1/include" "$1/libnanomsg.a" -lssl -lcrypto -lpthread -lanl
             ;;
     esac
 }
