@@ -182,6 +182,43 @@ def test_messages_sent_before_a_close_wait_for_the_receiver(sock: Any, stream: s
         pull.recv()
 
 
+@hardened_only
+def test_close_waits_while_the_kernel_takes_what_send_took(sock: Any, stream: str) -> None:
+    """The sender fills the kernel and its batch (a receiver that reads nothing yet, until
+    a send times out), then closes; the receiver starts reading 100 ms into the close: it
+    gets every message that ``send_many`` took (0067: the close handed the batch to the
+    full kernel once and lost what did not fit, up to 64 KiB of messages)."""
+    pull, push = connected(sock, "pull", "push", stream)
+    wait_reachable(push, [pull])
+    push.sndtimeo = 100
+    batch = [numbered(i) for i in range(10_000)]
+    sent = 0
+    with pytest.raises(nn.Timeout) as failed:
+        for _ in range(1_000):  # tcp's loopback buffers take megabytes
+            sent += push.send_many(batch)
+    sent += failed.value.sent  # type: ignore[attr-defined]
+    closing = threading.Event()
+    pull.rcvtimeo = 2000
+    got: list[bytes] = []
+
+    def read_late() -> None:
+        closing.wait()
+        time.sleep(0.1)
+        try:
+            while True:
+                got.append(pull.recv())
+        except nn.Timeout:
+            pass
+
+    t = threading.Thread(target=read_late, daemon=True)
+    t.start()
+    closing.set()
+    push.close()
+    t.join(60)
+    assert len(got) == sent
+    assert got == [numbered(i % 10_000) for i in range(sent)]
+
+
 # -- load balancing and fan-out -----------------------------------------------------------------
 
 

@@ -843,6 +843,65 @@ static int ipc_close_after_burst (void)
     return 0;
 }
 
+/*  A reader that starts 100 ms after the sender's nn_close began ('closing'), then takes
+    what comes on 's' until a 2 s silence.  */
+struct late_reader { pthread_t thread; int s; int got; int closing; };
+
+static void *late_reader_run (void *arg)
+{
+    struct late_reader *r = arg;
+    char buf [64];
+    int timeout = 2000;
+    while (!__atomic_load_n (&r->closing, __ATOMIC_ACQUIRE))
+        usleep (1000);
+    usleep (100000);
+    nn_setsockopt (r->s, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout, sizeof timeout);
+    while (nn_recv (r->s, buf, sizeof buf, 0) >= 0)
+        r->got++;
+    return NULL;
+}
+
+/*  0067: what nn_send took, the connection still held (0039's send batch, or the rest of a
+    write the kernel took only part of) when nn_close came, and nn_close handed it to the
+    kernel once, without waiting: to a receiver that had not read what the kernel held yet,
+    up to a batch of messages (64 KiB) was lost. 1.1.5 loses the message it had in flight
+    (and over ipc what came before the hang-up, 0038). Messages of 64 bytes sent over ipc to
+    a PULL that reads nothing, until the kernel and the batch are full (a send times out,
+    NN_SNDTIMEO 100 ms); then nn_close, and the reader starts 100 ms later. Fails unless
+    every message that nn_send took arrives.  */
+static int close_before_reader (void)
+{
+    char buf [64];
+    int sent, timeout = 100, push;
+    struct late_reader r;
+
+    memset (&r, 0, sizeof r);
+    r.s = nn_socket (AF_SP, NN_PULL);
+    push = nn_socket (AF_SP, NN_PUSH);
+    if (nn_bind (r.s, ipc ("late")) < 0 || nn_connect (push, addr_buf) < 0)
+        die ("nn_bind/nn_connect");
+    if (nn_send (push, "x", 1, 0) != 1 || nn_recv (r.s, buf, sizeof buf, 0) != 1)
+        die ("nn_send/nn_recv");
+    nn_setsockopt (push, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout, sizeof timeout);
+    pthread_create (&r.thread, NULL, late_reader_run, &r);
+    memset (buf, 'm', sizeof buf);
+    for (sent = 0; sent != 1000000; sent++)
+        if (nn_send (push, buf, sizeof buf, 0) != (int) sizeof buf) {
+            if (nn_errno () != ETIMEDOUT) die ("nn_send");
+            break;
+        }
+    __atomic_store_n (&r.closing, 1, __ATOMIC_RELEASE);
+    nn_close (push);
+    pthread_join (r.thread, NULL);
+    nn_close (r.s);
+    if (r.got != sent) {
+        fprintf (stderr, "%d of the %d messages sent before nn_close arrived: FAILED\n",
+            r.got, sent);
+        return 1;
+    }
+    return 0;
+}
+
 /*  The library's sendmsg and recvmsg calls, counted: the program's own definitions of the
     two come before libc's for the library, linked statically (our archive) or as a shared
     library (whose references the dynamic linker binds to the program's definitions
@@ -3199,6 +3258,7 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
     { "bind-in-use-leak", bind_in_use_leak, "bipc.c, bws.c: a failed bind leaks its endpoint" },
     { "send-oom", send_oom, "chunkref.c:55 errno_assert (ENOMEM) in nn_send" },
     { "ipc-close-after-burst", ipc_close_after_burst, "usock_posix.inc: ipc drops what came before the hang-up" },
+    { "close-before-reader", close_before_reader, "usock: nn_close drops what the kernel did not take" },
     { "sendmsg-per-message", sendmsg_per_message, "stream transports: a sendmsg per message" },
     { "sendmsg-per-subscriber", sendmsg_per_subscriber, "PUB: a sendmsg per message per subscriber" },
     { "recvmsg-per-message", recvmsg_per_message, "usock: reads 2 KiB at a time" },
