@@ -458,8 +458,8 @@ WARNINGS: list[tuple[str, str, str, str]] = [
         "linger",
         's = S("push")',
         "s.linger = 1000",
-        "setting linger on PUSH socket {s} has no effect: nanomsg ignores it, and close() drops "
-        "the messages not yet sent",
+        "setting linger on PUSH socket {s} has no effect: nanomsg ignores it, and close() waits "
+        "for no peer to receive what was sent",
     ),
     (
         "priority after connect",

@@ -267,7 +267,9 @@ const TLS_NNG: &str = "kept by the binding and given to nng's TLS (nng_tls_confi
 /// Every option the binding knows, in the order of the docs.
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec::int("linger", at!(NN_SOL_SOCKET, NN_LINGER), MS)
-        .caveat(Caveat::Ignored("close() drops the messages not yet sent"))
+        .caveat(Caveat::Ignored(
+            "close() waits for no peer to receive what was sent",
+        ))
         .doc(
             "Linger time in ms (-1: forever). libnanomsg 1.1.5 accepts it and ignores it \
              (reads back 0).",
