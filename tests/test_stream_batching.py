@@ -219,6 +219,61 @@ def test_close_waits_while_the_kernel_takes_what_send_took(sock: Any, stream: st
     assert got == [numbered(i % 10_000) for i in range(sent)]
 
 
+@hardened_only
+def test_close_that_waits_survives_signals() -> None:
+    """A signal handler that runs while ``close()`` waits for the kernel to take what the
+    batch holds (a timer firing every millisecond, in a process of its own) ends the wait
+    early, harmlessly: the process lives, and the reader still gets every message
+    (0067's first version slept with nn_sleep, which takes EINTR for a failure and
+    aborts)."""
+    script = textwrap.dedent(
+        """
+        import signal, threading, time
+        import nanomsg_rs as nn
+        from support import make_address
+        address = make_address("ipc")
+        def numbered(i):
+            return b"%08d" % i + b"." * 56
+        pull = nn.Socket(nn.PULL); pull.bind(address)
+        push = nn.Socket(nn.PUSH); push.connect(address)
+        push.send(b"x"); pull.recv()
+        push.sndtimeo = 100
+        sent = 0
+        try:
+            while True:
+                sent += push.send_many([numbered(i) for i in range(1000)])
+        except nn.Timeout as e:
+            sent += e.sent
+        got = []
+        def read_late():
+            time.sleep(0.3)
+            pull.rcvtimeo = 2000
+            try:
+                while True:
+                    got.append(pull.recv())
+            except nn.Timeout:
+                pass
+        t = threading.Thread(target=read_late); t.start()
+        signal.signal(signal.SIGALRM, lambda *a: None)
+        signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+        push.close()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        t.join()
+        print(sent, len(got))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=os.path.dirname(__file__),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    sent, got = map(int, done.stdout.split())
+    assert got == sent > 0
+
+
 # -- load balancing and fan-out -----------------------------------------------------------------
 
 
