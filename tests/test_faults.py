@@ -252,11 +252,25 @@ def start(
     return proc
 
 
+def first_line(proc: subprocess.Popen[str]) -> str:
+    """The child's first line, read a byte at a time from its pipe: ``readline`` on the
+    text wrapper may take the lines after it into the wrapper's buffer, where
+    ``communicate`` (which reads the pipe itself) never sees them."""
+    assert proc.stdout is not None
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(proc.stdout.fileno(), 1)
+        if not byte:
+            break
+        line += byte
+    return line.decode()
+
+
 def spawn(cleanup: list[Any], *args: str) -> subprocess.Popen[str]:
     """CHILD in a process of its own, once it says it is ready."""
     proc = start(cleanup, CHILD, *args)
     assert proc.stdout is not None
-    line = proc.stdout.readline()
+    line = first_line(proc)
     assert line == "ready\n", (
         f"child did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}"
     )
