@@ -390,6 +390,35 @@ def test_pub_burst_reaches_every_sub(sock: Any, stream: str) -> None:
         assert got == [numbered(i) for i in range(1000)]
 
 
+@hardened_only
+def test_pub_bursts_then_close_reach_every_sub(sock: Any, stream: str) -> None:
+    """Two PUB bursts of 400 messages 5 ms apart, the PUB closed right after the second:
+    each of 8 SUBs, reading only once the close returned, gets all 800, in order. The copies
+    wait in the connections' send batches, the second burst's first message too (0068: it
+    follows a burst, so it likely begins one), and the close waits while the kernel takes
+    them (0067). 800 messages of 64 bytes fit in each connection's kernel buffers, so the
+    PUB has no reason to drop any."""
+    pub = sock("pub")
+    address = make_address(stream)
+    pub.bind(address)
+    subs = [sock("sub") for _ in range(8)]
+    for s in subs:
+        s.subscribe(b"")
+        s.connect(address)
+    timeouts(pub, *subs)
+    wait_reachable(pub, subs, broadcast=True)
+    pub.send_many([numbered(i) for i in range(400)])
+    time.sleep(0.005)
+    pub.send_many([numbered(i) for i in range(400, 800)])
+    pub.close()
+    for s in subs:
+        s.rcvtimeo = 2000
+        assert [s.recv() for _ in range(800)] == [numbered(i) for i in range(800)]
+        s.rcvtimeo = 50
+        with pytest.raises(nn.Timeout):
+            s.recv()
+
+
 # -- buffers still bound memory, and pushback still works ----------------------------------------
 
 
