@@ -22,22 +22,24 @@ def repro(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_c_on_wheel(tmp_path_factory, REPRO, opt="-O1")
 
 
-def cases() -> list[str]:
-    """The case names, as repro.c lists them (parsed here: collection must not build it)."""
+def names_in(table: str) -> list[str]:
+    """The names in one of repro.c's tables (parsed here: collection must not build it)."""
     text = REPRO.read_text()
-    table = text[text.index("CASES [] = {") :]
-    table = table[: table.index("};")]
-    return [line.split('"')[1] for line in table.splitlines() if line.strip().startswith('{ "')]
+    body = text[text.index(f"{table} [] = {{") :]
+    body = body[: body.index("};")]
+    return [line.split('"')[1] for line in body.splitlines() if line.strip().startswith('{ "')]
+
+
+def cases() -> list[str]:
+    """The case names, as repro.c lists them."""
+    return names_in("CASES")
 
 
 def checks() -> list[str]:
     """The checks of the series that 1.1.5 passes too (repro.c's CHECKS: regressions a first
     version of a patch had), run here on our build only (``nanomsg/repro/run`` wants every
     case to fail on 1.1.5)."""
-    text = REPRO.read_text()
-    table = text[text.index("CHECKS [] = {") :]
-    table = table[: table.index("};")]
-    return [line.split('"')[1] for line in table.splitlines() if line.strip().startswith('{ "')]
+    return names_in("CHECKS")
 
 
 def test_every_patch_tells_its_story() -> None:

@@ -368,21 +368,23 @@ def test_push_passes_over_a_puller_that_stalls(sock: Any, stream: str) -> None:
     assert_each_once_in_order(shares, count)
 
 
+def pub_and_subs(sock: Any, stream: str) -> tuple[nn.Socket, list[nn.Socket]]:
+    """A PUB bound over ``stream`` and 8 SUBs connected to it, each subscribed to every
+    message, every connection shown to carry messages."""
+    pub, subs = star(sock, "pub", "sub", 8, stream)
+    for s in subs:
+        s.subscribe(b"")
+    wait_reachable(pub, subs, broadcast=True)
+    return pub, subs
+
+
 @pytest.mark.backend(
     "nanomsg", reason="nng's PUB drops what its subscribers' queues (a few messages) do not hold"
 )
 def test_pub_burst_reaches_every_sub(sock: Any, stream: str) -> None:
     """A PUB burst of 1,000 messages reaches each of 8 SUBs, whole and in order (each
     subscriber's batch is written once per round of the worker thread)."""
-    pub = sock("pub")
-    address = make_address(stream)
-    pub.bind(address)
-    subs = [sock("sub") for _ in range(8)]
-    for s in subs:
-        s.subscribe(b"")
-        s.connect(address)
-    timeouts(pub, *subs)
-    wait_reachable(pub, subs, broadcast=True)
+    pub, subs = pub_and_subs(sock, stream)
     receivers = [receive_all(s, 1000) for s in subs]
     pub.send_many([numbered(i) for i in range(1000)])
     for t, got in receivers:
@@ -398,15 +400,7 @@ def test_pub_bursts_then_close_reach_every_sub(sock: Any, stream: str) -> None:
     follows a burst, so it likely begins one), and the close waits while the kernel takes
     them (0067). 800 messages of 64 bytes fit in each connection's kernel buffers, so the
     PUB has no reason to drop any."""
-    pub = sock("pub")
-    address = make_address(stream)
-    pub.bind(address)
-    subs = [sock("sub") for _ in range(8)]
-    for s in subs:
-        s.subscribe(b"")
-        s.connect(address)
-    timeouts(pub, *subs)
-    wait_reachable(pub, subs, broadcast=True)
+    pub, subs = pub_and_subs(sock, stream)
     pub.send_many([numbered(i) for i in range(400)])
     time.sleep(0.005)
     pub.send_many([numbered(i) for i in range(400, 800)])

@@ -3313,7 +3313,10 @@ static int maxconn_refusals (void)
     return 0;
 }
 
-static const struct { const char *name; int (*run) (void); const char *upstream; } CASES [] = {
+/*  A case (or check) by name: its function, and what it shows (for a case, what 1.1.5 does).  */
+struct repro_case { const char *name; int (*run) (void); const char *why; };
+
+static const struct repro_case CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
     { "huge-frame-tcp", huge_frame_tcp, "chunkref.c:55 errno_assert (ENOMEM)" },
@@ -3390,30 +3393,35 @@ static const struct { const char *name; int (*run) (void); const char *upstream;
 /*  Checks of the series that 1.1.5 passes too (a regression a first version of a patch
     had): run by name like a case, and by tests/test_hardened_c.py on our build, but not
     listed (nanomsg/repro/run shows each case failing on 1.1.5, which these do not).  */
-static const struct { const char *name; int (*run) (void); const char *what; } CHECKS [] = {
+static const struct repro_case CHECKS [] = {
     { "recvmsg-per-16k-message", recvmsg_per_16k_message, "0040's rework: 16 KiB bodies read 2 KiB at a time" },
 };
+
+/*  Runs the entry of 'table' called 'name', if there is one (returns 1, its exit status in
+    '*rc'); returns 0 otherwise.  */
+static int run_named (const struct repro_case *table, size_t n, const char *name, int *rc)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (strcmp (name, table [i].name) == 0) {
+            setvbuf (stdout, NULL, _IONBF, 0);
+            *rc = table [i].run ();
+            printf ("%s: %s\n", table [i].name, *rc == 0 ? "survived" : "FAILED");
+            return 1;
+        }
+    return 0;
+}
 
 int main (int argc, char **argv)
 {
     size_t i;
+    int rc;
     if (argc == 2) {
-        for (i = 0; i < sizeof CASES / sizeof CASES [0]; i++)
-            if (strcmp (argv [1], CASES [i].name) == 0) {
-                setvbuf (stdout, NULL, _IONBF, 0);
-                int rc = CASES [i].run ();
-                printf ("%s: %s\n", CASES [i].name, rc == 0 ? "survived" : "FAILED");
-                return rc;
-            }
-        for (i = 0; i < sizeof CHECKS / sizeof CHECKS [0]; i++)
-            if (strcmp (argv [1], CHECKS [i].name) == 0) {
-                setvbuf (stdout, NULL, _IONBF, 0);
-                int rc = CHECKS [i].run ();
-                printf ("%s: %s\n", CHECKS [i].name, rc == 0 ? "survived" : "FAILED");
-                return rc;
-            }
+        if (run_named (CASES, sizeof CASES / sizeof CASES [0], argv [1], &rc) ||
+              run_named (CHECKS, sizeof CHECKS / sizeof CHECKS [0], argv [1], &rc))
+            return rc;
     }
     for (i = 0; i < sizeof CASES / sizeof CASES [0]; i++)
-        printf ("%-26s %s\n", CASES [i].name, CASES [i].upstream);
+        printf ("%-26s %s\n", CASES [i].name, CASES [i].why);
     return argc == 1 ? 0 : 2;
 }
