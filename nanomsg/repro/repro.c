@@ -1136,6 +1136,104 @@ static int recvmsg_per_message (void)
     return 0;
 }
 
+/*  0069: not a crash, a cost. Each message a stream connection received went through the
+    socket's state machines as four events: its header received, its body received (each an
+    NN_USOCK_RECEIVED to the connection's handler), then the pipe's NN_PIPE_IN to the socket,
+    which made the pipe readable again; the receiving thread ran them all in nn_recv, also
+    for a message that had come whole with the bytes read before. Counted in instructions,
+    under valgrind's callgrind: the receiving thread's nn_recv of 1,000 messages of 64 bytes
+    over tcp, all sent by a raw peer before the first is taken, so that nearly all come whole
+    in what was read ahead: 2,152 a message on 1.1.5, and on the series before this patch;
+    1,510 with a whole message taken at once. Fails above 1,800 a message.
+    Run under callgrind by itself (the case starts valgrind on its own binary, which runs
+    the loop, and reads the count of the receiving thread's instructions); fails when
+    valgrind cannot run.  */
+enum { TAKE_COUNT = 1000, TAKE_SIZE = 64, TAKE_LIMIT = 1800 };
+
+static void __attribute__ ((noinline)) take_whole_recv_loop (int pull)
+{
+    char buf [TAKE_SIZE];
+    int i;
+    for (i = 0; i != TAKE_COUNT; i++)
+        if (nn_recv (pull, buf, sizeof buf, 0) != TAKE_SIZE) die ("nn_recv");
+}
+
+static int take_whole_inner (void)
+{
+    static unsigned char frames [TAKE_COUNT * (8 + TAKE_SIZE)];
+    int fd, pull, to = 5000, i, lfd = plain_listener ("tcp", 4);
+    char one [TAKE_SIZE];
+    pull = nn_socket (AF_SP, NN_PULL);
+    nn_setsockopt (pull, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_connect (pull, addr_buf) < 0) die ("nn_connect");
+    fd = accept_greeted (lfd, NN_PUSH);
+    for (i = 0; i != TAKE_COUNT + 1; i++) {
+        unsigned char *f = frames + (i % TAKE_COUNT) * (8 + TAKE_SIZE);
+        put64 (f, TAKE_SIZE);
+        memset (f + 8, 'w', TAKE_SIZE);
+    }
+    /*  one first, so that the connection is up and idle, then the rest at once  */
+    send_all (fd, frames, 8 + TAKE_SIZE);
+    if (nn_recv (pull, one, sizeof one, 0) != TAKE_SIZE) die ("nn_recv (first)");
+    send_all (fd, frames, sizeof frames);
+    usleep (200000);
+    take_whole_recv_loop (pull);
+    close (fd);
+    close (lfd);
+    nn_close (pull);
+    return 0;
+}
+
+static int recv_instructions_per_message (void)
+{
+    char exe [4096], out [4200], line [256];
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    unsigned long long ir = 0;
+    int status;
+    pid_t pid;
+    FILE *f;
+    if (getenv ("NNRS_REPRO_TAKE_INNER"))
+        return take_whole_inner ();
+    if (n <= 0) die ("readlink /proc/self/exe");
+    exe [n] = 0;
+    snprintf (out, sizeof out, "%s/take-whole.cg", getenv ("NNRS_REPRO_DIR") ?
+        getenv ("NNRS_REPRO_DIR") : "/tmp");
+    pid = fork ();
+    if (pid == 0) {
+        char outarg [4300];
+        snprintf (outarg, sizeof outarg, "--callgrind-out-file=%s", out);
+        setenv ("NNRS_REPRO_TAKE_INNER", "1", 1);
+        execlp ("valgrind", "valgrind", "-q", "--tool=callgrind", "--separate-threads=yes",
+            "--collect-atstart=no", "--toggle-collect=take_whole_recv_loop", outarg, exe,
+            "recv-instructions-per-message", (char*) NULL);
+        perror ("repro: valgrind");
+        _exit (3);
+    }
+    if (pid < 0 || waitpid (pid, &status, 0) != pid || !WIFEXITED (status) ||
+          WEXITSTATUS (status) != 0) {
+        fprintf (stderr, "the loop under valgrind's callgrind did not run: FAILED\n");
+        return 1;
+    }
+    /*  the first thread's counts (the receiving one): the file named '-01'  */
+    strcat (out, "-01");
+    f = fopen (out, "r");
+    if (!f) die ("fopen (callgrind's output)");
+    while (fgets (line, sizeof line, f))
+        if (sscanf (line, "summary: %llu", &ir) == 1 || sscanf (line, "totals: %llu", &ir) == 1)
+            break;
+    fclose (f);
+    if (ir == 0) {
+        fprintf (stderr, "no instruction count in %s: FAILED\n", out);
+        return 1;
+    }
+    printf ("%llu instructions a message in nn_recv\n", ir / TAKE_COUNT);
+    if (ir / TAKE_COUNT > TAKE_LIMIT) {
+        fprintf (stderr, "%llu instructions a message received: FAILED\n", ir / TAKE_COUNT);
+        return 1;
+    }
+    return 0;
+}
+
 /*  0040, 0065: not a crash, a cost, and not one of 1.1.5 (a check of this series, not a
     reproducer: see CHECKS). A stream of 16 KiB messages over ipc, after a burst of small
     ones had grown the read-ahead buffer to 64 KiB. A first rework of 0040 read at most 2 KiB
@@ -3382,6 +3480,7 @@ static const struct repro_case CASES [] = {
     { "recvmsg-per-message", recvmsg_per_message, "usock: reads 2 KiB at a time" },
     { "epoll-ctl-per-message", epoll_ctl_per_message, "usock: 2 epoll_ctl and an EAGAIN a message" },
     { "worker-signal-per-task", worker_signal_per_task, "worker: an eventfd signal for every task" },
+    { "recv-instructions-per-message", recv_instructions_per_message, "stream: four events through the state machines a message" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
