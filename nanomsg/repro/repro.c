@@ -1236,6 +1236,66 @@ static int recv_instructions_per_message (void)
     return 0;
 }
 
+/*  0069, and not one of 1.1.5 (a check of this series: see CHECKS). REQ takes replies as its
+    pipes raise NN_PIPE_IN, and kept the first that answers its request; a pipe that still
+    held a message after it (a second reply, to a resent request, read with the first) raised
+    no NN_PIPE_IN for what came next, once 0069 took whole messages at once: the reply to the
+    next request was never taken (tests/test_faults.py's stalled link, where the REP answers
+    every resend). A raw REP over tcp writes two replies to the first request in one write,
+    then answers the second request once: the REQ must get that answer.  */
+static int req_read_request (int fd, unsigned char *id)
+{
+    unsigned char hdr [8], body [64];
+    uint64_t size;
+    int i;
+    if (recv (fd, hdr, 8, MSG_WAITALL) != 8) return -1;
+    for (size = 0, i = 0; i != 8; i++) size = size << 8 | hdr [i];
+    if (size < 4 || size > sizeof body) return -1;
+    if (recv (fd, body, size, MSG_WAITALL) != (ssize_t) size) return -1;
+    memcpy (id, body, 4);
+    return 0;
+}
+
+static size_t req_reply_frame (unsigned char *frame, const unsigned char *id, const char *text)
+{
+    size_t n = strlen (text);
+    put64 (frame, 4 + n);
+    memcpy (frame + 8, id, 4);
+    memcpy (frame + 12, text, n);
+    return 12 + n;
+}
+
+static int req_replies_read_together (void)
+{
+    unsigned char id [4], frames [128];
+    char buf [16];
+    size_t len;
+    int fd, req, to = 5000, ivl = 60000, n, lfd = plain_listener ("tcp", 4);
+    req = nn_socket (AF_SP, NN_REQ);
+    nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (req, NN_REQ, NN_REQ_RESEND_IVL, &ivl, sizeof ivl);
+    if (nn_connect (req, addr_buf) < 0) die ("nn_connect");
+    fd = accept_greeted (lfd, NN_REP);
+    if (nn_send (req, "one", 3, 0) != 3 || req_read_request (fd, id) != 0)
+        die ("the first request");
+    len = req_reply_frame (frames, id, "r1");
+    len += req_reply_frame (frames + len, id, "r1");
+    send_all (fd, frames, len);
+    if (nn_recv (req, buf, sizeof buf, 0) != 2) die ("nn_recv (the first reply)");
+    if (nn_send (req, "two", 3, 0) != 3 || req_read_request (fd, id) != 0)
+        die ("the second request");
+    send_all (fd, frames, req_reply_frame (frames, id, "r2"));
+    n = nn_recv (req, buf, sizeof buf, 0);
+    close (fd);
+    close (lfd);
+    nn_close (req);
+    if (n != 2 || memcmp (buf, "r2", 2) != 0) {
+        fprintf (stderr, "the reply to the second request was not taken: FAILED\n");
+        return 1;
+    }
+    return 0;
+}
+
 /*  0040, 0065: not a crash, a cost, and not one of 1.1.5 (a check of this series, not a
     reproducer: see CHECKS). A stream of 16 KiB messages over ipc, after a burst of small
     ones had grown the read-ahead buffer to 64 KiB. A first rework of 0040 read at most 2 KiB
@@ -3504,6 +3564,7 @@ static const struct repro_case CASES [] = {
     listed (nanomsg/repro/run shows each case failing on 1.1.5, which these do not).  */
 static const struct repro_case CHECKS [] = {
     { "recvmsg-per-16k-message", recvmsg_per_16k_message, "0040's rework: 16 KiB bodies read 2 KiB at a time" },
+    { "req-replies-read-together", req_replies_read_together, "0069: REQ missed the reply after a duplicate read with the first" },
 };
 
 /*  Runs the entry of 'table' called 'name', if there is one (returns 1, its exit status in
