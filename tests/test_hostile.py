@@ -1411,6 +1411,38 @@ def hold_partials(
     return conns
 
 
+@pytest.mark.parametrize(
+    ("transport", "bad"),
+    [("ipc", "over rcvmaxsize"), ("tcp", "over rcvmaxsize"), ("ipc", "not a normal frame")],
+)
+def test_a_bad_frame_among_messages_read_together(transport: str, bad: str) -> None:
+    """Messages that come in one write are read together, and each one whole among them is
+    taken at once (0069); a frame the receiver refuses among them still ends the connection
+    right there: every message before it arrives, in order (an empty one too), none after."""
+    address = make_address(transport)
+    good = [b"m%d" % i * 20 for i in range(5)] + [b""] + [b"n" * 1024]
+    refused = (
+        frame(b"L" * 2048, transport)
+        if bad == "over rcvmaxsize"
+        else frame(b"shm", transport, kind=2)
+    )
+    after = [b"after %d" % i for i in range(3)]
+    with nn.Socket("pull") as pull:
+        pull.rcvmaxsize = 1024
+        pull.rcvtimeo = 2000
+        pull.bind(address)
+        with sp_session(address, transport, "push") as s:
+            data = b"".join(frame(m, transport) for m in good)
+            s.sendall(data + refused + b"".join(frame(m, transport) for m in after))
+            assert [pull.recv() for _ in good] == good
+            pull.rcvtimeo = 300
+            with pytest.raises(nn.Timeout):
+                pull.recv()
+            assert hung_up(s)
+        if NANOMSG:  # nng keeps no statistics
+            assert pull.statistic(nn.Statistic.BROKEN_CONNECTIONS) == 1
+
+
 @hardened_only
 @pytest.mark.parametrize("transport", ["tcp", "ipc", "ws"])
 def test_partial_messages_are_capped_by_default(transport: str) -> None:

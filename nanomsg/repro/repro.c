@@ -1136,6 +1136,166 @@ static int recvmsg_per_message (void)
     return 0;
 }
 
+/*  0069: not a crash, a cost. Each message a stream connection received went through the
+    socket's state machines as four events: its header received, its body received (each an
+    NN_USOCK_RECEIVED to the connection's handler), then the pipe's NN_PIPE_IN to the socket,
+    which made the pipe readable again; the receiving thread ran them all in nn_recv, also
+    for a message that had come whole with the bytes read before. Counted in instructions,
+    under valgrind's callgrind: the receiving thread's nn_recv of 1,000 messages of 64 bytes
+    over tcp, all sent by a raw peer before the first is taken, so that nearly all come whole
+    in what was read ahead: 2,152 a message on 1.1.5, and on the series before this patch;
+    1,510 with a whole message taken at once. Fails above 1,800 a message.
+    Run under callgrind by itself (the case starts valgrind on its own binary, which runs
+    the loop, and reads the count of the receiving thread's instructions); fails when
+    valgrind cannot run.  */
+enum { TAKE_COUNT = 1000, TAKE_SIZE = 64, TAKE_LIMIT = 1800 };
+
+static void __attribute__ ((noinline)) take_whole_recv_loop (int pull)
+{
+    char buf [TAKE_SIZE];
+    int i;
+    for (i = 0; i != TAKE_COUNT; i++)
+        if (nn_recv (pull, buf, sizeof buf, 0) != TAKE_SIZE) die ("nn_recv");
+}
+
+static int take_whole_inner (void)
+{
+    static unsigned char frames [TAKE_COUNT * (8 + TAKE_SIZE)];
+    int fd, pull, to = 5000, i, lfd = plain_listener ("tcp", 4);
+    char one [TAKE_SIZE];
+    pull = nn_socket (AF_SP, NN_PULL);
+    nn_setsockopt (pull, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_connect (pull, addr_buf) < 0) die ("nn_connect");
+    fd = accept_greeted (lfd, NN_PUSH);
+    for (i = 0; i != TAKE_COUNT + 1; i++) {
+        unsigned char *f = frames + (i % TAKE_COUNT) * (8 + TAKE_SIZE);
+        put64 (f, TAKE_SIZE);
+        memset (f + 8, 'w', TAKE_SIZE);
+    }
+    /*  one first, so that the connection is up and idle, then the rest at once  */
+    send_all (fd, frames, 8 + TAKE_SIZE);
+    if (nn_recv (pull, one, sizeof one, 0) != TAKE_SIZE) die ("nn_recv (first)");
+    send_all (fd, frames, sizeof frames);
+    usleep (200000);
+    take_whole_recv_loop (pull);
+    close (fd);
+    close (lfd);
+    nn_close (pull);
+    return 0;
+}
+
+static int recv_instructions_per_message (void)
+{
+    char exe [4096], out [4200], line [256];
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    unsigned long long ir = 0;
+    int status;
+    pid_t pid;
+    FILE *f;
+    if (getenv ("NNRS_REPRO_TAKE_INNER"))
+        return take_whole_inner ();
+    if (n <= 0) die ("readlink /proc/self/exe");
+    exe [n] = 0;
+    snprintf (out, sizeof out, "%s/take-whole.cg", getenv ("NNRS_REPRO_DIR") ?
+        getenv ("NNRS_REPRO_DIR") : "/tmp");
+    pid = fork ();
+    if (pid == 0) {
+        char outarg [4300];
+        snprintf (outarg, sizeof outarg, "--callgrind-out-file=%s", out);
+        int null = open ("/dev/null", O_WRONLY);
+        setenv ("NNRS_REPRO_TAKE_INNER", "1", 1);
+        if (null >= 0) dup2 (null, 1);  /*  the inner run's own "survived"  */
+        execlp ("valgrind", "valgrind", "-q", "--tool=callgrind", "--separate-threads=yes",
+            "--collect-atstart=no", "--toggle-collect=take_whole_recv_loop", outarg, exe,
+            "recv-instructions-per-message", (char*) NULL);
+        perror ("repro: valgrind");
+        _exit (3);
+    }
+    if (pid < 0 || waitpid (pid, &status, 0) != pid || !WIFEXITED (status) ||
+          WEXITSTATUS (status) != 0) {
+        fprintf (stderr, "the loop under valgrind's callgrind did not run: FAILED\n");
+        return 1;
+    }
+    /*  the first thread's counts (the receiving one): the file named '-01'  */
+    strcat (out, "-01");
+    f = fopen (out, "r");
+    if (!f) die ("fopen (callgrind's output)");
+    while (fgets (line, sizeof line, f))
+        if (sscanf (line, "summary: %llu", &ir) == 1 || sscanf (line, "totals: %llu", &ir) == 1)
+            break;
+    fclose (f);
+    if (ir == 0) {
+        fprintf (stderr, "no instruction count in %s: FAILED\n", out);
+        return 1;
+    }
+    fprintf (stderr, "%llu instructions a message in nn_recv\n", ir / TAKE_COUNT);
+    if (ir / TAKE_COUNT > TAKE_LIMIT) {
+        fprintf (stderr, "%llu instructions a message received: FAILED\n", ir / TAKE_COUNT);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0069, and not one of 1.1.5 (a check of this series: see CHECKS). REQ takes replies as its
+    pipes raise NN_PIPE_IN, and kept the first that answers its request; a pipe that still
+    held a message after it (a second reply, to a resent request, read with the first) raised
+    no NN_PIPE_IN for what came next, once 0069 took whole messages at once: the reply to the
+    next request was never taken (tests/test_faults.py's stalled link, where the REP answers
+    every resend). A raw REP over tcp writes two replies to the first request in one write,
+    then answers the second request once: the REQ must get that answer.  */
+static int req_read_request (int fd, unsigned char *id)
+{
+    unsigned char hdr [8], body [64];
+    uint64_t size;
+    int i;
+    if (recv (fd, hdr, 8, MSG_WAITALL) != 8) return -1;
+    for (size = 0, i = 0; i != 8; i++) size = size << 8 | hdr [i];
+    if (size < 4 || size > sizeof body) return -1;
+    if (recv (fd, body, size, MSG_WAITALL) != (ssize_t) size) return -1;
+    memcpy (id, body, 4);
+    return 0;
+}
+
+static size_t req_reply_frame (unsigned char *frame, const unsigned char *id, const char *text)
+{
+    size_t n = strlen (text);
+    put64 (frame, 4 + n);
+    memcpy (frame + 8, id, 4);
+    memcpy (frame + 12, text, n);
+    return 12 + n;
+}
+
+static int req_replies_read_together (void)
+{
+    unsigned char id [4], frames [128];
+    char buf [16];
+    size_t len;
+    int fd, req, to = 5000, ivl = 60000, n, lfd = plain_listener ("tcp", 4);
+    req = nn_socket (AF_SP, NN_REQ);
+    nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (req, NN_REQ, NN_REQ_RESEND_IVL, &ivl, sizeof ivl);
+    if (nn_connect (req, addr_buf) < 0) die ("nn_connect");
+    fd = accept_greeted (lfd, NN_REP);
+    if (nn_send (req, "one", 3, 0) != 3 || req_read_request (fd, id) != 0)
+        die ("the first request");
+    len = req_reply_frame (frames, id, "r1");
+    len += req_reply_frame (frames + len, id, "r1");
+    send_all (fd, frames, len);
+    if (nn_recv (req, buf, sizeof buf, 0) != 2) die ("nn_recv (the first reply)");
+    if (nn_send (req, "two", 3, 0) != 3 || req_read_request (fd, id) != 0)
+        die ("the second request");
+    send_all (fd, frames, req_reply_frame (frames, id, "r2"));
+    n = nn_recv (req, buf, sizeof buf, 0);
+    close (fd);
+    close (lfd);
+    nn_close (req);
+    if (n != 2 || memcmp (buf, "r2", 2) != 0) {
+        fprintf (stderr, "the reply to the second request was not taken: FAILED\n");
+        return 1;
+    }
+    return 0;
+}
+
 /*  0040, 0065: not a crash, a cost, and not one of 1.1.5 (a check of this series, not a
     reproducer: see CHECKS). A stream of 16 KiB messages over ipc, after a burst of small
     ones had grown the read-ahead buffer to 64 KiB. A first rework of 0040 read at most 2 KiB
@@ -1511,7 +1671,15 @@ static int ws_reconnect_with_unread_message (void)
     if (nn_send (srv, "stale", 5, 0) != 5) die ("nn_send");
     usleep (200000);
     px.cut = 1;
-    usleep (200000);
+    /*  "fresh" goes once the server has seen its connection broken (sent before, it could
+        go down the dead one, under load) and the client is connected again (on 1.1.5 that
+        connection's handshake is what aborts)  */
+    for (n = 0; n < 500; n++) {
+        if (nn_get_statistic (srv, NN_STAT_BROKEN_CONNECTIONS) > 0 &&
+              nn_get_statistic (cli, NN_STAT_ESTABLISHED_CONNECTIONS) > 1)
+            break;
+        usleep (10000);
+    }
     n = nn_send (srv, "fresh", 5, 0);
     if (n == 5)
         n = nn_recv (cli, buf, sizeof buf, 0);
@@ -3382,6 +3550,7 @@ static const struct repro_case CASES [] = {
     { "recvmsg-per-message", recvmsg_per_message, "usock: reads 2 KiB at a time" },
     { "epoll-ctl-per-message", epoll_ctl_per_message, "usock: 2 epoll_ctl and an EAGAIN a message" },
     { "worker-signal-per-task", worker_signal_per_task, "worker: an eventfd signal for every task" },
+    { "recv-instructions-per-message", recv_instructions_per_message, "stream: four events through the state machines a message" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
@@ -3395,6 +3564,7 @@ static const struct repro_case CASES [] = {
     listed (nanomsg/repro/run shows each case failing on 1.1.5, which these do not).  */
 static const struct repro_case CHECKS [] = {
     { "recvmsg-per-16k-message", recvmsg_per_16k_message, "0040's rework: 16 KiB bodies read 2 KiB at a time" },
+    { "req-replies-read-together", req_replies_read_together, "0069: REQ missed the reply after a duplicate read with the first" },
 };
 
 /*  Runs the entry of 'table' called 'name', if there is one (returns 1, its exit status in
