@@ -1137,7 +1137,7 @@ static int recvmsg_per_message (void)
 }
 
 /*  0069: not a crash, a cost. Each message a stream connection received went through the
-    socket's state machines as four events: its header received, its body received (each an
+    socket's state machines as three events: its header received, its body received (each an
     NN_USOCK_RECEIVED to the connection's handler), then the pipe's NN_PIPE_IN to the socket,
     which made the pipe readable again; the receiving thread ran them all in nn_recv, also
     for a message that had come whole with the bytes read before. Counted in instructions,
@@ -1167,8 +1167,8 @@ static int take_whole_inner (void)
     nn_setsockopt (pull, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
     if (nn_connect (pull, addr_buf) < 0) die ("nn_connect");
     fd = accept_greeted (lfd, NN_PUSH);
-    for (i = 0; i != TAKE_COUNT + 1; i++) {
-        unsigned char *f = frames + (i % TAKE_COUNT) * (8 + TAKE_SIZE);
+    for (i = 0; i != TAKE_COUNT; i++) {
+        unsigned char *f = frames + i * (8 + TAKE_SIZE);
         put64 (f, TAKE_SIZE);
         memset (f + 8, 'w', TAKE_SIZE);
     }
@@ -1201,8 +1201,8 @@ static int recv_instructions_per_message (void)
     pid = fork ();
     if (pid == 0) {
         char outarg [4300];
-        snprintf (outarg, sizeof outarg, "--callgrind-out-file=%s", out);
         int null = open ("/dev/null", O_WRONLY);
+        snprintf (outarg, sizeof outarg, "--callgrind-out-file=%s", out);
         setenv ("NNRS_REPRO_TAKE_INNER", "1", 1);
         if (null >= 0) dup2 (null, 1);  /*  the inner run's own "survived"  */
         execlp ("valgrind", "valgrind", "-q", "--tool=callgrind", "--separate-threads=yes",
@@ -3594,7 +3594,7 @@ static const struct repro_case CASES [] = {
     { "recvmsg-per-message", recvmsg_per_message, "usock: reads 2 KiB at a time" },
     { "epoll-ctl-per-message", epoll_ctl_per_message, "usock: 2 epoll_ctl and an EAGAIN a message" },
     { "worker-signal-per-task", worker_signal_per_task, "worker: an eventfd signal for every task" },
-    { "recv-instructions-per-message", recv_instructions_per_message, "stream: four events through the state machines a message" },
+    { "recv-instructions-per-message", recv_instructions_per_message, "stream: three events through the state machines a message" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
