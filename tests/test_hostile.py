@@ -1102,6 +1102,18 @@ def hostile_listener(transport: str) -> tuple[socket.socket, str]:
 
 
 @contextlib.contextmanager
+def reconnecting_client(transport: str) -> Iterator[tuple[socket.socket, nn.Socket]]:
+    """A plain listener (``hostile_listener``) and a PAIR client connected to it that
+    reconnects 10 ms after a hang-up and waits 5 s for a message; both closed afterwards."""
+    lsock, address = hostile_listener(transport)
+    with lsock, nn.Socket("pair") as client:
+        client.reconnect_ivl = 10
+        client.rcvtimeo = 5000
+        client.connect(address)
+        yield lsock, client
+
+
+@contextlib.contextmanager
 def python_child(code: str, *args: object, stderr: Any = subprocess.PIPE) -> Iterator[Any]:
     """``start_python(code, *args)`` with its stdin piped too, for the ``with`` block; then
     killed if it still runs, and its pipes closed."""
@@ -1313,11 +1325,7 @@ def test_ws_client_reconnects_after(last: str) -> None:
     for "the server is gone for good" (cws.c's peer_gone) and never connected again, so a
     server that refused one message (over its rcvmaxsize: a Close 1009) lost that client for
     good. Patch 0032."""
-    lsock, address = hostile_listener("ws")
-    with lsock, nn.Socket("pair") as client:
-        client.reconnect_ivl = 10
-        client.rcvtimeo = 5000
-        client.connect(address)
+    with reconnecting_client("ws") as (lsock, client):
         with next_connection(lsock) as conn:
             ws_accept(conn, "pair")
             conn.sendall(WS_LAST_WORDS[last])
@@ -1341,12 +1349,8 @@ def test_client_new_connection_starts_clean(transport: str) -> None:
     sends, not with the bytes the client had read ahead from the last one. libnanomsg 1.1.5
     kept them: over tcp and ipc the client received "injected", which the new server never
     sent; over ws the next opening handshake failed on them. Patch 0032."""
-    lsock, address = hostile_listener(transport)
-    with lsock, nn.Socket("pair") as client:
-        client.reconnect_ivl = 10
-        client.rcvtimeo = 5000
+    with reconnecting_client(transport) as (lsock, client):
         client.rcvmaxsize = 1024
-        client.connect(address)
         with next_connection(lsock) as conn:
             if transport == "ws":
                 ws_accept(conn, "pair")
@@ -1385,11 +1389,7 @@ def test_close_while_a_ws_client_redials() -> None:
     which is why the ws tests above close their client while it is still connected."""
     rng = random.Random(1734)
     for _ in range(150):
-        lsock, address = hostile_listener("ws")
-        with lsock, nn.Socket("pair") as client:
-            client.reconnect_ivl = 10
-            client.rcvtimeo = 5000
-            client.connect(address)
+        with reconnecting_client("ws") as (lsock, client):
             with next_connection(lsock) as conn:
                 ws_accept(conn, "pair")
                 conn.sendall(ws_server_frame(b"hello"))
