@@ -3580,6 +3580,73 @@ static int send_copy_placement (void)
 /*  A case (or check) by name: its function, and what it shows (for a case, what 1.1.5 does).  */
 struct repro_case { const char *name; int (*run) (void); const char *why; };
 
+/*  0073: calls on a socket that another thread closes. A thread's nn_connect, nn_bind,
+    nn_setsockopt or nn_getsockopt takes its hold on the socket, and another thread's nn_close
+    of it stops the socket meanwhile, which destroys the protocol's part of it once its
+    endpoints are stopped: the call then went on, on upstream, with the stopped socket, and an
+    inproc connect made then started its pipe on the destroyed protocol (sock.c:1042
+    nn_sock_add, a heap use after free under ASan; 1.1.5 aborts in the statistics, sock.c:1085,
+    or crashes). Two threads close a random socket number of 0-7, open a PAIR socket and bind
+    or connect it to one inproc address; four threads call nn_getsockopt, nn_send and nn_recv
+    (NN_DONTWAIT) on random numbers of 0-7; for 2 s. Every call must end with its result or
+    EBADF, EAGAIN.  */
+static volatile int racing_stop;
+
+static void *racing_user (void *arg)
+{
+    unsigned seed = (unsigned) (long) arg;
+    char buf [16];
+    size_t sz;
+    int v, rc;
+    while (!racing_stop) {
+        int s = rand_r (&seed) % 8;
+        switch (rand_r (&seed) % 3) {
+        case 0: sz = sizeof v; rc = nn_getsockopt (s, NN_SOL_SOCKET, NN_RCVBUF, &v, &sz); break;
+        case 1: rc = nn_send (s, "x", 1, NN_DONTWAIT); break;
+        default: rc = nn_recv (s, buf, sizeof buf, NN_DONTWAIT); break;
+        }
+        if (rc < 0 && errno != EBADF && errno != EAGAIN) die ("a call on a closing socket");
+    }
+    return NULL;
+}
+
+static void *racing_churn (void *arg)
+{
+    unsigned seed = (unsigned) (long) arg;
+    while (!racing_stop) {
+        int n;
+        if (nn_close (rand_r (&seed) % 8) < 0 && errno != EBADF) die ("nn_close");
+        n = nn_socket (AF_SP, NN_PAIR);
+        if (n < 0) die ("nn_socket");
+        if (n >= 8) {
+            nn_close (n);
+            continue;
+        }
+        if ((n % 2 == 0 ? nn_bind (n, "inproc://repro-racing") :
+              nn_connect (n, "inproc://repro-racing")) < 0 && errno != EBADF &&
+              errno != EADDRINUSE)
+            die ("nn_bind or nn_connect");
+    }
+    return NULL;
+}
+
+static int calls_while_closing (void)
+{
+    pthread_t t [6];
+    int i;
+    for (i = 0; i != 4; i++)
+        pthread_create (&t [i], NULL, racing_user, (void*) (long) (i + 1));
+    for (i = 4; i != 6; i++)
+        pthread_create (&t [i], NULL, racing_churn, (void*) (long) (i + 7));
+    sleep (2);
+    racing_stop = 1;
+    for (i = 0; i != 6; i++)
+        pthread_join (t [i], NULL);
+    for (i = 0; i != 8; i++)
+        nn_close (i);
+    return 0;
+}
+
 static const struct repro_case CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -3655,6 +3722,7 @@ static const struct repro_case CASES [] = {
     { "maxconn", maxconn, "no cap: every connection is accepted, a flood takes every fd" },
     { "maxconn-refusals", maxconn_refusals, "no cap, no refusals: a flood takes every fd" },
     { "send-copy-placement", send_copy_placement, "global.c: nn_send's copy lands near its source: memcpy 17x slower" },
+    { "calls-while-closing", calls_while_closing, "sock.c: nn_connect on a socket being closed: pipe on a destroyed protocol" },
 };
 
 /*  Checks of the series that 1.1.5 passes too (a regression a first version of a patch
