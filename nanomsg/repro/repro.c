@@ -10,6 +10,7 @@
 
 #include <nanomsg/nn.h>
 #include <nanomsg/pair.h>
+#include <nanomsg/bus.h>
 #include <nanomsg/pipeline.h>
 #include <nanomsg/pubsub.h>
 #include <nanomsg/reqrep.h>
@@ -3647,6 +3648,59 @@ static int calls_while_closing (void)
     return 0;
 }
 
+/*  0074, a check of this series (1.1.5 passed it 6 times of 6; its own form of the race is
+    calls-while-closing's sock.c:1085 abort): an inproc connector's
+    NN_STAT_INPROGRESS_CONNECTIONS, when the address it connects to is bound again while the
+    last bound socket closes. The connector counted itself out of
+    the statistic for each connection made and back in for each one down; when the new bound
+    socket's CONNECT came before the DISCONNECT of the closed one (nn_bind and nn_close in two
+    threads), it counted itself out twice and sock.c:1085 (1.1.5) asserted. 50 BUS sockets
+    connect to one inproc address while two threads bind a BUS socket there and close it,
+    over and over, for 2 s (the series before 0074 aborted in 20 runs of 20); then, with no
+    socket bound, each connector must count itself in progress again: the statistic is 1.  */
+static volatile int rebinding_stop;
+
+static void *rebinding (void *arg)
+{
+    (void) arg;
+    while (!rebinding_stop) {
+        int s = nn_socket (AF_SP, NN_BUS);
+        if (s < 0) die ("nn_socket");
+        if (nn_bind (s, "inproc://repro-rebinding") < 0 && errno != EADDRINUSE)
+            die ("nn_bind");
+        nn_close (s);
+    }
+    return NULL;
+}
+
+static int inproc_rebind_while_connected (void)
+{
+    enum { CONNECTORS = 50 };
+    int c [CONNECTORS], i, failed = 0;
+    pthread_t t [2];
+    for (i = 0; i != CONNECTORS; i++) {
+        c [i] = nn_socket (AF_SP, NN_BUS);
+        if (c [i] < 0 || nn_connect (c [i], "inproc://repro-rebinding") < 0)
+            die ("nn_connect");
+    }
+    for (i = 0; i != 2; i++)
+        pthread_create (&t [i], NULL, rebinding, NULL);
+    sleep (2);
+    rebinding_stop = 1;
+    for (i = 0; i != 2; i++)
+        pthread_join (t [i], NULL);
+    for (i = 0; i != CONNECTORS; i++) {
+        uint64_t inprogress = nn_get_statistic (c [i], NN_STAT_INPROGRESS_CONNECTIONS);
+        if (inprogress != 1) {
+            fprintf (stderr, "connector %d: %llu connections in progress, not 1: FAILED\n", i,
+                (unsigned long long) inprogress);
+            failed = 1;
+        }
+        nn_close (c [i]);
+    }
+    return failed;
+}
+
 static const struct repro_case CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -3731,6 +3785,7 @@ static const struct repro_case CASES [] = {
 static const struct repro_case CHECKS [] = {
     { "recvmsg-per-16k-message", recvmsg_per_16k_message, "0040's rework: 16 KiB bodies read 2 KiB at a time" },
     { "req-replies-read-together", req_replies_read_together, "0069: REQ missed the reply after a duplicate read with the first" },
+    { "inproc-rebind-while-connected", inproc_rebind_while_connected, "0074: a CONNECT before the last DISCONNECT: sock.c:1085 asserted" },
 };
 
 /*  Runs the entry of 'table' called 'name', if there is one (returns 1, its exit status in
