@@ -156,3 +156,50 @@ def race(op: str, count: int, timeout: float) -> None:
 @pytest.mark.parametrize("op", OPS)
 def test_close_from_another_thread(op: str, count: int, timeout: float) -> None:
     race(op, count, timeout=timeout)
+
+
+REBIND = """
+import json, sys, threading, time
+import nanomsg_rs as nn
+
+connectors = [nn.Socket("bus") for _ in range(30)]
+for c in connectors:
+    c.connect("inproc://rebinding")
+stop = time.monotonic() + float(sys.argv[1])
+binds = [0]
+
+def rebind():
+    while time.monotonic() < stop:
+        s = nn.Socket("bus")
+        try:
+            s.bind("inproc://rebinding")
+            binds[0] += 1
+        except nn.AddressInUse:
+            pass
+        s.close()
+
+threads = [threading.Thread(target=rebind) for _ in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+# nothing is bound now: every connector is connecting again
+inprogress = [
+    c.statistic(nn.Statistic.INPROGRESS_CONNECTIONS) if nn.BACKEND == "nanomsg" else 1
+    for c in connectors
+]
+print(json.dumps({"binds": binds[0], "inprogress": inprogress}))
+"""
+
+
+def test_inproc_address_bound_again_while_its_socket_closes() -> None:
+    """Two threads bind a socket to an inproc address that 30 sockets connect to and close
+    it, over and over: the new socket's connection can reach a connector before the closed
+    one's goes down (0074: libnanomsg aborted in its statistics). Every bind and close ends,
+    the process lives, and each connector counts itself as connecting once nothing is bound
+    (on libnanomsg: nng keeps no statistics)."""
+    proc = run_python(REBIND, 1.0, timeout=60)
+    assert proc.returncode == 0, f"child died ({proc.returncode}):\n{proc.stderr[-3000:]}"
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["binds"] > 10, report
+    assert report["inprogress"] == [1] * 30, report

@@ -1188,13 +1188,17 @@ static int take_whole_inner (void)
 /*  Runs take_whole_inner under valgrind's callgrind, as case `self` of this binary (the
     inner run sees NNRS_REPRO_TAKE_INNER), and reads the receiving thread's counts: the
     instructions of take_whole_recv_loop in *ir, and in *calls how many times it called the
-    function named `callee` (NULL: not counted). Returns 0, or 1 when valgrind did not run. */
+    function named `callee` (NULL: not counted), from any function, or with `callers` (a
+    NULL-terminated list of names) only from those. Returns 0, or 1 when valgrind did not
+    run. */
+enum { CG_IDS = 1 << 16 };
 static int callgrind_take_loop (const char *self, const char *callee,
-    unsigned long long *ir, unsigned long long *calls)
+    const char *const *callers, unsigned long long *ir, unsigned long long *calls)
 {
     char exe [4096], out [4200], line [512], name [256];
     ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-    long id, callee_id = -1, current = -1;
+    long id, callee_id = -1, current = -1, caller = -1;
+    static char wanted [CG_IDS];   /*  function ids that are in callers  */
     unsigned long long k;
     int status;
     pid_t pid;
@@ -1228,16 +1232,26 @@ static int callgrind_take_loop (const char *self, const char *callee,
     if (!f) die ("fopen (callgrind's output)");
     *ir = 0;
     *calls = 0;
+    memset (wanted, 0, sizeof wanted);
     while (fgets (line, sizeof line, f)) {
         if (sscanf (line, "summary: %llu", &k) == 1 || sscanf (line, "totals: %llu", &k) == 1)
             *ir = k;
         else if (callee && (sscanf (line, "fn=(%ld) %255s", &id, name) == 2 ||
-              sscanf (line, "cfn=(%ld) %255s", &id, name) == 2) && !strcmp (name, callee))
-            callee_id = id;
+              sscanf (line, "cfn=(%ld) %255s", &id, name) == 2)) {
+            const char *const *c;
+            if (!strcmp (name, callee))
+                callee_id = id;
+            for (c = callers; c && *c; c++)
+                if (!strcmp (name, *c) && id >= 0 && id < CG_IDS)
+                    wanted [id] = 1;
+        }
+        if (sscanf (line, "fn=(%ld)", &id) == 1)
+            caller = id;
         if (sscanf (line, "cfn=(%ld)", &id) == 1)
             current = id;
         else if (sscanf (line, "calls=%llu", &k) == 1 && current == callee_id &&
-              callee_id >= 0)
+              callee_id >= 0 && (!callers || (caller >= 0 && caller < CG_IDS &&
+              wanted [caller])))
             *calls += k;
         else if (strncmp (line, "calls=", 6) != 0)
             current = -1;
@@ -1255,7 +1269,7 @@ static int recv_instructions_per_message (void)
     unsigned long long ir, calls;
     if (getenv ("NNRS_REPRO_TAKE_INNER"))
         return take_whole_inner ();
-    if (callgrind_take_loop ("recv-instructions-per-message", NULL, &ir, &calls))
+    if (callgrind_take_loop ("recv-instructions-per-message", NULL, NULL, &ir, &calls))
         return 1;
     fprintf (stderr, "%llu instructions a message in nn_recv\n", ir / TAKE_COUNT);
     if (ir / TAKE_COUNT > TAKE_LIMIT) {
@@ -1276,13 +1290,40 @@ static int rcvmaxsize_read_per_message (void)
     unsigned long long ir, calls;
     if (getenv ("NNRS_REPRO_TAKE_INNER"))
         return take_whole_inner ();
-    if (callgrind_take_loop ("rcvmaxsize-read-per-message", "nn_sock_getopt_inner", &ir,
-          &calls))
+    if (callgrind_take_loop ("rcvmaxsize-read-per-message", "nn_sock_getopt_inner", NULL,
+          &ir, &calls))
         return 1;
     fprintf (stderr, "%llu instructions a message in nn_recv, %llu option reads in all\n",
         ir / TAKE_COUNT, calls);
     if (calls > TAKE_COUNT / 10) {
         fprintf (stderr, "%llu reads of a socket option for %d messages: FAILED\n", calls,
+            TAKE_COUNT);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0075: not a crash, a cost. Each call on a socket (nn_recv, nn_send, nn_setsockopt...)
+    took and released a hold on it under the library's global mutex, which every socket of
+    the process shares: two locks and two unlocks of it a call, about 190 instructions of a
+    small nn_recv through the binding (benchmarks/results-recv-cost.md). The same loop as
+    recv-instructions-per-message under callgrind, counting the receiving thread's calls of
+    nn_mutex_lock made for the holds: from nn_global_hold_socket and nn_global_rele_socket,
+    or from nn_recvmsg and nn_recv where the compiler put them inline. 2,000 for 1,000
+    messages on the series before this patch; none with it. Fails above 100.  */
+static int global_lock_per_call (void)
+{
+    static const char *const callers [] = { "nn_global_hold_socket",
+        "nn_global_rele_socket", "nn_recvmsg", "nn_recv", NULL };
+    unsigned long long ir, calls;
+    if (getenv ("NNRS_REPRO_TAKE_INNER"))
+        return take_whole_inner ();
+    if (callgrind_take_loop ("global-lock-per-call", "nn_mutex_lock", callers, &ir, &calls))
+        return 1;
+    fprintf (stderr, "%llu instructions a message in nn_recv, %llu locks for holds in all\n",
+        ir / TAKE_COUNT, calls);
+    if (calls > TAKE_COUNT / 10) {
+        fprintf (stderr, "%llu locks of the global mutex for %d messages: FAILED\n", calls,
             TAKE_COUNT);
         return 1;
     }
@@ -3769,6 +3810,7 @@ static const struct repro_case CASES [] = {
     { "worker-signal-per-task", worker_signal_per_task, "worker: an eventfd signal for every task" },
     { "recv-instructions-per-message", recv_instructions_per_message, "stream: three events through the state machines a message" },
     { "rcvmaxsize-read-per-message", rcvmaxsize_read_per_message, "stream: NN_RCVMAXSIZE read through the option layer for each message" },
+    { "global-lock-per-call", global_lock_per_call, "global.c: the global mutex locked twice by every call on a socket" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
