@@ -211,6 +211,14 @@ a, b = nn.Socket("pair"), nn.Socket("pair")
 a.bind("inproc://many"); b.connect("inproc://many")
 b.sndtimeo = 5000
 b.send(b"waiting")
+# settled first: nng makes a PAIR writable, and the message readable, a moment after the send
+# (its pipes are asynchronous), which a loaded machine can stretch past the poll below
+import time
+settled = [nn.POLLIN | nn.POLLOUT, nn.POLLOUT]
+deadline = time.monotonic() + 5
+while nn.poll([(a, nn.POLLIN | nn.POLLOUT), (b, nn.POLLOUT)], 100) != settled:
+    if time.monotonic() > deadline:
+        break
 resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 items = [(a, nn.POLLIN | nn.POLLOUT), (b, nn.POLLIN), (b, nn.POLLOUT)] * 10_000
 ready = nn.poll(items, 0)
