@@ -3630,7 +3630,8 @@ struct repro_case { const char *name; int (*run) (void); const char *why; };
     nn_sock_add, a heap use after free under ASan; 1.1.5 aborts in the statistics, sock.c:1085,
     or crashes). Two threads close a random socket number of 0-7, open a PAIR socket and bind
     or connect it to one inproc address; four threads call nn_getsockopt, nn_send and nn_recv
-    (NN_DONTWAIT) on random numbers of 0-7; for 2 s. Every call must end with its result or
+    (NN_DONTWAIT) on random numbers of 0-7; for 8 s (2 s missed the race in a leave-one-out
+    build with 0075's faster holds). Every call must end with its result or
     EBADF, EAGAIN.  */
 static volatile int racing_stop;
 
@@ -3680,7 +3681,7 @@ static int calls_while_closing (void)
         pthread_create (&t [i], NULL, racing_user, (void*) (long) (i + 1));
     for (i = 4; i != 6; i++)
         pthread_create (&t [i], NULL, racing_churn, (void*) (long) (i + 7));
-    sleep (2);
+    sleep (8);
     racing_stop = 1;
     for (i = 0; i != 6; i++)
         pthread_join (t [i], NULL);
@@ -3697,7 +3698,8 @@ static int calls_while_closing (void)
     socket's CONNECT came before the DISCONNECT of the closed one (nn_bind and nn_close in two
     threads), it counted itself out twice and sock.c:1085 (1.1.5) asserted. 50 BUS sockets
     connect to one inproc address while two threads bind a BUS socket there and close it,
-    over and over, for 2 s (the series before 0074 aborted in 20 runs of 20); then, with no
+    over and over, for 8 s (the series before 0074 aborted in 20 runs of 20 in 2 s, but a
+    clean clone's leave-one-out build missed it once); then, with no
     socket bound, each connector must count itself in progress again: the statistic is 1.  */
 static volatile int rebinding_stop;
 
@@ -3726,7 +3728,7 @@ static int inproc_rebind_while_connected (void)
     }
     for (i = 0; i != 2; i++)
         pthread_create (&t [i], NULL, rebinding, NULL);
-    sleep (2);
+    sleep (8);
     rebinding_stop = 1;
     for (i = 0; i != 2; i++)
         pthread_join (t [i], NULL);
