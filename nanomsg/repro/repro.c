@@ -1285,22 +1285,30 @@ static int recv_instructions_per_message (void)
     of 0069's nn_recv above. The same loop under callgrind, counting the receiving thread's
     calls of nn_sock_getopt_inner while it takes the 1,000 messages: one a message on the
     series before this patch (1,000), none with it. Fails at more than one in ten messages. */
-static int rcvmaxsize_read_per_message (void)
+/*  A callgrind case over take_whole_inner's loop (case `self`): fails when the receiving
+    thread called `callee` (from `callers`, NULL: from anywhere) more than once in ten
+    messages; `what` names those calls in its report.  */
+static int calls_per_message_case (const char *self, const char *callee,
+    const char *const *callers, const char *what)
 {
     unsigned long long ir, calls;
     if (getenv ("NNRS_REPRO_TAKE_INNER"))
         return take_whole_inner ();
-    if (callgrind_take_loop ("rcvmaxsize-read-per-message", "nn_sock_getopt_inner", NULL,
-          &ir, &calls))
+    if (callgrind_take_loop (self, callee, callers, &ir, &calls))
         return 1;
-    fprintf (stderr, "%llu instructions a message in nn_recv, %llu option reads in all\n",
-        ir / TAKE_COUNT, calls);
+    fprintf (stderr, "%llu instructions a message in nn_recv, %llu %s in all\n",
+        ir / TAKE_COUNT, calls, what);
     if (calls > TAKE_COUNT / 10) {
-        fprintf (stderr, "%llu reads of a socket option for %d messages: FAILED\n", calls,
-            TAKE_COUNT);
+        fprintf (stderr, "%llu %s for %d messages: FAILED\n", calls, what, TAKE_COUNT);
         return 1;
     }
     return 0;
+}
+
+static int rcvmaxsize_read_per_message (void)
+{
+    return calls_per_message_case ("rcvmaxsize-read-per-message", "nn_sock_getopt_inner",
+        NULL, "reads of a socket option");
 }
 
 /*  0075: not a crash, a cost. Each call on a socket (nn_recv, nn_send, nn_setsockopt...)
@@ -1315,19 +1323,8 @@ static int __attribute__ ((unused)) global_lock_per_call (void)
 {
     static const char *const callers [] = { "nn_global_hold_socket",
         "nn_global_rele_socket", "nn_recvmsg", "nn_recv", NULL };
-    unsigned long long ir, calls;
-    if (getenv ("NNRS_REPRO_TAKE_INNER"))
-        return take_whole_inner ();
-    if (callgrind_take_loop ("global-lock-per-call", "nn_mutex_lock", callers, &ir, &calls))
-        return 1;
-    fprintf (stderr, "%llu instructions a message in nn_recv, %llu locks for holds in all\n",
-        ir / TAKE_COUNT, calls);
-    if (calls > TAKE_COUNT / 10) {
-        fprintf (stderr, "%llu locks of the global mutex for %d messages: FAILED\n", calls,
-            TAKE_COUNT);
-        return 1;
-    }
-    return 0;
+    return calls_per_message_case ("global-lock-per-call", "nn_mutex_lock", callers,
+        "locks of the global mutex for holds");
 }
 
 /*  0069, and not one of 1.1.5 (a check of this series: see CHECKS). REQ takes replies as its
