@@ -50,11 +50,13 @@ REQUIREMENTS_HINT = "pip install -r benchmarks/requirements.txt"
 
 
 def si(value: float) -> str:
-    """``1234567`` -> ``"1.23M"``; three significant digits."""
+    """``1234567`` -> ``"1.23M"``; three significant digits (``999_600`` -> ``"1M"``: the
+    suffix is chosen after rounding, so no ``"1e+03k"``)."""
+    rounded = float(f"{value:.3g}")
     for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g}{suffix}"
-    return f"{value:.3g}"
+        if abs(rounded) >= factor:
+            return f"{rounded / factor:.3g}{suffix}"
+    return f"{rounded:.3g}"
 
 
 def figure(value: float, metric: str) -> str:

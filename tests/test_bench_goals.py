@@ -254,3 +254,18 @@ def test_counted_runs_are_short() -> None:
     assert bench_syscalls.count_for("fanout", 64, nsubs=1, burst=8) == 1250 * 8
     assert bench_syscalls.messages_of("fanout", 75, burst=8) == 72
     assert bench_syscalls.messages_of("pipeline", 75) == 75
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1_234_567, "1.23M"),
+        (999_600, "1M"),  # rounds up into the next suffix (CI once printed "1e+03k")
+        (999.7, "1k"),
+        (999_499, "999k"),
+        (12.345, "12.3"),
+        (2.5e9, "2.5G"),
+    ],
+)
+def test_si_picks_the_suffix_after_rounding(value: float, text: str) -> None:
+    assert bench_report.si(value) == text
