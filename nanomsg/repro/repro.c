@@ -1319,7 +1319,7 @@ static int rcvmaxsize_read_per_message (void)
     nn_mutex_lock made for the holds: from nn_global_hold_socket and nn_global_rele_socket,
     or from nn_recvmsg and nn_recv where the compiler put them inline. 2,000 for 1,000
     messages on the series before this patch; none with it. Fails above 100.  */
-static int __attribute__ ((unused)) global_lock_per_call (void)
+static int global_lock_per_call (void)
 {
     static const char *const callers [] = { "nn_global_hold_socket",
         "nn_global_rele_socket", "nn_recvmsg", "nn_recv", NULL };
@@ -3695,9 +3695,10 @@ static int calls_while_closing (void)
     socket's CONNECT came before the DISCONNECT of the closed one (nn_bind and nn_close in two
     threads), it counted itself out twice and sock.c:1085 (1.1.5) asserted. 50 BUS sockets
     connect to one inproc address while two threads bind a BUS socket there and close it,
-    over and over, for 8 s (the series before 0074 aborted in 20 runs of 20 in 2 s, but a
-    clean clone's leave-one-out build missed it once); then, with no
-    socket bound, each connector must count itself in progress again: the statistic is 1.  */
+    over and over, for 2 s (the series before 0074 aborted in 20 runs of 20, but not always
+    once 0075 made the holds faster: 0074's proof is inproc-connect-before-disconnect, the
+    same race in one order); then, with no socket bound, each connector must count itself
+    in progress again: the statistic is 1.  */
 static volatile int rebinding_stop;
 
 static void *rebinding (void *arg)
@@ -3725,7 +3726,7 @@ static int inproc_rebind_while_connected (void)
     }
     for (i = 0; i != 2; i++)
         pthread_create (&t [i], NULL, rebinding, NULL);
-    sleep (8);
+    sleep (2);
     rebinding_stop = 1;
     for (i = 0; i != 2; i++)
         pthread_join (t [i], NULL);
@@ -3739,6 +3740,63 @@ static int inproc_rebind_while_connected (void)
         nn_close (c [i]);
     }
     return failed;
+}
+
+/*  0074, played in one order: a's connector c takes the CONNECT of b, bound to the address
+    again, before the DISCONNECT of a, whose nn_close freed the address. b's nn_bind waits
+    for b's context (held) until a has unbound; a's nn_close waits to deliver its
+    DISCONNECT to c, whose context is held; b's nn_bind then comes to wait there too, and
+    is put first in line. 1.1.5 (and the series without 0074) counted c out of
+    NN_STAT_INPROGRESS_CONNECTIONS a second time on that CONNECT and asserted (sock.c:1085).
+    With 0074, c is connected to b (0 in progress) and, once b is closed, in progress
+    again (1).  */
+static int inproc_connect_before_disconnect (void)
+{
+    struct hold hb, hc;
+    struct call binder, closer;
+    unsigned long fb, fc;
+    uint64_t inprogress;
+    const char *addr = "inproc://repro-connect-before-disconnect";
+    int a = nn_socket (AF_SP, NN_BUS), b = nn_socket (AF_SP, NN_BUS);
+    int c = nn_socket (AF_SP, NN_BUS);
+    if (nn_bind (a, addr) < 0 || nn_connect (c, addr) < 0) die ("nn_bind/nn_connect");
+    while (nn_get_statistic (c, NN_STAT_ESTABLISHED_CONNECTIONS) != 1)
+        usleep (1000);
+    fb = ctx_futex (b);
+    fc = ctx_futex (c);
+    hold (&hb, b);
+    hold (&hc, c);
+    call_start (&binder, call_bind, b, addr);
+    waiting_at (&binder, fb);
+    call_waiting (&closer, call_close, a, fc);
+    alarm (10);  /*  a hang shows as a death  */
+    release (&hb);
+    waiting_at (&binder, fc);
+    to_back (&closer, fc);
+    let_go (&hc);
+    let_go (&hb);
+    pthread_join (binder.thread, NULL);
+    pthread_join (closer.thread, NULL);
+    alarm (0);
+    if (binder.rc < 0 || closer.rc != 0) {
+        fprintf (stderr, "nn_bind %d, nn_close %d: FAILED\n", binder.rc, closer.rc);
+        return 1;
+    }
+    inprogress = nn_get_statistic (c, NN_STAT_INPROGRESS_CONNECTIONS);
+    if (inprogress != 0) {
+        fprintf (stderr, "connected to b: %llu connections in progress, not 0: FAILED\n",
+            (unsigned long long) inprogress);
+        return 1;
+    }
+    nn_close (b);
+    inprogress = nn_get_statistic (c, NN_STAT_INPROGRESS_CONNECTIONS);
+    if (inprogress != 1) {
+        fprintf (stderr, "b closed: %llu connections in progress, not 1: FAILED\n",
+            (unsigned long long) inprogress);
+        return 1;
+    }
+    nn_close (c);
+    return 0;
 }
 
 static const struct repro_case CASES [] = {
@@ -3809,6 +3867,7 @@ static const struct repro_case CASES [] = {
     { "worker-signal-per-task", worker_signal_per_task, "worker: an eventfd signal for every task" },
     { "recv-instructions-per-message", recv_instructions_per_message, "stream: three events through the state machines a message" },
     { "rcvmaxsize-read-per-message", rcvmaxsize_read_per_message, "stream: NN_RCVMAXSIZE read through the option layer for each message" },
+    { "global-lock-per-call", global_lock_per_call, "global.c: the global mutex locked twice by every call on a socket" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
@@ -3817,6 +3876,7 @@ static const struct repro_case CASES [] = {
     { "maxconn-refusals", maxconn_refusals, "no cap, no refusals: a flood takes every fd" },
     { "send-copy-placement", send_copy_placement, "global.c: nn_send's copy lands near its source: memcpy 17x slower" },
     { "calls-while-closing", calls_while_closing, "sock.c: nn_connect on a socket being closed: pipe on a destroyed protocol" },
+    { "inproc-connect-before-disconnect", inproc_connect_before_disconnect, "sock.c:1085 asserts: a new bound socket's CONNECT before the DISCONNECT" },
 };
 
 /*  Checks of the series that 1.1.5 passes too (a regression a first version of a patch
