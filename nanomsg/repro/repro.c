@@ -3755,6 +3755,16 @@ static int inproc_rebind_while_connected (void)
     return failed;
 }
 
+/*  Whether s's NN_STAT_INPROGRESS_CONNECTIONS is 'want'; says otherwise, 'when'.  */
+static int in_progress_is (int s, uint64_t want, const char *when)
+{
+    uint64_t inprogress = nn_get_statistic (s, NN_STAT_INPROGRESS_CONNECTIONS);
+    if (inprogress != want)
+        fprintf (stderr, "%s: %llu connections in progress, not %llu: FAILED\n", when,
+            (unsigned long long) inprogress, (unsigned long long) want);
+    return inprogress == want;
+}
+
 /*  0074, played in one order: a's connector c takes the CONNECT of b, bound to the address
     again, before the DISCONNECT of a, whose nn_close freed the address. b's nn_bind waits
     for b's context (held) until a has unbound; a's nn_close waits to deliver its
@@ -3768,7 +3778,6 @@ static int inproc_connect_before_disconnect (void)
     struct hold hb, hc;
     struct call binder, closer;
     unsigned long fb, fc;
-    uint64_t inprogress;
     const char *addr = "inproc://repro-connect-before-disconnect";
     int a = nn_socket (AF_SP, NN_BUS), b = nn_socket (AF_SP, NN_BUS);
     int c = nn_socket (AF_SP, NN_BUS);
@@ -3795,19 +3804,11 @@ static int inproc_connect_before_disconnect (void)
         fprintf (stderr, "nn_bind %d, nn_close %d: FAILED\n", binder.rc, closer.rc);
         return 1;
     }
-    inprogress = nn_get_statistic (c, NN_STAT_INPROGRESS_CONNECTIONS);
-    if (inprogress != 0) {
-        fprintf (stderr, "connected to b: %llu connections in progress, not 0: FAILED\n",
-            (unsigned long long) inprogress);
+    if (!in_progress_is (c, 0, "connected to b"))
         return 1;
-    }
     nn_close (b);
-    inprogress = nn_get_statistic (c, NN_STAT_INPROGRESS_CONNECTIONS);
-    if (inprogress != 1) {
-        fprintf (stderr, "b closed: %llu connections in progress, not 1: FAILED\n",
-            (unsigned long long) inprogress);
+    if (!in_progress_is (c, 1, "b closed"))
         return 1;
-    }
     nn_close (c);
     return 0;
 }
