@@ -15,7 +15,7 @@ import sys
 import warnings
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Self
@@ -540,12 +540,6 @@ class Socket(_native.Socket, ClosesOnExit):
                 raise AttributeError(f"Socket attribute {name!r} is read-only")
             raise AttributeError(_unknown(name, "has no option or attribute", _OPTIONS))
         object.__setattr__(self, name, value)
-
-    def __getattr__(self, name: str) -> Any:
-        """Called only for a name that does not exist: the error names the nearest ones."""
-        if name in ("_endpoints", "_tls"):  # the slots, before their first use
-            raise AttributeError(name)
-        raise AttributeError(_unknown(name, "has no attribute", _PUBLIC))
 
     def __del__(self) -> None:
         """A socket dropped while open closes (the native part does that) with a
