@@ -779,6 +779,58 @@ def test_close_from_another_thread_wakes_waiters(run: Runner, sock: SockFactory)
     run(main)
 
 
+def test_detach_wakes_waiters(run: Runner, sock: SockFactory) -> None:
+    """``detach()`` closes the object (the nanomsg socket lives on): its waiters raise
+    :class:`nn.Closed` at once, as on ``close()``, rather than wait on a socket they no
+    longer own; the raw socket, closed later, leaves no watch behind for the fds a new
+    socket gets."""
+    pull = sock("pull")
+    pull.bind(make_address("inproc"))
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            receivers = [Task.start(tg, pull.arecv) for _ in range(3)]
+            await anyio.sleep(0.05)
+            start = anyio.current_time()
+            raw = pull.detach()
+            results = [await t.outcome(PROMPT * 2) for t in receivers]
+        assert anyio.current_time() - start < PROMPT
+        assert all(isinstance(r, nn.Closed) for r in results), results
+        nn.Socket.adopt(raw).close()  # its fds close; a new socket may get their numbers
+        fresh_pull, fresh_push = sock("pull"), sock("push")
+        address = make_address("inproc")
+        fresh_pull.bind(address)
+        fresh_push.connect(address)
+        async with anyio.create_task_group() as tg:
+            receiving = Task.start(tg, fresh_pull.arecv)
+            await anyio.sleep(0.01)
+            await fresh_push.asend(b"fresh")
+            assert await receiving.result(PROMPT * 2) == b"fresh"
+
+    run(main)
+
+
+def test_watch_kept_between_waits_does_not_spin(sock: SockFactory) -> None:
+    """The loop keeps watching a socket's fd after its last wait ended (for the next one): a
+    message that then arrives with nobody waiting ends the watch at its first signal, so
+    the loop sleeps rather than wake for the unread message again and again."""
+    pull, push = connected(sock, "pull", "push")
+
+    async def main() -> float:
+        waiter = asyncio.ensure_future(pull.arecv())
+        await asyncio.sleep(0.01)
+        push.send(b"taken")
+        assert await asyncio.wait_for(waiter, PROMPT * 2) == b"taken"
+        push.send(b"left unread")  # nobody waits: the fd stays readable
+        cpu = time.process_time()
+        await asyncio.sleep(0.5)
+        return time.process_time() - cpu
+
+    used = asyncio.run(main())
+    assert used < 0.25, f"the loop used {used:.2f} s of CPU in 0.5 s of sleep"
+    assert pull.recv(block=False) == b"left unread"
+
+
 def test_close_from_another_thread_then_new_sockets(run: Runner, sock: SockFactory) -> None:
     """A socket closed from another thread while the loop watches its fd; new sockets made
     right afterwards (which may get the same fd numbers) work in the same loop."""

@@ -14,7 +14,7 @@ import struct
 import sys
 import warnings
 from collections.abc import Iterable
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,6 +29,20 @@ from ._errors import Closed, InvalidArgument, NanomsgError, note_ipc_in_use
 from ._native import Message
 from ._options import BoolOption, IntOption, StrOption, _OptionProperty
 from ._tls import CLEARED, TLS_SCHEMES, TLSConfig
+
+# The async support (``_async``), imported at the first await: it imports asyncio, which
+# ``import nanomsg_rs`` does not. Kept here once imported, because a ``from . import _async``
+# in each call runs importlib's Python code every time (about a microsecond a call).
+_ASYNC: ModuleType | None = None
+
+
+def _async_support() -> ModuleType:
+    global _ASYNC
+    from . import _async
+
+    _ASYNC = _async
+    return _async
+
 
 __all__ = ["Endpoint", "Socket", "term"]
 
@@ -460,6 +474,15 @@ class Socket(_native.Socket, ClosesOnExit):
             waiting.notify_closed(self)
         super().close()
 
+    def detach(self) -> int:
+        """Gives up ownership and returns the raw socket number; this object is closed
+        afterwards (tasks awaiting it raise :class:`Closed`, as on :meth:`close`), the
+        nanomsg socket is not. Raises :class:`Closed` if already closed."""
+        waiting = sys.modules.get(f"{__package__}._async")
+        if waiting is not None:  # an event loop may watch its fds: they leave this object
+            waiting.notify_closed(self)
+        return super().detach()
+
     # -- async: asyncio (uvloop), trio, anyio ----------------------------------------------
     async def arecv(self) -> bytes:
         """Receives one message in the running event loop: asyncio (uvloop), trio, or anyio
@@ -472,15 +495,15 @@ class Socket(_native.Socket, ClosesOnExit):
             Timeout: ``rcvtimeo`` passed (a deadline for the whole call).
             Closed: the socket was closed, before or while waiting.
         """
-        from . import _async
-
-        return await _async.retry_until_done(self, _async.RECV, self._arecv_try, "arecv")
+        run = _ASYNC or _async_support()
+        msg: bytes = await run.retry_until_done(self, run.RECV, self._arecv_try, "arecv")
+        return msg
 
     async def arecv_msg(self) -> Message:
         """Like :meth:`arecv`, returning a zero-copy :class:`Message`."""
-        from . import _async
-
-        return await _async.retry_until_done(self, _async.RECV, self._arecv_msg_try, "arecv_msg")
+        run = _ASYNC or _async_support()
+        msg: Message = await run.retry_until_done(self, run.RECV, self._arecv_msg_try, "arecv_msg")
+        return msg
 
     async def asend(self, data: Buffer | str) -> int:
         """Sends one message in the running event loop (see :meth:`arecv` and :meth:`send`).
@@ -489,11 +512,11 @@ class Socket(_native.Socket, ClosesOnExit):
             Timeout: ``sndtimeo`` passed.
             Closed: the socket was closed, before or while waiting.
         """
-        from . import _async
-
-        return await _async.retry_until_done(
-            self, _async.SEND, lambda: self._asend_try(data), "asend"
+        run = _ASYNC or _async_support()
+        sent: int = await run.retry_until_done(
+            self, run.SEND, lambda: self._asend_try(data), "asend"
         )
+        return sent
 
     async def __aenter__(self) -> Socket:
         """``async with``: returns the socket, closed on exit."""
