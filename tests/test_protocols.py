@@ -149,6 +149,27 @@ def test_req_resend_ivl_resends_to_same_rep(sock: SockFactory) -> None:
     assert req.recv() == b"finally"
 
 
+def test_req_resend_counts_from_each_request(sock: SockFactory) -> None:
+    """The resend timer stays armed from one request to the next (patch 0077): a request sent
+    while it still runs for an earlier, answered one is resent a whole interval after it was
+    sent, not when the earlier one's interval ends."""
+    req, rep = connected(sock, "req", "rep", "tcp")
+    req.req_resend_ivl = 600
+    req.send(b"first")
+    assert rep.recv() == b"first"
+    rep.send(b"answered")
+    assert req.recv() == b"answered"
+    time.sleep(0.35)  # the first request's interval ends in about 0.25 s
+    sent = time.monotonic()
+    req.send(b"second")
+    assert rep.recv() == b"second"
+    assert rep.recv() == b"second"  # nobody answered: REQ sent it again
+    elapsed = time.monotonic() - sent
+    assert 0.5 <= elapsed <= 2.0, elapsed
+    rep.send(b"finally")
+    assert req.recv() == b"finally"
+
+
 @pytest.mark.parametrize("transport", ["inproc", "tcp"])
 def test_req_resend_ivl_resends_lost_request_to_another_rep(
     sock: SockFactory, transport: str

@@ -1185,14 +1185,14 @@ static int take_whole_inner (void)
     return 0;
 }
 
-/*  Runs take_whole_inner under valgrind's callgrind, as case `self` of this binary (the
-    inner run sees NNRS_REPRO_TAKE_INNER), and reads the receiving thread's counts: the
-    instructions of take_whole_recv_loop in *ir, and in *calls how many times it called the
-    function named `callee` (NULL: not counted), from any function, or with `callers` (a
-    NULL-terminated list of names) only from those. Returns 0, or 1 when valgrind did not
-    run. */
+/*  Runs case `self` of this binary again under valgrind's callgrind (the inner run sees
+    NNRS_REPRO_TAKE_INNER: it runs its loop, the function named `toggle`), and reads the
+    first thread's counts: the instructions of `toggle` in *ir, and in *calls how many
+    times it called the function named `callee` (NULL: not counted), from any function, or
+    with `callers` (a NULL-terminated list of names) only from those. Returns 0, or 1 when
+    valgrind did not run. */
 enum { CG_IDS = 1 << 16 };
-static int callgrind_take_loop (const char *self, const char *callee,
+static int callgrind_loop (const char *self, const char *toggle, const char *callee,
     const char *const *callers, unsigned long long *ir, unsigned long long *calls)
 {
     char exe [4096], out [4200], line [512], name [256];
@@ -1209,13 +1209,14 @@ static int callgrind_take_loop (const char *self, const char *callee,
         getenv ("NNRS_REPRO_DIR") : "/tmp");
     pid = fork ();
     if (pid == 0) {
-        char outarg [4300];
+        char outarg [4300], togglearg [300];
         int null = open ("/dev/null", O_WRONLY);
         snprintf (outarg, sizeof outarg, "--callgrind-out-file=%s", out);
+        snprintf (togglearg, sizeof togglearg, "--toggle-collect=%s", toggle);
         setenv ("NNRS_REPRO_TAKE_INNER", "1", 1);
         if (null >= 0) dup2 (null, 1);  /*  the inner run's own "survived"  */
         execlp ("valgrind", "valgrind", "-q", "--tool=callgrind", "--separate-threads=yes",
-            "--collect-atstart=no", "--toggle-collect=take_whole_recv_loop", outarg, exe,
+            "--collect-atstart=no", togglearg, outarg, exe,
             self, (char*) NULL);
         perror ("repro: valgrind");
         _exit (3);
@@ -1262,6 +1263,13 @@ static int callgrind_take_loop (const char *self, const char *callee,
         return 1;
     }
     return 0;
+}
+
+/*  callgrind_loop over take_whole_inner's loop, take_whole_recv_loop.  */
+static int callgrind_take_loop (const char *self, const char *callee,
+    const char *const *callers, unsigned long long *ir, unsigned long long *calls)
+{
+    return callgrind_loop (self, "take_whole_recv_loop", callee, callers, ir, calls);
 }
 
 static int recv_instructions_per_message (void)
@@ -1395,6 +1403,59 @@ static int req_replies_read_together (void)
     nn_close (req);
     if (n != 2 || memcmp (buf, "r2", 2) != 0) {
         fprintf (stderr, "the reply to the second request was not taken: FAILED\n");
+        return 1;
+    }
+    return 0;
+}
+
+/*  0077: not a crash, a cost. Every request started REQ's resend timer through the worker
+    thread (a task, and the worker's eventfd signalled when it slept), and every reply waited
+    for the timer's stop, made by the worker, before the user could take it. 1,000 round
+    trips over tcp with a plain socket as the REP (this thread reads each request and
+    answers it before it receives the reply), under callgrind, counting the calling thread's
+    calls of nn_worker_execute: one a request on the series before this patch; none but the
+    first request's with it. Fails above 100.  */
+enum { REQ_TRIPS = 1000 };
+static void __attribute__ ((noinline)) req_round_trips_loop (int req, int fd)
+{
+    unsigned char id [4], frame [64];
+    char buf [16];
+    int i;
+    for (i = 0; i != REQ_TRIPS; i++) {
+        if (nn_send (req, "q", 1, 0) != 1 || req_read_request (fd, id) != 0)
+            die ("a request");
+        send_all (fd, frame, req_reply_frame (frame, id, "r"));
+        if (nn_recv (req, buf, sizeof buf, 0) != 1) die ("nn_recv (a reply)");
+    }
+}
+
+static int req_timer_inner (void)
+{
+    int fd, req, to = 5000, lfd = plain_listener ("tcp", 4);
+    req = nn_socket (AF_SP, NN_REQ);
+    nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    if (nn_connect (req, addr_buf) < 0) die ("nn_connect");
+    fd = accept_greeted (lfd, NN_REP);
+    req_round_trips_loop (req, fd);
+    close (fd);
+    close (lfd);
+    nn_close (req);
+    return 0;
+}
+
+static int req_timer_per_request (void)
+{
+    unsigned long long ir, calls;
+    if (getenv ("NNRS_REPRO_TAKE_INNER"))
+        return req_timer_inner ();
+    if (callgrind_loop ("req-timer-per-request", "req_round_trips_loop", "nn_worker_execute",
+          NULL, &ir, &calls))
+        return 1;
+    fprintf (stderr, "%llu instructions a round trip in the calling thread, %llu tasks for "
+        "the worker thread in all\n", ir / REQ_TRIPS, calls);
+    if (calls > REQ_TRIPS / 10) {
+        fprintf (stderr, "%llu tasks for the worker thread for %d requests: FAILED\n", calls,
+            REQ_TRIPS);
         return 1;
     }
     return 0;
@@ -3883,6 +3944,7 @@ static const struct repro_case CASES [] = {
     { "rcvmaxsize-read-per-message", rcvmaxsize_read_per_message, "stream: NN_RCVMAXSIZE read through the option layer for each message" },
     { "global-lock-per-call", global_lock_per_call, "global.c: the global mutex locked twice by every call on a socket" },
     { "malloc-per-message", malloc_per_message, "chunk.c: a malloc and a free for the body of every message" },
+    { "req-timer-per-request", req_timer_per_request, "req: the resend timer started through the worker thread for every request" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
