@@ -779,6 +779,22 @@ def test_close_from_another_thread_wakes_waiters(run: Runner, sock: SockFactory)
     run(main)
 
 
+async def fresh_sockets_work(sock: SockFactory, within: float) -> None:
+    """A new PULL and PUSH over inproc (they may get the fd numbers of sockets just closed):
+    a task awaiting the PULL gets what the PUSH sends, within ``within`` s; both closed."""
+    fresh_pull, fresh_push = sock("pull"), sock("push")
+    address = make_address("inproc")
+    fresh_pull.bind(address)
+    fresh_push.connect(address)
+    async with anyio.create_task_group() as tg:
+        receiving = Task.start(tg, fresh_pull.arecv)
+        await anyio.sleep(0.01)
+        await fresh_push.asend(b"fresh")
+        assert await receiving.result(within) == b"fresh"
+    fresh_pull.close()
+    fresh_push.close()
+
+
 def test_detach_wakes_waiters(run: Runner, sock: SockFactory) -> None:
     """``detach()`` closes the object (the nanomsg socket lives on): its waiters raise
     :class:`nn.Closed` at once, as on ``close()``, rather than wait on a socket they no
@@ -797,15 +813,7 @@ def test_detach_wakes_waiters(run: Runner, sock: SockFactory) -> None:
         assert anyio.current_time() - start < PROMPT
         assert all(isinstance(r, nn.Closed) for r in results), results
         nn.Socket.adopt(raw).close()  # its fds close; a new socket may get their numbers
-        fresh_pull, fresh_push = sock("pull"), sock("push")
-        address = make_address("inproc")
-        fresh_pull.bind(address)
-        fresh_push.connect(address)
-        async with anyio.create_task_group() as tg:
-            receiving = Task.start(tg, fresh_pull.arecv)
-            await anyio.sleep(0.01)
-            await fresh_push.asend(b"fresh")
-            assert await receiving.result(PROMPT * 2) == b"fresh"
+        await fresh_sockets_work(sock, PROMPT * 2)
 
     run(main)
 
@@ -847,17 +855,7 @@ def test_close_from_another_thread_then_new_sockets(run: Runner, sock: SockFacto
                 with pytest.raises(nn.Closed):
                     await waiter.result(5)
             closer.join(5)
-            fresh_pull, fresh_push = sock("pull"), sock("push")
-            address = make_address("inproc")
-            fresh_pull.bind(address)
-            fresh_push.connect(address)
-            async with anyio.create_task_group() as tg:
-                receiving = Task.start(tg, fresh_pull.arecv)
-                await anyio.sleep(0.01)
-                await fresh_push.asend(b"fresh")
-                assert await receiving.result(5) == b"fresh"
-            fresh_pull.close()
-            fresh_push.close()
+            await fresh_sockets_work(sock, 5)
 
     run(main, timeout=30)
 

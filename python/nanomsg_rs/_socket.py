@@ -44,6 +44,15 @@ def _async_support() -> ModuleType:
     return _async
 
 
+def _wake_waiters(sock: Socket) -> None:
+    """Wakes the tasks awaiting ``sock`` with :class:`Closed`, and ends its fds' watches,
+    before the socket leaves this object (close, detach, drop). ``_async`` is looked up
+    rather than imported: not loaded, nobody awaited a socket."""
+    waiting = sys.modules.get(f"{__package__}._async")
+    if waiting is not None:
+        waiting.notify_closed(sock)
+
+
 __all__ = ["Endpoint", "Socket", "term"]
 
 
@@ -469,18 +478,14 @@ class Socket(_native.Socket, ClosesOnExit):
     def close(self) -> None:
         """Closes the socket (idempotent). Calls waiting on it in other threads, and tasks
         awaiting it in any event loop, raise :class:`Closed`."""
-        waiting = sys.modules.get(f"{__package__}._async")
-        if waiting is not None:  # loaded once a socket awaited: it knows who waits where
-            waiting.notify_closed(self)
+        _wake_waiters(self)
         super().close()
 
     def detach(self) -> int:
         """Gives up ownership and returns the raw socket number; this object is closed
         afterwards (tasks awaiting it raise :class:`Closed`, as on :meth:`close`), the
         nanomsg socket is not. Raises :class:`Closed` if already closed."""
-        waiting = sys.modules.get(f"{__package__}._async")
-        if waiting is not None:  # an event loop may watch its fds: they leave this object
-            waiting.notify_closed(self)
+        _wake_waiters(self)
         return super().detach()
 
     # -- async: asyncio (uvloop), trio, anyio ----------------------------------------------
@@ -570,9 +575,7 @@ class Socket(_native.Socket, ClosesOnExit):
         and pytest, with where it was made when tracemalloc is on."""
         try:
             if not self.closed:
-                waiting = sys.modules.get(f"{__package__}._async")
-                if waiting is not None:  # an event loop may still watch its fds
-                    waiting.notify_closed(self)
+                _wake_waiters(self)
                 warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
         except Exception:  # interpreter shutdown, a forked child: never raise from here
             pass
