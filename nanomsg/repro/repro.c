@@ -1293,24 +1293,35 @@ static int recv_instructions_per_message (void)
     of 0069's nn_recv above. The same loop under callgrind, counting the receiving thread's
     calls of nn_sock_getopt_inner while it takes the 1,000 messages: one a message on the
     series before this patch (1,000), none with it. Fails at more than one in ten messages. */
-/*  A callgrind case over take_whole_inner's loop (case `self`): fails when the receiving
-    thread called `callee` (from `callers`, NULL: from anywhere) more than once in ten
-    messages; `what` names those calls in its report.  */
-static int calls_per_message_case (const char *self, const char *callee,
+/*  A callgrind case (`self`) over the loop `toggle`, which `inner` runs `count` times: fails
+    when the first thread called `callee` (from `callers`, NULL: from anywhere) more than
+    once in ten times through it; `what` names those calls in its report, `per` what one
+    time through is, `of` what they are.  */
+static int calls_per_iteration_case (const char *self, int (*inner) (void),
+    const char *toggle, int count, const char *per, const char *of, const char *callee,
     const char *const *callers, const char *what)
 {
     unsigned long long ir, calls;
     if (getenv ("NNRS_REPRO_TAKE_INNER"))
-        return take_whole_inner ();
-    if (callgrind_take_loop (self, callee, callers, &ir, &calls))
+        return inner ();
+    if (callgrind_loop (self, toggle, callee, callers, &ir, &calls))
         return 1;
-    fprintf (stderr, "%llu instructions a message in nn_recv, %llu %s in all\n",
-        ir / TAKE_COUNT, calls, what);
-    if (calls > TAKE_COUNT / 10) {
-        fprintf (stderr, "%llu %s for %d messages: FAILED\n", calls, what, TAKE_COUNT);
+    fprintf (stderr, "%llu instructions a %s, %llu %s in all\n", ir / count, per, calls,
+        what);
+    if (calls > (unsigned long long) count / 10) {
+        fprintf (stderr, "%llu %s for %d %s: FAILED\n", calls, what, count, of);
         return 1;
     }
     return 0;
+}
+
+/*  calls_per_iteration_case over take_whole_inner's loop: the receiving thread's calls
+    while it takes TAKE_COUNT messages.  */
+static int calls_per_message_case (const char *self, const char *callee,
+    const char *const *callers, const char *what)
+{
+    return calls_per_iteration_case (self, take_whole_inner, "take_whole_recv_loop",
+        TAKE_COUNT, "message in nn_recv", "messages", callee, callers, what);
 }
 
 static int rcvmaxsize_read_per_message (void)
@@ -1445,20 +1456,9 @@ static int req_timer_inner (void)
 
 static int req_timer_per_request (void)
 {
-    unsigned long long ir, calls;
-    if (getenv ("NNRS_REPRO_TAKE_INNER"))
-        return req_timer_inner ();
-    if (callgrind_loop ("req-timer-per-request", "req_round_trips_loop", "nn_worker_execute",
-          NULL, &ir, &calls))
-        return 1;
-    fprintf (stderr, "%llu instructions a round trip in the calling thread, %llu tasks for "
-        "the worker thread in all\n", ir / REQ_TRIPS, calls);
-    if (calls > REQ_TRIPS / 10) {
-        fprintf (stderr, "%llu tasks for the worker thread for %d requests: FAILED\n", calls,
-            REQ_TRIPS);
-        return 1;
-    }
-    return 0;
+    return calls_per_iteration_case ("req-timer-per-request", req_timer_inner,
+        "req_round_trips_loop", REQ_TRIPS, "round trip in the calling thread", "requests",
+        "nn_worker_execute", NULL, "tasks for the worker thread");
 }
 
 /*  0040, 0065: not a crash, a cost, and not one of 1.1.5 (a check of this series, not a
