@@ -289,7 +289,12 @@ def test_a_flood_past_the_backlog_is_refused_and_counted(sock: SockFactory, tran
             s.connect_ex(("127.0.0.1", port))
             flood.append(s)
         wait_until(lambda: rep.statistic(nn.Statistic.REFUSED_CONNECTIONS) >= 1, what="a refusal")
-        assert rep.statistic(nn.Statistic.ACCEPTED_CONNECTIONS) == 2
+        # A held raw peer sends no SP header: it is dropped when the header exchange times out
+        # (1 s) and a waiting one is accepted in its place, so on a loaded machine, where the
+        # refusal can come later than that, more than 2 were accepted (4 in one CI run); never
+        # more than 2 at once.
+        assert rep.statistic(nn.Statistic.ACCEPTED_CONNECTIONS) >= 2
+        assert rep.statistic(nn.Statistic.CURRENT_CONNECTIONS) <= 2
         held = open_fds() - before - len(flood)
         assert held <= 2, held
     finally:
