@@ -73,7 +73,7 @@ int main (int argc, char **argv)
     }
     if (n != 0 && (strcmp (argv [1], "overread") == 0 ||
           strcmp (argv [1], "overcopy") == 0)) {
-        msg = argv [1][4] == 'r' ? nn_allocmsg (n, 0) : sent_copy (n);
+        msg = strcmp (argv [1], "overread") == 0 ? nn_allocmsg (n, 0) : sent_copy (n);
         if (!msg)
             return 2;
         printf ("%s: the byte after a message of %zu bytes, %d, read unreported\n",
