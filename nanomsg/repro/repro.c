@@ -58,6 +58,7 @@
 #include <sys/syscall.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -1462,6 +1463,180 @@ static int req_timer_per_request (void)
     return calls_per_iteration_case ("req-timer-per-request", req_timer_inner,
         "req_round_trips_loop", REQ_TRIPS, "round trip in the calling thread", "requests",
         "nn_worker_execute", NULL, "tasks for the worker thread");
+}
+
+/*  0080: not a crash, a cost. nn_send and nn_recv read the clock for the deadline of
+    SNDTIMEO or RCVTIMEO as they start, for a wait that most calls never make (about 45
+    instructions of each; a binding that tries every call with NN_DONTWAIT first never waits
+    in the library at all). A PAIR over inproc with both timeouts set sends CLOCK_CALLS
+    messages, then receives them, each there already; under callgrind, the calling thread's
+    calls of nn_clock_ms from nn_sock_send and nn_sock_recv: one a call on 1.1.5 and on the
+    series before this patch (2,000), none with it. Fails above 200.  */
+enum { CLOCK_CALLS = 1000 };
+static void __attribute__ ((noinline)) clock_calls_loop (int a, int b)
+{
+    char buf [16];
+    int i;
+    for (i = 0; i != CLOCK_CALLS; i++)
+        if (nn_send (a, "m", 1, 0) != 1) die ("nn_send");
+    for (i = 0; i != CLOCK_CALLS; i++)
+        if (nn_recv (b, buf, sizeof buf, 0) != 1) die ("nn_recv");
+}
+
+static int clock_calls_inner (void)
+{
+    int a, b, to = 5000, big = 1 << 20;
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof to);
+    nn_setsockopt (b, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (b, NN_SOL_SOCKET, NN_RCVBUF, &big, sizeof big);
+    if (nn_bind (b, "inproc://clock-calls") < 0) die ("nn_bind");
+    if (nn_connect (a, "inproc://clock-calls") < 0) die ("nn_connect");
+    clock_calls_loop (a, b);
+    nn_close (a);
+    nn_close (b);
+    return 0;
+}
+
+static int clock_per_call (void)
+{
+    static const char *const callers [] = { "nn_sock_send", "nn_sock_recv", NULL };
+    return calls_per_iteration_case ("clock-per-call", clock_calls_inner, "clock_calls_loop",
+        2 * CLOCK_CALLS, "call of nn_send or nn_recv", "calls", "nn_clock_ms", callers,
+        "reads of the clock for a timeout");
+}
+
+/*  0080, and not one of 1.1.5 (a check of this series: see CHECKS): with the deadline
+    computed at the first wait, the timeouts still hold. A receive on a PAIR that nothing
+    sends to, with RCVTIMEO 200 ms, and a send on a PAIR with no peer, with SNDTIMEO 200 ms,
+    each fail with ETIMEDOUT after 150 ms to 5 s; a receive that waits (RCVTIMEO 5 s) gets
+    the message a thread sends 100 ms later; a receive with RCVTIMEO 0 on an empty socket
+    fails with ETIMEDOUT at once (under 150 ms).  */
+static void *send_later (void *arg)
+{
+    usleep (100000);
+    if (nn_send (*(int*) arg, "late", 4, 0) != 4) die ("nn_send (late)");
+    return NULL;
+}
+
+static int timed_errno (int sock, int sending, int *ms)
+{
+    char buf [8];
+    struct timespec t0, t1;
+    int rc;
+    clock_gettime (CLOCK_MONOTONIC, &t0);
+    rc = sending ? nn_send (sock, "x", 1, 0) : nn_recv (sock, buf, sizeof buf, 0);
+    clock_gettime (CLOCK_MONOTONIC, &t1);
+    *ms = (int) ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    return rc < 0 ? nn_errno () : 0;
+}
+
+static int timeouts_hold (void)
+{
+    int a, b, to = 200, zero = 0, long_to = 5000, ms, err, failed = 0;
+    char buf [8];
+    pthread_t t;
+    a = nn_socket (AF_SP, NN_PAIR);
+    b = nn_socket (AF_SP, NN_PAIR);
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &to, sizeof to);
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof to);
+    if (nn_bind (a, "inproc://timeouts-hold") < 0) die ("nn_bind");
+    err = timed_errno (a, 0, &ms);
+    if (err != ETIMEDOUT || ms < 150 || ms > 5000) {
+        fprintf (stderr, "recv, RCVTIMEO 200: errno %d after %d ms: FAILED\n", err, ms);
+        failed = 1;
+    }
+    err = timed_errno (a, 1, &ms);
+    if (err != ETIMEDOUT || ms < 150 || ms > 5000) {
+        fprintf (stderr, "send, SNDTIMEO 200, no peer: errno %d after %d ms: FAILED\n",
+            err, ms);
+        failed = 1;
+    }
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &zero, sizeof zero);
+    err = timed_errno (a, 0, &ms);
+    if (err != ETIMEDOUT || ms > 150) {
+        fprintf (stderr, "recv, RCVTIMEO 0: errno %d after %d ms: FAILED\n", err, ms);
+        failed = 1;
+    }
+    nn_setsockopt (a, NN_SOL_SOCKET, NN_RCVTIMEO, &long_to, sizeof long_to);
+    if (nn_connect (b, "inproc://timeouts-hold") < 0) die ("nn_connect");
+    if (pthread_create (&t, NULL, send_later, &b) != 0) die ("pthread_create");
+    if (nn_recv (a, buf, sizeof buf, 0) != 4 || memcmp (buf, "late", 4) != 0) {
+        fprintf (stderr, "a receive that waits did not get the message: errno %d: FAILED\n",
+            nn_errno ());
+        failed = 1;
+    }
+    pthread_join (t, NULL);
+    nn_close (a);
+    nn_close (b);
+    return failed;
+}
+
+/*  0081: not a crash, a cost. A stream connection's pipe moved every message it was given
+    into storage of its own (nn_msg_mv, three chunk references) before it handed it to the
+    connection, also when the connection then copied it to its send batch at once and the
+    pipe dropped it right after: about 160 instructions a message and subscriber of a PUB,
+    in the publishing thread. A PUB with 4 SUB sockets over ipc publishes MOVE_BURSTS bursts
+    of MOVE_BURST messages of 64 bytes; under callgrind, the publishing thread's calls of
+    nn_msg_mv: one a message and subscriber on 1.1.5 and on the series before this patch
+    (1,000); with it, only the first message's (it follows a pause: no burst's). Under
+    callgrind a call takes so much longer that no send would come within NN_SOCK_BURST_US
+    of the last, and none would be a burst's: while the loop runs, clock_gettime's
+    CLOCK_MONOTONIC (this file's, below) moves 100 ns a call. Fails above 100.  */
+enum { MOVE_SUBS = 4, MOVE_BURSTS = 10, MOVE_BURST = 25 };
+static int fake_clock_on;
+static uint64_t fake_clock_ns;
+
+int clock_gettime (clockid_t id, struct timespec *ts)
+{
+    static int (*real) (clockid_t, struct timespec*);
+    uint64_t ns;
+    if (!real)
+        *(void**) &real = dlsym (RTLD_NEXT, "clock_gettime");
+    if (id != CLOCK_MONOTONIC || !__atomic_load_n (&fake_clock_on, __ATOMIC_ACQUIRE))
+        return real (id, ts);
+    ns = __atomic_add_fetch (&fake_clock_ns, 100, __ATOMIC_RELAXED);
+    ts->tv_sec = (time_t) (ns / 1000000000);
+    ts->tv_nsec = (long) (ns % 1000000000);
+    return 0;
+}
+
+static void __attribute__ ((noinline)) move_bursts_loop (int pub)
+{
+    char buf [64];
+    int i, j;
+    memset (buf, 'p', sizeof buf);
+    for (i = 0; i != MOVE_BURSTS; i++)
+        for (j = 0; j != MOVE_BURST; j++)
+            if (nn_send (pub, buf, sizeof buf, 0) != (int) sizeof buf) die ("nn_send");
+}
+
+static int move_bursts_inner (void)
+{
+    struct timespec now;
+    char buf [64];
+    int subs [MOVE_SUBS];
+    int i, j, pub = fan_out_open ("move", subs, MOVE_SUBS);
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    fake_clock_ns = (uint64_t) now.tv_sec * 1000000000 + (uint64_t) now.tv_nsec;
+    __atomic_store_n (&fake_clock_on, 1, __ATOMIC_RELEASE);
+    move_bursts_loop (pub);
+    __atomic_store_n (&fake_clock_on, 0, __ATOMIC_RELEASE);
+    for (i = 0; i != MOVE_SUBS; i++)
+        for (j = 0; j != MOVE_BURSTS * MOVE_BURST; j++)
+            if (nn_recv (subs [i], buf, sizeof buf, 0) != (int) sizeof buf)
+                die ("nn_recv (a message was dropped)");
+    fan_out_close (pub, subs, MOVE_SUBS);
+    return 0;
+}
+
+static int move_per_subscriber (void)
+{
+    return calls_per_iteration_case ("move-per-subscriber", move_bursts_inner,
+        "move_bursts_loop", MOVE_SUBS * MOVE_BURSTS * MOVE_BURST,
+        "message and subscriber in the publishing thread", "messages and subscribers",
+        "nn_msg_mv", NULL, "moves of a message");
 }
 
 /*  0040, 0065: not a crash, a cost, and not one of 1.1.5 (a check of this series, not a
@@ -4086,6 +4261,8 @@ static const struct repro_case CASES [] = {
     { "calls-while-closing", calls_while_closing, "sock.c: nn_connect on a socket being closed: pipe on a destroyed protocol" },
     { "inproc-connect-before-disconnect", inproc_connect_before_disconnect, "sock.c:1085 asserts: a new bound socket's CONNECT before the DISCONNECT" },
     { "mutexes-sleep-at-once", mutexes_sleep_at_once, "mutex.c: every lock a futex wait at once when taken" },
+    { "move-per-subscriber", move_per_subscriber, "stream pipes: each message moved before the send batch copies it" },
+    { "clock-per-call", clock_per_call, "sock.c: nn_send and nn_recv read the clock for a timeout they never wait" },
 };
 
 /*  Checks of the series that 1.1.5 passes too (a regression a first version of a patch
@@ -4095,6 +4272,7 @@ static const struct repro_case CHECKS [] = {
     { "recvmsg-per-16k-message", recvmsg_per_16k_message, "0040's rework: 16 KiB bodies read 2 KiB at a time" },
     { "req-replies-read-together", req_replies_read_together, "0069: REQ missed the reply after a duplicate read with the first" },
     { "inproc-rebind-while-connected", inproc_rebind_while_connected, "0074: a CONNECT before the last DISCONNECT: sock.c:1085 asserted" },
+    { "timeouts-hold", timeouts_hold, "0080: the deadline computed at the first wait: the timeouts still hold" },
 };
 
 /*  Checks that only the sanitizer build can make (prove's repro-asan): run by name, not
