@@ -1588,12 +1588,26 @@ enum { MOVE_SUBS = 4, MOVE_BURSTS = 10, MOVE_BURST = 25 };
 static int fake_clock_on;
 static uint64_t fake_clock_ns;
 
+/*  0082's (see unlock_ends_burst, below): while on, CLOCK_MONOTONIC runs ahead of the real
+    one by what the slowed unlocks added.  */
+static int slow_unlocks_on;
+static uint64_t slow_unlocks_ns;
+
 int clock_gettime (clockid_t id, struct timespec *ts)
 {
     static int (*real) (clockid_t, struct timespec*);
     uint64_t ns;
+    int rc;
     if (!real)
         *(void**) &real = dlsym (RTLD_NEXT, "clock_gettime");
+    if (id == CLOCK_MONOTONIC && __atomic_load_n (&slow_unlocks_on, __ATOMIC_ACQUIRE)) {
+        rc = real (id, ts);
+        ns = (uint64_t) ts->tv_sec * 1000000000 + (uint64_t) ts->tv_nsec
+            + __atomic_load_n (&slow_unlocks_ns, __ATOMIC_RELAXED);
+        ts->tv_sec = (time_t) (ns / 1000000000);
+        ts->tv_nsec = (long) (ns % 1000000000);
+        return rc;
+    }
     if (id != CLOCK_MONOTONIC || !__atomic_load_n (&fake_clock_on, __ATOMIC_ACQUIRE))
         return real (id, ts);
     ns = __atomic_add_fetch (&fake_clock_ns, 100, __ATOMIC_RELAXED);
@@ -1637,6 +1651,52 @@ static int move_per_subscriber (void)
         "move_bursts_loop", MOVE_SUBS * MOVE_BURSTS * MOVE_BURST,
         "message and subscriber in the publishing thread", "messages and subscribers",
         "nn_msg_mv", NULL, "moves of a message");
+}
+
+/*  0082: not a crash, a cost. A send's end, from which the next send is judged one of a
+    burst (within NN_SOCK_BURST_US, 10 µs) or not, was taken before the send left the
+    socket's context. Leaving it wakes whoever waits for it (for a PUB, the worker thread, to
+    write the copies of the message), and on a VM that took 10-50 µs of the publishing
+    thread's in a fan-out to 256 SUBs: the next message followed a "pause", was not a burst's,
+    and each of its copies was written in the publishing thread, a system call per
+    subscriber. Here every unlock of a mutex in the publishing thread costs 20 µs of
+    CLOCK_MONOTONIC (this file's pthread_mutex_unlock, and its clock_gettime above): a slow
+    wake-up made certain. A PUB with 8 SUB sockets over ipc, 50 bursts of 8 messages: the
+    sendmsg calls of the publishing thread. Fails above 200, as sendmsg-in-publisher (which
+    runs the same bursts without the slow unlocks).  */
+static __thread int slow_unlocks_here;
+
+int pthread_mutex_unlock (pthread_mutex_t *m)
+{
+    static int (*real) (pthread_mutex_t*);
+    if (!real)
+        *(void**) &real = dlsym (RTLD_NEXT, "pthread_mutex_unlock");
+    if (slow_unlocks_here)
+        __atomic_fetch_add (&slow_unlocks_ns, 20000, __ATOMIC_RELAXED);
+    return real (m);
+}
+
+static int unlock_ends_burst (void)
+{
+    enum { NSUBS = 8, BURSTS = 50, BURST = 8 };
+    int subs [NSUBS];
+    long calls;
+    int pub = fan_out_open ("unlock-burst", subs, NSUBS);
+    __atomic_store_n (&slow_unlocks_on, 1, __ATOMIC_RELEASE);
+    slow_unlocks_here = 1;
+    calls = sendmsg_here;
+    fan_out_bursts (pub, subs, NSUBS, BURSTS, BURST);
+    calls = sendmsg_here - calls;
+    slow_unlocks_here = 0;
+    __atomic_store_n (&slow_unlocks_on, 0, __ATOMIC_RELEASE);
+    fan_out_close (pub, subs, NSUBS);
+    fprintf (stderr, "%ld sendmsg calls in the publishing thread for %d bursts of %d messages "
+        "to %d subscribers\n", calls, BURSTS, BURST, NSUBS);
+    if (calls > 200) {
+        fprintf (stderr, "FAILED\n");
+        return 1;
+    }
+    return 0;
 }
 
 /*  0040, 0065: not a crash, a cost, and not one of 1.1.5 (a check of this series, not a
@@ -4272,6 +4332,7 @@ static const struct repro_case CASES [] = {
     { "inproc-connect-before-disconnect", inproc_connect_before_disconnect, "sock.c:1085 asserts: a new bound socket's CONNECT before the DISCONNECT" },
     { "mutexes-sleep-at-once", mutexes_sleep_at_once, "mutex.c: every lock a futex wait at once when taken" },
     { "move-per-subscriber", move_per_subscriber, "stream pipes: each message moved before the send batch copies it" },
+    { "unlock-ends-burst", unlock_ends_burst, "PUB: a slow wake-up at the end of a send ends its burst" },
     { "clock-per-call", clock_per_call, "sock.c: nn_send and nn_recv read the clock for a timeout they never wait" },
 };
 
