@@ -5,6 +5,7 @@ test whatever happens) and the hooks that check the run: which build is under te
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,12 @@ import nanomsg_rs as nn
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A shell without job control starts its background commands with SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt handler: the Ctrl-C tests, in this process
+    # and in the interpreters it starts (an ignored signal stays ignored across exec, a
+    # handled one does not), would test nothing. The suite runs as from a terminal.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # Provenance and the skip allow-list: tests/ci_skips.py.
     ci_skips.check_wheel(nn)
     config.pluginmanager.register(ci_skips.SkipCheck(BACKEND), "ci_skips")
