@@ -4291,6 +4291,115 @@ static int inproc_connect_before_disconnect (void)
     return 0;
 }
 
+/*  0083: not a crash, a cost. The worker thread slept in epoll_wait whenever it had nothing
+    to do, and on a virtual machine whose idle vCPUs halt each wake-up costs tens of µs, paid
+    by the waker and the wakee: a REQ/REP round trip within a process over tcp wakes the
+    worker twice (once for the request, once for the reply). With NN_WORKER_SPIN_US the
+    worker polls for up to that long before it sleeps, adapting to the traffic. Here it is
+    2 ms, far longer than a round trip takes: after 100 round trips to warm up, 500 more,
+    the REP answering from a thread of its own; the worker's waits that slept (epoll_wait
+    with a timeout other than 0, counted by this file's epoll_wait): at least one a round
+    trip on 1.1.5 and without 0083, which ignore the variable; with it, those after a pause
+    longer than 2 ms only. Fails above 250. The check idle-worker-rests (see CHECKS) then
+    leaves the sockets idle: the process spends no time polling.  */
+static long epoll_sleeps;
+
+int epoll_wait (int ep, struct epoll_event *events, int max, int timeout)
+{
+    static int (*real) (int, struct epoll_event*, int, int);
+    if (!real)
+        *(void**) &real = dlsym (RTLD_NEXT, "epoll_wait");
+    if (timeout != 0)
+        __atomic_fetch_add (&epoll_sleeps, 1, __ATOMIC_RELAXED);
+    return real (ep, events, max, timeout);
+}
+
+enum { SPIN_WARM = 100, SPIN_TRIPS = 500 };
+
+static void *spin_rep_serve (void *arg)
+{
+    char buf [16];
+    int i, n, rep = *(int*) arg;
+    for (i = 0; i != SPIN_WARM + SPIN_TRIPS; i++) {
+        n = nn_recv (rep, buf, sizeof buf, 0);
+        if (n < 0 || nn_send (rep, buf, (size_t) n, 0) != n) die ("nn_recv/nn_send (REP)");
+    }
+    return NULL;
+}
+
+/*  The round trips of worker-sleeps; the worker's sleeping waits during the last
+    SPIN_TRIPS in '*sleeps'; the process's CPU time in ms while the sockets then stay idle
+    for 300 ms in '*idle_ms'.  */
+static void spin_round_trips (long *sleeps, long *idle_ms)
+{
+    char buf [16];
+    pthread_t server;
+    struct rusage before, after;
+    int i, timeo = 5000;
+    int rep = nn_socket (AF_SP, NN_REP), req = nn_socket (AF_SP, NN_REQ);
+    snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", free_port ());
+    nn_setsockopt (rep, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    if (nn_bind (rep, addr_buf) < 0 || nn_connect (req, addr_buf) < 0)
+        die ("nn_bind/nn_connect");
+    pthread_create (&server, NULL, spin_rep_serve, &rep);
+    for (i = 0; i != SPIN_WARM + SPIN_TRIPS; i++) {
+        if (i == SPIN_WARM)
+            *sleeps = counted (&epoll_sleeps);
+        if (nn_send (req, "ping", 4, 0) != 4 || nn_recv (req, buf, sizeof buf, 0) != 4)
+            die ("nn_send/nn_recv (REQ)");
+    }
+    *sleeps = counted (&epoll_sleeps) - *sleeps;
+    pthread_join (server, NULL);
+    getrusage (RUSAGE_SELF, &before);
+    usleep (300000);
+    getrusage (RUSAGE_SELF, &after);
+    *idle_ms = (after.ru_utime.tv_sec - before.ru_utime.tv_sec
+        + after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1000
+        + (after.ru_utime.tv_usec - before.ru_utime.tv_usec
+        + after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1000;
+    nn_close (req);
+    nn_close (rep);
+}
+
+static int worker_sleeps (void)
+{
+    long sleeps, idle_ms;
+    setenv ("NN_WORKER_SPIN_US", "2000", 1);
+    spin_round_trips (&sleeps, &idle_ms);
+    if (sleeps > SPIN_TRIPS / 2) {
+        fprintf (stderr, "the worker slept %ld times in %d round trips: FAILED\n", sleeps,
+            SPIN_TRIPS);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0083, and not one of 1.1.5 (a check of this series: see CHECKS): the worker's polling
+    stops when the traffic does. worker-sleeps's round trips, then the sockets idle for
+    300 ms: the process's CPU time meanwhile (the worker polls for 2 ms at most, then
+    sleeps). Fails above 50 ms; without NN_WORKER_SPIN_US the worker never polls: the
+    same round trips and idle time, and the worker must have slept at least once a round
+    trip.  */
+static int idle_worker_rests (void)
+{
+    long sleeps, idle_ms;
+    setenv ("NN_WORKER_SPIN_US", "2000", 1);
+    spin_round_trips (&sleeps, &idle_ms);
+    if (idle_ms > 50) {
+        fprintf (stderr, "%ld ms of CPU time in 300 ms idle: FAILED\n", idle_ms);
+        return 1;
+    }
+    unsetenv ("NN_WORKER_SPIN_US");  /*  read when the worker starts: the sockets are closed  */
+    spin_round_trips (&sleeps, &idle_ms);
+    if (sleeps < SPIN_TRIPS) {
+        fprintf (stderr, "without NN_WORKER_SPIN_US the worker slept only %ld times in %d "
+            "round trips: FAILED\n", sleeps, SPIN_TRIPS);
+        return 1;
+    }
+    return 0;
+}
+
 static const struct repro_case CASES [] = {
     { "xpub-in", xpub_in, "xpub.c:134 nn_assert (0)" },
     { "ipc-frame-type", ipc_frame_type, "sipc.c:336 nn_assert (type == NORMAL)" },
@@ -4375,6 +4484,7 @@ static const struct repro_case CASES [] = {
     { "move-per-subscriber", move_per_subscriber, "stream pipes: each message moved before the send batch copies it" },
     { "unlock-ends-burst", unlock_ends_burst, "PUB: a slow wake-up at the end of a send ends its burst" },
     { "clock-per-call", clock_per_call, "sock.c: nn_send and nn_recv read the clock for a timeout they never wait" },
+    { "worker-sleeps", worker_sleeps, "worker: sleeps in epoll_wait each time it has nothing to do" },
 };
 
 /*  Checks of the series that 1.1.5 passes too (a regression a first version of a patch
@@ -4385,6 +4495,7 @@ static const struct repro_case CHECKS [] = {
     { "req-replies-read-together", req_replies_read_together, "0069: REQ missed the reply after a duplicate read with the first" },
     { "inproc-rebind-while-connected", inproc_rebind_while_connected, "0074: a CONNECT before the last DISCONNECT: sock.c:1085 asserted" },
     { "timeouts-hold", timeouts_hold, "0080: the deadline computed at the first wait: the timeouts still hold" },
+    { "idle-worker-rests", idle_worker_rests, "0083: the worker stops polling when the traffic stops" },
 };
 
 /*  Checks that only the sanitizer build can make (prove's repro-asan): run by name, not
