@@ -15,17 +15,23 @@ the event loop, a sync row's REP thread, the libraries' own I/O threads), taken 
 loop only. The table gives the medians with the min-max over the rounds, each row's ratio to
 nanomsg_rs under asyncio and to its library's own synchronous rate (how much the library's
 async layer costs: closer to 1 is better), and the targets.
+
+``nanomsg_rs+spin`` is nanomsg_rs with ``NN_WORKER_SPIN_US=100`` (patch 0083: the library's
+worker thread polls for up to 100 µs, adapting, before it sleeps), for comparison; the targets
+judge nanomsg_rs as it comes, with the variable unset.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,6 +50,11 @@ TITLE = (
     "(sync: blocking calls, the REP in a thread)"
 )
 UNIT = "round trips/s"
+#: The rows of nanomsg_rs with its worker thread polling before it sleeps (patch 0083):
+#: ``NN_WORKER_SPIN_US`` set to SPIN_US for them, and unset for the other nanomsg_rs rows.
+SPIN_ENV = "NN_WORKER_SPIN_US"
+SPIN_US = 100
+SPIN_LIBRARY = "nanomsg_rs+spin"
 #: The row the targets judge, and each rival's row, under the same loop.
 SUBJECT_ROW = f"{SUBJECT} (asyncio)"
 RIVALS = {"zmq.asyncio": "zmq.asyncio (asyncio)", "pynng": "pynng (asyncio)"}
@@ -182,6 +193,42 @@ def nanomsg_rs_sync(seconds: float) -> Sample:
         return sync_against_echo(rep, req, seconds)
 
 
+@contextmanager
+def worker_spin(us: int | None) -> Iterator[None]:
+    """Runs with ``NN_WORKER_SPIN_US`` set to ``us`` (None: unset), restored afterwards. Our
+    libnanomsg reads it when its worker thread starts, at the first socket: each row opens
+    its sockets and closes them all, so each row starts a worker of its own."""
+    before = os.environ.pop(SPIN_ENV, None)
+    if us is not None:
+        os.environ[SPIN_ENV] = str(us)
+    try:
+        yield
+    finally:
+        os.environ.pop(SPIN_ENV, None)
+        if before is not None:
+            os.environ[SPIN_ENV] = before
+
+
+async def nanomsg_rs_async_default(seconds: float) -> Sample:
+    with worker_spin(None):
+        return await nanomsg_rs_async(seconds)
+
+
+def nanomsg_rs_sync_default(seconds: float) -> Sample:
+    with worker_spin(None):
+        return nanomsg_rs_sync(seconds)
+
+
+async def nanomsg_rs_async_spin(seconds: float) -> Sample:
+    with worker_spin(SPIN_US):
+        return await nanomsg_rs_async(seconds)
+
+
+def nanomsg_rs_sync_spin(seconds: float) -> Sample:
+    with worker_spin(SPIN_US):
+        return nanomsg_rs_sync(seconds)
+
+
 # -- pynng -----------------------------------------------------------------------------------
 
 
@@ -274,10 +321,12 @@ class Row:
 
 
 ROWS = [
-    Row("nanomsg_rs", "asyncio", nanomsg_rs_async, "nanomsg_rs"),
-    Row("nanomsg_rs", "uvloop", nanomsg_rs_async, "nanomsg_rs"),
-    Row("nanomsg_rs", "trio", nanomsg_rs_async, "nanomsg_rs"),
-    Row("nanomsg_rs", "sync", nanomsg_rs_sync, "nanomsg_rs"),
+    Row("nanomsg_rs", "asyncio", nanomsg_rs_async_default, "nanomsg_rs"),
+    Row("nanomsg_rs", "uvloop", nanomsg_rs_async_default, "nanomsg_rs"),
+    Row("nanomsg_rs", "trio", nanomsg_rs_async_default, "nanomsg_rs"),
+    Row("nanomsg_rs", "sync", nanomsg_rs_sync_default, "nanomsg_rs"),
+    Row(SPIN_LIBRARY, "asyncio", nanomsg_rs_async_spin, "nanomsg_rs"),
+    Row(SPIN_LIBRARY, "sync", nanomsg_rs_sync_spin, "nanomsg_rs"),
     Row("pynng", "asyncio", pynng_async, "pynng"),
     Row("pynng", "trio", pynng_async, "pynng"),
     Row("pynng", "sync", pynng_sync, "pynng"),

@@ -327,6 +327,9 @@ def block_asyncio(data: dict[str, Any], f: Fmt) -> list[str]:
         text += f" ({', '.join(loops)})"
     if rivals:
         text += ", " + ", ".join(rivals)
+    spin = rate("nanomsg_rs+spin (asyncio)")
+    if spin:
+        text += f"; nanomsg_rs with {f.code('NN_WORKER_SPIN_US=100')} {spin}"
     return paragraph(text + ".")
 
 
