@@ -3823,6 +3823,66 @@ static int tls_pair (void)
     return tls_pair_over ("tls+tcp");
 }
 
+/*  0084: a wrong password for an encrypted key, named as such. A certificate and its key,
+    the key encrypted (PKCS#8, AES-256-CBC, password "repro-right"), and the password
+    "wrong-173": the decryption with it happens to end in valid padding (about one password
+    in 256 does), and the garbage it yields fails in OpenSSL's decoder ("unsupported"), not
+    with "bad decrypt"; the bind failed with "cannot use the key file ...: unsupported".
+    The socket's NN_TLS_ERROR must say that the password is wrong.  */
+static const char repro_encrypted_cert [] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBgDCCASWgAwIBAgIUQU4AiTT9iGXU7DmTlwS6uNDS5ygwCgYIKoZIzj0EAwIw\n"
+    "FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwNjA4MTQ1MloYDzIxMjYxMTEy\n"
+    "MDgxNDUyWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
+    "PQMBBwNCAATfR3x3RD/RfGvDFliEAuZq6ZZaN/v+KoTnUl0no0GgGfKIHvQ6e4Yb\n"
+    "2OyEpPb0KZDK7E0/IUaE1EEoFUJWg6Ono1MwUTAdBgNVHQ4EFgQUCvOIV0tR/gpO\n"
+    "eGo4u7yE461xyEUwHwYDVR0jBBgwFoAUCvOIV0tR/gpOeGo4u7yE461xyEUwDwYD\n"
+    "VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEA3Y3JJ0AY+1VCERByry86\n"
+    "B/SpZsWKP52pYUdEZ3EvzSQCIQC3LbDNcBgxJRPXcvxePxA7y7DD4WxRfMZhNXi8\n"
+    "0QobHg==\n"
+    "-----END CERTIFICATE-----\n";
+static const char repro_encrypted_key [] =
+    "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+    "MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAgTKywubdopgQICCAAw\n"
+    "DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEECrIA9gCIUZ4ihahejtyHhsEgZCT\n"
+    "S5ybpQYGe2KEesYnogSrdqfES5vTCX6g58QYLM6TqSURXk+Qz3SqFLO6O15tME5H\n"
+    "5oqp6NfykaEpOyt1ZKZwn7MvoLrqx2Xt2rNqCYUjc+Y3koUb+DWbwd4Av0wgAFQJ\n"
+    "6KL16X9Dg/vRmyl/k74WC1RjOXOqvmS6k8Zwy1+UpE/UXwpSS8CgGt0fg7iMYm8=\n"
+    "-----END ENCRYPTED PRIVATE KEY-----\n";
+#define REPRO_NN_TLS_KEY_PASSWORD 5
+#define REPRO_NN_TLS_ERROR 7
+
+static int tls_password_garbled (void)
+{
+    char cert [96], key [96], addr [64], error [512];
+    size_t len = sizeof error - 1;
+    int s = nn_socket (AF_SP, NN_PAIR);
+    if (s < 0) die ("nn_socket");
+    scratch_path (cert, sizeof cert, "enc-cert.pem");
+    scratch_path (key, sizeof key, "enc-key.pem");
+    write_file (cert, repro_encrypted_cert);
+    write_file (key, repro_encrypted_key);
+    set_str (s, REPRO_NN_TLS_CERT_FILE, cert);
+    set_str (s, REPRO_NN_TLS_KEY_FILE, key);
+    set_str (s, REPRO_NN_TLS_KEY_PASSWORD, "wrong-173");
+    snprintf (addr, sizeof addr, "tls+tcp://127.0.0.1:%d", free_port ());
+    if (nn_bind (s, addr) >= 0 || nn_errno () != EINVAL) {
+        fprintf (stderr, "bind with a wrong password: not EINVAL: FAILED\n");
+        return 1;
+    }
+    memset (error, 0, sizeof error);
+    if (nn_getsockopt (s, REPRO_NN_TLS, REPRO_NN_TLS_ERROR, error, &len) != 0)
+        die ("nn_getsockopt (NN_TLS_ERROR)");
+    nn_close (s);
+    unlink (cert);
+    unlink (key);
+    if (!strstr (error, "password is wrong")) {
+        fprintf (stderr, "NN_TLS_ERROR: %s: FAILED\n", error);
+        return 1;
+    }
+    return 0;
+}
+
 /*  0061: the wss transport, websocket over TLS. Upstream has none.  */
 static int wss_pair (void)
 {
@@ -4473,6 +4533,7 @@ static const struct repro_case CASES [] = {
     { "req-timer-per-request", req_timer_per_request, "req: the resend timer started through the worker thread for every request" },
     { "tls-pair", tls_pair, "no tls+tcp transport: nn_bind fails (EPROTONOSUPPORT)" },
     { "wss-pair", wss_pair, "no wss transport: nn_bind fails (EPROTONOSUPPORT)" },
+    { "tls-password-garbled", tls_password_garbled, "no tls+tcp transport (ours named a wrong password 'unsupported', 1 in 256)" },
     { "ipc-permissions", ipc_permissions, "the socket file has the umask's mode: any user connects" },
     { "ipc-peer-uids", ipc_peer_uids, "no check of the peer's user at accept" },
     { "maxconn", maxconn, "no cap: every connection is accepted, a flood takes every fd" },
