@@ -33,6 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from bench_stats import median_of, quartiles, verdict
@@ -162,37 +163,6 @@ async def against_server_task(
 # -- nanomsg_rs ------------------------------------------------------------------------------
 
 
-async def nanomsg_rs_async(seconds: float) -> Sample:
-    import anyio
-
-    import nanomsg_rs as nn
-
-    addr = f"tcp://127.0.0.1:{free_port()}"
-    with nn.Socket("rep") as rep, nn.Socket("req") as req:
-        rep.bind(addr)
-        req.connect(addr)
-
-        async def serve() -> None:
-            async for msg in rep:
-                await rep.asend(msg)
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(serve)
-            sample = await round_trips(req.asend, req.arecv, seconds)
-            rep.close()  # the server's `async for` ends
-    return sample
-
-
-def nanomsg_rs_sync(seconds: float) -> Sample:
-    import nanomsg_rs as nn
-
-    addr = f"tcp://127.0.0.1:{free_port()}"
-    with nn.Socket("rep") as rep, nn.Socket("req") as req:
-        rep.bind(addr)
-        req.connect(addr)
-        return sync_against_echo(rep, req, seconds)
-
-
 @contextmanager
 def worker_spin(us: int | None) -> Iterator[None]:
     """Runs with ``NN_WORKER_SPIN_US`` set to ``us`` (None: unset), restored afterwards. Our
@@ -209,24 +179,35 @@ def worker_spin(us: int | None) -> Iterator[None]:
             os.environ[SPIN_ENV] = before
 
 
-async def nanomsg_rs_async_default(seconds: float) -> Sample:
-    with worker_spin(None):
-        return await nanomsg_rs_async(seconds)
+async def nanomsg_rs_async(seconds: float, spin_us: int | None = None) -> Sample:
+    import anyio
+
+    import nanomsg_rs as nn
+
+    addr = f"tcp://127.0.0.1:{free_port()}"
+    with worker_spin(spin_us), nn.Socket("rep") as rep, nn.Socket("req") as req:
+        rep.bind(addr)
+        req.connect(addr)
+
+        async def serve() -> None:
+            async for msg in rep:
+                await rep.asend(msg)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(serve)
+            sample = await round_trips(req.asend, req.arecv, seconds)
+            rep.close()  # the server's `async for` ends
+    return sample
 
 
-def nanomsg_rs_sync_default(seconds: float) -> Sample:
-    with worker_spin(None):
-        return nanomsg_rs_sync(seconds)
+def nanomsg_rs_sync(seconds: float, spin_us: int | None = None) -> Sample:
+    import nanomsg_rs as nn
 
-
-async def nanomsg_rs_async_spin(seconds: float) -> Sample:
-    with worker_spin(SPIN_US):
-        return await nanomsg_rs_async(seconds)
-
-
-def nanomsg_rs_sync_spin(seconds: float) -> Sample:
-    with worker_spin(SPIN_US):
-        return nanomsg_rs_sync(seconds)
+    addr = f"tcp://127.0.0.1:{free_port()}"
+    with worker_spin(spin_us), nn.Socket("rep") as rep, nn.Socket("req") as req:
+        rep.bind(addr)
+        req.connect(addr)
+        return sync_against_echo(rep, req, seconds)
 
 
 # -- pynng -----------------------------------------------------------------------------------
@@ -321,12 +302,12 @@ class Row:
 
 
 ROWS = [
-    Row("nanomsg_rs", "asyncio", nanomsg_rs_async_default, "nanomsg_rs"),
-    Row("nanomsg_rs", "uvloop", nanomsg_rs_async_default, "nanomsg_rs"),
-    Row("nanomsg_rs", "trio", nanomsg_rs_async_default, "nanomsg_rs"),
-    Row("nanomsg_rs", "sync", nanomsg_rs_sync_default, "nanomsg_rs"),
-    Row(SPIN_LIBRARY, "asyncio", nanomsg_rs_async_spin, "nanomsg_rs"),
-    Row(SPIN_LIBRARY, "sync", nanomsg_rs_sync_spin, "nanomsg_rs"),
+    Row("nanomsg_rs", "asyncio", nanomsg_rs_async, "nanomsg_rs"),
+    Row("nanomsg_rs", "uvloop", nanomsg_rs_async, "nanomsg_rs"),
+    Row("nanomsg_rs", "trio", nanomsg_rs_async, "nanomsg_rs"),
+    Row("nanomsg_rs", "sync", nanomsg_rs_sync, "nanomsg_rs"),
+    Row(SPIN_LIBRARY, "asyncio", partial(nanomsg_rs_async, spin_us=SPIN_US), "nanomsg_rs"),
+    Row(SPIN_LIBRARY, "sync", partial(nanomsg_rs_sync, spin_us=SPIN_US), "nanomsg_rs"),
     Row("pynng", "asyncio", pynng_async, "pynng"),
     Row("pynng", "trio", pynng_async, "pynng"),
     Row("pynng", "sync", pynng_sync, "pynng"),

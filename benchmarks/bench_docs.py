@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench_async
 import bench_goals
 import bench_report
 import bench_scale
@@ -327,9 +328,10 @@ def block_asyncio(data: dict[str, Any], f: Fmt) -> list[str]:
         text += f" ({', '.join(loops)})"
     if rivals:
         text += ", " + ", ".join(rivals)
-    spin = rate("nanomsg_rs+spin (asyncio)")
+    spin = rate(f"{bench_async.SPIN_LIBRARY} (asyncio)")
     if spin:
-        text += f"; nanomsg_rs with {f.code('NN_WORKER_SPIN_US=100')} {spin}"
+        knob = f"{bench_async.SPIN_ENV}={bench_async.SPIN_US}"
+        text += f"; nanomsg_rs with {f.code(knob)} {spin}"
     return paragraph(text + ".")
 
 

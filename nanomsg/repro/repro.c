@@ -2295,25 +2295,6 @@ static void waiting_at (struct call *c, unsigned long futex)
     }
 }
 
-/*  Waits until the thread sleeps in a futex for 5 ms in a row, or has ended.  */
-static void waiting_or_done (struct call *c)
-{
-    int quiet = 0, tries = 0;
-    unsigned long at;
-    while (!c->tid)
-        usleep (100);
-    while (quiet != 5) {
-        if (task_futex (c->tid, &at) != 0)
-            return;
-        quiet = at ? quiet + 1 : 0;
-        usleep (1000);
-        if (++tries == 10000) {
-            fprintf (stderr, "repro: a thread never came to wait\n");
-            exit (2);
-        }
-    }
-}
-
 /*  Runs fn on s in a thread of its own, and waits until it sleeps on the futex (any: 0).  */
 static void call_waiting (struct call *c, int (*fn) (struct call *), int s, unsigned long futex)
 {
@@ -2518,7 +2499,7 @@ static void close_ahead (struct call *first, struct hold *h, struct hold *h2,
     alarm (10);  /*  a hang shows as a death  */
     release (h);
     hold_wait (h2);
-    waiting_or_done (closer);
+    waiting_at_or_ended (closer, 0);     /*  in nn_close, or done  */
 }
 
 /*  0017: an event on its way to an inproc connection that stops. c sends to b while b's
@@ -3483,7 +3464,7 @@ static int handshake_against_close (int binds, int step, int who, int late)
     for (i = 0; i != nclose; i++) {
         call_start (&closer [i], call_close, order [i], NULL);
         /*  at the held context, or (stopped) waiting for its endpoints  */
-        waiting_or_done (&closer [i]);
+        waiting_at_or_ended (&closer [i], 0);   /*  in nn_close, or done  */
     }
     if (late)
         to_back (&caller, fheld);
@@ -4394,7 +4375,7 @@ static void spin_round_trips (long *sleeps, long *idle_ms)
 {
     char buf [16];
     pthread_t server;
-    struct rusage before, after;
+    double before;
     int i, timeo = 5000;
     int rep = nn_socket (AF_SP, NN_REP), req = nn_socket (AF_SP, NN_REQ);
     snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", free_port ());
@@ -4411,13 +4392,9 @@ static void spin_round_trips (long *sleeps, long *idle_ms)
     }
     *sleeps = counted (&epoll_sleeps) - *sleeps;
     pthread_join (server, NULL);
-    getrusage (RUSAGE_SELF, &before);
+    before = cpu_seconds ();
     usleep (300000);
-    getrusage (RUSAGE_SELF, &after);
-    *idle_ms = (after.ru_utime.tv_sec - before.ru_utime.tv_sec
-        + after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1000
-        + (after.ru_utime.tv_usec - before.ru_utime.tv_usec
-        + after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1000;
+    *idle_ms = (long) ((cpu_seconds () - before) * 1000);
     nn_close (req);
     nn_close (rep);
 }
