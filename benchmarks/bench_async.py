@@ -16,9 +16,12 @@ loop only. The table gives the medians with the min-max over the rounds, each ro
 nanomsg_rs under asyncio and to its library's own synchronous rate (how much the library's
 async layer costs: closer to 1 is better), and the targets.
 
-``nanomsg_rs+spin`` is nanomsg_rs with ``NN_WORKER_SPIN_US=100`` (patch 0083: the library's
-worker thread polls for up to 100 µs, adapting, before it sleeps), for comparison; the targets
-judge nanomsg_rs as it comes, with the variable unset.
+nanomsg_rs as it comes, with ``NN_WORKER_SPIN_US`` unset, asks the library's worker thread
+to poll before it sleeps on a socket that an event loop waits on (``Socket.worker_poll``,
+patch 0085; patch 0083 is the polling: up to 100 µs, adapting); its blocking calls do not.
+Two rows set the variable, for comparison: ``nanomsg_rs-nopoll (asyncio)`` with 0 (the worker
+never polls: what the default gains), ``nanomsg_rs+spin (sync)`` with 100 (the worker polls
+for blocking calls too). The targets judge nanomsg_rs as it comes.
 """
 
 from __future__ import annotations
@@ -51,11 +54,13 @@ TITLE = (
     "(sync: blocking calls, the REP in a thread)"
 )
 UNIT = "round trips/s"
-#: The rows of nanomsg_rs with its worker thread polling before it sleeps (patch 0083):
-#: ``NN_WORKER_SPIN_US`` set to SPIN_US for them, and unset for the other nanomsg_rs rows.
+#: The rows of nanomsg_rs with ``NN_WORKER_SPIN_US`` set (unset for the other nanomsg_rs
+#: rows): SPIN_LIBRARY's worker polls up to SPIN_US before it sleeps, whatever the sockets ask
+#: (patch 0083); NOPOLL_LIBRARY's never polls, even where an event loop waits (patch 0085).
 SPIN_ENV = "NN_WORKER_SPIN_US"
 SPIN_US = 100
 SPIN_LIBRARY = "nanomsg_rs+spin"
+NOPOLL_LIBRARY = "nanomsg_rs-nopoll"
 #: The row the targets judge, and each rival's row, under the same loop.
 SUBJECT_ROW = f"{SUBJECT} (asyncio)"
 RIVALS = {"zmq.asyncio": "zmq.asyncio (asyncio)", "pynng": "pynng (asyncio)"}
@@ -306,7 +311,7 @@ ROWS = [
     Row("nanomsg_rs", "uvloop", nanomsg_rs_async, "nanomsg_rs"),
     Row("nanomsg_rs", "trio", nanomsg_rs_async, "nanomsg_rs"),
     Row("nanomsg_rs", "sync", nanomsg_rs_sync, "nanomsg_rs"),
-    Row(SPIN_LIBRARY, "asyncio", partial(nanomsg_rs_async, spin_us=SPIN_US), "nanomsg_rs"),
+    Row(NOPOLL_LIBRARY, "asyncio", partial(nanomsg_rs_async, spin_us=0), "nanomsg_rs"),
     Row(SPIN_LIBRARY, "sync", partial(nanomsg_rs_sync, spin_us=SPIN_US), "nanomsg_rs"),
     Row("pynng", "asyncio", pynng_async, "pynng"),
     Row("pynng", "trio", pynng_async, "pynng"),

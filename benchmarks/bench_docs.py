@@ -328,10 +328,10 @@ def block_asyncio(data: dict[str, Any], f: Fmt) -> list[str]:
         text += f" ({', '.join(loops)})"
     if rivals:
         text += ", " + ", ".join(rivals)
-    spin = rate(f"{bench_async.SPIN_LIBRARY} (asyncio)")
-    if spin:
-        knob = f"{bench_async.SPIN_ENV}={bench_async.SPIN_US}"
-        text += f"; nanomsg_rs with {f.code(knob)} {spin}"
+    nopoll = rate(f"{bench_async.NOPOLL_LIBRARY} (asyncio)")
+    if nopoll:
+        knob = f"{bench_async.SPIN_ENV}=0"
+        text += f"; nanomsg_rs with its worker never polling ({f.code(knob)}) {nopoll}"
     return paragraph(text + ".")
 
 

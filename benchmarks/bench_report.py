@@ -232,7 +232,7 @@ def async_block(records: list[dict[str, Any]], subject: str) -> list[str]:
         return []
     lines = [
         f"{table['title']}   [{table['unit']}, higher is better]",
-        f"  {'library (loop)':<23} {'median':>9} {'min - max':>19} {'cpu':>7} "
+        f"  {'library (loop)':<27} {'median':>9} {'min - max':>19} {'cpu':>7} "
         f"{'vs ' + subject + ' (asyncio)':>25} {'vs own sync':>12}",
     ]
     for name, r in table["results"].items():
@@ -240,7 +240,7 @@ def async_block(records: list[dict[str, Any]], subject: str) -> list[str]:
         cpu = "" if r.get("cpu_us") is None else f"{r['cpu_us']:.2f}"
         ratio = "" if r.get("ratio") is None else f"{r['ratio']:.2f}"
         own = "" if r.get("vs_sync") is None else f"{r['vs_sync']:.2f}"
-        row = f"  {name:<23} {si(r['median']):>9} {spread:>19} {cpu:>7} {ratio:>25} {own:>12}"
+        row = f"  {name:<27} {si(r['median']):>9} {spread:>19} {cpu:>7} {ratio:>25} {own:>12}"
         lines.append(row.rstrip())
     lines.append("")
     return lines

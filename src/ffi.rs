@@ -140,6 +140,9 @@ pub const NN_TCP_KEEPALIVE_CNT: c_int = 1005;
 pub const NN_CONNECT_TIMEOUT: c_int = 1006;
 /// Our hardened libnanomsg's own (patch 0063): the cap on accepted connections.
 pub const NN_MAXCONN: c_int = 1020;
+/// Our hardened libnanomsg's own (patch 0085): the socket asks the worker thread to poll
+/// before it sleeps while it is open.
+pub const NN_WORKER_POLL: c_int = 1021;
 // Our hardened libnanomsg's lazy readiness fds (patch 0035; see `nn::socket::Waiting`): the
 // fds of NN_SNDFD/NN_RCVFD, signalled only while a waiter is counted in with NN_POLL_ENTER.
 pub const NN_SNDFD_LAZY: c_int = 0x4e520a;

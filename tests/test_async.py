@@ -725,6 +725,35 @@ def test_rcvtimeo_is_a_deadline_across_wakeups(run: Runner, sock: SockFactory) -
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(
+    not nn.HARDENED, reason="worker_poll is our hardened libnanomsg's own (patch 0085)"
+)
+def test_a_wait_of_an_event_loop_asks_the_worker_to_poll(run: Runner, sock: SockFactory) -> None:
+    """The first wait of an event loop on a socket sets its ``worker_poll`` (the library's
+    worker thread polls before it sleeps while the socket is open); a call that did not
+    have to wait, a socket no loop waited on, and a socket whose ``worker_poll`` was set
+    through its property before are left as they are."""
+    pull, push = connected(sock, "pull", "push", ms=None)
+    kept, kept_push = connected(sock, "pull", "push", ms=None)
+    kept.worker_poll = False
+
+    async def body() -> None:
+        push.send(b"there")  # inproc: queued by the send itself
+        assert await pull.arecv() == b"there"
+        assert not pull.worker_poll  # taken without waiting
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pull.arecv)
+            tg.start_soon(kept.arecv)
+            await anyio.sleep(0.05)  # both wait
+            push.send(b"late")
+            kept_push.send(b"late")
+        assert pull.worker_poll
+        assert not kept.worker_poll
+        assert not push.worker_poll and not kept_push.worker_poll
+
+    run(body)
+
+
 def test_close_from_the_loop_wakes_waiters(run: Runner, sock: SockFactory) -> None:
     pull = sock("pull")
     pull.bind(make_address("inproc"))

@@ -35,6 +35,10 @@
 #ifndef NN_CONNECT_TIMEOUT
 #define NN_CONNECT_TIMEOUT 1006
 #endif
+/*  A socket's request that the worker poll before it sleeps (patch 0085).  */
+#ifndef NN_WORKER_POLL
+#define NN_WORKER_POLL 1021
+#endif
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -4370,8 +4374,9 @@ static void *spin_rep_serve (void *arg)
 
 /*  The round trips of worker-sleeps; the worker's sleeping waits during the last
     SPIN_TRIPS in '*sleeps'; the process's CPU time in ms while the sockets then stay idle
-    for 300 ms in '*idle_ms'.  */
-static void spin_round_trips (long *sleeps, long *idle_ms)
+    for 300 ms in '*idle_ms'. With 'poll', the REQ sets NN_WORKER_POLL (0085) first; returns
+    -1 if that fails (a library without 0085), 0 otherwise.  */
+static int spin_round_trips (long *sleeps, long *idle_ms, int poll)
 {
     char buf [16];
     pthread_t server;
@@ -4381,6 +4386,12 @@ static void spin_round_trips (long *sleeps, long *idle_ms)
     snprintf (addr_buf, sizeof addr_buf, "tcp://127.0.0.1:%d", free_port ());
     nn_setsockopt (rep, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
     nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
+    if (poll && nn_setsockopt (req, NN_SOL_SOCKET, NN_WORKER_POLL, &poll, sizeof poll) != 0) {
+        fprintf (stderr, "NN_WORKER_POLL: %s\n", nn_strerror (nn_errno ()));
+        nn_close (req);
+        nn_close (rep);
+        return -1;
+    }
     if (nn_bind (rep, addr_buf) < 0 || nn_connect (req, addr_buf) < 0)
         die ("nn_bind/nn_connect");
     pthread_create (&server, NULL, spin_rep_serve, &rep);
@@ -4397,13 +4408,14 @@ static void spin_round_trips (long *sleeps, long *idle_ms)
     *idle_ms = (long) ((cpu_seconds () - before) * 1000);
     nn_close (req);
     nn_close (rep);
+    return 0;
 }
 
 static int worker_sleeps (void)
 {
     long sleeps, idle_ms;
     setenv ("NN_WORKER_SPIN_US", "2000", 1);
-    spin_round_trips (&sleeps, &idle_ms);
+    spin_round_trips (&sleeps, &idle_ms, 0);
     if (sleeps > SPIN_TRIPS / 2) {
         fprintf (stderr, "the worker slept %ld times in %d round trips: FAILED\n", sleeps,
             SPIN_TRIPS);
@@ -4422,16 +4434,70 @@ static int idle_worker_rests (void)
 {
     long sleeps, idle_ms;
     setenv ("NN_WORKER_SPIN_US", "2000", 1);
-    spin_round_trips (&sleeps, &idle_ms);
+    spin_round_trips (&sleeps, &idle_ms, 0);
     if (idle_ms > 50) {
         fprintf (stderr, "%ld ms of CPU time in 300 ms idle: FAILED\n", idle_ms);
         return 1;
     }
     unsetenv ("NN_WORKER_SPIN_US");  /*  read when the worker starts: the sockets are closed  */
-    spin_round_trips (&sleeps, &idle_ms);
+    spin_round_trips (&sleeps, &idle_ms, 0);
     if (sleeps < SPIN_TRIPS) {
         fprintf (stderr, "without NN_WORKER_SPIN_US the worker slept only %ld times in %d "
             "round trips: FAILED\n", sleeps, SPIN_TRIPS);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0085: not a crash, a cost, as worker-sleeps: the worker polls before it sleeps while a
+    socket asks for it with NN_WORKER_POLL, NN_WORKER_SPIN_US unset (a binding sets the
+    option where round trips between its own threads are the traffic: an event loop). The
+    round trips of worker-sleeps with the REQ asking: the worker's sleeping waits in 500
+    round trips (its poll is 100 µs at most: a round trip here takes tens of µs, but on a
+    busy machine some take longer). 1.1.5 and the series without 0085 refuse the option
+    (ENOPROTOOPT): FAILED so too. Fails above 250.  */
+static int worker_poll_asked (void)
+{
+    long sleeps, idle_ms;
+    unsetenv ("NN_WORKER_SPIN_US");
+    if (spin_round_trips (&sleeps, &idle_ms, 1) != 0) {
+        fprintf (stderr, "NN_WORKER_POLL refused: FAILED\n");
+        return 1;
+    }
+    if (sleeps > SPIN_TRIPS / 2) {
+        fprintf (stderr, "asked to poll, the worker slept %ld times in %d round trips: "
+            "FAILED\n", sleeps, SPIN_TRIPS);
+        return 1;
+    }
+    return 0;
+}
+
+/*  0085, a check of this series: the request ends with the socket that made it, and
+    NN_WORKER_SPIN_US, when set, overrides it. A PAIR kept open (the library stays up)
+    while another asks with NN_WORKER_POLL and is closed: the round trips of worker-sleeps
+    (none asking) sleep at least once each, and the idle process spends no time polling;
+    then, with NN_WORKER_SPIN_US=0 and the REQ asking, they sleep as often again.  */
+static int worker_poll_ends (void)
+{
+    long sleeps, idle_ms;
+    int on = 1, keeper = nn_socket (AF_SP, NN_PAIR), asker = nn_socket (AF_SP, NN_PAIR);
+    unsetenv ("NN_WORKER_SPIN_US");
+    if (nn_setsockopt (asker, NN_SOL_SOCKET, NN_WORKER_POLL, &on, sizeof on) != 0)
+        die ("nn_setsockopt NN_WORKER_POLL");
+    nn_close (asker);
+    spin_round_trips (&sleeps, &idle_ms, 0);
+    nn_close (keeper);
+    if (sleeps < SPIN_TRIPS || idle_ms > 50) {
+        fprintf (stderr, "after the asking socket closed: %ld sleeps in %d round trips, "
+            "%ld ms of CPU in 300 ms idle: FAILED\n", sleeps, SPIN_TRIPS, idle_ms);
+        return 1;
+    }
+    setenv ("NN_WORKER_SPIN_US", "0", 1);  /*  read when the worker starts: none runs  */
+    spin_round_trips (&sleeps, &idle_ms, 1);
+    unsetenv ("NN_WORKER_SPIN_US");
+    if (sleeps < SPIN_TRIPS) {
+        fprintf (stderr, "NN_WORKER_SPIN_US=0 and the REQ asking: %ld sleeps in %d round "
+            "trips: FAILED\n", sleeps, SPIN_TRIPS);
         return 1;
     }
     return 0;
@@ -4523,6 +4589,7 @@ static const struct repro_case CASES [] = {
     { "unlock-ends-burst", unlock_ends_burst, "PUB: a slow wake-up at the end of a send ends its burst" },
     { "clock-per-call", clock_per_call, "sock.c: nn_send and nn_recv read the clock for a timeout they never wait" },
     { "worker-sleeps", worker_sleeps, "worker: sleeps in epoll_wait each time it has nothing to do" },
+    { "worker-poll-asked", worker_poll_asked, "worker: no way for a socket to ask it to poll (NN_WORKER_POLL)" },
 };
 
 /*  Checks of the series that 1.1.5 passes too (a regression a first version of a patch
@@ -4534,6 +4601,7 @@ static const struct repro_case CHECKS [] = {
     { "inproc-rebind-while-connected", inproc_rebind_while_connected, "0074: a CONNECT before the last DISCONNECT: sock.c:1085 asserted" },
     { "timeouts-hold", timeouts_hold, "0080: the deadline computed at the first wait: the timeouts still hold" },
     { "idle-worker-rests", idle_worker_rests, "0083: the worker stops polling when the traffic stops" },
+    { "worker-poll-ends", worker_poll_ends, "0085: the request ends with its socket; NN_WORKER_SPIN_US=0 overrides it" },
 };
 
 /*  Checks that only the sanitizer build can make (prove's repro-asan): run by name, not

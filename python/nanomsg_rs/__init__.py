@@ -250,6 +250,7 @@ __all__ = [
     "VERSION_AGE",
     "VERSION_CURRENT",
     "VERSION_REVISION",
+    "WORKER_POLL",
     "WS",
     "WSS",
     "WS_MSG_TYPE",

@@ -37,8 +37,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 from . import _native
-from ._errors import Closed, Terminated, Timeout
+from ._errors import Closed, NanomsgError, Terminated, Timeout
 from ._native import Socket  # nanomsg_rs.Socket's native base: all that is used here
+from ._options import SET_BY_USER
 
 __all__ = ["notify_closed", "notify_terminated", "retry_until_done"]
 
@@ -120,8 +121,27 @@ _Table = dict[tuple[asyncio.AbstractEventLoop, int], _Waiters]
 _TABLES: weakref.WeakKeyDictionary[Socket, _Table] = weakref.WeakKeyDictionary()
 
 
+def _ask_worker_poll(sock: Socket) -> None:
+    """The first wait of an event loop on ``sock``: asks the library's worker thread to poll
+    before it sleeps while the socket is open (``Socket.worker_poll``). An event loop's
+    traffic is round trips between the loop's thread and the worker: the worker's wake-ups
+    are most of a round trip's time where idle CPUs halt (virtual machines; see patch 0085
+    and the performance docs). Left alone where
+    the socket's ``worker_poll`` was set through its property, and on a library without the
+    option (the system libnanomsg, nng)."""
+    if not _native.HARDENED or "worker_poll" in SET_BY_USER.get(sock, ()):
+        return
+    try:
+        sock.setsockopt(_native.SOL_SOCKET, _native.WORKER_POLL, 1)
+    except NanomsgError:  # closed meanwhile: the wait says so
+        pass
+
+
 def _waiters(sock: Socket, loop: asyncio.AbstractEventLoop, which: int) -> _Waiters:
-    table = _TABLES.setdefault(sock, {})
+    table = _TABLES.get(sock)
+    if table is None:
+        _ask_worker_poll(sock)
+        table = _TABLES.setdefault(sock, {})
     waiters = table.get((loop, which))
     if waiters is None:
         fd = sock.getsockopt(_native.SOL_SOCKET, which)
@@ -315,7 +335,10 @@ async def _trio_retry_until_done(
             raise _closed_error(sock, call)
         if _TERMINATED:
             raise _terminated_error(sock, call)
-        table = _TRIO_TABLES.setdefault(sock, {})
+        table = _TRIO_TABLES.get(sock)
+        if table is None:
+            _ask_worker_poll(sock)
+            table = _TRIO_TABLES.setdefault(sock, {})
         waiters = table.get((token, which))
         if waiters is None:
             fd = sock.getsockopt(_native.SOL_SOCKET, which)

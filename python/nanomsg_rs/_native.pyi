@@ -314,6 +314,7 @@ __all__ = [
     "VERSION_AGE",
     "VERSION_CURRENT",
     "VERSION_REVISION",
+    "WORKER_POLL",
     "WS",
     "WSS",
     "WS_MSG_TYPE",
@@ -489,6 +490,7 @@ UNIT_PRIORITY: int
 VERSION_AGE: int
 VERSION_CURRENT: int
 VERSION_REVISION: int
+WORKER_POLL: int
 WS: int
 WSS: int
 WS_MSG_TYPE: int

@@ -8,6 +8,7 @@ and range and the backend before ``nn_setsockopt``.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from . import _native
@@ -15,10 +16,14 @@ from . import _native
 if TYPE_CHECKING:
     from typing import Self
 
-__all__ = ["SPECS", "BoolOption", "IntOption", "StrOption"]
+__all__ = ["SET_BY_USER", "SPECS", "BoolOption", "IntOption", "StrOption"]
 
 #: Every row of the option table, by name.
 SPECS: dict[str, _native.OptionSpec] = {spec.name: spec for spec in _native.OPTIONS}
+
+#: The options set through a socket's properties, by socket: what the library sets by
+#: itself (the async layer's ``worker_poll``) it leaves alone there.
+SET_BY_USER: weakref.WeakKeyDictionary[_native.Socket, set[str]] = weakref.WeakKeyDictionary()
 
 T = TypeVar("T", int, bool, str)
 
@@ -48,6 +53,7 @@ class _OptionProperty(Generic[T]):
 
     def __set__(self, obj: _native.Socket, value: T) -> None:
         obj._set_option(self.spec, value)
+        SET_BY_USER.setdefault(obj, set()).add(self.name)
 
 
 class IntOption(_OptionProperty[int]):

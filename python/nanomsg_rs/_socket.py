@@ -455,6 +455,7 @@ class Socket(_native.Socket, ClosesOnExit):
     rcvmaxsize = IntOption()
     rcvmaxpartial = IntOption()
     maxconn = IntOption()
+    worker_poll = BoolOption()
     socket_name = StrOption()
     sndfd = IntOption()
     rcvfd = IntOption()

@@ -76,6 +76,7 @@ table![
     ffi::NN_TCP_KEEPALIVE_CNT,
     ffi::NN_CONNECT_TIMEOUT,
     ffi::NN_MAXCONN,
+    ffi::NN_WORKER_POLL,
     ffi::NN_DONTWAIT,
     ffi::PROTO_SP,
     ffi::SP_HDR,

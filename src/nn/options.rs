@@ -475,6 +475,23 @@ pub const OPTIONS: &[OptionSpec] = &[
              Statistic.REFUSED_CONNECTIONS. Our hardened libnanomsg only: NotSupported \
              elsewhere.",
         ),
+    OptionSpec::bool("worker_poll", at!(NN_SOL_SOCKET, NN_WORKER_POLL))
+        .nng(Nng::Unsupported(
+            "the worker_poll option is not supported by the nng backend",
+        ))
+        .hardened_only(
+            "the worker_poll option needs nanomsg-rs's hardened libnanomsg (patch 0085); the \
+             system libnanomsg's worker thread never polls",
+        )
+        .doc(
+            "Ask the library's worker thread to poll for up to 100 us before it sleeps, while \
+             this socket is open (default False; the first wait of an asyncio or trio event \
+             loop on the socket sets it, unless it was set before). It pays where the \
+             traffic is round trips between threads of this process, and costs CPU time \
+             where streams keep the CPUs busy; the worker is the process's, so it polls for \
+             every socket while one asks. The environment variable NN_WORKER_SPIN_US, when \
+             set, overrides it. Our hardened libnanomsg only: NotSupported elsewhere.",
+        ),
     OptionSpec::str("socket_name", at!(NN_SOL_SOCKET, NN_SOCKET_NAME))
         .range(0, 63, "at most 63 bytes")
         .nng(Nng::CString)
