@@ -725,9 +725,7 @@ def test_rcvtimeo_is_a_deadline_across_wakeups(run: Runner, sock: SockFactory) -
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    not nn.HARDENED, reason="worker_poll is our hardened libnanomsg's own (patch 0085)"
-)
+@pytest.mark.backend("nanomsg", reason="nng has no worker_poll: NotSupported")
 def test_a_wait_of_an_event_loop_asks_the_worker_to_poll(run: Runner, sock: SockFactory) -> None:
     """The first wait of an event loop on a socket sets its ``worker_poll`` (the library's
     worker thread polls before it sleeps while the socket is open); a call that did not
