@@ -4455,7 +4455,9 @@ static int idle_worker_rests (void)
     round trips of worker-sleeps with the REQ asking: the worker's sleeping waits in 500
     round trips (its poll is 100 µs at most: a round trip here takes tens of µs, but on a
     busy machine some take longer). 1.1.5 and the series without 0085 refuse the option
-    (ENOPROTOOPT): FAILED so too. Fails above 250.  */
+    (ENOPROTOOPT): FAILED so too. Fails above 250, or if the process then spends more than
+    50 ms of CPU in 300 ms idle (the REQ still asking: the worker stops polling all the
+    same).  */
 static int worker_poll_asked (void)
 {
     long sleeps, idle_ms;
@@ -4464,9 +4466,10 @@ static int worker_poll_asked (void)
         fprintf (stderr, "NN_WORKER_POLL refused: FAILED\n");
         return 1;
     }
-    if (sleeps > SPIN_TRIPS / 2) {
-        fprintf (stderr, "asked to poll, the worker slept %ld times in %d round trips: "
-            "FAILED\n", sleeps, SPIN_TRIPS);
+    if (sleeps > SPIN_TRIPS / 2 || idle_ms > 50) {
+        fprintf (stderr, "asked to poll, the worker slept %ld times in %d round trips, "
+            "and the process spent %ld ms of CPU in 300 ms idle: FAILED\n", sleeps,
+            SPIN_TRIPS, idle_ms);
         return 1;
     }
     return 0;
