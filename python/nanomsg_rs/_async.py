@@ -39,11 +39,13 @@ from typing import Any, TypeVar, cast
 from . import _native
 from ._errors import Closed, NanomsgError, Terminated, Timeout
 from ._native import Socket  # nanomsg_rs.Socket's native base: all that is used here
-from ._options import SET_BY_USER
+from ._options import SET_BY_USER, SPECS
 
 __all__ = ["notify_closed", "notify_terminated", "retry_until_done"]
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 RECV = _native.RCVFD
 SEND = _native.SNDFD
@@ -126,22 +128,30 @@ def _ask_worker_poll(sock: Socket) -> None:
     before it sleeps while the socket is open (``Socket.worker_poll``). An event loop's
     traffic is round trips between the loop's thread and the worker: the worker's wake-ups
     are most of a round trip's time where idle CPUs halt (virtual machines; see patch 0085
-    and the performance docs). Left alone where
-    the socket's ``worker_poll`` was set through its property, and on a library without the
-    option (the system libnanomsg, nng)."""
+    and the performance docs). Left alone where the socket's ``worker_poll`` was set through
+    its property, and on a library without the option (the system libnanomsg, nng)."""
     if not _native.HARDENED or "worker_poll" in SET_BY_USER.get(sock, ()):
         return
     try:
-        sock.setsockopt(_native.SOL_SOCKET, _native.WORKER_POLL, 1)
+        sock._set_option(SPECS["worker_poll"], True)
     except NanomsgError:  # closed meanwhile: the wait says so
         pass
 
 
-def _waiters(sock: Socket, loop: asyncio.AbstractEventLoop, which: int) -> _Waiters:
-    table = _TABLES.get(sock)
+def _socket_table(
+    tables: weakref.WeakKeyDictionary[Socket, dict[K, V]], sock: Socket
+) -> dict[K, V]:
+    """``sock``'s waiters in ``tables`` (asyncio's or trio's), made at its first wait, which
+    asks the worker to poll (``_ask_worker_poll``)."""
+    table = tables.get(sock)
     if table is None:
         _ask_worker_poll(sock)
-        table = _TABLES.setdefault(sock, {})
+        table = tables.setdefault(sock, {})
+    return table
+
+
+def _waiters(sock: Socket, loop: asyncio.AbstractEventLoop, which: int) -> _Waiters:
+    table = _socket_table(_TABLES, sock)
     waiters = table.get((loop, which))
     if waiters is None:
         fd = sock.getsockopt(_native.SOL_SOCKET, which)
@@ -335,10 +345,7 @@ async def _trio_retry_until_done(
             raise _closed_error(sock, call)
         if _TERMINATED:
             raise _terminated_error(sock, call)
-        table = _TRIO_TABLES.get(sock)
-        if table is None:
-            _ask_worker_poll(sock)
-            table = _TRIO_TABLES.setdefault(sock, {})
+        table = _socket_table(_TRIO_TABLES, sock)
         waiters = table.get((token, which))
         if waiters is None:
             fd = sock.getsockopt(_native.SOL_SOCKET, which)
