@@ -4089,6 +4089,79 @@ static int send_copy_placement (void)
     return 0;
 }
 
+/*  0086: not a crash, a cost. nn_send copies the caller's buffer into a new message before it
+    asks the socket, and with NN_DONTWAIT on a socket that cannot take it frees the copy with
+    the EAGAIN: a sender that tries at once and waits only when that fails (an event loop, a
+    binding) pays a copy of the whole message for nothing each time it finds the socket full.
+    A PUSH whose inproc PULL takes nothing is filled (16 KiB messages until EAGAIN), then
+    tries 100 sends of 16 MiB with NN_DONTWAIT: the thread's CPU time for them, 0.1 s or more
+    on 1.1.5 (a 16 MiB copy each); fails above 10 ms. Then the PULL takes what it holds, and a
+    16 MiB send with NN_DONTWAIT must go and arrive whole: a socket that can send still sends.  */
+static double thread_cpu_seconds (void)
+{
+    struct timespec t;
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int dontwait_send_copies (void)
+{
+    enum { SMALL = 16384, LARGE = 16 << 20, TRIES = 100 };
+    static char small [SMALL];
+    char *large = malloc (LARGE);
+    void *msg;
+    double before, spent;
+    int i, n, filled = 0;
+    struct nn_pollfd pfd;
+    int push = nn_socket (AF_SP, NN_PUSH), pull = nn_socket (AF_SP, NN_PULL);
+    if (!large)
+        die ("malloc");
+    if (nn_bind (pull, "inproc://dontwait-copies") < 0 ||
+          nn_connect (push, "inproc://dontwait-copies") < 0)
+        die ("nn_bind/nn_connect");
+    memset (large, 'L', LARGE);
+    while (nn_send (push, small, SMALL, NN_DONTWAIT) == SMALL)
+        filled++;
+    if (nn_errno () != EAGAIN || filled == 0)
+        die ("filling the PUSH");
+    before = thread_cpu_seconds ();
+    for (i = 0; i < TRIES; i++)
+        if (nn_send (push, large, LARGE, NN_DONTWAIT) >= 0 || nn_errno () != EAGAIN) {
+            fprintf (stderr, "a 16 MiB send to a full PUSH did not fail with EAGAIN: FAILED\n");
+            return 1;
+        }
+    spent = thread_cpu_seconds () - before;
+    for (i = 0; i < filled; i++)
+        if (nn_recv (pull, &msg, NN_MSG, 0) != SMALL) die ("nn_recv");
+        else nn_freemsg (msg);
+    pfd.fd = push;
+    pfd.events = NN_POLLOUT;
+    if (nn_poll (&pfd, 1, 1000) != 1) {
+        fprintf (stderr, "the PUSH, its PULL emptied, is not writable: FAILED\n");
+        return 1;
+    }
+    if (nn_send (push, large, LARGE, NN_DONTWAIT) != LARGE) {
+        fprintf (stderr, "a 16 MiB send to a writable PUSH failed (%s): FAILED\n",
+            nn_strerror (nn_errno ()));
+        return 1;
+    }
+    n = nn_recv (pull, &msg, NN_MSG, 0);
+    if (n != LARGE || memcmp (msg, large, LARGE) != 0) {
+        fprintf (stderr, "the 16 MiB message arrived changed (%d bytes): FAILED\n", n);
+        return 1;
+    }
+    nn_freemsg (msg);
+    nn_close (push);
+    nn_close (pull);
+    free (large);
+    if (spent > 0.010) {
+        fprintf (stderr, "%d sends of 16 MiB with NN_DONTWAIT to a full PUSH took %.0f ms of "
+            "CPU (copied, then dropped): FAILED\n", TRIES, spent * 1e3);
+        return 1;
+    }
+    return 0;
+}
+
 /*  A case (or check) by name: its function, and what it shows (for a case, what 1.1.5 does).  */
 /*  0078, a check that needs the sanitizer build (AddressSanitizer): the bytes after a
     message's end, in the block that holds it, are poisoned, so that a read past the end of a
@@ -4593,6 +4666,7 @@ static const struct repro_case CASES [] = {
     { "clock-per-call", clock_per_call, "sock.c: nn_send and nn_recv read the clock for a timeout they never wait" },
     { "worker-sleeps", worker_sleeps, "worker: sleeps in epoll_wait each time it has nothing to do" },
     { "worker-poll-asked", worker_poll_asked, "worker: no way for a socket to ask it to poll (NN_WORKER_POLL)" },
+    { "dontwait-send-copies", dontwait_send_copies, "global.c: nn_send with NN_DONTWAIT copies a message a full socket refuses" },
 };
 
 /*  Checks of the series that 1.1.5 passes too (a regression a first version of a patch
