@@ -4162,7 +4162,6 @@ static int dontwait_send_copies (void)
     return 0;
 }
 
-/*  A case (or check) by name: its function, and what it shows (for a case, what 1.1.5 does).  */
 /*  0078, a check that needs the sanitizer build (AddressSanitizer): the bytes after a
     message's end, in the block that holds it, are poisoned, so that a read past the end of a
     message is reported as it is past a block malloc gave for the exact size. A block can be
@@ -4226,6 +4225,7 @@ static int chunk_tail_poisoned (void)
 }
 #endif
 
+/*  A case (or check) by name: its function, and what it shows (for a case, what 1.1.5 does).  */
 struct repro_case { const char *name; int (*run) (void); const char *why; };
 
 /*  0073: calls on a socket that another thread closes. A thread's nn_connect, nn_bind,
