@@ -257,10 +257,21 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
         case 5: case 6:   /*  nn_send  */
         {
+            /*  With the opcode's high bit, a large message: 16 KiB and up to
+                80 KiB more of one byte, enough to fill a pipe in a few sends
+                (nn_sendmsg asks a socket that may not take it before it
+                copies such a message, 0086). Otherwise the next bytes.  */
+            static uint8_t large [16384 + 255 * 320];
+            if (op & 0x80) {
+                size_t n = 16384 + (size_t) rd_u8 (&r) * 320;
+                memset (large, rd_u8 (&r), n);
+                rc = nn_send (s, large, n, NN_DONTWAIT);
+                break;
+            }
             size_t n = rd_u8 (&r);
             if (n > r.size)
                 n = r.size;
-            rc = nn_send (s, r.data, n, NN_DONTWAIT | (op & 0x80 ? 0 : 0));
+            rc = nn_send (s, r.data, n, NN_DONTWAIT);
             r.data += n;
             r.size -= n;
             break;

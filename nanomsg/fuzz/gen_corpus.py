@@ -316,6 +316,23 @@ def api_seeds():
         + bytes([17, 0, 2, 0, 0])
         + bytes([17, 0, 3, 0, 0]),
     )
+    # large sends with NN_DONTWAIT (op 145: 5 with the high bit; 16 KiB + 320 * size byte of one
+    # byte) until the pipe is full, so that nn_sendmsg finds a socket that cannot take one
+    # before it copies it (0086); then the receiver takes some and the sender goes on. A PUSH
+    # and its PULL over inproc, ipc and tcp, and a PUB (always writable) to a SUB.
+    def large(slot, size_byte, fill):
+        return bytes([145, slot, size_byte, fill])  # 145 % 20 == 5, high bit set
+
+    for a, name in ((0, "inproc"), (2, "ipc"), (4, "tcp")):
+        for p, q, label in ((5, 6, "push"), (1, 2, "pub")):
+            seq = sock(0, p) + sock(1, q) + bind(1, a) + conn(0, a)
+            if q == 2:
+                seq += sub(1, b"")
+            seq += wait(60)
+            seq += b"".join(large(0, 255 - 40 * i, 0x41 + i) for i in range(6))
+            seq += wait(20) + recv(1) + recv(1) + large(0, 0, 0x5A) + recv(1) + wait(20)
+            seq += large(0, 255, 0x61) + close(0) + close(1)
+            write(h, f"large-dontwait-{label}-{name}", seq)
     # six large buffers held at once (op 17, bits 2-4 pick the message), then freed in a
     # row: the chunk cache (0029) has four slots, so the last two frees find it full; then
     # one taken back out of the cache (a hit) and a size that fits no slot (an eviction)
