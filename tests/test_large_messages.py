@@ -120,6 +120,41 @@ def test_zero_copy_sends_of_large_messages(sock: SockFactory) -> None:
         assert bytes(pull.recv_msg()) == payload(i, size), size
 
 
+@pytest.mark.backend(
+    "nanomsg", reason="fills a pipe by its bytes (sndbuf); nng's queues count messages"
+)
+def test_nonblocking_sends_to_a_full_pipe(sock: SockFactory, transport: str) -> None:
+    """Messages of 16 to 96 KiB sent with ``block=False`` until the pipe refuses three in a
+    row (``Again``): every accepted one arrives, whole and in order, and no refused one does;
+    then the pipe takes more. libnanomsg asks the socket before it copies such a message and
+    refuses it without the copy (patch 0086): a refusal must stay one, an acceptance too."""
+    pull, push = sock("pull"), sock("push")
+    timeouts(pull, push, ms=10_000)
+    address = make_address(transport)
+    pull.bind(address)
+    push.connect(address)
+    push.send(b"up")
+    assert pull.recv() == b"up"
+    sent: list[bytes] = []
+    refused = i = 0
+    while refused < 3:
+        body = payload(i, 16 * KiB + (i % 5) * 20 * KiB)
+        i += 1
+        try:
+            push.send(body, block=False)
+        except nn.Again:
+            refused += 1
+            continue
+        refused = 0
+        sent.append(body)
+        assert len(sent) < 1000, "the pipe never filled"
+    assert sent and i > len(sent)
+    for k, body in enumerate(sent):
+        assert pull.recv() == body, k
+    push.send(b"after")
+    assert pull.recv() == b"after"
+
+
 def test_many_threads_at_once(sock: SockFactory) -> None:
     """Four PUSH → PULL pairs, each with a sending and a receiving thread: eight threads
     taking and returning buffers of random large sizes at the same time."""
