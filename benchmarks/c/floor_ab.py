@@ -1,0 +1,152 @@
+"""An interleaved A/B of the C floor (nnbench.c) on two or more builds of libnanomsg, PUSH to
+PULL over ipc, in the context `run.py` measures in: one connection per build for the whole run
+(run.py runs every ipc throughput size on one pair of processes per library), each round
+running the sizes from 16 B up to the measured one on it, the builds in a new random order
+each round. A fresh connection (``--fresh``) is the other context: a new pair of processes
+for each sample, nothing sent before.
+
+    python3 benchmarks/c/floor_ab.py system hardened            # 64 KiB, recv, 20 rounds
+    python3 benchmarks/c/floor_ab.py --size 256KiB --mode into --rounds 30 system DIR
+
+A build is `hardened` (the archive of the last `make wheel`, nanomsg/link-flags), `system`
+(the system's libnanomsg-dev) or DIR (a libnanomsg.a and its include/nanomsg/), as for
+`rates.sh`. Prints, for each, msg/s at the PULL (median, quartiles, every sample, ratio to
+the first build) and the CPU time a message of each process (medians). On this shared
+2-vCPU machine the samples move by half between sittings: compare builds within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KIB = 1024
+# messages a run at each size on the way up (about 0.1-0.3 s each here)
+WARM = {
+    16: 100_000,
+    64: 100_000,
+    256: 80_000,
+    1024: 60_000,
+    4096: 40_000,
+    16384: 30_000,
+    65536: 10_000,
+    262144: 2_500,
+}
+
+
+def size_arg(text: str) -> int:
+    """``64KiB``, ``1MiB`` or a number of bytes."""
+    units = {"KiB": KIB, "MiB": KIB * KIB}
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return int(text[: -len(suffix)]) * factor
+    return int(text)
+
+
+def build(lib: str, out: Path) -> Path:
+    """nnbench compiled on ``lib`` (build.sh's build_nnbench)."""
+    subprocess.run(
+        ["bash", "-c", f'. "{HERE}/build.sh" && build_nnbench "$0" "$1"', lib, str(out)],
+        check=True,
+    )
+    return out
+
+
+class Pair:
+    """A PULL and a PUSH process of one build, connected over ipc, driven by run.py's line
+    protocol (benchdriver.h)."""
+
+    def __init__(self, program: Path, address: str) -> None:
+        def start(role: str) -> subprocess.Popen[str]:
+            return subprocess.Popen(
+                [str(program), role, address],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+            )
+
+        self.pull = start("pull")
+        self.push = start("push")
+
+    def run(self, count: int, size: int, mode: str) -> tuple[float, float, float]:
+        """msg/s at the PULL and each side's CPU µs a message."""
+        for p in (self.pull, self.push):
+            assert p.stdin is not None
+            p.stdin.write(f"run {count} {size} {mode}\n")
+        pull, push = self._answer(self.pull), self._answer(self.push)
+        return count / (pull[0] / 1e9), pull[1] / 1e3 / count, push[1] / 1e3 / count
+
+    @staticmethod
+    def _answer(p: subprocess.Popen[str]) -> tuple[int, int]:
+        assert p.stdout is not None
+        while True:
+            line = p.stdout.readline()
+            if not line or line.startswith("err"):
+                raise SystemExit(f"nnbench: {line.strip() or 'exited'}")
+            if line.startswith("ok"):
+                _, elapsed, cpu = line.split()
+                return int(elapsed), int(cpu)
+
+    def close(self) -> None:
+        for p in (self.pull, self.push):
+            assert p.stdin is not None
+            p.stdin.write("quit\n")
+            p.stdin.close()
+            p.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("libs", nargs="+", help="hardened, system or DIR, two or more")
+    parser.add_argument("--size", type=size_arg, default=64 * KIB, help="measured size (64KiB)")
+    parser.add_argument("--mode", choices=("recv", "into", "msg"), default="recv")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--count", type=int, help="messages a sample (about 0.2 s' worth)")
+    parser.add_argument("--fresh", action="store_true", help="a new connection each sample")
+    args = parser.parse_args()
+    count = args.count or max(500, min(100_000, 640 * KIB * KIB // args.size))
+    warm = [(s, n) for s, n in WARM.items() if s < args.size]
+    with tempfile.TemporaryDirectory(prefix="floor-ab-") as tmp:
+        folder = Path(tmp)
+        programs = [build(lib, folder / f"nnbench{i}") for i, lib in enumerate(args.libs)]
+        address = [f"ipc://{folder}/s{i}" for i in range(len(programs))]
+        pairs = [None if args.fresh else Pair(p, a) for p, a in zip(programs, address, strict=True)]
+        samples: list[list[tuple[float, float, float]]] = [[] for _ in programs]
+        for _ in range(args.rounds):
+            order = list(range(len(programs)))
+            random.shuffle(order)
+            for i in order:
+                pair = pairs[i] or Pair(programs[i], address[i])
+                if not args.fresh:
+                    for size, n in warm:
+                        pair.run(n, size, args.mode)
+                samples[i].append(pair.run(count, args.size, args.mode))
+                if pairs[i] is None:
+                    pair.close()
+        for kept in pairs:
+            if kept is not None:
+                kept.close()
+    base = statistics.median(s[0] for s in samples[0])
+    context = "a fresh connection a sample" if args.fresh else "one connection, sizes up to it"
+    print(f"{args.size} B, {args.mode}, {args.rounds} rounds of {count} messages ({context})")
+    for lib, got in zip(args.libs, samples, strict=True):
+        rates = sorted(s[0] for s in got)
+        n = len(rates)
+        median = statistics.median(rates)
+        pull = statistics.median(s[1] for s in got)
+        push = statistics.median(s[2] for s in got)
+        print(
+            f"{lib}: {median:,.0f} msg/s ({median / base:.2f}), quartiles {rates[n // 4]:,.0f}"
+            f"-{rates[3 * n // 4]:,.0f}; CPU µs a message: PULL {pull:.2f}, PUSH {push:.2f}"
+        )
+        print("   samples (k):", " ".join(f"{s[0] / 1000:.0f}" for s in got))
+
+
+if __name__ == "__main__":
+    main()
