@@ -155,6 +155,18 @@ def test_nonblocking_sends_to_a_full_pipe(sock: SockFactory, transport: str) -> 
     assert pull.recv() == b"after"
 
 
+@pytest.mark.parametrize("protocol", ["rep", "respondent"])
+def test_a_large_reply_with_nothing_to_answer(sock: SockFactory, protocol: str) -> None:
+    """A REP (a RESPONDENT) with no request (survey) to answer refuses a reply as the
+    protocol's error (``BadState``), whatever its size and with ``block=False`` too: it is
+    not a full pipe (``Again``), which a send of 16 KiB or more that asks the socket first
+    (patch 0086) must not make of it."""
+    s = sock(protocol)
+    for size in (10, 16 * KiB, MiB):
+        with pytest.raises(nn.BadState):
+            s.send(b"r" * size, block=False)
+
+
 def test_many_threads_at_once(sock: SockFactory) -> None:
     """Four PUSH → PULL pairs, each with a sending and a receiving thread: eight threads
     taking and returning buffers of random large sizes at the same time."""
