@@ -316,6 +316,7 @@ def api_seeds():
         + bytes([17, 0, 2, 0, 0])
         + bytes([17, 0, 3, 0, 0]),
     )
+
     # large sends with NN_DONTWAIT (op 145: 5 with the high bit; 16 KiB + 320 * size byte of one
     # byte) until the pipe is full, so that nn_sendmsg finds a socket that cannot take one
     # before it copies it (0086); then the receiver takes some and the sender goes on. A PUSH
