@@ -21,11 +21,16 @@ import argparse
 import random
 import statistics
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench_procs import Proc  # benchmarks/, whose modules run.py shares
+
 HERE = Path(__file__).resolve().parent
 KIB = 1024
+TIMEOUT = 120.0  # seconds a run may take before the worker counts as hung
 # messages a run at each size on the way up (about 0.1-0.3 s each here)
 WARM = {
     16: 100_000,
@@ -59,46 +64,29 @@ def build(lib: str, out: Path) -> Path:
 
 class Pair:
     """A PULL and a PUSH process of one build, connected over ipc, driven by run.py's line
-    protocol (benchdriver.h)."""
+    protocol (benchdriver.h) through its :class:`bench_procs.Proc`."""
 
     def __init__(self, program: Path, address: str) -> None:
-        def start(role: str) -> subprocess.Popen[str]:
-            return subprocess.Popen(
-                [str(program), role, address],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-                bufsize=1,
-            )
-
-        self.pull = start("pull")
-        self.push = start("push")
+        self.pull = Proc([str(program), "pull", address], f"{program.name} pull")
+        self.pull.wait_ready()
+        self.push = Proc([str(program), "push", address], f"{program.name} push")
+        self.push.wait_ready()
 
     def run(self, count: int, size: int, mode: str) -> tuple[float, float, float]:
         """msg/s at the PULL and each side's CPU µs a message."""
-        for p in (self.pull, self.push):
-            assert p.stdin is not None
-            p.stdin.write(f"run {count} {size} {mode}\n")
-        pull, push = self._answer(self.pull), self._answer(self.push)
-        return count / (pull[0] / 1e9), pull[1] / 1e3 / count, push[1] / 1e3 / count
-
-    @staticmethod
-    def _answer(p: subprocess.Popen[str]) -> tuple[int, int]:
-        assert p.stdout is not None
-        while True:
-            line = p.stdout.readline()
-            if not line or line.startswith("err"):
-                raise SystemExit(f"nnbench: {line.strip() or 'exited'}")
-            if line.startswith("ok"):
-                _, elapsed, cpu = line.split()
-                return int(elapsed), int(cpu)
+        for proc in (self.pull, self.push):
+            proc.send(f"run {count} {size} {mode}")
+        _, elapsed, pull_cpu = self.pull.reply(TIMEOUT).split()
+        _, _, push_cpu = self.push.reply(TIMEOUT).split()
+        return (
+            count / (int(elapsed) / 1e9),
+            int(pull_cpu) / 1e3 / count,
+            int(push_cpu) / 1e3 / count,
+        )
 
     def close(self) -> None:
-        for p in (self.pull, self.push):
-            assert p.stdin is not None
-            p.stdin.write("quit\n")
-            p.stdin.close()
-            p.wait()
+        self.push.stop()
+        self.pull.stop()
 
 
 def main() -> None:
