@@ -1,4 +1,5 @@
-"""Blocking calls, threads and signals: the GIL is released while a call waits, closing a
+"""Blocking calls, threads and signals: the GIL is released while a call waits and while it
+copies a large message, closing a
 socket from another thread wakes the call with ``nn.Closed``, Ctrl-C (SIGINT) interrupts it,
 a signal handler that returns neither breaks the call nor stretches its timeout, and a
 handler's exception comes out of the call. A stale handle never acts on a reused socket
@@ -17,7 +18,9 @@ import random
 import signal
 import socket
 import struct
+import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -149,6 +152,104 @@ def test_threads_blocked_in_recv_proceed_concurrently(cleanup: list[nn.Socket]) 
         return max(box["end"] for _, box in runs) - t_send
 
     best_of(attempt, lambda late: late < PROMPT, "the receivers woke after the sends")
+
+
+# A copy of this many bytes (a send's into the library, a receive's out of it) takes tens of
+# milliseconds: far longer than the moments the call holds the GIL around it.
+LARGE = 128 * 1024 * 1024
+
+
+def _longest_stall(call: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Runs ``call`` while another thread runs Python code as fast as it can; returns how long
+    the call took, the longest time within it in which the other thread did not run, and
+    its result."""
+    stalls: list[tuple[float, float]] = []
+    stop = threading.Event()
+
+    def ticker() -> None:
+        last = time.perf_counter()
+        while not stop.is_set():
+            now = time.perf_counter()
+            if now - last > 0.0005:
+                stalls.append((last, now))
+            last = now
+
+    t = threading.Thread(target=ticker, daemon=True)
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)  # the call takes the GIL back within 1 ms of its copy
+    try:
+        t.start()
+        time.sleep(0.02)
+        start = time.perf_counter()
+        result = call()
+        end = time.perf_counter()
+    finally:
+        stop.set()
+        t.join(5)
+        sys.setswitchinterval(old_interval)
+    longest = max((min(b, end) - max(a, start) for a, b in stalls), default=0.0)
+    return end - start, max(longest, 0.0), result
+
+
+# nng's nn_recv copies a message it returns as NN_MSG: inside the C call, with the GIL held,
+# since the binding cannot know the size before (recv_into's buffer says it can be large).
+_COPIES_IN_RECV = pytest.mark.backend(
+    "nanomsg", reason="nng's nn_recv copies the message before the binding knows its size"
+)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "send",
+        "send_parts",
+        pytest.param("recv", marks=_COPIES_IN_RECV),
+        "recv_into",
+        pytest.param("recv_many", marks=_COPIES_IN_RECV),
+    ],
+)
+def test_a_large_copy_leaves_other_threads_running(cleanup: list[nn.Socket], call: str) -> None:
+    # The message is copied between Python's memory and the library's without the GIL:
+    # while a call copies 128 MiB, another thread is never stopped for half of the call (it
+    # is for all of it where the GIL is held).
+    pull, push = nn.Socket("pull"), nn.Socket("push")
+    cleanup.extend([pull, push])
+    address = make_address("inproc")
+    pull.bind(address)
+    push.connect(address)
+    pull.rcvtimeo = push.sndtimeo = 10_000
+    data = bytes(range(256)) * (LARGE // 256)
+    halves = [memoryview(data)[: LARGE // 2], memoryview(data)[LARGE // 2 :]]
+    target = bytearray(LARGE)
+
+    def attempt() -> tuple[float, float]:
+        if call.startswith("send"):
+            run = (lambda: push.send(data)) if call == "send" else lambda: push.send_parts(halves)
+            took, stalled, sent = _longest_stall(run)
+            assert sent == LARGE
+            got = pull.recv()
+        else:
+            push.send(data)
+            runs = {
+                "recv": pull.recv,
+                "recv_into": lambda: pull.recv_into(target),
+                "recv_many": lambda: pull.recv_many(4),
+            }
+            took, stalled, got = _longest_stall(runs[call])
+            if call == "recv_into":
+                assert got == LARGE
+                got = target
+            elif call == "recv_many":
+                assert len(got) == 1
+                got = got[0]
+        assert got == data
+        return took, stalled
+
+    best_of(
+        attempt,
+        lambda r: r[1] < r[0] / 2,
+        f"{call} of {LARGE} bytes stopped the other thread (took, longest stall in s)",
+    )
 
 
 def test_concurrent_timeouts_overlap(cleanup: list[nn.Socket]) -> None:

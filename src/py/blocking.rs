@@ -4,24 +4,38 @@
 //! implements with the GIL: a signal (`EINTR`) runs the Python handlers; if they return, the
 //! wait goes on with the time that is left (PEP 475), if one raises, the call ends with that
 //! exception. Batches (`send_many`, `recv_many`) leave the GIL once for all their messages.
+//! A call's first try runs with the GIL held, unless it copies a large message
+//! ([`crate::py::data::LARGE_COPY`]): then other threads run during the copy too.
 
 use std::os::raw::c_int;
 
 use pyo3::prelude::*;
 
 use crate::nn::{BatchWait, Direction, Guard, NnError, NnMsg, NnResult, Unlocked};
+use crate::py::data::LARGE_COPY;
 use crate::py::errors::Context;
 
-/// The GIL, let go for the waits of the core's blocking calls; holds the exception a signal
-/// handler raised, which ends the call.
+/// The GIL, let go for the waits of the core's blocking calls (and for a first try that
+/// copies a large message); holds the exception a signal handler raised, which ends the call.
 struct Gil<'py> {
     py: Python<'py>,
     raised: Option<PyErr>,
+    /// The first try copies `LARGE_COPY` bytes or more: it runs without the GIL too.
+    large_first_try: bool,
 }
 
 impl<'py> Gil<'py> {
     fn new(py: Python<'py>) -> Self {
-        Self { py, raised: None }
+        Self::copying(py, 0)
+    }
+
+    /// For a call whose first try copies `len` bytes.
+    fn copying(py: Python<'py>, len: usize) -> Self {
+        Self {
+            py,
+            raised: None,
+            large_first_try: len >= LARGE_COPY,
+        }
     }
 
     /// The Python exception that ends the call: a signal handler's, or `err`'s in `ctx`.
@@ -42,6 +56,14 @@ impl Unlocked for Gil<'_> {
                 }
                 other => return other,
             }
+        }
+    }
+
+    fn first_try<T: Send>(&mut self, mut f: impl FnMut() -> NnResult<T> + Send) -> NnResult<T> {
+        if self.large_first_try {
+            self.run(f)
+        } else {
+            f()
         }
     }
 }
@@ -68,22 +90,39 @@ pub fn blocking_call<T: Send>(
     ctx: &Context<'_, '_>,
     op: impl FnMut(c_int) -> NnResult<T> + Send,
 ) -> PyResult<T> {
-    let mut gil = Gil::new(py);
+    blocking_copy(py, guard, dir, block, ctx, 0, op)
+}
+
+/// [`blocking_call`] for an `op` that copies `len` bytes (a send's message into the library,
+/// a receive's into the caller's buffer): from `LARGE_COPY` on, its first try too runs
+/// without the GIL.
+pub fn blocking_copy<T: Send>(
+    py: Python<'_>,
+    guard: &Guard<'_>,
+    dir: Direction,
+    block: bool,
+    ctx: &Context<'_, '_>,
+    len: usize,
+    op: impl FnMut(c_int) -> NnResult<T> + Send,
+) -> PyResult<T> {
+    let mut gil = Gil::copying(py, len);
     guard
         .call(dir, block, &mut gil, op)
         .map_err(|e| gil.error(e, ctx))
 }
 
 /// One try of `op` without waiting, for the event loops: `None` where it would have to wait
-/// (`EAGAIN`), which costs no exception; any other error is raised in `ctx`.
+/// (`EAGAIN`), which costs no exception; any other error is raised in `ctx`. `op` copies
+/// `len` bytes (see [`blocking_copy`]).
 pub fn try_now<T: Send>(
     py: Python<'_>,
     guard: &Guard<'_>,
     dir: Direction,
     ctx: &Context<'_, '_>,
+    len: usize,
     op: impl FnMut(c_int) -> NnResult<T> + Send,
 ) -> PyResult<Option<T>> {
-    let mut gil = Gil::new(py);
+    let mut gil = Gil::copying(py, len);
     guard
         .try_now(dir, &mut gil, op)
         .map_err(|e| gil.error(e, ctx))

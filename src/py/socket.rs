@@ -11,8 +11,10 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyType};
 
 use crate::ffi;
 use crate::nn::{BatchWait, Direction, Kind, NnError, Socket};
-use crate::py::blocking::{blocking_call, blocking_recv_batch, blocking_send_batch, try_now};
-use crate::py::data::{with_writable_buffer, Payload};
+use crate::py::blocking::{
+    blocking_call, blocking_copy, blocking_recv_batch, blocking_send_batch, try_now,
+};
+use crate::py::data::{bytes_from, with_writable_buffer, Payload};
 use crate::py::errors::{Context, OnSocket};
 use crate::py::message::{extract_messages, PyMessage};
 use crate::py::misuse::{self, Warned, Watched};
@@ -205,9 +207,16 @@ impl PySocket {
         let bytes = payload.as_slice();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         misuse::check_transfer(slf, "send", true)?;
-        blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
-            guard.send(bytes, flags)
-        })
+        let len = bytes.len();
+        blocking_copy(
+            slf.py(),
+            &guard,
+            Direction::Send,
+            block,
+            &ctx,
+            len,
+            |flags| guard.send(bytes, flags),
+        )
     }
 
     /// Receives one whole message, waiting (with the GIL released) until one arrives.
@@ -234,7 +243,7 @@ impl PySocket {
         let msg = blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
             guard.recv_msg(flags)
         })?;
-        Ok(PyBytes::new(slf.py(), msg.as_slice()))
+        bytes_from(slf.py(), msg.as_slice())
     }
 
     /// Receives one message into a writable, C-contiguous buffer (see `recv`).
@@ -251,9 +260,18 @@ impl PySocket {
         with_writable_buffer(buffer, |target| {
             let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
             misuse::check_transfer(slf, "recv_into", false)?;
-            blocking_call(slf.py(), &guard, Direction::Recv, block, &ctx, |flags| {
-                guard.recv_into(target, flags)
-            })
+            // A buffer that can take a large message: its receive may copy one, so even the
+            // first try runs without the GIL.
+            let len = target.len();
+            blocking_copy(
+                slf.py(),
+                &guard,
+                Direction::Recv,
+                block,
+                &ctx,
+                len,
+                |flags| guard.recv_into(target, flags),
+            )
         })
     }
 
@@ -339,9 +357,16 @@ impl PySocket {
         let slices: Vec<&[u8]> = payloads.iter().map(Payload::as_slice).collect();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         misuse::check_transfer(slf, "send_parts", true)?;
-        blocking_call(slf.py(), &guard, Direction::Send, block, &ctx, |flags| {
-            guard.send_parts(&slices, flags)
-        })
+        let len = slices.iter().map(|p| p.len()).sum();
+        blocking_copy(
+            slf.py(),
+            &guard,
+            Direction::Send,
+            block,
+            &ctx,
+            len,
+            |flags| guard.send_parts(&slices, flags),
+        )
     }
 
     /// Sends many messages, in order, one `nn_send` each, leaving the GIL once for all of
@@ -454,7 +479,11 @@ impl PySocket {
         misuse::check_transfer(slf, "recv_many", false)?;
         let got = blocking_recv_batch(py, &guard, &ctx, max, wait)?;
         drop(guard);
-        PyList::new(py, got.iter().map(|m| PyBytes::new(py, m.as_slice())))
+        let items = got
+            .iter()
+            .map(|m| bytes_from(py, m.as_slice()))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
     }
 
     /// Reads an option (`nn_getsockopt`); the option properties are the usual way.
@@ -634,10 +663,10 @@ impl PySocket {
         let ctx = Context::on(slf, "arecv");
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         misuse::check_transfer(slf, "arecv", false)?;
-        let msg = try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
+        let msg = try_now(slf.py(), &guard, Direction::Recv, &ctx, 0, |flags| {
             guard.recv_msg(flags)
         })?;
-        Ok(msg.map(|m| PyBytes::new(slf.py(), m.as_slice())))
+        msg.map(|m| bytes_from(slf.py(), m.as_slice())).transpose()
     }
 
     /// `arecv_msg`'s one try (see `_arecv_try`).
@@ -646,11 +675,11 @@ impl PySocket {
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         misuse::check_transfer(slf, "arecv_msg", false)?;
         let got = if slf.get().inner.is_raw() {
-            try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
+            try_now(slf.py(), &guard, Direction::Recv, &ctx, 0, |flags| {
                 guard.recv_with_header(flags)
             })?
         } else {
-            try_now(slf.py(), &guard, Direction::Recv, &ctx, |flags| {
+            try_now(slf.py(), &guard, Direction::Recv, &ctx, 0, |flags| {
                 guard.recv_msg(flags).map(|m| (m, None))
             })?
         };
@@ -665,9 +694,14 @@ impl PySocket {
         let bytes = payload.as_slice();
         let guard = slf.get().inner.acquire().map_err(|e| ctx.err(e))?;
         misuse::check_transfer(slf, "asend", true)?;
-        try_now(slf.py(), &guard, Direction::Send, &ctx, |flags| {
-            guard.send(bytes, flags)
-        })
+        try_now(
+            slf.py(),
+            &guard,
+            Direction::Send,
+            &ctx,
+            bytes.len(),
+            |flags| guard.send(bytes, flags),
+        )
     }
 
     /// The exception the native code raises for the error `errno` of `call` on this socket,

@@ -118,11 +118,18 @@ pub trait Unlocked {
     /// Runs `f` with the caller's locks let go; on `EINTR`, again, unless the caller ends the
     /// call (then `EINTR`, and the caller knows why).
     fn run<T: Send>(&mut self, f: impl FnMut() -> NnResult<T> + Send) -> NnResult<T>;
+
+    /// Runs `f`, a call's first try (which never waits), on the caller's thread as it is. A
+    /// caller whose try copies a large message lets go of its locks for it as `run` does.
+    #[inline]
+    fn first_try<T: Send>(&mut self, mut f: impl FnMut() -> NnResult<T> + Send) -> NnResult<T> {
+        f()
+    }
 }
 
 impl Guard<'_> {
     /// Runs `op` (a call taking the flags to pass to the C library) with `NN_DONTWAIT`, on the
-    /// caller's thread as it is. With `block`, waits while it fails with `EAGAIN`, up to the
+    /// caller's thread as it is (see [`Unlocked::first_try`]). With `block`, waits while it fails with `EAGAIN`, up to the
     /// socket's own timeout for `dir` (`ETIMEDOUT`), through `unlocked`. Where the C library
     /// cannot take that flag (see [`Guard::sends_replies_without_dontwait`]), `op` runs
     /// without it once the socket is ready, through `unlocked` too.
@@ -138,7 +145,7 @@ impl Guard<'_> {
             self.wait_for_reply(dir, block, unlocked)?;
             return unlocked.run(|| op(0));
         }
-        match op(ffi::NN_DONTWAIT) {
+        match unlocked.first_try(|| op(ffi::NN_DONTWAIT)) {
             Err(e) if block && e.errno() == libc::EAGAIN => {}
             other => return other,
         }
