@@ -41,6 +41,7 @@ WARM = {
     16384: 30_000,
     65536: 10_000,
     262144: 2_500,
+    1048576: 600,
 }
 
 
@@ -62,6 +63,12 @@ def build(lib: str, out: Path) -> Path:
     return out
 
 
+def minor_faults(proc: Proc) -> int:
+    """The page faults a worker process has taken so far (minor and major)."""
+    fields = Path(f"/proc/{proc.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[7]) + int(fields[9])  # minflt, majflt (fields 10 and 12 of stat)
+
+
 class Pair:
     """A PULL and a PUSH process of one build, connected over ipc, driven by run.py's line
     protocol (benchdriver.h) through its :class:`bench_procs.Proc`."""
@@ -72,16 +79,21 @@ class Pair:
         self.push = Proc([str(program), "push", address], f"{program.name} push")
         self.push.wait_ready()
 
-    def run(self, count: int, size: int, mode: str) -> tuple[float, float, float]:
-        """msg/s at the PULL and each side's CPU µs a message."""
+    def run(self, count: int, size: int, mode: str) -> tuple[float, float, float, float, float]:
+        """msg/s at the PULL, each side's CPU µs a message and each side's page faults (minor
+        and major) a message."""
+        faults = [minor_faults(p) for p in (self.pull, self.push)]
         for proc in (self.pull, self.push):
             proc.send(f"run {count} {size} {mode}")
         _, elapsed, pull_cpu = self.pull.reply(TIMEOUT).split()
         _, _, push_cpu = self.push.reply(TIMEOUT).split()
+        faults = [minor_faults(p) - f for p, f in zip((self.pull, self.push), faults, strict=True)]
         return (
             count / (int(elapsed) / 1e9),
             int(pull_cpu) / 1e3 / count,
             int(push_cpu) / 1e3 / count,
+            faults[0] / count,
+            faults[1] / count,
         )
 
     def close(self) -> None:
@@ -97,9 +109,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--count", type=int, help="messages a sample (about 0.2 s' worth)")
     parser.add_argument("--fresh", action="store_true", help="a new connection each sample")
+    parser.add_argument(
+        "--upto",
+        type=size_arg,
+        help="after each sample, the larger sizes up to this one (run.py: 1MiB)",
+    )
     args = parser.parse_args()
     count = args.count or max(500, min(100_000, 640 * KIB * KIB // args.size))
     warm = [(s, n) for s, n in WARM.items() if s < args.size]
+    after = [(s, n) for s, n in WARM.items() if args.size < s <= (args.upto or 0)]
     with tempfile.TemporaryDirectory(prefix="floor-ab-") as tmp:
         folder = Path(tmp)
         programs = [build(lib, folder / f"nnbench{i}") for i, lib in enumerate(args.libs)]
@@ -115,13 +133,20 @@ def main() -> None:
                     for size, n in warm:
                         pair.run(n, size, args.mode)
                 samples[i].append(pair.run(count, args.size, args.mode))
+                if not args.fresh:
+                    for size, n in after:
+                        pair.run(n, size, args.mode)
                 if pairs[i] is None:
                     pair.close()
         for kept in pairs:
             if kept is not None:
                 kept.close()
     base = statistics.median(s[0] for s in samples[0])
-    context = "a fresh connection a sample" if args.fresh else "one connection, sizes up to it"
+    context = (
+        "a fresh connection a sample"
+        if args.fresh
+        else f"one connection, sizes up to it{' and on to ' + str(args.upto) if args.upto else ''}"
+    )
     print(f"{args.size} B, {args.mode}, {args.rounds} rounds of {count} messages ({context})")
     for lib, got in zip(args.libs, samples, strict=True):
         rates = sorted(s[0] for s in got)
@@ -129,9 +154,12 @@ def main() -> None:
         median = statistics.median(rates)
         pull = statistics.median(s[1] for s in got)
         push = statistics.median(s[2] for s in got)
+        pull_faults = statistics.median(s[3] for s in got)
+        push_faults = statistics.median(s[4] for s in got)
         print(
             f"{lib}: {median:,.0f} msg/s ({median / base:.2f}), quartiles {rates[n // 4]:,.0f}"
-            f"-{rates[3 * n // 4]:,.0f}; CPU µs a message: PULL {pull:.2f}, PUSH {push:.2f}"
+            f"-{rates[3 * n // 4]:,.0f}; CPU µs a message: PULL {pull:.2f}, PUSH {push:.2f};"
+            f" page faults a message: PULL {pull_faults:.2f}, PUSH {push_faults:.2f}"
         )
         print("   samples (k):", " ".join(f"{s[0] / 1000:.0f}" for s in got))
 
