@@ -30,6 +30,7 @@ impl<'py> Gil<'py> {
     }
 
     /// For a call whose first try copies `len` bytes.
+    #[inline]
     fn copying(py: Python<'py>, len: usize) -> Self {
         Self {
             py,
@@ -59,6 +60,7 @@ impl Unlocked for Gil<'_> {
         }
     }
 
+    #[inline]
     fn first_try<T: Send>(&mut self, mut f: impl FnMut() -> NnResult<T> + Send) -> NnResult<T> {
         if self.large_first_try {
             self.run(f)

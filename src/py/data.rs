@@ -15,10 +15,19 @@ pub const LARGE_COPY: usize = 1 << 20;
 
 /// A new `bytes` holding a copy of `data`; the copy runs without the GIL from `LARGE_COPY`
 /// bytes on.
+#[inline]
 pub fn bytes_from<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
     if data.len() < LARGE_COPY {
-        return Ok(PyBytes::new(py, data));
+        Ok(PyBytes::new(py, data))
+    } else {
+        large_bytes_from(py, data)
     }
+}
+
+/// [`bytes_from`] for a large message.
+#[cold]
+#[inline(never)]
+fn large_bytes_from<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
     let len = pyffi::Py_ssize_t::try_from(data.len())
         .map_err(|_| pyo3::exceptions::PyMemoryError::new_err("message too large"))?;
     // SAFETY: a NULL source asks for a new, uninitialised bytes object of len bytes; the GIL
