@@ -83,6 +83,18 @@ class Session:
         for proc in self.procs.values():
             proc.wait_ready(timeout)
 
+    def pin(self) -> None:
+        """Two-process set-ups (pipeline, reqrep): the client (PUSH, REQ) on the first CPU
+        this process may use, the server (PULL, REP) on the last, every thread of each (the
+        threads they start later inherit it). Other set-ups, or one CPU: nothing."""
+        cpus = sorted(os.sched_getaffinity(0))
+        if self.setup.kind not in ("pipeline", "reqrep") or len(cpus) < 2:
+            return
+        for role, proc in self.procs.items():
+            cpu = cpus[0] if role in ("push", "req") else cpus[-1]
+            for task in Path(f"/proc/{proc.popen.pid}/task").iterdir():
+                os.sched_setaffinity(int(task.name), {cpu})
+
     def run(self, count: int, variant: Variant, timeout: float) -> tuple[int, int]:
         """One measured run; returns the elapsed nanoseconds and the CPU nanoseconds of the
         measuring process (the PULL, the REQ, or the only one)."""
@@ -160,9 +172,11 @@ def start_sessions(
     programs: dict[str, Path],
     notes: list[str],
     label: str,
+    pin: bool = False,
 ) -> dict[str, Session]:
     """Starts every library's processes for ``setup`` (servers first); a library whose
-    processes fail to start is left out with a note. ``programs``: see :func:`worker_argv`."""
+    processes fail to start is left out with a note. ``programs``: see :func:`worker_argv`;
+    ``pin``: see :meth:`Session.pin`."""
     sessions = {lib: Session(lib, setup, addresses.make(setup.transport), programs) for lib in libs}
 
     def leave_out(lib: str, why: Exception) -> None:
@@ -183,6 +197,9 @@ def start_sessions(
                 session.wait_ready()
             except WorkerError as exc:
                 leave_out(lib, exc)
+    if pin:
+        for session in sessions.values():
+            session.pin()
     return sessions
 
 
@@ -212,7 +229,7 @@ def measure_workload(
         ]
         label = variants[0].name if len(variants) == 1 else workload
         progress(f"[{label}] starting {len(wanted)} libraries' processes")
-        sessions = start_sessions(wanted, setup, addresses, programs, notes, label)
+        sessions = start_sessions(wanted, setup, addresses, programs, notes, label, cfg.pin)
         counted: dict[tuple[str, str], dict[str, Any]] = {}
         try:
             series = measure_group(

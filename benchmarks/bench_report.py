@@ -113,7 +113,12 @@ def table(data: dict[str, Any]) -> str:
         ),
         f"  rounds per workload: {format_repeats(meta.get('repeats') or {})}; about "
         f"{meta.get('sample_time_s')} s a sample; the libraries run in each round, in a new "
-        "random order",
+        "random order"
+        + (
+            "; pinned: each process of the throughput and latency rows on a CPU of its own"
+            if meta.get("pinned")
+            else ""
+        ),
         "  median: of the samples   min - max: their spread   vs C: median / C's median",
         "  rounds: the middle half (quartiles) of the per-round ratios to C",
         "  cpu: CPU µs per message (per round trip: latency, async) of the measuring process, all",

@@ -117,6 +117,8 @@ class Config:
     syscalls: bool = False
     #: a --quick run (shorter counted runs)
     quick: bool = False
+    #: --pin: each process of a two-process set-up (pipeline, reqrep) on a CPU of its own
+    pin: bool = False
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:

@@ -289,6 +289,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="skip the pass that counts system calls per message with strace (throughput "
         "and fan-out rows)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="put each process of the two-process rows (throughput, latency) on a CPU of its "
+        "own, every library alike (benchmarks/README.md: placement)",
+    )
     parser.add_argument("--repeats", type=int, help="rounds per workload (overrides defaults)")
     parser.add_argument("--sample-time", type=float, help="seconds per sample (default 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the per-round order")
@@ -381,6 +387,7 @@ def config_for(args: argparse.Namespace) -> Config:
         cfg.fanout_subs = args.sub_list
     cfg.quick = args.quick
     cfg.syscalls = not args.no_syscalls
+    cfg.pin = args.pin
     return cfg
 
 
@@ -472,6 +479,7 @@ def main(argv: list[str]) -> int:
             "batches": list(cfg.batches),
             "seed": cfg.seed,
             "syscalls_counted": cfg.syscalls,
+            "pinned": cfg.pin,
             "fanout_burst": FANOUT_BURST,
             "subject": SUBJECT,
             "duration_s": round(time.monotonic() - started, 1),

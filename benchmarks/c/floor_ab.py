@@ -3,10 +3,15 @@ PULL over ipc, in the context `run.py` measures in: one connection per build for
 (run.py runs every ipc throughput size on one pair of processes per library), each round
 running the sizes from 16 B up to the measured one on it, the builds in a new random order
 each round. A fresh connection (``--fresh``) is the other context: a new pair of processes
-for each sample, nothing sent before.
+for each sample, nothing sent before. ``--placements free,split,same`` measures each build
+with its two processes where the scheduler puts them (free), pinned to a CPU each (split:
+the PULL on the last CPU, the PUSH on the first, every thread of each) and both on the first
+CPU (same), the placements interleaved like the builds; a Python library's name (e.g.
+``nanomsg_rs``, ``pyzmq``) runs its benchmark worker instead of a C build.
 
     python3 benchmarks/c/floor_ab.py system hardened            # 64 KiB, recv, 20 rounds
     python3 benchmarks/c/floor_ab.py --size 256KiB --mode into --rounds 30 system DIR
+    python3 benchmarks/c/floor_ab.py --placements free,split,same --rounds 8 system hardened
 
 A build is `hardened` (the archive of the last `make wheel`, nanomsg/link-flags), `system`
 (the system's libnanomsg-dev) or DIR (a libnanomsg.a and its include/nanomsg/), as for
@@ -18,6 +23,7 @@ the first build) and the CPU time a message of each process (medians). On this s
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -26,7 +32,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench_procs import Proc  # benchmarks/, whose modules run.py shares
+from bench_libs import PYTHON_LIBS  # benchmarks/, whose modules run.py shares
+from bench_procs import Proc, worker_argv
 
 HERE = Path(__file__).resolve().parent
 KIB = 1024
@@ -69,15 +76,39 @@ def minor_faults(proc: Proc) -> int:
     return int(fields[7]) + int(fields[9])  # minflt, majflt (fields 10 and 12 of stat)
 
 
-class Pair:
-    """A PULL and a PUSH process of one build, connected over ipc, driven by run.py's line
-    protocol (benchdriver.h) through its :class:`bench_procs.Proc`."""
+#: where each placement puts the PULL and the PUSH: all CPUs (None), or the first or last one
+PLACEMENTS: dict[str, tuple[str | None, str | None]] = {
+    "free": (None, None),
+    "split": ("last", "first"),
+    "same": ("first", "first"),
+}
 
-    def __init__(self, program: Path, address: str) -> None:
-        self.pull = Proc([str(program), "pull", address], f"{program.name} pull")
+
+class Pair:
+    """A PULL and a PUSH process of one build (a C program, or a Python library's worker),
+    connected over ipc, driven by run.py's line protocol (benchdriver.h) through its
+    :class:`bench_procs.Proc`."""
+
+    def __init__(self, program: Path | str, address: str) -> None:
+        def argv(role: str) -> list[str]:
+            if isinstance(program, str):  # a Python library
+                return worker_argv(program, {}, [role, address])
+            return [str(program), role, address]
+
+        name = program if isinstance(program, str) else program.name
+        self.pull = Proc(argv("pull"), f"{name} pull")
         self.pull.wait_ready()
-        self.push = Proc([str(program), "push", address], f"{program.name} push")
+        self.push = Proc(argv("push"), f"{name} push")
         self.push.wait_ready()
+
+    def place(self, placement: str) -> None:
+        """Sets every thread of both processes where ``placement`` (:data:`PLACEMENTS`) says;
+        threads started later inherit it."""
+        cpus = sorted(os.sched_getaffinity(0))
+        for proc, where in zip((self.pull, self.push), PLACEMENTS[placement], strict=True):
+            allowed = set(cpus) if where is None else {cpus[0] if where == "first" else cpus[-1]}
+            for task in Path(f"/proc/{proc.popen.pid}/task").iterdir():
+                os.sched_setaffinity(int(task.name), allowed)
 
     def run(self, count: int, size: int, mode: str) -> tuple[float, float, float, float, float]:
         """msg/s at the PULL, each side's CPU µs a message and each side's page faults (minor
@@ -103,7 +134,12 @@ class Pair:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("libs", nargs="+", help="hardened, system or DIR, two or more")
+    parser.add_argument(
+        "libs",
+        nargs="+",
+        help="hardened, system, DIR or a Python library; two or more "
+        "unless --placements names several",
+    )
     parser.add_argument("--size", type=size_arg, default=64 * KIB, help="measured size (64KiB)")
     parser.add_argument("--mode", choices=("recv", "into", "msg"), default="recv")
     parser.add_argument("--rounds", type=int, default=20)
@@ -114,25 +150,39 @@ def main() -> None:
         type=size_arg,
         help="after each sample, the larger sizes up to this one (run.py: 1MiB)",
     )
+    parser.add_argument(
+        "--placements",
+        default="free",
+        help="comma-separated, from free, split, same (default free: the scheduler's)",
+    )
     args = parser.parse_args()
+    placements = args.placements.split(",")
+    if any(p not in PLACEMENTS for p in placements):
+        parser.error(f"--placements: choose from {', '.join(PLACEMENTS)}")
     count = args.count or max(500, min(100_000, 640 * KIB * KIB // args.size))
     warm = [(s, n) for s, n in WARM.items() if s < args.size]
     after = [(s, n) for s, n in WARM.items() if args.size < s <= (args.upto or 0)]
     with tempfile.TemporaryDirectory(prefix="floor-ab-") as tmp:
         folder = Path(tmp)
-        programs = [build(lib, folder / f"nnbench{i}") for i, lib in enumerate(args.libs)]
+        programs: list[Path | str] = [
+            lib if lib in PYTHON_LIBS else build(lib, folder / f"nnbench{i}")
+            for i, lib in enumerate(args.libs)
+        ]
         address = [f"ipc://{folder}/s{i}" for i in range(len(programs))]
         pairs = [None if args.fresh else Pair(p, a) for p, a in zip(programs, address, strict=True)]
-        samples: list[list[tuple[float, float, float]]] = [[] for _ in programs]
+        arms = [(i, placement) for i in range(len(programs)) for placement in placements]
+        samples: list[list[tuple[float, ...]]] = [[] for _ in arms]
         for _ in range(args.rounds):
-            order = list(range(len(programs)))
+            order = list(range(len(arms)))
             random.shuffle(order)
-            for i in order:
+            for arm in order:
+                i, placement = arms[arm]
                 pair = pairs[i] or Pair(programs[i], address[i])
+                pair.place(placement)
                 if not args.fresh:
                     for size, n in warm:
                         pair.run(n, size, args.mode)
-                samples[i].append(pair.run(count, args.size, args.mode))
+                samples[arm].append(pair.run(count, args.size, args.mode))
                 if not args.fresh:
                     for size, n in after:
                         pair.run(n, size, args.mode)
@@ -148,7 +198,8 @@ def main() -> None:
         else f"one connection, sizes up to it{' and on to ' + str(args.upto) if args.upto else ''}"
     )
     print(f"{args.size} B, {args.mode}, {args.rounds} rounds of {count} messages ({context})")
-    for lib, got in zip(args.libs, samples, strict=True):
+    for (i, placement), got in zip(arms, samples, strict=True):
+        lib = args.libs[i] + (f" ({placement})" if len(placements) > 1 else "")
         rates = sorted(s[0] for s in got)
         n = len(rates)
         median = statistics.median(rates)
