@@ -3183,7 +3183,7 @@ static int many_sockets (void)
 
 /*  0047: nn_bind failing on an address in use, 10,000 times, over ipc and over ws: upstream
     leaks the endpoint's state each time (about 1 KiB: 7 MiB of heap here); tcp did not. Fails if
-    the heap grew by more than 1 MiB.  */
+    the heap is still more than 1 MiB larger 2 s after the last bind.  */
 static int bind_in_use_leak (void)
 {
     struct mallinfo2 before, after;
@@ -3205,12 +3205,23 @@ static int bind_in_use_leak (void)
             return 1;
         }
     }
-    after = mallinfo2 ();
-    grown = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+    /*  The hardened library frees a failed endpoint from its listen-error event, which comes
+        after the listening socket's stop: from the worker thread, which a loaded machine can
+        leave behind by a few thousand. Given up to 2 s to catch up; a leak stays.  */
+    for (i = 0; i < 200; i++) {
+        after = mallinfo2 ();
+        grown = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+        if (after.uordblks + after.hblkhd < before.uordblks + before.hblkhd)
+            grown = 0;
+        if (grown <= 1024 * 1024)
+            break;
+        usleep (10000);
+    }
     nn_close (b);
     nn_close (a);
     if (grown > 1024 * 1024) {
-        fprintf (stderr, "10,000 failed binds: %zu KiB more heap: FAILED\n", grown / 1024);
+        fprintf (stderr, "10,000 failed binds: %zu KiB more heap 2 s later: FAILED\n",
+            grown / 1024);
         return 1;
     }
     return 0;
