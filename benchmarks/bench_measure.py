@@ -91,9 +91,7 @@ class Session:
         if self.setup.kind not in ("pipeline", "reqrep") or len(cpus) < 2:
             return
         for role, proc in self.procs.items():
-            cpu = cpus[0] if role in ("push", "req") else cpus[-1]
-            for task in Path(f"/proc/{proc.popen.pid}/task").iterdir():
-                os.sched_setaffinity(int(task.name), {cpu})
+            proc.set_cpus({cpus[0] if role in ("push", "req") else cpus[-1]})
 
     def run(self, count: int, variant: Variant, timeout: float) -> tuple[int, int]:
         """One measured run; returns the elapsed nanoseconds and the CPU nanoseconds of the

@@ -107,6 +107,12 @@ class Proc:
             raise WorkerError(f"{self.name} said {line!r} instead of ready")
         self.ready = True
 
+    def set_cpus(self, cpus: set[int]) -> None:
+        """Lets every thread of the process run only on ``cpus``; the threads it starts later
+        inherit that."""
+        for task in Path(f"/proc/{self.popen.pid}/task").iterdir():
+            os.sched_setaffinity(int(task.name), cpus)
+
     def stop(self) -> None:
         """Asks the process to quit, and kills it if it does not."""
         if self.popen.poll() is None:

@@ -106,9 +106,9 @@ class Pair:
         threads started later inherit it."""
         cpus = sorted(os.sched_getaffinity(0))
         for proc, where in zip((self.pull, self.push), PLACEMENTS[placement], strict=True):
-            allowed = set(cpus) if where is None else {cpus[0] if where == "first" else cpus[-1]}
-            for task in Path(f"/proc/{proc.popen.pid}/task").iterdir():
-                os.sched_setaffinity(int(task.name), allowed)
+            proc.set_cpus(
+                set(cpus) if where is None else {cpus[0] if where == "first" else cpus[-1]}
+            )
 
     def run(self, count: int, size: int, mode: str) -> tuple[float, float, float, float, float]:
         """msg/s at the PULL, each side's CPU µs a message and each side's page faults (minor
