@@ -206,6 +206,7 @@ _COPIES_IN_RECV = pytest.mark.backend(
         pytest.param("recv", marks=_COPIES_IN_RECV),
         "recv_into",
         pytest.param("recv_many", marks=_COPIES_IN_RECV),
+        "bytes(Message)",
     ],
 )
 def test_a_large_copy_leaves_other_threads_running(cleanup: list[nn.Socket], call: str) -> None:
@@ -230,10 +231,12 @@ def test_a_large_copy_leaves_other_threads_running(cleanup: list[nn.Socket], cal
             got = pull.recv()
         else:
             push.send(data)
+            message = pull.recv_msg() if call == "bytes(Message)" else None
             runs = {
                 "recv": pull.recv,
                 "recv_into": lambda: pull.recv_into(target),
                 "recv_many": lambda: pull.recv_many(4),
+                "bytes(Message)": lambda: bytes(message),  # type: ignore[arg-type]
             }
             took, stalled, got = _longest_stall(runs[call])
             if call == "recv_into":
@@ -250,6 +253,49 @@ def test_a_large_copy_leaves_other_threads_running(cleanup: list[nn.Socket], cal
         lambda r: r[1] < r[0] / 2,
         f"{call} of {LARGE} bytes stopped the other thread (took, longest stall in s)",
     )
+
+
+def test_a_large_message_copy_pins_its_buffer(cleanup: list[nn.Socket]) -> None:
+    # bytes(m) of a large Message copies without the GIL and without the message's lock, so
+    # another thread can reach the message meanwhile: a change that could move or free its
+    # buffer (resize, send_msg) is refused then (BufferError, as while a memoryview is
+    # alive), and allowed again once the copy is done.
+    a, b = nn.Socket("pair"), nn.Socket("pair")
+    cleanup.extend([a, b])
+    address = make_address("inproc")
+    a.bind(address)
+    b.connect(address)
+    b.rcvtimeo = 10_000
+    size = LARGE // 2
+    data = bytes(range(256)) * (size // 256)
+
+    def attempt() -> int:
+        m = nn.Message(data)
+        done = threading.Event()
+        refusals: list[str] = []
+
+        def meddler() -> None:
+            while not done.is_set():
+                try:
+                    m.resize(size)  # the same size: harmless, unless it runs during a copy
+                except BufferError as e:
+                    refusals.append(str(e))
+
+        t = threading.Thread(target=meddler, daemon=True)
+        t.start()
+        try:
+            copies = [bytes(m) for _ in range(4)]
+        finally:
+            done.set()
+            t.join(10)
+        assert not t.is_alive()
+        assert all(c == data for c in copies)
+        assert all("copies" in r for r in refusals), refusals[:3]
+        assert a.send_msg(m) == size  # the pin went with the last copy
+        assert b.recv() == data
+        return len(refusals)
+
+    best_of(attempt, lambda refusals: refusals > 0, "no resize ran into a copy")
 
 
 def test_concurrent_timeouts_overlap(cleanup: list[nn.Socket]) -> None:

@@ -13,7 +13,7 @@ use pyo3::pyclass::CompareOp;
 use pyo3::types::{PyByteArray, PyBytes, PyInt, PyMemoryView, PyString};
 
 use crate::nn::{lock, NnMsg};
-use crate::py::data::Payload;
+use crate::py::data::{self, Payload, LARGE_COPY};
 
 #[derive(Default)]
 struct State {
@@ -23,6 +23,9 @@ struct State {
     header: Option<Vec<u8>>,
     /// Buffer-protocol views alive; while any is, the buffer may not move or go.
     exports: usize,
+    /// `bytes(m)` copies of a large message running without the lock and the GIL; while any
+    /// is, the buffer may not move or go either.
+    copies: usize,
 }
 
 impl State {
@@ -32,6 +35,11 @@ impl State {
         if self.exports > 0 {
             return Err(PyBufferError::new_err(format!(
                 "cannot {what} a Message while a memoryview of it is alive"
+            )));
+        }
+        if self.copies > 0 {
+            return Err(PyBufferError::new_err(format!(
+                "cannot {what} a Message while another thread copies it (bytes())"
             )));
         }
         if self.msg.is_none() {
@@ -54,6 +62,15 @@ pub struct PyMessage {
     state: Mutex<State>,
 }
 
+/// A large `bytes(m)` copy in progress: uncounts itself from the message when dropped.
+struct CopyPin<'a>(&'a PyMessage);
+
+impl Drop for CopyPin<'_> {
+    fn drop(&mut self) {
+        self.0.lock().copies -= 1;
+    }
+}
+
 /// A sendable message taken out of its Python object.
 pub type Parts = (NnMsg, Option<Vec<u8>>);
 
@@ -65,6 +82,7 @@ impl PyMessage {
                 msg: Some(msg),
                 header,
                 exports: 0,
+                copies: 0,
             }),
         }
     }
@@ -117,9 +135,25 @@ impl PyMessage {
         self.with_bytes(<[u8]>::len)
     }
 
-    /// A copy of the contents.
-    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        self.with_bytes(|b| PyBytes::new(py, b))
+    /// A copy of the contents; of 1 MiB or more, made without the GIL.
+    fn __bytes__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let mut st = self.lock();
+        let data = st.msg.as_ref().map_or(&[][..], NnMsg::as_slice);
+        if data.len() < LARGE_COPY {
+            return Ok(PyBytes::new(py, data));
+        }
+        // A large message is copied without its lock and without the GIL (other threads,
+        // this message's users among them, run meanwhile), its buffer pinned: it cannot be
+        // sent, resized or freed while `copies` counts this copy.
+        let (ptr, len) = (data.as_ptr(), data.len());
+        st.copies += 1;
+        drop(st);
+        let _pinned = CopyPin(self);
+        // SAFETY: ptr/len are the message's buffer, which stays where it is until `_pinned`
+        // uncounts this copy; a thread writing into it through a memoryview meanwhile races
+        // with the copy as with any copy of a shared buffer, without touching freed memory.
+        let data = unsafe { std::slice::from_raw_parts(ptr, len) };
+        data::bytes_from(py, data)
     }
 
     fn __richcmp__(&self, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
@@ -157,7 +191,7 @@ impl PyMessage {
 
     /// Changes the size in bytes (``nn_reallocmsg``), keeping the leading bytes; new bytes are
     /// zero. ``ValueError`` for a negative size or a sent message; ``BufferError`` while a
-    /// memoryview of the message is alive.
+    /// memoryview of the message is alive or another thread copies it (``bytes``).
     fn resize(&self, size: i64) -> PyResult<()> {
         let size = usize::try_from(size).map_err(|_| PyValueError::new_err("size must be >= 0"))?;
         let mut st = self.lock();

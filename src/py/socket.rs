@@ -309,7 +309,7 @@ impl PySocket {
     ///
     /// Raises:
     ///     ValueError: the message was sent already.
-    ///     BufferError: a memoryview of the message is alive.
+    ///     BufferError: a memoryview of the message is alive, or another thread copies it.
     #[pyo3(signature = (msg, *, block = true))]
     fn send_msg(slf: &Bound<'_, Self>, msg: &Bound<'_, PyMessage>, block: bool) -> PyResult<usize> {
         let ctx = Context::on(slf, "send_msg");
