@@ -43,7 +43,7 @@ soak: install    ## the soak tests and the fuzzers' soak budgets, with a summary
 
 # BENCH_SIZES and BENCH_SUBS (e.g. 64,64KiB,1MiB and 1,16,256) shorten the sweeps.
 bench: install   ## benchmarks: table, targets, plots, benchmarks/README.md's Results, the docs' figures
-	$(PY) benchmarks/run.py --readme benchmarks/README.md --docs
+	$(PY) benchmarks/run.py --pin --readme benchmarks/README.md --docs
 
 # Line tables (no change to the code) let the profile split what LTO inlined by source file.
 profile-layers:  ## instructions per call, layer by layer (callgrind), against C
