@@ -43,6 +43,8 @@ soak: install    ## the soak tests and the fuzzers' soak budgets, with a summary
 
 # BENCH_SIZES and BENCH_SUBS (e.g. 64,64KiB,1MiB and 1,16,256) shorten the sweeps.
 bench: install   ## benchmarks: table, targets, plots, benchmarks/README.md's Results, the docs' figures
+	PIP_ROOT_USER_ACTION=ignore $(PY) -m pip install -q --disable-pip-version-check \
+		-r benchmarks/requirements.txt  # the compared libraries and matplotlib, for the plots
 	$(PY) benchmarks/run.py --pin --readme benchmarks/README.md --docs
 
 # Line tables (no change to the code) let the profile split what LTO inlined by source file.

@@ -172,8 +172,13 @@ def block_summary(data: dict[str, Any], f: Fmt) -> list[str]:
         f"One full run of {f.code('make bench')} on the {mach.get('cores', '?')}-core "
         f"development machine ({meta.get('date', '?')[:10]}, commit "
         f"{mach.get('commit', '?')}, nanomsg_rs on libnanomsg {patch_level(data)}; 1-minute "
-        f"load {start:.2f} at the start, {end:.2f} at the end), medians, ratio to C in "
-        "parentheses:"
+        f"load {start:.2f} at the start, {end:.2f} at the end"
+        + (
+            "; each process of the two-process rows on a CPU of its own"
+            if meta.get("pinned")
+            else ""
+        )
+        + "), medians, ratio to C in parentheses:"
     )
     rows = []
     for title, workload, size, mode in SUMMARY_ROWS:
