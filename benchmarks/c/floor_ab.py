@@ -16,7 +16,8 @@ CPU (same), the placements interleaved like the builds; a Python library's name 
 A build is `hardened` (the archive of the last `make wheel`, nanomsg/link-flags), `system`
 (the system's libnanomsg-dev) or DIR (a libnanomsg.a and its include/nanomsg/), as for
 `rates.sh`. Prints, for each, msg/s at the PULL (median, quartiles, every sample, ratio to
-the first build) and the CPU time a message of each process (medians). On this shared
+the first build) and, a message for each process (medians), its CPU time, page faults and
+context switches (voluntary and involuntary, summed over its threads). On this shared
 2-vCPU machine the samples move by half between sittings: compare builds within one run.
 """
 
@@ -70,10 +71,24 @@ def build(lib: str, out: Path) -> Path:
     return out
 
 
-def minor_faults(proc: Proc) -> int:
-    """The page faults a worker process has taken so far (minor and major)."""
-    fields = Path(f"/proc/{proc.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[7]) + int(fields[9])  # minflt, majflt (fields 10 and 12 of stat)
+def counters(proc: Proc) -> tuple[int, int, int]:
+    """A worker process's page faults so far (minor and major), and its threads' voluntary and
+    involuntary context switches (the live threads': a thread that ended takes its own)."""
+    pid = proc.popen.pid
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    faults = int(fields[7]) + int(fields[9])  # minflt, majflt (fields 10 and 12 of stat)
+    switches = [0, 0]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        for line in status.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                switches[0] += int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches:"):
+                switches[1] += int(line.split()[1])
+    return faults, switches[0], switches[1]
 
 
 #: where each placement puts the PULL and the PUSH: all CPUs (None), or the first or last one
@@ -110,22 +125,22 @@ class Pair:
                 set(cpus) if where is None else {cpus[0] if where == "first" else cpus[-1]}
             )
 
-    def run(self, count: int, size: int, mode: str) -> tuple[float, float, float, float, float]:
-        """msg/s at the PULL, each side's CPU µs a message and each side's page faults (minor
-        and major) a message."""
-        faults = [minor_faults(p) for p in (self.pull, self.push)]
+    def run(self, count: int, size: int, mode: str) -> tuple[float, ...]:
+        """msg/s at the PULL, then for each side (PULL, PUSH) a message: CPU µs, page faults
+        (minor and major), voluntary and involuntary context switches (every thread)."""
+        before = [counters(p) for p in (self.pull, self.push)]
         for proc in (self.pull, self.push):
             proc.send(f"run {count} {size} {mode}")
         _, elapsed, pull_cpu = self.pull.reply(TIMEOUT).split()
         _, _, push_cpu = self.push.reply(TIMEOUT).split()
-        faults = [minor_faults(p) - f for p, f in zip((self.pull, self.push), faults, strict=True)]
-        return (
-            count / (int(elapsed) / 1e9),
-            int(pull_cpu) / 1e3 / count,
-            int(push_cpu) / 1e3 / count,
-            faults[0] / count,
-            faults[1] / count,
-        )
+        after = [counters(p) for p in (self.pull, self.push)]
+        per_side = []
+        for cpu, b, a in zip((pull_cpu, push_cpu), before, after, strict=True):
+            per_side += [
+                int(cpu) / 1e3 / count,
+                *((y - x) / count for x, y in zip(b, a, strict=True)),
+            ]
+        return (count / (int(elapsed) / 1e9), *per_side)
 
     def close(self) -> None:
         self.push.stop()
@@ -203,14 +218,18 @@ def main() -> None:
         rates = sorted(s[0] for s in got)
         n = len(rates)
         median = statistics.median(rates)
-        pull = statistics.median(s[1] for s in got)
-        push = statistics.median(s[2] for s in got)
-        pull_faults = statistics.median(s[3] for s in got)
-        push_faults = statistics.median(s[4] for s in got)
+        pull, pull_faults, pull_vol, pull_invol = (
+            statistics.median(s[k] for s in got) for k in (1, 2, 3, 4)
+        )
+        push, push_faults, push_vol, push_invol = (
+            statistics.median(s[k] for s in got) for k in (5, 6, 7, 8)
+        )
         print(
             f"{lib}: {median:,.0f} msg/s ({median / base:.2f}), quartiles {rates[n // 4]:,.0f}"
             f"-{rates[3 * n // 4]:,.0f}; CPU µs a message: PULL {pull:.2f}, PUSH {push:.2f};"
-            f" page faults a message: PULL {pull_faults:.2f}, PUSH {push_faults:.2f}"
+            f" page faults a message: PULL {pull_faults:.2f}, PUSH {push_faults:.2f};"
+            f" context switches a message (voluntary/involuntary): PULL {pull_vol:.4f}/"
+            f"{pull_invol:.4f}, PUSH {push_vol:.4f}/{push_invol:.4f}"
         )
         print("   samples (k):", " ".join(f"{s[0] / 1000:.0f}" for s in got))
 
