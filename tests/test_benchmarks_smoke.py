@@ -418,3 +418,31 @@ def test_every_workload_has_its_rounds(quick: bool) -> None:
     cfg = run.config_for(run.parse_args(["--quick"] if quick else []))
     assert set(cfg.repeats) == set(WORKLOADS)
     assert all(n >= 3 for n in cfg.repeats.values()), cfg.repeats
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="the C floor needs gcc")
+def test_floor_ab_prints_rates_cpu_faults_and_switches() -> None:
+    # benchmarks/c/floor_ab.py: the C floor and a Python library's worker, interleaved, each
+    # placement of its own; every arm prints its rate, CPU time, page faults and context
+    # switches a message, each a number, and the rates are real (messages did move).
+    script = RUN.parent / "c" / "floor_ab.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--size", "1KiB", "--rounds", "2", "--count", "2000",
+         "--placements", "free,split", "system", "nanomsg_rs"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    arms = re.findall(
+        r"^(system|nanomsg_rs) \((free|split)\): ([0-9,]+) msg/s .*?CPU µs a message: PULL "
+        r"([0-9.]+), PUSH ([0-9.]+); page faults a message: PULL [0-9.]+, PUSH [0-9.]+; "
+        r"context switches a message \(voluntary/involuntary\): PULL ([0-9.]+)/([0-9.]+), "
+        r"PUSH ([0-9.]+)/([0-9.]+)$",
+        done.stdout,
+        re.M,
+    )
+    assert sorted((a[0], a[1]) for a in arms) == [
+        ("nanomsg_rs", "free"), ("nanomsg_rs", "split"), ("system", "free"), ("system", "split")
+    ], done.stdout  # fmt: skip
+    for arm in arms:
+        assert int(arm[2].replace(",", "")) > 0, arm
+        assert float(arm[3]) > 0 and float(arm[4]) > 0, arm  # each side spent CPU on them
