@@ -446,3 +446,25 @@ def test_floor_ab_prints_rates_cpu_faults_and_switches() -> None:
     for arm in arms:
         assert int(arm[2].replace(",", "")) > 0, arm
         assert float(arm[3]) > 0 and float(arm[4]) > 0, arm  # each side spent CPU on them
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="the C floor needs gcc")
+def test_worker_policy_prints_both_policies() -> None:
+    # benchmarks/c/worker_policy.py: the C floor with its worker as it is and as SCHED_BATCH,
+    # each arm's rate, CPU and switches a number, the rate and each side's CPU non-zero.
+    script = RUN.parent / "c" / "worker_policy.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--size", "1KiB", "--rounds", "1", "--count", "2000",
+         "system"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    arms = re.findall(
+        r"^system, other threads (other|batch): ([0-9,]+) msg/s; PULL ([0-9.]+) µs, switches "
+        r"[0-9.]+/[0-9.]+; PUSH ([0-9.]+) µs, switches [0-9.]+/[0-9.]+ ",
+        done.stdout,
+        re.M,
+    )
+    assert sorted(a[0] for a in arms) == ["batch", "other"], done.stdout
+    for arm in arms:
+        assert int(arm[1].replace(",", "")) > 0 and float(arm[2]) > 0 and float(arm[3]) > 0, arm
