@@ -107,11 +107,15 @@ class Proc:
             raise WorkerError(f"{self.name} said {line!r} instead of ready")
         self.ready = True
 
+    def threads(self) -> list[int]:
+        """The ids of the process's threads now (its main thread's is its pid)."""
+        return [int(task.name) for task in Path(f"/proc/{self.popen.pid}/task").iterdir()]
+
     def set_cpus(self, cpus: set[int]) -> None:
         """Lets every thread of the process run only on ``cpus``; the threads it starts later
         inherit that."""
-        for task in Path(f"/proc/{self.popen.pid}/task").iterdir():
-            os.sched_setaffinity(int(task.name), cpus)
+        for tid in self.threads():
+            os.sched_setaffinity(tid, cpus)
 
     def stop(self) -> None:
         """Asks the process to quit, and kills it if it does not."""

@@ -30,7 +30,9 @@ from support import (
     NANOMSG,
     NNG,
     REPORT_PRELUDE,
+    SockFactory,
     best_of,
+    connected,
     free_tcp_port,
     make_address,
     run_in_thread,
@@ -255,17 +257,12 @@ def test_a_large_copy_leaves_other_threads_running(cleanup: list[nn.Socket], cal
     )
 
 
-def test_a_large_message_copy_pins_its_buffer(cleanup: list[nn.Socket]) -> None:
+def test_a_large_message_copy_pins_its_buffer(sock: SockFactory) -> None:
     # bytes(m) of a large Message copies without the GIL and without the message's lock, so
     # another thread can reach the message meanwhile: a change that could move or free its
     # buffer (resize, send_msg) is refused then (BufferError, as while a memoryview is
     # alive), and allowed again once the copy is done.
-    a, b = nn.Socket("pair"), nn.Socket("pair")
-    cleanup.extend([a, b])
-    address = make_address("inproc")
-    a.bind(address)
-    b.connect(address)
-    b.rcvtimeo = 10_000
+    a, b = connected(sock, "pair", "pair", ms=10_000)
     size = LARGE // 2
     data = bytes(range(256)) * (size // 256)
 

@@ -78,9 +78,9 @@ def counters(proc: Proc) -> tuple[int, int, int]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     faults = int(fields[7]) + int(fields[9])  # minflt, majflt (fields 10 and 12 of stat)
     switches = [0, 0]
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    for tid in proc.threads():
         try:
-            status = (task / "status").read_text()
+            status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
         except OSError:  # the thread ended meanwhile
             continue
         for line in status.splitlines():

@@ -29,10 +29,9 @@ POLICIES = {"other": os.SCHED_OTHER, "batch": os.SCHED_BATCH}
 def set_threads(pair: Pair, policy: int) -> None:
     """Sets ``policy`` on every thread of both processes but each one's main thread."""
     for proc in (pair.pull, pair.push):
-        pid = proc.popen.pid
-        for task in os.listdir(f"/proc/{pid}/task"):
-            if int(task) != pid:
-                os.sched_setscheduler(int(task), policy, os.sched_param(0))
+        for tid in proc.threads():
+            if tid != proc.popen.pid:
+                os.sched_setscheduler(tid, policy, os.sched_param(0))
 
 
 def main() -> None:

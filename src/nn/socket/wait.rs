@@ -131,9 +131,9 @@ impl Guard<'_> {
     /// Runs `op` (a call taking the flags to pass to the C library) with `NN_DONTWAIT`, on the
     /// caller's thread as it is (see [`Unlocked::first_try`]). With `block`, waits while it
     /// fails with `EAGAIN`, up to the socket's own timeout for `dir` (`ETIMEDOUT`), through
-    /// `unlocked`. Where the C library
-    /// cannot take that flag (see [`Guard::sends_replies_without_dontwait`]), `op` runs
-    /// without it once the socket is ready, through `unlocked` too.
+    /// `unlocked`. Where the C library cannot take that flag (see
+    /// [`Guard::sends_replies_without_dontwait`]), `op` runs without it once the socket is
+    /// ready, through `unlocked` too.
     #[inline]
     pub fn call<T: Send>(
         &self,
