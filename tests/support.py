@@ -71,7 +71,7 @@ NO_SYMBOLS = "nng has no nn_symbol_info: nn.symbols() raises NotSupported"
 NNG_UNSUPPORTED_OPTIONS = frozenset(
     {"sndbuf", "rcvbuf", "sndprio", "rcvprio", "ipv4only", "maxttl", "rcvmaxpartial"}
     | {"connect_timeout", "tcp_keepalive", "tcp_keepalive_idle", "tcp_keepalive_interval"}
-    | {"tcp_keepalive_count", "maxconn", "ipc_permissions", "worker_poll"}
+    | {"tcp_keepalive_count", "maxconn", "ipc_permissions", "worker_poll", "worker_yield"}
 )
 
 
@@ -79,7 +79,7 @@ NNG_UNSUPPORTED_OPTIONS = frozenset(
 HARDENED_OPTIONS = frozenset(
     {"rcvmaxpartial", "connect_timeout", "tcp_keepalive", "tcp_keepalive_idle"}
     | {"tcp_keepalive_interval", "tcp_keepalive_count", "tls_error", "maxconn"}
-    | {"ipc_permissions", "worker_poll"}
+    | {"ipc_permissions", "worker_poll", "worker_yield"}
 )
 
 

@@ -74,6 +74,12 @@ static int make_socket(int protocol)
         die("nn_socket");
     if (nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &unlimited, sizeof unlimited) < 0)
         die("nn_setsockopt(NN_RCVMAXSIZE)");
+#ifdef NN_WORKER_YIELD
+    /* our libnanomsg: as the binding sets it on every socket */
+    int yield = 1;
+    if (nn_setsockopt(s, NN_SOL_SOCKET, NN_WORKER_YIELD, &yield, sizeof yield) < 0)
+        die("nn_setsockopt(NN_WORKER_YIELD)");
+#endif
     return s;
 }
 

@@ -251,6 +251,7 @@ __all__ = [
     "VERSION_CURRENT",
     "VERSION_REVISION",
     "WORKER_POLL",
+    "WORKER_YIELD",
     "WS",
     "WSS",
     "WS_MSG_TYPE",

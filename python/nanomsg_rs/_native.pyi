@@ -315,6 +315,7 @@ __all__ = [
     "VERSION_CURRENT",
     "VERSION_REVISION",
     "WORKER_POLL",
+    "WORKER_YIELD",
     "WS",
     "WSS",
     "WS_MSG_TYPE",
@@ -491,6 +492,7 @@ VERSION_AGE: int
 VERSION_CURRENT: int
 VERSION_REVISION: int
 WORKER_POLL: int
+WORKER_YIELD: int
 WS: int
 WSS: int
 WS_MSG_TYPE: int

@@ -456,6 +456,7 @@ class Socket(_native.Socket, ClosesOnExit):
     rcvmaxpartial = IntOption()
     maxconn = IntOption()
     worker_poll = BoolOption()
+    worker_yield = BoolOption()
     socket_name = StrOption()
     sndfd = IntOption()
     rcvfd = IntOption()

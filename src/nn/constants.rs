@@ -77,6 +77,7 @@ table![
     ffi::NN_CONNECT_TIMEOUT,
     ffi::NN_MAXCONN,
     ffi::NN_WORKER_POLL,
+    ffi::NN_WORKER_YIELD,
     ffi::NN_DONTWAIT,
     ffi::PROTO_SP,
     ffi::SP_HDR,

@@ -492,6 +492,27 @@ pub const OPTIONS: &[OptionSpec] = &[
              every socket while one asks. The environment variable NN_WORKER_SPIN_US, when \
              set, overrides it. Our hardened libnanomsg only: NotSupported elsewhere.",
         ),
+    OptionSpec::bool("worker_yield", at!(NN_SOL_SOCKET, NN_WORKER_YIELD))
+        .nng(Nng::Unsupported(
+            "the worker_yield option is not supported by the nng backend",
+        ))
+        .hardened_only(
+            "the worker_yield option needs nanomsg-rs's hardened libnanomsg (patch 0087); the \
+             system libnanomsg's worker thread never makes way",
+        )
+        .doc(
+            "Let the library's worker thread make way for this socket's user where the two \
+             share a CPU (default True for a new socket). A thread that sends or receives \
+             on the socket notes its CPU until it waits; when the worker wakes on that CPU \
+             for the socket, it has preempted that thread in mid-stream, so it yields once \
+             (receiving), or sleeps 50 us before writing a send batch (the sender keeps \
+             adding to it; the batch's last message waits that long at most). Where a \
+             process's threads share a CPU (pinned, a container of one CPU) a stream of \
+             small messages then costs about one context switch per hundred messages \
+             instead of one per fifteen; elsewhere the worker wakes on another CPU and \
+             nothing changes. Set False where the last message of a burst must not wait \
+             those 50 us. Our hardened libnanomsg only: NotSupported elsewhere.",
+        ),
     OptionSpec::str("socket_name", at!(NN_SOL_SOCKET, NN_SOCKET_NAME))
         .range(0, 63, "at most 63 bytes")
         .nng(Nng::CString)

@@ -167,7 +167,16 @@ impl Socket {
         })?;
         owners.insert(id, token);
         drop(owners);
-        Ok(Self::from_parts(id, token, domain, protocol, wake))
+        let socket = Self::from_parts(id, token, domain, protocol, wake);
+        if cfg!(nanomsg_hardened) {
+            // Every new socket asks our worker thread to make way for its user on a shared
+            // CPU (patch 0087; `worker_yield`, which documents it). Our library always takes
+            // it; a failure would only leave the option off.
+            let _ = socket
+                .acquire()
+                .and_then(|g| g.setsockopt_int(ffi::NN_SOL_SOCKET, ffi::NN_WORKER_YIELD, 1));
+        }
+        Ok(socket)
     }
 
     /// Takes ownership of an open socket number of this library, such as one that
