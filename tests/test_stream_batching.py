@@ -698,8 +698,8 @@ def test_a_new_socket_lets_the_worker_make_way(tmp_path: Any) -> None:
     CPU of its own, a PUSH -> PULL stream of 256 B messages makes, per message, fewer
     context switches with it than with the option cleared on both sides. Five runs of each,
     interleaved, their means compared: on this machine the two processes together made
-    0.02-0.05 a message with it in 11 runs, and 0.24-0.31 without it in 7 runs of 8 (one
-    run made 0.04: the scheduler does not always preempt)."""
+    0.026-0.051 a message with it in 8 runs, and 0.10-0.42 without it in 8 (in earlier runs
+    of another build, one run in eight made 0.04: the scheduler does not always preempt)."""
     with nn.Socket(nn.PUSH) as sock:
         assert sock.worker_yield is True
         assert sock.getsockopt(nn.SOL_SOCKET, nn.WORKER_YIELD) == 1

@@ -501,17 +501,17 @@ pub const OPTIONS: &[OptionSpec] = &[
              system libnanomsg's worker thread never makes way",
         )
         .doc(
-            "Let the library's worker thread make way for this socket's user where the two \
-             share a CPU (default True for a new socket). A thread that sends or receives \
-             on the socket notes its CPU until it waits; when the worker wakes on that CPU \
-             for the socket, it has preempted that thread in mid-stream, so it yields once \
-             (receiving), or sleeps 50 us before writing a send batch (the sender keeps \
-             adding to it; the batch's last message waits that long at most). Where a \
-             process's threads share a CPU (pinned, a container of one CPU) a stream of \
-             small messages then costs about one context switch per hundred messages \
-             instead of one per fifteen; elsewhere the worker wakes on another CPU and \
-             nothing changes. Set False where the last message of a burst must not wait \
-             those 50 us. Our hardened libnanomsg only: NotSupported elsewhere.",
+            "Let the library's worker thread make way for this socket's sender where the two \
+             share a CPU (default True for a new socket). A thread that sends on the socket \
+             notes its CPU and the time until it waits; when the worker wakes on that CPU \
+             to write the socket's send batch within 20 us of a send, it has preempted the \
+             sender in mid-burst, so it sleeps 50 us first while the sender keeps adding to \
+             the batch (whose last message waits that long at most). Where a process's \
+             threads share a CPU (pinned, a container of one CPU) a stream of small \
+             messages then costs about one context switch per hundred messages instead of \
+             one per ten; elsewhere the worker wakes on another CPU and nothing changes. \
+             Set False where the last message of a burst must not wait those 50 us. Our \
+             hardened libnanomsg only: NotSupported elsewhere.",
         ),
     OptionSpec::str("socket_name", at!(NN_SOL_SOCKET, NN_SOCKET_NAME))
         .range(0, 63, "at most 63 bytes")
