@@ -41,6 +41,13 @@
 #ifndef NN_TCP_KEEPALIVE
 #define NN_TCP_KEEPALIVE 1002
 #endif
+/*  The worker's and the listeners' options (0063, 0085, 0087): 1020 to 1022.  */
+#ifndef NN_MAXCONN
+#define NN_MAXCONN 1020
+#endif
+#ifndef NN_WORKER_YIELD
+#define NN_WORKER_YIELD 1022
+#endif
 
 #define NSLOTS 8
 #define MAXOPS 64
@@ -224,6 +231,13 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 nn_close (s);
             socks [slot] = nn_socket (domain, proto);
             memset (eids [slot], 0xff, sizeof eids [slot]);
+            /*  As nanomsg-rs makes every socket (0087); op 9's raw option
+                byte 0xef sets it to what the input says.  */
+            if (socks [slot] >= 0) {
+                int on = 1;
+                nn_setsockopt (socks [slot], NN_SOL_SOCKET, NN_WORKER_YIELD,
+                    &on, sizeof on);
+            }
             break;
         }
 
@@ -314,6 +328,9 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 0051), 1002 to 1006.  */
             else if (opt >= 0xe8 && opt <= 0xec)
                 opt = NN_TCP_KEEPALIVE + (opt - 0xe8);
+            /*  0xed to 0xef: NN_MAXCONN, NN_WORKER_POLL, NN_WORKER_YIELD.  */
+            else if (opt >= 0xed && opt <= 0xef)
+                opt = NN_MAXCONN + (opt - 0xed);
 #if defined NN_POLL_ENTER
             /*  Raw option bytes 0xf0 to 0xf3: the lazy readiness fds' options
                 (0035), counting waiters in and out at random.  */

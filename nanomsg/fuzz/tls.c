@@ -221,6 +221,9 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
         sv->s = nn_socket (AF_SP, sv->protocol);
         if (sv->s < 0)
             abort ();
+        /*  As nanomsg-rs makes every socket (0087).  */
+        v = 1;
+        nn_setsockopt (sv->s, NN_SOL_SOCKET, NN_WORKER_YIELD, &v, sizeof v);
         if (sv->protocol == NN_SUB)
             nn_setsockopt (sv->s, NN_SUB, NN_SUB_SUBSCRIBE, "", 0);
         if (sv->unlimited) {

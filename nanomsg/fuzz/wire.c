@@ -256,6 +256,9 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
             fprintf (stderr, "nn_socket: %s\n", nn_strerror (nn_errno ()));
             abort ();
         }
+        /*  As nanomsg-rs makes every socket (0087).  */
+        v = 1;
+        nn_setsockopt (sv->s, NN_SOL_SOCKET, NN_WORKER_YIELD, &v, sizeof v);
         if (sv->protocol == NN_SUB)
             subscribe_trie (sv->s);
         if (sv->maxsize_unlimited) {
