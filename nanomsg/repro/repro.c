@@ -4706,10 +4706,10 @@ static int stream_on_shared_cpus (double switches [2], double *tail_us)
     blocked at once on the socket's mutex, which that thread held). The stream of
     stream_on_shared_cpus with the option set to 0 (1.1.5's and the series' way before
     0087): 0.060-0.121 context switches a message for the PUSH's process in 3 runs (0.021-
-    0.046 for the PULL's); with it, 0.012-0.019 (0.010-0.025) in 5. Fails above 0.04 for the
+    0.046 for the PULL's); with it, 0.009-0.019 (0.009-0.025) in 8. Fails above 0.04 for the
     PUSH's; and, the check that the worker does not wait for the sender's time slice to end,
     if a burst's last message, the sender computing after it, takes more than 2 ms in the
-    median (35-40 µs with the option 0; 158-177 µs with it, the worker's pause and the
+    median (35-40 µs with the option 0; 158-185 µs with it, the worker's pause and the
     timer's slack; a plain sched_yield there took 3.5 ms).  */
 static int worker_makes_way (void)
 {
