@@ -503,14 +503,15 @@ pub const OPTIONS: &[OptionSpec] = &[
         .doc(
             "Let the library's worker thread make way for this socket's sender where the two \
              share a CPU (default True for a new socket). A thread that sends on the socket \
-             notes its CPU and the time until it waits; when the worker wakes on that CPU \
-             to write the socket's send batch within 20 us of a send, it has preempted the \
-             sender in mid-burst, so it sleeps 50 us first while the sender keeps adding to \
-             the batch (whose last message waits that long at most). Where a process's \
+             notes itself, its CPU and the time; when the worker wakes on that CPU to write \
+             the socket's send batch within 20 us of a send by a thread that is not waiting \
+             in the library, it has preempted the sender in mid-burst, so it pauses first \
+             while the sender keeps adding to the batch: 50 us at most, less when a thread \
+             starts to wait in the library (for a reply, say). Where a process's \
              threads share a CPU (pinned, a container of one CPU) a stream of small \
              messages then costs about one context switch per hundred messages instead of \
              one per ten; elsewhere the worker wakes on another CPU and nothing changes. \
-             Set False where the last message of a burst must not wait those 50 us. Our \
+             Set False where the last message of a burst must not wait up to 50 us. Our \
              hardened libnanomsg only: NotSupported elsewhere.",
         ),
     OptionSpec::str("socket_name", at!(NN_SOL_SOCKET, NN_SOCKET_NAME))
