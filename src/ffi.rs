@@ -144,7 +144,7 @@ pub const NN_MAXCONN: c_int = 1020;
 /// before it sleeps while it is open.
 pub const NN_WORKER_POLL: c_int = 1021;
 /// Our hardened libnanomsg's own (patch 0087): the worker thread makes way for the socket's
-/// user where they share a CPU.
+/// sender where they share a CPU.
 pub const NN_WORKER_YIELD: c_int = 1022;
 // Our hardened libnanomsg's lazy readiness fds (patch 0035; see `nn::socket::Waiting`): the
 // fds of NN_SNDFD/NN_RCVFD, signalled only while a waiter is counted in with NN_POLL_ENTER.
