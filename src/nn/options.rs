@@ -505,7 +505,8 @@ pub const OPTIONS: &[OptionSpec] = &[
              share a CPU (default True for a new socket). A thread that sends on the socket \
              notes itself, its CPU and the time; when the worker wakes on that CPU to write \
              the socket's send batch within 20 us of a send by a thread that is not waiting \
-             in the library, it has preempted the sender in mid-burst, so it pauses first \
+             in the library and has sent 32 messages or more since it last waited there (a \
+             stream), it has preempted the sender in mid-stream, so it pauses first \
              while the sender keeps adding to the batch: 50 us at most, less when a thread \
              starts to wait in the library (for a reply, say). Where a process's \
              threads share a CPU (pinned, a container of one CPU) a stream of small \
