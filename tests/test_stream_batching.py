@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from support import (
     NANOMSG,
+    best_of,
     connected,
     make_address,
     only_on,
@@ -471,6 +472,42 @@ def test_push_keeps_a_burst_to_its_first_priority(sock: Any, stream: str) -> Non
     push.send_many([numbered(i) for i in range(500, 700)])
     low.rcvtimeo = 5000
     assert [low.recv() for _ in range(200)] == [numbered(i) for i in range(500, 700)]
+
+
+@only_on("nanomsg", "nng has no rcvprio option: NotSupported")
+def test_pull_takes_its_first_priority_first(sock: Any, stream: str) -> None:
+    """Receive priorities hold with read-ahead: a PULL connected to two pushers, at rcvprio
+    1 and 2, each of which has sent 300 messages (priority 2's first), receives priority
+    1's 300 before any of priority 2's, each stream in order. (Whether both bursts have
+    come in when it starts to receive is the machine's timing: tried up to five times.)"""
+    pull, high, low = sock("pull"), sock("push"), sock("push")
+    timeouts(pull, high, low)
+    a, b = make_address(stream), make_address(stream)
+    high.bind(a)
+    low.bind(b)
+    pull.rcvprio = 2
+    pull.connect(b)
+    wait_reachable(low, [pull])
+    with warnings.catch_warnings():  # set after connect(): for the endpoints added later
+        warnings.simplefilter("ignore", nn.UsageWarning)
+        pull.rcvprio = 1
+    pull.connect(a)
+    wait_reachable(high, [pull])
+
+    def burst_then_receive() -> list[bytes]:
+        low.send_many([b"low %04d" % i for i in range(300)])
+        high.send_many([b"high %04d" % i for i in range(300)])
+        time.sleep(0.2)
+        got = [pull.recv() for _ in range(600)]
+        assert [m for m in got if m.startswith(b"high")] == [b"high %04d" % i for i in range(300)]
+        assert [m for m in got if m.startswith(b"low")] == [b"low %04d" % i for i in range(300)]
+        return got
+
+    best_of(
+        burst_then_receive,
+        lambda got: all(m.startswith(b"high") for m in got[:300]),
+        "priority 1's messages first",
+    )
 
 
 # -- buffers still bound memory, and pushback still works ----------------------------------------
