@@ -417,22 +417,39 @@ def test_pub_bursts_then_close_reach_every_sub(sock: Any, stream: str) -> None:
             s.recv()
 
 
+def two_priorities(
+    sock: Any,
+    stream: str,
+    kind: str,
+    peer: str,
+    option: str,
+    reach: Callable[[nn.Socket, nn.Socket], None],
+) -> tuple[nn.Socket, nn.Socket, nn.Socket]:
+    """A ``kind`` socket and two ``peer`` sockets bound on ``stream``, ``high`` and ``low``:
+    it connects to ``low`` with its ``option`` (sndprio or rcvprio) at 2, ``reach(it, low)``
+    proves that connection carries messages, then it connects to ``high`` at 1."""
+    it, high, low = sock(kind), sock(peer), sock(peer)
+    timeouts(it, high, low)
+    a, b = make_address(stream), make_address(stream)
+    high.bind(a)
+    low.bind(b)
+    setattr(it, option, 2)
+    it.connect(b)
+    reach(it, low)
+    with warnings.catch_warnings():  # set after connect(): for the endpoints added later
+        warnings.simplefilter("ignore", nn.UsageWarning)
+        setattr(it, option, 1)
+    it.connect(a)
+    return it, high, low
+
+
 def push_with_priorities(sock: Any, stream: str) -> tuple[nn.Socket, nn.Socket, nn.Socket]:
     """A PUSH connected to two pullers: ``low`` at sndprio 2, proven reachable, then ``high``
     at sndprio 1, proven to take the probes now (the PUSH sends to ``low`` only while
     ``high``'s pipe is not up)."""
-    push, high, low = sock("push"), sock("pull"), sock("pull")
-    timeouts(push, high, low)
-    a, b = make_address(stream), make_address(stream)
-    high.bind(a)
-    low.bind(b)
-    push.sndprio = 2
-    push.connect(b)
-    wait_reachable(push, [low])
-    with warnings.catch_warnings():  # set after connect(): for the endpoints added later
-        warnings.simplefilter("ignore", nn.UsageWarning)
-        push.sndprio = 1
-    push.connect(a)
+    push, high, low = two_priorities(
+        sock, stream, "push", "pull", "sndprio", lambda push, low: wait_reachable(push, [low])
+    )
     deadline = time.monotonic() + 20
     landed = None
     while landed is not high:
@@ -480,18 +497,9 @@ def test_pull_takes_its_first_priority_first(sock: Any, stream: str) -> None:
     1 and 2, each of which has sent 300 messages (priority 2's first), receives priority
     1's 300 before any of priority 2's, each stream in order. (Whether both bursts have
     come in when it starts to receive is the machine's timing: tried up to five times.)"""
-    pull, high, low = sock("pull"), sock("push"), sock("push")
-    timeouts(pull, high, low)
-    a, b = make_address(stream), make_address(stream)
-    high.bind(a)
-    low.bind(b)
-    pull.rcvprio = 2
-    pull.connect(b)
-    wait_reachable(low, [pull])
-    with warnings.catch_warnings():  # set after connect(): for the endpoints added later
-        warnings.simplefilter("ignore", nn.UsageWarning)
-        pull.rcvprio = 1
-    pull.connect(a)
+    pull, high, low = two_priorities(
+        sock, stream, "pull", "push", "rcvprio", lambda pull, low: wait_reachable(low, [pull])
+    )
     wait_reachable(high, [pull])
 
     def burst_then_receive() -> list[bytes]:
