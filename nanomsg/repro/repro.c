@@ -4738,16 +4738,37 @@ static int worker_makes_way (void)
     seen by this file's syscall, which passes every call on to libc's.  */
 static long worker_pauses;
 
+/*  How many arguments a call of syscall passes after the number, for the calls this process
+    makes through it (this file's wrappers and the library's futex); 6 for any other. The
+    wrapper reads no more than were passed: a seventh argument lies in the caller's frame,
+    and reading one that was not passed is a stack-buffer-underflow under ASan.  */
+static int syscall_args (long number)
+{
+    switch (number) {
+    case SYS_gettid:
+        return 0;
+    case SYS_read:
+    case SYS_write:
+    case SYS_sendmsg:
+    case SYS_recvmsg:
+        return 3;
+    case SYS_epoll_ctl:
+        return 4;
+    default:
+        return 6;
+    }
+}
+
 long syscall (long number, ...)
 {
     static long (*real) (long, ...);
-    long a [6];
+    long a [6] = {0};
     va_list ap;
     int i;
     if (!real)
         *(void**) &real = dlsym (RTLD_NEXT, "syscall");
     va_start (ap, number);
-    for (i = 0; i != 6; i++)
+    for (i = 0; i != syscall_args (number); i++)
         a [i] = va_arg (ap, long);
     va_end (ap);
     if (number == SYS_futex && (a [1] & FUTEX_CMD_MASK) == FUTEX_WAIT && a [3] &&
