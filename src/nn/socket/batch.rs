@@ -78,7 +78,11 @@ impl Guard<'_> {
             }
             return Ok(());
         }
-        unlocked.run(|| self.send_batch_waiting(messages, sent, block, wait))
+        let done = unlocked.run(|| self.send_batch_waiting(messages, sent, block, wait));
+        if *sent > 0 {
+            super::spin::note_send();
+        }
+        done
     }
 
     /// [`Guard::send_batch`]'s loop, run with the caller's locks let go (`EINTR`: call again

@@ -15,12 +15,14 @@
 //! - `options`: get/setsockopt with their caches (timeouts, poll fds, name, subscriptions),
 //!   statistics;
 //! - `wait`: [`Direction`], [`wait_any`], the retry loop of blocking calls, and the blocking
-//!   call as a whole ([`Guard::call`]), with the caller's locks let go ([`Unlocked`]).
+//!   call as a whole ([`Guard::call`]), with the caller's locks let go ([`Unlocked`]);
+//! - `spin`: how long a blocking receive polls before it sleeps, adapted to its socket.
 
 mod batch;
 mod endpoints;
 mod io;
 mod options;
+mod spin;
 mod wait;
 
 use std::collections::{HashMap, HashSet};
@@ -37,6 +39,7 @@ use crate::nn::process;
 use crate::nn::sync::lock;
 
 pub use batch::BatchWait;
+use spin::Spin;
 pub use wait::{wait_any, Direction, Unlocked, Waiting};
 
 const CLOSED: u64 = 1 << 63;
@@ -127,6 +130,8 @@ pub struct Socket {
     /// `NN_RCVTIMEO` / `NN_SNDTIMEO` in ms, cached; [`UNKNOWN`] until read, and again after
     /// every set.
     timeouts: [AtomicI32; 2],
+    /// How long a blocking receive polls before it sleeps (`spin`).
+    spin: Spin,
     /// The socket's `NN_TLS` options where the binding keeps them (nng: see `backend`).
     tls: backend::TlsSettings,
 }
@@ -248,6 +253,7 @@ impl Socket {
             survey: SurveyClock::for_socket(domain, protocol),
             poll_fds: [OnceLock::new(), OnceLock::new()],
             timeouts: [AtomicI32::new(UNKNOWN), AtomicI32::new(UNKNOWN)],
+            spin: Spin::default(),
             tls: Default::default(),
         }
     }

@@ -1,7 +1,8 @@
 //! Waiting: which way a call waits ([`Direction`]), `poll()` on socket fds together with the
 //! wake fds that `close` signals ([`wait_any`]), the registration of a waiter on the
 //! library's lazy fds ([`Waiting`]), the loop that retries a non-blocking call until the
-//! socket is ready ([`Guard::retry_until_ready`]), and the blocking call as a whole
+//! socket is ready ([`Guard::retry_until_ready`]; a receive polls first, see `spin`), and
+//! the blocking call as a whole
 //! ([`Guard::call`], [`Guard::try_now`]): try at once, then wait with the caller's locks let
 //! go ([`Unlocked`]). nng's REP and RESPONDENT replies, which may not be sent with
 //! `NN_DONTWAIT`, are waited for here too, so that no layer above knows of them.
@@ -20,7 +21,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::raw::c_int;
 use std::time::Instant;
 
-use super::Guard;
+use super::{spin, Guard};
 use crate::ffi;
 use crate::nn::error::{check, NnError, NnResult};
 
@@ -144,14 +145,23 @@ impl Guard<'_> {
     ) -> NnResult<T> {
         if self.sends_replies_without_dontwait(dir) {
             self.wait_for_reply(dir, block, unlocked)?;
-            return unlocked.run(|| op(0));
+            let done = unlocked.run(|| op(0));
+            if done.is_ok() {
+                spin::note_send();
+            }
+            return done;
         }
-        match unlocked.first_try(|| op(ffi::NN_DONTWAIT)) {
-            Err(e) if block && e.errno() == libc::EAGAIN => {}
-            other => return other,
+        let done = match unlocked.first_try(|| op(ffi::NN_DONTWAIT)) {
+            Err(e) if block && e.errno() == libc::EAGAIN => {
+                let deadline = self.deadline(dir)?;
+                unlocked.run(|| self.retry_until_ready(dir, deadline, || op(ffi::NN_DONTWAIT)))
+            }
+            other => other,
+        };
+        if dir == Direction::Send && done.is_ok() {
+            spin::note_send();
         }
-        let deadline = self.deadline(dir)?;
-        unlocked.run(|| self.retry_until_ready(dir, deadline, || op(ffi::NN_DONTWAIT)))
+        done
     }
 
     /// One try of `op` that does not wait for the socket ([`Guard::call`] without `block`):
@@ -270,25 +280,48 @@ impl Guard<'_> {
     ) -> NnResult<T> {
         // No fd to wait on: the call can never proceed, and op said so already.
         let fd = self.poll_fd(dir)?.ok_or(NnError::new(libc::EAGAIN))?;
+        // A receive first looks at the fd without sleeping, for as long as its socket's
+        // recent waits say (`spin`); a send sleeps at once.
+        let started = Instant::now();
+        let spin_until = match dir {
+            Direction::Recv => self.socket.spin.until(started),
+            Direction::Send => None,
+        };
+        let mut slept = false;
         // Counted in once for all the tries: a try that fails leaves the fd unsignalled (or
         // the thief that took the message did), and the next ready moment signals it again.
         let _waiting = self.waiting(dir.poll_event())?;
-        loop {
+        let done = loop {
             let retry = self.retry_at(dir);
-            let until = match (deadline, retry) {
+            let mut until = match (deadline, retry) {
                 (Some(d), Some(r)) => Some(d.min(r)),
                 (d, r) => d.or(r),
             };
+            let now = Instant::now();
+            let spinning = spin_until.is_some_and(|s| now < s) && until.is_none_or(|u| now < u);
+            if spinning {
+                until = Some(now);
+            } else {
+                slept = true;
+            }
             match wait_any(&mut [(fd, 0)], &[self.wake_fd()], until) {
+                Err(e) if e.errno() == libc::ETIMEDOUT && spinning => {
+                    spin::pause();
+                    continue;
+                }
                 Err(e) if e.errno() == libc::ETIMEDOUT && until != deadline => {}
-                Err(e) => return Err(e),
+                Err(e) => break Err(e),
                 Ok(_) => {}
             }
             match op() {
                 Err(e) if e.errno() == libc::EAGAIN => {}
-                other => return other,
+                other => break other,
             }
+        };
+        if dir == Direction::Recv && slept {
+            self.socket.spin.learn(started.elapsed());
         }
+        done
     }
 }
 
