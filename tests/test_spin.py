@@ -75,14 +75,6 @@ def test_a_receive_whose_waits_are_short_polls_instead_of_sleeping() -> None:
 
 
 @needs_two_cpus
-def test_the_default_limit_polls_too() -> None:
-    # 50 us: most of the worker's hops over ipc end within it on an idle machine, so at
-    # least some receives are caught polling (fewer sleeps than with polling off).
-    best = min(run(None)["switches"] for _ in range(3))
-    assert best < 0.5
-
-
-@needs_two_cpus
 def test_a_receive_that_waits_long_stops_polling() -> None:
     # The budget halves after each wait longer than the limit: the 300 ms wait polls at most
     # one budget (1 ms here), then sleeps.
@@ -134,6 +126,11 @@ print(json.dumps({"switches": (resource.getrusage(resource.RUSAGE_THREAD).ru_nvc
 
 
 @needs_two_cpus
+@pytest.mark.backend(
+    "nanomsg",
+    reason="nng's inproc makes the answer's own receive wait (it is asynchronous), and any "
+    "sleep in a receive ends the thread's polling until it sends again",
+)
 def test_a_thread_that_only_receives_sleeps() -> None:
     # The PULL's waits (under 200 us) are within the limit, but it answers nothing: polling
     # would cost its CPU time and save nothing the stream's rate depends on. The same thread
