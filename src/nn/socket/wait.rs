@@ -1,10 +1,9 @@
 //! Waiting: which way a call waits ([`Direction`]), `poll()` on socket fds together with the
 //! wake fds that `close` signals ([`wait_any`]), the registration of a waiter on the
 //! library's lazy fds ([`Waiting`]), the loop that retries a non-blocking call until the
-//! socket is ready ([`Guard::retry_until_ready`]; a receive polls first, see `spin`), and
-//! the blocking call as a whole
-//! ([`Guard::call`], [`Guard::try_now`]): try at once, then wait with the caller's locks let
-//! go ([`Unlocked`]). nng's REP and RESPONDENT replies, which may not be sent with
+//! socket is ready ([`Guard::retry_until_ready`]; a receive may poll first, see `spin`),
+//! and the blocking call as a whole ([`Guard::call`], [`Guard::try_now`]): try at once,
+//! then wait with the caller's locks let go ([`Unlocked`]). nng's REP and RESPONDENT replies, which may not be sent with
 //! `NN_DONTWAIT`, are waited for here too, so that no layer above knows of them.
 //!
 //! On our hardened libnanomsg the fds polled are the lazy ones (`NN_RCVFD_LAZY`,
