@@ -46,7 +46,8 @@ class WorkerError(RuntimeError):
 class Proc:
     """One worker process, with its stdout read by a thread so replies can time out."""
 
-    def __init__(self, argv: list[str], name: str) -> None:
+    def __init__(self, argv: list[str], name: str, env: dict[str, str] | None = None) -> None:
+        """Starts ``argv``; ``env``: variables set for it on top of this process's."""
         self.name = name
         self.ready = False
         self._stderr = tempfile.TemporaryFile(mode="w+")
@@ -58,6 +59,7 @@ class Proc:
             text=True,
             bufsize=1,
             cwd=BENCH_DIR,
+            env=None if env is None else {**os.environ, **env},
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, name=f"read-{name}", daemon=True).start()

@@ -50,12 +50,16 @@ print(json.dumps({"switches": per_message, "idle_cpu_ms": idle_ms}))
 """
 
 
-def run(spin_us: str | None, placement: str = "free") -> dict[str, float]:
-    env = {} if spin_us is None else {"NANOMSG_RS_SPIN_US": spin_us}
-    proc = run_python(ROUND_TRIPS, placement, env=env)
+def child(code: str, mode: str, spin_us: str) -> dict[str, float]:
+    """What ``code`` prints last (JSON), run with ``mode`` and the limit ``spin_us``."""
+    proc = run_python(code, mode, env={"NANOMSG_RS_SPIN_US": spin_us})
     assert proc.returncode == 0, proc.stderr
     result: dict[str, float] = json.loads(proc.stdout.splitlines()[-1])
     return result
+
+
+def run(spin_us: str, placement: str = "free") -> dict[str, float]:
+    return child(ROUND_TRIPS, placement, spin_us)
 
 
 needs_two_cpus = pytest.mark.skipif(
@@ -136,10 +140,7 @@ def test_a_thread_that_only_receives_sleeps() -> None:
     # would cost its CPU time and save nothing the stream's rate depends on. The same thread
     # sending after each receive polls for the next.
     def switches(mode: str) -> float:
-        proc = run_python(RECEIVER, mode, env={"NANOMSG_RS_SPIN_US": "1000"})
-        assert proc.returncode == 0, proc.stderr
-        result: float = json.loads(proc.stdout.splitlines()[-1])["switches"]
-        return result
+        return child(RECEIVER, mode, "1000")["switches"]
 
     receiving = switches("receives")
     assert receiving > 0.5, receiving

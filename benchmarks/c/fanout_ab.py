@@ -18,66 +18,43 @@ compare variants within one run.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_libs import PYTHON_LIBS  # benchmarks/, whose modules run.py shares
+from bench_procs import Proc, worker_argv
+from floor_ab import build
 
-HERE = Path(__file__).resolve().parent
-WORKER = HERE.parent / "bench_worker.py"
 BURST = 8
+#: How long a sample may take before the worker counts as hung (seconds).
+SAMPLE_TIMEOUT = 120
 
 
-def build(lib: str, out: Path) -> Path:
-    """nnbench compiled on ``lib`` (build.sh's build_nnbench)."""
-    subprocess.run(
-        ["bash", "-c", f'. "{HERE}/build.sh" && build_nnbench "$0" "$1"', lib, str(out)],
-        check=True,
-    )
-    return out
-
-
-def start(spec: str, tmp: Path, subs: int, index: int) -> subprocess.Popen[str]:
+def start(spec: str, tmp: Path, subs: int, index: int) -> Proc:
     """The process of one variant, set up and ready."""
     lib, _, settings = spec.partition(":")
-    env = dict(os.environ)
+    env = {}
     for setting in filter(None, settings.split(",")):
         name, _, value = setting.partition("=")
         env[name] = value
-    address = f"ipc://{tmp}/fanout-{index}"
+    args = ["fanout", f"ipc://{tmp}/fanout-{index}", str(subs), str(BURST)]
     if lib in PYTHON_LIBS:
-        argv = [sys.executable, str(WORKER), lib]
+        argv = worker_argv(lib, {}, args)
     else:
-        argv = [str(build(lib, tmp / f"nnbench-{index}"))]
-    proc = subprocess.Popen(
-        [*argv, "fanout", address, str(subs), str(BURST)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        bufsize=1,
-        env=env,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("ready"):
-        raise SystemExit(f"{spec}: {line!r}")
+        argv = [str(build(lib, tmp / f"nnbench-{index}")), *args]
+    proc = Proc(argv, spec, env)
+    proc.wait_ready()
     return proc
 
 
-def sample(proc: subprocess.Popen[str], count: int, subs: int) -> tuple[float, float]:
+def sample(proc: Proc, count: int, subs: int) -> tuple[float, float]:
     """One run of ``count`` messages: deliveries a second, CPU microseconds a delivery."""
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(f"run {count} 64 recv\n")
-    proc.stdin.flush()
-    words = proc.stdout.readline().split()
-    if not words or words[0] != "ok":
-        raise SystemExit(f"worker: {words}")
+    proc.send(f"run {count} 64 recv")
+    words = proc.reply(SAMPLE_TIMEOUT).split()
     deliveries = count * subs
     return deliveries / (int(words[1]) / 1e9), int(words[2]) / 1e3 / deliveries
 
@@ -98,10 +75,7 @@ def main() -> int:
             for i in random.sample(range(len(procs)), len(procs)):
                 results[i].append(sample(procs[i], args.count, args.subs))
         for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write("quit\n")
-            proc.stdin.flush()
-            proc.wait()
+            proc.stop()
     for spec, got in zip(args.variants, results, strict=True):
         rates = [r for r, _ in got]
         cpu = statistics.median(c for _, c in got)

@@ -84,11 +84,11 @@ pub struct Spin {
 
 impl Spin {
     /// Until when a receive that starts to wait at `started` looks at its fd without
-    /// sleeping; `None` for not at all (no budget, polling off, or this thread has not sent
-    /// since it last slept in a receive).
+    /// sleeping; `None` for not at all (no budget, which is always so with polling off, or
+    /// this thread has not sent since it last slept in a receive).
     pub fn until(&self, started: Instant) -> Option<Instant> {
         let budget = self.budget_us.load(Ordering::Relaxed);
-        if budget == 0 || !SENT.with(Cell::get) || limit_us() == 0 {
+        if budget == 0 || !SENT.with(Cell::get) {
             return None;
         }
         Some(started + Duration::from_micros(budget.into()))

@@ -3,8 +3,9 @@
 //! library's lazy fds ([`Waiting`]), the loop that retries a non-blocking call until the
 //! socket is ready ([`Guard::retry_until_ready`]; a receive may poll first, see `spin`),
 //! and the blocking call as a whole ([`Guard::call`], [`Guard::try_now`]): try at once,
-//! then wait with the caller's locks let go ([`Unlocked`]). nng's REP and RESPONDENT replies, which may not be sent with
-//! `NN_DONTWAIT`, are waited for here too, so that no layer above knows of them.
+//! then wait with the caller's locks let go ([`Unlocked`]). nng's REP and RESPONDENT
+//! replies, which may not be sent with `NN_DONTWAIT`, are waited for here too, so that no
+//! layer above knows of them.
 //!
 //! On our hardened libnanomsg the fds polled are the lazy ones (`NN_RCVFD_LAZY`,
 //! `NN_SNDFD_LAZY`, patch 0035): the library signals them only while somebody is counted in
@@ -142,20 +143,17 @@ impl Guard<'_> {
         unlocked: &mut impl Unlocked,
         mut op: impl FnMut(c_int) -> NnResult<T> + Send,
     ) -> NnResult<T> {
-        if self.sends_replies_without_dontwait(dir) {
+        let done = if self.sends_replies_without_dontwait(dir) {
             self.wait_for_reply(dir, block, unlocked)?;
-            let done = unlocked.run(|| op(0));
-            if done.is_ok() {
-                spin::note_send();
+            unlocked.run(|| op(0))
+        } else {
+            match unlocked.first_try(|| op(ffi::NN_DONTWAIT)) {
+                Err(e) if block && e.errno() == libc::EAGAIN => {
+                    let deadline = self.deadline(dir)?;
+                    unlocked.run(|| self.retry_until_ready(dir, deadline, || op(ffi::NN_DONTWAIT)))
+                }
+                other => other,
             }
-            return done;
-        }
-        let done = match unlocked.first_try(|| op(ffi::NN_DONTWAIT)) {
-            Err(e) if block && e.errno() == libc::EAGAIN => {
-                let deadline = self.deadline(dir)?;
-                unlocked.run(|| self.retry_until_ready(dir, deadline, || op(ffi::NN_DONTWAIT)))
-            }
-            other => other,
         };
         if dir == Direction::Send && done.is_ok() {
             spin::note_send();
@@ -281,11 +279,8 @@ impl Guard<'_> {
         let fd = self.poll_fd(dir)?.ok_or(NnError::new(libc::EAGAIN))?;
         // A receive first looks at the fd without sleeping, for as long as its socket's
         // recent waits say (`spin`); a send sleeps at once.
-        let started = Instant::now();
-        let spin_until = match dir {
-            Direction::Recv => self.socket.spin.until(started),
-            Direction::Send => None,
-        };
+        let started = (dir == Direction::Recv).then(Instant::now);
+        let mut spin_until = started.and_then(|t| self.socket.spin.until(t));
         let mut slept = false;
         // Counted in once for all the tries: a try that fails leaves the fd unsignalled (or
         // the thief that took the message did), and the next ready moment signals it again.
@@ -296,12 +291,17 @@ impl Guard<'_> {
                 (Some(d), Some(r)) => Some(d.min(r)),
                 (d, r) => d.or(r),
             };
-            let now = Instant::now();
-            let spinning = spin_until.is_some_and(|s| now < s) && until.is_none_or(|u| now < u);
+            // While polling, a look that does not wait (the deadline is now).
+            let look = spin_until.and_then(|s| {
+                let now = Instant::now();
+                (now < s && until.is_none_or(|u| now < u)).then_some(now)
+            });
+            let spinning = look.is_some();
             if spinning {
-                until = Some(now);
+                until = look;
             } else {
                 slept = true;
+                spin_until = None; // polled out: sleeps from now on
             }
             match wait_any(&mut [(fd, 0)], &[self.wake_fd()], until) {
                 Err(e) if e.errno() == libc::ETIMEDOUT && spinning => {
@@ -317,7 +317,7 @@ impl Guard<'_> {
                 other => break other,
             }
         };
-        if dir == Direction::Recv && slept {
+        if let (Some(started), true) = (started, slept) {
             self.socket.spin.learn(started.elapsed());
         }
         done
