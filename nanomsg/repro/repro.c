@@ -4429,8 +4429,8 @@ static int inproc_connect_before_disconnect (void)
     with a timeout other than 0, counted by this file's epoll_wait): at least one a round
     trip on 1.1.5 and without 0083, which ignore the variable; with it, those after a pause
     longer than 2 ms only. Fails above 250 in each of three runs (spin_round_trips_best).
-    The check idle-worker-rests (see CHECKS) then
-    leaves the sockets idle: the process spends no time polling.  */
+    The check idle-worker-rests (see CHECKS) then leaves the sockets idle: the process
+    spends no time polling.  */
 static long epoll_sleeps;
 
 int epoll_wait (int ep, struct epoll_event *events, int max, int timeout)
