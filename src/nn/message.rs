@@ -40,7 +40,7 @@ impl NnMsg {
     /// A buffer holding a copy of `data`.
     pub fn from_slice(data: &[u8]) -> NnResult<Self> {
         let mut msg = Self::alloc(data.len())?;
-        msg.as_mut_slice().copy_from_slice(data);
+        super::copy::copy_bytes(msg.as_mut_slice(), data);
         Ok(msg)
     }
 
@@ -88,7 +88,7 @@ impl NnMsg {
         if !backend::REALLOC_KEEPS_CONTENTS {
             let mut fresh = Self::alloc(len)?;
             let keep = len.min(self.len);
-            fresh.as_mut_slice()[..keep].copy_from_slice(&self.as_slice()[..keep]);
+            super::copy::copy_bytes(&mut fresh.as_mut_slice()[..keep], &self.as_slice()[..keep]);
             *self = fresh;
             return Ok(());
         }

@@ -4,11 +4,12 @@
 //!
 //! Dependencies run one way, from the top of this list down:
 //! `device`, `poll` > `socket` > `message`, `cmsg` > `backend` > `options`, `library` >
-//! `symbols` > `error` > `process`, `sync` (and `constants`, which only reads `ffi`).
+//! `symbols` > `error` > `process`, `sync`, `copy` (and `constants`, which only reads `ffi`).
 
 mod backend;
 mod cmsg;
 mod constants;
+mod copy;
 mod device;
 mod error;
 mod library;
@@ -21,6 +22,7 @@ mod symbols;
 mod sync;
 
 pub use constants::{protocol_name, CONSTANTS};
+pub use copy::copy_bytes;
 pub use device::Device;
 pub use error::{strerror, NnError, NnResult};
 pub use library::{library_version, term, HARDENED, MAX_SOCKETS, NAME, SOCKET_LIMIT_REACHED};

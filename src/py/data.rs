@@ -1,12 +1,14 @@
 //! Reading Python objects as bytes: bytes, str (as UTF-8) or any buffer, without copying
-//! where the object allows it; and making `bytes` of a message, without the GIL for a large
-//! one.
+//! where the object allows it; and making `bytes` of a message (copied at full speed wherever
+//! malloc puts them, `crate::nn::copy_bytes`), without the GIL for a large one.
 
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
+
+use crate::nn::copy_bytes;
 
 /// From this size on, a copy of a message between Python's memory and the library's runs
 /// without the GIL, so that other threads run meanwhile (1 MiB: about 100 µs of copying at
@@ -17,17 +19,21 @@ pub const LARGE_COPY: usize = 1 << 20;
 /// bytes on.
 #[inline]
 pub fn bytes_from<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-    if data.len() < LARGE_COPY {
+    if data.len() <= SMALL_COPY {
         Ok(PyBytes::new(py, data))
     } else {
-        large_bytes_from(py, data)
+        filled_bytes(py, data)
     }
 }
 
-/// [`bytes_from`] for a large message.
+/// Up to this size `bytes` are made by CPython's own copy; above it, by [`copy_bytes`], which
+/// avoids glibc's slow `rep movsb` placements (a copy of 2 KiB or less never meets them).
+const SMALL_COPY: usize = 2048;
+
+/// [`bytes_from`] for a message above `SMALL_COPY` bytes.
 #[cold]
 #[inline(never)]
-fn large_bytes_from<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+fn filled_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
     let len = pyffi::Py_ssize_t::try_from(data.len())
         .map_err(|_| pyo3::exceptions::PyMemoryError::new_err("message too large"))?;
     // SAFETY: a NULL source asks for a new, uninitialised bytes object of len bytes; the GIL
@@ -40,7 +46,11 @@ fn large_bytes_from<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, Py
     // SAFETY: the object is new and no other code holds a reference to it: these len bytes
     // are ours to fill, without the GIL too, until it is returned.
     let target = unsafe { std::slice::from_raw_parts_mut(dst, data.len()) };
-    py.detach(|| target.copy_from_slice(data));
+    if data.len() < LARGE_COPY {
+        copy_bytes(target, data);
+    } else {
+        py.detach(|| copy_bytes(target, data));
+    }
     Ok(obj)
 }
 

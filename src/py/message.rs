@@ -140,7 +140,7 @@ impl PyMessage {
         let mut st = self.lock();
         let data = st.msg.as_ref().map_or(&[][..], NnMsg::as_slice);
         if data.len() < LARGE_COPY {
-            return Ok(PyBytes::new(py, data));
+            return data::bytes_from(py, data);
         }
         // A large message is copied without its lock and without the GIL (other threads,
         // this message's users among them, run meanwhile), its buffer pinned: it cannot be
