@@ -511,9 +511,12 @@ pub const OPTIONS: &[OptionSpec] = &[
              starts to wait in the library (for a reply, say). Where a process's \
              threads share a CPU (pinned, a container of one CPU) a stream of small \
              messages then costs about one context switch per hundred messages instead of \
-             one per ten; elsewhere the worker wakes on another CPU and nothing changes. \
-             Set False where the last message of a burst must not wait up to 50 us. Our \
-             hardened libnanomsg only: NotSupported elsewhere.",
+             one per ten. On another CPU the worker waits while a thread that has sent \
+             two messages or more since it last waited goes on sending (it looks every \
+             10 us; 50 us at most), so that the two do not hand the socket's lock back \
+             and forth for each message of a burst (a PUB's copies to many SUBs); a lone \
+             message is not waited for. Set False where the last message of a burst must \
+             not wait up to 50 us. Our hardened libnanomsg only: NotSupported elsewhere.",
         ),
     OptionSpec::str("socket_name", at!(NN_SOL_SOCKET, NN_SOCKET_NAME))
         .range(0, 63, "at most 63 bytes")
