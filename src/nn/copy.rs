@@ -36,7 +36,7 @@ pub fn copy_bytes(dst: &mut [u8], src: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::copy_bytes;
+    use super::*;
 
     /// Every distance in and around the band, lengths at and around the piece size: the
     /// copy is exact and touches nothing past the destination.
