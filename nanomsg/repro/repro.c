@@ -4753,19 +4753,79 @@ static int cmp_double (const void *a, const void *b)
     double x = *(const double*) a, y = *(const double*) b;
     return x < y ? -1 : x > y;
 }
-static int stream_on_shared_cpus (double switches [2], double *tail_us)
+/*  A burst's tail, the sender computing after it (0087's and 0089's checks). The sending
+    side: 'bursts' bursts of 10 messages of 64 B on 's', each followed by 20 ms of computing,
+    then 'rest_us' asleep; when each burst's last nn_send returned, in 'sent'.  */
+enum { TAIL_SIZE = 64 };
+static void send_bursts_computing (int s, int bursts, int rest_us, double *sent)
 {
-    char addr [160], path [128], msg [256];
-    cpu_set_t all, one;
-    int cpus [2], n = 0, c, s, i, b, on = 1, status;
-    double *shared, t, sent [MAKE_WAY_BURSTS];
-    long before;
-    pid_t pid;
+    char msg [TAIL_SIZE];
+    double t;
+    int i, b;
+    memset (msg, 'm', sizeof msg);
+    for (b = 0; b < bursts; b++) {
+        volatile unsigned long spin = 0;
+        for (i = 0; i < 10; i++)
+            if (nn_send (s, msg, sizeof msg, 0) != sizeof msg) die ("nn_send");
+        sent [b] = t = now_us ();
+        while (now_us () < t + 20000)
+            spin++;
+        usleep (rest_us);
+    }
+}
+
+/*  The receiving side: each burst's 10 messages on 's'; when the last came, in 'came'.
+    Returns 0, or -1 if a receive failed.  */
+static int recv_bursts (int s, int bursts, double *came)
+{
+    char msg [TAIL_SIZE];
+    int i, b;
+    for (b = 0; b < bursts; b++) {
+        for (i = 0; i < 10; i++)
+            if (nn_recv (s, msg, sizeof msg, 0) != sizeof msg) return -1;
+        came [b] = now_us ();
+    }
+    return 0;
+}
+
+/*  The median of came [b] - sent [b] (reorders 'came').  */
+static double median_tail (double *came, const double *sent, int bursts)
+{
+    int b;
+    for (b = 0; b < bursts; b++)
+        came [b] -= sent [b];
+    qsort (came, (size_t) bursts, sizeof (double), cmp_double);
+    return came [bursts / 2];
+}
+
+/*  The first two CPUs this process may use in 'cpus'; 0 if there are fewer.  */
+static int two_cpus (int cpus [2])
+{
+    cpu_set_t all;
+    int c, n = 0;
     sched_getaffinity (0, sizeof all, &all);
     for (c = 0; c < CPU_SETSIZE && n < 2; c++)
         if (CPU_ISSET (c, &all))
             cpus [n++] = c;
-    if (n < 2)
+    return n == 2;
+}
+
+static void pin_to (int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO (&one);
+    CPU_SET (cpu, &one);
+    sched_setaffinity (0, sizeof one, &one);
+}
+
+static int stream_on_shared_cpus (double switches [2], double *tail_us)
+{
+    char addr [160], path [128], msg [256];
+    int cpus [2], s, i, on = 1, status;
+    double *shared, sent [MAKE_WAY_BURSTS];
+    long before;
+    pid_t pid;
+    if (!two_cpus (cpus))
         return -1;
     /*  [0]: the PULL's switches a message; [2 + b]: when burst b's last message came  */
     shared = mmap (NULL, (2 + MAKE_WAY_BURSTS) * sizeof (double), PROT_READ | PROT_WRITE,
@@ -4776,9 +4836,7 @@ static int stream_on_shared_cpus (double switches [2], double *tail_us)
     pid = fork ();
     if (pid < 0) die ("fork");
     if (pid == 0) {
-        CPU_ZERO (&one);
-        CPU_SET (cpus [1], &one);
-        sched_setaffinity (0, sizeof one, &one);
+        pin_to (cpus [1]);
         s = nn_socket (AF_SP, NN_PULL);
         if (s < 0 || nn_setsockopt (s, NN_SOL_SOCKET, NN_WORKER_YIELD, &on, sizeof on) != 0)
             _exit (3);
@@ -4788,17 +4846,11 @@ static int stream_on_shared_cpus (double switches [2], double *tail_us)
         for (i = 1; i < MAKE_WAY_MSGS; i++)
             if (nn_recv (s, msg, sizeof msg, 0) != sizeof msg) _exit (5);
         shared [0] = (double) (switches_now () - before) / MAKE_WAY_MSGS;
-        for (b = 0; b < MAKE_WAY_BURSTS; b++) {
-            for (i = 0; i < 10; i++)
-                if (nn_recv (s, msg, 64, 0) != 64) _exit (5);
-            shared [2 + b] = now_us ();
-        }
+        if (recv_bursts (s, MAKE_WAY_BURSTS, shared + 2) != 0) _exit (5);
         nn_close (s);
         _exit (0);
     }
-    CPU_ZERO (&one);
-    CPU_SET (cpus [0], &one);
-    sched_setaffinity (0, sizeof one, &one);
+    pin_to (cpus [0]);
     s = nn_socket (AF_SP, NN_PUSH);
     if (s < 0) die ("nn_socket");
     if (nn_setsockopt (s, NN_SOL_SOCKET, NN_WORKER_YIELD, &on, sizeof on) != 0) {
@@ -4816,23 +4868,12 @@ static int stream_on_shared_cpus (double switches [2], double *tail_us)
         if (nn_send (s, msg, sizeof msg, 0) != sizeof msg) die ("nn_send");
     switches [0] = (double) (switches_now () - before) / MAKE_WAY_MSGS;
     usleep (200000);  /*  the stream is received  */
-    for (b = 0; b < MAKE_WAY_BURSTS; b++) {
-        volatile unsigned long spin = 0;
-        for (i = 0; i < 10; i++)
-            if (nn_send (s, msg, 64, 0) != 64) die ("nn_send");
-        sent [b] = t = now_us ();
-        while (now_us () < t + 20000)
-            spin++;
-        usleep (30000);
-    }
+    send_bursts_computing (s, MAKE_WAY_BURSTS, 30000, sent);
     if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
         die ("the PULL's process");
     nn_close (s);
-    for (b = 0; b < MAKE_WAY_BURSTS; b++)
-        shared [2 + b] -= sent [b];
     switches [1] = shared [0];
-    qsort (shared + 2, MAKE_WAY_BURSTS, sizeof (double), cmp_double);
-    *tail_us = shared [2 + MAKE_WAY_BURSTS / 2];
+    *tail_us = median_tail (shared + 2, sent, MAKE_WAY_BURSTS);
     munmap (shared, (2 + MAKE_WAY_BURSTS) * sizeof (double));
     return 0;
 }
@@ -4924,15 +4965,13 @@ long syscall (long number, ...)
     waited; 0 with it. Fails above 0.05 a burst. 1.1.5 refuses the option and passes.  */
 static int worker_spares_bursts (void)
 {
-    cpu_set_t all, one;
+    cpu_set_t all;
     int subs [2], pub, i, c, on = 1;
     long pauses;
     sched_getaffinity (0, sizeof all, &all);
     for (c = 0; c < CPU_SETSIZE && !CPU_ISSET (c, &all); c++)
         ;
-    CPU_ZERO (&one);
-    CPU_SET (c, &one);
-    sched_setaffinity (0, sizeof one, &one);
+    pin_to (c);
     pub = fan_out_open ("spares-bursts", subs, 2);
     if (nn_setsockopt (pub, NN_SOL_SOCKET, NN_WORKER_YIELD, &on, sizeof on) != 0) {
         fprintf (stderr, "NN_WORKER_YIELD: %s: nothing to check\n", nn_strerror (nn_errno ()));
@@ -4970,26 +5009,6 @@ static int worker_spares_bursts (void)
     futex wait, are most of those). Fails above 0.75; 1.1.5 refuses the option (FAILED so
     too); with fewer than 2 CPUs it says so and passes.  */
 enum { BURSTS_16 = 2000 };
-
-/*  The first two CPUs this process may use in 'cpus'; 0 if there are fewer.  */
-static int two_cpus (int cpus [2])
-{
-    cpu_set_t all;
-    int c, n = 0;
-    sched_getaffinity (0, sizeof all, &all);
-    for (c = 0; c < CPU_SETSIZE && n < 2; c++)
-        if (CPU_ISSET (c, &all))
-            cpus [n++] = c;
-    return n == 2;
-}
-
-static void pin_to (int cpu)
-{
-    cpu_set_t one;
-    CPU_ZERO (&one);
-    CPU_SET (cpu, &one);
-    sched_setaffinity (0, sizeof one, &one);
-}
 
 static int fanout_mutex_handoffs (void)
 {
@@ -5035,8 +5054,8 @@ static int fanout_mutex_handoffs (void)
 enum { TAIL_BURSTS = 21 };
 static int burst_tail_other_cpu (void)
 {
-    char addr [160], path [128], msg [64];
-    int cpus [2], s, i, b, on = 1, status;
+    char addr [160], path [128];
+    int cpus [2], s, on = 1, status;
     double *shared, t, sent [TAIL_BURSTS];
     pid_t pid;
     if (!two_cpus (cpus)) {
@@ -5054,11 +5073,7 @@ static int burst_tail_other_cpu (void)
         pin_to (cpus [1]);
         s = nn_socket (AF_SP, NN_PULL);
         if (s < 0 || nn_bind (s, addr) < 0) _exit (4);
-        for (b = 0; b < TAIL_BURSTS; b++) {
-            for (i = 0; i < 10; i++)
-                if (nn_recv (s, msg, sizeof msg, 0) != sizeof msg) _exit (5);
-            shared [b] = now_us ();
-        }
+        if (recv_bursts (s, TAIL_BURSTS, shared) != 0) _exit (5);
         nn_close (s);
         _exit (0);
     }
@@ -5068,23 +5083,11 @@ static int burst_tail_other_cpu (void)
     if (nn_connect (s, addr) < 0) die ("nn_connect");
     pin_to (cpus [0]);
     usleep (100000);  /*  connected  */
-    memset (msg, 'm', sizeof msg);
-    for (b = 0; b < TAIL_BURSTS; b++) {
-        volatile unsigned long spin = 0;
-        for (i = 0; i < 10; i++)
-            if (nn_send (s, msg, sizeof msg, 0) != sizeof msg) die ("nn_send");
-        sent [b] = t = now_us ();
-        while (now_us () < t + 20000)
-            spin++;
-        usleep (10000);
-    }
+    send_bursts_computing (s, TAIL_BURSTS, 10000, sent);
     if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
         die ("the PULL's process");
     nn_close (s);
-    for (b = 0; b < TAIL_BURSTS; b++)
-        shared [b] -= sent [b];
-    qsort (shared, TAIL_BURSTS, sizeof (double), cmp_double);
-    t = shared [TAIL_BURSTS / 2];
+    t = median_tail (shared, sent, TAIL_BURSTS);
     munmap (shared, TAIL_BURSTS * sizeof (double));
     fprintf (stderr, "a burst's last message, the sender computing after it: %.0f us (median)\n", t);
     if (t > 1000) {
