@@ -484,7 +484,7 @@ pub const OPTIONS: &[OptionSpec] = &[
              system libnanomsg's worker thread never polls",
         )
         .doc(
-            "Ask the library's worker thread to poll for up to 25 us before it sleeps, while \
+            "Ask the library's worker thread to poll for up to 50 us before it sleeps, while \
              this socket is open (default False; the first wait of an asyncio or trio event \
              loop on the socket sets it, unless it was set before). It pays where the \
              traffic is round trips between threads of this process, and costs CPU time \
