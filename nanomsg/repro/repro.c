@@ -4440,8 +4440,12 @@ static long epoll_polling_us;
 static __thread long poll_run_since_us;
 
 /*  worker-poll-slow-wake: each sleeping epoll_wait returns this many µs late (0: at once),
-    as on a host whose halted vCPUs wake slowly.  */
+    as on a host whose halted vCPUs wake slowly. worker-poll-bounded: with epoll_wake_instant
+    set, a sleeping epoll_wait polls (calls of the real one with a timeout of 0) until an
+    event or its timeout, as on a host whose wake-ups cost nothing: the library's clock then
+    sees each sleep end when its event came, on any host.  */
 static long epoll_wake_delay_us;
+static int epoll_wake_instant;
 
 static long mono_us (void)
 {
@@ -4462,6 +4466,12 @@ int epoll_wait (int ep, struct epoll_event *events, int max, int timeout)
             __atomic_fetch_add (&epoll_polling_us, mono_us () - poll_run_since_us,
                 __ATOMIC_RELAXED);
             poll_run_since_us = 0;
+        }
+        if (epoll_wake_instant) {
+            long until = timeout < 0 ? -1 : mono_us () + timeout * 1000L;
+            while ((rc = real (ep, events, max, 0)) == 0 && (until < 0 || mono_us () < until))
+                continue;
+            return rc;
         }
         rc = real (ep, events, max, timeout);
         if (epoll_wake_delay_us > 0) {
@@ -4675,13 +4685,16 @@ static int worker_poll_ends (void)
     that: where the gaps between events are tens of µs longer than a wake-up costs (an event
     loop's Python between a reply and the next request), the worker polled through each,
     CPU time that sleeping would have spared. A REQ asking (NN_WORKER_POLL), a REP thread
-    that computes POLL_BUSY_US before each reply, over tcp within the process: the worker's
-    time spent polling a round trip (this file's epoll_wait: runs of calls with a timeout of
-    0) in BOUNDED_TRIPS round trips after SPIN_WARM. With 0088 (polls of 25 µs at most; the
-    budget grows only after sleeps within 50 µs) 8.6-12.5 µs in 6 runs on an AMD EPYC VM;
-    without it 39.8-88.5 µs in 7 (it polls through the reply's gap). Fails above 25 µs a
-    round trip; 1.1.5 refuses the option (FAILED so too).  */
-enum { POLL_BUSY_US = 50, BOUNDED_TRIPS = 400 };
+    that computes POLL_BUSY_US before each reply, over tcp within the process, the REP
+    polling for its requests (recv_polling; the REQ sleeps in nn_recv, so that the worker
+    and the REP have a CPU each) and the worker's sleeps ending as their events come (epoll_wake_instant: a host whose wake-ups cost nothing, where 0088's
+    budget starts; on a host whose wake-ups are slow it never started before 0090, and the
+    case would show nothing): the worker's time spent polling a round trip (this file's
+    epoll_wait: runs of calls with a timeout of 0) in BOUNDED_TRIPS round trips after
+    SPIN_WARM. Without 0088 it polls through the reply's gap; with it (and 0090: polls of
+    50 µs at most, probes), far less. Fails above 25 µs a round trip; 1.1.5 refuses the
+    option (FAILED so too).  */
+enum { POLL_BUSY_US = 70, BOUNDED_TRIPS = 400 };
 
 static void *busy_rep_serve (void *arg)
 {
@@ -4689,7 +4702,7 @@ static void *busy_rep_serve (void *arg)
     long until;
     int i, n, rep = *(int*) arg;
     for (i = 0; i != SPIN_WARM + BOUNDED_TRIPS; i++) {
-        n = nn_recv (rep, buf, sizeof buf, 0);
+        n = recv_polling (rep, buf, sizeof buf);
         for (until = mono_us () + POLL_BUSY_US; mono_us () < until;)
             continue;
         if (n < 0 || nn_send (rep, buf, (size_t) n, 0) != n) die ("nn_recv/nn_send (REP)");
@@ -4714,6 +4727,7 @@ static int worker_poll_bounded (void)
     nn_setsockopt (req, NN_SOL_SOCKET, NN_RCVTIMEO, &timeo, sizeof timeo);
     if (nn_bind (rep, addr_buf) < 0 || nn_connect (req, addr_buf) < 0)
         die ("nn_bind/nn_connect");
+    epoll_wake_instant = 1;
     pthread_create (&server, NULL, busy_rep_serve, &rep);
     for (i = 0; i != SPIN_WARM + BOUNDED_TRIPS; i++) {
         if (i == SPIN_WARM)
@@ -4722,6 +4736,7 @@ static int worker_poll_bounded (void)
             die ("nn_send/nn_recv (REQ)");
     }
     polled = counted (&epoll_polling_us) - polled;
+    epoll_wake_instant = 0;
     pthread_join (server, NULL);
     nn_close (req);
     nn_close (rep);
