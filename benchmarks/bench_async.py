@@ -18,7 +18,8 @@ async layer costs: closer to 1 is better), and the targets.
 
 nanomsg_rs as it comes, with ``NN_WORKER_SPIN_US`` unset, asks the library's worker thread
 to poll before it sleeps on a socket that an event loop waits on (``Socket.worker_poll``,
-patch 0085; patch 0083 is the polling: up to 50 µs since 0090, adapting, with probes); its blocking calls do not.
+patch 0085; patch 0083 is the polling: up to 50 µs since 0090, adapting, with probes); its
+blocking calls do not.
 Two rows set the variable, for comparison: ``nanomsg_rs-nopoll (asyncio)`` with 0 (the worker
 never polls: what the default gains), ``nanomsg_rs+spin (sync)`` with 100 (the worker polls
 for blocking calls too). The targets judge nanomsg_rs as it comes.
