@@ -4687,9 +4687,10 @@ static int worker_poll_ends (void)
     CPU time that sleeping would have spared. A REQ asking (NN_WORKER_POLL), a REP thread
     that computes POLL_BUSY_US before each reply, over tcp within the process, the REP
     polling for its requests (recv_polling; the REQ sleeps in nn_recv, so that the worker
-    and the REP have a CPU each) and the worker's sleeps ending as their events come (epoll_wake_instant: a host whose wake-ups cost nothing, where 0088's
-    budget starts; on a host whose wake-ups are slow it never started before 0090, and the
-    case would show nothing): the worker's time spent polling a round trip (this file's
+    and the REP have a CPU each) and the worker's sleeps ending as their events come
+    (epoll_wake_instant: a host whose wake-ups cost nothing, where 0088's budget starts;
+    on a host whose wake-ups are slow it never started before 0090, and the case would
+    show nothing): the worker's time spent polling a round trip (this file's
     epoll_wait: runs of calls with a timeout of 0) in BOUNDED_TRIPS round trips after
     SPIN_WARM. Without 0088 it polls through the reply's gap; with it (and 0090: polls of
     50 µs at most, probes), far less. Fails above 25 µs a round trip; 1.1.5 refuses the
