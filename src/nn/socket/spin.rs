@@ -12,7 +12,12 @@
 //! budget doubles (from an eighth of the limit, up to the limit); after a longer wait it
 //! halves, down to 0, so that a socket whose messages come seldom, or from a peer whose
 //! round trip is longer than the limit, soon stops polling. A poll that catches the message
-//! leaves the budget as it is. The looks take no lock the worker needs: trying the receive
+//! leaves the budget as it is. Where waking a sleeper alone takes longer than the limit (an
+//! Intel Xeon VM: 33 microseconds for an eventfd hand-off between two CPUs), every wait that
+//! slept ends past it however soon its message came, and the budget could never start: so
+//! while it is 0, one wait in [`PROBE_EVERY`] polls for the limit (a probe), and a probe that
+//! catches its message sets the budget to the limit. A probe that catches nothing costs at
+//! most the limit in that many waits. The looks take no lock the worker needs: trying the receive
 //! itself would take the socket's, which the worker holds while it delivers, and the
 //! thread would sleep on the lock instead.
 //!
@@ -39,6 +44,8 @@ const DEFAULT_LIMIT_US: u32 = 50;
 const MAX_LIMIT_US: u32 = 1000;
 /// How many spin-loop hints between two looks at the fd.
 const HINTS_PER_LOOK: u32 = 32;
+/// While the budget is 0, one wait in this many (of a thread that has sent) is a probe.
+const PROBE_EVERY: u32 = 16;
 
 thread_local! {
     /// This thread has sent a message since it last slept in a receive.
@@ -80,18 +87,47 @@ pub fn pause() {
 #[derive(Debug, Default)]
 pub struct Spin {
     budget_us: AtomicU32,
+    /// The waits that could have polled but had no budget since the last probe.
+    unprobed: AtomicU32,
+}
+
+/// How a receive that starts to wait polls: until when, and whether as a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Poll {
+    /// The receive looks at its fd without sleeping until then.
+    pub until: Instant,
+    /// The socket had no budget: a poll that catches its message starts it ([`Spin::caught`]).
+    pub probe: bool,
 }
 
 impl Spin {
-    /// Until when a receive that starts to wait at `started` looks at its fd without
-    /// sleeping; `None` for not at all (no budget, which is always so with polling off, or
-    /// this thread has not sent since it last slept in a receive).
-    pub fn until(&self, started: Instant) -> Option<Instant> {
-        let budget = self.budget_us.load(Ordering::Relaxed);
-        if budget == 0 || !SENT.with(Cell::get) {
+    /// How a receive that starts to wait at `started` polls; `None` for not at all (polling
+    /// off, this thread has not sent since it last slept in a receive, or no budget and not
+    /// the turn of a probe).
+    pub fn until(&self, started: Instant) -> Option<Poll> {
+        if !SENT.with(Cell::get) {
             return None;
         }
-        Some(started + Duration::from_micros(budget.into()))
+        let budget = self.budget_us.load(Ordering::Relaxed);
+        if budget > 0 {
+            let until = started + Duration::from_micros(budget.into());
+            return Some(Poll {
+                until,
+                probe: false,
+            });
+        }
+        let limit = limit_us();
+        if limit == 0 || self.unprobed.fetch_add(1, Ordering::Relaxed) + 1 < PROBE_EVERY {
+            return None;
+        }
+        self.unprobed.store(0, Ordering::Relaxed);
+        let until = started + Duration::from_micros(limit.into());
+        Some(Poll { until, probe: true })
+    }
+
+    /// Learns that a probe caught its message: polling pays, the budget starts at the limit.
+    pub fn caught(&self) {
+        self.budget_us.store(limit_us(), Ordering::Relaxed);
     }
 
     /// Learns from a receive's wait that slept (after polling or not), `waited` long in all.
@@ -139,5 +175,39 @@ mod tests {
             spin.learn(long);
         }
         assert_eq!(spin.budget(), 0);
+    }
+
+    #[test]
+    fn without_a_budget_one_wait_in_sixteen_probes_and_a_catch_starts_the_budget() {
+        let limit = limit_us();
+        if limit == 0 {
+            return; // one CPU, or polling turned off: no probes
+        }
+        let spin = Spin::default();
+        let now = Instant::now();
+        SENT.with(|sent| sent.set(false));
+        for _ in 0..2 * PROBE_EVERY {
+            assert_eq!(spin.until(now), None); // has not sent: never polls
+        }
+        note_send();
+        for _ in 1..PROBE_EVERY {
+            assert_eq!(spin.until(now), None);
+        }
+        let limit_later = now + Duration::from_micros(limit.into());
+        let probe = Poll {
+            until: limit_later,
+            probe: true,
+        };
+        assert_eq!(spin.until(now), Some(probe));
+        assert_eq!(spin.until(now), None); // the count starts again
+        spin.caught();
+        assert_eq!(spin.budget(), limit);
+        assert_eq!(
+            spin.until(now),
+            Some(Poll {
+                until: limit_later,
+                probe: false
+            })
+        );
     }
 }

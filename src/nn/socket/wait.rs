@@ -280,7 +280,8 @@ impl Guard<'_> {
         // A receive first looks at the fd without sleeping, for as long as its socket's
         // recent waits say (`spin`); a send sleeps at once.
         let started = (dir == Direction::Recv).then(Instant::now);
-        let mut spin_until = started.and_then(|t| self.socket.spin.until(t));
+        let poll = started.and_then(|t| self.socket.spin.until(t));
+        let mut spin_until = poll.map(|p| p.until);
         let mut slept = false;
         // Counted in once for all the tries: a try that fails leaves the fd unsignalled (or
         // the thief that took the message did), and the next ready moment signals it again.
@@ -317,8 +318,11 @@ impl Guard<'_> {
                 other => break other,
             }
         };
-        if let (Some(started), true) = (started, slept) {
-            self.socket.spin.learn(started.elapsed());
+        match (started, slept) {
+            (Some(started), true) => self.socket.spin.learn(started.elapsed()),
+            // A probe's poll caught the message (the wait never slept).
+            (Some(_), false) if poll.is_some_and(|p| p.probe) => self.socket.spin.caught(),
+            _ => {}
         }
         done
     }
