@@ -320,8 +320,11 @@ impl Guard<'_> {
         };
         match (started, slept) {
             (Some(started), true) => self.socket.spin.learn(started.elapsed()),
-            // A probe's poll caught the message (the wait never slept).
-            (Some(_), false) if poll.is_some_and(|p| p.probe) => self.socket.spin.caught(),
+            // A probe's poll caught the message (the wait never slept, and did not end in an
+            // error: a deadline within the probe, a close, a signal).
+            (Some(_), false) if done.is_ok() && poll.is_some_and(|p| p.probe) => {
+                self.socket.spin.caught()
+            }
             _ => {}
         }
         done
