@@ -1002,6 +1002,25 @@ static int sendmsg_per_message (void)
     return 0;
 }
 
+/*  CLOCK_MONOTONIC in µs.  */
+static long mono_us (void)
+{
+    struct timespec t;
+    clock_gettime (CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000L + t.tv_nsec / 1000;
+}
+
+/*  Computes for 'us' µs: spins on the clock, never asleep (nothing, not even a look at the
+    clock, for 0).  */
+static void compute_us (long us)
+{
+    long until;
+    if (us <= 0)
+        return;
+    for (until = mono_us () + us; mono_us () < until;)
+        continue;
+}
+
 /*  A PUB bound on ipc ('name') and 'nsubs' SUB sockets connected to it, each subscribed to
     everything, each past its first message (connected), all drained, each with a receive
     timeout of 5 s.  */
@@ -1038,15 +1057,21 @@ static int fan_out_open (const char *name, int *subs, int nsubs)
 }
 
 /*  'bursts' bursts of 'burst' messages of 64 bytes published on 'pub', each received by
-    every SUB before the next is published (dies if a message is dropped).  */
-static void fan_out_bursts (int pub, const int *subs, int nsubs, int bursts, int burst)
+    every SUB before the next is published (dies if a message is dropped); each message of a
+    burst but the first sent 'gap_us' after the last returned (the sender computing in
+    between: a burst as long on any host), 0 for back to back.  */
+static void fan_out_bursts (int pub, const int *subs, int nsubs, int bursts, int burst,
+    long gap_us)
 {
     char buf [64];
     int i, j, k;
     memset (buf, 'p', sizeof buf);
     for (k = 0; k != bursts; k++) {
-        for (j = 0; j != burst; j++)
+        for (j = 0; j != burst; j++) {
+            if (j)
+                compute_us (gap_us);
             if (nn_send (pub, buf, sizeof buf, 0) != (int) sizeof buf) die ("nn_send");
+        }
         for (i = 0; i != nsubs; i++)
             for (j = 0; j != burst; j++)
                 if (nn_recv (subs [i], buf, sizeof buf, 0) != (int) sizeof buf)
@@ -1076,7 +1101,7 @@ static int sendmsg_per_subscriber (void)
     long calls;
     int pub = fan_out_open ("fan-out", subs, NSUBS);
     calls = counted (&sendmsg_calls);
-    fan_out_bursts (pub, subs, NSUBS, BURSTS, BURST);
+    fan_out_bursts (pub, subs, NSUBS, BURSTS, BURST, 0);
     calls = counted (&sendmsg_calls) - calls;
     fan_out_close (pub, subs, NSUBS);
     if (calls > 4000) {
@@ -1110,7 +1135,7 @@ static int publisher_writes (const char *name, int slow)
     int pub = fan_out_open (name, subs, NSUBS);
     slow_unlocks (slow);
     calls = sendmsg_here;
-    fan_out_bursts (pub, subs, NSUBS, BURSTS, BURST);
+    fan_out_bursts (pub, subs, NSUBS, BURSTS, BURST, 0);
     calls = sendmsg_here - calls;
     slow_unlocks (0);
     fan_out_close (pub, subs, NSUBS);
@@ -4449,13 +4474,6 @@ static __thread long poll_run_since_us;
 static long epoll_wake_delay_us;
 static int epoll_wake_instant;
 
-static long mono_us (void)
-{
-    struct timespec t;
-    clock_gettime (CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000L + t.tv_nsec / 1000;
-}
-
 int epoll_wait (int ep, struct epoll_event *events, int max, int timeout)
 {
     static int (*real) (int, struct epoll_event*, int, int);
@@ -4473,19 +4491,12 @@ int epoll_wait (int ep, struct epoll_event *events, int max, int timeout)
             long until = timeout < 0 ? -1 : mono_us () + timeout * 1000L;
             while ((rc = real (ep, events, max, 0)) == 0 && (until < 0 || mono_us () < until))
                 continue;
-            if (rc > 0 && epoll_wake_delay_us > 0) {
-                until = mono_us () + epoll_wake_delay_us;
-                while (mono_us () < until)
-                    continue;
-            }
+            if (rc > 0)
+                compute_us (epoll_wake_delay_us);
             return rc;
         }
         rc = real (ep, events, max, timeout);
-        if (epoll_wake_delay_us > 0) {
-            long until = mono_us () + epoll_wake_delay_us;
-            while (mono_us () < until)
-                continue;
-        }
+        compute_us (epoll_wake_delay_us);
         return rc;
     }
     if (!poll_run_since_us)
@@ -4715,12 +4726,10 @@ enum { POLL_BUSY_US = 70, BOUNDED_TRIPS = 400 };
 static void *busy_rep_serve (void *arg)
 {
     char buf [16];
-    long until;
     int i, n, rep = *(int*) arg;
     for (i = 0; i != SPIN_WARM + BOUNDED_TRIPS; i++) {
         n = recv_polling (rep, buf, sizeof buf);
-        for (until = mono_us () + POLL_BUSY_US; mono_us () < until;)
-            continue;
+        compute_us (POLL_BUSY_US);
         if (n < 0 || nn_send (rep, buf, (size_t) n, 0) != n) die ("nn_recv/nn_send (REP)");
     }
     return NULL;
@@ -4835,16 +4844,13 @@ enum { TAIL_SIZE = 64 };
 static void send_bursts_computing (int s, int bursts, int rest_us, double *sent)
 {
     char msg [TAIL_SIZE];
-    double t;
     int i, b;
     memset (msg, 'm', sizeof msg);
     for (b = 0; b < bursts; b++) {
-        volatile unsigned long spin = 0;
         for (i = 0; i < 10; i++)
             if (nn_send (s, msg, sizeof msg, 0) != sizeof msg) die ("nn_send");
-        sent [b] = t = now_us ();
-        while (now_us () < t + 20000)
-            spin++;
+        sent [b] = now_us ();
+        compute_us (20000);
         usleep (rest_us);
     }
 }
@@ -5055,9 +5061,9 @@ static int worker_spares_bursts (void)
     }
     for (i = 0; i != 2; i++)
         nn_setsockopt (subs [i], NN_SOL_SOCKET, NN_WORKER_YIELD, &on, sizeof on);
-    fan_out_bursts (pub, subs, 2, 100, 8);
+    fan_out_bursts (pub, subs, 2, 100, 8, 0);
     __atomic_store_n (&worker_pauses, 0, __ATOMIC_RELAXED);
-    fan_out_bursts (pub, subs, 2, 4000, 8);
+    fan_out_bursts (pub, subs, 2, 4000, 8, 0);
     pauses = __atomic_load_n (&worker_pauses, __ATOMIC_RELAXED);
     fan_out_close (pub, subs, 2);
     fprintf (stderr, "the worker's pauses: %ld in 4000 bursts (%.3f a burst)\n", pauses,
@@ -5090,27 +5096,6 @@ static int worker_spares_bursts (void)
     so too); with fewer than 2 CPUs it says so and passes.  */
 enum { BURSTS_16 = 2000, WAKE_10_US = 10, SEND_GAP_US = 2 };
 
-/*  fan_out_bursts, each message of a burst but the first sent SEND_GAP_US after the last
-    returned (the sender computes in between): a burst as long on any host.  */
-static void fan_out_spaced_bursts (int pub, const int *subs, int nsubs, int bursts, int burst)
-{
-    char buf [64];
-    int i, j, k;
-    long until;
-    memset (buf, 'p', sizeof buf);
-    for (k = 0; k != bursts; k++) {
-        for (j = 0; j != burst; j++) {
-            for (until = mono_us () + (j ? SEND_GAP_US : 0); mono_us () < until; )
-                continue;
-            if (nn_send (pub, buf, sizeof buf, 0) != (int) sizeof buf) die ("nn_send");
-        }
-        for (i = 0; i != nsubs; i++)
-            for (j = 0; j != burst; j++)
-                if (nn_recv (subs [i], buf, sizeof buf, 0) != (int) sizeof buf)
-                    die ("nn_recv (a message was dropped)");
-    }
-}
-
 static int fanout_mutex_handoffs (void)
 {
     int subs [16], cpus [2], pub, i, on = 1;
@@ -5131,9 +5116,9 @@ static int fanout_mutex_handoffs (void)
     pin_to (cpus [0]);
     epoll_wake_instant = 1;
     epoll_wake_delay_us = WAKE_10_US;
-    fan_out_spaced_bursts (pub, subs, 16, 200, 8);
+    fan_out_bursts (pub, subs, 16, 200, 8, SEND_GAP_US);
     sent = counted (&sendmsg_calls);
-    fan_out_spaced_bursts (pub, subs, 16, BURSTS_16, 8);
+    fan_out_bursts (pub, subs, 16, BURSTS_16, 8, SEND_GAP_US);
     sent = counted (&sendmsg_calls) - sent;
     epoll_wake_instant = 0;
     epoll_wake_delay_us = 0;
