@@ -109,20 +109,18 @@ impl Spin {
             return None;
         }
         let budget = self.budget_us.load(Ordering::Relaxed);
-        if budget > 0 {
-            let until = started + Duration::from_micros(budget.into());
-            return Some(Poll {
-                until,
-                probe: false,
-            });
-        }
-        let limit = limit_us();
-        if limit == 0 || self.unprobed.fetch_add(1, Ordering::Relaxed) + 1 < PROBE_EVERY {
-            return None;
-        }
-        self.unprobed.store(0, Ordering::Relaxed);
-        let until = started + Duration::from_micros(limit.into());
-        Some(Poll { until, probe: true })
+        let (us, probe) = if budget > 0 {
+            (budget, false)
+        } else {
+            let limit = limit_us();
+            if limit == 0 || self.unprobed.fetch_add(1, Ordering::Relaxed) + 1 < PROBE_EVERY {
+                return None;
+            }
+            self.unprobed.store(0, Ordering::Relaxed);
+            (limit, true)
+        };
+        let until = started + Duration::from_micros(us.into());
+        Some(Poll { until, probe })
     }
 
     /// Learns that a probe caught its message: polling pays, the budget starts at the limit.
